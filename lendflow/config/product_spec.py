@@ -1,0 +1,375 @@
+"""The product spec: everything a loan product promises, as a validated model.
+
+A spec file is what a product manager writes and the design stage produces;
+loans are made under one version of it and keep its terms for life.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from lendflow.config.fields import Fen, Percent
+from lendflow.config.loading import load_model, parse_model
+from lendflow.config.policy import Policy, Strict
+from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEndRule
+from lendflow.domain.errors import BadInput
+from lendflow.domain.money import Rounding, div_round, format_fen
+from lendflow.domain.schedule import (
+    METHOD_NAMES_ZH,
+    Amortization,
+    InterestMethod,
+    InterestPeriod,
+    LeapYears,
+    Method,
+    MultipleRounding,
+    ScheduleTerms,
+    apply_method,
+    generate,
+)
+
+ALLOCATION_PARTS = ("penalty", "fee", "interest", "principal")
+
+
+class Names(Strict):
+    """A display text in both locales."""
+
+    zh_CN: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+
+class AmountRange(Strict):
+    min: Fen
+    max: Fen
+    step: Fen = 100
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AmountRange:
+        if self.min <= 0:
+            raise ValueError("min must be more than zero")
+        if self.max < self.min:
+            raise ValueError(f"max {format_fen(self.max)} is below min {format_fen(self.min)}")
+        if self.step <= 0:
+            raise ValueError("step must be more than zero")
+        return self
+
+
+class RateBand(Strict):
+    """Nominal annual rate: the standard rate and the band risk-based pricing may use."""
+
+    annual: Percent
+    min: Percent | None = None
+    max: Percent | None = None
+
+    @model_validator(mode="after")
+    def _within(self) -> RateBand:
+        low = self.min if self.min is not None else self.annual
+        high = self.max if self.max is not None else self.annual
+        if not low <= self.annual <= high:
+            raise ValueError(f"annual rate {self.annual}% must lie within [{low}%, {high}%]")
+        return self
+
+    @property
+    def lowest(self) -> Decimal:
+        return self.min if self.min is not None else self.annual
+
+    @property
+    def highest(self) -> Decimal:
+        return self.max if self.max is not None else self.annual
+
+
+class Repayment(Strict):
+    every: int = Field(default=1, ge=1)
+    frequency: Frequency = Frequency.MONTHS
+    method: Method = Method.ANNUITY
+
+
+class ScheduleSettings(Strict):
+    """Schedule conventions; defaults are lendflow's, Fineract's are values of each."""
+
+    interest_period: InterestPeriod = InterestPeriod.SAME_AS_REPAYMENT
+    days_in_year: DaysInYear = DaysInYear.D360
+    days_in_month: DaysInMonth = DaysInMonth.ACTUAL
+    rounding: Rounding = Rounding.HALF_UP
+    principal_grace: int = Field(default=0, ge=0)
+    interest_grace: int = Field(default=0, ge=0)
+    instalment_multiple: Fen | None = None
+    month_end: MonthEndRule = MonthEndRule.SAME_DAY
+    leap_years: LeapYears = LeapYears.SPLIT
+    multiple_rounding: MultipleRounding = MultipleRounding.NEAREST
+
+
+class Fee(Strict):
+    """A fee: once at disbursement, or with every instalment; fixed or percent of principal."""
+
+    code: str = Field(min_length=1, max_length=32)
+    name: Names
+    when: Literal["upfront", "per_instalment"]
+    basis: Literal["fixed", "percent_of_principal"]
+    value: Percent
+    deducted_from_principal: bool = False
+
+    def amount(self, principal: int) -> int:
+        """The fee in fen on a loan of `principal` fen (percent fees round half up)."""
+        if self.basis == "fixed":
+            fen = self.value * 100
+            if fen != fen.to_integral_value():
+                raise BadInput(f"fee {self.code}: a fixed fee needs at most two decimals")
+            return int(fen)
+        ratio = self.value.as_integer_ratio()
+        return div_round(principal * ratio[0], ratio[1] * 100)
+
+
+class Penalty(Strict):
+    """Penalty interest (罚息) on overdue amounts, per day at annual_rate / days_in_year."""
+
+    annual_rate: Percent
+    base: Literal["overdue_principal", "overdue_principal_and_interest"] = "overdue_principal"
+    days_in_year: DaysInYear = DaysInYear.D360
+
+
+class Bucket(Strict):
+    name: str
+    max_dpd: int | None = Field(default=None, ge=0, description="None: no upper bound")
+
+
+class ClassLevel(Strict):
+    code: str
+    name: Names
+    min_dpd: int = Field(ge=0)
+
+
+DEFAULT_BUCKETS = [
+    Bucket(name="M0", max_dpd=0),
+    Bucket(name="M1", max_dpd=30),
+    Bucket(name="M2", max_dpd=60),
+    Bucket(name="M3", max_dpd=90),
+    Bucket(name="M3+", max_dpd=None),
+]
+
+DEFAULT_CLASSES = [
+    ClassLevel(code="normal", name=Names.model_validate({"zh-CN": "正常", "en": "Normal"}), min_dpd=0),
+    ClassLevel(
+        code="special_mention",
+        name=Names.model_validate({"zh-CN": "关注", "en": "Special mention"}),
+        min_dpd=1,
+    ),
+    ClassLevel(
+        code="substandard",
+        name=Names.model_validate({"zh-CN": "次级", "en": "Substandard"}),
+        min_dpd=91,
+    ),
+    ClassLevel(
+        code="doubtful", name=Names.model_validate({"zh-CN": "可疑", "en": "Doubtful"}), min_dpd=271
+    ),
+    ClassLevel(code="loss", name=Names.model_validate({"zh-CN": "损失", "en": "Loss"}), min_dpd=361),
+]
+
+
+class Delinquency(Strict):
+    """Days-past-due rules: grace, tolerance, buckets, classification, write-off."""
+
+    grace_days: int = Field(default=0, ge=0)
+    arrears_tolerance: Fen = 0
+    buckets: list[Bucket] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
+    classification: list[ClassLevel] = Field(default_factory=lambda: list(DEFAULT_CLASSES))
+    write_off_dpd: int = Field(default=360, ge=1)
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets_ascend(cls, buckets: list[Bucket]) -> list[Bucket]:
+        if not buckets or buckets[-1].max_dpd is not None:
+            raise ValueError("the last bucket must have no max_dpd (it takes every later day)")
+        bounds = [b.max_dpd for b in buckets[:-1]]
+        if any(b is None for b in bounds) or bounds != sorted(set(bounds)):  # type: ignore[type-var]
+            raise ValueError("bucket max_dpd values must strictly ascend")
+        return buckets
+
+    @field_validator("classification")
+    @classmethod
+    def _classes_ascend(cls, levels: list[ClassLevel]) -> list[ClassLevel]:
+        if not levels or levels[0].min_dpd != 0:
+            raise ValueError("the first class must start at min_dpd 0")
+        bounds = [c.min_dpd for c in levels]
+        if bounds != sorted(set(bounds)):
+            raise ValueError("class min_dpd values must strictly ascend")
+        return levels
+
+
+class AgeLimits(Strict):
+    min: int = Field(default=18, ge=18)
+    max: int = Field(default=60, le=100)
+
+
+class DocumentRefs(Strict):
+    brochure: str = "brochure"
+    contract: str = "contract"
+    risk_disclosure: str = "risk_disclosure"
+
+
+class ProductSpec(Strict):
+    """A loan product's terms as a product manager writes them."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    name: Names
+    kind: Literal["consumer", "small_business"]
+    currency: Literal["CNY"] = "CNY"
+    purposes: list[str] = Field(default_factory=lambda: ["consumption"])
+    amount: AmountRange
+    terms: list[int] = Field(min_length=1, description="allowed numbers of repayments")
+    repayment: Repayment = Field(default_factory=Repayment)
+    rate: RateBand
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    fees: list[Fee] = Field(default_factory=list)
+    penalty: Penalty | None = None
+    delinquency: Delinquency = Field(default_factory=Delinquency)
+    allocation: list[Literal["penalty", "fee", "interest", "principal"]] = Field(
+        default_factory=lambda: list(ALLOCATION_PARTS)
+    )
+    approval_validity_days: int = Field(default=30, ge=1)
+    age: AgeLimits = Field(default_factory=AgeLimits)
+    scorecard: str | None = None
+    documents: DocumentRefs = Field(default_factory=DocumentRefs)
+
+    @field_validator("terms")
+    @classmethod
+    def _terms_positive(cls, terms: list[int]) -> list[int]:
+        if any(t < 1 for t in terms):
+            raise ValueError("every term must be at least 1 repayment")
+        if len(set(terms)) != len(terms):
+            raise ValueError("terms must not repeat")
+        return sorted(terms)
+
+    @field_validator("allocation")
+    @classmethod
+    def _allocation_complete(cls, order: list[str]) -> list[str]:
+        if sorted(order) != sorted(ALLOCATION_PARTS):
+            raise ValueError(f"allocation must order each of {', '.join(ALLOCATION_PARTS)} once")
+        return order
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProductSpec:
+        longest = max(self.terms)
+        grace = max(self.schedule.principal_grace, self.schedule.interest_grace)
+        if grace >= min(self.terms):
+            raise ValueError(f"grace of {grace} periods leaves nothing to repay in a short term")
+        if self.repayment.method is Method.BULLET and longest > 1 and grace:
+            raise ValueError("a bullet loan has no grace periods")
+        codes = [f.code for f in self.fees]
+        if len(set(codes)) != len(codes):
+            raise ValueError("fee codes must be unique")
+        return self
+
+    @property
+    def method_name_zh(self) -> str:
+        return METHOD_NAMES_ZH[self.repayment.method]
+
+    def upfront_fee(self, principal: int) -> int:
+        return sum(f.amount(principal) for f in self.fees if f.when == "upfront")
+
+    def instalment_fee(self, principal: int) -> int:
+        return sum(f.amount(principal) for f in self.fees if f.when == "per_instalment")
+
+    def schedule_terms(
+        self,
+        principal: int,
+        repayments: int,
+        disbursed: date,
+        annual_rate: Decimal | None = None,
+        first_repayment: date | None = None,
+    ) -> ScheduleTerms:
+        """The schedule terms of a loan of `principal` fen over `repayments` periods."""
+        s = self.schedule
+        terms = ScheduleTerms(
+            principal=principal,
+            annual_rate=self.rate.annual if annual_rate is None else annual_rate,
+            repayments=repayments,
+            disbursed=disbursed,
+            every=self.repayment.every,
+            frequency=self.repayment.frequency,
+            amortization=Amortization.EQUAL_INSTALMENTS,
+            interest=InterestMethod.DECLINING,
+            interest_period=s.interest_period,
+            days_in_year=s.days_in_year,
+            days_in_month=s.days_in_month,
+            principal_grace=s.principal_grace,
+            interest_grace=s.interest_grace,
+            instalment_multiple=s.instalment_multiple,
+            first_repayment=first_repayment,
+            upfront_fee=self.upfront_fee(principal),
+            fee_per_instalment=self.instalment_fee(principal),
+            rounding=s.rounding,
+            month_end=s.month_end,
+            leap_years=s.leap_years,
+            multiple_rounding=s.multiple_rounding,
+        )
+        return apply_method(terms, self.repayment.method)
+
+
+def policy_problems(spec: ProductSpec, policy: Policy, source: str) -> list[str]:
+    """Every way the product breaks the policy, checked on its costliest loans.
+
+    The highest APR comes from the top of the rate band; fixed fees weigh most
+    on the smallest amount and the shortest term, so every allowed term is
+    priced at both ends of the amount range.
+    """
+    problems: list[str] = []
+    if policy.no_upfront_deduction:
+        for fee in spec.fees:
+            if fee.deducted_from_principal:
+                problems.append(
+                    f"{source}: fees.{fee.code}: policy forbids deducting fees from the principal"
+                )
+    cap = policy.apr_cap.limit
+    worst: tuple[Decimal, int, int] | None = None
+    anchor = date(2025, 1, 15)  # a fixed, ordinary date: APR must not depend on today
+    for term in spec.terms:
+        for amount in (spec.amount.min, spec.amount.max):
+            terms = spec.schedule_terms(amount, term, anchor, annual_rate=spec.rate.highest)
+            apr = apr_of_schedule(generate(terms)).compound
+            if worst is None or apr > worst[0]:
+                worst = (apr, amount, term)
+    if worst is not None and worst[0] > cap:
+        apr, amount, term = worst
+        problems.append(
+            f"{source}: rate: highest APR {apr.quantize(Decimal('0.01'))}% (amount"
+            f" {format_fen(amount)}, {term} repayments, fees included) exceeds the policy cap"
+            f" {policy.apr_cap.describe()}"
+        )
+    if spec.amount.max > policy.single_borrower_cap:
+        problems.append(
+            f"{source}: amount.max: {format_fen(spec.amount.max)} exceeds the single-borrower"
+            f" cap {format_fen(policy.single_borrower_cap)}"
+        )
+    return problems
+
+
+def highest_apr(spec: ProductSpec) -> Decimal:
+    """The highest APR (compound, percent) any loan of this product can have."""
+    anchor = date(2025, 1, 15)
+    return max(
+        apr_of_schedule(
+            generate(spec.schedule_terms(amount, term, anchor, annual_rate=spec.rate.highest))
+        ).compound
+        for term in spec.terms
+        for amount in (spec.amount.min, spec.amount.max)
+    )
+
+
+def parse_product(data: object, source: str) -> ProductSpec:
+    return parse_model(ProductSpec, data, source)
+
+
+def load_product(path: Path) -> ProductSpec:
+    return load_model(ProductSpec, path)
+
+
+def example_product_paths() -> list[Path]:
+    folder = Path(str(resources.files("lendflow.config").joinpath("products")))
+    return sorted(folder.glob("*.yaml"))

@@ -1,0 +1,51 @@
+"""Workspace settings from LENDFLOW_* environment variables.
+
+One place wires the home folder, the database and the acting user, so tests and
+deployments change behaviour by environment, never by editing code.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Locale = Literal["zh-CN", "en"]
+KEY_FILE_NAME = "secret.key"
+DATABASE_FILE_NAME = "lendflow.db"
+
+
+class Settings(BaseSettings):
+    """Where the workspace lives and who is acting."""
+
+    model_config = SettingsConfigDict(env_prefix="LENDFLOW_", extra="ignore")
+
+    home: Path = Field(default=Path(".lendflow"), description="workspace folder")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite in the home folder when unset"
+    )
+    user: str | None = Field(default=None, description="acting user when --as is not given")
+    locale: Locale = "zh-CN"
+    templates: Path | None = Field(default=None, description="folder of template overrides")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / DATABASE_FILE_NAME).resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.home / KEY_FILE_NAME
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment now (not at import), so tests can vary it."""
+    return Settings()
