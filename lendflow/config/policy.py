@@ -70,7 +70,7 @@ class Policy(Strict):
     no_upfront_deduction: bool = True
     overdue_charges_cap: Percent = Field(
         default=Decimal(24),
-        description="penalty interest and overdue fees together, percent a year of the overdue amount",
+        description="penalty interest and overdue fees together, percent a year of the overdue",
     )
     collection_hours: CollectionHours = Field(default_factory=CollectionHours)
 

@@ -154,7 +154,9 @@ DEFAULT_BUCKETS = [
 ]
 
 DEFAULT_CLASSES = [
-    ClassLevel(code="normal", name=Names.model_validate({"zh-CN": "正常", "en": "Normal"}), min_dpd=0),
+    ClassLevel(
+        code="normal", name=Names.model_validate({"zh-CN": "正常", "en": "Normal"}), min_dpd=0
+    ),
     ClassLevel(
         code="special_mention",
         name=Names.model_validate({"zh-CN": "关注", "en": "Special mention"}),
@@ -168,7 +170,9 @@ DEFAULT_CLASSES = [
     ClassLevel(
         code="doubtful", name=Names.model_validate({"zh-CN": "可疑", "en": "Doubtful"}), min_dpd=271
     ),
-    ClassLevel(code="loss", name=Names.model_validate({"zh-CN": "损失", "en": "Loss"}), min_dpd=361),
+    ClassLevel(
+        code="loss", name=Names.model_validate({"zh-CN": "损失", "en": "Loss"}), min_dpd=361
+    ),
 ]
 
 
@@ -341,6 +345,11 @@ def policy_problems(spec: ProductSpec, policy: Policy, source: str) -> list[str]
             f"{source}: rate: highest APR {apr.quantize(Decimal('0.01'))}% (amount"
             f" {format_fen(amount)}, {term} repayments, fees included) exceeds the policy cap"
             f" {policy.apr_cap.describe()}"
+        )
+    if spec.penalty is not None and spec.penalty.annual_rate > policy.overdue_charges_cap:
+        problems.append(
+            f"{source}: penalty.annual_rate: {spec.penalty.annual_rate}% exceeds the policy cap"
+            f" on overdue charges {policy.overdue_charges_cap}%"
         )
     if spec.amount.max > policy.single_borrower_cap:
         problems.append(

@@ -15,7 +15,7 @@ setting is named here and Fineract's choice is one of its values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Context, Decimal
 from enum import StrEnum
@@ -37,7 +37,7 @@ from lendflow.domain.errors import BadInput
 from lendflow.domain.money import Rounding, div_round, format_fen
 
 MAX_REPAYMENTS = 1200
-MAX_ANNUAL_RATE = Decimal(1000)  # percent; anything above is a typo, not a product
+MAX_ANNUAL_RATE = Decimal(100)  # percent a year; above this it is a typo, not a product
 _EMI_CONTEXT = Context(prec=34)
 
 
@@ -469,10 +469,9 @@ def _level_rows(
     append = rows.append
     new_row = _new_row
     total_interest = 0
-    number = 0
     last = len(dates) - 1
-    for due, (num, den) in zip(dates[:last], rates):
-        number += 1
+    for number, due in enumerate(dates[:last], 1):
+        num, den = rates[number - 1]
         interest, rest = divmod(balance * num, den)
         if rest + rest >= den:
             interest += 1

@@ -19,7 +19,9 @@ from lendflow.domain.schedule import LeapYears, generate
 SCENARIOS = {s["id"]: s for s in scenarios()}
 # An older Fineract release rounded a tie in the instalment multiple up (313 for
 # 312.50); the current one settles ties by the rounding mode (HALF_EVEN: 312).
-OLDER_RELEASE = {"zero_interest_30day_multiples_of_1_it_other_version": {"rounding": Rounding.HALF_UP}}
+OLDER_RELEASE = {
+    "zero_interest_30day_multiples_of_1_it_other_version": {"rounding": Rounding.HALF_UP}
+}
 
 
 def table(scenario: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,9 +60,10 @@ def produced(scenario: dict[str, Any]) -> list[dict[str, Any]]:
 def test_schedule_matches_fineract(scenario_id: str) -> None:
     scenario = SCENARIOS[scenario_id]
     assert produced(scenario) == table(scenario)
-    assert len(generate(fineract_terms(scenario["terms"])).instalments) == scenario["terms"][
-        "repayments"
-    ]
+    assert (
+        len(generate(fineract_terms(scenario["terms"])).instalments)
+        == scenario["terms"]["repayments"]
+    )
 
 
 def test_scenarios_cover_every_asked_for_case() -> None:
@@ -87,5 +90,7 @@ def test_leap_year_convention_differs_only_in_leap_periods() -> None:
         if mine.due_date.year < 2024:
             assert mine.interest == theirs.interest
     leap = [i for i in ours.instalments if i.due_date.year == 2024 and i.due_date.month > 1]
-    theirs_leap = [i for i in fineract.instalments if i.due_date.year == 2024 and i.due_date.month > 1]
+    theirs_leap = [
+        i for i in fineract.instalments if i.due_date.year == 2024 and i.due_date.month > 1
+    ]
     assert sum(i.interest for i in leap) < sum(i.interest for i in theirs_leap)

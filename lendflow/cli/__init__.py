@@ -1,0 +1,75 @@
+"""The `lendflow` command line: parse, call a service or a flow, print.
+
+Errors are mapped to exit codes here and nowhere else: 0 ok, 1 refused by a
+business rule, 2 bad input; each error is one line on stderr. Heavy modules
+(the store, Prefect) are imported inside the commands that need them, so plain
+commands start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from lendflow.domain.errors import LendflowError
+
+
+class LendflowGroup(TyperGroup):
+    """The root command: turns every error into one line and an exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except LendflowError as exc:
+            _fail(exc.message, exc.exit_code)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            _fail("aborted", 1)
+        except typer.TyperException as exc:  # usage errors: unknown option, bad choice, ...
+            _fail(_one_line(exc), 2)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _one_line(exc: typer.TyperException) -> str:
+    """Click's multi-line usage error as one line naming the command."""
+    format_message = getattr(exc, "format_message", None)
+    message = " ".join((format_message() if format_message else str(exc)).split())
+    message = message.replace("Value error, ", "")
+    ctx = getattr(exc, "ctx", None)
+    return f"{ctx.command_path}: {message}" if ctx is not None else message
+
+
+app = typer.Typer(
+    cls=LendflowGroup,
+    name="lendflow",
+    help="lendflow: run microloan products through their life, and their loans through theirs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    from lendflow.cli import calc, product, workspace
+
+    app.add_typer(calc.app, name="calc")
+    app.add_typer(product.app, name="product")
+    workspace.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

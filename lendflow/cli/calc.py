@@ -1,0 +1,152 @@
+"""`lendflow calc`: the schedule and APR calculator for pricing and quoting."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from lendflow.cli.output import print_json
+from lendflow.cli.tables import print_schedule
+from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, parse_date
+from lendflow.domain.errors import BadInput
+from lendflow.domain.money import parse_amount, parse_decimal
+from lendflow.domain.schedule import (
+    Amortization,
+    InterestMethod,
+    InterestPeriod,
+    Method,
+    ScheduleTerms,
+    apply_method,
+    generate,
+)
+from lendflow.services.presenters import schedule_view
+
+app = typer.Typer(
+    help="Price a product or quote a customer: schedules and APR.", no_args_is_help=True
+)
+
+
+class AmortizationOption(StrEnum):
+    EQUAL_INSTALMENTS = "equal-instalments"
+    EQUAL_PRINCIPAL = "equal-principal"
+
+
+class InterestOption(StrEnum):
+    DECLINING = "declining"
+    FLAT = "flat"
+
+
+class InterestPeriodOption(StrEnum):
+    SAME_AS_REPAYMENT = "same-as-repayment"
+    DAILY = "daily"
+
+
+class MethodOption(StrEnum):
+    ANNUITY = "annuity"
+    EQUAL_PRINCIPAL = "equal-principal"
+    INTEREST_ONLY = "interest-only"
+    BULLET = "bullet"
+
+
+def _enum(value: StrEnum, target: type[StrEnum]) -> StrEnum:
+    return target(value.value.replace("-", "_"))
+
+
+@app.command("schedule")
+def schedule(
+    principal: Annotated[str, typer.Option(help="Amount lent, in yuan (e.g. 10000 or 10000.50).")],
+    annual_rate: Annotated[str, typer.Option(help="Nominal annual rate in percent (e.g. 18).")],
+    repayments: Annotated[int, typer.Option(help="Number of instalments.")],
+    disbursed: Annotated[str, typer.Option(help="Disbursement date, YYYY-MM-DD.")],
+    every: Annotated[int, typer.Option(help="Length of a repayment period, in units.")] = 1,
+    frequency: Annotated[Frequency, typer.Option(help="Unit of a repayment period.")] = (
+        Frequency.MONTHS
+    ),
+    amortization: Annotated[
+        AmortizationOption | None, typer.Option(help="Default equal-instalments.")
+    ] = None,
+    interest: Annotated[InterestOption | None, typer.Option(help="Default declining.")] = None,
+    interest_period: Annotated[
+        InterestPeriodOption, typer.Option(help="Interest per period, or per actual day.")
+    ] = InterestPeriodOption.SAME_AS_REPAYMENT,
+    days_in_year: Annotated[DaysInYear, typer.Option(help="Year basis for daily interest.")] = (
+        DaysInYear.D360
+    ),
+    days_in_month: Annotated[DaysInMonth, typer.Option(help="Month basis for daily interest.")] = (
+        DaysInMonth.ACTUAL
+    ),
+    principal_grace: Annotated[int | None, typer.Option(help="Periods without principal.")] = None,
+    interest_grace: Annotated[int, typer.Option(help="Periods whose interest is deferred.")] = 0,
+    instalment_multiple: Annotated[
+        str | None, typer.Option(help="Round instalments to multiples of this many yuan.")
+    ] = None,
+    first_repayment: Annotated[
+        str | None, typer.Option(help="First due date, YYYY-MM-DD (default one period on).")
+    ] = None,
+    upfront_fee: Annotated[str, typer.Option(help="Fee paid at disbursement, in yuan.")] = "0",
+    method: Annotated[
+        MethodOption | None,
+        typer.Option(
+            help="Preset: annuity 等额本息, equal-principal 等额本金, "
+            "interest-only 先息后本, bullet 一次性还本付息."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print a repayment schedule with totals and the APR (IRR and simple)."""
+    terms = ScheduleTerms(
+        principal=parse_amount(principal, field="--principal"),
+        annual_rate=parse_decimal(annual_rate, field="--annual-rate"),
+        repayments=repayments,
+        disbursed=parse_date(disbursed, field="--disbursed"),
+        every=every,
+        frequency=frequency,
+        amortization=Amortization(
+            _enum(amortization or AmortizationOption.EQUAL_INSTALMENTS, Amortization)
+        ),
+        interest=InterestMethod(_enum(interest or InterestOption.DECLINING, InterestMethod)),
+        interest_period=InterestPeriod(_enum(interest_period, InterestPeriod)),
+        days_in_year=days_in_year,
+        days_in_month=days_in_month,
+        principal_grace=principal_grace or 0,
+        interest_grace=interest_grace,
+        instalment_multiple=(
+            parse_amount(instalment_multiple, field="--instalment-multiple")
+            if instalment_multiple is not None
+            else None
+        ),
+        first_repayment=(
+            parse_date(first_repayment, field="--first-repayment") if first_repayment else None
+        ),
+        upfront_fee=parse_amount(upfront_fee, field="--upfront-fee", allow_zero=True),
+    )
+    if method is not None:
+        _refuse_conflicts(method, amortization, interest, principal_grace, interest_grace)
+        terms = apply_method(terms, Method(_enum(method, Method)))
+    result = generate(terms)
+    apr = apr_of_schedule(result)
+    if json_output:
+        print_json(schedule_view(result, apr))
+        return
+    print_schedule(result, apr)
+
+
+def _refuse_conflicts(
+    method: MethodOption,
+    amortization: AmortizationOption | None,
+    interest: InterestOption | None,
+    principal_grace: int | None,
+    interest_grace: int,
+) -> None:
+    """A preset decides amortization and interest; refuse a contradicting option."""
+    if amortization is not None or interest is not None:
+        raise BadInput(
+            f"--method {method} sets amortization and interest; drop --amortization/--interest"
+        )
+    if method in (MethodOption.INTEREST_ONLY, MethodOption.BULLET) and principal_grace:
+        raise BadInput(f"--method {method} sets the principal grace; drop --principal-grace")
+    if method is MethodOption.BULLET and interest_grace:
+        raise BadInput("--method bullet pays everything at maturity; drop --interest-grace")

@@ -1,0 +1,48 @@
+"""View models: stored or computed objects turned into plain, stable JSON shapes.
+
+The CLI prints these and a future REST API will return them, so the shape of a
+schedule or an APR is defined once, here. Amounts are two-place decimal strings,
+rates percent strings with two places, dates ISO.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from lendflow.domain.apr import Apr, apr_of_schedule
+from lendflow.domain.money import format_fen
+from lendflow.domain.schedule import Schedule
+
+TWO = Decimal("0.01")
+
+
+def percent(value: Decimal) -> str:
+    return str(value.quantize(TWO))
+
+
+def apr_view(apr: Apr) -> dict[str, str]:
+    return {"compound": percent(apr.compound), "simple": percent(apr.simple)}
+
+
+def schedule_view(schedule: Schedule, apr: Apr | None = None) -> dict[str, Any]:
+    """The schedule as `calc schedule --json` prints it."""
+    apr = apr or apr_of_schedule(schedule)
+    return {
+        "instalments": [
+            {
+                "n": row.n,
+                "due_date": row.due_date.isoformat(),
+                "principal": format_fen(row.principal),
+                "interest": format_fen(row.interest),
+                "fee": format_fen(row.fee),
+                "total": format_fen(row.total),
+                "balance": format_fen(row.balance),
+            }
+            for row in schedule.instalments
+        ],
+        "total_principal": format_fen(schedule.total_principal),
+        "total_interest": format_fen(schedule.total_interest),
+        "total_fees": format_fen(schedule.total_fees),
+        "apr": apr_view(apr),
+    }

@@ -1,0 +1,109 @@
+"""`lendflow calc schedule` as product managers and operators use it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+BASE = "calc schedule --principal 100000 --annual-rate 12 --repayments 12 --disbursed 2026-01-15"
+
+
+def test_help_lists_the_commands(lendflow) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow("--help")
+    assert result.exit_code == 0
+    for command in ("init", "demo", "calc", "product"):
+        assert command in result.stdout
+
+
+def test_json_schedule_has_the_documented_shape(lendflow) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow(
+        "calc schedule --principal 1000000 --annual-rate 4.9 --repayments 360"
+        " --disbursed 2026-01-15 --json"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"instalments", "total_principal", "total_interest", "total_fees", "apr"}
+    first = data["instalments"][0]
+    assert first == {
+        "n": 1,
+        "due_date": "2026-02-15",
+        "principal": "1223.94",
+        "interest": "4083.33",
+        "fee": "0.00",
+        "total": "5307.27",
+        "balance": "998776.06",
+    }
+    assert len(data["instalments"]) == 360
+    assert data["instalments"][-1]["balance"] == "0.00"
+    assert data["total_principal"] == "1000000.00"
+    assert data["apr"] == {"compound": "5.01", "simple": "4.90"}
+
+
+def test_pboc_example_apr_with_an_upfront_fee(lendflow) -> None:  # type: ignore[no-untyped-def]
+    """A fee paid at disbursement raises the APR above the nominal rate."""
+    result = lendflow(f"{BASE} --upfront-fee 1000 --json")
+    data = json.loads(result.stdout)
+    assert data["total_fees"] == "1000.00"
+    assert float(data["apr"]["compound"]) > 12.68  # the APR without the fee
+
+
+def test_table_shows_totals_and_both_aprs(lendflow) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow(BASE)
+    assert result.exit_code == 0
+    assert "100,000.00" in result.stdout
+    assert "APR: 12.68% (IRR, compound 复利)" in result.stdout
+    assert "12.00% (simple 单利)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("method", "rows", "first_principal"),
+    [
+        ("annuity", 12, "7884.88"),
+        ("equal-principal", 12, "8333.33"),
+        ("interest-only", 12, "0.00"),
+        ("bullet", 1, "100000.00"),
+    ],
+)
+def test_method_presets(lendflow, method: str, rows: int, first_principal: str) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(lendflow(f"{BASE} --method {method} --json").stdout)
+    assert len(data["instalments"]) == rows
+    assert data["instalments"][0]["principal"] == first_principal
+
+
+def test_every_option_is_accepted(lendflow) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow(
+        "calc schedule --principal 5000 --annual-rate 12 --repayments 18 --every 1"
+        " --frequency months --amortization equal-instalments --interest declining"
+        " --interest-period daily --days-in-year actual --days-in-month actual"
+        " --principal-grace 3 --interest-grace 0 --instalment-multiple 1"
+        " --disbursed 2022-11-01 --first-repayment 2022-12-01 --upfront-fee 0 --json"
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["instalments"]
+    assert [r["principal"] for r in rows[:3]] == ["0.00", "0.00", "0.00"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("--principal -5", "--principal must be positive"),
+        ("--principal 0", "--principal must be more than zero"),
+        ("--principal 10.123", "more than two decimal places"),
+        ("--principal abc", "--principal is not an amount"),
+        ("--repayments 0", "repayments must be between 1 and"),
+        ("--annual-rate 5000", "absurd"),
+        ("--annual-rate 1e3", "--annual-rate is not a number"),
+        ("--disbursed 2026-02-30", "--disbursed is not a date"),
+        ("--frequency years", "Invalid value for '--frequency'"),
+        ("--method annuity --interest flat", "--method annuity sets amortization"),
+        ("--first-repayment 2026-01-01", "must fall after disbursement"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(lendflow, options: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow(f"{BASE} {options}")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert message in lines[0]

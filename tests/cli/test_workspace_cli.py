@@ -1,0 +1,53 @@
+"""`lendflow init`, `lendflow demo` and `lendflow product validate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from lendflow.config.product_spec import example_product_paths
+
+
+def test_init_twice_is_safe(lendflow, isolated_environment: Path) -> None:  # type: ignore[no-untyped-def]
+    first = lendflow("init --json")
+    second = lendflow("init --json")
+    assert first.exit_code == second.exit_code == 0
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+    assert one["key_created"] and not two["key_created"]
+    assert one["revision"] == two["revision"]
+    assert (isolated_environment / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_prints_a_sample_schedule(lendflow) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow("demo")
+    assert result.exit_code == 0, result.stderr
+    assert "随心借" in result.stdout and "APR:" in result.stdout
+
+
+def test_validate_ok(lendflow) -> None:  # type: ignore[no-untyped-def]
+    for path in example_product_paths():
+        result = lendflow(f"product validate {path}")
+        assert result.exit_code == 0
+        assert result.stdout.startswith("OK: ")
+
+
+def test_validate_prints_every_problem_and_exits_2(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(example_product_paths()[0].read_text(encoding="utf-8"))
+    data["amount"]["max"] = "-5"
+    data["terms"] = "twelve"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = lendflow(f"product validate {path}")
+    assert result.exit_code == 2
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    assert any("amount.max" in line for line in lines) and any("terms" in line for line in lines)
+
+
+def test_validate_a_missing_file(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow(f"product validate {tmp_path / 'nope.yaml'}")
+    assert result.exit_code == 2
+    assert "file not found" in result.stdout

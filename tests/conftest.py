@@ -1,0 +1,66 @@
+"""Shared fixtures: an isolated workspace per test, and the databases to test on.
+
+Store and service tests run on a temporary SQLite and, when
+LENDFLOW_TEST_POSTGRES_URL is set (CI sets it), on PostgreSQL in a schema of
+their own that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from lendflow.config.settings import Settings
+
+POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own workspace home; no test touches ./.lendflow."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("LENDFLOW_HOME", str(home))
+    monkeypatch.delenv("LENDFLOW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LENDFLOW_USER", raising=False)
+    return home
+
+
+def _postgres_schema_url(base_url: str) -> Iterator[str]:
+    """A URL whose connections see only a fresh schema, dropped after the test."""
+    schema = f"lf_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # pragma: no cover - only when the server is down
+        admin.dispose()
+        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL refused: {exc}")
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store test runs on SQLite and on PostgreSQL (skipped with a reason without it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (CI sets it; see .ci/run)")
+    yield from _postgres_schema_url(base_url)
+
+
+@pytest.fixture
+def settings(isolated_environment: Path, database_url: str) -> Settings:
+    return Settings(home=isolated_environment, database_url=database_url)

@@ -1,0 +1,119 @@
+"""The workspace and its store, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from lendflow.config.settings import Settings
+from lendflow.domain.errors import BadInput
+from lendflow.store.engine import make_engine, session_scope
+from lendflow.store.migrate import current_revision, head_revision
+from lendflow.store.tables import Product, ProductVersion
+from lendflow.services.workspace import init_workspace, open_engine
+
+
+def test_init_migrates_to_head_and_is_safe_to_repeat(settings: Settings) -> None:
+    first = init_workspace(settings)
+    second = init_workspace(settings)
+    assert first.revision == second.revision == head_revision()
+    assert first.key_created and not second.key_created
+    engine = open_engine(settings)
+    try:
+        assert current_revision(engine) == head_revision()
+        tables = set(inspect(engine).get_table_names())
+        assert {"products", "product_versions", "alembic_version"} <= tables
+    finally:
+        engine.dispose()
+
+
+def test_secret_key_is_private_and_never_replaced(settings: Settings) -> None:
+    init_workspace(settings)
+    key = settings.key_file.read_text()
+    assert stat.S_IMODE(settings.key_file.stat().st_mode) == 0o600
+    assert len(key.strip()) == 64
+    init_workspace(settings)
+    assert settings.key_file.read_text() == key
+
+
+def test_a_key_readable_by_others_is_refused(settings: Settings) -> None:
+    init_workspace(settings)
+    settings.key_file.chmod(0o644)
+    with pytest.raises(BadInput, match="chmod 600"):
+        init_workspace(settings)
+
+
+def test_money_columns_hold_amounts_beyond_32_bits_exactly(settings: Settings) -> None:
+    """Fen amounts of a large book pass 2^31 quickly: the columns must be BIGINT."""
+    init_workspace(settings)
+    engine = open_engine(settings)
+    big = 9_007_199_254_740_993  # 2^53 + 1: would lose its last digit through a float
+    try:
+        with session_scope(engine) as session:
+            session.add(Product(code="p1", name="P"))
+            session.flush()
+            session.add(
+                ProductVersion(
+                    product_code="p1",
+                    version=1,
+                    state="draft",
+                    spec_yaml="code: p1",
+                    spec_sha256="0" * 64,
+                    min_amount=1,
+                    max_amount=big,
+                    annual_rate="18.25",
+                    created_by="admin",
+                )
+            )
+        with session_scope(engine) as session:
+            stored = session.exec(select(ProductVersion.max_amount)).one()  # type: ignore[call-overload]
+            assert stored[0] == big
+    finally:
+        engine.dispose()
+
+
+def test_foreign_keys_are_enforced(settings: Settings) -> None:
+    init_workspace(settings)
+    engine = open_engine(settings)
+    try:
+        with pytest.raises(Exception, match="(?i)foreign key"), session_scope(engine) as session:
+            session.add(
+                ProductVersion(
+                    product_code="missing",
+                    version=1,
+                    state="draft",
+                    spec_yaml="",
+                    spec_sha256="",
+                    min_amount=1,
+                    max_amount=2,
+                    annual_rate="1",
+                    created_by="admin",
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+    finally:
+        engine.dispose()
+
+
+def test_an_unusable_database_url_is_one_clear_error() -> None:
+    with pytest.raises(BadInput, match="unsupported database 'mysql'"):
+        make_engine("mysql://localhost/x")
+    with pytest.raises(BadInput, match="not valid"):
+        make_engine("::nonsense::")
+
+
+def test_opening_a_workspace_that_was_never_initialised_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BadInput, match="run `lendflow init` first"):
+        open_engine(Settings(home=tmp_path / "nowhere"))

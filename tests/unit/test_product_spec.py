@@ -1,0 +1,98 @@
+"""Product specs and the policy: every problem reported, with file and field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lendflow.config.loading import read_yaml
+from lendflow.config.policy import AprCap, Policy, load_policy
+from lendflow.config.product_spec import (
+    example_product_paths,
+    highest_apr,
+    load_product,
+    parse_product,
+    policy_problems,
+)
+from lendflow.domain.errors import BadInput, Problems
+from lendflow.domain.schedule import Method
+
+
+def example(name: str) -> dict:  # type: ignore[type-arg]
+    path = next(p for p in example_product_paths() if p.stem == name)
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_examples_are_one_consumer_and_one_small_business_product() -> None:
+    kinds = {load_product(p).kind for p in example_product_paths()}
+    assert kinds == {"consumer", "small_business"}
+
+
+@pytest.mark.parametrize("path", example_product_paths(), ids=lambda p: p.stem)
+def test_examples_respect_the_packaged_policy(path: Path) -> None:
+    spec = load_product(path)
+    assert policy_problems(spec, load_policy(), str(path)) == []
+
+
+def test_amounts_become_fen_and_rates_stay_exact() -> None:
+    spec = parse_product(example("cash-easy"), "cash-easy.yaml")
+    assert spec.amount.min == 100_000 and spec.amount.max == 5_000_000
+    assert str(spec.rate.annual) == "15.60"
+    assert spec.repayment.method is Method.ANNUITY
+
+
+def test_every_problem_is_listed_with_its_field_path() -> None:
+    data = example("cash-easy")
+    data["amount"]["min"] = "abc"
+    data["terms"] = [3, "six"]
+    data["rate"]["annual"] = 18.5  # a float: refused, money and rates never pass through float
+    del data["kind"]
+    with pytest.raises(Problems) as caught:
+        parse_product(data, "p.yaml")
+    problems = caught.value.problems
+    assert any(p.startswith("p.yaml: amount.min: ") and "not an amount" in p for p in problems)
+    assert any(p.startswith("p.yaml: terms[1]: ") for p in problems)
+    assert any(p.startswith("p.yaml: rate.annual: ") and "quotes" in p for p in problems)
+    assert any(p.startswith("p.yaml: kind: ") and "required" in p.lower() for p in problems)
+    assert len(problems) == 4
+
+
+def test_unknown_fields_are_refused_not_ignored() -> None:
+    data = example("cash-easy")
+    data["rate"]["anual"] = "12"
+    with pytest.raises(Problems, match=r"rate\.anual"):
+        parse_product(data, "p.yaml")
+
+
+def test_a_product_above_the_apr_cap_is_named_with_the_costliest_loan() -> None:
+    data = example("cash-easy")
+    data["rate"]["max"] = "23.00"
+    spec = parse_product(data, "p.yaml")
+    problems = policy_problems(spec, load_policy(), "p.yaml")
+    assert len(problems) == 1
+    assert problems[0].startswith("p.yaml: rate: highest APR ")
+    assert "exceeds the policy cap 24%" in problems[0]
+    assert highest_apr(spec) > 24
+
+
+def test_lpr_multiple_cap_and_deducted_fees() -> None:
+    data = example("sme-growth")
+    data["fees"][0]["deducted_from_principal"] = True
+    spec = parse_product(data, "s.yaml")
+    policy = Policy(
+        apr_cap=AprCap(kind="lpr_multiple", multiple=4, lpr="3.00", lpr_date="2025-05-20")
+    )
+    problems = policy_problems(spec, policy, "s.yaml")
+    assert any("deducting fees from the principal" in p for p in problems)
+    assert any("12.00% (4 x one-year LPR 3.00% of 2025-05-20)" in p for p in problems)
+
+
+def test_bad_yaml_is_one_line_with_the_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("code: x\nname: [unclosed\n", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"bad\.yaml: line \d+"):
+        read_yaml(path)
+    with pytest.raises(BadInput, match="file not found"):
+        read_yaml(tmp_path / "missing.yaml")
