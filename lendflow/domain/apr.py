@@ -23,7 +23,7 @@ from lendflow.domain.errors import BadInput
 from lendflow.domain.schedule import Schedule
 
 _CTX = Context(prec=40)
-_TOLERANCE = Decimal("1e-30")
+_RATE_TOLERANCE = Decimal("1e-18")  # far below the 0.01% an APR is shown to
 _HUNDRED = Decimal(100)
 
 
@@ -73,7 +73,7 @@ def periodic_irr(flows: Sequence[int]) -> Decimal:
     rate = Decimal("0.01")
     for _ in range(200):
         npv, slope = _npv_and_slope(rate, flows)
-        if abs(npv) < _TOLERANCE:
+        if npv == 0:
             return rate
         # NPV of a loan's flows rises with the rate: received money stays, payments shrink.
         if npv < 0:
@@ -81,10 +81,10 @@ def periodic_irr(flows: Sequence[int]) -> Decimal:
         else:
             high = rate
         step = _CTX.divide(npv, slope) if slope else Decimal(0)
-        candidate = rate - step
+        candidate = _CTX.subtract(rate, step)
         if not (low < candidate < high):
             candidate = _CTX.divide(low + high, 2)
-        if abs(candidate - rate) < _TOLERANCE:
+        if abs(candidate - rate) < _RATE_TOLERANCE:
             return candidate
         rate = candidate
     return rate

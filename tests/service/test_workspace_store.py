@@ -9,10 +9,10 @@ from sqlalchemy import inspect, select, text
 
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput
+from lendflow.services.workspace import init_workspace, open_engine
 from lendflow.store.engine import make_engine, session_scope
 from lendflow.store.migrate import current_revision, head_revision
 from lendflow.store.tables import Product, ProductVersion
-from lendflow.services.workspace import init_workspace, open_engine
 
 
 def test_init_migrates_to_head_and_is_safe_to_repeat(settings: Settings) -> None:
@@ -78,7 +78,7 @@ def test_foreign_keys_are_enforced(settings: Settings) -> None:
     init_workspace(settings)
     engine = open_engine(settings)
     try:
-        with pytest.raises(Exception, match="(?i)foreign key"), session_scope(engine) as session:
+        with pytest.raises(Exception, match=r"(?i)foreign key"), session_scope(engine) as session:
             session.add(
                 ProductVersion(
                     product_code="missing",

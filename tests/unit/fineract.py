@@ -32,7 +32,7 @@ def fen(text: str) -> int:
 
 
 def fineract_terms(raw: dict[str, Any], **overrides: Any) -> ScheduleTerms:
-    """Fineract's settings for a scenario: HALF_EVEN unless stated, 1/365 a day, nearest multiple."""
+    """Fineract's settings: HALF_EVEN unless stated, 1/365 a day, nearest multiple."""
     multiple = raw.get("instalment_multiple")
     values: dict[str, Any] = dict(
         principal=fen(raw["principal"]),

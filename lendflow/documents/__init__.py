@@ -1,0 +1,1 @@
+"""Documents rendered from Jinja templates."""

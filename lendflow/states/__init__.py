@@ -1,0 +1,1 @@
+"""State machines built once from config/machines/*.yaml."""
