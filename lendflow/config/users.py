@@ -1,0 +1,37 @@
+"""Users and roles (users.yaml), validated."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lendflow.config.loading import load_model
+
+Role = Literal[
+    "admin", "product_manager", "product_committee", "risk_officer", "operator", "auditor"
+]
+USERS_FILE_NAME = "users.yaml"
+
+
+class User(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: list[Role] = Field(min_length=1)
+    name: str = ""
+
+
+class Directory(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    users: dict[str, User]
+
+
+def default_users_path() -> Path:
+    return Path(str(resources.files("lendflow.config").joinpath(USERS_FILE_NAME)))
+
+
+def load_directory(path: Path) -> Directory:
+    return load_model(Directory, path)

@@ -1,0 +1,97 @@
+"""Double-entry bookkeeping: the chart of accounts and balanced journal entries.
+
+Every money movement is one entry whose debits equal its credits. A loan's
+stored balances are a cache of its lines per account; `audit verify` rebuilds
+them from the journal and compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lendflow.domain.errors import LendflowError
+
+
+class Account(StrEnum):
+    """The chart of accounts."""
+
+    CASH = "cash"  # settlement account at the bank / payment channel
+    LOAN_PRINCIPAL = "loan_principal"  # principal receivable
+    INTEREST_RECEIVABLE = "interest_receivable"
+    FEE_RECEIVABLE = "fee_receivable"
+    PENALTY_RECEIVABLE = "penalty_receivable"
+    INTEREST_INCOME = "interest_income"
+    FEE_INCOME = "fee_income"
+    PENALTY_INCOME = "penalty_income"
+    OVERPAYMENT = "overpayment"  # customer credit balance: a liability
+    WRITE_OFF_EXPENSE = "write_off_expense"
+    RECOVERY_INCOME = "recovery_income"
+    MARKETING_EXPENSE = "marketing_expense"
+
+
+# Loan balance column -> (account, +1 when the balance is debit-normal, -1 credit-normal)
+LOAN_BALANCES: dict[str, tuple[Account, int]] = {
+    "principal_outstanding": (Account.LOAN_PRINCIPAL, 1),
+    "interest_receivable": (Account.INTEREST_RECEIVABLE, 1),
+    "fee_receivable": (Account.FEE_RECEIVABLE, 1),
+    "penalty_receivable": (Account.PENALTY_RECEIVABLE, 1),
+    "credit_balance": (Account.OVERPAYMENT, -1),
+}
+
+
+class UnbalancedEntry(LendflowError):
+    """A programming error: an entry whose debits and credits differ."""
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    account: Account
+    debit: int = 0
+    credit: int = 0
+
+
+@dataclass
+class EntryDraft:
+    """A journal entry being built; `lines()` refuses to hand out an unbalanced one."""
+
+    kind: str
+    memo: str = ""
+    _lines: list[Line] = field(default_factory=list)
+
+    def debit(self, account: Account, amount: int) -> EntryDraft:
+        if amount:
+            self._add(Line(account, debit=amount))
+        return self
+
+    def credit(self, account: Account, amount: int) -> EntryDraft:
+        if amount:
+            self._add(Line(account, credit=amount))
+        return self
+
+    def _add(self, line: Line) -> None:
+        if line.debit < 0 or line.credit < 0:
+            raise UnbalancedEntry(f"{self.kind}: negative amount on {line.account}")
+        self._lines.append(line)
+
+    def lines(self) -> list[Line]:
+        debits = sum(line.debit for line in self._lines)
+        credits = sum(line.credit for line in self._lines)
+        if debits != credits:
+            raise UnbalancedEntry(f"{self.kind}: debits {debits} != credits {credits}")
+        if not self._lines:
+            raise UnbalancedEntry(f"{self.kind}: an entry needs lines")
+        return list(self._lines)
+
+
+def balance_changes(lines: Iterable[Line]) -> dict[str, int]:
+    """How an entry's lines move a loan's stored balance columns."""
+    changes = dict.fromkeys(LOAN_BALANCES, 0)
+    by_account = {account: (column, sign) for column, (account, sign) in LOAN_BALANCES.items()}
+    for line in lines:
+        target = by_account.get(line.account)
+        if target:
+            column, sign = target
+            changes[column] += sign * (line.debit - line.credit)
+    return changes

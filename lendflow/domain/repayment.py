@@ -1,0 +1,232 @@
+"""What a repayment does to a loan: payoff quotes and repayment plans.
+
+Pure arithmetic over the loan's instalments. A payment first serves what is
+due (oldest instalment first, the product's waterfall within each); what is
+left is paid in advance on the next instalments. A payment that reaches the
+payoff amount settles the loan: the current period's interest is charged pro
+rata to the day, later interest and fees are waived, and any excess is kept
+as the customer's credit balance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from lendflow.domain.allocation import COMPONENTS, Owed, allocate
+from lendflow.domain.money import div_round
+
+
+@dataclass(frozen=True, slots=True)
+class InstalmentState:
+    """An instalment as stored: what was scheduled and what has happened to it."""
+
+    n: int
+    due_date: date
+    principal: int
+    interest: int
+    fee: int
+    penalty: int = 0
+    principal_paid: int = 0
+    interest_paid: int = 0
+    fee_paid: int = 0
+    penalty_paid: int = 0
+    interest_waived: int = 0
+    fee_waived: int = 0
+    recognised: bool = False
+
+    def owed(self) -> Owed:
+        return Owed(
+            self.n,
+            penalty=self.penalty - self.penalty_paid,
+            fee=self.fee - self.fee_paid - self.fee_waived,
+            interest=self.interest - self.interest_paid - self.interest_waived,
+            principal=self.principal - self.principal_paid,
+        )
+
+    @property
+    def settled(self) -> bool:
+        return self.owed().total == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Payoff:
+    """What settles the loan on a date, by component (fen)."""
+
+    principal: int
+    interest: int
+    fee: int
+    penalty: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.fee + self.penalty
+
+
+@dataclass
+class InstalmentChange:
+    """Increments to one instalment's paid and waived amounts."""
+
+    principal_paid: int = 0
+    interest_paid: int = 0
+    fee_paid: int = 0
+    penalty_paid: int = 0
+    interest_waived: int = 0
+    fee_waived: int = 0
+
+
+@dataclass
+class RepaymentPlan:
+    """How a payment is spent, and what the ledger must show for it."""
+
+    amount: int
+    changes: dict[int, InstalmentChange] = field(default_factory=dict)
+    principal: int = 0
+    interest_from_receivable: int = 0
+    interest_to_income: int = 0  # paid before it was recognised: in advance or accrued at payoff
+    fee_from_receivable: int = 0
+    fee_to_income: int = 0
+    penalty: int = 0
+    overpayment: int = 0
+    settles: bool = False
+
+    def change(self, n: int) -> InstalmentChange:
+        return self.changes.setdefault(n, InstalmentChange())
+
+    @property
+    def allocated(self) -> int:
+        return (
+            self.principal
+            + self.interest_from_receivable
+            + self.interest_to_income
+            + self.fee_from_receivable
+            + self.fee_to_income
+            + self.penalty
+            + self.overpayment
+        )
+
+
+def accrued_interest(instalment: InstalmentState, period_start: date, as_of: date) -> int:
+    """Interest of the running period earned by `as_of`, pro rata to the day (half up)."""
+    days = (instalment.due_date - period_start).days
+    elapsed = min(max((as_of - period_start).days, 0), days)
+    if days <= 0:
+        return instalment.interest
+    return div_round(instalment.interest * elapsed, days)
+
+
+def _due_and_future(
+    instalments: Sequence[InstalmentState], as_of: date
+) -> tuple[list[InstalmentState], list[InstalmentState]]:
+    due = [i for i in instalments if i.due_date <= as_of and not i.settled]
+    future = [i for i in instalments if i.due_date > as_of and not i.settled]
+    return due, future
+
+
+def _period_start(
+    instalments: Sequence[InstalmentState], current: InstalmentState, disbursed: date
+) -> date:
+    earlier = [i.due_date for i in instalments if i.n < current.n and i.n > 0]
+    return max(earlier) if earlier else disbursed
+
+
+def payoff_quote(instalments: Sequence[InstalmentState], as_of: date, disbursed_on: date) -> Payoff:
+    """Everything due, all remaining principal, and the running period's interest to date."""
+    due, future = _due_and_future(instalments, as_of)
+    owed = [i.owed() for i in due]
+    principal = sum(o.principal for o in owed) + sum(i.owed().principal for i in future)
+    interest = sum(o.interest for o in owed)
+    if future:
+        current = future[0]
+        earned = accrued_interest(current, _period_start(instalments, current, disbursed_on), as_of)
+        interest += max(earned - current.interest_paid, 0)
+    return Payoff(
+        principal=principal,
+        interest=interest,
+        fee=sum(o.fee for o in owed),
+        penalty=sum(o.penalty for o in owed),
+    )
+
+
+def _spend(
+    plan: RepaymentPlan, states: dict[int, InstalmentState], n: int, component: str, amount: int
+) -> None:
+    change = plan.change(n)
+    setattr(change, f"{component}_paid", getattr(change, f"{component}_paid") + amount)
+    recognised = states[n].recognised
+    if component == "principal":
+        plan.principal += amount
+    elif component == "penalty":
+        plan.penalty += amount
+    elif component == "interest":
+        if recognised:
+            plan.interest_from_receivable += amount
+        else:
+            plan.interest_to_income += amount
+    elif recognised:
+        plan.fee_from_receivable += amount
+    else:
+        plan.fee_to_income += amount
+
+
+def plan_repayment(
+    instalments: Sequence[InstalmentState],
+    amount: int,
+    as_of: date,
+    disbursed_on: date,
+    order: Sequence[str] = COMPONENTS,
+) -> RepaymentPlan:
+    """Spend `amount` on the loan as of `as_of`; the plan says where every fen went."""
+    if amount <= 0:
+        raise ValueError("a repayment must be more than zero")
+    states = {i.n: i for i in instalments}
+    plan = RepaymentPlan(amount=amount)
+    due, future = _due_and_future(instalments, as_of)
+    quote = payoff_quote(instalments, as_of, disbursed_on)
+    if amount >= quote.total:
+        _settle(plan, instalments, states, due, future, as_of, disbursed_on)
+        plan.overpayment = amount - quote.total
+        plan.settles = True
+        return plan
+    spent_on_due = allocate(amount, [i.owed() for i in due], order)
+    for part in spent_on_due.parts:
+        _spend(plan, states, part.n, part.component, part.amount)
+    advance_order = [c for c in order if c != "penalty"] + ["penalty"]
+    ahead = allocate(spent_on_due.remainder, [i.owed() for i in future], advance_order)
+    for part in ahead.parts:
+        _spend(plan, states, part.n, part.component, part.amount)
+    if ahead.remainder:  # pragma: no cover - a payment below payoff cannot exceed what is owed
+        raise AssertionError("payment below the payoff amount left money unallocated")
+    return plan
+
+
+def _settle(
+    plan: RepaymentPlan,
+    instalments: Sequence[InstalmentState],
+    states: dict[int, InstalmentState],
+    due: list[InstalmentState],
+    future: list[InstalmentState],
+    as_of: date,
+    disbursed_on: date,
+) -> None:
+    """Pay off: everything due, all principal, interest to date; waive the rest."""
+    for item in due:
+        owed = item.owed()
+        for component in COMPONENTS:
+            amount = getattr(owed, component)
+            if amount:
+                _spend(plan, states, item.n, component, amount)
+    for index, item in enumerate(future):
+        owed = item.owed()
+        if owed.principal:
+            _spend(plan, states, item.n, "principal", owed.principal)
+        earned = 0
+        if index == 0:
+            start = _period_start(instalments, item, disbursed_on)
+            earned = max(accrued_interest(item, start, as_of) - item.interest_paid, 0)
+            if earned:
+                _spend(plan, states, item.n, "interest", earned)
+        change = plan.change(item.n)
+        change.interest_waived += owed.interest - earned
+        change.fee_waived += owed.fee

@@ -1,0 +1,310 @@
+"""Applications: apply, start review, approve, reject, withdraw. One transaction each."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
+from lendflow.domain.money import format_fen, parse_amount
+from lendflow.services import customers
+from lendflow.services.auth import Actor, Permission
+from lendflow.services.loan_records import loan_event, not_before, spec_for, transition
+from lendflow.services.loan_views import loan_view
+from lendflow.services.products import spec_of
+from lendflow.store import loans as loan_store
+from lendflow.store import products
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.services.context import Workspace
+
+REASON_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Application:
+    """An application as typed or uploaded; amounts in fen, already validated."""
+
+    product: str
+    name: str
+    national_id: str
+    phone: str
+    monthly_income: int
+    amount: int
+    term: int
+    purpose: str | None = None
+
+    @classmethod
+    def parse(cls, **raw: Any) -> Application:
+        """Validate every field of a raw application with one-line errors."""
+        missing = [
+            k
+            for k in ("product", "name", "national_id", "phone", "monthly_income", "amount", "term")
+            if raw.get(k) in (None, "")
+        ]
+        if missing:
+            raise BadInput(f"application is missing {', '.join(missing)}")
+        try:
+            term = int(raw["term"])
+        except (TypeError, ValueError):
+            raise BadInput(
+                f"term must be a whole number of repayments, got {raw['term']!r}"
+            ) from None
+        return cls(
+            product=str(raw["product"]),
+            name=validate_name(str(raw["name"])),
+            national_id=validate_national_id(str(raw["national_id"])),
+            phone=validate_phone(str(raw["phone"])),
+            monthly_income=parse_amount(raw["monthly_income"], field="monthly income"),
+            amount=parse_amount(raw["amount"], field="amount"),
+            term=term,
+            purpose=str(raw["purpose"]) if raw.get("purpose") else None,
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> Application:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(f"{path}: file not found") from None
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"{path}: expected a JSON object of application fields")
+        if isinstance(data.get("amount"), float) or isinstance(data.get("monthly_income"), float):
+            raise BadInput(
+                f'{path}: write amounts as strings ("5000.00"), not JSON numbers with decimals'
+            )
+        aliases = {"id_number": "national_id"}
+        return cls.parse(**{aliases.get(k, k): v for k, v in data.items()})
+
+
+def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) -> dict[str, Any]:
+    """Register an application for a live product, or refuse it with the rule it breaks."""
+    actor.require(Permission.APPLY, "take applications")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        version = products.live_version(uow, application.product)
+        spec = spec_of(version)
+        _check_terms(spec, application, as_of)
+        person = customers.PersonalData(
+            application.name, application.national_id, application.phone
+        )
+        customer_id = customers.find_or_create(uow, ws.cipher, person, application.monthly_income)
+        open_ids = loan_store.open_applications(uow, customer_id, spec.code)
+        if open_ids:
+            raise Refused(
+                f"customer already has an open application for {spec.code} (loan {open_ids[0]})"
+            )
+        exposure = loan_store.exposure(uow, customer_id) + application.amount
+        cap = ws.policy.single_borrower_cap
+        if exposure > cap:
+            raise Refused(
+                f"exposure {format_fen(exposure)} would exceed the single-borrower cap"
+                f" {format_fen(cap)}"
+            )
+        loan_id = loan_store.insert_loan(
+            uow,
+            {
+                "customer_id": customer_id,
+                "product_code": spec.code,
+                "product_version_id": version["id"],
+                "state": "submitted",
+                "purpose": application.purpose or spec.purposes[0],
+                "requested_amount": application.amount,
+                "principal": 0,
+                "term": application.term,
+                "annual_rate": str(spec.rate.annual),
+                "method": str(spec.repayment.method),
+                "applied_on": as_of,
+            },
+        )
+        loan = loan_store.get(uow, loan_id)
+        loan_event(
+            uow,
+            loan,
+            "LoanSubmitted",
+            actor,
+            as_of,
+            {
+                "amount": application.amount,
+                "term": application.term,
+                "product_version": version["version"],
+            },
+            trigger="apply",
+            to_state="submitted",
+        )
+        return loan_view(ws, uow, loan, actor, as_of)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _check_terms(spec: Any, application: Application, as_of: date) -> None:
+    amount = spec.amount
+    if not amount.min <= application.amount <= amount.max:
+        raise Refused(
+            f"amount {format_fen(application.amount)} is outside {spec.code}'s range"
+            f" {format_fen(amount.min)} to {format_fen(amount.max)}"
+        )
+    if (application.amount - amount.min) % amount.step:
+        raise Refused(
+            f"amount must be in steps of {format_fen(amount.step)} above {format_fen(amount.min)}"
+        )
+    if application.term not in spec.terms:
+        allowed = ", ".join(str(t) for t in spec.terms)
+        raise Refused(f"term {application.term} is not offered by {spec.code} (allowed: {allowed})")
+    if application.purpose and application.purpose not in spec.purposes:
+        raise Refused(
+            f"purpose {application.purpose!r} is not offered by {spec.code}"
+            f" (allowed: {', '.join(spec.purposes)})"
+        )
+    age = age_on(application.national_id, as_of)
+    if not spec.age.min <= age <= spec.age.max:
+        raise Refused(
+            f"applicant is {age}; {spec.code} lends from {spec.age.min} to {spec.age.max}"
+        )
+
+
+def _decide(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    step: Any,
+) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        loan = loan_store.get(uow, loan_id, for_update=True)
+        not_before(as_of, loan["applied_on"], f"loan {loan_id} was applied for")
+        updated = step(uow, loan)
+        return loan_view(ws, uow, updated, actor, as_of)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def start_review(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+    """Move a submitted application into review and ask the credit decider.
+
+    The default decider refers every application to a person; an automated
+    one may approve or reject here, inside the same transaction.
+    """
+    actor.require(Permission.REVIEW, "start reviews")
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        loan = transition(
+            uow,
+            loan,
+            "start_review",
+            actor=actor,
+            as_of=as_of,
+            event_name="LoanReviewStarted",
+            changes={"reviewed_on": as_of},
+        )
+        decision = ws.decider.decide({**loan, "as_of": as_of})
+        if decision.outcome == "approve" and decision.approved_amount:
+            return _approve(uow, loan, actor, as_of, decision.approved_amount, "automated decision")
+        if decision.outcome == "reject":
+            return _reject(uow, loan, actor, as_of, decision.reasons[0], "automated decision")
+        return loan
+
+    return _decide(ws, actor, loan_id, as_of, step)
+
+
+def _approve(
+    uow: UnitOfWork, loan: dict[str, Any], actor: Actor, as_of: date, amount: int, note: str | None
+) -> dict[str, Any]:
+    spec = spec_for(uow, loan)
+    expires = as_of + timedelta(days=spec.approval_validity_days)
+    return transition(
+        uow,
+        loan,
+        "approve",
+        actor=actor,
+        as_of=as_of,
+        event_name="LoanApproved",
+        context={"approved_amount": amount, "requested_amount": loan["requested_amount"]},
+        changes={
+            "approved_amount": amount,
+            "decided_on": as_of,
+            "approval_expires_on": expires,
+            "decision_note": note,
+        },
+        payload={"approved_amount": amount, "expires_on": expires.isoformat(), "note": note},
+    )
+
+
+def _reject(
+    uow: UnitOfWork, loan: dict[str, Any], actor: Actor, as_of: date, reason: str, note: str | None
+) -> dict[str, Any]:
+    return transition(
+        uow,
+        loan,
+        "reject",
+        actor=actor,
+        as_of=as_of,
+        event_name="LoanRejected",
+        context={"reason": reason},
+        changes={"reason_code": reason, "decided_on": as_of, "decision_note": note},
+        payload={"reason_code": reason, "note": note},
+    )
+
+
+def approve(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    amount: int | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Approve an application under review, for at most the amount requested."""
+    actor.require(Permission.DECIDE, "approve loans")
+    return _decide(
+        ws,
+        actor,
+        loan_id,
+        as_of,
+        lambda uow, loan: _approve(
+            uow, loan, actor, as_of, loan["requested_amount"] if amount is None else amount, note
+        ),
+    )
+
+
+def reject(
+    ws: Workspace, actor: Actor, loan_id: int, as_of: date, reason: str, note: str | None = None
+) -> dict[str, Any]:
+    """Decline an application under review with a reason code."""
+    actor.require(Permission.DECIDE, "reject loans")
+    if not REASON_CODE.match(reason or ""):
+        raise BadInput(f"reason code must be a short code like DTI_TOO_HIGH, got {reason!r}")
+    return _decide(
+        ws, actor, loan_id, as_of, lambda uow, loan: _reject(uow, loan, actor, as_of, reason, note)
+    )
+
+
+def withdraw(
+    ws: Workspace, actor: Actor, loan_id: int, as_of: date, note: str | None = None
+) -> dict[str, Any]:
+    """The applicant withdraws before the money is paid out."""
+    actor.require(Permission.WITHDRAW, "withdraw applications")
+    return _decide(
+        ws,
+        actor,
+        loan_id,
+        as_of,
+        lambda uow, loan: transition(
+            uow,
+            loan,
+            "withdraw",
+            actor=actor,
+            as_of=as_of,
+            event_name="LoanWithdrawn",
+            changes={"decision_note": note},
+            payload={"note": note},
+        ),
+    )

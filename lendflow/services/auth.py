@@ -1,0 +1,76 @@
+"""Who may do what. Every use case checks its permission here, never in the CLI.
+
+Permissions are rules of the lender, so they live in code beside the use cases;
+which person holds which role is data (users.yaml in the workspace).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from lendflow.config.users import Directory
+from lendflow.domain.errors import BadInput, Refused
+
+
+class Permission(StrEnum):
+    APPLY = "apply"
+    REVIEW = "review"
+    DECIDE = "decide"
+    WITHDRAW = "withdraw"
+    DISBURSE = "disburse"
+    REPAY = "repay"
+    READ = "read"
+    SEE_PERSONAL_DATA = "see_personal_data"
+    AUDIT = "audit"
+    MANAGE_PRODUCTS = "manage_products"
+
+
+GRANTS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "operator": frozenset(
+        {
+            Permission.APPLY,
+            Permission.REVIEW,
+            Permission.WITHDRAW,
+            Permission.DISBURSE,
+            Permission.REPAY,
+            Permission.READ,
+        }
+    ),
+    "risk_officer": frozenset(
+        {Permission.REVIEW, Permission.DECIDE, Permission.READ, Permission.SEE_PERSONAL_DATA}
+    ),
+    "auditor": frozenset({Permission.READ, Permission.AUDIT}),
+    "product_manager": frozenset({Permission.READ, Permission.MANAGE_PRODUCTS}),
+    "product_committee": frozenset({Permission.READ}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or scheduled run) on whose behalf a use case runs."""
+
+    name: str
+    roles: frozenset[str]
+
+    def can(self, permission: Permission) -> bool:
+        return any(permission in GRANTS.get(role, frozenset()) for role in self.roles)
+
+    def require(self, permission: Permission, action: str) -> None:
+        if not self.can(permission):
+            roles = ", ".join(sorted(self.roles))
+            raise Refused(f"user {self.name} ({roles}) may not {action}")
+
+
+SYSTEM = Actor("system", frozenset({"admin"}))
+
+
+def resolve_actor(directory: Directory, name: str | None) -> Actor:
+    """The named user, or a clear error when nobody or an unknown user is named."""
+    if not name:
+        raise BadInput("who is acting? give --as USER or set LENDFLOW_USER")
+    user = directory.users.get(name)
+    if user is None:
+        raise BadInput(f"unknown user {name!r} (see users.yaml in the workspace)")
+    return Actor(name, frozenset(user.roles))

@@ -1,0 +1,84 @@
+"""Customers: personal data encrypted at rest, found by keyed hash, masked on output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from lendflow.domain.errors import NotFound, Refused
+from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
+from lendflow.services.auth import Actor, Permission
+from lendflow.store.personal_data import PersonalDataCipher
+from lendflow.store.tables import Customer
+from lendflow.store.uow import UnitOfWork
+
+CUSTOMERS = Customer.__table__
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    name: str
+    national_id: str
+    phone: str
+
+
+def find_or_create(
+    uow: UnitOfWork, cipher: PersonalDataCipher, person: PersonalData, monthly_income: int
+) -> int:
+    """The customer with this national ID, created on first application.
+
+    A later application may update income and phone; a different name for the
+    same national ID is refused, since it means a typo or an impostor.
+    """
+    id_hash = cipher.lookup_hash(person.national_id, "national_id")
+    row = (
+        uow.connection.execute(select(CUSTOMERS).where(CUSTOMERS.c.id_hash == id_hash))
+        .mappings()
+        .first()
+    )
+    phone_hash = cipher.lookup_hash(person.phone, "phone")
+    if row is None:
+        return int(
+            uow.connection.execute(
+                insert(CUSTOMERS)
+                .values(
+                    name_enc=cipher.encrypt(person.name, "name"),
+                    national_id_enc=cipher.encrypt(person.national_id, "national_id"),
+                    phone_enc=cipher.encrypt(person.phone, "phone"),
+                    id_hash=id_hash,
+                    phone_hash=phone_hash,
+                    monthly_income=monthly_income,
+                )
+                .returning(CUSTOMERS.c.id)
+            ).scalar_one()
+        )
+    if cipher.decrypt(row["name_enc"], "name") != person.name:
+        raise Refused("the name does not match the customer on file for this national ID")
+    changes: dict[str, Any] = {"monthly_income": monthly_income}
+    if row["phone_hash"] != phone_hash:
+        changes |= {"phone_enc": cipher.encrypt(person.phone, "phone"), "phone_hash": phone_hash}
+    uow.connection.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == row["id"]).values(**changes))
+    return int(row["id"])
+
+
+def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
+    row = uow.connection.execute(select(CUSTOMERS).where(CUSTOMERS.c.id == customer_id))
+    found = row.mappings().first()
+    if found is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return dict(found)
+
+
+def customer_view(
+    row: Mapping[str, Any], cipher: PersonalDataCipher, actor: Actor
+) -> dict[str, Any]:
+    """The customer as `actor` may see them: in clear only for roles allowed to."""
+    name = cipher.decrypt(row["name_enc"], "name")
+    national_id = cipher.decrypt(row["national_id_enc"], "national_id")
+    phone = cipher.decrypt(row["phone_enc"], "phone")
+    if not actor.can(Permission.SEE_PERSONAL_DATA):
+        name, national_id, phone = mask_name(name), mask_national_id(national_id), mask_phone(phone)
+    return {"id": row["id"], "name": name, "national_id": national_id, "phone": phone}

@@ -1,0 +1,246 @@
+"""Disbursement: pay out through the gateway, then activate the loan and book it.
+
+Paying out is I/O that cannot sit inside a database transaction, so the use
+case runs in three short steps: (1) record a pending payout under the loan's
+one reference, (2) ask the gateway to pay that reference, (3) in one
+transaction mark the payout paid, activate the loan, write its schedule, post
+the ledger and the event. The gateway pays a reference at most once, so a
+retry after a timeout or a crash between the steps can never pay twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+
+from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.errors import Refused
+from lendflow.domain.ledger import Account, EntryDraft, balance_changes
+from lendflow.domain.schedule import generate
+from lendflow.services.auth import Actor, Permission
+from lendflow.services.loan_records import loan_event, not_before, spec_for, transition
+from lendflow.services.loan_views import loan_view
+from lendflow.services.payments import GatewayError, PayoutReceipt
+from lendflow.services.presenters import percent
+from lendflow.store import idempotency, journal
+from lendflow.store import loans as loan_store
+from lendflow.store.tables import Payout, utc_now
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.services.context import Workspace
+
+PAYOUTS = Payout.__table__
+OPERATION = "disburse"
+
+
+def payout_reference(loan_id: int) -> str:
+    """The one gateway reference a loan's disbursement is ever paid under."""
+    return f"LF-{loan_id}"
+
+
+def disburse(
+    ws: Workspace, actor: Actor, loan_id: int, as_of: date, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Pay out an approved loan and activate it; a replayed key returns the first answer."""
+    actor.require(Permission.DISBURSE, "disburse loans")
+    key = idempotency_key or f"disburse-{loan_id}"
+    request = {"loan_id": loan_id}
+    prepared = run_in_transaction(
+        ws.engine, lambda uow: _prepare(ws, uow, actor, loan_id, as_of, key, request)
+    )
+    if "replayed" in prepared:
+        return prepared["replayed"]
+    try:
+        receipt = ws.gateway.pay_out(
+            prepared["reference"], prepared["amount"], prepared["customer_id"]
+        )
+    except GatewayError as error:
+        failed = error
+        run_in_transaction(
+            ws.engine, lambda uow: _record_failure(uow, prepared["reference"], failed)
+        )
+        raise
+    return run_in_transaction(
+        ws.engine, lambda uow: _activate(ws, uow, actor, loan_id, as_of, key, request, receipt)
+    )
+
+
+def _prepare(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    key: str,
+    request: dict[str, Any],
+) -> dict[str, Any]:
+    loan = loan_store.get(uow, loan_id, for_update=True)
+    replayed = idempotency.replay(uow, key, OPERATION, request)
+    if replayed is not None:
+        return {"replayed": replayed}
+    if loan["state"] != "approved":
+        from lendflow.states.machine import machine
+
+        raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
+    not_before(as_of, loan["decided_on"], f"loan {loan_id} was approved")
+    if as_of > loan["approval_expires_on"]:
+        raise Refused(
+            f"loan {loan_id}: the approval lapsed on {loan['approval_expires_on']};"
+            " it can only expire"
+        )
+    reference = payout_reference(loan_id)
+    existing = (
+        uow.connection.execute(select(PAYOUTS).where(PAYOUTS.c.reference == reference))
+        .mappings()
+        .first()
+    )
+    if existing is None:
+        uow.connection.execute(
+            insert(PAYOUTS).values(
+                loan_id=loan_id,
+                reference=reference,
+                amount=loan["approved_amount"],
+                status="pending",
+                attempts=1,
+            )
+        )
+    else:
+        uow.connection.execute(
+            update(PAYOUTS)
+            .where(PAYOUTS.c.reference == reference)
+            .values(status="pending", attempts=existing["attempts"] + 1, updated_at=utc_now())
+        )
+    return {
+        "reference": reference,
+        "amount": loan["approved_amount"],
+        "customer_id": loan["customer_id"],
+    }
+
+
+def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> None:
+    """A declined payout failed; a timed-out one stays pending, its outcome unknown."""
+    uow.connection.execute(
+        update(PAYOUTS)
+        .where(PAYOUTS.c.reference == reference)
+        .values(
+            status="pending" if error.transient else "failed",
+            last_error=error.message[:200],
+            updated_at=utc_now(),
+        )
+    )
+
+
+def _activate(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    key: str,
+    request: dict[str, Any],
+    receipt: PayoutReceipt,
+) -> dict[str, Any]:
+    loan = loan_store.get(uow, loan_id, for_update=True)
+    replayed = idempotency.replay(uow, key, OPERATION, request)
+    if replayed is not None:
+        return replayed
+    spec = spec_for(uow, loan)
+    principal = loan["approved_amount"]
+    schedule = generate(
+        spec.schedule_terms(
+            principal, loan["term"], as_of, annual_rate=Decimal(loan["annual_rate"])
+        )
+    )
+    apr = apr_of_schedule(schedule)
+    rows = []
+    if schedule.terms.upfront_fee:
+        rows.append(_row(loan_id, 0, as_of, 0, 0, schedule.terms.upfront_fee, recognised=True))
+    rows += [
+        _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
+        for i in schedule.instalments
+    ]
+    loan_store.insert_instalments(uow, rows)
+    entry = (
+        EntryDraft("disbursement")
+        .debit(Account.LOAN_PRINCIPAL, principal)
+        .credit(Account.CASH, principal)
+        .debit(Account.FEE_RECEIVABLE, schedule.terms.upfront_fee)
+        .credit(Account.FEE_INCOME, schedule.terms.upfront_fee)
+    )
+    lines = entry.lines()
+    journal.post(
+        uow,
+        kind="disbursement",
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan_id,
+        idempotency_key=f"{OPERATION}:{key}",
+        memo=receipt.gateway_ref,
+    )
+    balances = balance_changes(lines)
+    updated = transition(
+        uow,
+        loan,
+        "disburse",
+        actor=actor,
+        as_of=as_of,
+        event_name="LoanDisbursed",
+        context={"as_of": as_of, "approval_expires_on": loan["approval_expires_on"]},
+        changes={
+            "principal": principal,
+            "disbursed_on": as_of,
+            "maturity_on": schedule.maturity,
+            "apr": f"{percent(apr.compound)}/{percent(apr.simple)}",
+            **{column: loan[column] + delta for column, delta in balances.items()},
+        },
+        payload={
+            "principal": principal,
+            "gateway_ref": receipt.gateway_ref,
+            "upfront_fee": schedule.terms.upfront_fee,
+            "apr": percent(apr.compound),
+        },
+    )
+    uow.connection.execute(
+        update(PAYOUTS)
+        .where(PAYOUTS.c.reference == receipt.reference)
+        .values(status="paid", gateway_ref=receipt.gateway_ref, updated_at=utc_now())
+    )
+    _store_contract(ws, uow, actor, updated, as_of)
+    view = loan_view(ws, uow, updated, actor, as_of)
+    idempotency.remember(uow, key, OPERATION, request, view, loan_id)
+    return view
+
+
+def _store_contract(
+    ws: Workspace, uow: UnitOfWork, actor: Actor, loan: dict[str, Any], as_of: date
+) -> None:
+    """Render the loan's contract through the documents seam, if one is plugged in."""
+    rendered = ws.contracts.render_contract({**loan, "as_of": as_of})
+    if rendered is not None:
+        loan_event(uow, loan, "ContractRendered", actor, as_of, {"media_type": rendered[0]})
+
+
+def _row(
+    loan_id: int, n: int, due: date, principal: int, interest: int, fee: int, *, recognised: bool
+) -> dict[str, Any]:
+    return {
+        "loan_id": loan_id,
+        "n": n,
+        "due_date": due,
+        "principal": principal,
+        "interest": interest,
+        "fee": fee,
+        "penalty": 0,
+        "principal_paid": 0,
+        "interest_paid": 0,
+        "fee_paid": 0,
+        "penalty_paid": 0,
+        "interest_waived": 0,
+        "fee_waived": 0,
+        "recognised": recognised,
+    }

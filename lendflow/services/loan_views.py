@@ -1,0 +1,226 @@
+"""Reading loans: show, list, schedule and events, as `actor` may see them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from lendflow.domain.delinquency import days_past_due
+from lendflow.domain.money import format_fen
+from lendflow.domain.repayment import InstalmentState, payoff_quote
+from lendflow.services import customers
+from lendflow.services.auth import Actor, Permission
+from lendflow.services.loan_records import instalment_states, spec_for
+from lendflow.store import events
+from lendflow.store import loans as loan_store
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.services.context import Workspace
+
+DISBURSED_STATES = ("active", "overdue", "closed", "written_off")
+
+
+def outstanding_view(
+    states: list[InstalmentState], principal_outstanding: int, as_of: date
+) -> dict[str, str]:
+    """What the borrower owes on `as_of`: all principal left, and whatever else is due."""
+    due = [i.owed() for i in states if i.due_date <= as_of]
+    interest = sum(o.interest for o in due)
+    fees = sum(o.fee for o in due)
+    penalty = sum(o.penalty for o in due)
+    total = principal_outstanding + interest + fees + penalty
+    return {
+        "principal": format_fen(principal_outstanding),
+        "interest": format_fen(interest),
+        "penalty": format_fen(penalty),
+        "fees": format_fen(fees),
+        "total": format_fen(total),
+    }
+
+
+def loan_view(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    actor: Actor,
+    as_of: date,
+) -> dict[str, Any]:
+    """The loan as `loan show --json` prints it."""
+    rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
+    states = instalment_states(rows)
+    spec = spec_for(uow, loan)
+    customer = customers.customer_view(customers.get(uow, loan["customer_id"]), ws.cipher, actor)
+    dpd = (
+        days_past_due(states, as_of, spec.delinquency.arrears_tolerance)
+        if loan["state"] in ("active", "overdue")
+        else 0
+    )
+    view: dict[str, Any] = {
+        "id": loan["id"],
+        "state": loan["state"],
+        "product": loan["product_code"],
+        "product_version_id": loan["product_version_id"],
+        "customer": customer,
+        "purpose": loan["purpose"],
+        "requested": format_fen(loan["requested_amount"]),
+        "approved": None
+        if loan["approved_amount"] is None
+        else format_fen(loan["approved_amount"]),
+        "principal": format_fen(
+            loan["principal"] or loan["approved_amount"] or loan["requested_amount"]
+        ),
+        "term": loan["term"],
+        "method": loan["method"],
+        "annual_rate": loan["annual_rate"],
+        "apr": apr_of(loan),
+        "outstanding": outstanding_view(states, loan["principal_outstanding"], as_of),
+        "credit_balance": format_fen(loan["credit_balance"]),
+        "dpd": dpd,
+        "bucket": loan["bucket"],
+        "classification": loan["classification"],
+        "applied_on": loan["applied_on"],
+        "decided_on": loan["decided_on"],
+        "approval_expires_on": loan["approval_expires_on"],
+        "disbursed_on": loan["disbursed_on"],
+        "maturity_on": loan["maturity_on"],
+        "closed_on": loan["closed_on"],
+        "reason_code": loan["reason_code"],
+        "version": loan["version"],
+        "as_of": as_of,
+    }
+    if loan["state"] in ("active", "overdue"):
+        quote = payoff_quote(states, as_of, loan["disbursed_on"])
+        view["payoff"] = format_fen(quote.total)
+    return view
+
+
+def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+    actor.require(Permission.READ, "read loans")
+    return run_in_transaction(
+        ws.engine, lambda uow: loan_view(ws, uow, loan_store.get(uow, loan_id), actor, as_of)
+    )
+
+
+def list_loans(
+    ws: Workspace,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    product: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+        out = []
+        for loan in loan_store.list_loans(uow, state=state, product=product, limit=limit):
+            customer = customers.customer_view(
+                customers.get(uow, loan["customer_id"]), ws.cipher, actor
+            )
+            out.append(
+                {
+                    "id": loan["id"],
+                    "state": loan["state"],
+                    "product": loan["product_code"],
+                    "customer": customer["name"],
+                    "amount": format_fen(
+                        loan["principal"] or loan["approved_amount"] or loan["requested_amount"]
+                    ),
+                    "principal_outstanding": format_fen(loan["principal_outstanding"]),
+                    "applied_on": loan["applied_on"],
+                    "dpd": loan["dpd"],
+                }
+            )
+        return out
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def schedule(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, Any]:
+    """The loan's schedule in the calculator's shape, each instalment with what was paid."""
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        loan = loan_store.get(uow, loan_id)
+        rows = loan_store.instalments(uow, loan_id)
+        if not rows:
+            raise_not_disbursed(loan)
+        balance = loan["principal"]
+        instalments = []
+        for r in rows:
+            balance -= r["principal"]
+            instalments.append(
+                {
+                    "n": r["n"],
+                    "due_date": r["due_date"].isoformat(),
+                    "principal": format_fen(r["principal"]),
+                    "interest": format_fen(r["interest"]),
+                    "fee": format_fen(r["fee"]),
+                    "total": format_fen(r["principal"] + r["interest"] + r["fee"]),
+                    "balance": format_fen(balance),
+                    "penalty": format_fen(r["penalty"]),
+                    "paid": {
+                        "principal": format_fen(r["principal_paid"]),
+                        "interest": format_fen(r["interest_paid"]),
+                        "fee": format_fen(r["fee_paid"]),
+                        "penalty": format_fen(r["penalty_paid"]),
+                        "total": format_fen(
+                            r["principal_paid"]
+                            + r["interest_paid"]
+                            + r["fee_paid"]
+                            + r["penalty_paid"]
+                        ),
+                    },
+                    "waived": format_fen(r["interest_waived"] + r["fee_waived"]),
+                    "paid_on": r["paid_on"].isoformat() if r["paid_on"] else None,
+                }
+            )
+        return {
+            "loan_id": loan_id,
+            "instalments": instalments,
+            "total_principal": format_fen(sum(r["principal"] for r in rows)),
+            "total_interest": format_fen(sum(r["interest"] for r in rows)),
+            "total_fees": format_fen(sum(r["fee"] for r in rows)),
+            "apr": apr_of(loan),
+        }
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def apr_of(loan: Mapping[str, Any]) -> dict[str, str] | None:
+    if not loan["apr"]:
+        return None
+    compound, _, simple = loan["apr"].partition("/")
+    return {"compound": compound, "simple": simple}
+
+
+def raise_not_disbursed(loan: Mapping[str, Any]) -> None:
+    from lendflow.domain.errors import Refused
+
+    raise Refused(f"loan {loan['id']} is {loan['state']}; it has no schedule until disbursed")
+
+
+def loan_events(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, Any]]:
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+        loan_store.get(uow, loan_id)
+        return [
+            {
+                "id": e["id"],
+                "name": e["name"],
+                "trigger": e["trigger"],
+                "from": e["from_state"],
+                "to": e["to_state"],
+                "actor": e["actor"],
+                "business_date": e["business_date"],
+                "recorded_at": e["recorded_at"],
+                "payload": e["payload"],
+                "hash": e["hash"],
+            }
+            for e in events.for_entity(uow, "loan", str(loan_id))
+        ]
+
+    return run_in_transaction(ws.engine, use_case)

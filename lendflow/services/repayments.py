@@ -1,0 +1,269 @@
+"""Repayments, payoff quotes and settlement. One transaction each, idempotent by key."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from lendflow.domain.errors import Refused
+from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
+from lendflow.domain.money import format_fen
+from lendflow.domain.repayment import RepaymentPlan, payoff_quote, plan_repayment
+from lendflow.services.auth import Actor, Permission
+from lendflow.services.loan_records import (
+    STATE_FIELDS,
+    instalment_states,
+    loan_event,
+    not_before,
+    spec_for,
+    transition,
+)
+from lendflow.services.loan_views import loan_view
+from lendflow.store import idempotency, journal
+from lendflow.store import loans as loan_store
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.services.context import Workspace
+
+OPERATION = "repay"
+REPAYABLE = ("active", "overdue", "written_off")
+
+
+def recognise_due(
+    uow: UnitOfWork, loan: dict[str, Any], rows: list[dict[str, Any]], as_of: date, actor: Actor
+) -> dict[str, Any]:
+    """Book interest and fees that have fallen due by `as_of` as receivable (once each).
+
+    Returns the loan with its balances moved. Whatever of an instalment was paid
+    in advance was recognised as income when paid, so only the rest is booked.
+    """
+    interest = fee = 0
+    for row in rows:
+        if row["recognised"] or row["due_date"] > as_of:
+            continue
+        interest += row["interest"] - row["interest_paid"] - row["interest_waived"]
+        fee += row["fee"] - row["fee_paid"] - row["fee_waived"]
+        loan_store.update_instalment(uow, row["id"], {"recognised": True})
+        row["recognised"] = True
+    if not interest and not fee:
+        return loan
+    lines = (
+        EntryDraft("charges_due")
+        .debit(Account.INTEREST_RECEIVABLE, interest)
+        .credit(Account.INTEREST_INCOME, interest)
+        .debit(Account.FEE_RECEIVABLE, fee)
+        .credit(Account.FEE_INCOME, fee)
+        .lines()
+    )
+    journal.post(
+        uow,
+        kind="charges_due",
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+    )
+    return _apply_balances(uow, loan, lines)
+
+
+def _apply_balances(uow: UnitOfWork, loan: dict[str, Any], lines: list[Line]) -> dict[str, Any]:
+    changes = {c: loan[c] + d for c, d in balance_changes(lines).items() if d}
+    return loan_store.save(uow, loan, changes) if changes else loan
+
+
+def _repayment_lines(plan: RepaymentPlan) -> list[Line]:
+    return (
+        EntryDraft("repayment")
+        .debit(Account.CASH, plan.amount)
+        .credit(Account.LOAN_PRINCIPAL, plan.principal)
+        .credit(Account.INTEREST_RECEIVABLE, plan.interest_from_receivable)
+        .credit(Account.INTEREST_INCOME, plan.interest_to_income)
+        .credit(Account.FEE_RECEIVABLE, plan.fee_from_receivable)
+        .credit(Account.FEE_INCOME, plan.fee_to_income)
+        .credit(Account.PENALTY_RECEIVABLE, plan.penalty)
+        .credit(Account.OVERPAYMENT, plan.overpayment)
+        .lines()
+    )
+
+
+def repay(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    amount: int,
+    as_of: date,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Post a repayment: allocate it, book it, and close or cure the loan when it should.
+
+    A replay of the same key returns the first answer and moves no money.
+    """
+    actor.require(Permission.REPAY, "post repayments")
+    if amount <= 0:
+        raise Refused("a repayment must be more than zero")
+    key = idempotency_key or f"repay-{secrets.token_hex(8)}"
+    request = {"loan_id": loan_id, "amount": amount, "as_of": as_of.isoformat()}
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        loan = loan_store.get(uow, loan_id, for_update=True)
+        replayed = idempotency.replay(uow, key, OPERATION, request)
+        if replayed is not None:
+            return replayed
+        if loan["state"] not in REPAYABLE:
+            raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
+        not_before(as_of, loan["disbursed_on"], f"loan {loan_id} was disbursed")
+        if loan["state"] == "written_off":
+            loan = _post_recovery(uow, loan, amount, as_of, actor, key)
+        else:
+            loan = _post_repayment(uow, loan, amount, as_of, actor, key)
+        view = loan_view(ws, uow, loan, actor, as_of)
+        view["payment"] = {"amount": format_fen(amount), "idempotency_key": key}
+        idempotency.remember(uow, key, OPERATION, request, view, loan_id)
+        return view
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _post_repayment(
+    uow: UnitOfWork, loan: dict[str, Any], amount: int, as_of: date, actor: Actor, key: str
+) -> dict[str, Any]:
+    rows = loan_store.instalments(uow, loan["id"])
+    loan = recognise_due(uow, loan, rows, as_of, actor)
+    spec = spec_for(uow, loan)
+    plan = plan_repayment(
+        instalment_states(rows), amount, as_of, loan["disbursed_on"], spec.allocation
+    )
+    by_n = {r["n"]: r for r in rows}
+    for n, change in plan.changes.items():
+        row = by_n[n]
+        values = {f: row[f] + getattr(change, f) for f in STATE_FIELDS if getattr(change, f)}
+        owed_after = (
+            row["principal"]
+            + row["interest"]
+            + row["fee"]
+            + row["penalty"]
+            - sum(values.get(f, row[f]) for f in STATE_FIELDS)
+        )
+        if owed_after == 0 and row["paid_on"] is None:
+            values["paid_on"] = as_of
+        if plan.settles and not row["recognised"]:
+            values["recognised"] = True  # nothing more will ever fall due on it
+        loan_store.update_instalment(uow, row["id"], values)
+    lines = _repayment_lines(plan)
+    journal.post(
+        uow,
+        kind="repayment",
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+        idempotency_key=f"{OPERATION}:{key}",
+    )
+    loan = _apply_balances(uow, loan, lines)
+    loan_event(
+        uow,
+        loan,
+        "RepaymentPosted",
+        actor,
+        as_of,
+        {
+            "amount": amount,
+            "principal": plan.principal,
+            "interest": plan.interest_from_receivable + plan.interest_to_income,
+            "fee": plan.fee_from_receivable + plan.fee_to_income,
+            "penalty": plan.penalty,
+            "overpayment": plan.overpayment,
+            "settles": plan.settles,
+            "idempotency_key": key,
+        },
+    )
+    if plan.settles:
+        return transition(
+            uow,
+            loan,
+            "close",
+            actor=actor,
+            as_of=as_of,
+            event_name="LoanClosed",
+            context={"outstanding": _owed_on_books(loan)},
+            changes={"closed_on": as_of, "dpd": 0, "bucket": "M0"},
+            payload={"credit_balance": loan["credit_balance"]},
+        )
+    if loan["state"] == "overdue":
+        after = instalment_states(loan_store.instalments(uow, loan["id"]))
+        if not any(i.due_date <= as_of and not i.settled for i in after):
+            return transition(
+                uow,
+                loan,
+                "cure",
+                actor=actor,
+                as_of=as_of,
+                event_name="LoanCured",
+                changes={"dpd": 0, "bucket": "M0"},
+            )
+    return loan
+
+
+def _owed_on_books(loan: dict[str, Any]) -> int:
+    return sum(
+        loan[c]
+        for c in (
+            "principal_outstanding",
+            "interest_receivable",
+            "fee_receivable",
+            "penalty_receivable",
+        )
+    )
+
+
+def _post_recovery(
+    uow: UnitOfWork, loan: dict[str, Any], amount: int, as_of: date, actor: Actor, key: str
+) -> dict[str, Any]:
+    """Money received after write-off is a recovery: income, not a loan balance."""
+    lines = (
+        EntryDraft("recovery")
+        .debit(Account.CASH, amount)
+        .credit(Account.RECOVERY_INCOME, amount)
+        .lines()
+    )
+    journal.post(
+        uow,
+        kind="recovery",
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+        idempotency_key=f"{OPERATION}:{key}",
+    )
+    loan_event(
+        uow, loan, "RecoveryPosted", actor, as_of, {"amount": amount, "idempotency_key": key}
+    )
+    return loan
+
+
+def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+    """What it takes to settle the loan on `as_of`, by component."""
+    actor.require(Permission.READ, "quote loans")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        loan = loan_store.get(uow, loan_id)
+        if loan["state"] not in ("active", "overdue"):
+            raise Refused(
+                f"loan {loan_id} is {loan['state']}; a payoff quote needs active or overdue"
+            )
+        not_before(as_of, loan["disbursed_on"], f"loan {loan_id} was disbursed")
+        states = instalment_states(loan_store.instalments(uow, loan_id))
+        payoff = payoff_quote(states, as_of, loan["disbursed_on"])
+        return {
+            "loan_id": loan_id,
+            "as_of": as_of.isoformat(),
+            "principal": format_fen(payoff.principal),
+            "interest": format_fen(payoff.interest),
+            "fees": format_fen(payoff.fee),
+            "penalty": format_fen(payoff.penalty),
+            "total": format_fen(payoff.total),
+        }
+
+    return run_in_transaction(ws.engine, use_case)

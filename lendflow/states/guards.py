@@ -1,0 +1,39 @@
+"""Named guards and callbacks that machine definitions refer to.
+
+A guard is a pure predicate over the transition's context (a mapping the
+service fills with what the rule needs) with the one-line reason given when it
+fails. Callbacks record; they never do I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Context = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Guard:
+    predicate: Callable[[Context], bool]
+    reason: str
+
+
+GUARDS: dict[str, Guard] = {
+    "approved_within_requested": Guard(
+        lambda c: 0 < c["approved_amount"] <= c["requested_amount"],
+        "approved amount must be more than zero and no more than the amount requested",
+    ),
+    "has_reason": Guard(lambda c: bool(c.get("reason")), "a rejection needs a reason code"),
+    "approval_lapsed": Guard(
+        lambda c: c["as_of"] > c["approval_expires_on"], "the approval has not lapsed yet"
+    ),
+    "approval_valid": Guard(
+        lambda c: c["as_of"] <= c["approval_expires_on"],
+        "the approval has lapsed; it can only expire now",
+    ),
+    "fully_repaid": Guard(lambda c: c["outstanding"] == 0, "the loan still has money owing"),
+}
+
+CALLBACKS: frozenset[str] = frozenset({"record_transition"})

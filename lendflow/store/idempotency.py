@@ -1,0 +1,56 @@
+"""Idempotency records: a replayed request gets the first answer and moves nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from lendflow.domain.errors import Conflict
+from lendflow.store.tables import IdempotencyRecord
+from lendflow.store.uow import UnitOfWork
+
+RECORDS = IdempotencyRecord.__table__
+
+
+def request_hash(operation: str, request: Mapping[str, Any]) -> str:
+    text = json.dumps({"op": operation, **request}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replay(
+    uow: UnitOfWork, key: str, operation: str, request: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The stored answer for `key`, or None if the key is new.
+
+    The same key with a different request is a conflict: a client bug that
+    must not silently move money or return someone else's answer.
+    """
+    row = uow.connection.execute(select(RECORDS).where(RECORDS.c.key == key)).mappings().first()
+    if row is None:
+        return None
+    if row["operation"] != operation or row["request_hash"] != request_hash(operation, request):
+        raise Conflict(f"idempotency key {key!r} was already used for a different request")
+    return json.loads(row["response"])
+
+
+def remember(
+    uow: UnitOfWork,
+    key: str,
+    operation: str,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+    loan_id: int | None,
+) -> None:
+    uow.connection.execute(
+        insert(RECORDS).values(
+            key=key,
+            operation=operation,
+            request_hash=request_hash(operation, request),
+            loan_id=loan_id,
+            response=json.dumps(response, default=str),
+        )
+    )

@@ -1,0 +1,85 @@
+"""Posting balanced journal entries and rebuilding balances from them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import func, insert, select
+
+from lendflow.domain.ledger import LOAN_BALANCES, Line
+from lendflow.store.tables import JournalEntry, JournalLine
+from lendflow.store.uow import UnitOfWork
+
+ENTRIES = JournalEntry.__table__
+LINES = JournalLine.__table__
+
+
+def post(
+    uow: UnitOfWork,
+    *,
+    kind: str,
+    lines: list[Line],
+    business_date: date,
+    actor: str,
+    loan_id: int | None,
+    idempotency_key: str | None = None,
+    memo: str = "",
+) -> int:
+    """Write one entry and its lines (already checked balanced); returns the entry id."""
+    entry_id = uow.connection.execute(
+        insert(ENTRIES)
+        .values(
+            loan_id=loan_id,
+            kind=kind,
+            business_date=business_date,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            memo=memo[:200],
+        )
+        .returning(ENTRIES.c.id)
+    ).scalar_one()
+    uow.connection.execute(
+        insert(LINES),
+        [
+            {
+                "entry_id": entry_id,
+                "loan_id": loan_id,
+                "account": str(line.account),
+                "debit": line.debit,
+                "credit": line.credit,
+            }
+            for line in lines
+        ],
+    )
+    return int(entry_id)
+
+
+def unbalanced_entries(uow: UnitOfWork) -> Iterator[str]:
+    rows = uow.connection.execute(
+        select(LINES.c.entry_id, func.sum(LINES.c.debit), func.sum(LINES.c.credit))
+        .group_by(LINES.c.entry_id)
+        .having(func.sum(LINES.c.debit) != func.sum(LINES.c.credit))
+    )
+    for entry_id, debit, credit in rows:
+        yield f"journal entry {entry_id}: debits {debit} != credits {credit}"
+
+
+def rebuilt_loan_balances(uow: UnitOfWork) -> dict[int, dict[str, int]]:
+    """Every loan's balance columns as the journal says they should be."""
+    by_account = {
+        account.value: (column, sign) for column, (account, sign) in LOAN_BALANCES.items()
+    }
+    rows = uow.connection.execute(
+        select(LINES.c.loan_id, LINES.c.account, func.sum(LINES.c.debit - LINES.c.credit))
+        .where(LINES.c.loan_id.is_not(None))
+        .group_by(LINES.c.loan_id, LINES.c.account)
+    )
+    balances: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LOAN_BALANCES, 0))
+    for loan_id, account, net in rows:
+        target = by_account.get(account)
+        if target:
+            column, sign = target
+            balances[loan_id][column] += sign * int(net)
+    return balances

@@ -1,0 +1,51 @@
+"""One transaction per use case, retried whole on a serialization failure.
+
+A use case receives a `UnitOfWork` (a connection inside one transaction) and
+either commits everything it wrote or nothing. On PostgreSQL a serialization
+failure or deadlock (40001, 40P01) rolls the whole use case back and runs it
+again; idempotency keys make the rerun safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+MAX_ATTEMPTS = 5
+
+
+class UnitOfWork:
+    """The connection a use case reads and writes through, inside its transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def run_in_transaction(engine: Engine, use_case: Callable[[UnitOfWork], T]) -> T:
+    """Run `use_case` in one transaction; retry it whole on transient conflicts."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with engine.begin() as connection:
+                return use_case(UnitOfWork(connection))
+        except DBAPIError as exc:
+            if attempt == MAX_ATTEMPTS or not _retryable(exc):
+                raise
+            time.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
