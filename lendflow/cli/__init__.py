@@ -61,11 +61,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from lendflow.cli import calc, product, workspace
+    from lendflow.cli import admin, calc, loan, product, workspace
 
-    app.add_typer(calc.app, name="calc")
-    app.add_typer(product.app, name="product")
     workspace.register(app)
+    app.add_typer(calc.app, name="calc")
+    product.app.command("import")(admin.product_import)
+    app.add_typer(product.app, name="product")
+    app.add_typer(loan.app, name="loan")
+    app.add_typer(admin.audit_app, name="audit")
+    app.add_typer(admin.machine_app, name="machine")
 
 
 _register()

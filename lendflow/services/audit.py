@@ -17,15 +17,15 @@ from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.money import format_fen
 from lendflow.services.auth import Actor, Permission
 from lendflow.store import events, journal
-from lendflow.store.tables import Instalment, JournalLine, Loan
+from lendflow.store.tables import instalments, journal_lines, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.services.context import Workspace
 
-LOANS = Loan.__table__
-INSTALMENTS = Instalment.__table__
-LINES = JournalLine.__table__
+LOANS = loans
+INSTALMENTS = instalments
+LINES = journal_lines
 
 
 @dataclass

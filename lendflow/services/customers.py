@@ -12,10 +12,10 @@ from lendflow.domain.errors import NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
 from lendflow.services.auth import Actor, Permission
 from lendflow.store.personal_data import PersonalDataCipher
-from lendflow.store.tables import Customer
+from lendflow.store.tables import customers as customers_table
 from lendflow.store.uow import UnitOfWork
 
-CUSTOMERS = Customer.__table__
+CUSTOMERS = customers_table
 
 
 @dataclass(frozen=True)

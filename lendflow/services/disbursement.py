@@ -27,13 +27,13 @@ from lendflow.services.payments import GatewayError, PayoutReceipt
 from lendflow.services.presenters import percent
 from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
-from lendflow.store.tables import Payout, utc_now
+from lendflow.store.tables import payouts, utc_now
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.services.context import Workspace
 
-PAYOUTS = Payout.__table__
+PAYOUTS = payouts
 OPERATION = "disburse"
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from lendflow.config.settings import Settings
+from lendflow.config.users import USERS_FILE_NAME, default_users_path
 from lendflow.domain.errors import BadInput
 from lendflow.store.engine import make_engine
-from lendflow.store.migrate import upgrade_to_head
 
 KEY_BYTES = 32
 
@@ -53,6 +54,11 @@ def init_workspace(settings: Settings) -> WorkspaceReport:
     home_created = not settings.home.exists()
     settings.home.mkdir(parents=True, exist_ok=True)
     key_created = ensure_key_file(settings.key_file)
+    users = settings.home / USERS_FILE_NAME
+    if not users.exists():
+        shutil.copyfile(default_users_path(), users)
+    from lendflow.store.migrate import upgrade_to_head  # alembic is slow to import: only here
+
     engine = make_engine(settings.resolved_database_url)
     try:
         revision = upgrade_to_head(engine)

@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from lendflow.store.tables import ChainHead, Event, utc_now
+from lendflow.store.tables import event_chain, utc_now
+from lendflow.store.tables import events as events_table
 from lendflow.store.uow import UnitOfWork
 
-EVENTS = Event.__table__
-CHAIN = ChainHead.__table__
+EVENTS = events_table
+CHAIN = event_chain
 GENESIS_HASH = "0" * 64
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from lendflow.domain.errors import Conflict
-from lendflow.store.tables import IdempotencyRecord
+from lendflow.store.tables import idempotency_records
 from lendflow.store.uow import UnitOfWork
 
-RECORDS = IdempotencyRecord.__table__
+RECORDS = idempotency_records
 
 
 def request_hash(operation: str, request: Mapping[str, Any]) -> str:

@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import func, insert, select
 
 from lendflow.domain.ledger import LOAN_BALANCES, Line
-from lendflow.store.tables import JournalEntry, JournalLine
+from lendflow.store.tables import journal_entries, journal_lines
 from lendflow.store.uow import UnitOfWork
 
-ENTRIES = JournalEntry.__table__
-LINES = JournalLine.__table__
+ENTRIES = journal_entries
+LINES = journal_lines
 
 
 def post(

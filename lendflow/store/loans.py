@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
-from lendflow.store.tables import Instalment, Loan, utc_now
+from lendflow.store.tables import instalments as instalments_table
+from lendflow.store.tables import loans, utc_now
 from lendflow.store.uow import UnitOfWork
 
-LOANS = Loan.__table__
-INSTALMENTS = Instalment.__table__
+LOANS = loans
+INSTALMENTS = instalments_table
 
 
 def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str, Any]:

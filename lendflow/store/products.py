@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from lendflow.domain.errors import NotFound, Refused
-from lendflow.store.tables import Product, ProductVersion
+from lendflow.store.tables import product_versions, products
 from lendflow.store.uow import UnitOfWork
 
-PRODUCTS = Product.__table__
-VERSIONS = ProductVersion.__table__
+PRODUCTS = products
+VERSIONS = product_versions
 
 
 def live_version(uow: UnitOfWork, code: str) -> dict[str, Any]:

@@ -1,16 +1,34 @@
-"""Stored tables. Money columns are BIGINT fen; rates are exact decimal strings.
+"""Stored tables, as SQLAlchemy Core. Money columns are BIGINT fen.
 
-SQLite has no decimal type (a `Numeric` column goes through float there), so a
-rate is stored as its canonical decimal text and parsed back with `Decimal`.
+SQLite has no decimal type (a `Numeric` column goes through float there), so
+rates are stored as canonical decimal text and parsed back with `Decimal`.
+
+The tables are plain SQLAlchemy Core rather than SQLModel classes: the service
+layer works in Core statements throughout, and SQLModel's import and class
+construction (about 0.5 s here) alone would break the 0.8 s budget for a plain
+CLI command such as `lendflow loan show`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
 
 
 def utc_now() -> datetime:
@@ -18,210 +36,201 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Product(SQLModel, table=True):
-    """A loan product, known by its code; its terms live in its versions."""
-
-    __tablename__ = "products"
-
-    code: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utc_now)
+def _money(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(name, BigInteger, nullable=nullable)
 
 
-class ProductVersion(SQLModel, table=True):
-    """One version of a product's spec; loans stay bound to the version they used."""
-
-    __tablename__ = "product_versions"
-    __table_args__ = (UniqueConstraint("product_code", "version", name="uq_product_version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    product_code: str = Field(foreign_key="products.code", index=True, max_length=64)
-    version: int
-    state: str = Field(max_length=32, index=True)
-    spec_yaml: str = Field(sa_column=Column(Text, nullable=False))
-    spec_sha256: str = Field(max_length=64)
-    min_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
-    max_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
-    annual_rate: str = Field(max_length=32)
-    row_version: int = Field(default=1)
-    created_by: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utc_now)
+def _created() -> Column:  # type: ignore[type-arg]
+    return Column("created_at", DateTime(timezone=True), nullable=False, default=utc_now)
 
 
-def money(nullable: bool = False, default: int | None = 0) -> Any:
-    """A BIGINT fen column."""
-    return Field(
-        default=default,
-        sa_column_kwargs={"nullable": nullable},
-        sa_type=BigInteger,
-    )
+products = Table(
+    "products",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    _created(),
+)
 
+product_versions = Table(
+    "product_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_code", String(64), ForeignKey("products.code"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("state", String(32), nullable=False, index=True),
+    Column("spec_yaml", Text, nullable=False),
+    Column("spec_sha256", String(64), nullable=False),
+    _money("min_amount"),
+    _money("max_amount"),
+    Column("annual_rate", String(32), nullable=False),
+    Column("row_version", Integer, nullable=False, default=1),
+    Column("created_by", String(64), nullable=False),
+    _created(),
+    UniqueConstraint("product_code", "version", name="uq_product_version"),
+)
 
-class Customer(SQLModel, table=True):
-    """A borrower. Name, national ID and phone are stored only encrypted.
+# A borrower. Name, national ID and phone are stored only encrypted; the keyed
+# hashes find duplicates without keeping the clear values.
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name_enc", Text, nullable=False),
+    Column("national_id_enc", Text, nullable=False),
+    Column("phone_enc", Text, nullable=False),
+    Column("id_hash", String(64), nullable=False, unique=True),
+    Column("phone_hash", String(64), nullable=False, index=True),
+    _money("monthly_income"),
+    _created(),
+)
 
-    `id_hash` and `phone_hash` are keyed hashes (HMAC with the workspace key) so
-    duplicates can be found without keeping the clear values.
-    """
+# A loan from application to its end; its balances are what the ledger says.
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("product_code", String(64), nullable=False, index=True),
+    Column(
+        "product_version_id",
+        Integer,
+        ForeignKey("product_versions.id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("state", String(32), nullable=False, index=True),
+    Column("purpose", String(64), nullable=False, default=""),
+    _money("requested_amount"),
+    _money("approved_amount", nullable=True),
+    _money("principal"),
+    Column("term", Integer, nullable=False),
+    Column("annual_rate", String(32), nullable=False),
+    Column("apr", String(32)),
+    Column("method", String(32), nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("reviewed_on", Date),
+    Column("decided_on", Date),
+    Column("approval_expires_on", Date),
+    Column("disbursed_on", Date),
+    Column("maturity_on", Date),
+    Column("closed_on", Date),
+    Column("reason_code", String(64)),
+    Column("decision_note", Text),
+    _money("principal_outstanding"),
+    _money("interest_receivable"),
+    _money("fee_receivable"),
+    _money("penalty_receivable"),
+    _money("credit_balance"),
+    Column("dpd", Integer, nullable=False, default=0),
+    Column("bucket", String(16), nullable=False, default="M0"),
+    Column("classification", String(32), nullable=False, default="normal"),
+    Column("cob_through", Date),
+    Column("version", Integer, nullable=False, default=1),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=utc_now),
+)
 
-    __tablename__ = "customers"
+# One scheduled instalment and what has been paid, waived or recognised of it.
+instalments = Table(
+    "instalments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("n", Integer, nullable=False),
+    Column("due_date", Date, nullable=False, index=True),
+    _money("principal"),
+    _money("interest"),
+    _money("fee"),
+    _money("penalty"),
+    _money("principal_paid"),
+    _money("interest_paid"),
+    _money("fee_paid"),
+    _money("penalty_paid"),
+    _money("interest_waived"),
+    _money("fee_waived"),
+    Column("recognised", Boolean, nullable=False),
+    Column("paid_on", Date),
+    UniqueConstraint("loan_id", "n", name="uq_instalment_n"),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    name_enc: str = Field(sa_column=Column(Text, nullable=False))
-    national_id_enc: str = Field(sa_column=Column(Text, nullable=False))
-    phone_enc: str = Field(sa_column=Column(Text, nullable=False))
-    id_hash: str = Field(max_length=64, unique=True)
-    phone_hash: str = Field(max_length=64, index=True)
-    monthly_income: int = money()
-    created_at: datetime = Field(default_factory=utc_now)
+# One balanced money movement; its lines are in journal_lines.
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), index=True),
+    Column("kind", String(32), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("idempotency_key", String(128), unique=True),
+    Column("actor", String(64), nullable=False),
+    Column("memo", String(200), nullable=False, default=""),
+    _created(),
+)
 
+journal_lines = Table(
+    "journal_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("loan_id", Integer, index=True),
+    Column("account", String(32), nullable=False, index=True),
+    _money("debit"),
+    _money("credit"),
+)
 
-class Loan(SQLModel, table=True):
-    """A loan from application to its end; balances are what the ledger says."""
+# Append-only audit trail, hash-chained; customers appear by id only.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", String(64), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("trigger", String(32)),
+    Column("from_state", String(32)),
+    Column("to_state", String(32)),
+    Column("actor", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
 
-    __tablename__ = "loans"
+# The newest event's hash: one row, locked by every writer to keep one chain.
+event_chain = Table(
+    "event_chain",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customers.id", index=True)
-    product_code: str = Field(max_length=64, index=True)
-    product_version_id: int = Field(foreign_key="product_versions.id", index=True)
-    state: str = Field(max_length=32, index=True)
-    purpose: str = Field(default="", max_length=64)
-    requested_amount: int = money()
-    approved_amount: int | None = money(nullable=True, default=None)
-    principal: int = money()
-    term: int
-    annual_rate: str = Field(max_length=32)
-    apr: str | None = Field(default=None, max_length=32)
-    method: str = Field(max_length=32)
-    applied_on: date
-    reviewed_on: date | None = None
-    decided_on: date | None = None
-    approval_expires_on: date | None = None
-    disbursed_on: date | None = None
-    maturity_on: date | None = None
-    closed_on: date | None = None
-    reason_code: str | None = Field(default=None, max_length=64)
-    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    principal_outstanding: int = money()
-    interest_receivable: int = money()
-    fee_receivable: int = money()
-    penalty_receivable: int = money()
-    credit_balance: int = money()
-    dpd: int = 0
-    bucket: str = Field(default="M0", max_length=16)
-    classification: str = Field(default="normal", max_length=32)
-    cob_through: date | None = None
-    version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utc_now)
-    updated_at: datetime = Field(default_factory=utc_now)
+# The first answer to a money-moving request, returned again on replay.
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("operation", String(32), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("loan_id", Integer),
+    Column("response", Text, nullable=False),
+    _created(),
+)
 
-
-class Instalment(SQLModel, table=True):
-    """One scheduled instalment and what has been paid, waived or recognised of it."""
-
-    __tablename__ = "instalments"
-    __table_args__ = (UniqueConstraint("loan_id", "n", name="uq_instalment_n"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    loan_id: int = Field(foreign_key="loans.id", index=True)
-    n: int
-    due_date: date = Field(index=True)
-    principal: int = money()
-    interest: int = money()
-    fee: int = money()
-    penalty: int = money()
-    principal_paid: int = money()
-    interest_paid: int = money()
-    fee_paid: int = money()
-    penalty_paid: int = money()
-    interest_waived: int = money()
-    fee_waived: int = money()
-    recognised: bool = False
-    paid_on: date | None = None
-
-
-class JournalEntry(SQLModel, table=True):
-    """One balanced money movement; its lines are in journal_lines."""
-
-    __tablename__ = "journal_entries"
-
-    id: int | None = Field(default=None, primary_key=True)
-    loan_id: int | None = Field(default=None, foreign_key="loans.id", index=True)
-    kind: str = Field(max_length=32)
-    business_date: date
-    idempotency_key: str | None = Field(default=None, max_length=128, unique=True)
-    actor: str = Field(max_length=64)
-    memo: str = Field(default="", max_length=200)
-    created_at: datetime = Field(default_factory=utc_now)
-
-
-class JournalLine(SQLModel, table=True):
-    __tablename__ = "journal_lines"
-
-    id: int | None = Field(default=None, primary_key=True)
-    entry_id: int = Field(foreign_key="journal_entries.id", index=True)
-    loan_id: int | None = Field(default=None, index=True)
-    account: str = Field(max_length=32, index=True)
-    debit: int = money()
-    credit: int = money()
-
-
-class Event(SQLModel, table=True):
-    """Append-only audit trail, hash-chained; customers appear by id only."""
-
-    __tablename__ = "events"
-
-    id: int | None = Field(default=None, primary_key=True)
-    entity: str = Field(max_length=32)
-    entity_id: str = Field(max_length=64, index=True)
-    name: str = Field(max_length=64)
-    trigger: str | None = Field(default=None, max_length=32)
-    from_state: str | None = Field(default=None, max_length=32)
-    to_state: str | None = Field(default=None, max_length=32)
-    actor: str = Field(max_length=64)
-    business_date: date
-    recorded_at: datetime = Field(default_factory=utc_now)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64, unique=True)
-
-
-class ChainHead(SQLModel, table=True):
-    """The newest event's hash: one row, locked by every writer to keep one chain."""
-
-    __tablename__ = "event_chain"
-
-    id: int = Field(default=1, primary_key=True)
-    last_event_id: int = 0
-    last_hash: str = Field(max_length=64)
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The first answer to a money-moving request, returned again on replay."""
-
-    __tablename__ = "idempotency_records"
-
-    key: str = Field(primary_key=True, max_length=128)
-    operation: str = Field(max_length=32)
-    request_hash: str = Field(max_length=64)
-    loan_id: int | None = None
-    response: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utc_now)
-
-
-class Payout(SQLModel, table=True):
-    """A disbursement sent to the payment gateway, by a reference it deduplicates on."""
-
-    __tablename__ = "payouts"
-
-    id: int | None = Field(default=None, primary_key=True)
-    loan_id: int = Field(foreign_key="loans.id", index=True)
-    reference: str = Field(max_length=128, unique=True)
-    amount: int = money()
-    status: str = Field(max_length=16)
-    gateway_ref: str | None = Field(default=None, max_length=128)
-    attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=200)
-    created_at: datetime = Field(default_factory=utc_now)
-    updated_at: datetime = Field(default_factory=utc_now)
+# A disbursement sent to the payment gateway, by a reference it deduplicates on.
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("reference", String(128), nullable=False, unique=True),
+    _money("amount"),
+    Column("status", String(16), nullable=False),
+    Column("gateway_ref", String(128)),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200)),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=utc_now),
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from hypothesis import assume, given, settings
@@ -201,7 +202,7 @@ def test_due_dates_are_anchored_and_increasing(
     dates = due_dates(first, count, every, frequency, rule)
     assert len(dates) == count
     assert dates[0] == first
-    assert all(a < b for a, b in zip(dates, dates[1:], strict=False))
+    assert all(a < b for a, b in pairwise(dates))
     for i, due in enumerate(dates):
         assert due == add_periods(first, i, every, frequency, rule)
         if frequency is Frequency.DAYS:
@@ -372,7 +373,7 @@ def test_parse_date_accepts_iso_dates() -> None:
 )
 def test_parse_date_refuses_and_names_the_field(text: str) -> None:
     """A mistyped date is refused with the field named, never guessed."""
-    with pytest.raises(BadInput, match="^first_repayment is not a date") as info:
+    with pytest.raises(BadInput, match=r"^first_repayment is not a date") as info:
         parse_date(text, field="first_repayment")
     assert "YYYY-MM-DD" in str(info.value)
 

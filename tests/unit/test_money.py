@@ -323,7 +323,7 @@ def test_parse_amount_accepts(text: str | int | Decimal, expected: int) -> None:
 )
 def test_parse_amount_refuses_and_names_the_field(text: object) -> None:
     """Every refusal is a BadInput that tells the user which field is wrong."""
-    with pytest.raises(BadInput, match="^principal ") as info:
+    with pytest.raises(BadInput, match=r"^principal ") as info:
         parse_amount(text, field="principal")  # type: ignore[arg-type]
     assert "\n" not in str(info.value)
 
@@ -399,7 +399,7 @@ def test_parse_decimal_accepts(text: str | int | Decimal, expected: Decimal) -> 
 )
 def test_parse_decimal_refuses_and_names_the_field(text: object) -> None:
     """A rate typed wrong is refused with the field's name, never guessed."""
-    with pytest.raises(BadInput, match="^rate "):
+    with pytest.raises(BadInput, match=r"^rate "):
         parse_decimal(text, field="rate")  # type: ignore[arg-type]
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 
 import numpy_financial as npf
 import pytest
@@ -132,7 +133,7 @@ def test_principal_parts_sum_to_the_principal(terms: ScheduleTerms) -> None:
 @SETTINGS
 @given(schedule_terms(), st.sampled_from(list(Method)))
 def test_every_method_preset_repays_the_principal(terms: ScheduleTerms, method: Method) -> None:
-    """Each named repayment method (等额本息, 等额本金, 先息后本, 一次性还本付息) is a full schedule."""
+    """Each named method (等额本息, 等额本金, 先息后本, 一次性还本付息) is a full schedule."""
     preset = apply_method(terms, method)
     schedule = generate(preset)
     rows = schedule.instalments
@@ -197,7 +198,7 @@ def test_rows_are_numbered_and_dated(terms: ScheduleTerms) -> None:
     assert len(rows) == terms.repayments
     assert [row.n for row in rows] == list(range(1, terms.repayments + 1))
     assert rows[0].due_date > terms.disbursed
-    assert all(a.due_date < b.due_date for a, b in zip(rows, rows[1:], strict=False))
+    assert all(a.due_date < b.due_date for a, b in pairwise(rows))
     if terms.first_repayment is not None:
         assert rows[0].due_date == terms.first_repayment
 
@@ -252,9 +253,7 @@ def test_plain_annuity_is_level(terms: ScheduleTerms) -> None:
 
 @SETTINGS
 @given(
-    schedule_terms(
-        amortization=Amortization.EQUAL_INSTALMENTS, interest_grace=False, multiple=True
-    )
+    schedule_terms(amortization=Amortization.EQUAL_INSTALMENTS, interest_grace=False, multiple=True)
 )
 def test_instalments_are_multiples(terms: ScheduleTerms) -> None:
     """With an instalment multiple every regular instalment is a round amount; only the last
@@ -268,9 +267,7 @@ def test_instalments_are_multiples(terms: ScheduleTerms) -> None:
     schedule = generate(terms)
     rows = schedule.instalments
     regular = [
-        row
-        for row in rows[terms.principal_grace : -1]
-        if row.principal > 0 and row.balance > 0
+        row for row in rows[terms.principal_grace : -1] if row.principal > 0 and row.balance > 0
     ]
     for row in regular:
         assert row.total % multiple == 0
@@ -313,7 +310,9 @@ def general_path_rows(terms: ScheduleTerms) -> tuple[list[Instalment], int]:
     dates = schedule_module._period_dates(terms)
     if terms.interest_period is InterestPeriod.DAILY:
         starts = (terms.disbursed, *dates[:-1])
-        fractions = [period_rate(terms, start, end) for start, end in zip(starts, dates, strict=True)]
+        fractions = [
+            period_rate(terms, start, end) for start, end in zip(starts, dates, strict=True)
+        ]
     else:
         fractions = [standard_period_rate(terms)] * terms.repayments
     rates = [(f.numerator, f.denominator) for f in fractions]

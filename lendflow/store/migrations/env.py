@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import lendflow.store.tables  # noqa: F401  (registers the tables on the metadata)
+from lendflow.store.tables import metadata
 
 config = context.config
 engine = config.attributes["engine"]
@@ -13,7 +12,7 @@ engine = config.attributes["engine"]
 with engine.connect() as connection:
     context.configure(
         connection=connection,
-        target_metadata=SQLModel.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

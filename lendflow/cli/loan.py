@@ -1,0 +1,287 @@
+"""`lendflow loan`: operators advance loans; every command is one service call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lendflow.cli.common import AsOption, JsonOption, KeyOption, OnOption, acting, business_date
+from lendflow.cli.output import console, print_json
+from lendflow.domain.errors import BadInput
+from lendflow.domain.money import parse_amount
+
+app = typer.Typer(
+    help="Apply, review, decide, disburse, repay and inspect loans.", no_args_is_help=True
+)
+
+LoanId = Annotated[int, typer.Argument(help="Loan id.", min=1)]
+
+
+def _done(view: dict[str, Any], json_output: bool, message: str) -> None:
+    if json_output:
+        print_json(view)
+    else:
+        typer.echo(message)
+
+
+@app.command("apply")
+def apply(
+    product: Annotated[str | None, typer.Option(help="Product code.")] = None,
+    name: Annotated[str | None, typer.Option(help="Applicant's full name.")] = None,
+    id_number: Annotated[
+        str | None, typer.Option(help="Chinese national ID (18 characters).")
+    ] = None,
+    phone: Annotated[str | None, typer.Option(help="Mainland mobile number.")] = None,
+    monthly_income: Annotated[str | None, typer.Option(help="Monthly income in yuan.")] = None,
+    amount: Annotated[str | None, typer.Option(help="Amount requested in yuan.")] = None,
+    term: Annotated[int | None, typer.Option(help="Number of repayments.")] = None,
+    purpose: Annotated[str | None, typer.Option(help="Loan purpose code.")] = None,
+    applicant: Annotated[
+        Path | None,
+        typer.Option(help="JSON file with the fields above (id_number or national_id)."),
+    ] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Take an application; prints the new loan's id."""
+    from lendflow.services.applications import Application
+    from lendflow.services.applications import apply as apply_loan
+
+    if applicant is not None:
+        given = [
+            o for o, v in (("--product", product), ("--name", name), ("--amount", amount)) if v
+        ]
+        if given:
+            raise BadInput(
+                "give the applicant either as --applicant FILE or as options,"
+                f" not both ({given[0]})"
+            )
+        application = Application.from_file(applicant)
+    else:
+        application = Application.parse(
+            product=product,
+            name=name,
+            national_id=id_number,
+            phone=phone,
+            monthly_income=monthly_income,
+            amount=amount,
+            term=term,
+            purpose=purpose,
+        )
+    as_of = business_date(on)
+    with acting(user) as (ws, actor):
+        view = apply_loan(ws, actor, application, as_of)
+    if json_output:
+        print_json(view)
+    else:
+        typer.echo(view["id"])
+
+
+@app.command("review")
+def review(
+    loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
+) -> None:
+    """Start the credit review of a submitted application."""
+    from lendflow.services.applications import start_review
+
+    with acting(user) as (ws, actor):
+        view = start_review(ws, actor, loan_id, business_date(on))
+    _done(view, json_output, f"loan {loan_id} is {view['state']}")
+
+
+@app.command("approve")
+def approve(
+    loan_id: LoanId,
+    amount: Annotated[
+        str | None, typer.Option(help="Approved amount (default: as requested).")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Decision note.")] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Approve an application under review."""
+    from lendflow.services.applications import approve as approve_loan
+
+    fen = parse_amount(amount, field="--amount") if amount is not None else None
+    with acting(user) as (ws, actor):
+        view = approve_loan(ws, actor, loan_id, business_date(on), fen, note)
+    _done(
+        view,
+        json_output,
+        f"loan {loan_id} approved for {view['approved']},"
+        f" valid until {view['approval_expires_on']}",
+    )
+
+
+@app.command("reject")
+def reject(
+    loan_id: LoanId,
+    reason: Annotated[str, typer.Option(help="Reason code, e.g. DTI_TOO_HIGH.")],
+    note: Annotated[str | None, typer.Option(help="Decision note.")] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Decline an application under review."""
+    from lendflow.services.applications import reject as reject_loan
+
+    with acting(user) as (ws, actor):
+        view = reject_loan(ws, actor, loan_id, business_date(on), reason, note)
+    _done(view, json_output, f"loan {loan_id} rejected ({reason})")
+
+
+@app.command("withdraw")
+def withdraw(
+    loan_id: LoanId,
+    note: Annotated[str | None, typer.Option(help="Why the applicant withdrew.")] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Withdraw an application before disbursement."""
+    from lendflow.services.applications import withdraw as withdraw_loan
+
+    with acting(user) as (ws, actor):
+        view = withdraw_loan(ws, actor, loan_id, business_date(on), note)
+    _done(view, json_output, f"loan {loan_id} withdrawn")
+
+
+@app.command("disburse")
+def disburse(
+    loan_id: LoanId,
+    idempotency_key: KeyOption = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pay out an approved loan through the payment gateway and activate it."""
+    from lendflow.services.disbursement import disburse as disburse_loan
+
+    with acting(user) as (ws, actor):
+        view = disburse_loan(ws, actor, loan_id, business_date(on), idempotency_key)
+    _done(
+        view,
+        json_output,
+        f"loan {loan_id} disbursed: {view['principal']}, APR {view['apr']['compound']}%",
+    )
+
+
+@app.command("repay")
+def repay(
+    loan_id: LoanId,
+    amount: Annotated[str, typer.Option(help="Amount received, in yuan.")],
+    idempotency_key: KeyOption = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Post a repayment; it is allocated by the product's waterfall."""
+    from lendflow.services.repayments import repay as repay_loan
+
+    fen = parse_amount(amount, field="--amount")
+    with acting(user) as (ws, actor):
+        view = repay_loan(ws, actor, loan_id, fen, business_date(on), idempotency_key)
+    _done(
+        view,
+        json_output,
+        f"loan {loan_id} is {view['state']}; outstanding {view['outstanding']['total']}"
+        + (
+            f", credit balance {view['credit_balance']}" if view["credit_balance"] != "0.00" else ""
+        ),
+    )
+
+
+@app.command("quote")
+def quote(
+    loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
+) -> None:
+    """What it takes to settle the loan on the business date."""
+    from lendflow.services.repayments import quote as quote_loan
+
+    with acting(user) as (ws, actor):
+        view = quote_loan(ws, actor, loan_id, business_date(on))
+    _done(
+        view,
+        json_output,
+        f"payoff on {view['as_of']}: {view['total']} (principal {view['principal']}, interest"
+        f" {view['interest']}, fees {view['fees']}, penalty {view['penalty']})",
+    )
+
+
+@app.command("show")
+def show(
+    loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
+) -> None:
+    """A loan's terms, status, balances and days past due."""
+    from lendflow.services.loan_views import show as show_loan
+
+    with acting(user) as (ws, actor):
+        view = show_loan(ws, actor, loan_id, business_date(on))
+    if json_output:
+        print_json(view)
+        return
+    from lendflow.cli.tables import print_loan
+
+    print_loan(view)
+
+
+@app.command("list")
+def list_loans(
+    state: Annotated[str | None, typer.Option(help="Only loans in this status.")] = None,
+    product: Annotated[str | None, typer.Option(help="Only loans of this product.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.", min=1, max=10_000)] = 100,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Loans, oldest first."""
+    from lendflow.services.loan_views import list_loans as list_views
+
+    with acting(user) as (ws, actor):
+        rows = list_views(ws, actor, state=state, product=product, limit=limit)
+    if json_output:
+        print_json(rows)
+        return
+    from lendflow.cli.tables import print_rows
+
+    print_rows(
+        "Loans",
+        rows,
+        ["id", "state", "product", "customer", "amount", "principal_outstanding", "dpd"],
+    )
+
+
+@app.command("schedule")
+def schedule(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
+    """The loan's repayment schedule and what has been paid of each instalment."""
+    from lendflow.services.loan_views import schedule as loan_schedule
+
+    with acting(user) as (ws, actor):
+        view = loan_schedule(ws, actor, loan_id)
+    if json_output:
+        print_json(view)
+        return
+    from lendflow.cli.tables import print_loan_schedule
+
+    print_loan_schedule(view)
+
+
+@app.command("events")
+def loan_events(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
+    """The loan's audit trail."""
+    from lendflow.services.loan_views import loan_events as events_of
+
+    with acting(user) as (ws, actor):
+        rows = events_of(ws, actor, loan_id)
+    if json_output:
+        print_json(rows)
+        return
+    from lendflow.cli.tables import print_rows
+
+    print_rows(
+        f"Events of loan {loan_id}", rows, ["id", "business_date", "name", "from", "to", "actor"]
+    )
+    console.print(f"{len(rows)} events", highlight=False)
