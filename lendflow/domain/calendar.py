@@ -8,11 +8,14 @@ month-end anchor does not drift (31 Jan, 28 Feb, 31 Mar rather than 28 Mar).
 from __future__ import annotations
 
 import calendar as _stdcal
+import re
 from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
 from lendflow.domain.errors import BadInput
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Frequency(StrEnum):
@@ -169,7 +172,10 @@ def year_fraction(
 
 def parse_date(text: str, *, field: str = "date") -> date:
     """Parse an ISO date (YYYY-MM-DD) with a one-line error naming the field."""
+    raw = str(text).strip()
     try:
-        return date.fromisoformat(str(text).strip())
+        if not _ISO_DATE.fullmatch(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
     except ValueError:
         raise BadInput(f"{field} is not a date: {text!r} (use YYYY-MM-DD)") from None

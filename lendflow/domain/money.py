@@ -3,7 +3,8 @@
 Amounts are stored and passed as integer fen (1 yuan = 100 fen). Every
 computation that needs a fraction of a fen is done on exact integers or
 `Decimal` and rounded once, by a named rule, back to fen. Floats never appear:
-`parse_amount` refuses them, and `Decimal` converted from a float is refused too.
+`parse_amount` and `parse_decimal` refuse them, and amounts typed with more than
+two decimals are refused as typed, not after conversion.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ FEN_PER_YUAN = 100
 TWO_PLACES = Decimal("0.01")
 ZERO = Decimal(0)
 
-_AMOUNT = re.compile(r"^\+?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_AMOUNT = re.compile(r"^\+?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$")
 
 
 class Rounding(StrEnum):
@@ -124,6 +125,8 @@ def parse_amount(
             raise BadInput(f"{field} must be positive, got {raw}")
         if not _AMOUNT.match(raw):
             raise BadInput(f"{field} is not an amount: {raw!r} (use digits like 1000 or 1000.50)")
+        if len(raw.partition(".")[2]) > 2:
+            raise BadInput(f"{field} has more than two decimal places: {raw}")
         try:
             value = Decimal(raw.replace(",", "").lstrip("+"))
         except InvalidOperation as exc:  # pragma: no cover - the regex already guards
@@ -144,7 +147,7 @@ def parse_decimal(text: str | int | Decimal, *, field: str) -> Decimal:
         value = text
     else:
         raw = str(text).strip()
-        if not re.fullmatch(r"[+-]?\d+(\.\d+)?", raw):
+        if not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", raw):
             raise BadInput(f"{field} is not a number: {raw!r}")
         value = Decimal(raw)
     if not value.is_finite():

@@ -330,7 +330,7 @@ def annuity_factor(rate: Fraction, periods: int) -> Decimal:
     return ctx.divide(ctx.multiply(r, growth), growth - 1)
 
 
-def _round_instalment(amount: Decimal, terms: ScheduleTerms) -> int:
+def _round_instalment(amount: Decimal, terms: ScheduleTerms, *, share: bool = False) -> int:
     """Round an unrounded amount (fen) to the fen or to the instalment multiple."""
     multiple = terms.instalment_multiple
     if not multiple:
@@ -338,6 +338,8 @@ def _round_instalment(amount: Decimal, terms: ScheduleTerms) -> int:
     units = amount / multiple
     mode = "ROUND_CEILING" if terms.multiple_rounding is MultipleRounding.UP else None
     whole = int(units.to_integral_value(rounding=mode or terms.rounding.decimal_mode))
+    if not share:
+        whole = max(whole, 1)  # never round a whole instalment away to nothing
     return whole * multiple
 
 
@@ -386,6 +388,8 @@ def _flat_interest_parts(terms: ScheduleTerms, dates: tuple[date, ...]) -> list[
     total = div_round(p * rate.numerator * n, rate.denominator, terms.rounding)
     paying = n - terms.interest_grace
     each = div_round(total, paying, terms.rounding)
+    if each * (paying - 1) > total:  # rounding up would leave the last share negative
+        each = total // paying
     parts = [0] * terms.interest_grace + [each] * paying
     parts[-1] = total - each * (paying - 1)
     return parts
@@ -409,8 +413,8 @@ def generate(terms: ScheduleTerms) -> Schedule:
         # fen or the multiple) and added, as Fineract does; only the sum is level.
         interest_share = Decimal(sum(flat_parts)) / (n - terms.interest_grace)
         principal_share = Decimal(terms.principal) / principal_periods
-        level_total = _round_instalment(principal_share, terms) + _round_instalment(
-            interest_share, terms
+        level_total = _round_instalment(principal_share, terms, share=True) + _round_instalment(
+            interest_share, terms, share=True
         )
     elif terms.amortization is Amortization.EQUAL_INSTALMENTS:
         raw = equal_instalment(terms.principal, standard_period_rate(terms), principal_periods)

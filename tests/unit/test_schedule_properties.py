@@ -161,11 +161,6 @@ def test_declining_amounts_are_never_negative(terms: ScheduleTerms) -> None:
         assert row.balance >= 0
 
 
-@pytest.mark.xfail(
-    reason="flat interest: the last instalment absorbs rounding and can go negative"
-    " when the total interest is small against the number of instalments",
-    strict=True,
-)
 @SETTINGS
 @given(schedule_terms())
 @example(SMALL_FLAT)
@@ -449,14 +444,11 @@ def test_flat_interest_example() -> None:
     assert [row.principal for row in rows] == [100_000] * 12
 
 
-@pytest.mark.xfail(
-    reason="flat interest: last instalment's interest goes negative (-0.02)", strict=True
-)
 def test_flat_interest_is_never_negative() -> None:
     """1.00 yuan at 18% flat over 8 months: 0.12 interest in all, 8 rows of 0.02 would be 0.16.
 
-    The per-row share 0.015 rounds up to 0.02 and the last row absorbs the difference,
-    so it shows interest of -0.02; a lender should never print negative interest.
+    The per-row share 0.015 would round up to 0.02 and leave the last row at -0.02;
+    the share is rounded down instead when rounding up would overshoot the total.
     """
     rows = generate(SMALL_FLAT).instalments
     assert sum(row.interest for row in rows) == 12
