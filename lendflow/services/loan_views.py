@@ -224,3 +224,17 @@ def loan_events(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, Any
         ]
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def ids_in_state(ws: Workspace, actor: Actor, state: str, batch: int = 10_000) -> list[int]:
+    """Ids of every loan in `state`, oldest first (read in batches)."""
+    actor.require(Permission.READ, "read loans")
+    found: list[int] = []
+    while True:
+        after = found[-1] if found else 0
+        page = run_in_transaction(
+            ws.engine, lambda uow, after=after: loan_store.ids_in_state(uow, state, after, batch)
+        )
+        found += page
+        if len(page) < batch:
+            return found

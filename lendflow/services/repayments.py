@@ -110,7 +110,7 @@ def repay(
         loan = loan_store.get(uow, loan_id, for_update=True)
         replayed = idempotency.replay(uow, key, OPERATION, request)
         if replayed is not None:
-            return replayed
+            return {**replayed, "replayed": True}
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
         not_before(as_of, loan["disbursed_on"], f"loan {loan_id} was disbursed")

@@ -37,7 +37,7 @@ def utc_now() -> datetime:
 
 
 def _money(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(name, BigInteger, nullable=nullable)
+    return Column(name, BigInteger, nullable=nullable, default=None if nullable else 0)
 
 
 def _created() -> Column:  # type: ignore[type-arg]
@@ -149,7 +149,7 @@ instalments = Table(
     _money("penalty_paid"),
     _money("interest_waived"),
     _money("fee_waived"),
-    Column("recognised", Boolean, nullable=False),
+    Column("recognised", Boolean, nullable=False, default=False),
     Column("paid_on", Date),
     UniqueConstraint("loan_id", "n", name="uq_instalment_n"),
 )
@@ -229,7 +229,7 @@ payouts = Table(
     _money("amount"),
     Column("status", String(16), nullable=False),
     Column("gateway_ref", String(128)),
-    Column("attempts", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(200)),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, default=utc_now),

@@ -1,0 +1,114 @@
+"""`lendflow run`: the batch flows, run locally through Prefect."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lendflow.cli.common import AsOption, JsonOption, OnOption, business_date
+from lendflow.cli.output import print_json
+
+app = typer.Typer(
+    help="Run batch flows: review the queue, pay out, post repayment files.", no_args_is_help=True
+)
+
+ChunkOption = Annotated[int, typer.Option(help="Loans per task.", min=1, max=100_000)]
+
+
+def prepare_prefect() -> None:
+    """Keep Prefect's local state in the workspace and its chatter down.
+
+    Set before prefect is imported: its settings are read at import.
+    """
+    from lendflow.config.settings import load_settings
+
+    home = load_settings().home.resolve()
+    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ["LENDFLOW_HOME"] = str(home)
+
+
+def _user(user: str | None) -> str:
+    from lendflow.config.settings import load_settings
+    from lendflow.domain.errors import BadInput
+
+    name = user or load_settings().user
+    if not name:
+        raise BadInput("who is acting? give --as USER or set LENDFLOW_USER")
+    return name
+
+
+def _report(result: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print_json(result)
+        return
+    for key, value in result.items():
+        if isinstance(value, list):
+            for line in value:
+                typer.echo(f"{key}: {line}")
+        else:
+            typer.echo(f"{key}: {value}")
+
+
+@app.command("review-applications")
+def review_applications(
+    chunk_size: ChunkOption = 1000,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Move every submitted application into review."""
+    prepare_prefect()
+    from lendflow.flows.loans import review_applications as flow_
+    from lendflow.flows.runtime import batch_run
+
+    name = _user(user)
+    with batch_run():
+        result = flow_(business_date(on), name, chunk_size)
+    _report(result, json_output)
+
+
+@app.command("disburse-approved")
+def disburse_approved(
+    chunk_size: ChunkOption = 1000,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pay out every approved loan (transient gateway errors are retried)."""
+    prepare_prefect()
+    from lendflow.flows.loans import disburse_approved as flow_
+    from lendflow.flows.runtime import batch_run
+
+    name = _user(user)
+    with batch_run():
+        result = flow_(business_date(on), name, chunk_size)
+    _report(result, json_output)
+    if result["failures"]:
+        raise typer.Exit(1)
+
+
+@app.command("post-repayments")
+def post_repayments(
+    file: Annotated[Path, typer.Argument(help="CSV with header reference,loan_id,amount,paid_on.")],
+    chunk_size: ChunkOption = 1000,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Post a payment channel's repayment file; bad rows are reported and not posted."""
+    prepare_prefect()
+    from lendflow.flows.loans import post_repayments as flow_
+    from lendflow.flows.runtime import batch_run
+    from lendflow.services.repayment_files import read_repayment_file
+
+    read_repayment_file(file)  # a missing file or a bad header fails here, before any flow
+    name = _user(user)
+    with batch_run():
+        result = flow_(file, name, chunk_size)
+    _report(result, json_output)
+    if result["bad_rows"] or result["refused"]:
+        raise typer.Exit(2 if result["bad_rows"] else 1)

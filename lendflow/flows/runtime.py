@@ -1,0 +1,55 @@
+"""How flows run here: a workspace per process, and Prefect tuned for batch work.
+
+Tasks may run in other threads or processes (Dask workers), so they never
+receive a Workspace object: each opens the workspace named by the environment
+once per process and reuses it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from typing import TypeVar
+
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+from lendflow.services.context import Workspace, open_workspace
+
+T = TypeVar("T")
+DEFAULT_CHUNK = 1000
+
+
+@cache
+def _workspace(home: str, database_url: str | None) -> Workspace:
+    from lendflow.config.settings import Settings
+
+    return open_workspace(Settings(home=home, database_url=database_url))
+
+
+def workspace() -> Workspace:
+    """The workspace of the current environment, opened once per process."""
+    return _workspace(
+        os.environ.get("LENDFLOW_HOME", ".lendflow"), os.environ.get("LENDFLOW_DATABASE_URL")
+    )
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """Batches of `size`: thousands of loans per task, never one task per loan."""
+    if size < 1:
+        raise ValueError("chunk size must be at least 1")
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+@contextmanager
+def batch_run() -> Iterator[None]:
+    """Run flows without the flow heartbeat thread.
+
+    The heartbeat lets a server notice crashed runs; a local or batch run has
+    nobody watching, and joining the heartbeat thread at exit costs about a
+    second per flow run. Served deployments keep it.
+    """
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
