@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from lendflow.domain.errors import NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
@@ -16,6 +16,10 @@ from lendflow.store.tables import customers as customers_table
 from lendflow.store.uow import UnitOfWork
 
 CUSTOMERS = customers_table
+_GET = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
+_BY_ID_HASH = select(CUSTOMERS).where(CUSTOMERS.c.id_hash == bindparam("id_hash"))
+_INSERT = insert(CUSTOMERS).returning(CUSTOMERS.c.id)
+_UPDATE = update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("b_id"))
 
 
 @dataclass(frozen=True)
@@ -34,25 +38,20 @@ def find_or_create(
     same national ID is refused, since it means a typo or an impostor.
     """
     id_hash = cipher.lookup_hash(person.national_id, "national_id")
-    row = (
-        uow.connection.execute(select(CUSTOMERS).where(CUSTOMERS.c.id_hash == id_hash))
-        .mappings()
-        .first()
-    )
+    row = uow.connection.execute(_BY_ID_HASH, {"id_hash": id_hash}).mappings().first()
     phone_hash = cipher.lookup_hash(person.phone, "phone")
     if row is None:
         return int(
             uow.connection.execute(
-                insert(CUSTOMERS)
-                .values(
-                    name_enc=cipher.encrypt(person.name, "name"),
-                    national_id_enc=cipher.encrypt(person.national_id, "national_id"),
-                    phone_enc=cipher.encrypt(person.phone, "phone"),
-                    id_hash=id_hash,
-                    phone_hash=phone_hash,
-                    monthly_income=monthly_income,
-                )
-                .returning(CUSTOMERS.c.id)
+                _INSERT,
+                {
+                    "name_enc": cipher.encrypt(person.name, "name"),
+                    "national_id_enc": cipher.encrypt(person.national_id, "national_id"),
+                    "phone_enc": cipher.encrypt(person.phone, "phone"),
+                    "id_hash": id_hash,
+                    "phone_hash": phone_hash,
+                    "monthly_income": monthly_income,
+                },
             ).scalar_one()
         )
     if cipher.decrypt(row["name_enc"], "name") != person.name:
@@ -60,13 +59,12 @@ def find_or_create(
     changes: dict[str, Any] = {"monthly_income": monthly_income}
     if row["phone_hash"] != phone_hash:
         changes |= {"phone_enc": cipher.encrypt(person.phone, "phone"), "phone_hash": phone_hash}
-    uow.connection.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == row["id"]).values(**changes))
+    uow.connection.execute(_UPDATE, {**changes, "b_id": row["id"]})
     return int(row["id"])
 
 
 def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
-    row = uow.connection.execute(select(CUSTOMERS).where(CUSTOMERS.c.id == customer_id))
-    found = row.mappings().first()
+    found = uow.connection.execute(_GET, {"customer_id": customer_id}).mappings().first()
     if found is None:
         raise NotFound(f"customer {customer_id} does not exist")
     return dict(found)

@@ -84,8 +84,19 @@ def transition(
 
 
 def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
-    """The spec of the version the loan was made under (never the current one)."""
-    return spec_of(products.version_by_id(uow, loan["product_version_id"]))
+    """The spec of the version the loan was made under (never the current one).
+
+    A version's spec never changes once stored, so it is read once per process
+    and database.
+    """
+    key = (str(uow.connection.engine.url), loan["product_version_id"])
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = spec_of(products.version_by_id(uow, loan["product_version_id"]))
+    return spec
+
+
+_SPECS: dict[tuple[str, int], ProductSpec] = {}
 
 
 def instalment_states(rows: list[dict[str, Any]]) -> list[InstalmentState]:

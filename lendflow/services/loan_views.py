@@ -46,9 +46,11 @@ def loan_view(
     loan: Mapping[str, Any],
     actor: Actor,
     as_of: date,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The loan as `loan show --json` prints it."""
-    rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
+    """The loan as `loan show --json` prints it (`rows`: its current instalments, if at hand)."""
+    if rows is None:
+        rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
     states = instalment_states(rows)
     spec = spec_for(uow, loan)
     customer = customers.customer_view(customers.get(uow, loan["customer_id"]), ws.cipher, actor)

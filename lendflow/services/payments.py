@@ -67,14 +67,17 @@ class SandboxGateway:
         self.pay_before_timeout = pay_before_timeout
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._db:
+            self._db.execute(
                 "CREATE TABLE IF NOT EXISTS payouts (reference TEXT PRIMARY KEY,"
                 " amount INTEGER NOT NULL, customer_id INTEGER NOT NULL)"
             )
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
+        return self._db
 
     def pay_out(self, reference: str, amount: int, customer_id: int) -> PayoutReceipt:
         mode = os.environ.get(SANDBOX_MODE_ENV, "ok")
@@ -103,5 +106,5 @@ class SandboxGateway:
 
     def payouts(self) -> dict[str, int]:
         """Everything the sandbox has paid, by reference (for tests and reconciliation)."""
-        with self._connect() as db:
-            return dict(db.execute("SELECT reference, amount FROM payouts").fetchall())
+        with self._lock:
+            return dict(self._db.execute("SELECT reference, amount FROM payouts").fetchall())

@@ -114,11 +114,12 @@ def repay(
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
         not_before(as_of, loan["disbursed_on"], f"loan {loan_id} was disbursed")
+        rows = loan_store.instalments(uow, loan_id)
         if loan["state"] == "written_off":
             loan = _post_recovery(uow, loan, amount, as_of, actor, key)
         else:
-            loan = _post_repayment(uow, loan, amount, as_of, actor, key)
-        view = loan_view(ws, uow, loan, actor, as_of)
+            loan = _post_repayment(uow, loan, rows, amount, as_of, actor, key)
+        view = loan_view(ws, uow, loan, actor, as_of, rows)
         view["payment"] = {"amount": format_fen(amount), "idempotency_key": key}
         idempotency.remember(uow, key, OPERATION, request, view, loan_id)
         return view
@@ -127,9 +128,15 @@ def repay(
 
 
 def _post_repayment(
-    uow: UnitOfWork, loan: dict[str, Any], amount: int, as_of: date, actor: Actor, key: str
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    rows: list[dict[str, Any]],
+    amount: int,
+    as_of: date,
+    actor: Actor,
+    key: str,
 ) -> dict[str, Any]:
-    rows = loan_store.instalments(uow, loan["id"])
+    """Recognise what fell due, spend the payment, book it; `rows` are kept current."""
     loan = recognise_due(uow, loan, rows, as_of, actor)
     spec = spec_for(uow, loan)
     plan = plan_repayment(
@@ -151,6 +158,7 @@ def _post_repayment(
         if plan.settles and not row["recognised"]:
             values["recognised"] = True  # nothing more will ever fall due on it
         loan_store.update_instalment(uow, row["id"], values)
+        row.update(values)
     lines = _repayment_lines(plan)
     journal.post(
         uow,
@@ -192,7 +200,7 @@ def _post_repayment(
             payload={"credit_balance": loan["credit_balance"]},
         )
     if loan["state"] == "overdue":
-        after = instalment_states(loan_store.instalments(uow, loan["id"]))
+        after = instalment_states(rows)
         if not any(i.due_date <= as_of and not i.settled for i in after):
             return transition(
                 uow,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from lendflow.store.tables import event_chain, utc_now
 from lendflow.store.tables import events as events_table
@@ -24,6 +24,15 @@ from lendflow.store.uow import UnitOfWork
 EVENTS = events_table
 CHAIN = event_chain
 GENESIS_HASH = "0" * 64
+
+_HEAD = select(CHAIN.c.last_hash).where(CHAIN.c.id == 1).with_for_update()
+_INSERT = insert(EVENTS).returning(EVENTS.c.id)
+_MOVE_HEAD = update(CHAIN).where(CHAIN.c.id == 1)
+_FOR_ENTITY = (
+    select(EVENTS)
+    .where(EVENTS.c.entity == bindparam("entity"), EVENTS.c.entity_id == bindparam("entity_id"))
+    .order_by(EVENTS.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -65,9 +74,7 @@ def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
 
 def append(uow: UnitOfWork, event: NewEvent) -> int:
     """Append one event to the chain; returns its id."""
-    head = uow.connection.execute(
-        select(CHAIN.c.last_hash).where(CHAIN.c.id == 1).with_for_update()
-    ).scalar_one()
+    head = uow.connection.execute(_HEAD).scalar_one()
     row = {
         "entity": event.entity,
         "entity_id": event.entity_id,
@@ -84,19 +91,15 @@ def append(uow: UnitOfWork, event: NewEvent) -> int:
     }
     digest = event_hash(head, row)
     event_id = uow.connection.execute(
-        insert(EVENTS).values(**row, prev_hash=head, hash=digest).returning(EVENTS.c.id)
+        _INSERT, {**row, "prev_hash": head, "hash": digest}
     ).scalar_one()
-    uow.connection.execute(
-        update(CHAIN).where(CHAIN.c.id == 1).values(last_event_id=event_id, last_hash=digest)
-    )
+    uow.connection.execute(_MOVE_HEAD, {"last_event_id": event_id, "last_hash": digest})
     return int(event_id)
 
 
 def for_entity(uow: UnitOfWork, entity: str, entity_id: str) -> list[dict[str, Any]]:
     rows = uow.connection.execute(
-        select(EVENTS)
-        .where(EVENTS.c.entity == entity, EVENTS.c.entity_id == entity_id)
-        .order_by(EVENTS.c.id)
+        _FOR_ENTITY, {"entity": entity, "entity_id": entity_id}
     ).mappings()
     return [dict(r) for r in rows]
 

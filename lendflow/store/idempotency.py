@@ -7,13 +7,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from lendflow.domain.errors import Conflict
 from lendflow.store.tables import idempotency_records
 from lendflow.store.uow import UnitOfWork
 
 RECORDS = idempotency_records
+_FIND = select(RECORDS).where(RECORDS.c.key == bindparam("key"))
+_INSERT = insert(RECORDS)
 
 
 def request_hash(operation: str, request: Mapping[str, Any]) -> str:
@@ -29,7 +31,7 @@ def replay(
     The same key with a different request is a conflict: a client bug that
     must not silently move money or return someone else's answer.
     """
-    row = uow.connection.execute(select(RECORDS).where(RECORDS.c.key == key)).mappings().first()
+    row = uow.connection.execute(_FIND, {"key": key}).mappings().first()
     if row is None:
         return None
     if row["operation"] != operation or row["request_hash"] != request_hash(operation, request):
@@ -46,11 +48,12 @@ def remember(
     loan_id: int | None,
 ) -> None:
     uow.connection.execute(
-        insert(RECORDS).values(
-            key=key,
-            operation=operation,
-            request_hash=request_hash(operation, request),
-            loan_id=loan_id,
-            response=json.dumps(response, default=str),
-        )
+        _INSERT,
+        {
+            "key": key,
+            "operation": operation,
+            "request_hash": request_hash(operation, request),
+            "loan_id": loan_id,
+            "response": json.dumps(response, default=str),
+        },
     )

@@ -15,6 +15,9 @@ from lendflow.store.uow import UnitOfWork
 ENTRIES = journal_entries
 LINES = journal_lines
 
+_INSERT_ENTRY = insert(ENTRIES).returning(ENTRIES.c.id)
+_INSERT_LINE = insert(LINES)
+
 
 def post(
     uow: UnitOfWork,
@@ -29,19 +32,18 @@ def post(
 ) -> int:
     """Write one entry and its lines (already checked balanced); returns the entry id."""
     entry_id = uow.connection.execute(
-        insert(ENTRIES)
-        .values(
-            loan_id=loan_id,
-            kind=kind,
-            business_date=business_date,
-            idempotency_key=idempotency_key,
-            actor=actor,
-            memo=memo[:200],
-        )
-        .returning(ENTRIES.c.id)
+        _INSERT_ENTRY,
+        {
+            "loan_id": loan_id,
+            "kind": kind,
+            "business_date": business_date,
+            "idempotency_key": idempotency_key,
+            "actor": actor,
+            "memo": memo[:200],
+        },
     ).scalar_one()
     uow.connection.execute(
-        insert(LINES),
+        _INSERT_LINE,
         [
             {
                 "entry_id": entry_id,

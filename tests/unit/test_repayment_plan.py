@@ -33,7 +33,7 @@ from lendflow.domain.schedule import (
     generate,
 )
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(max_examples=150, deadline=None)
 DISBURSED = st.dates(min_value=date(2022, 1, 1), max_value=date(2030, 12, 31))
 RATES = st.integers(min_value=0, max_value=3600).map(lambda cents: Decimal(cents).scaleb(-2))
 ORDERS = st.permutations(COMPONENTS).map(tuple)
@@ -337,10 +337,10 @@ def test_accrued_interest_grows_with_time_up_to_the_instalments_interest(
 # --- a worked example ------------------------------------------------------------------------
 #
 # 3,000.00 at 12% a year over 3 months from 2026-01-15, 30/360 monthly: the period rate is 1%.
-# The instalment is 3000 * 0.01 * 1.01^3 / (1.01^3 - 1) = 1,020.02 (1020.0221...).
-#   1  2026-02-15  interest 30.00  principal  990.02  balance 2,009.98
-#   2  2026-03-15  interest 20.10  principal  999.92  balance 1,010.06
-#   3  2026-04-15  interest 10.10  principal 1,010.06 balance     0.00
+# The instalment is 3000 * 0.01 * 1.01^3 / (1.01^3 - 1) = 1,020.07 (1020.0663...).
+#   1  2026-02-15  interest 30.00  principal   990.07  balance 2,009.93
+#   2  2026-03-15  interest 20.10  principal   999.97  balance 1,009.96  (20.0993 rounds up)
+#   3  2026-04-15  interest 10.10  principal 1,009.96  balance     0.00  (10.0996, last absorbs)
 WORKED = ScheduleTerms(
     principal=300_000, annual_rate=Decimal(12), repayments=3, disbursed=date(2026, 1, 15)
 )
@@ -354,9 +354,9 @@ def test_the_worked_schedule_is_as_computed_by_hand() -> None:
     """The example's own arithmetic, so the repayment examples below rest on checked numbers."""
     rows = [(s.n, s.due_date, s.principal, s.interest) for s in worked_states()]
     assert rows == [
-        (1, date(2026, 2, 15), 99_002, 3_000),
-        (2, date(2026, 3, 15), 99_992, 2_010),
-        (3, date(2026, 4, 15), 101_006, 1_010),
+        (1, date(2026, 2, 15), 99_007, 3_000),
+        (2, date(2026, 3, 15), 99_997, 2_010),
+        (3, date(2026, 4, 15), 100_996, 1_010),
     ]
 
 
@@ -364,10 +364,10 @@ def test_paying_the_first_instalment_on_its_due_date_leaves_the_rest_untouched()
     """A borrower paying exactly what is due must not see later instalments change."""
     due_on = date(2026, 2, 15)
     states = recognised_by(worked_states(), due_on)
-    plan = plan_repayment(states, 102_002, due_on, WORKED.disbursed)
+    plan = plan_repayment(states, 102_007, due_on, WORKED.disbursed)
     assert not plan.settles
-    assert plan.changes == {1: InstalmentChange(principal_paid=99_002, interest_paid=3_000)}
-    assert plan.principal == 99_002
+    assert plan.changes == {1: InstalmentChange(principal_paid=99_007, interest_paid=3_000)}
+    assert plan.principal == 99_007
     assert plan.interest_from_receivable == 3_000
     assert plan.interest_to_income == plan.overpayment == 0
     after = applied(states, plan)
@@ -393,10 +393,10 @@ def test_paying_off_mid_period_charges_interest_to_the_day() -> None:
     as_of = date(2026, 3, 1)
     states = applied(
         recognised_by(worked_states(), date(2026, 2, 15)),
-        plan_repayment(worked_states(), 102_002, date(2026, 2, 15), WORKED.disbursed),
+        plan_repayment(worked_states(), 102_007, date(2026, 2, 15), WORKED.disbursed),
     )
     quote = payoff_quote(states, as_of, WORKED.disbursed)
-    assert (quote.principal, quote.interest) == (200_998, 1_005)
+    assert (quote.principal, quote.interest) == (200_993, 1_005)
     plan = plan_repayment(states, quote.total, as_of, WORKED.disbursed)
     assert plan.settles and plan.overpayment == 0
     assert plan.interest_to_income == 1_005
@@ -408,3 +408,47 @@ def test_a_payment_must_be_positive() -> None:
     """A zero or negative repayment is not a payment; the plan refuses it."""
     with pytest.raises(ValueError, match="more than zero"):
         plan_repayment(worked_states(), 0, date(2026, 2, 15), WORKED.disbursed)
+
+
+# --- known bug: interest paid in advance is kept when the loan is paid off -------------------
+
+
+def interest_earned_by(states: list[InstalmentState], as_of: date, disbursed: date) -> int:
+    """Scheduled interest of instalments due by `as_of`, plus the running period's to the day."""
+    due = sum(s.interest for s in states if s.due_date <= as_of)
+    running = [s for s in states if s.due_date > as_of and s.n > 0]
+    if not running:
+        return due
+    current = running[0]
+    earlier = [s.due_date for s in states if 0 < s.n < current.n]
+    return due + accrued_interest(current, max(earlier, default=disbursed), as_of)
+
+
+@pytest.mark.xfail(
+    reason="payoff keeps interest paid in advance on later instalments instead of crediting"
+    " it: a borrower who pays ahead and then settles pays interest for days never lent",
+    strict=True,
+)
+@pytest.mark.parametrize(
+    ("paid_on", "first_payment"),
+    [
+        pytest.param(date(2026, 2, 15), 102_007 + 2_010, id="instalment-1-and-next-interest"),
+        pytest.param(date(2026, 1, 16), 300_096, id="one-fen-short-of-payoff"),
+    ],
+)
+def test_interest_kept_at_payoff_is_only_what_was_earned(paid_on: date, first_payment: int) -> None:
+    """Payoff promises interest to the day; paying ahead first must not cost the borrower more.
+
+    Paying 3,000.96 on 2026-01-16, one fen short of that day's payoff of 3,000.97, spends
+    60.20 on all three periods' interest; settling the next day then costs only the last
+    59.24 of principal, so the loan costs 60.20 of interest for two days instead of 1.94.
+    """
+    disbursed = WORKED.disbursed
+    states = recognised_by(worked_states(), paid_on)
+    states = applied(states, plan_repayment(states, first_payment, paid_on, disbursed))
+    settle_on = paid_on + timedelta(days=1)
+    states = recognised_by(states, settle_on)
+    quote = payoff_quote(states, settle_on, disbursed)
+    after = applied(states, plan_repayment(states, quote.total, settle_on, disbursed))
+    kept = sum(s.interest_paid for s in after)
+    assert kept <= interest_earned_by(worked_states(), settle_on, disbursed)
