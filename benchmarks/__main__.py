@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_schedules
+from benchmarks import bench_cli_start, bench_loan_actions, bench_schedules
 
 
 def main() -> int:
-    results = [bench_schedules.run()]
-    failed = [r for r in results if not r]
-    return 1 if failed else 0
+    results = [bench_schedules.run(), bench_loan_actions.run(), bench_cli_start.run()]
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

@@ -29,12 +29,16 @@ def run() -> bool:
         init_workspace(settings)
         ws = open_workspace(settings)
         admin, ops, risk = ws.actor("admin"), ws.actor("ops"), ws.actor("risk")
-        products.import_product(ws, admin, example_product_paths()[0], activate=True, as_of=date(2026, 1, 5))
+        products.import_product(
+            ws, admin, example_product_paths()[0], activate=True, as_of=date(2026, 1, 5)
+        )
         people = [
             Application.parse(
                 product="cash-easy",
                 name=f"客户{i}",
-                national_id=sample_national_id(date(1980 + i % 20, 1 + i % 12, 1 + i % 28), i % 1000),
+                national_id=sample_national_id(
+                    date(1980 + i % 20, 1 + i % 12, 1 + i % 28), i % 1000
+                ),
                 phone=f"139{i:08d}",
                 monthly_income="9000",
                 amount="6000",
@@ -51,7 +55,10 @@ def run() -> bool:
             return out
 
         ids_or_people = {"apply": people}
-        ids = [v["id"] for v in timed("apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)))]
+        ids = [
+            v["id"]
+            for v in timed("apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)))
+        ]
         for name in ("review", "approve", "disburse", "repay"):
             ids_or_people[name] = ids
         timed("review", lambda i: applications.start_review(ws, ops, i, date(2026, 1, 10)))
@@ -63,5 +70,7 @@ def run() -> bool:
     rate = 5 * LOANS / total
     detail = ", ".join(f"{k} {LOANS / v:,.0f}/s" for k, v in timings.items())
     verdict = "OK" if rate >= BUDGET else "BELOW BUDGET"
-    print(f"loan actions on SQLite: {rate:,.0f}/s overall ({detail}); budget {BUDGET:,}/s: {verdict}")
+    print(
+        f"loan actions on SQLite: {rate:,.0f}/s overall ({detail}); budget {BUDGET:,}/s: {verdict}"
+    )
     return rate >= BUDGET

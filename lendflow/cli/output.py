@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+
+@cache
+def _console() -> Console:
+    """Rich is imported only by commands that print for people (JSON output skips it)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+class _LazyConsole:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(), name)
+
+
+console: Any = _LazyConsole()
 
 
 def print_json(data: Any) -> None:

@@ -17,6 +17,14 @@ from lendflow.domain.errors import BadInput, Problems
 M = TypeVar("M", bound=BaseModel)
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """Safe YAML parsing, with libyaml's C parser when it is installed (ten times faster)."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing file or a syntax error is one clear line."""
     try:
@@ -26,7 +34,7 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -29,10 +29,18 @@ SANDBOX_FILE_NAME = "sandbox_gateway.db"
 class Workspace:
     settings: Settings
     engine: Engine
-    policy: Policy
-    gateway: PaymentGateway
+    policy_path: Path | None = None
     decider: CreditDecider = field(default_factory=ManualReview)
     contracts: ContractRenderer = field(default_factory=NoContracts)
+
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        """The sandbox gateway unless another was plugged in (assign `ws.gateway`)."""
+        return SandboxGateway(self.settings.home / SANDBOX_FILE_NAME)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.policy_path)
 
     @cached_property
     def cipher(self) -> PersonalDataCipher:
@@ -59,9 +67,7 @@ def open_workspace(
 ) -> Workspace:
     settings = settings or load_settings()
     engine = open_engine(settings)
-    return Workspace(
-        settings=settings,
-        engine=engine,
-        policy=load_policy(policy_path),
-        gateway=gateway or SandboxGateway(settings.home / SANDBOX_FILE_NAME),
-    )
+    ws = Workspace(settings=settings, engine=engine, policy_path=policy_path)
+    if gateway is not None:
+        ws.gateway = gateway
+    return ws

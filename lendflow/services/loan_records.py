@@ -11,7 +11,6 @@ from lendflow.domain.errors import BadInput
 from lendflow.domain.repayment import InstalmentState
 from lendflow.services.auth import Actor
 from lendflow.services.products import spec_of
-from lendflow.states.machine import machine
 from lendflow.store import events, products
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
@@ -67,6 +66,8 @@ def transition(
     payload: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Check `trigger` through the loan machine, write the new status and its event."""
+    from lendflow.states.machine import machine  # read-only commands never build machines
+
     move = machine("loan").fire(loan["state"], trigger, context, label=f"loan {loan['id']}")
     updated = loan_store.save(uow, loan, {"state": move.dest, **(changes or {})})
     loan_event(

@@ -11,9 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from lendflow.config.loading import read_yaml
+from lendflow.config.loading import parse_yaml, read_yaml
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import (
     ProductSpec,
@@ -79,7 +77,7 @@ def check_product_file(path: Path, policy_path: Path | None = None) -> ProductCh
 
 @lru_cache(maxsize=256)
 def _parse_stored_spec(sha256: str, spec_yaml: str) -> ProductSpec:
-    return parse_product(yaml.safe_load(spec_yaml), f"product spec {sha256[:12]}")
+    return parse_product(parse_yaml(spec_yaml), f"product spec {sha256[:12]}")
 
 
 def spec_of(version: Mapping[str, Any]) -> ProductSpec:
@@ -111,7 +109,7 @@ def import_product(
     if not check.ok:
         raise Problems(check.problems)
     text = path.read_text(encoding="utf-8")
-    spec = parse_product(yaml.safe_load(text), str(path))
+    spec = parse_product(parse_yaml(text), str(path))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
