@@ -61,7 +61,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from lendflow.cli import admin, calc, loan, product, runs, workspace
+    from lendflow.cli import admin, calc, cob, loan, product, runs, workspace
 
     workspace.register(app)
     app.add_typer(calc.app, name="calc")
@@ -71,6 +71,8 @@ def _register() -> None:
     app.add_typer(admin.audit_app, name="audit")
     app.add_typer(admin.machine_app, name="machine")
     app.add_typer(runs.app, name="run")
+    app.add_typer(cob.app, name="cob")
+    app.command("serve")(cob.serve_command)
 
 
 _register()

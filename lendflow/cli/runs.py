@@ -29,6 +29,9 @@ def prepare_prefect() -> None:
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # A busy small machine can take longer than Prefect's default 20 s to start
+    # the temporary local server.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ["LENDFLOW_HOME"] = str(home)
 
 

@@ -19,3 +19,38 @@ def days_past_due(instalments: Sequence[InstalmentState], as_of: date, tolerance
         return 0
     unpaid = [i.due_date for i in instalments if i.due_date <= as_of and not i.settled]
     return (as_of - min(unpaid)).days if unpaid else 0
+
+
+def effective_dpd(raw_days: int, grace_days: int) -> int:
+    """Days past due that count: none while the product's grace period lasts."""
+    return raw_days if raw_days > grace_days else 0
+
+
+def bucket_for(dpd: int, buckets: Sequence[tuple[str, int | None]]) -> str:
+    """The delinquency bucket (M0, M1, …) for `dpd`; buckets ascend by upper bound."""
+    for name, max_dpd in buckets:
+        if max_dpd is None or dpd <= max_dpd:
+            return name
+    raise ValueError("the last bucket must have no upper bound")
+
+
+def classification_for(dpd: int, levels: Sequence[tuple[str, int]]) -> str:
+    """The five-category class (正常/关注/次级/可疑/损失) for `dpd`; levels ascend by min_dpd."""
+    found = levels[0][0]
+    for code, min_dpd in levels:
+        if dpd >= min_dpd:
+            found = code
+    return found
+
+
+def daily_penalty(base: int, annual_rate_num: int, annual_rate_den: int, days_in_year: int) -> int:
+    """One day's penalty interest on `base` fen at an annual rate (num/den, in percent).
+
+    Rounded half up to the fen each day: the amount posted to the ledger for
+    that day is exactly what the borrower's statement shows for it.
+    """
+    from lendflow.domain.money import div_round
+
+    if base <= 0:
+        return 0
+    return div_round(base * annual_rate_num, annual_rate_den * 100 * days_in_year)

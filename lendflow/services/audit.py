@@ -78,7 +78,12 @@ def _verify(uow: UnitOfWork) -> AuditReport:
     )
     columns = list(LOAN_BALANCES)
     for loan in conn.execute(
-        select(LOANS.c.id, LOANS.c.principal, *[LOANS.c[c] for c in columns])
+        select(
+            LOANS.c.id,
+            LOANS.c.principal,
+            LOANS.c.written_off_amount,
+            *[LOANS.c[c] for c in columns],
+        )
     ).mappings():
         report.loans_checked += 1
         expected = rebuilt.get(loan["id"], dict.fromkeys(columns, 0))
@@ -89,7 +94,7 @@ def _verify(uow: UnitOfWork) -> AuditReport:
                     f" says {format_fen(expected[column])}"
                 )
         repaid = int(paid.get(loan["id"]) or 0)
-        booked = loan["principal"] - expected["principal_outstanding"]
+        booked = loan["principal"] - expected["principal_outstanding"] - loan["written_off_amount"]
         if loan["principal"] and repaid != booked:
             report.problems.append(
                 f"loan {loan['id']}: instalments show {format_fen(repaid)} principal repaid but the"

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     SEE_PERSONAL_DATA = "see_personal_data"
     AUDIT = "audit"
     MANAGE_PRODUCTS = "manage_products"
+    RUN_COB = "run_cob"
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -36,6 +37,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
             Permission.DISBURSE,
             Permission.REPAY,
             Permission.READ,
+            Permission.RUN_COB,
         }
     ),
     "risk_officer": frozenset(

@@ -194,6 +194,7 @@ def _activate(
         changes={
             "principal": principal,
             "disbursed_on": as_of,
+            "cob_through": as_of,  # close of business starts from the day after payout
             "maturity_on": schedule.maturity,
             "apr": f"{percent(apr.compound)}/{percent(apr.simple)}",
             **{column: loan[column] + delta for column, delta in balances.items()},

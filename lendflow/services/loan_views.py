@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from lendflow.domain.delinquency import days_past_due
 from lendflow.domain.money import format_fen
 from lendflow.domain.repayment import InstalmentState, payoff_quote
 from lendflow.services import customers
 from lendflow.services.auth import Actor, Permission
-from lendflow.services.loan_records import instalment_states, spec_for
+from lendflow.services.loan_records import instalment_states
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -52,13 +51,7 @@ def loan_view(
     if rows is None:
         rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
     states = instalment_states(rows)
-    spec = spec_for(uow, loan)
     customer = customers.customer_view(customers.get(uow, loan["customer_id"]), ws.cipher, actor)
-    dpd = (
-        days_past_due(states, as_of, spec.delinquency.arrears_tolerance)
-        if loan["state"] in ("active", "overdue")
-        else 0
-    )
     view: dict[str, Any] = {
         "id": loan["id"],
         "state": loan["state"],
@@ -79,7 +72,8 @@ def loan_view(
         "apr": apr_of(loan),
         "outstanding": outstanding_view(states, loan["principal_outstanding"], as_of),
         "credit_balance": format_fen(loan["credit_balance"]),
-        "dpd": dpd,
+        "dpd": loan["dpd"],
+        "cob_through": loan["cob_through"],
         "bucket": loan["bucket"],
         "classification": loan["classification"],
         "applied_on": loan["applied_on"],

@@ -129,3 +129,41 @@ def chain_problems(uow: UnitOfWork, batch: int = 10_000) -> Iterator[str]:
     head = uow.connection.execute(select(CHAIN).where(CHAIN.c.id == 1)).mappings().one()
     if head["last_hash"] != prev or head["last_event_id"] != last_id:
         yield f"event chain head points at event {head['last_event_id']}, last event is {last_id}"
+
+
+_LAST_ID = select(EVENTS.c.id).order_by(EVENTS.c.id.desc()).limit(1)
+
+
+def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
+    """Append many events in order with one round trip; returns how many."""
+    if not batch:
+        return 0
+    prev = uow.connection.execute(_HEAD).scalar_one()
+    now = utc_now()
+    rows = []
+    for event in batch:
+        row = {
+            "entity": event.entity,
+            "entity_id": event.entity_id,
+            "name": event.name,
+            "trigger": event.trigger,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "actor": event.actor,
+            "business_date": event.business_date,
+            "recorded_at": now,
+            "payload": json.dumps(
+                event.payload,
+                sort_keys=True,
+                ensure_ascii=False,
+                separators=(",", ":"),
+                default=str,
+            ),
+        }
+        digest = event_hash(prev, row)
+        rows.append({**row, "prev_hash": prev, "hash": digest})
+        prev = digest
+    uow.connection.execute(insert(EVENTS), rows)
+    last_id = uow.connection.execute(_LAST_ID).scalar_one()
+    uow.connection.execute(_MOVE_HEAD, {"last_event_id": last_id, "last_hash": prev})
+    return len(rows)

@@ -20,12 +20,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -122,6 +124,7 @@ loans = Table(
     _money("fee_receivable"),
     _money("penalty_receivable"),
     _money("credit_balance"),
+    Column("written_off_amount", BigInteger, nullable=False, default=0, server_default="0"),
     Column("dpd", Integer, nullable=False, default=0),
     Column("bucket", String(16), nullable=False, default="M0"),
     Column("classification", String(32), nullable=False, default="normal"),
@@ -152,6 +155,21 @@ instalments = Table(
     Column("recognised", Boolean, nullable=False, default=False),
     Column("paid_on", Date),
     UniqueConstraint("loan_id", "n", name="uq_instalment_n"),
+)
+# Close of business reads only what is still open: unpaid and unrecognised instalments.
+Index(
+    "ix_instalments_open",
+    instalments.c.due_date,
+    instalments.c.loan_id,
+    sqlite_where=instalments.c.paid_on.is_(None),
+    postgresql_where=instalments.c.paid_on.is_(None),
+)
+Index(
+    "ix_instalments_unrecognised",
+    instalments.c.due_date,
+    instalments.c.loan_id,
+    sqlite_where=text("NOT recognised"),
+    postgresql_where=text("NOT recognised"),
 )
 
 # One balanced money movement; its lines are in journal_lines.
@@ -233,4 +251,30 @@ payouts = Table(
     Column("last_error", String(200)),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, default=utc_now),
+)
+
+# A collection notice due at a days-past-due milestone, once per loan and milestone.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("business_date", Date, nullable=False),
+    Column("dpd", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("document_sha256", String(64)),
+    _created(),
+    UniqueConstraint("loan_id", "kind", "dpd", name="uq_notice_milestone"),
+)
+
+# Each close of business run: what it did, for the operators' record.
+cob_runs = Table(
+    "cob_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("counts", Text, nullable=False),
+    _created(),
 )

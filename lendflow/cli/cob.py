@@ -1,0 +1,109 @@
+"""`lendflow cob` and `lendflow serve`: the daily close of business, now or on schedule."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+from lendflow.cli.common import AsOption, JsonOption, business_date
+from lendflow.cli.output import print_json
+from lendflow.cli.runs import _user, prepare_prefect
+
+app = typer.Typer(
+    help="Close of business: days past due, overdue moves, penalty, notices.", no_args_is_help=True
+)
+
+
+@app.command("run")
+def run(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date to close (default: yesterday, Asia/Shanghai)."),
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Close every date up to this one.")] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Loans per task (default: cob.yaml).", min=1)
+    ] = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Close one business date, or a range; a date already closed changes nothing."""
+    from lendflow.domain.calendar import parse_date
+    from lendflow.services.auth import Permission
+
+    today = business_date(None)
+    first = parse_date(as_of, field="--as-of") if as_of else today - timedelta(days=1)
+    last = parse_date(to, field="--to") if to else first
+    from lendflow.services.cob import check_dates
+
+    check_dates(first, last, today)
+    name = _user(user)
+    from lendflow.cli.common import acting
+
+    with acting(name) as (_, actor):
+        actor.require(Permission.RUN_COB, "run close of business")
+    prepare_prefect()
+    from lendflow.flows import cob as cob_flow
+    from lendflow.flows.runtime import batch_run
+
+    with batch_run(), _progress(not json_output) as progress:
+        cob_flow.on_chunk_done = progress
+        result = cob_flow.run_close_of_business(
+            as_of=first, to=last, actor=name, chunk_size=chunk_size, today=today
+        )
+    if json_output:
+        print_json(result)
+        return
+    _print_result(result)
+
+
+class _progress:
+    """A rich progress bar over chunks when a person is watching a terminal."""
+
+    def __init__(self, wanted: bool) -> None:
+        self.bar: Any = None
+        self.task: Any = None
+        self.wanted = wanted and sys.stderr.isatty()
+
+    def __enter__(self) -> Any:
+        if not self.wanted:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("closing chunks", total=None)
+        return self.advance
+
+    def advance(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    from lendflow.domain.money import format_grouped
+
+    money = {"penalty_accrued", "written_off_principal"}
+    typer.echo(f"closed {result['from']} to {result['to']} in {result['chunks']} chunks")
+    for key, value in result.items():
+        if key in ("from", "to", "chunks", "buckets", "classes"):
+            continue
+        typer.echo(f"  {key.replace('_', ' ')}: {format_grouped(value) if key in money else value}")
+    typer.echo("  loans per bucket: " + ", ".join(f"{k} {v}" for k, v in result["buckets"].items()))
+    typer.echo("  loans per class: " + ", ".join(f"{k} {v}" for k, v in result["classes"].items()))
+
+
+def serve_command(
+    limit: Annotated[int | None, typer.Option(help="At most this many runs at once.")] = None,
+) -> None:
+    """Serve the scheduled deployments (close of business daily at 00:30 Asia/Shanghai)."""
+    prepare_prefect()
+    from lendflow.flows.deploy import serve_all
+
+    serve_all(limit=limit)

@@ -1,0 +1,49 @@
+"""Close-of-business configuration (cob.yaml), validated with every problem named."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lendflow.config.loading import load_model
+
+Step = Literal["expire_approvals", "recognise_due", "delinquency", "penalty", "collection_notices"]
+STEPS: tuple[str, ...] = Step.__args__  # type: ignore[attr-defined]
+# A step that reads what another computes must come after it.
+NEEDS = {"penalty": "delinquency", "collection_notices": "delinquency"}
+
+
+class CobConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chunk_size: int = Field(default=50_000, ge=1, le=1_000_000)
+    steps: list[Step] = Field(default_factory=lambda: list(STEPS), min_length=1)
+    notice_days: list[int] = Field(default_factory=lambda: [1, 7, 30])
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, steps: list[str]) -> list[str]:
+        if len(set(steps)) != len(steps):
+            raise ValueError("a step is listed twice")
+        for step, needed in NEEDS.items():
+            if step in steps and (needed not in steps or steps.index(needed) > steps.index(step)):
+                raise ValueError(f"{step} needs {needed} before it")
+        return steps
+
+    @field_validator("notice_days")
+    @classmethod
+    def _positive(cls, days: list[int]) -> list[int]:
+        if any(d < 1 for d in days) or len(set(days)) != len(days):
+            raise ValueError("notice days must be distinct whole days past due, 1 or more")
+        return sorted(days)
+
+
+def default_cob_path() -> Path:
+    return Path(str(resources.files("lendflow.config").joinpath("cob.yaml")))
+
+
+def load_cob_config(path: Path | None = None) -> CobConfig:
+    return load_model(CobConfig, path or default_cob_path())

@@ -1,0 +1,36 @@
+"""Scheduled runs: the deployments `lendflow serve` serves.
+
+Against a Prefect server with workers: `prefect server start`, set
+PREFECT_API_URL, run `lendflow serve` on any machine that can reach the
+database (or deploy these flows to a work pool and start `prefect worker
+start --pool NAME` where the code is installed). Served runs keep Prefect's
+flow heartbeat so the server can notice a crashed run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import serve
+from prefect.schedules import Cron
+
+from lendflow.flows.cob import close_of_business
+
+TIME_ZONE = "Asia/Shanghai"
+CLOSE_OF_BUSINESS_CRON = "30 0 * * *"  # 00:30 every day: close the day that just ended
+
+
+def deployments() -> list[Any]:
+    return [
+        close_of_business.to_deployment(
+            name="close-of-business",
+            schedule=Cron(CLOSE_OF_BUSINESS_CRON, timezone=TIME_ZONE),
+            description="Daily close of business for the previous business date.",
+            tags=["lendflow", "cob"],
+        )
+    ]
+
+
+def serve_all(limit: int | None = None) -> None:
+    """Serve every deployment until stopped; stopping leaves the schedules active."""
+    serve(*deployments(), pause_on_shutdown=False, limit=limit)
