@@ -6,6 +6,7 @@ import secrets
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
 from lendflow.domain.money import format_fen
@@ -196,7 +197,7 @@ def _post_repayment(
             as_of=as_of,
             event_name="LoanClosed",
             context={"outstanding": _owed_on_books(loan)},
-            changes={"closed_on": as_of, "dpd": 0, "bucket": "M0"},
+            changes={"closed_on": as_of, **_current(spec)},
             payload={"credit_balance": loan["credit_balance"]},
         )
     if loan["state"] == "overdue":
@@ -209,9 +210,19 @@ def _post_repayment(
                 actor=actor,
                 as_of=as_of,
                 event_name="LoanCured",
-                changes={"dpd": 0, "bucket": "M0"},
+                changes=_current(spec),
             )
     return loan
+
+
+def _current(spec: ProductSpec) -> dict[str, Any]:
+    """Days past due, bucket and class of a loan with nothing past due."""
+    rules = spec.delinquency
+    return {
+        "dpd": 0,
+        "bucket": rules.buckets[0].name,
+        "classification": rules.classification[0].code,
+    }
 
 
 def _owed_on_books(loan: dict[str, Any]) -> int:
