@@ -1,0 +1,99 @@
+"""The close-of-business flow under Prefect: chunked, and identical on Dask."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lendflow.config.product_spec import example_product_paths
+from lendflow.config.settings import Settings
+from lendflow.domain.identity import sample_national_id
+from lendflow.flows.cob import close_of_business, run_close_of_business
+from lendflow.flows.runtime import workspace
+from lendflow.services import applications, audit, disbursement, products, repayments
+from lendflow.services.applications import Application
+from lendflow.services.workspace import init_workspace
+from lendflow.store.tables import instalments, loans
+
+
+def build_book(home: Path) -> None:
+    """Twelve cash-easy loans; some pay, some do not."""
+    init_workspace(Settings(home=home))
+    ws = workspace()
+    ops, risk = ws.actor("ops"), ws.actor("risk")
+    products.import_product(
+        ws, ws.actor("admin"), example_product_paths()[0], activate=True, as_of=date(2026, 1, 5)
+    )
+    for n in range(12):
+        application = Application.parse(
+            product="cash-easy",
+            name=f"客户{n}",
+            national_id=sample_national_id(date(1985, 6, 1), 300 + n),
+            phone=f"1371234{n:04d}",
+            monthly_income="12000",
+            amount=str(3000 + 1000 * n),
+            term=3,
+        )
+        loan_id = applications.apply(ws, ops, application, date(2026, 1, 10))["id"]
+        applications.start_review(ws, ops, loan_id, date(2026, 1, 10))
+        applications.approve(ws, risk, loan_id, date(2026, 1, 11))
+        disbursement.disburse(ws, ops, loan_id, date(2026, 1, 12))
+        if n % 3 == 0:
+            repayments.repay(ws, ops, loan_id, 500_000, date(2026, 2, 12), f"pay-{n}")
+
+
+def snapshot() -> list[tuple[object, ...]]:
+    ws = workspace()
+    with ws.engine.connect() as c:
+        rows = c.execute(
+            select(
+                loans.c.id,
+                loans.c.state,
+                loans.c.dpd,
+                loans.c.bucket,
+                loans.c.classification,
+                loans.c.penalty_receivable,
+                loans.c.interest_receivable,
+                loans.c.cob_through,
+            ).order_by(loans.c.id)
+        ).all()
+        penalties = c.execute(
+            select(instalments.c.loan_id, instalments.c.n, instalments.c.penalty).order_by(
+                instalments.c.loan_id, instalments.c.n
+            )
+        ).all()
+    return [tuple(r) for r in rows] + [tuple(p) for p in penalties]
+
+
+def test_chunks_close_the_book_and_report_counts(isolated_environment: Path) -> None:
+    build_book(isolated_environment)
+    result = close_of_business(date(2026, 3, 1), actor="ops", chunk_size=5, today=date(2026, 3, 2))
+    assert result["chunks"] == 3
+    assert result["became_overdue"] == 8 and result["cured"] == 0
+    assert result["penalty_accrued"] > 0
+    # the 3,000.00 loan was paid off by its 5,000.00 payment: 11 loans are still live
+    assert result["buckets"] == {"M0": 3, "M1": 8}
+    assert result["classes"]["special_mention"] == 8
+    again = close_of_business(date(2026, 3, 1), actor="ops", chunk_size=5, today=date(2026, 3, 2))
+    assert again["loans_scanned"] == 0 and again["penalty_accrued"] == 0
+    assert audit.verify(workspace(), workspace().actor("auditor")).ok
+
+
+def test_dask_with_two_workers_gives_identical_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = {}
+    for runner in ("default", "dask"):
+        home = tmp_path / runner
+        monkeypatch.setenv("LENDFLOW_HOME", str(home))
+        monkeypatch.setenv("LENDFLOW_TASK_RUNNER", runner)
+        monkeypatch.setenv("LENDFLOW_DASK_WORKERS", "2")
+        build_book(home)
+        counts = run_close_of_business(
+            as_of=date(2026, 3, 15), actor="ops", chunk_size=4, today=date(2026, 3, 16)
+        )
+        results[runner] = (counts, snapshot())
+    assert results["dask"] == results["default"]
