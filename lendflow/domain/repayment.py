@@ -52,16 +52,22 @@ class InstalmentState:
 
 @dataclass(frozen=True, slots=True)
 class Payoff:
-    """What settles the loan on a date, by component (fen)."""
+    """What settles the loan on a date, by component (fen).
+
+    `credit` is what the borrower paid in advance and has not earned us: interest
+    of later periods and fees of instalments not yet due. Settling refunds it, so
+    paying early never costs more than settling later.
+    """
 
     principal: int
     interest: int
     fee: int
     penalty: int
+    credit: int = 0
 
     @property
     def total(self) -> int:
-        return self.principal + self.interest + self.fee + self.penalty
+        return self.principal + self.interest + self.fee + self.penalty - self.credit
 
 
 @dataclass
@@ -89,6 +95,8 @@ class RepaymentPlan:
     fee_to_income: int = 0
     penalty: int = 0
     overpayment: int = 0
+    interest_refund: int = 0  # unearned interest paid in advance, given back at payoff
+    fee_refund: int = 0  # fees of instalments not yet due paid in advance, given back
     settles: bool = False
 
     def change(self, n: int) -> InstalmentChange:
@@ -104,6 +112,8 @@ class RepaymentPlan:
             + self.fee_to_income
             + self.penalty
             + self.overpayment
+            - self.interest_refund
+            - self.fee_refund
         )
 
 
@@ -131,21 +141,44 @@ def _period_start(
     return max(earlier) if earlier else disbursed
 
 
+def _not_yet_due(instalments: Sequence[InstalmentState], as_of: date) -> list[InstalmentState]:
+    """Every instalment not yet due, paid in advance or not (the first is the running one)."""
+    return [i for i in instalments if i.due_date > as_of]
+
+
+def _earned(
+    instalments: Sequence[InstalmentState],
+    ahead: list[InstalmentState],
+    index: int,
+    as_of: date,
+    disbursed_on: date,
+) -> int:
+    """Interest a not-yet-due instalment has earned by `as_of`: the running period's, pro rata."""
+    if index:
+        return 0
+    item = ahead[0]
+    return accrued_interest(item, _period_start(instalments, item, disbursed_on), as_of)
+
+
 def payoff_quote(instalments: Sequence[InstalmentState], as_of: date, disbursed_on: date) -> Payoff:
-    """Everything due, all remaining principal, and the running period's interest to date."""
-    due, future = _due_and_future(instalments, as_of)
+    """Everything due, all remaining principal and the running period's interest to date,
+    less what was paid in advance on interest and fees not earned."""
+    due, _ = _due_and_future(instalments, as_of)
+    ahead = _not_yet_due(instalments, as_of)
     owed = [i.owed() for i in due]
-    principal = sum(o.principal for o in owed) + sum(i.owed().principal for i in future)
     interest = sum(o.interest for o in owed)
-    if future:
-        current = future[0]
-        earned = accrued_interest(current, _period_start(instalments, current, disbursed_on), as_of)
-        interest += max(earned - current.interest_paid, 0)
+    credit = 0
+    for index, item in enumerate(ahead):
+        earned = _earned(instalments, ahead, index, as_of, disbursed_on)
+        interest += max(earned - item.interest_paid, 0)
+        credit += max(item.interest_paid - earned, 0) + item.fee_paid
     return Payoff(
-        principal=principal,
+        principal=sum(o.principal for o in owed)
+        + sum(i.principal - i.principal_paid for i in ahead),
         interest=interest,
         fee=sum(o.fee for o in owed),
         penalty=sum(o.penalty for o in owed),
+        credit=credit,
     )
 
 
@@ -210,23 +243,28 @@ def _settle(
     as_of: date,
     disbursed_on: date,
 ) -> None:
-    """Pay off: everything due, all principal, interest to date; waive the rest."""
+    """Pay off: everything due, all principal, interest to date; waive the rest and give
+    back what was paid in advance on interest not earned and fees not yet due."""
     for item in due:
         owed = item.owed()
         for component in COMPONENTS:
             amount = getattr(owed, component)
             if amount:
                 _spend(plan, states, item.n, component, amount)
-    for index, item in enumerate(future):
-        owed = item.owed()
-        if owed.principal:
-            _spend(plan, states, item.n, "principal", owed.principal)
-        earned = 0
-        if index == 0:
-            start = _period_start(instalments, item, disbursed_on)
-            earned = max(accrued_interest(item, start, as_of) - item.interest_paid, 0)
-            if earned:
-                _spend(plan, states, item.n, "interest", earned)
+    ahead = _not_yet_due(instalments, as_of)
+    for index, item in enumerate(ahead):
+        principal = item.principal - item.principal_paid
+        if principal:
+            _spend(plan, states, item.n, "principal", principal)
+        earned = _earned(instalments, ahead, index, as_of, disbursed_on)
         change = plan.change(item.n)
-        change.interest_waived += owed.interest - earned
-        change.fee_waived += owed.fee
+        if earned > item.interest_paid:
+            _spend(plan, states, item.n, "interest", earned - item.interest_paid)
+        elif earned < item.interest_paid:
+            change.interest_paid -= item.interest_paid - earned
+            plan.interest_refund += item.interest_paid - earned
+        change.interest_waived += item.interest - earned - item.interest_waived
+        if item.fee_paid:
+            change.fee_paid -= item.fee_paid
+            plan.fee_refund += item.fee_paid
+        change.fee_waived += item.fee - item.fee_waived

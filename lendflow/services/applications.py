@@ -219,6 +219,14 @@ def _approve(
     uow: UnitOfWork, loan: dict[str, Any], actor: Actor, as_of: date, amount: int, note: str | None
 ) -> dict[str, Any]:
     spec = spec_for(uow, loan)
+    within_request = 0 < amount <= loan["requested_amount"]  # else the machine's guard says so
+    if within_request and (
+        amount < spec.amount.min or (amount - spec.amount.min) % spec.amount.step
+    ):
+        raise Refused(
+            f"loan {loan['id']}: {spec.code} lends from {format_fen(spec.amount.min)} in steps"
+            f" of {format_fen(spec.amount.step)}; {format_fen(amount)} is not on offer"
+        )
     expires = as_of + timedelta(days=spec.approval_validity_days)
     return transition(
         uow,
@@ -292,12 +300,16 @@ def withdraw(
 ) -> dict[str, Any]:
     """The applicant withdraws before the money is paid out."""
     actor.require(Permission.WITHDRAW, "withdraw applications")
-    return _decide(
-        ws,
-        actor,
-        loan_id,
-        as_of,
-        lambda uow, loan: transition(
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        from lendflow.services.disbursement import payout_in_flight
+
+        if payout_in_flight(uow, loan["id"]):
+            raise Refused(
+                f"loan {loan['id']} has a payout sent to the gateway; finish the disbursement"
+                " (it may have been paid) before anything else"
+            )
+        return transition(
             uow,
             loan,
             "withdraw",
@@ -306,5 +318,6 @@ def withdraw(
             event_name="LoanWithdrawn",
             changes={"decision_note": note},
             payload={"note": note},
-        ),
-    )
+        )
+
+    return _decide(ws, actor, loan_id, as_of, step)

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 
 from lendflow.config.cob import CobConfig
 from lendflow.config.product_spec import ProductSpec
@@ -42,7 +42,7 @@ from lendflow.services.products import spec_of
 from lendflow.states.machine import machine
 from lendflow.store import events, journal
 from lendflow.store import products as product_store
-from lendflow.store.tables import instalments, loans, notices, utc_now
+from lendflow.store.tables import instalments, loans, notices, payouts, utc_now
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ _EXPIRING = select(
     loans.c.id.between(bindparam("lo"), bindparam("hi")),
     loans.c.state == "approved",
     loans.c.approval_expires_on < bindparam("d"),
+    # a payout already sent may have been paid: it must be finished, never expired
+    ~exists().where(payouts.c.loan_id == loans.c.id, payouts.c.status.in_(("pending", "paid"))),
 )
 _FALLING_DUE = (
     select(
@@ -75,7 +77,7 @@ _FALLING_DUE = (
     )
     .join(loans, loans.c.id == instalments.c.loan_id)
     .where(
-        ~instalments.c.recognised,
+        instalments.c.recognised == False,  # noqa: E712 - matches the partial index
         instalments.c.due_date <= bindparam("d"),
         instalments.c.loan_id.between(bindparam("lo"), bindparam("hi")),
         loans.c.state.in_(LIVE),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from lendflow.domain.errors import NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
@@ -18,7 +18,6 @@ from lendflow.store.uow import UnitOfWork
 CUSTOMERS = customers_table
 _GET = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
 _BY_ID_HASH = select(CUSTOMERS).where(CUSTOMERS.c.id_hash == bindparam("id_hash"))
-_INSERT = insert(CUSTOMERS).returning(CUSTOMERS.c.id)
 _UPDATE = update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("b_id"))
 
 
@@ -41,19 +40,20 @@ def find_or_create(
     row = uow.connection.execute(_BY_ID_HASH, {"id_hash": id_hash}).mappings().first()
     phone_hash = cipher.lookup_hash(person.phone, "phone")
     if row is None:
-        return int(
-            uow.connection.execute(
-                _INSERT,
-                {
-                    "name_enc": cipher.encrypt(person.name, "name"),
-                    "national_id_enc": cipher.encrypt(person.national_id, "national_id"),
-                    "phone_enc": cipher.encrypt(person.phone, "phone"),
-                    "id_hash": id_hash,
-                    "phone_hash": phone_hash,
-                    "monthly_income": monthly_income,
-                },
-            ).scalar_one()
-        )
+        values = {
+            "name_enc": cipher.encrypt(person.name, "name"),
+            "national_id_enc": cipher.encrypt(person.national_id, "national_id"),
+            "phone_enc": cipher.encrypt(person.phone, "phone"),
+            "id_hash": id_hash,
+            "phone_hash": phone_hash,
+            "monthly_income": monthly_income,
+        }
+        # Two terminals may enter the same new borrower at once: the second insert
+        # yields to the first instead of failing, and both find the one customer.
+        uow.connection.execute(_insert_if_new(uow.dialect), values)
+        row = uow.connection.execute(_BY_ID_HASH, {"id_hash": id_hash}).mappings().one()
+        if row["name_enc"] == values["name_enc"]:
+            return int(row["id"])
     if cipher.decrypt(row["name_enc"], "name") != person.name:
         raise Refused("the name does not match the customer on file for this national ID")
     changes: dict[str, Any] = {"monthly_income": monthly_income}
@@ -61,6 +61,16 @@ def find_or_create(
         changes |= {"phone_enc": cipher.encrypt(person.phone, "phone"), "phone_hash": phone_hash}
     uow.connection.execute(_UPDATE, {**changes, "b_id": row["id"]})
     return int(row["id"])
+
+
+def _insert_if_new(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(CUSTOMERS).on_conflict_do_nothing(index_elements=["id_hash"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(CUSTOMERS).on_conflict_do_nothing(index_elements=["id_hash"])
 
 
 def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:

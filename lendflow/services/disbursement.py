@@ -10,7 +10,7 @@ retry after a timeout or a crash between the steps can never pay twice.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +22,10 @@ from lendflow.domain.ledger import Account, EntryDraft, balance_changes
 from lendflow.domain.schedule import generate
 from lendflow.services.auth import Actor, Permission
 from lendflow.services.loan_records import loan_event, not_before, spec_for, transition
-from lendflow.services.loan_views import loan_view
+from lendflow.services.loan_views import loan_view, storable, with_customer
 from lendflow.services.payments import GatewayError, PayoutReceipt
 from lendflow.services.presenters import percent
+from lendflow.states.machine import machine
 from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import payouts, utc_now
@@ -45,12 +46,16 @@ def payout_reference(loan_id: int) -> str:
 def disburse(
     ws: Workspace, actor: Actor, loan_id: int, as_of: date, idempotency_key: str | None = None
 ) -> dict[str, Any]:
-    """Pay out an approved loan and activate it; a replayed key returns the first answer."""
+    """Pay out an approved loan and activate it; a replayed key returns the first answer.
+
+    Without a key there is nothing to replay: asking again for a loan already
+    paid out is refused. Either way the payout reference makes a second payment
+    impossible.
+    """
     actor.require(Permission.DISBURSE, "disburse loans")
-    key = idempotency_key or f"disburse-{loan_id}"
     request = {"loan_id": loan_id}
     prepared = run_in_transaction(
-        ws.engine, lambda uow: _prepare(ws, uow, actor, loan_id, as_of, key, request)
+        ws.engine, lambda uow: _prepare(ws, uow, actor, loan_id, as_of, idempotency_key, request)
     )
     if "replayed" in prepared:
         return prepared["replayed"]
@@ -65,8 +70,34 @@ def disburse(
         )
         raise
     return run_in_transaction(
-        ws.engine, lambda uow: _activate(ws, uow, actor, loan_id, as_of, key, request, receipt)
+        ws.engine,
+        lambda uow: _activate(
+            ws, uow, actor, loan_id, as_of, idempotency_key, request, receipt, prepared
+        ),
     )
+
+
+def payout_in_flight(uow: UnitOfWork, loan_id: int) -> dict[str, Any] | None:
+    """The loan's payout if one was sent and may have been paid (pending or paid)."""
+    row = (
+        uow.connection.execute(
+            select(PAYOUTS).where(
+                PAYOUTS.c.loan_id == loan_id, PAYOUTS.c.status.in_(("pending", "paid"))
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def _replay(
+    ws: Workspace, uow: UnitOfWork, actor: Actor, key: str | None, request: dict[str, Any]
+) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    stored = idempotency.replay(uow, key, OPERATION, request)
+    return None if stored is None else with_customer(ws, uow, stored, actor)
 
 
 def _prepare(
@@ -75,29 +106,28 @@ def _prepare(
     actor: Actor,
     loan_id: int,
     as_of: date,
-    key: str,
+    key: str | None,
     request: dict[str, Any],
 ) -> dict[str, Any]:
     loan = loan_store.get(uow, loan_id, for_update=True)
-    replayed = idempotency.replay(uow, key, OPERATION, request)
+    replayed = _replay(ws, uow, actor, key, request)
     if replayed is not None:
         return {"replayed": replayed}
     if loan["state"] != "approved":
-        from lendflow.states.machine import machine
-
         raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
     not_before(as_of, loan["decided_on"], f"loan {loan_id} was approved")
-    if as_of > loan["approval_expires_on"]:
-        raise Refused(
-            f"loan {loan_id}: the approval lapsed on {loan['approval_expires_on']};"
-            " it can only expire"
-        )
     reference = payout_reference(loan_id)
     existing = (
         uow.connection.execute(select(PAYOUTS).where(PAYOUTS.c.reference == reference))
         .mappings()
         .first()
     )
+    resuming = existing is not None and existing["status"] in ("pending", "paid")
+    if not resuming and as_of > loan["approval_expires_on"]:
+        raise Refused(
+            f"loan {loan_id}: the approval lapsed on {loan['approval_expires_on']};"
+            " it can only expire"
+        )
     if existing is None:
         uow.connection.execute(
             insert(PAYOUTS).values(
@@ -106,18 +136,29 @@ def _prepare(
                 amount=loan["approved_amount"],
                 status="pending",
                 attempts=1,
+                requested_on=as_of,
             )
         )
+        requested_on = as_of
     else:
+        # A payout already sent may have been paid: finish it whatever the date now,
+        # under the business date it was first asked for.
+        requested_on = existing["requested_on"] if resuming else as_of
         uow.connection.execute(
             update(PAYOUTS)
             .where(PAYOUTS.c.reference == reference)
-            .values(status="pending", attempts=existing["attempts"] + 1, updated_at=utc_now())
+            .values(
+                status="pending",
+                attempts=existing["attempts"] + 1,
+                requested_on=requested_on,
+                updated_at=utc_now(),
+            )
         )
     return {
         "reference": reference,
         "amount": loan["approved_amount"],
         "customer_id": loan["customer_id"],
+        "requested_on": requested_on,
     }
 
 
@@ -140,14 +181,17 @@ def _activate(
     actor: Actor,
     loan_id: int,
     as_of: date,
-    key: str,
+    key: str | None,
     request: dict[str, Any],
     receipt: PayoutReceipt,
+    prepared: dict[str, Any],
 ) -> dict[str, Any]:
     loan = loan_store.get(uow, loan_id, for_update=True)
-    replayed = idempotency.replay(uow, key, OPERATION, request)
+    replayed = _replay(ws, uow, actor, key, request)
     if replayed is not None:
         return replayed
+    if loan["state"] != "approved":  # another request finished this disbursement first
+        raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
     spec = spec_for(uow, loan)
     principal = loan["approved_amount"]
     schedule = generate(
@@ -179,7 +223,7 @@ def _activate(
         business_date=as_of,
         actor=actor.name,
         loan_id=loan_id,
-        idempotency_key=f"{OPERATION}:{key}",
+        idempotency_key=f"{OPERATION}:{receipt.reference}",
         memo=receipt.gateway_ref,
     )
     balances = balance_changes(lines)
@@ -190,11 +234,15 @@ def _activate(
         actor=actor,
         as_of=as_of,
         event_name="LoanDisbursed",
-        context={"as_of": as_of, "approval_expires_on": loan["approval_expires_on"]},
+        context={
+            "as_of": prepared["requested_on"],
+            "approval_expires_on": loan["approval_expires_on"],
+        },
         changes={
             "principal": principal,
             "disbursed_on": as_of,
-            "cob_through": as_of,  # close of business starts from the day after payout
+            # close of business starts with the day of the payout
+            "cob_through": as_of - timedelta(days=1),
             "maturity_on": schedule.maturity,
             "apr": f"{percent(apr.compound)}/{percent(apr.simple)}",
             **{column: loan[column] + delta for column, delta in balances.items()},
@@ -213,7 +261,8 @@ def _activate(
     )
     _store_contract(ws, uow, actor, updated, as_of)
     view = loan_view(ws, uow, updated, actor, as_of, loan_store.instalments(uow, loan_id))
-    idempotency.remember(uow, key, OPERATION, request, view, loan_id)
+    if key is not None:
+        idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
     return view
 
 

@@ -89,7 +89,8 @@ def loan_view(
     if loan["state"] in ("active", "overdue"):
         quote = payoff_quote(states, as_of, loan["disbursed_on"])
         view["payoff"] = format_fen(quote.total)
-    return view
+    # JSON-ready, so a stored answer replays exactly as it was first given
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in view.items()}
 
 
 def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
@@ -234,3 +235,20 @@ def ids_in_state(ws: Workspace, actor: Actor, state: str, batch: int = 10_000) -
         found += page
         if len(page) < batch:
             return found
+
+
+def storable(view: dict[str, Any]) -> dict[str, Any]:
+    """A loan view fit to keep as an idempotency answer: the customer by id only.
+
+    The stored answer may be replayed to someone who may not see personal data,
+    and nothing personal is kept outside the encrypted customer record.
+    """
+    return {**view, "customer": {"id": view["customer"]["id"]}}
+
+
+def with_customer(
+    ws: Workspace, uow: UnitOfWork, view: dict[str, Any], actor: Actor
+) -> dict[str, Any]:
+    """A stored answer with the customer shown as `actor` may see them now."""
+    customer = customers.customer_view(customers.get(uow, view["customer"]["id"]), ws.cipher, actor)
+    return {**view, "customer": customer}

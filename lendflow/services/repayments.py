@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.config.product_spec import ProductSpec
-from lendflow.domain.errors import Refused
+from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
 from lendflow.domain.money import format_fen
 from lendflow.domain.repayment import RepaymentPlan, payoff_quote, plan_repayment
@@ -20,7 +20,7 @@ from lendflow.services.loan_records import (
     spec_for,
     transition,
 )
-from lendflow.services.loan_views import loan_view
+from lendflow.services.loan_views import loan_view, storable, with_customer
 from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 
 OPERATION = "repay"
 REPAYABLE = ("active", "overdue", "written_off")
+
+
+def check_not_backdated(uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> None:
+    """Refuse money dated into a closed business day or before the loan's last movement.
+
+    Close of business has already aged and charged the loan for every date up to
+    its watermark; a later movement dated earlier would leave those figures wrong.
+    """
+    not_before(as_of, loan["disbursed_on"], f"loan {loan['id']} was disbursed")
+    if loan["cob_through"] is not None and as_of <= loan["cob_through"]:
+        raise BadInput(
+            f"business date {as_of} is already closed for loan {loan['id']}"
+            f" (closed through {loan['cob_through']})"
+        )
+    not_before(as_of, journal.last_movement(uow, loan["id"]), f"loan {loan['id']}'s last payment")
 
 
 def recognise_due(
@@ -78,6 +93,8 @@ def _repayment_lines(plan: RepaymentPlan) -> list[Line]:
     return (
         EntryDraft("repayment")
         .debit(Account.CASH, plan.amount)
+        .debit(Account.INTEREST_INCOME, plan.interest_refund)
+        .debit(Account.FEE_INCOME, plan.fee_refund)
         .credit(Account.LOAN_PRINCIPAL, plan.principal)
         .credit(Account.INTEREST_RECEIVABLE, plan.interest_from_receivable)
         .credit(Account.INTEREST_INCOME, plan.interest_to_income)
@@ -111,10 +128,10 @@ def repay(
         loan = loan_store.get(uow, loan_id, for_update=True)
         replayed = idempotency.replay(uow, key, OPERATION, request)
         if replayed is not None:
-            return {**replayed, "replayed": True}
+            return {**with_customer(ws, uow, replayed, actor), "replayed": True}
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
-        not_before(as_of, loan["disbursed_on"], f"loan {loan_id} was disbursed")
+        check_not_backdated(uow, loan, as_of)
         rows = loan_store.instalments(uow, loan_id)
         if loan["state"] == "written_off":
             loan = _post_recovery(uow, loan, amount, as_of, actor, key)
@@ -122,7 +139,7 @@ def repay(
             loan = _post_repayment(uow, loan, rows, amount, as_of, actor, key)
         view = loan_view(ws, uow, loan, actor, as_of, rows)
         view["payment"] = {"amount": format_fen(amount), "idempotency_key": key}
-        idempotency.remember(uow, key, OPERATION, request, view, loan_id)
+        idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
         return view
 
     return run_in_transaction(ws.engine, use_case)
@@ -184,6 +201,7 @@ def _post_repayment(
             "fee": plan.fee_from_receivable + plan.fee_to_income,
             "penalty": plan.penalty,
             "overpayment": plan.overpayment,
+            "refunded": plan.interest_refund + plan.fee_refund,
             "settles": plan.settles,
             "idempotency_key": key,
         },
@@ -272,7 +290,7 @@ def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, A
             raise Refused(
                 f"loan {loan_id} is {loan['state']}; a payoff quote needs active or overdue"
             )
-        not_before(as_of, loan["disbursed_on"], f"loan {loan_id} was disbursed")
+        check_not_backdated(uow, loan, as_of)
         states = instalment_states(loan_store.instalments(uow, loan_id))
         payoff = payoff_quote(states, as_of, loan["disbursed_on"])
         return {
@@ -282,6 +300,7 @@ def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, A
             "interest": format_fen(payoff.interest),
             "fees": format_fen(payoff.fee),
             "penalty": format_fen(payoff.penalty),
+            "credit": format_fen(payoff.credit),
             "total": format_fen(payoff.total),
         }
 

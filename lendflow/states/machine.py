@@ -44,10 +44,18 @@ class _Cursor:
         guard = GUARDS.get(name)
         if guard is None:
             raise AttributeError(name)
-        return lambda *_args, **_kwargs: guard.predicate(self.context)
+        return lambda *_args, **_kwargs: _holds(guard, self.context)
 
     def record_transition(self, event: Any) -> None:
         self.recorded.append(Move(event.event.name, event.transition.source, event.transition.dest))
+
+
+def _holds(guard: Any, context: Mapping[str, Any]) -> bool:
+    """A guard over a context that lacks what it reads does not hold (it never raises)."""
+    try:
+        return bool(guard.predicate(context))
+    except (KeyError, TypeError):
+        return False
 
 
 class StateMachine:
@@ -126,7 +134,7 @@ class StateMachine:
         for t in self.definition.transitions:
             if t.trigger == trigger and state in t.source:
                 for name in t.conditions:
-                    if not GUARDS[name].predicate(self._cursor.context):
+                    if not _holds(GUARDS[name], self._cursor.context):
                         return GUARDS[name].reason
         return "a guard refused"  # pragma: no cover
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from lendflow.domain.ledger import LOAN_BALANCES, Line
 from lendflow.store.tables import journal_entries, journal_lines
@@ -16,6 +16,9 @@ ENTRIES = journal_entries
 LINES = journal_lines
 
 _INSERT_ENTRY = insert(ENTRIES).returning(ENTRIES.c.id)
+_LAST_MOVEMENT = select(func.max(ENTRIES.c.business_date)).where(
+    ENTRIES.c.loan_id == bindparam("loan_id"), ENTRIES.c.kind.in_(("disbursement", "repayment"))
+)
 _INSERT_LINE = insert(LINES)
 
 
@@ -132,3 +135,8 @@ def post_batch(
         ],
     )
     return int(entry_id)
+
+
+def last_movement(uow: UnitOfWork, loan_id: int) -> date | None:
+    """The business date of the loan's latest payout or repayment."""
+    return uow.connection.execute(_LAST_MOVEMENT, {"loan_id": loan_id}).scalar_one()

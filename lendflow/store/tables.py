@@ -168,8 +168,8 @@ Index(
     "ix_instalments_unrecognised",
     instalments.c.due_date,
     instalments.c.loan_id,
-    sqlite_where=text("NOT recognised"),
-    postgresql_where=text("NOT recognised"),
+    sqlite_where=text("recognised = 0"),
+    postgresql_where=text("recognised = false"),
 )
 
 # One balanced money movement; its lines are in journal_lines.
@@ -248,6 +248,7 @@ payouts = Table(
     Column("status", String(16), nullable=False),
     Column("gateway_ref", String(128)),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("requested_on", Date),
     Column("last_error", String(200)),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, default=utc_now),

@@ -25,7 +25,14 @@ from lendflow.services.applications import Application
 from lendflow.services.auth import Actor
 from lendflow.services.context import Workspace, open_workspace
 from lendflow.services.payments import GatewayError, PayoutReceipt, SandboxGateway
-from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans, payouts
+from lendflow.store.tables import (
+    events,
+    instalments,
+    journal_entries,
+    journal_lines,
+    loans,
+    payouts,
+)
 
 Applicant = Callable[..., Application]
 APPLIED = date(2026, 1, 10)
@@ -56,6 +63,11 @@ def workspace_with(settings: Settings, gateway: Any) -> Iterator[Workspace]:
         workspace.close()
 
 
+def without_marker(answer: dict[str, Any]) -> dict[str, Any]:
+    """A replayed answer, minus any flag that only says it is a replay."""
+    return {k: v for k, v in answer.items() if k != "replayed"}
+
+
 def payout_row(ws: Workspace, loan_id: int) -> dict[str, Any] | None:
     with ws.engine.connect() as conn:
         row = conn.execute(select(payouts).where(payouts.c.loan_id == loan_id)).mappings().first()
@@ -71,7 +83,9 @@ def books_untouched(ws: Workspace, loan_id: int) -> None:
     """A failed or refused payout leaves no schedule, no entries and no LoanDisbursed event."""
     assert count(ws, instalments, instalments.c.loan_id == loan_id) == 0
     assert count(ws, journal_entries, journal_entries.c.loan_id == loan_id) == 0
-    assert count(ws, events, events.c.entity_id == str(loan_id), events.c.name == "LoanDisbursed") == 0
+    assert (
+        count(ws, events, events.c.entity_id == str(loan_id), events.c.name == "LoanDisbursed") == 0
+    )
 
 
 def monthly_irr(principal: int, totals: list[int]) -> Decimal:
@@ -100,7 +114,7 @@ def test_disbursement_builds_schedule_posts_ledger_and_stores_apr(
         "fees": "0.00",
         "total": "10000.00",
     }
-    assert (view["disbursed_on"], view["maturity_on"]) == (PAID_OUT, date(2026, 7, 12))
+    assert (view["disbursed_on"], view["maturity_on"]) == (PAID_OUT.isoformat(), "2026-07-12")
 
     schedule = loan_views.schedule(ws, ops, loan_id)
     rows = schedule["instalments"]
@@ -179,7 +193,7 @@ def test_same_idempotency_key_pays_once_and_returns_the_first_answer(
     loan_id = approved_loan(ws, applicant)
     first = disbursement.disburse(ws, ops, loan_id, PAID_OUT, idempotency_key="pay-once")
     again = disbursement.disburse(ws, ops, loan_id, PAID_OUT, idempotency_key="pay-once")
-    assert again == json.loads(json.dumps(first, default=str))
+    assert without_marker(again) == json.loads(json.dumps(first, default=str))
     assert sandbox(ws).payouts() == {f"LF-{loan_id}": 1_000_000}
     payout = payout_row(ws, loan_id)
     assert payout is not None and payout["attempts"] == 1
@@ -191,11 +205,6 @@ def test_same_idempotency_key_pays_once_and_returns_the_first_answer(
     assert sandbox(ws).payouts() == {f"LF-{loan_id}": 1_000_000}
 
 
-@pytest.mark.xfail(
-    reason="a replayed disbursement returns the stored JSON of the first answer, so its dates"
-    " (disbursed_on, maturity_on, as_of, ...) come back as str instead of date",
-    strict=True,
-)
 def test_a_replayed_disbursement_answers_exactly_like_the_first(
     ws: Workspace, ops: Actor, applicant: Applicant
 ) -> None:
@@ -203,7 +212,7 @@ def test_a_replayed_disbursement_answers_exactly_like_the_first(
     loan_id = approved_loan(ws, applicant)
     first = disbursement.disburse(ws, ops, loan_id, PAID_OUT, idempotency_key="pay-once")
     again = disbursement.disburse(ws, ops, loan_id, PAID_OUT, idempotency_key="pay-once")
-    assert again == first
+    assert without_marker(again) == first
 
 
 def test_declined_payout_leaves_the_loan_approved_and_a_retry_pays(
@@ -272,7 +281,7 @@ def test_a_lapsed_approval_cannot_be_paid_out(
 ) -> None:
     """cash-easy approvals hold 30 days: approved 11 Jan, payable up to 10 Feb inclusive."""
     loan_id = approved_loan(ws, applicant)
-    assert loan_views.show(ws, ops, loan_id, DECIDED)["approval_expires_on"] == date(2026, 2, 10)
+    assert loan_views.show(ws, ops, loan_id, DECIDED)["approval_expires_on"] == "2026-02-10"
     with pytest.raises(
         Refused, match=f"loan {loan_id}: the approval lapsed on 2026-02-10; it can only expire"
     ):
@@ -287,11 +296,6 @@ def test_a_lapsed_approval_cannot_be_paid_out(
     assert disbursement.disburse(ws, ops, loan_id, date(2026, 2, 10))["state"] == "active"
 
 
-@pytest.mark.xfail(
-    reason="after a gateway timeout that did pay, a retry once the approval has lapsed is"
-    " refused: the money is with the borrower but the loan can never be booked",
-    strict=True,
-)
 def test_money_paid_before_a_timeout_is_booked_even_after_the_approval_lapses(
     ws: Workspace, settings: Settings, ops: Actor, applicant: Applicant, tmp_path: Path
 ) -> None:
@@ -320,11 +324,6 @@ class SecondClerkGateway:
         return self.inner.pay_out(reference, amount, customer_id)
 
 
-@pytest.mark.xfail(
-    reason="two disbursements of one loan with different keys: the one that loses the race"
-    " fails with a raw sqlalchemy IntegrityError (uq_instalment_n) instead of Refused",
-    strict=True,
-)
 def test_two_clerks_disbursing_at_once_get_one_loan_and_a_clear_refusal(
     ws: Workspace, settings: Settings, ops: Actor, applicant: Applicant, tmp_path: Path
 ) -> None:

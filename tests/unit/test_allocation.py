@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from lendflow.domain.allocation import COMPONENTS, Allocation, Owed, allocate
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(max_examples=200, deadline=None)
 ORDERS = st.permutations(COMPONENTS).map(tuple)
 COMPONENT_AMOUNT = st.one_of(st.just(0), st.integers(min_value=0, max_value=50_000))
 

@@ -108,7 +108,7 @@ def test_the_machine_is_built_once() -> None:
     assert machine("loan").definition is load_definition("loan")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(YAML_STATES), st.sampled_from(YAML_TRIGGERS), CONTEXTS)
 def test_may_is_a_dry_run_that_agrees_with_fire(
     state: str, trigger: str, context: dict[str, Any]
@@ -277,7 +277,7 @@ class LoanMachineWalk(RuleBasedStateMachine):
 
 
 LoanMachineWalk.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=25, deadline=None
+    max_examples=100, stateful_step_count=25, deadline=None
 )
 TestLoanMachineWalk = LoanMachineWalk.TestCase
 

@@ -33,7 +33,7 @@ from lendflow.domain.schedule import (
     generate,
 )
 
-SETTINGS = settings(max_examples=150, deadline=None)
+SETTINGS = settings(max_examples=120, deadline=None)
 DISBURSED = st.dates(min_value=date(2022, 1, 1), max_value=date(2030, 12, 31))
 RATES = st.integers(min_value=0, max_value=3600).map(lambda cents: Decimal(cents).scaleb(-2))
 ORDERS = st.permutations(COMPONENTS).map(tuple)
@@ -185,14 +185,16 @@ def test_every_fen_of_the_payment_is_allocated(
 def test_nothing_is_paid_or_waived_beyond_what_was_owed(
     case: tuple[list[InstalmentState], date, date, int, tuple[str, ...]],
 ) -> None:
-    """Paying or waiving more than owed would drive an instalment negative: a hidden refund."""
+    """Paying or waiving more than owed would drive an instalment negative; the only money
+    taken back is a settlement's refund of what was paid in advance and not earned."""
     states, disbursed, as_of, amount, order = case
     plan = plan_repayment(states, amount, as_of, disbursed, order)
     by_n = {s.n: s for s in states}
     for n, change in plan.changes.items():
         owed = by_n[n].owed()
         for component in PAID_FIELDS:
-            assert paid_in(change, component) >= 0
+            floor = -getattr(by_n[n], f"{component}_paid") if plan.settles else 0
+            assert paid_in(change, component) >= floor
         assert change.interest_waived >= 0 and change.fee_waived >= 0
         assert change.principal_paid <= owed.principal
         assert change.penalty_paid <= owed.penalty
@@ -218,11 +220,14 @@ def test_the_plan_books_what_it_writes_to_the_instalments(
     assert plan.interest_from_receivable == sum(
         c.interest_paid for n, c in changes if by_n[n].recognised
     )
-    assert plan.interest_to_income == sum(
+    # a settlement gives back unearned interest and fees paid in advance: negative changes
+    assert plan.interest_to_income - plan.interest_refund == sum(
         c.interest_paid for n, c in changes if not by_n[n].recognised
     )
     assert plan.fee_from_receivable == sum(c.fee_paid for n, c in changes if by_n[n].recognised)
-    assert plan.fee_to_income == sum(c.fee_paid for n, c in changes if not by_n[n].recognised)
+    assert plan.fee_to_income - plan.fee_refund == sum(
+        c.fee_paid for n, c in changes if not by_n[n].recognised
+    )
 
 
 @SETTINGS
@@ -424,11 +429,6 @@ def interest_earned_by(states: list[InstalmentState], as_of: date, disbursed: da
     return due + accrued_interest(current, max(earlier, default=disbursed), as_of)
 
 
-@pytest.mark.xfail(
-    reason="payoff keeps interest paid in advance on later instalments instead of crediting"
-    " it: a borrower who pays ahead and then settles pays interest for days never lent",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("paid_on", "first_payment"),
     [

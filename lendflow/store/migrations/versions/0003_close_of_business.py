@@ -49,16 +49,20 @@ def upgrade() -> None:
         "ix_instalments_unrecognised",
         "instalments",
         ["due_date", "loan_id"],
-        sqlite_where=sa.text("NOT recognised"),
-        postgresql_where=sa.text("NOT recognised"),
+        sqlite_where=sa.text("recognised = 0"),
+        postgresql_where=sa.text("recognised = false"),
     )
     with op.batch_alter_table("loans") as batch_op:
         batch_op.add_column(
             sa.Column("written_off_amount", sa.BigInteger(), nullable=False, server_default="0")
         )
+    with op.batch_alter_table("payouts") as batch_op:
+        batch_op.add_column(sa.Column("requested_on", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("payouts") as batch_op:
+        batch_op.drop_column("requested_on")
     with op.batch_alter_table("loans") as batch_op:
         batch_op.drop_column("written_off_amount")
     op.drop_index("ix_instalments_unrecognised", table_name="instalments")

@@ -1,0 +1,133 @@
+"""Close of business over a synthetic book (budget ≥ 100,000 loans/s, peak memory ≤ 1 GB).
+
+The book is generated in bulk with SQL: N active loans of six monthly
+instalments, disbursed over the previous half year; instalments already due
+are paid, except for one loan in twenty that is behind. The sweep then closes
+one business date for the whole book, chunk by chunk, through the service
+layer (the same code each Prefect task runs), in a fresh process so that its
+peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import text
+
+from lendflow.config.product_spec import example_product_paths
+from lendflow.config.settings import Settings
+from lendflow.services import products
+from lendflow.services.context import open_workspace
+from lendflow.services.workspace import init_workspace
+
+BUDGET = 100_000
+MEMORY_BUDGET_MB = 1024
+AS_OF = date(2026, 7, 1)
+SIZES = (100_000, 1_000_000)
+
+GENERATE = """
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count)
+INSERT INTO loans (id, customer_id, product_code, product_version_id, state, purpose,
+    requested_amount, approved_amount, principal, term, annual_rate, apr, method, applied_on,
+    disbursed_on, principal_outstanding, interest_receivable, fee_receivable, penalty_receivable,
+    credit_balance, written_off_amount, dpd, bucket, classification, cob_through, version,
+    created_at, updated_at)
+SELECT n, 1, 'cash-easy', 1, 'active', 'consumption', 600000, 600000, 600000, 6, '15.60',
+    '18.00/16.60', 'annuity', date(:as_of, '-' || (n % 180 + 1) || ' days'),
+    date(:as_of, '-' || (n % 180 + 1) || ' days'),
+    600000 - 100000 * ((n % 180 + 1) / 31), 0, 0, 0, 0, 0, 0, 'M0', 'normal',
+    date(:as_of, '-1 day'), 1, '2026-01-01', '2026-01-01'
+FROM seq
+"""
+INSTALMENTS = """
+INSERT INTO instalments (loan_id, n, due_date, principal, interest, fee, penalty, principal_paid,
+    interest_paid, fee_paid, penalty_paid, interest_waived, fee_waived, recognised, paid_on)
+SELECT l.id, k.k, date(l.disbursed_on, '+' || k.k || ' months'), 100000, 7800, 600, 0,
+    CASE WHEN date(l.disbursed_on, '+' || k.k || ' months') < :as_of AND l.id % 20 != 0
+         THEN 100000 ELSE 0 END,
+    CASE WHEN date(l.disbursed_on, '+' || k.k || ' months') < :as_of AND l.id % 20 != 0
+         THEN 7800 ELSE 0 END,
+    CASE WHEN date(l.disbursed_on, '+' || k.k || ' months') < :as_of AND l.id % 20 != 0
+         THEN 600 ELSE 0 END,
+    0, 0, 0,
+    CASE WHEN date(l.disbursed_on, '+' || k.k || ' months') < :as_of THEN 1 ELSE 0 END,
+    CASE WHEN date(l.disbursed_on, '+' || k.k || ' months') < :as_of AND l.id % 20 != 0
+         THEN date(l.disbursed_on, '+' || k.k || ' months') END
+FROM loans l, (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+    UNION ALL SELECT 5 UNION ALL SELECT 6) k
+"""
+
+
+def generate(home: Path, count: int) -> float:
+    settings = Settings(home=home)
+    init_workspace(settings)
+    ws = open_workspace(settings)
+    products.import_product(
+        ws, ws.actor("admin"), example_product_paths()[0], activate=True, as_of=date(2025, 12, 1)
+    )
+    began = time.perf_counter()
+    with ws.engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO customers (id, name_enc, national_id_enc, phone_enc, id_hash,"
+                " phone_hash, monthly_income, created_at) VALUES (1, 'x', 'x', 'x', 'bench',"
+                " 'bench', 0, '2026-01-01')"
+            )
+        )
+        c.execute(text(GENERATE), {"count": count, "as_of": AS_OF.isoformat()})
+        c.execute(text(INSTALMENTS), {"as_of": AS_OF.isoformat()})
+    ws.close()
+    return time.perf_counter() - began
+
+
+def close_book(home: str) -> None:
+    """Run in a child process: close AS_OF for the whole book, print figures as JSON."""
+    from lendflow.config.cob import load_cob_config
+    from lendflow.services.cob import close_range, id_ranges
+
+    ws = open_workspace(Settings(home=Path(home)))
+    config = load_cob_config()
+    began = time.perf_counter()
+    totals: dict[str, int] = {}
+    for lo, hi in id_ranges(ws, config.chunk_size):
+        for key, value in close_range(ws, lo, hi, AS_OF, AS_OF, "bench", config).items():
+            totals[key] = totals.get(key, 0) + value
+    seconds = time.perf_counter() - began
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **totals}))
+
+
+def run() -> bool:
+    ok = True
+    for count in SIZES:
+        with tempfile.TemporaryDirectory() as folder:
+            built = generate(Path(folder), count)
+            child = subprocess.run(
+                [sys.executable, "-m", "benchmarks.bench_cob", folder],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+        rate = figures["loans_scanned"] / figures["seconds"]
+        fits = rate >= BUDGET and figures["peak_mb"] <= MEMORY_BUDGET_MB
+        ok &= fits
+        print(
+            f"close of business, {count:,} active loans: {rate:,.0f} loans/s"
+            f" ({figures['seconds']:.2f} s, {figures.get('became_overdue', 0):,} fell overdue,"
+            f" {figures.get('instalments_fell_due', 0):,} instalments fell due), peak memory"
+            f" {figures['peak_mb']:.0f} MB (book generated in {built:.1f} s);"
+            f" budget {BUDGET:,}/s and {MEMORY_BUDGET_MB} MB: {'OK' if fits else 'MISSED'}"
+        )
+    return ok
+
+
+if __name__ == "__main__":
+    close_book(sys.argv[1])
