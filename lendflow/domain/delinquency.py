@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from lendflow.domain.money import div_round
 from lendflow.domain.repayment import InstalmentState
 
 
@@ -49,8 +50,6 @@ def daily_penalty(base: int, annual_rate_num: int, annual_rate_den: int, days_in
     Rounded half up to the fen each day: the amount posted to the ledger for
     that day is exactly what the borrower's statement shows for it.
     """
-    from lendflow.domain.money import div_round
-
     if base <= 0:
         return 0
     return div_round(base * annual_rate_num, annual_rate_den * 100 * days_in_year)

@@ -42,6 +42,7 @@ from lendflow.services.products import spec_of
 from lendflow.states.machine import machine
 from lendflow.store import events, journal
 from lendflow.store import products as product_store
+from lendflow.store.bulk import execute_many
 from lendflow.store.tables import instalments, loans, notices, payouts, utc_now
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -59,6 +60,9 @@ _LOCK = (
     .where(loans.c.id.between(bindparam("lo"), bindparam("hi")), loans.c.state.in_(LIVE))
     .with_for_update()
 )
+# "+ 0" keeps planners off the loan_id index, so they read the small partial indexes of
+# open and unrecognised instalments by due date and filter the id range from there.
+_ID_RANGE = (instalments.c.loan_id + 0).between(bindparam("lo"), bindparam("hi"))
 _EXPIRING = select(
     loans.c.id, loans.c.version, loans.c.customer_id, loans.c.approval_expires_on
 ).where(
@@ -68,21 +72,20 @@ _EXPIRING = select(
     # a payout already sent may have been paid: it must be finished, never expired
     ~exists().where(payouts.c.loan_id == loans.c.id, payouts.c.status.in_(("pending", "paid"))),
 )
-_FALLING_DUE = (
-    select(
-        instalments.c.id,
-        instalments.c.loan_id,
-        (instalments.c.interest - instalments.c.interest_paid - instalments.c.interest_waived),
-        (instalments.c.fee - instalments.c.fee_paid - instalments.c.fee_waived),
-    )
-    .join(loans, loans.c.id == instalments.c.loan_id)
-    .where(
-        instalments.c.recognised == False,  # noqa: E712 - matches the partial index
-        instalments.c.due_date <= bindparam("d"),
-        instalments.c.loan_id.between(bindparam("lo"), bindparam("hi")),
-        loans.c.state.in_(LIVE),
-        loans.c.cob_through < bindparam("d"),
-    )
+_FALLING_DUE = select(
+    instalments.c.id,
+    instalments.c.loan_id,
+    (instalments.c.interest - instalments.c.interest_paid - instalments.c.interest_waived),
+    (instalments.c.fee - instalments.c.fee_paid - instalments.c.fee_waived),
+).where(
+    instalments.c.recognised == False,  # noqa: E712 - matches the partial index
+    instalments.c.due_date <= bindparam("d"),
+    _ID_RANGE,
+)
+_LIVE_AND_OPEN = select(loans.c.id).where(
+    loans.c.id.in_(bindparam("ids", expanding=True)),
+    loans.c.state.in_(LIVE),
+    loans.c.cob_through < bindparam("d"),
 )
 _PAST_DUE = select(
     instalments.c.id,
@@ -95,7 +98,7 @@ _PAST_DUE = select(
 ).where(
     instalments.c.paid_on.is_(None),
     instalments.c.due_date < bindparam("d"),
-    instalments.c.loan_id.between(bindparam("lo"), bindparam("hi")),
+    _ID_RANGE,
 )
 _LOAN_COLUMNS = (
     loans.c.id,
@@ -155,11 +158,10 @@ _WATERMARK = (
     )
     .values(cob_through=bindparam("d"))
 )
-_NOTICE_EXISTS = select(notices.c.id).where(
-    notices.c.loan_id == bindparam("loan_id"),
-    notices.c.kind == "collection",
-    notices.c.dpd == bindparam("dpd"),
+_NOTICES_SENT = select(notices.c.loan_id, notices.c.dpd).where(
+    notices.c.loan_id.in_(bindparam("ids", expanding=True)), notices.c.kind == "collection"
 )
+_INSERT_NOTICE = insert(notices).inline()
 _ID_BATCH = 900  # below SQLite's bound-parameter limit on old builds
 
 
@@ -245,6 +247,14 @@ def _recognise_due(day: _Day) -> None:
     rows = day.uow.connection.execute(_FALLING_DUE, day.params).all()
     if not rows:
         return
+    ids = sorted({r[1] for r in rows})
+    open_ids: set[int] = set()
+    for start in range(0, len(ids), _ID_BATCH):
+        batch = {"ids": ids[start : start + _ID_BATCH], "d": day.d}
+        open_ids.update(r[0] for r in day.uow.connection.execute(_LIVE_AND_OPEN, batch))
+    rows = [r for r in rows if r[1] in open_ids]
+    if not rows:
+        return
     per_loan: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for _, loan_id, interest, fee in rows:
         per_loan[loan_id][0] += interest
@@ -264,9 +274,9 @@ def _recognise_due(day: _Day) -> None:
     journal.post_batch(
         day.uow, kind="charges_due", lines=lines, business_date=day.d, actor=day.actor
     )
-    conn = day.uow.connection
-    conn.execute(_MARK_RECOGNISED, [{"b_id": r[0]} for r in rows])
-    conn.execute(
+    execute_many(day.uow, _MARK_RECOGNISED, [{"b_id": r[0]} for r in rows])
+    execute_many(
+        day.uow,
         _ADD_CHARGES,
         [{"b_id": k, "b_interest": v[0], "b_fee": v[1]} for k, v in per_loan.items()],
     )
@@ -372,8 +382,7 @@ def _set_checked(day: _Day, changes: list[dict[str, Any]]) -> None:
     for change in changes:
         by_keys[tuple(sorted(change))].append({**change, "updated_at": utc_now()})
     for batch in by_keys.values():
-        result = day.uow.connection.execute(_SET_DELINQUENCY, batch)
-        if result.rowcount not in (len(batch), -1):
+        if execute_many(day.uow, _SET_DELINQUENCY, batch) not in (len(batch), -1):
             raise Conflict("a loan changed while close of business ran; the chunk will be retried")
 
 
@@ -450,25 +459,43 @@ def _penalty(day: _Day) -> None:
     if not per_loan:
         return
     journal.post_batch(day.uow, kind="penalty", lines=lines, business_date=day.d, actor=day.actor)
-    day.uow.connection.execute(_ADD_PENALTY, per_item)
-    day.uow.connection.execute(_ADD_PENALTY_RECEIVABLE, per_loan)
+    execute_many(day.uow, _ADD_PENALTY, per_item)
+    execute_many(day.uow, _ADD_PENALTY_RECEIVABLE, per_loan)
 
 
 def _collection_notices(day: _Day) -> None:
+    """One notice per loan and milestone (days past due), on the day it is reached."""
     milestones = set(day.config.notice_days)
-    conn = day.uow.connection
-    for loan_id, c in day.candidates.items():
-        if c.dpd not in milestones or c.dpd == c.row["dpd"] or c.state != "overdue":
-            continue
-        if conn.execute(_NOTICE_EXISTS, {"loan_id": loan_id, "dpd": c.dpd}).first():
-            continue
-        conn.execute(
-            insert(notices).values(
-                loan_id=loan_id, business_date=day.d, dpd=c.dpd, kind="collection"
-            )
-        )
+    due = [
+        (loan_id, c)
+        for loan_id, c in day.candidates.items()
+        if c.dpd in milestones and c.dpd != c.row["dpd"] and c.state == "overdue"
+    ]
+    if not due:
+        return
+    sent: set[tuple[int, int]] = set()
+    ids = [loan_id for loan_id, _ in due]
+    for start in range(0, len(ids), _ID_BATCH):
+        rows = day.uow.connection.execute(_NOTICES_SENT, {"ids": ids[start : start + _ID_BATCH]})
+        sent.update((r[0], r[1]) for r in rows)
+    new = [(loan_id, c) for loan_id, c in due if (loan_id, c.dpd) not in sent]
+    execute_many(
+        day.uow,
+        _INSERT_NOTICE,
+        [
+            {
+                "loan_id": loan_id,
+                "business_date": day.d,
+                "dpd": c.dpd,
+                "kind": "collection",
+                "created_at": utc_now(),
+            }
+            for loan_id, c in new
+        ],
+    )
+    for _, c in new:
         day.event(c.row, "CollectionNoticeIssued", None, None, dpd=c.dpd)
-        day.counts["notices"] += 1
+    day.counts["notices"] += len(new)
 
 
 STEPS = {

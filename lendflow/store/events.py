@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from lendflow.store.bulk import execute_many
 from lendflow.store.tables import event_chain, utc_now
 from lendflow.store.tables import events as events_table
 from lendflow.store.uow import UnitOfWork
@@ -131,6 +132,7 @@ def chain_problems(uow: UnitOfWork, batch: int = 10_000) -> Iterator[str]:
         yield f"event chain head points at event {head['last_event_id']}, last event is {last_id}"
 
 
+_INSERT_MANY = insert(EVENTS).inline()
 _LAST_ID = select(EVENTS.c.id).order_by(EVENTS.c.id.desc()).limit(1)
 
 
@@ -163,7 +165,7 @@ def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
         digest = event_hash(prev, row)
         rows.append({**row, "prev_hash": prev, "hash": digest})
         prev = digest
-    uow.connection.execute(insert(EVENTS), rows)
+    execute_many(uow, _INSERT_MANY, rows)
     last_id = uow.connection.execute(_LAST_ID).scalar_one()
     uow.connection.execute(_MOVE_HEAD, {"last_event_id": last_id, "last_hash": prev})
     return len(rows)

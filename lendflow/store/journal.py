@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import bindparam, func, insert, select
 
 from lendflow.domain.ledger import LOAN_BALANCES, Line
+from lendflow.store.bulk import execute_many
 from lendflow.store.tables import journal_entries, journal_lines
 from lendflow.store.uow import UnitOfWork
 
@@ -19,7 +20,7 @@ _INSERT_ENTRY = insert(ENTRIES).returning(ENTRIES.c.id)
 _LAST_MOVEMENT = select(func.max(ENTRIES.c.business_date)).where(
     ENTRIES.c.loan_id == bindparam("loan_id"), ENTRIES.c.kind.in_(("disbursement", "repayment"))
 )
-_INSERT_LINE = insert(LINES)
+_INSERT_LINE = insert(LINES).inline()
 
 
 def post(
@@ -121,7 +122,8 @@ def post_batch(
             "memo": memo[:200],
         },
     ).scalar_one()
-    uow.connection.execute(
+    execute_many(
+        uow,
         _INSERT_LINE,
         [
             {
