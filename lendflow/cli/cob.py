@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +28,10 @@ def run(
     chunk_size: Annotated[
         int | None, typer.Option(help="Loans per task (default: cob.yaml).", min=1)
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Steps and chunking (default: packaged cob.yaml)."),
+    ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -40,6 +45,9 @@ def run(
     from lendflow.services.cob import check_dates
 
     check_dates(first, last, today)
+    from lendflow.config.cob import load_cob_config
+
+    load_cob_config(config)  # a malformed file fails here, in one line, before any run
     name = _user(user)
     from lendflow.cli.common import acting
 
@@ -52,7 +60,12 @@ def run(
     with batch_run(), _progress(not json_output) as progress:
         cob_flow.on_chunk_done = progress
         result = cob_flow.run_close_of_business(
-            as_of=first, to=last, actor=name, chunk_size=chunk_size, today=today
+            as_of=first,
+            to=last,
+            actor=name,
+            chunk_size=chunk_size,
+            today=today,
+            config_path=str(config.resolve()) if config else None,
         )
     if json_output:
         print_json(result)

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,9 +36,12 @@ on_chunk_done: Callable[[int, int], None] | None = None
 
 
 @task(retries=2, retry_delay_seconds=2)
-def close_chunk(lo: int, hi: int, first: date, last: date, actor: str) -> dict[str, int]:
+def close_chunk(
+    lo: int, hi: int, first: date, last: date, actor: str, config_path: str | None = None
+) -> dict[str, int]:
     """Close dates up to `last` for loans with ids in [lo, hi]."""
-    return dict(close_range(workspace(), lo, hi, first, last, actor, load_cob_config()))
+    config = load_cob_config(Path(config_path) if config_path else None)
+    return dict(close_range(workspace(), lo, hi, first, last, actor, config))
 
 
 def previous_business_date() -> date:
@@ -59,15 +63,16 @@ def close_of_business(
     actor: str = SCHEDULER,
     chunk_size: int | None = None,
     today: date | None = None,
+    config_path: str | None = None,
 ) -> dict[str, Any]:
     """Close business dates `as_of` … `to` (default: the previous business date)."""
     first = as_of or previous_business_date()
     last = to or first
     check_dates(first, last, today or last)
-    config = load_cob_config()
+    config = load_cob_config(Path(config_path) if config_path else None)
     ws = workspace()
     ranges = id_ranges(ws, chunk_size or config.chunk_size)
-    futures = [close_chunk.submit(lo, hi, first, last, actor) for lo, hi in ranges]
+    futures = [close_chunk.submit(lo, hi, first, last, actor, config_path) for lo, hi in ranges]
     totals: Counter[str] = Counter()
     for done, future in enumerate(as_completed(futures), start=1):
         totals.update(future.result())

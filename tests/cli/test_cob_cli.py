@@ -1,0 +1,59 @@
+"""`lendflow cob run`: bad input is refused in one line before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def desk(lendflow, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("LENDFLOW_USER", "ops")
+    assert lendflow("init").exit_code == 0
+    return lendflow
+
+
+def one_line(result) -> str:  # type: ignore[no-untyped-def]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_date_far_in_the_future_is_refused(desk) -> None:  # type: ignore[no-untyped-def]
+    result = desk("cob run --as-of 2999-01-01")
+    assert result.exit_code == 2
+    assert "more than a day after today" in one_line(result)
+
+
+def test_a_range_that_ends_before_it_starts_is_refused(desk) -> None:  # type: ignore[no-untyped-def]
+    result = desk("cob run --as-of 2026-03-05 --to 2026-03-01")
+    assert result.exit_code == 2
+    assert "the range ends (2026-03-01) before it starts (2026-03-05)" in one_line(result)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        ("steps: [delinquency, teleport]\n", "steps[1]"),
+        ("steps: [penalty, delinquency]\n", "penalty needs delinquency before it"),
+        ("chunk_size: 0\n", "chunk_size"),
+        ("notice_days: [0, 7]\n", "notice days must be"),
+        ("steps: [delinquency\n", "line"),
+    ],
+)
+def test_a_malformed_step_configuration_is_refused(
+    desk, tmp_path: Path, yaml: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "cob.yaml"
+    config.write_text(yaml, encoding="utf-8")
+    result = desk(f"cob run --as-of 2026-03-01 --config {config}")
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert str(config) in line and message in line
+
+
+def test_an_operator_without_the_right_is_refused(desk) -> None:  # type: ignore[no-untyped-def]
+    result = desk("cob run --as-of 2026-03-01 --as auditor")
+    assert result.exit_code == 1
+    assert "may not run close of business" in one_line(result)
