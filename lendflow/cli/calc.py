@@ -7,22 +7,8 @@ from typing import Annotated
 
 import typer
 
-from lendflow.cli.output import print_json
-from lendflow.cli.tables import print_schedule
-from lendflow.domain.apr import apr_of_schedule
-from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, parse_date
+from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
 from lendflow.domain.errors import BadInput
-from lendflow.domain.money import parse_amount, parse_decimal
-from lendflow.domain.schedule import (
-    Amortization,
-    InterestMethod,
-    InterestPeriod,
-    Method,
-    ScheduleTerms,
-    apply_method,
-    generate,
-)
-from lendflow.services.presenters import schedule_view
 
 app = typer.Typer(
     help="Price a product or quote a customer: schedules and APR.", no_args_is_help=True
@@ -52,6 +38,7 @@ class MethodOption(StrEnum):
 
 
 def _enum(value: StrEnum, target: type[StrEnum]) -> StrEnum:
+    """A hyphenated option value as the domain's underscored enum."""
     return target(value.value.replace("-", "_"))
 
 
@@ -97,6 +84,22 @@ def schedule(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print a repayment schedule with totals and the APR (IRR and simple)."""
+    from lendflow.cli.output import print_json
+    from lendflow.cli.tables import print_schedule
+    from lendflow.domain.apr import apr_of_schedule
+    from lendflow.domain.calendar import parse_date
+    from lendflow.domain.money import parse_amount, parse_decimal
+    from lendflow.domain.schedule import (
+        Amortization,
+        InterestMethod,
+        InterestPeriod,
+        Method,
+        ScheduleTerms,
+        apply_method,
+        generate,
+    )
+    from lendflow.services.presenters import schedule_view
+
     terms = ScheduleTerms(
         principal=parse_amount(principal, field="--principal"),
         annual_rate=parse_decimal(annual_rate, field="--annual-rate"),

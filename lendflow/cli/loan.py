@@ -217,7 +217,7 @@ def show(
     loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
 ) -> None:
     """A loan's terms, status, balances and days past due."""
-    from lendflow.services.loan_views import show as show_loan
+    from lendflow.services.loan_show import show as show_loan
 
     with acting(user) as (ws, actor):
         view = show_loan(ws, actor, loan_id, business_date(on))

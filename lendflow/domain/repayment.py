@@ -10,9 +10,10 @@ as the customer's credit balance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from lendflow.domain.allocation import COMPONENTS, Owed, allocate
 from lendflow.domain.money import div_round
@@ -36,6 +37,11 @@ class InstalmentState:
     fee_waived: int = 0
     recognised: bool = False
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> InstalmentState:
+        """From a stored instalment row (a mapping with these field names)."""
+        return cls(*(row[name] for name in _STATE_FIELD_NAMES))
+
     def owed(self) -> Owed:
         return Owed(
             self.n,
@@ -48,6 +54,9 @@ class InstalmentState:
     @property
     def settled(self) -> bool:
         return self.owed().total == 0
+
+
+_STATE_FIELD_NAMES = tuple(InstalmentState.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,18 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from lendflow.config.policy import Policy, load_policy
 from lendflow.config.settings import Settings, load_settings
 from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
 from lendflow.services.auth import Actor, resolve_actor
 from lendflow.services.decisioning import CreditDecider, ManualReview
 from lendflow.services.documents_port import ContractRenderer, NoContracts
 from lendflow.services.payments import PaymentGateway, SandboxGateway
-from lendflow.services.workspace import open_engine
+from lendflow.services.workspace import require_workspace
 from lendflow.store.personal_data import PersonalDataCipher
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from lendflow.config.policy import Policy
+    from lendflow.store.reads import Reader
 
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
 
@@ -28,10 +32,22 @@ SANDBOX_FILE_NAME = "sandbox_gateway.db"
 @dataclass
 class Workspace:
     settings: Settings
-    engine: Engine
     policy_path: Path | None = None
     decider: CreditDecider = field(default_factory=ManualReview)
     contracts: ContractRenderer = field(default_factory=NoContracts)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made on first use (plain reads never need it)."""
+        from lendflow.services.workspace import open_engine
+
+        return open_engine(self.settings)
+
+    def reader(self) -> Reader:
+        """A read-only connection straight through the driver, for plain commands."""
+        from lendflow.store.reads import Reader
+
+        return Reader(self.settings.resolved_database_url)
 
     @cached_property
     def gateway(self) -> PaymentGateway:
@@ -40,6 +56,8 @@ class Workspace:
 
     @cached_property
     def policy(self) -> Policy:
+        from lendflow.config.policy import load_policy  # pydantic models: only when needed
+
         return load_policy(self.policy_path)
 
     @cached_property
@@ -56,7 +74,8 @@ class Workspace:
         return resolve_actor(self.directory, name or self.settings.user)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
 
 def open_workspace(
@@ -66,8 +85,8 @@ def open_workspace(
     policy_path: Path | None = None,
 ) -> Workspace:
     settings = settings or load_settings()
-    engine = open_engine(settings)
-    ws = Workspace(settings=settings, engine=engine, policy_path=policy_path)
+    require_workspace(settings)
+    ws = Workspace(settings=settings, policy_path=policy_path)
     if gateway is not None:
         ws.gateway = gateway
     return ws

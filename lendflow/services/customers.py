@@ -1,16 +1,13 @@
-"""Customers: personal data encrypted at rest, found by keyed hash, masked on output."""
+"""Customers: personal data encrypted at rest, found by keyed hash."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
 from lendflow.domain.errors import NotFound, Refused
-from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
-from lendflow.services.auth import Actor, Permission
 from lendflow.store.personal_data import PersonalDataCipher
 from lendflow.store.tables import customers as customers_table
 from lendflow.store.uow import UnitOfWork
@@ -80,13 +77,7 @@ def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
     return dict(found)
 
 
-def customer_view(
-    row: Mapping[str, Any], cipher: PersonalDataCipher, actor: Actor
-) -> dict[str, Any]:
-    """The customer as `actor` may see them: in clear only for roles allowed to."""
-    name = cipher.decrypt(row["name_enc"], "name")
-    national_id = cipher.decrypt(row["national_id_enc"], "national_id")
-    phone = cipher.decrypt(row["phone_enc"], "phone")
-    if not actor.can(Permission.SEE_PERSONAL_DATA):
-        name, national_id, phone = mask_name(name), mask_national_id(national_id), mask_phone(phone)
-    return {"id": row["id"], "name": name, "national_id": national_id, "phone": phone}
+# Re-exported: callers read customers and show them from one module.
+from lendflow.services.customer_views import customer_view  # noqa: E402
+
+__all__ = ["PersonalData", "customer_view", "find_or_create", "get"]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.errors import BadInput
 from lendflow.domain.repayment import InstalmentState
 from lendflow.services.auth import Actor
-from lendflow.services.products import spec_of
 from lendflow.store import events, products
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from lendflow.config.product_spec import ProductSpec
 
 STATE_FIELDS = (
     "principal_paid",
@@ -90,6 +91,8 @@ def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
     A version's spec never changes once stored, so it is read once per process
     and database.
     """
+    from lendflow.services.products import spec_of  # pydantic models: only when needed
+
     key = (str(uow.connection.engine.url), loan["product_version_id"])
     spec = _SPECS.get(key)
     if spec is None:
@@ -101,24 +104,7 @@ _SPECS: dict[tuple[str, int], ProductSpec] = {}
 
 
 def instalment_states(rows: list[dict[str, Any]]) -> list[InstalmentState]:
-    return [
-        InstalmentState(
-            n=r["n"],
-            due_date=r["due_date"],
-            principal=r["principal"],
-            interest=r["interest"],
-            fee=r["fee"],
-            penalty=r["penalty"],
-            principal_paid=r["principal_paid"],
-            interest_paid=r["interest_paid"],
-            fee_paid=r["fee_paid"],
-            penalty_paid=r["penalty_paid"],
-            interest_waived=r["interest_waived"],
-            fee_waived=r["fee_waived"],
-            recognised=r["recognised"],
-        )
-        for r in rows
-    ]
+    return [InstalmentState.from_row(r) for r in rows]
 
 
 def not_before(as_of: date, earliest: date | None, what: str) -> None:

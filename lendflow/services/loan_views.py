@@ -7,36 +7,15 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.domain.money import format_fen
-from lendflow.domain.repayment import InstalmentState, payoff_quote
 from lendflow.services import customers
 from lendflow.services.auth import Actor, Permission
-from lendflow.services.loan_records import instalment_states
+from lendflow.services.loan_presenter import DISBURSED_STATES, apr_of, present_loan
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.services.context import Workspace
-
-DISBURSED_STATES = ("active", "overdue", "closed", "written_off")
-
-
-def outstanding_view(
-    states: list[InstalmentState], principal_outstanding: int, as_of: date
-) -> dict[str, str]:
-    """What the borrower owes on `as_of`: all principal left, and whatever else is due."""
-    due = [i.owed() for i in states if i.due_date <= as_of]
-    interest = sum(o.interest for o in due)
-    fees = sum(o.fee for o in due)
-    penalty = sum(o.penalty for o in due)
-    total = principal_outstanding + interest + fees + penalty
-    return {
-        "principal": format_fen(principal_outstanding),
-        "interest": format_fen(interest),
-        "penalty": format_fen(penalty),
-        "fees": format_fen(fees),
-        "total": format_fen(total),
-    }
 
 
 def loan_view(
@@ -50,54 +29,15 @@ def loan_view(
     """The loan as `loan show --json` prints it (`rows`: its current instalments, if at hand)."""
     if rows is None:
         rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
-    states = instalment_states(rows)
-    customer = customers.customer_view(customers.get(uow, loan["customer_id"]), ws.cipher, actor)
-    view: dict[str, Any] = {
-        "id": loan["id"],
-        "state": loan["state"],
-        "product": loan["product_code"],
-        "product_version_id": loan["product_version_id"],
-        "customer": customer,
-        "purpose": loan["purpose"],
-        "requested": format_fen(loan["requested_amount"]),
-        "approved": None
-        if loan["approved_amount"] is None
-        else format_fen(loan["approved_amount"]),
-        "principal": format_fen(
-            loan["principal"] or loan["approved_amount"] or loan["requested_amount"]
-        ),
-        "term": loan["term"],
-        "method": loan["method"],
-        "annual_rate": loan["annual_rate"],
-        "apr": apr_of(loan),
-        "outstanding": outstanding_view(states, loan["principal_outstanding"], as_of),
-        "credit_balance": format_fen(loan["credit_balance"]),
-        "dpd": loan["dpd"],
-        "cob_through": loan["cob_through"],
-        "bucket": loan["bucket"],
-        "classification": loan["classification"],
-        "applied_on": loan["applied_on"],
-        "decided_on": loan["decided_on"],
-        "approval_expires_on": loan["approval_expires_on"],
-        "disbursed_on": loan["disbursed_on"],
-        "maturity_on": loan["maturity_on"],
-        "closed_on": loan["closed_on"],
-        "reason_code": loan["reason_code"],
-        "version": loan["version"],
-        "as_of": as_of,
-    }
-    if loan["state"] in ("active", "overdue"):
-        quote = payoff_quote(states, as_of, loan["disbursed_on"])
-        view["payoff"] = format_fen(quote.total)
-    # JSON-ready, so a stored answer replays exactly as it was first given
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in view.items()}
+    customer_row = customers.get(uow, loan["customer_id"])
+    return present_loan(loan, rows, customer_row, ws.cipher, actor, as_of)
 
 
 def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
-    actor.require(Permission.READ, "read loans")
-    return run_in_transaction(
-        ws.engine, lambda uow: loan_view(ws, uow, loan_store.get(uow, loan_id), actor, as_of)
-    )
+    """One loan as `actor` may see it, read without SQLAlchemy (see `store.reads`)."""
+    from lendflow.services.loan_show import show as fast_show
+
+    return fast_show(ws, actor, loan_id, as_of)
 
 
 def list_loans(
@@ -184,13 +124,6 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, Any]:
         }
 
     return run_in_transaction(ws.engine, use_case)
-
-
-def apr_of(loan: Mapping[str, Any]) -> dict[str, str] | None:
-    if not loan["apr"]:
-        return None
-    compound, _, simple = loan["apr"].partition("/")
-    return {"compound": compound, "simple": simple}
 
 
 def raise_not_disbursed(loan: Mapping[str, Any]) -> None:

@@ -7,13 +7,14 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from lendflow.config.settings import Settings
 from lendflow.config.users import USERS_FILE_NAME, default_users_path
 from lendflow.domain.errors import BadInput
-from lendflow.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 KEY_BYTES = 32
 
@@ -57,6 +58,7 @@ def init_workspace(settings: Settings) -> WorkspaceReport:
     users = settings.home / USERS_FILE_NAME
     if not users.exists():
         shutil.copyfile(default_users_path(), users)
+    from lendflow.store.engine import make_engine
     from lendflow.store.migrate import upgrade_to_head  # alembic is slow to import: only here
 
     engine = make_engine(settings.resolved_database_url)
@@ -73,11 +75,33 @@ def init_workspace(settings: Settings) -> WorkspaceReport:
     )
 
 
-def open_engine(settings: Settings) -> Engine:
-    """The workspace's engine; refuses a workspace that was never initialised."""
+def require_workspace(settings: Settings) -> None:
+    """Refuse a workspace that was never initialised, with what to do about it."""
     if settings.is_sqlite and not settings.home.exists():
         raise BadInput(f"no workspace at {settings.home}: run `lendflow init` first")
-    return make_engine(settings.resolved_database_url)
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The workspace's engine, on a database at the schema this code expects."""
+    require_workspace(settings)
+    from sqlalchemy import text
+
+    from lendflow.store.engine import make_engine
+    from lendflow.store.schema_version import HEAD_REVISION
+
+    engine = make_engine(settings.resolved_database_url)
+    with engine.connect() as connection:
+        try:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            revision = None
+    if revision != HEAD_REVISION:
+        engine.dispose()
+        raise BadInput(
+            f"the database is at schema {revision or 'none'}, this lendflow needs"
+            f" {HEAD_REVISION}: run `lendflow init` to migrate it"
+        )
+    return engine
 
 
 def redact_url(url: str) -> str:

@@ -121,3 +121,33 @@ def test_an_unusable_database_url_is_one_clear_error() -> None:
 def test_opening_a_workspace_that_was_never_initialised_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadInput, match="run `lendflow init` first"):
         open_engine(Settings(home=tmp_path / "nowhere"))
+
+
+def test_the_fast_read_path_knows_every_column_it_reads() -> None:
+    """`store.reads` names columns by hand to avoid importing SQLAlchemy; they must exist."""
+    from lendflow.store import reads, tables
+
+    assert set(reads.LOAN_COLUMNS) <= set(tables.loans.c.keys())
+    assert set(reads.INSTALMENT_COLUMNS) == set(tables.instalments.c.keys())
+    assert set(reads.CUSTOMER_COLUMNS) <= set(tables.customers.c.keys())
+    assert set(tables.loans.c.keys()) - set(reads.LOAN_COLUMNS) == {"created_at", "updated_at"}
+
+
+def test_the_expected_schema_is_alembic_head() -> None:
+    from lendflow.store.schema_version import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION
+
+
+def test_an_old_schema_is_one_clear_line_asking_for_init(settings: Settings) -> None:
+    init_workspace(settings)
+    engine = make_engine(settings.resolved_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    engine.dispose()
+    with pytest.raises(BadInput, match=r"schema 0002, this lendflow needs .*run `lendflow init`"):
+        open_engine(settings)
+    from lendflow.store.reads import Reader
+
+    with pytest.raises(BadInput, match="run `lendflow init` to migrate it"):
+        Reader(settings.resolved_database_url)

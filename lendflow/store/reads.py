@@ -1,0 +1,108 @@
+"""Read-only queries for plain commands, straight through the database driver.
+
+`lendflow loan show` must start and answer within 0.8 s as a fresh process, and
+importing SQLAlchemy alone takes most of that on a small machine. So the few
+reads a plain command needs go through sqlite3 or psycopg directly, with the
+same column names as `tables.py` (a test holds the two lists equal). Anything
+that writes uses the SQLAlchemy store.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from lendflow.domain.errors import BadInput, NotFound
+from lendflow.store.schema_version import HEAD_REVISION
+
+LOAN_COLUMNS = (
+    "id", "customer_id", "product_code", "product_version_id", "state", "purpose",
+    "requested_amount", "approved_amount", "principal", "term", "annual_rate", "apr", "method",
+    "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
+    "maturity_on", "closed_on", "reason_code", "decision_note", "principal_outstanding",
+    "interest_receivable", "fee_receivable", "penalty_receivable", "credit_balance",
+    "written_off_amount", "dpd", "bucket", "classification", "cob_through", "version",
+)  # fmt: skip
+INSTALMENT_COLUMNS = (
+    "id", "loan_id", "n", "due_date", "principal", "interest", "fee", "penalty",
+    "principal_paid", "interest_paid", "fee_paid", "penalty_paid", "interest_waived",
+    "fee_waived", "recognised", "paid_on",
+)  # fmt: skip
+CUSTOMER_COLUMNS = ("id", "name_enc", "national_id_enc", "phone_enc")
+DATE_COLUMNS = frozenset(
+    {
+        "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
+        "maturity_on", "closed_on", "cob_through", "due_date", "paid_on",
+    }
+)  # fmt: skip
+
+
+class Reader:
+    """One read-only connection to the workspace's database."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            import sqlite3
+
+            self._db: Any = sqlite3.connect(
+                f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True
+            )
+            self._marker = "?"
+            self._sqlite = True
+        elif url.startswith(("postgresql+psycopg://", "postgresql://")):
+            import psycopg
+
+            self._db = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))
+            self._marker = "%s"
+            self._sqlite = False
+        else:
+            raise BadInput(f"unsupported database URL {url.split(':', 1)[0]!r}")
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        found = self._rows("SELECT version_num FROM alembic_version", ())
+        revision = found[0][0] if found else None
+        if revision != HEAD_REVISION:
+            raise BadInput(
+                f"the database is at schema {revision or 'none'}, this lendflow needs"
+                f" {HEAD_REVISION}: run `lendflow init` to migrate it"
+            )
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        cursor = self._db.execute(sql.replace("?", self._marker), params)
+        return list(cursor.fetchall())
+
+    def _dicts(
+        self, table: str, columns: tuple[str, ...], where: str, params: tuple[Any, ...]
+    ) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"
+        out = []
+        for row in self._rows(sql, params):
+            record = dict(zip(columns, row, strict=True))
+            if self._sqlite:
+                for name in DATE_COLUMNS.intersection(record):
+                    if isinstance(record[name], str):
+                        record[name] = date.fromisoformat(record[name])
+                if "recognised" in record:
+                    record["recognised"] = bool(record["recognised"])
+            out.append(record)
+        return out
+
+    def loan(self, loan_id: int) -> dict[str, Any]:
+        found = self._dicts("loans", LOAN_COLUMNS, "id = ?", (loan_id,))
+        if not found:
+            raise NotFound(f"loan {loan_id} does not exist")
+        return found[0]
+
+    def instalments(self, loan_id: int) -> list[dict[str, Any]]:
+        rows = self._dicts("instalments", INSTALMENT_COLUMNS, "loan_id = ?", (loan_id,))
+        return sorted(rows, key=lambda r: r["n"])
+
+    def customer(self, customer_id: int) -> dict[str, Any]:
+        found = self._dicts("customers", CUSTOMER_COLUMNS, "id = ?", (customer_id,))
+        if not found:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return found[0]
+
+    def close(self) -> None:
+        self._db.close()
