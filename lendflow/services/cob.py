@@ -173,6 +173,7 @@ class Candidate:
     spec: ProductSpec
     open_items: list[tuple[Any, ...]] = field(default_factory=list)
     dpd: int = 0
+    days_late: int = 0  # since the oldest unpaid due date, grace or not
     state: str = ""
     bucket: str = ""
     classification: str = ""
@@ -310,7 +311,8 @@ def _delinquency(day: _Day) -> None:
         rules = c.spec.delinquency
         arrears = sum(i[3] + i[4] + i[5] + i[6] for i in c.open_items)
         raw = (day.d - min(i[2] for i in c.open_items)).days if c.open_items else 0
-        c.dpd = 0 if arrears <= rules.arrears_tolerance else effective_dpd(raw, rules.grace_days)
+        c.days_late = 0 if arrears <= rules.arrears_tolerance else raw
+        c.dpd = effective_dpd(c.days_late, rules.grace_days)
         state = c.row["state"]
         trigger = None
         if state == "active" and c.dpd > 0:
@@ -464,12 +466,16 @@ def _penalty(day: _Day) -> None:
 
 
 def _collection_notices(day: _Day) -> None:
-    """One notice per loan and milestone (days past due), on the day it is reached."""
+    """One notice per loan and milestone, on the day the borrower is that many days late.
+
+    Counted in days late, not in days past due after grace: the 1-day reminder is
+    meant for the borrower still inside the grace period.
+    """
     milestones = set(day.config.notice_days)
     due = [
         (loan_id, c)
         for loan_id, c in day.candidates.items()
-        if c.dpd in milestones and c.dpd != c.row["dpd"] and c.state == "overdue"
+        if c.days_late in milestones and c.state in LIVE
     ]
     if not due:
         return
@@ -478,7 +484,7 @@ def _collection_notices(day: _Day) -> None:
     for start in range(0, len(ids), _ID_BATCH):
         rows = day.uow.connection.execute(_NOTICES_SENT, {"ids": ids[start : start + _ID_BATCH]})
         sent.update((r[0], r[1]) for r in rows)
-    new = [(loan_id, c) for loan_id, c in due if (loan_id, c.dpd) not in sent]
+    new = [(loan_id, c) for loan_id, c in due if (loan_id, c.days_late) not in sent]
     execute_many(
         day.uow,
         _INSERT_NOTICE,
@@ -486,7 +492,7 @@ def _collection_notices(day: _Day) -> None:
             {
                 "loan_id": loan_id,
                 "business_date": day.d,
-                "dpd": c.dpd,
+                "dpd": c.days_late,
                 "kind": "collection",
                 "created_at": utc_now(),
             }
@@ -494,7 +500,7 @@ def _collection_notices(day: _Day) -> None:
         ],
     )
     for _, c in new:
-        day.event(c.row, "CollectionNoticeIssued", None, None, dpd=c.dpd)
+        day.event(c.row, "CollectionNoticeIssued", None, None, days_late=c.days_late)
     day.counts["notices"] += len(new)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import BadInput
 from lendflow.services import applications, audit, cob, disbursement, repayments
-from lendflow.store.tables import loans
+from lendflow.store.tables import loans, notices
 
 CONFIG = load_cob_config()
 DAY = timedelta(days=1)
@@ -66,6 +66,12 @@ def test_missed_instalment_then_paid_late(ws, ops, risk, auditor, applicant) -> 
         if d in expected:
             assert status(ws, loan_id) == expected[d], d
         d += DAY
+    with ws.engine.connect() as c:
+        sent = c.execute(
+            select(notices.c.business_date, notices.c.dpd).where(notices.c.loan_id == loan_id)
+        ).all()
+    # reminders at 1 and 7 days late: the first while the grace period still runs
+    assert sorted(tuple(r) for r in sent) == [(date(2026, 2, 13), 1), (date(2026, 2, 19), 7)]
     # Paid late on the 20th: penalty 8.76 first, then fee, interest, principal.
     paid = repayments.repay(ws, ops, loan_id, 343037 + 876, date(2026, 2, 20), "late-1")
     assert paid["state"] == "active"

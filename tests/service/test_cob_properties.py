@@ -300,7 +300,7 @@ def post(desk: Desk, book: Book, day: date, amounts: list[int | None] | None) ->
 
 
 def close(desk: Desk, first: date, last: date) -> None:
-    """Close [first, last] as one run, the way `lendflow cob run --from --to` does."""
+    """Close [first, last] as one run, as `lendflow cob run --as-of FIRST --to LAST` does."""
     desk.counts.update(cob.close_range(desk.ws, LO, HI, first, last, "cob", CONFIG))
 
 
