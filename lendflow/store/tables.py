@@ -192,7 +192,7 @@ journal_lines = Table(
     Column("id", Integer, primary_key=True),
     Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False, index=True),
     Column("loan_id", Integer, index=True),
-    Column("account", String(32), nullable=False, index=True),
+    Column("account", String(32), nullable=False),  # no index: nothing reads by account alone
     _money("debit"),
     _money("credit"),
 )

@@ -223,7 +223,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("journal_lines", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_journal_lines_account"), ["account"], unique=False)
         batch_op.create_index(batch_op.f("ix_journal_lines_entry_id"), ["entry_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_journal_lines_loan_id"), ["loan_id"], unique=False)
 
@@ -232,7 +231,6 @@ def downgrade() -> None:
     with op.batch_alter_table("journal_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_journal_lines_loan_id"))
         batch_op.drop_index(batch_op.f("ix_journal_lines_entry_id"))
-        batch_op.drop_index(batch_op.f("ix_journal_lines_account"))
 
     op.drop_table("journal_lines")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
