@@ -73,10 +73,9 @@ def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def append(uow: UnitOfWork, event: NewEvent) -> int:
-    """Append one event to the chain; returns its id."""
-    head = uow.connection.execute(_HEAD).scalar_one()
-    row = {
+def _row(event: NewEvent, recorded_at: datetime) -> dict[str, Any]:
+    """The stored columns of an event, before it is chained."""
+    return {
         "entity": event.entity,
         "entity_id": event.entity_id,
         "name": event.name,
@@ -85,11 +84,17 @@ def append(uow: UnitOfWork, event: NewEvent) -> int:
         "to_state": event.to_state,
         "actor": event.actor,
         "business_date": event.business_date,
-        "recorded_at": utc_now(),
+        "recorded_at": recorded_at,
         "payload": json.dumps(
             event.payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
         ),
     }
+
+
+def append(uow: UnitOfWork, event: NewEvent) -> int:
+    """Append one event to the chain; returns its id."""
+    head = uow.connection.execute(_HEAD).scalar_one()
+    row = _row(event, utc_now())
     digest = event_hash(head, row)
     event_id = uow.connection.execute(
         _INSERT, {**row, "prev_hash": head, "hash": digest}
@@ -144,24 +149,7 @@ def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
     now = utc_now()
     rows = []
     for event in batch:
-        row = {
-            "entity": event.entity,
-            "entity_id": event.entity_id,
-            "name": event.name,
-            "trigger": event.trigger,
-            "from_state": event.from_state,
-            "to_state": event.to_state,
-            "actor": event.actor,
-            "business_date": event.business_date,
-            "recorded_at": now,
-            "payload": json.dumps(
-                event.payload,
-                sort_keys=True,
-                ensure_ascii=False,
-                separators=(",", ":"),
-                default=str,
-            ),
-        }
+        row = _row(event, now)
         digest = event_hash(prev, row)
         rows.append({**row, "prev_hash": prev, "hash": digest})
         prev = digest
