@@ -321,9 +321,10 @@ def _delinquency(day: _Day) -> None:
             trigger = "cure"
         elif state == "overdue" and c.dpd > rules.write_off_dpd:
             trigger = "write_off"
-        c.state = loan_machine.table[(state, trigger)] if trigger else state
         if trigger and (state, trigger) not in loan_machine.table:  # pragma: no cover
+            # the sweep moves loans only along the machine's own table
             raise Conflict(loan_machine.refusal(f"loan {loan_id}", state, trigger))
+        c.state = loan_machine.table[(state, trigger)] if trigger else state
         c.bucket = bucket_for(c.dpd, [(b.name, b.max_dpd) for b in rules.buckets])
         c.classification = classification_for(
             c.dpd, [(level.code, level.min_dpd) for level in rules.classification]
