@@ -57,7 +57,7 @@ def run(
     from lendflow.flows import cob as cob_flow
     from lendflow.flows.runtime import batch_run
 
-    with batch_run(), _progress(not json_output) as progress:
+    with batch_run(), _Progress(not json_output) as progress:
         cob_flow.on_chunk_done = progress
         result = cob_flow.run_close_of_business(
             as_of=first,
@@ -73,7 +73,7 @@ def run(
     _print_result(result)
 
 
-class _progress:
+class _Progress:
     """A rich progress bar over chunks when a person is watching a terminal."""
 
     def __init__(self, wanted: bool) -> None:
