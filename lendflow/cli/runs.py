@@ -57,6 +57,18 @@ def _report(result: dict[str, Any], json_output: bool) -> None:
             typer.echo(f"{key}: {value}")
 
 
+def _run(flow_name: str, *arguments: Any, json_output: bool) -> dict[str, Any]:
+    """Run one of the batch loan flows locally, without heartbeats, and print its counts."""
+    prepare_prefect()
+    from lendflow.flows import loans
+    from lendflow.flows.runtime import batch_run
+
+    with batch_run():
+        result: dict[str, Any] = getattr(loans, flow_name)(*arguments)
+    _report(result, json_output)
+    return result
+
+
 @app.command("review-applications")
 def review_applications(
     chunk_size: ChunkOption = 1000,
@@ -65,14 +77,7 @@ def review_applications(
     json_output: JsonOption = False,
 ) -> None:
     """Move every submitted application into review."""
-    prepare_prefect()
-    from lendflow.flows.loans import review_applications as flow_
-    from lendflow.flows.runtime import batch_run
-
-    name = _user(user)
-    with batch_run():
-        result = flow_(business_date(on), name, chunk_size)
-    _report(result, json_output)
+    _run("review_applications", business_date(on), _user(user), chunk_size, json_output=json_output)
 
 
 @app.command("disburse-approved")
@@ -83,14 +88,9 @@ def disburse_approved(
     json_output: JsonOption = False,
 ) -> None:
     """Pay out every approved loan (transient gateway errors are retried)."""
-    prepare_prefect()
-    from lendflow.flows.loans import disburse_approved as flow_
-    from lendflow.flows.runtime import batch_run
-
-    name = _user(user)
-    with batch_run():
-        result = flow_(business_date(on), name, chunk_size)
-    _report(result, json_output)
+    result = _run(
+        "disburse_approved", business_date(on), _user(user), chunk_size, json_output=json_output
+    )
     if result["failures"]:
         raise typer.Exit(1)
 
@@ -103,15 +103,9 @@ def post_repayments(
     json_output: JsonOption = False,
 ) -> None:
     """Post a payment channel's repayment file; bad rows are reported and not posted."""
-    prepare_prefect()
-    from lendflow.flows.loans import post_repayments as flow_
-    from lendflow.flows.runtime import batch_run
     from lendflow.services.repayment_files import read_repayment_file
 
     read_repayment_file(file)  # a missing file or a bad header fails here, before any flow
-    name = _user(user)
-    with batch_run():
-        result = flow_(file, name, chunk_size)
-    _report(result, json_output)
+    result = _run("post_repayments", file, _user(user), chunk_size, json_output=json_output)
     if result["bad_rows"] or result["refused"]:
         raise typer.Exit(2 if result["bad_rows"] else 1)

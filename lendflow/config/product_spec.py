@@ -316,13 +316,13 @@ class ProductSpec(Strict):
         return apply_method(terms, self.repayment.method)
 
 
-def policy_problems(spec: ProductSpec, policy: Policy, source: str) -> list[str]:
-    """Every way the product breaks the policy, checked on its costliest loans.
-
-    The highest APR comes from the top of the rate band; fixed fees weigh most
-    on the smallest amount and the shortest term, so every allowed term is
-    priced at both ends of the amount range.
-    """
+def policy_problems(
+    spec: ProductSpec,
+    policy: Policy,
+    source: str,
+    costliest: tuple[Decimal, int, int] | None = None,
+) -> list[str]:
+    """Every way the product breaks the policy; the APR cap is checked on its costliest loan."""
     problems: list[str] = []
     if policy.no_upfront_deduction:
         for fee in spec.fees:
@@ -330,17 +330,8 @@ def policy_problems(spec: ProductSpec, policy: Policy, source: str) -> list[str]
                 problems.append(
                     f"{source}: fees.{fee.code}: policy forbids deducting fees from the principal"
                 )
-    cap = policy.apr_cap.limit
-    worst: tuple[Decimal, int, int] | None = None
-    anchor = date(2025, 1, 15)  # a fixed, ordinary date: APR must not depend on today
-    for term in spec.terms:
-        for amount in (spec.amount.min, spec.amount.max):
-            terms = spec.schedule_terms(amount, term, anchor, annual_rate=spec.rate.highest)
-            apr = apr_of_schedule(generate(terms)).compound
-            if worst is None or apr > worst[0]:
-                worst = (apr, amount, term)
-    if worst is not None and worst[0] > cap:
-        apr, amount, term = worst
+    apr, amount, term = costliest or costliest_loan(spec)
+    if apr > policy.apr_cap.limit:
         problems.append(
             f"{source}: rate: highest APR {apr.quantize(Decimal('0.01'))}% (amount"
             f" {format_fen(amount)}, {term} repayments, fees included) exceeds the policy cap"
@@ -359,16 +350,31 @@ def policy_problems(spec: ProductSpec, policy: Policy, source: str) -> list[str]
     return problems
 
 
-def highest_apr(spec: ProductSpec) -> Decimal:
-    """The highest APR (compound, percent) any loan of this product can have."""
+def costliest_loan(spec: ProductSpec) -> tuple[Decimal, int, int]:
+    """The highest APR (compound, percent) any loan of the product can have, and the
+    amount (fen) and term that reach it.
+
+    The top of the rate band, each allowed term, both ends of the amount range
+    (fixed fees weigh most on the smallest amount), on a fixed ordinary date:
+    an APR must not depend on today.
+    """
     anchor = date(2025, 1, 15)
     return max(
-        apr_of_schedule(
-            generate(spec.schedule_terms(amount, term, anchor, annual_rate=spec.rate.highest))
-        ).compound
+        (
+            apr_of_schedule(
+                generate(spec.schedule_terms(amount, term, anchor, annual_rate=spec.rate.highest))
+            ).compound,
+            amount,
+            term,
+        )
         for term in spec.terms
         for amount in (spec.amount.min, spec.amount.max)
     )
+
+
+def highest_apr(spec: ProductSpec) -> Decimal:
+    """The highest APR (compound, percent) any loan of this product can have."""
+    return costliest_loan(spec)[0]
 
 
 def parse_product(data: object, source: str) -> ProductSpec:

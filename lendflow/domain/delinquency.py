@@ -1,4 +1,4 @@
-"""Days past due, buckets and classification from a loan's instalments."""
+"""Days late, days past due, buckets, classification and penalty interest."""
 
 from __future__ import annotations
 
@@ -6,20 +6,13 @@ from collections.abc import Sequence
 from datetime import date
 
 from lendflow.domain.money import div_round
-from lendflow.domain.repayment import InstalmentState
 
 
-def arrears(instalments: Sequence[InstalmentState], as_of: date) -> int:
-    """Everything due by `as_of` and still unpaid (fen)."""
-    return sum(i.owed().total for i in instalments if i.due_date <= as_of)
-
-
-def days_past_due(instalments: Sequence[InstalmentState], as_of: date, tolerance: int = 0) -> int:
+def days_late(oldest_unpaid_due: date | None, arrears: int, as_of: date, tolerance: int) -> int:
     """Days since the oldest unpaid due date; arrears within `tolerance` do not count."""
-    if arrears(instalments, as_of) <= tolerance:
+    if oldest_unpaid_due is None or arrears <= tolerance:
         return 0
-    unpaid = [i.due_date for i in instalments if i.due_date <= as_of and not i.settled]
-    return (as_of - min(unpaid)).days if unpaid else 0
+    return (as_of - oldest_unpaid_due).days
 
 
 def effective_dpd(raw_days: int, grace_days: int) -> int:

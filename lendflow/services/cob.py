@@ -34,6 +34,7 @@ from lendflow.domain.delinquency import (
     bucket_for,
     classification_for,
     daily_penalty,
+    days_late,
     effective_dpd,
 )
 from lendflow.domain.errors import BadInput, Conflict
@@ -309,9 +310,12 @@ def _delinquency(day: _Day) -> None:
     write_offs: list[Candidate] = []
     for loan_id, c in day.candidates.items():
         rules = c.spec.delinquency
-        arrears = sum(i[3] + i[4] + i[5] + i[6] for i in c.open_items)
-        raw = (day.d - min(i[2] for i in c.open_items)).days if c.open_items else 0
-        c.days_late = 0 if arrears <= rules.arrears_tolerance else raw
+        c.days_late = days_late(
+            min((i[2] for i in c.open_items), default=None),
+            sum(i[3] + i[4] + i[5] + i[6] for i in c.open_items),
+            day.d,
+            rules.arrears_tolerance,
+        )
         c.dpd = effective_dpd(c.days_late, rules.grace_days)
         state = c.row["state"]
         trigger = None

@@ -260,7 +260,7 @@ def _activate(
         .values(status="paid", gateway_ref=receipt.gateway_ref, updated_at=utc_now())
     )
     _store_contract(ws, uow, actor, updated, as_of)
-    view = loan_view(ws, uow, updated, actor, as_of, loan_store.instalments(uow, loan_id))
+    view = loan_view(ws, uow, updated, actor, as_of, rows)  # the rows just written
     if key is not None:
         idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
     return view

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from lendflow.domain.errors import Refused
 from lendflow.domain.money import format_fen
 from lendflow.services import customers
 from lendflow.services.auth import Actor, Permission
@@ -83,7 +84,7 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, Any]:
         loan = loan_store.get(uow, loan_id)
         rows = loan_store.instalments(uow, loan_id)
         if not rows:
-            raise_not_disbursed(loan)
+            raise Refused(f"loan {loan_id} is {loan['state']}; it has no schedule until disbursed")
         balance = loan["principal"]
         instalments = []
         for r in rows:
@@ -124,12 +125,6 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, Any]:
         }
 
     return run_in_transaction(ws.engine, use_case)
-
-
-def raise_not_disbursed(loan: Mapping[str, Any]) -> None:
-    from lendflow.domain.errors import Refused
-
-    raise Refused(f"loan {loan['id']} is {loan['state']}; it has no schedule until disbursed")
 
 
 def loan_events(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, Any]]:

@@ -76,9 +76,6 @@ class SandboxGateway:
                 " amount INTEGER NOT NULL, customer_id INTEGER NOT NULL)"
             )
 
-    def _connect(self) -> sqlite3.Connection:
-        return self._db
-
     def pay_out(self, reference: str, amount: int, customer_id: int) -> PayoutReceipt:
         mode = os.environ.get(SANDBOX_MODE_ENV, "ok")
         with self._lock:
@@ -89,7 +86,7 @@ class SandboxGateway:
             if timing_out and not self.pay_before_timeout:
                 self.timeout_next = max(self.timeout_next - 1, 0)
                 raise GatewayError("payment gateway timed out (sandbox)", transient=True)
-            with self._connect() as db:
+            with self._db as db:
                 db.execute(
                     "INSERT OR IGNORE INTO payouts VALUES (?, ?, ?)",
                     (reference, amount, customer_id),

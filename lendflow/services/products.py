@@ -15,7 +15,7 @@ from lendflow.config.loading import parse_yaml, read_yaml
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import (
     ProductSpec,
-    highest_apr,
+    costliest_loan,
     parse_product,
     policy_problems,
 )
@@ -70,8 +70,9 @@ def check_product_file(path: Path, policy_path: Path | None = None) -> ProductCh
     policy = load_policy(policy_path)
     check.code = spec.code
     check.cap = policy.apr_cap.describe()
-    check.highest_apr = highest_apr(spec).quantize(Decimal("0.01"))
-    check.problems = policy_problems(spec, policy, source)
+    costliest = costliest_loan(spec)  # pricing every term is the slow part: once
+    check.highest_apr = costliest[0].quantize(Decimal("0.01"))
+    check.problems = policy_problems(spec, policy, source, costliest)
     return check
 
 
