@@ -27,7 +27,16 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.setenv("LENDFLOW_HOME", str(home))
     monkeypatch.delenv("LENDFLOW_DATABASE_URL", raising=False)
     monkeypatch.delenv("LENDFLOW_USER", raising=False)
+    # Loan-engine tests decide applications by hand; decisioning tests opt in to
+    # automated review (the product default) with `automated_review`.
+    monkeypatch.setenv("LENDFLOW_DECISIONING", "manual")
     return home
+
+
+@pytest.fixture
+def automated_review(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Automated credit review, as a workspace runs it by default."""
+    monkeypatch.setenv("LENDFLOW_DECISIONING", "automated")
 
 
 def _postgres_schema_url(base_url: str) -> Iterator[str]:

@@ -72,6 +72,12 @@ def _register() -> None:
     app.add_typer(admin.machine_app, name="machine")
     app.add_typer(runs.app, name="run")
     app.add_typer(cob.app, name="cob")
+    from lendflow.cli import credit
+
+    app.add_typer(credit.queue_app, name="queue")
+    app.add_typer(credit.scorecard_app, name="scorecard")
+    app.add_typer(credit.decisions_app, name="decisions")
+    app.add_typer(credit.blocklist_app, name="blocklist")
     app.command("serve")(cob.serve_command)
 
 

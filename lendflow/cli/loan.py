@@ -38,6 +38,12 @@ def apply(
     amount: Annotated[str | None, typer.Option(help="Amount requested in yuan.")] = None,
     term: Annotated[int | None, typer.Option(help="Number of repayments.")] = None,
     purpose: Annotated[str | None, typer.Option(help="Loan purpose code.")] = None,
+    monthly_debt: Annotated[
+        str | None, typer.Option(help="Monthly repayments owed to other lenders, in yuan.")
+    ] = None,
+    employment: Annotated[
+        str | None, typer.Option(help="salaried, civil_servant, self_employed, business_owner, …")
+    ] = None,
     applicant: Annotated[
         Path | None,
         typer.Option(help="JSON file with the fields above (id_number or national_id)."),
@@ -70,6 +76,8 @@ def apply(
             amount=amount,
             term=term,
             purpose=purpose,
+            monthly_debt=monthly_debt,
+            employment=employment,
         )
     as_of = business_date(on)
     with acting(user) as (ws, actor):
@@ -84,7 +92,8 @@ def apply(
 def review(
     loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
 ) -> None:
-    """Start the credit review of a submitted application."""
+    """Review a submitted application: automated review approves, declines or refers it
+    to the manual queue (`lendflow queue list`)."""
     from lendflow.services.applications import start_review
 
     with acting(user) as (ws, actor):

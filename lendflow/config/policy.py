@@ -62,6 +62,32 @@ class CollectionHours(Strict):
     end: str = "21:00"
 
 
+class Affordability(Strict):
+    """Most of a borrower's monthly income that all debt service may take, in percent."""
+
+    max_dti: Percent = Decimal(50)
+    by_product: dict[str, Percent] = Field(default_factory=dict)
+
+    def limit_for(self, product_code: str) -> Decimal:
+        return self.by_product.get(product_code, self.max_dti)
+
+
+class ProductGates(Strict):
+    """The evidence the gates of the product lifecycle ask a product's research for."""
+
+    min_survey_responses: int = Field(default=200, ge=1)
+    min_segment_responses: int = Field(
+        default=30, ge=1, description="survey responses each target segment needs"
+    )
+    min_competitors: int = Field(default=5, ge=1)
+    min_market_months: int = Field(
+        default=24, ge=3, description="months of market history (two years give growth)"
+    )
+    competitor_apr_percentile: int = Field(
+        default=75, ge=1, le=100, description="a new product's standard APR stays at or under it"
+    )
+
+
 class Policy(Strict):
     """The lender's regulatory limits."""
 
@@ -73,6 +99,8 @@ class Policy(Strict):
         description="penalty interest and overdue fees together, percent a year of the overdue",
     )
     collection_hours: CollectionHours = Field(default_factory=CollectionHours)
+    product_gates: ProductGates = Field(default_factory=ProductGates)
+    affordability: Affordability = Field(default_factory=Affordability)
 
 
 def default_policy_path() -> Path:

@@ -66,6 +66,9 @@ class RateBand(Strict):
     annual: Percent
     min: Percent | None = None
     max: Percent | None = None
+    by_grade: dict[str, Percent] = Field(
+        default_factory=dict, description="risk-based price of each risk grade"
+    )
 
     @model_validator(mode="after")
     def _within(self) -> RateBand:
@@ -73,6 +76,11 @@ class RateBand(Strict):
         high = self.max if self.max is not None else self.annual
         if not low <= self.annual <= high:
             raise ValueError(f"annual rate {self.annual}% must lie within [{low}%, {high}%]")
+        for grade, rate in self.by_grade.items():
+            if not low <= rate <= high:
+                raise ValueError(
+                    f"by_grade.{grade}: {rate}% lies outside the band [{low}%, {high}%]"
+                )
         return self
 
     @property
@@ -211,6 +219,26 @@ class AgeLimits(Strict):
     max: int = Field(default=60, le=100)
 
 
+class PricingAssumptions(Strict):
+    """What lending under this product costs, percent a year of the balance.
+
+    The design gate holds the product's cheapest loan against the floor these
+    make: cost of funds + probability of default × loss given default + operating cost.
+    """
+
+    cost_of_funds: Percent
+    probability_of_default: Percent = Field(description="percent of borrowers a year")
+    loss_given_default: Percent = Field(description="percent of the exposure lost on default")
+    operating_cost: Percent
+
+    @model_validator(mode="after")
+    def _proportions(self) -> PricingAssumptions:
+        for name in ("probability_of_default", "loss_given_default"):
+            if getattr(self, name) > 100:
+                raise ValueError(f"{name} is a percent of at most 100")
+        return self
+
+
 class DocumentRefs(Strict):
     brochure: str = "brochure"
     contract: str = "contract"
@@ -238,8 +266,11 @@ class ProductSpec(Strict):
     )
     approval_validity_days: int = Field(default=30, ge=1)
     age: AgeLimits = Field(default_factory=AgeLimits)
-    scorecard: str | None = None
+    scorecard: str | None = Field(default=None, description="champion scorecard code")
+    decision_table: str | None = Field(default=None, description="credit policy table code")
+    challenger: str | None = Field(default=None, description="scorecard scored in shadow")
     documents: DocumentRefs = Field(default_factory=DocumentRefs)
+    pricing: PricingAssumptions | None = None
 
     @field_validator("terms")
     @classmethod
@@ -350,19 +381,19 @@ def policy_problems(
     return problems
 
 
-def costliest_loan(spec: ProductSpec) -> tuple[Decimal, int, int]:
-    """The highest APR (compound, percent) any loan of the product can have, and the
-    amount (fen) and term that reach it.
+def costliest_loan(spec: ProductSpec, rate: Decimal | None = None) -> tuple[Decimal, int, int]:
+    """The highest APR (compound, percent) any loan of the product can have at `rate`
+    (default: the top of the band), and the amount (fen) and term that reach it.
 
-    The top of the rate band, each allowed term, both ends of the amount range
-    (fixed fees weigh most on the smallest amount), on a fixed ordinary date:
-    an APR must not depend on today.
+    Each allowed term, both ends of the amount range (fixed fees weigh most on
+    the smallest amount), on a fixed ordinary date: an APR must not depend on today.
     """
     anchor = date(2025, 1, 15)
+    annual = spec.rate.highest if rate is None else rate
     return max(
         (
             apr_of_schedule(
-                generate(spec.schedule_terms(amount, term, anchor, annual_rate=spec.rate.highest))
+                generate(spec.schedule_terms(amount, term, anchor, annual_rate=annual))
             ).compound,
             amount,
             term,

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, description="acting user when --as is not given")
     locale: Locale = "zh-CN"
     templates: Path | None = Field(default=None, description="folder of template overrides")
+    decisioning: Literal["automated", "manual"] = Field(
+        default="automated",
+        description="automated: scorecard and decision table decide or refer; manual: refer all",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -9,16 +9,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
 from lendflow.domain.money import format_fen, parse_amount
 from lendflow.services import customers
 from lendflow.services.auth import Actor, Permission
+from lendflow.services.decisioning import CreditDecision
 from lendflow.services.loan_records import loan_event, not_before, spec_for, transition
 from lendflow.services.loan_views import loan_view
 from lendflow.services.products import spec_of
+from lendflow.store import credit, products
 from lendflow.store import loans as loan_store
-from lendflow.store import products
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -39,6 +41,8 @@ class Application:
     amount: int
     term: int
     purpose: str | None = None
+    monthly_debt: int = 0
+    employment: str = "unknown"
 
     @classmethod
     def parse(cls, **raw: Any) -> Application:
@@ -56,6 +60,12 @@ class Application:
             raise BadInput(
                 f"term must be a whole number of repayments, got {raw['term']!r}"
             ) from None
+        employment = str(raw.get("employment") or "unknown")
+        if employment not in EMPLOYMENT:
+            raise BadInput(
+                f"employment must be one of {', '.join(EMPLOYMENT)}, got {employment!r}"
+            )
+        debt = raw.get("monthly_debt")
         return cls(
             product=str(raw["product"]),
             name=validate_name(str(raw["name"])),
@@ -65,6 +75,10 @@ class Application:
             amount=parse_amount(raw["amount"], field="amount"),
             term=term,
             purpose=str(raw["purpose"]) if raw.get("purpose") else None,
+            monthly_debt=0
+            if debt in (None, "")
+            else parse_amount(debt, field="monthly debt", allow_zero=True),
+            employment=employment,
         )
 
     @classmethod
@@ -77,7 +91,8 @@ class Application:
             raise BadInput(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
         if not isinstance(data, dict):
             raise BadInput(f"{path}: expected a JSON object of application fields")
-        if isinstance(data.get("amount"), float) or isinstance(data.get("monthly_income"), float):
+        money_fields = ("amount", "monthly_income", "monthly_debt")
+        if any(isinstance(data.get(k), float) for k in money_fields):
             raise BadInput(
                 f'{path}: write amounts as strings ("5000.00"), not JSON numbers with decimals'
             )
@@ -123,6 +138,16 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
                 "annual_rate": str(spec.rate.annual),
                 "method": str(spec.repayment.method),
                 "applied_on": as_of,
+            },
+        )
+        credit.save_facts(
+            uow,
+            loan_id,
+            {
+                "age": age_on(application.national_id, as_of),
+                "monthly_income": application.monthly_income,
+                "monthly_debt": application.monthly_debt,
+                "employment": application.employment,
             },
         )
         loan = loan_store.get(uow, loan_id)
@@ -205,18 +230,64 @@ def start_review(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict
             event_name="LoanReviewStarted",
             changes={"reviewed_on": as_of},
         )
-        decision = ws.decider.decide({**loan, "as_of": as_of})
+        decision = ws.decider.decide(uow, loan, as_of)
+        credit.record_decisions(uow, loan["id"], as_of, actor.name, decision.records)
+        priced = _priced(decision)
         if decision.outcome == "approve" and decision.approved_amount:
-            return _approve(uow, loan, actor, as_of, decision.approved_amount, "automated decision")
+            return _approve(
+                uow, loan, actor, as_of, decision.approved_amount, AUTOMATED, priced, decision
+            )
         if decision.outcome == "reject":
-            return _reject(uow, loan, actor, as_of, decision.reasons[0], "automated decision")
+            return _reject(uow, loan, actor, as_of, decision.reasons[0], AUTOMATED, decision)
+        if not decision.records:
+            return loan  # manual review: nothing was assessed, the loan simply waits
+        if priced:
+            loan = loan_store.save(uow, loan, priced)
+        loan_event(
+            uow,
+            loan,
+            "LoanReferred",
+            actor,
+            as_of,
+            {
+                "reasons": list(decision.reasons),
+                "risk_grade": decision.risk_grade,
+                "proposed_amount": decision.approved_amount,
+            },
+        )
         return loan
 
     return _decide(ws, actor, loan_id, as_of, step)
 
 
+AUTOMATED = "automated decision"
+
+
+def _priced(decision: CreditDecision) -> dict[str, Any]:
+    """The grade and risk-based rate a decision sets on the loan, if it priced one."""
+    changes: dict[str, Any] = {}
+    if decision.risk_grade is not None:
+        changes["risk_grade"] = decision.risk_grade
+    if decision.annual_rate is not None:
+        changes["annual_rate"] = decision.annual_rate
+    return changes
+
+
+def _decision_payload(decision: CreditDecision | None) -> dict[str, Any]:
+    if decision is None:
+        return {}
+    return {"reasons": list(decision.reasons), "risk_grade": decision.risk_grade}
+
+
 def _approve(
-    uow: UnitOfWork, loan: dict[str, Any], actor: Actor, as_of: date, amount: int, note: str | None
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    actor: Actor,
+    as_of: date,
+    amount: int,
+    note: str | None,
+    priced: dict[str, Any] | None = None,
+    decision: CreditDecision | None = None,
 ) -> dict[str, Any]:
     spec = spec_for(uow, loan)
     within_request = 0 < amount <= loan["requested_amount"]  # else the machine's guard says so
@@ -241,13 +312,26 @@ def _approve(
             "decided_on": as_of,
             "approval_expires_on": expires,
             "decision_note": note,
+            **(priced or {}),
         },
-        payload={"approved_amount": amount, "expires_on": expires.isoformat(), "note": note},
+        payload={
+            "approved_amount": amount,
+            "annual_rate": (priced or {}).get("annual_rate", loan["annual_rate"]),
+            "expires_on": expires.isoformat(),
+            "note": note,
+            **_decision_payload(decision),
+        },
     )
 
 
 def _reject(
-    uow: UnitOfWork, loan: dict[str, Any], actor: Actor, as_of: date, reason: str, note: str | None
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    actor: Actor,
+    as_of: date,
+    reason: str,
+    note: str | None,
+    decision: CreditDecision | None = None,
 ) -> dict[str, Any]:
     return transition(
         uow,
@@ -258,7 +342,7 @@ def _reject(
         event_name="LoanRejected",
         context={"reason": reason},
         changes={"reason_code": reason, "decided_on": as_of, "decision_note": note},
-        payload={"reason_code": reason, "note": note},
+        payload={"reason_code": reason, "note": note, **_decision_payload(decision)},
     )
 
 
@@ -272,15 +356,16 @@ def approve(
 ) -> dict[str, Any]:
     """Approve an application under review, for at most the amount requested."""
     actor.require(Permission.DECIDE, "approve loans")
-    return _decide(
-        ws,
-        actor,
-        loan_id,
-        as_of,
-        lambda uow, loan: _approve(
-            uow, loan, actor, as_of, loan["requested_amount"] if amount is None else amount, note
-        ),
-    )
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        referral = _referral(uow, loan, note)
+        proposed = referral.get("approved_amount") if referral else None
+        chosen = amount if amount is not None else proposed or loan["requested_amount"]
+        updated = _approve(uow, loan, actor, as_of, chosen, note)
+        _record_manual(uow, updated, actor, as_of, "approve", note, amount=chosen)
+        return updated
+
+    return _decide(ws, actor, loan_id, as_of, step)
 
 
 def reject(
@@ -290,9 +375,52 @@ def reject(
     actor.require(Permission.DECIDE, "reject loans")
     if not REASON_CODE.match(reason or ""):
         raise BadInput(f"reason code must be a short code like DTI_TOO_HIGH, got {reason!r}")
-    return _decide(
-        ws, actor, loan_id, as_of, lambda uow, loan: _reject(uow, loan, actor, as_of, reason, note)
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        _referral(uow, loan, note)
+        updated = _reject(uow, loan, actor, as_of, reason, note)
+        _record_manual(uow, updated, actor, as_of, "reject", note, reason=reason)
+        return updated
+
+    return _decide(ws, actor, loan_id, as_of, step)
+
+
+def _referral(uow: UnitOfWork, loan: dict[str, Any], note: str | None) -> dict[str, Any] | None:
+    """The automated referral a person is deciding, if any; deciding one needs a note."""
+    if loan["state"] != "under_review":
+        return None  # the machine refuses the move with its own message
+    referral = next(
+        (d for d in reversed(credit.decisions(uow, loan["id"])) if d["role"] == "champion"), None
     )
+    if referral is not None and referral["outcome"] == "refer" and not (note or "").strip():
+        raise BadInput(
+            f"loan {loan['id']} was referred by automated review"
+            f" ({', '.join(referral['reasons'])}); give --note with the grounds for your decision"
+        )
+    return referral
+
+
+def _record_manual(
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    actor: Actor,
+    as_of: date,
+    outcome: str,
+    note: str | None,
+    *,
+    amount: int | None = None,
+    reason: str | None = None,
+) -> None:
+    record = {
+        "role": "manual",
+        "outcome": outcome,
+        "risk_grade": loan.get("risk_grade"),
+        "approved_amount": amount,
+        "annual_rate": loan["annual_rate"] if outcome == "approve" else None,
+        "reasons": [reason] if reason else [],
+        "note": note,
+    }
+    credit.record_decisions(uow, loan["id"], as_of, actor.name, [record])
 
 
 def withdraw(

@@ -33,7 +33,6 @@ SANDBOX_FILE_NAME = "sandbox_gateway.db"
 class Workspace:
     settings: Settings
     policy_path: Path | None = None
-    decider: CreditDecider = field(default_factory=ManualReview)
     contracts: ContractRenderer = field(default_factory=NoContracts)
 
     @cached_property
@@ -48,6 +47,16 @@ class Workspace:
         from lendflow.store.reads import Reader
 
         return Reader(self.settings.resolved_database_url)
+
+    @cached_property
+    def decider(self) -> CreditDecider:
+        """Automated review unless the workspace is set to refer every application
+        (LENDFLOW_DECISIONING=manual); assign `ws.decider` to plug in another."""
+        if self.settings.decisioning == "manual":
+            return ManualReview()
+        from lendflow.services.credit_review import AutomatedReview
+
+        return AutomatedReview(self)
 
     @cached_property
     def gateway(self) -> PaymentGateway:

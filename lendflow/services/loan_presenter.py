@@ -6,6 +6,7 @@ command and the use cases inside a transaction show a loan identically.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -86,6 +87,7 @@ def present_loan(
         "maturity_on": loan["maturity_on"],
         "closed_on": loan["closed_on"],
         "reason_code": loan["reason_code"],
+        "risk_grade": loan["risk_grade"],
         "version": loan["version"],
         "as_of": as_of,
     }
@@ -94,3 +96,35 @@ def present_loan(
         view["payoff"] = format_fen(quote.total)
     # JSON-ready, so a stored answer replays exactly as it was first given
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in view.items()}
+
+
+def decision_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One credit decision as shown: which model versions decided, on what, and why."""
+    def parsed(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    decided = row["decided_on"]
+    amount = row["approved_amount"]
+    detail = parsed(row["detail"])
+    return {
+        "role": row["role"],
+        "decided_on": decided.isoformat() if isinstance(decided, date) else decided,
+        "actor": row["actor"],
+        "outcome": row["outcome"],
+        "scorecard": None
+        if row["scorecard"] is None
+        else {"code": row["scorecard"], "version": row["scorecard_version"]},
+        "decision_table": None
+        if row["decision_table"] is None
+        else {"code": row["decision_table"], "version": row["decision_table_version"]},
+        "score": row["score"],
+        "probability_of_default": row["probability_of_default"],
+        "risk_grade": row["risk_grade"],
+        "approved_amount": None if amount is None else format_fen(amount),
+        "annual_rate": row["annual_rate"],
+        "reasons": parsed(row["reasons"]),
+        "points": detail.get("points"),
+        "inputs": detail.get("inputs"),
+        "rules": detail.get("rules"),
+        "note": row["note"],
+    }

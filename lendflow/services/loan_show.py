@@ -6,7 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.services.auth import Actor, Permission
-from lendflow.services.loan_presenter import DISBURSED_STATES, present_loan
+from lendflow.services.loan_presenter import DISBURSED_STATES, decision_view, present_loan
 
 if TYPE_CHECKING:
     from lendflow.services.context import Workspace
@@ -20,6 +20,9 @@ def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, An
         loan = reader.loan(loan_id)
         rows = reader.instalments(loan_id) if loan["state"] in DISBURSED_STATES else []
         customer_row = reader.customer(loan["customer_id"])
+        decisions = reader.decisions(loan_id)
     finally:
         reader.close()
-    return present_loan(loan, rows, customer_row, ws.cipher, actor, as_of)
+    view = present_loan(loan, rows, customer_row, ws.cipher, actor, as_of)
+    view["credit_decisions"] = [decision_view(d) for d in decisions]
+    return view

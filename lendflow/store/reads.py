@@ -21,7 +21,8 @@ LOAN_COLUMNS = (
     "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
     "maturity_on", "closed_on", "reason_code", "decision_note", "principal_outstanding",
     "interest_receivable", "fee_receivable", "penalty_receivable", "credit_balance",
-    "written_off_amount", "dpd", "bucket", "classification", "cob_through", "version",
+    "written_off_amount", "dpd", "bucket", "classification", "cob_through", "risk_grade",
+    "version",
 )  # fmt: skip
 INSTALMENT_COLUMNS = (
     "id", "loan_id", "n", "due_date", "principal", "interest", "fee", "penalty",
@@ -29,6 +30,11 @@ INSTALMENT_COLUMNS = (
     "fee_waived", "recognised", "paid_on",
 )  # fmt: skip
 CUSTOMER_COLUMNS = ("id", "name_enc", "national_id_enc", "phone_enc")
+DECISION_COLUMNS = (
+    "id", "loan_id", "role", "decided_on", "actor", "outcome", "scorecard", "scorecard_version",
+    "decision_table", "decision_table_version", "score", "probability_of_default", "risk_grade",
+    "approved_amount", "annual_rate", "reasons", "detail", "note",
+)  # fmt: skip
 DATE_COLUMNS = frozenset(
     {
         "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
@@ -103,6 +109,11 @@ class Reader:
         if not found:
             raise NotFound(f"customer {customer_id} does not exist")
         return found[0]
+
+    def decisions(self, loan_id: int) -> list[dict[str, Any]]:
+        """The loan's credit decisions in the order they were made (JSON fields as text)."""
+        rows = self._dicts("credit_decisions", DECISION_COLUMNS, "loan_id = ?", (loan_id,))
+        return sorted(rows, key=lambda r: r["id"])
 
     def close(self) -> None:
         self._db.close()

@@ -129,6 +129,7 @@ loans = Table(
     Column("bucket", String(16), nullable=False, default="M0"),
     Column("classification", String(32), nullable=False, default="normal"),
     Column("cob_through", Date),
+    Column("risk_grade", String(8)),
     Column("version", Integer, nullable=False, default=1),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, default=utc_now),
@@ -266,6 +267,69 @@ notices = Table(
     Column("document_sha256", String(64)),
     _created(),
     UniqueConstraint("loan_id", "kind", "dpd", name="uq_notice_milestone"),
+)
+
+# What the applicant told us beyond personal data, kept per application: the facts a
+# credit decision was made on must not change when the customer's record does.
+applicant_facts = Table(
+    "applicant_facts",
+    metadata,
+    Column("loan_id", Integer, ForeignKey("loans.id"), primary_key=True),
+    Column("age", Integer, nullable=False),
+    _money("monthly_income"),
+    _money("monthly_debt"),
+    Column("employment", String(32), nullable=False),
+)
+
+# Every credit decision: the champion's, a challenger's in shadow, and each person's.
+credit_decisions = Table(
+    "credit_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # champion | challenger | manual
+    Column("decided_on", Date, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("scorecard", String(64)),
+    Column("scorecard_version", Integer),
+    Column("decision_table", String(64)),
+    Column("decision_table_version", Integer),
+    Column("score", Integer),
+    Column("probability_of_default", String(16)),
+    Column("risk_grade", String(8)),
+    _money("approved_amount", nullable=True),
+    Column("annual_rate", String(32)),
+    Column("reasons", Text, nullable=False, default="[]"),
+    Column("detail", Text, nullable=False, default="{}"),  # inputs, points, rules (JSON)
+    Column("note", Text),
+    _created(),
+)
+
+# The exact text of every scorecard and decision table version that decided a loan.
+credit_models = Table(
+    "credit_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    _created(),
+    UniqueConstraint("code", "version", name="uq_credit_model_version"),
+)
+
+# People the lender will not lend to, by the keyed hash of their national ID.
+blocklist = Table(
+    "blocklist",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("reason", String(64), nullable=False),
+    Column("note", Text),
+    Column("added_by", String(64), nullable=False),
+    Column("added_on", Date, nullable=False),
+    _created(),
 )
 
 # Each close of business run: what it did, for the operators' record.

@@ -1,0 +1,163 @@
+"""Risk desk commands: the review queue, scorecards, the challenger report, the blocklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date, workspace
+from lendflow.cli.output import print_json
+from lendflow.domain.calendar import parse_date
+
+queue_app = typer.Typer(help="Applications waiting for a risk officer.", no_args_is_help=True)
+scorecard_app = typer.Typer(help="Scorecards and decision tables.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Stored credit decisions.", no_args_is_help=True)
+blocklist_app = typer.Typer(help="People the lender will not lend to.", no_args_is_help=True)
+
+
+@queue_app.command("list")
+def queue_list(
+    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.", min=1, max=10_000)] = 200,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Referred applications, oldest first, with score, grade and reasons.
+
+    Decide each with `lendflow loan approve ID --note ...` or `loan reject ID --reason ... --note`.
+    """
+    from lendflow.services.credit_desk import review_queue
+
+    with acting(user) as (ws, actor):
+        rows = review_queue(ws, actor, business_date(on), product, limit)
+    if json_output:
+        print_json(rows)
+        return
+    from lendflow.cli.tables import print_rows
+
+    shown = [{**r, "reasons": ", ".join(r["reasons"])} for r in rows]
+    print_rows(
+        "Manual review queue",
+        shown,
+        ["id", "product", "requested", "proposed", "term", "score", "risk_grade", "annual_rate",
+         "reasons", "waiting_days"],
+    )  # fmt: skip
+
+
+@scorecard_app.command("show")
+def scorecard_show(
+    code: Annotated[str, typer.Argument(help="Scorecard or decision table code.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Every characteristic's bins and points, or every rule of a decision table."""
+    from lendflow.services.credit_desk import scorecard_view
+
+    with workspace() as ws:
+        view = scorecard_view(ws, code)
+    _print_model(view, json_output)
+
+
+@scorecard_app.command("check")
+def scorecard_check(
+    path: Annotated[Path, typer.Argument(help="A scorecard or decision table YAML file.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Validate a file: every problem is listed as file: path: message."""
+    from lendflow.services.credit_desk import check_model_file
+
+    _print_model(check_model_file(path), json_output)
+
+
+def _print_model(view: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print_json(view)
+        return
+    from lendflow.cli.tables import print_rows
+
+    title = f"{view['kind']} {view['code']} v{view['version']}"
+    if view["kind"] == "scorecard":
+        rows = [
+            {"characteristic": c["name"], "bin": b["bin"], "points": b["points"]}
+            for c in view["characteristics"]
+            for b in c["bins"]
+        ]
+        print_rows(title, rows, ["characteristic", "bin", "points"])
+        low, high = view["score_range"]
+        typer.echo(f"scores from {low} to {high}; {view['scaling']}")
+        return
+    rows = [
+        {**r, "when": ", ".join(f"{k} {v}" for k, v in r["when"].items()) or "(any)",
+         "reasons": ", ".join(r["reasons"])}
+        for r in view["rules"]
+    ]  # fmt: skip
+    print_rows(f"{title} (hit policy {view['hit_policy']})", rows,
+               ["rule", "when", "outcome", "grade", "max_amount", "reasons"])  # fmt: skip
+
+
+@decisions_app.command("compare")
+def decisions_compare(
+    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="Decided on or after.")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Decided on or before.")] = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Champion against challenger scorecard over the stored decisions."""
+    from lendflow.services.credit_desk import compare_challenger
+
+    with acting(user) as (ws, actor):
+        report = compare_challenger(
+            ws,
+            actor,
+            product=product,
+            since=parse_date(since, field="--from") if since else None,
+            until=parse_date(until, field="--to") if until else None,
+        )
+    if json_output:
+        print_json(report)
+        return
+    typer.echo(
+        f"champion {report['champion']} vs challenger {report['challenger']}:"
+        f" {report['compared']} applications, agreement {report['agreement']}"
+    )
+    for key in ("outcomes", "approval_rate", "mean_score", "both_approve", "champion_only",
+                "challenger_only"):  # fmt: skip
+        typer.echo(f"  {key}: {report[key]}")
+
+
+@blocklist_app.command("add")
+def blocklist_add(
+    national_id: Annotated[str, typer.Option("--national-id", help="The person's ID number.")],
+    reason: Annotated[str, typer.Option(help="Reason code, e.g. FRAUD_CONFIRMED.")],
+    note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Decline every future application from this person."""
+    from lendflow.services.credit_desk import block
+
+    with acting(user) as (ws, actor):
+        entry = block(ws, actor, national_id, reason, note, business_date(on))
+    if json_output:
+        print_json(entry)
+        return
+    typer.echo(f"blocked ({reason})")
+
+
+@blocklist_app.command("list")
+def blocklist_list(user: AsOption = None, json_output: JsonOption = False) -> None:
+    """Blocked people by reason and date (identities stay hashed)."""
+    from lendflow.services.credit_desk import blocklist_entries
+
+    with acting(user) as (ws, actor):
+        rows = blocklist_entries(ws, actor)
+    if json_output:
+        print_json(rows)
+        return
+    from lendflow.cli.tables import print_rows
+
+    print_rows("Blocklist", rows, ["id_hash", "reason", "added_by", "added_on", "note"])
