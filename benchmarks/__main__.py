@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_cli_start, bench_cob, bench_loan_actions, bench_schedules
+from benchmarks import (
+    bench_cli_start,
+    bench_cob,
+    bench_decisions,
+    bench_loan_actions,
+    bench_schedules,
+)
 
 
 def main() -> int:
     results = [
         bench_schedules.run(),
         bench_loan_actions.run(),
+        bench_decisions.run(),
         bench_cli_start.run(),
         bench_cob.run(),
     ]

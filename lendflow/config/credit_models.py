@@ -46,7 +46,7 @@ CODE = r"^[a-z0-9][a-z0-9-]{1,62}$"
 REASON = r"^[A-Z][A-Z0-9_]{1,63}$"
 FOLDER_NAME = "scorecards"
 
-Cell = str | int | bool | list[str] | None
+Cell = Any  # each cell is checked against its input's kind when the table compiles
 
 
 class ScalingSpec(Strict):
@@ -210,12 +210,14 @@ def _characteristic(
             problems.append(f"{where}.otherwise: give points for values no bin lists")
         if kind is InputKind.FLAG and set(seen) != {"true", "false"}:
             problems.append(f"{where}.bins: {spec.input} is true or false; give points for both")
-    otherwise = _points(spec.otherwise, f"{where}.otherwise", woe_terms, problems) if (
-        spec.otherwise
-    ) else None
-    missing = _points(spec.missing, f"{where}.missing", woe_terms, problems) if (
-        spec.missing
-    ) else None
+    otherwise = (
+        _points(spec.otherwise, f"{where}.otherwise", woe_terms, problems)
+        if (spec.otherwise)
+        else None
+    )
+    missing = (
+        _points(spec.missing, f"{where}.missing", woe_terms, problems) if (spec.missing) else None
+    )
     return Characteristic(
         spec.name, spec.input, spec.reason, tuple(numeric), tuple(categories), otherwise, missing
     )
@@ -364,3 +366,37 @@ class CreditModels:
         if not isinstance(loaded.model, DecisionTable):
             raise BadInput(f"{loaded.source}: {code!r} is a scorecard, not a decision table")
         return loaded
+
+
+def credit_setup_problems(spec: Any, models: CreditModels, source: str) -> list[str]:
+    """What stops a product's automated review from working: missing or broken models,
+    and risk grades the product does not price."""
+    if spec.scorecard is None and spec.decision_table is None:
+        return []  # every application goes to a person
+    problems: list[str] = []
+    if spec.scorecard is None or spec.decision_table is None:
+        return [f"{source}: scorecard and decision_table: give both for automated review"]
+    found: dict[str, Loaded] = {}
+    for field, code in (
+        ("scorecard", spec.scorecard),
+        ("decision_table", spec.decision_table),
+        ("challenger", spec.challenger),
+    ):
+        if code is None:
+            continue
+        try:
+            found[field] = (
+                models.table(code) if field == "decision_table" else models.scorecard(code)
+            )
+        except Problems as exc:
+            problems.extend(exc.problems)
+        except BadInput as exc:
+            problems.append(f"{source}: {field}: {exc.message}")
+    table = found.get("decision_table")
+    if table is not None and isinstance(table.model, DecisionTable):
+        graded = {r.grade for r in table.model.rules if r.grade is not None}
+        for grade in sorted(graded - set(spec.rate.by_grade)):
+            problems.append(
+                f"{source}: rate.by_grade: grade {grade} of {table.model.code} has no rate"
+            )
+    return problems

@@ -93,19 +93,19 @@ class Characteristic:
     otherwise: int | None = None
     missing: int | None = None
 
-    @property
-    def max_points(self) -> int:
+    def _bin_points(self) -> list[int]:
         points = [b.points for b in self.numeric_bins] + [b.points for b in self.category_bins]
         if self.otherwise is not None:
             points.append(self.otherwise)
-        return max(points)
+        return points
+
+    @property
+    def max_points(self) -> int:
+        return max(self._bin_points())
 
     @property
     def min_points(self) -> int:
-        points = [b.points for b in self.numeric_bins] + [b.points for b in self.category_bins]
-        if self.otherwise is not None:
-            points.append(self.otherwise)
-        return min(points)
+        return min(self._bin_points())
 
     def points_for(self, value: object) -> tuple[int, str]:
         """(points, bin label) for a value; a missing value scores the `missing` points,

@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lendflow.config.credit_models import FOLDER_NAME as MODELS_FOLDER
+from lendflow.config.credit_models import CreditModels, credit_setup_problems, packaged_folder
 from lendflow.config.loading import parse_yaml, read_yaml
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import (
@@ -54,8 +56,11 @@ class ProductCheck:
         }
 
 
-def check_product_file(path: Path, policy_path: Path | None = None) -> ProductCheck:
-    """Check a spec file against the schema and the policy, collecting every problem."""
+def check_product_file(
+    path: Path, policy_path: Path | None = None, model_folders: list[Path] | None = None
+) -> ProductCheck:
+    """Check a spec file against the schema, the policy and its credit models (the
+    workspace's first, then the packaged ones), collecting every problem."""
     source = str(path)
     check = ProductCheck(source=source)
     try:
@@ -73,6 +78,8 @@ def check_product_file(path: Path, policy_path: Path | None = None) -> ProductCh
     costliest = costliest_loan(spec)  # pricing every term is the slow part: once
     check.highest_apr = costliest[0].quantize(Decimal("0.01"))
     check.problems = policy_problems(spec, policy, source, costliest)
+    folders = [*(model_folders or []), packaged_folder()]
+    check.problems += credit_setup_problems(spec, CreditModels(folders), source)
     return check
 
 
@@ -106,7 +113,7 @@ def import_product(
     version retires the previous live one (its loans run off on their terms).
     """
     actor.require(Permission.MANAGE_PRODUCTS, "import products")
-    check = check_product_file(path, None)
+    check = check_product_file(path, None, [ws.settings.home / MODELS_FOLDER])
     if not check.ok:
         raise Problems(check.problems)
     text = path.read_text(encoding="utf-8")

@@ -101,3 +101,14 @@ def test_repayment_file_posts_good_rows_once_and_reports_bad_ones(
     shown = loan_views.show(ws, ws.actor("ops"), book[0], date(2026, 2, 12))
     assert shown["outstanding"]["principal"] != "6000.00"
     assert audit.verify(ws, ws.actor("auditor")).ok
+
+
+def test_automated_review_decides_the_queue_in_chunks(
+    automated_review: None, book: list[int]
+) -> None:
+    reviewed = review_applications(date(2026, 1, 10), "ops", chunk_size=2)
+    assert reviewed == {"scanned": 5, "approved": 5}
+    ws = workspace()
+    shown = loan_views.show(ws, ws.actor("risk"), book[0], date(2026, 1, 10))
+    assert (shown["risk_grade"], shown["annual_rate"]) == ("C", "14.40")
+    assert [d["role"] for d in shown["credit_decisions"]] == ["champion", "challenger"]
