@@ -25,7 +25,7 @@ LOANS = 400
 
 def run() -> bool:
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(home=Path(folder))
+        settings = Settings(home=Path(folder), decisioning="manual")  # people decide here
         init_workspace(settings)
         ws = open_workspace(settings)
         admin, ops, risk = ws.actor("admin"), ws.actor("ops"), ws.actor("risk")
