@@ -88,6 +88,13 @@ class ProductGates(Strict):
     )
 
 
+class ServiceLevels(Strict):
+    """Calendar days to resolve a customer's ticket (complaints: 15 by regulation)."""
+
+    complaint: int = Field(default=15, ge=1)
+    question: int = Field(default=3, ge=1)
+
+
 class Policy(Strict):
     """The lender's regulatory limits."""
 
@@ -101,6 +108,7 @@ class Policy(Strict):
     collection_hours: CollectionHours = Field(default_factory=CollectionHours)
     product_gates: ProductGates = Field(default_factory=ProductGates)
     affordability: Affordability = Field(default_factory=Affordability)
+    service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
 
 
 def default_policy_path() -> Path:

@@ -214,6 +214,21 @@ class Delinquency(Strict):
         return levels
 
 
+class AlertThresholds(Strict):
+    """Where a product's monitoring raises an alert (ratios in percent)."""
+
+    par30_max: Percent = Decimal(5)
+    non_performing_max: Percent = Decimal(3)
+    approval_rate_min: Percent = Decimal(20)
+    complaints_per_thousand_max: Percent = Field(
+        default=Decimal(2), description="complaints in the month per 1,000 active loans"
+    )
+
+
+class Monitoring(Strict):
+    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
+
+
 class AgeLimits(Strict):
     min: int = Field(default=18, ge=18)
     max: int = Field(default=60, le=100)
@@ -270,6 +285,7 @@ class ProductSpec(Strict):
     decision_table: str | None = Field(default=None, description="credit policy table code")
     challenger: str | None = Field(default=None, description="scorecard scored in shadow")
     documents: DocumentRefs = Field(default_factory=DocumentRefs)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
     pricing: PricingAssumptions | None = None
 
     @field_validator("terms")

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     AUDIT = "audit"
     MANAGE_PRODUCTS = "manage_products"
     RUN_COB = "run_cob"
+    SERVE_CUSTOMERS = "serve_customers"
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -38,6 +39,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
             Permission.REPAY,
             Permission.READ,
             Permission.RUN_COB,
+            Permission.SERVE_CUSTOMERS,
         }
     ),
     "risk_officer": frozenset(

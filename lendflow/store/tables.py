@@ -343,3 +343,25 @@ cob_runs = Table(
     Column("counts", Text, nullable=False),
     _created(),
 )
+
+# Customer service tickets: complaints and questions, each with a service-level deadline.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # complaint | question
+    Column("product_code", String(64), index=True),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("loan_id", Integer, ForeignKey("loans.id")),
+    Column("channel", String(32), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("details_enc", Text),  # may hold personal data: encrypted like the customer's
+    Column("opened_on", Date, nullable=False, index=True),
+    Column("due_on", Date, nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("resolved_on", Date),
+    Column("resolved_by", String(64)),
+    Column("resolution", Text),
+    Column("version", Integer, nullable=False, default=1),
+    _created(),
+)
