@@ -78,6 +78,9 @@ def _register() -> None:
     app.add_typer(credit.scorecard_app, name="scorecard")
     app.add_typer(credit.decisions_app, name="decisions")
     app.add_typer(credit.blocklist_app, name="blocklist")
+    from lendflow.cli import docs
+
+    app.add_typer(docs.app, name="docs")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

@@ -15,7 +15,7 @@ from lendflow.config.settings import Settings, load_settings
 from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
 from lendflow.services.auth import Actor, resolve_actor
 from lendflow.services.decisioning import CreditDecider, ManualReview
-from lendflow.services.documents_port import ContractRenderer, NoContracts
+from lendflow.services.documents_port import ContractRenderer, RenderedContracts
 from lendflow.services.payments import PaymentGateway, SandboxGateway
 from lendflow.services.workspace import require_workspace
 from lendflow.store.personal_data import PersonalDataCipher
@@ -33,7 +33,7 @@ SANDBOX_FILE_NAME = "sandbox_gateway.db"
 class Workspace:
     settings: Settings
     policy_path: Path | None = None
-    contracts: ContractRenderer = field(default_factory=NoContracts)
+    contracts: ContractRenderer = field(default_factory=RenderedContracts)
 
     @cached_property
     def engine(self) -> Engine:

@@ -21,7 +21,7 @@ from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, balance_changes
 from lendflow.domain.schedule import generate
 from lendflow.services.auth import Actor, Permission
-from lendflow.services.loan_records import loan_event, not_before, spec_for, transition
+from lendflow.services.loan_records import not_before, spec_for, transition
 from lendflow.services.loan_views import loan_view, storable, with_customer
 from lendflow.services.payments import GatewayError, PayoutReceipt
 from lendflow.services.presenters import percent
@@ -269,10 +269,12 @@ def _activate(
 def _store_contract(
     ws: Workspace, uow: UnitOfWork, actor: Actor, loan: dict[str, Any], as_of: date
 ) -> None:
-    """Render the loan's contract through the documents seam, if one is plugged in."""
-    rendered = ws.contracts.render_contract({**loan, "as_of": as_of})
-    if rendered is not None:
-        loan_event(uow, loan, "ContractRendered", actor, as_of, {"media_type": rendered[0]})
+    """Render the loan's contract and keep it with its SHA-256, in this transaction.
+
+    A contract that cannot be complete (a product without penalty terms) refuses
+    the activation: no loan goes live without the contract it was made under.
+    """
+    ws.contracts.store_contract(ws, uow, loan, actor, as_of)
 
 
 def _row(

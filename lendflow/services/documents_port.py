@@ -1,21 +1,45 @@
-"""The seam for rendering a loan's contract at disbursement.
+"""The seam through which disbursement keeps a loan's contract.
 
-Disbursement calls the renderer with a view of the loan; `NoContracts` renders
-nothing. The documents module provides the real renderer.
+Disbursement calls `store_contract` inside its own transaction, so the loan
+becomes active with its contract stored or not at all. `StoredContracts`
+(services.documents) renders and stores the real one; `NoContracts` keeps
+nothing, for benchmarks and tests that measure the loan engine alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from lendflow.services.auth import Actor
+    from lendflow.services.context import Workspace
+    from lendflow.store.uow import UnitOfWork
 
 
 class ContractRenderer(Protocol):
-    def render_contract(self, loan_view: Mapping[str, Any]) -> tuple[str, bytes] | None:
-        """Return (media type, document bytes), or None when no contract is produced."""
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
+        """Render and store the loan's contract; return {id, sha256, media_type} or None."""
         ...
 
 
 class NoContracts:
-    def render_contract(self, loan_view: Mapping[str, Any]) -> tuple[str, bytes] | None:
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
         return None
+
+
+class RenderedContracts:
+    """The workspace default: `StoredContracts`, imported on first use, since plain
+    commands that never disburse should not pay for Jinja and the templates."""
+
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
+        from lendflow.services.documents import StoredContracts
+
+        return StoredContracts().store_contract(ws, uow, loan, actor, as_of)

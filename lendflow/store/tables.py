@@ -344,6 +344,26 @@ cob_runs = Table(
     _created(),
 )
 
+# A rendered document kept as issued (a loan's contract) with its SHA-256. The
+# content is sealed like personal data: a contract names its borrower.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), index=True),
+    Column("product_code", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("locale", String(8), nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content_enc", Text, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("actor", String(64), nullable=False),
+    _created(),
+    UniqueConstraint("loan_id", "kind", "business_date", name="uq_document_loan_kind_date"),
+)
+
 # Customer service tickets: complaints and questions, each with a service-level deadline.
 tickets = Table(
     "tickets",

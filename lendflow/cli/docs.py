@@ -1,0 +1,112 @@
+"""`lendflow docs`: render a product's or a loan's documents; list what a loan was issued."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.output import console, print_json
+from lendflow.domain.errors import BadInput
+
+app = typer.Typer(
+    help="Product brochures, contracts, risk disclosures and overdue notices.",
+    no_args_is_help=True,
+)
+
+KindArgument = Annotated[
+    str, typer.Argument(help="brochure, contract, risk-disclosure or overdue-notice.")
+]
+
+
+@app.command("render")
+def render(
+    kind: KindArgument,
+    product: Annotated[str | None, typer.Option(help="Product code (its live version).")] = None,
+    loan: Annotated[int | None, typer.Option(help="Loan id: that loan's document.", min=1)] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="zh-CN or en (default: LENDFLOW_LOCALE).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html or pdf.")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+) -> None:
+    """Render a document; without --loan a product's (the contract as a specimen)."""
+    from lendflow.services import documents
+
+    if fmt == "pdf" and out is None:
+        raise BadInput("--format pdf writes a file: give --out PATH")
+    with acting(user) as (ws, actor):
+        rendered = documents.render(
+            ws,
+            actor,
+            kind,
+            product=product,
+            loan_id=loan,
+            locale=locale or ws.settings.locale,
+            fmt=fmt,
+            as_of=business_date(on),
+        )
+    if out is None:
+        sys.stdout.write(rendered.content.decode("utf-8"))
+        return
+    try:
+        out.write_bytes(rendered.content)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: {exc.strerror or exc}") from None
+    typer.echo(f"{out}: {len(rendered.content)} bytes, sha256 {rendered.sha256}")
+
+
+@app.command("list")
+def list_documents(
+    loan: Annotated[int, typer.Option(help="Loan id.", min=1)],
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The documents issued for a loan (its contract at disbursement), with their SHA-256."""
+    from lendflow.services import documents
+
+    with acting(user) as (ws, actor):
+        rows = documents.list_documents(ws, actor, loan)
+    if json_output:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo(f"loan {loan} has no documents")
+        return
+    from rich.table import Table
+
+    table = Table("id", "kind", "locale", "type", "bytes", "date", "sha256")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            row["locale"],
+            row["media_type"],
+            str(row["size"]),
+            str(row["business_date"]),
+            row["sha256"],
+        )
+    console.print(table)
+
+
+@app.command("get")
+def get(
+    document: Annotated[int, typer.Argument(help="Document id (see docs list).", min=1)],
+    out: Annotated[Path, typer.Option(help="Write the document as issued to this file.")],
+    user: AsOption = None,
+) -> None:
+    """Write a document exactly as issued (its SHA-256 is checked first)."""
+    from lendflow.services import documents
+
+    with acting(user) as (ws, actor):
+        row, content = documents.stored_content(ws, actor, document)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: {exc.strerror or exc}") from None
+    typer.echo(f"{out}: {row['kind']} of loan {row['loan_id']}, sha256 {row['sha256']}")

@@ -1,0 +1,132 @@
+"""Templates cannot be turned against the reader or the machine, and never print blanks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from test_documents_golden import borrower, view_of
+
+from lendflow.config.policy import load_policy
+from lendflow.config.product_spec import ProductSpec
+from lendflow.documents import product_views
+from lendflow.documents.contents import MissingContents
+from lendflow.documents.environment import render_user_template
+from lendflow.documents.lender import lender_view
+from lendflow.documents.rendering import missing_contents, render_kind
+from lendflow.domain.errors import BadInput
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def contract_for(name: str, locale: str = "zh-CN"):  # type: ignore[no-untyped-def]
+    return replace(view_of("contract", locale), borrower=replace(borrower(), name=name))
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_customer_named_like_a_script_is_escaped_in_html(locale: str) -> None:
+    html = render_kind("contract", contract_for(HOSTILE, locale), locale=locale, fmt="html")
+    text = html.decode("utf-8")
+    assert HOSTILE not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_a_customer_named_like_markup_is_escaped_in_markdown() -> None:
+    text = render_kind("contract", contract_for(HOSTILE), fmt="md").decode("utf-8")
+    assert HOSTILE not in text
+    assert r"\<script\>alert(1)\</script\>" in text
+
+
+def _override(folder: Path, name: str, body: str) -> Path:
+    target = folder / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    return folder
+
+
+def test_a_missing_variable_fails_loudly_naming_it(tmp_path: Path) -> None:
+    folder = _override(
+        tmp_path, "zh-CN/brochure.md.j2", "# {{ product.name }}\n{{ product.slogan }}\n"
+    )
+    with pytest.raises(BadInput, match=r"brochure\.md\.j2 line 2: .*slogan"):
+        render_kind("brochure", view_of("brochure", "zh-CN"), fmt="md", templates=folder)
+
+
+def test_a_value_that_is_none_is_refused_instead_of_printed() -> None:
+    with pytest.raises(BadInput, match="empty"):
+        render_user_template("Dear {{ name }}", {"name": None})
+
+
+def test_the_sandbox_refuses_a_user_template_reaching_python_internals(tmp_path: Path) -> None:
+    reach = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    with pytest.raises(BadInput, match="refused by the sandbox"):
+        render_user_template(reach, {})
+    folder = _override(
+        tmp_path, "en/brochure.html.j2", "{{ product.__class__.__init__.__globals__ }}"
+    )
+    with pytest.raises(BadInput, match="refused by the sandbox"):
+        render_kind("brochure", view_of("brochure", "en"), locale="en", templates=folder)
+    with pytest.raises(BadInput, match="refused by the sandbox"):
+        render_user_template("{{ terms.append(24) }}", {"terms": [3, 6, 12]})
+
+
+def test_a_user_template_may_override_one_file_and_keep_the_rest(tmp_path: Path) -> None:
+    folder = _override(
+        tmp_path,
+        "zh-CN/lender.yaml",
+        (Path(__file__).parents[2] / "lendflow/templates/zh-CN/lender.yaml")
+        .read_text(encoding="utf-8")
+        .replace("示例小额贷款有限公司", "某某小贷"),
+    )
+    lender = lender_view("zh-CN", folder)
+    view = replace(view_of("brochure", "zh-CN"), lender=lender)
+    assert "某某小贷" in render_kind("brochure", view, fmt="md", templates=folder).decode()
+
+
+def test_a_template_that_drops_a_required_clause_is_refused(tmp_path: Path) -> None:
+    source = (Path(__file__).parents[2] / "lendflow/templates/zh-CN/contract.md.j2").read_text(
+        encoding="utf-8"
+    )
+    start = source.index("<!-- content: dispute -->")
+    end = source.index("## 第十三条")
+    folder = _override(tmp_path, "zh-CN/contract.md.j2", source[:start] + source[end:])
+    with pytest.raises(MissingContents, match="dispute resolution") as refused:
+        render_kind("contract", view_of("contract", "zh-CN"), fmt="md", templates=folder)
+    assert refused.value.missing == [
+        "dispute resolution (no section marked 'dispute' in the template)"
+    ]
+
+
+def _without_penalty(spec: ProductSpec) -> ProductSpec:
+    return spec.model_copy(update={"penalty": None, "code": "no-penalty"})
+
+
+def test_a_contract_for_a_product_without_penalty_terms_is_refused_clearly() -> None:
+    from test_documents_golden import SIGNED_ON, spec
+
+    product = _without_penalty(spec())
+    view = product_views.contract_view(
+        product,
+        load_policy(None),
+        lender_view("zh-CN"),
+        locale="zh-CN",
+        version=1,
+        signed_on=SIGNED_ON,
+        borrower=borrower(),
+    )
+    with pytest.raises(MissingContents) as refused:
+        render_kind("contract", view, fmt="html")
+    assert str(refused.value) == (
+        "contract cannot be issued: missing penalty terms"
+        " (product no-penalty declares no penalty interest)"
+    )
+    assert missing_contents("contract", view) == [
+        "penalty terms (product no-penalty declares no penalty interest)"
+    ]
+
+
+def test_every_kind_declares_its_contents_and_the_shipped_templates_show_them() -> None:
+    for kind in ("brochure", "contract", "risk-disclosure", "overdue-notice", "report"):
+        for locale in ("zh-CN", "en"):
+            assert missing_contents(kind, view_of(kind, locale), locale=locale) == []
