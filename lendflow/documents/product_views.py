@@ -135,6 +135,19 @@ def lowest_apr(spec: ProductSpec) -> Decimal:
     )
 
 
+_APR_RANGES: dict[int, tuple[ProductSpec, tuple[Decimal, Decimal]]] = {}
+
+
+def apr_range(spec: ProductSpec) -> tuple[Decimal, Decimal]:
+    """Lowest and highest APR of the product, priced once per spec object: every
+    contract of a product version quotes the same range, and pricing every term
+    costs more than rendering the contract."""
+    found = _APR_RANGES.get(id(spec))
+    if found is None or found[0] is not spec:
+        found = _APR_RANGES[id(spec)] = (spec, (lowest_apr(spec), costliest_loan(spec)[0]))
+    return found[1]
+
+
 def product_view(
     spec: ProductSpec, policy: Policy, *, locale: str, version: int, example_on: date
 ) -> ProductView:
@@ -157,8 +170,8 @@ def product_view(
         rate_annual=spec.rate.annual,
         rate_min=spec.rate.lowest,
         rate_max=spec.rate.highest,
-        apr_lowest=lowest_apr(spec),
-        apr_highest=costliest_loan(spec)[0],
+        apr_lowest=apr_range(spec)[0],
+        apr_highest=apr_range(spec)[1],
         fees=fee_views(spec, amount, locale),
         penalty=penalty_view(spec, policy),
         grace_days=spec.delinquency.grace_days,

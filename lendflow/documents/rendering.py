@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,13 @@ def check_kind(kind: str) -> str:
 
 
 def default_templates_folder() -> Path | None:
-    """LENDFLOW_TEMPLATES, for callers that have no workspace settings at hand."""
-    from lendflow.config.settings import load_settings
+    """LENDFLOW_TEMPLATES, for callers that have no workspace settings at hand.
 
-    return load_settings().templates
+    Read straight from the environment: building the whole settings model for one
+    folder name cost more than rendering a contract.
+    """
+    folder = os.environ.get("LENDFLOW_TEMPLATES")
+    return Path(folder) if folder else None
 
 
 def render_text(
