@@ -129,6 +129,7 @@ def _prepare(
             " it can only expire"
         )
     if existing is None:
+        ws.contracts.check_issuable(ws, uow, loan, as_of)
         uow.connection.execute(
             insert(PAYOUTS).values(
                 loan_id=loan_id,

@@ -57,8 +57,32 @@ class RenderedDocument:
         return hashlib.sha256(self.content).hexdigest()
 
 
+_ISSUABLE: dict[tuple[str, int], list[str]] = {}
+
+
 class StoredContracts:
     """The contract renderer disbursement uses: render, seal and store in its transaction."""
+
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        """Refuse, before any money moves, a loan whose product cannot have a complete
+        contract. A product version never changes, so each is checked once."""
+        from lendflow.documents.rendering import missing_contents
+
+        key = (str(uow.connection.engine.url), loan["product_version_id"])
+        if key not in _ISSUABLE:
+            spec, locale = spec_for(uow, loan), ws.settings.locale
+            version = _version(uow, loan)
+            view = _product_view(ws, "contract", spec, version, locale, as_of)
+            _ISSUABLE[key] = missing_contents(
+                "contract", view, locale=locale, templates=ws.settings.templates
+            )
+        if _ISSUABLE[key]:
+            raise Refused(
+                f"loan {loan['id']}: its contract cannot be issued, so nothing is paid out:"
+                f" missing {', '.join(_ISSUABLE[key])}"
+            )
 
     def store_contract(
         self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date

@@ -25,11 +25,22 @@ class ContractRenderer(Protocol):
         """Render and store the loan's contract; return {id, sha256, media_type} or None."""
         ...
 
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        """Refuse a loan whose contract could not be complete, before the payout."""
+        ...
+
 
 class NoContracts:
     def store_contract(
         self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
     ) -> dict[str, Any] | None:
+        return None
+
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
         return None
 
 
@@ -43,3 +54,10 @@ class RenderedContracts:
         from lendflow.services.documents import StoredContracts
 
         return StoredContracts().store_contract(ws, uow, loan, actor, as_of)
+
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        from lendflow.services.documents import StoredContracts
+
+        StoredContracts().check_issuable(ws, uow, loan, as_of)

@@ -19,6 +19,7 @@ from lendflow.services.applications import Application
 from lendflow.services.context import Workspace
 from lendflow.services.documents_port import NoContracts
 from lendflow.store.tables import documents as documents_table
+from lendflow.store.uow import UnitOfWork
 
 Applicant = Callable[..., Application]
 APPLIED, DECIDED, PAID_OUT = date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)
@@ -113,11 +114,16 @@ def test_a_contract_for_a_product_without_penalty_terms_fails_clearly(
         "contract cannot be issued: missing penalty terms"
         " (product no-penalty declares no penalty interest)"
     )
-    # no loan goes live without its contract: the activation is refused whole
-    with pytest.raises(MissingContents) as refused:
+    # no loan goes live without its contract, and no money leaves before that is known
+    with pytest.raises(Refused) as refused:
         disbursement.disburse(ws, ops, loan_id, PAID_OUT)
-    assert str(refused.value) == message
+    assert str(refused.value) == (
+        f"loan {loan_id}: its contract cannot be issued, so nothing is paid out: missing"
+        " penalty terms (product no-penalty declares no penalty interest)"
+    )
     assert loan_views.show(ws, ops, loan_id, PAID_OUT)["state"] == "approved"
+    with ws.engine.connect() as connection:
+        assert disbursement.payout_in_flight(UnitOfWork(connection), loan_id) is None
     with ws.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(documents_table)).scalar() == 0
     # made without a contract (e.g. before documents existed), rendering one fails the same way
