@@ -72,15 +72,19 @@ def _register() -> None:
     app.add_typer(admin.machine_app, name="machine")
     app.add_typer(runs.app, name="run")
     app.add_typer(cob.app, name="cob")
+    from lendflow.cli import gate, stage
+
+    app.add_typer(stage.app, name="stage")
+    app.add_typer(gate.app, name="gate")
+    from lendflow.cli import docs
+
+    app.add_typer(docs.app, name="docs")
     from lendflow.cli import credit
 
     app.add_typer(credit.queue_app, name="queue")
     app.add_typer(credit.scorecard_app, name="scorecard")
     app.add_typer(credit.decisions_app, name="decisions")
     app.add_typer(credit.blocklist_app, name="blocklist")
-    from lendflow.cli import docs
-
-    app.add_typer(docs.app, name="docs")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

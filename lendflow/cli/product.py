@@ -1,4 +1,4 @@
-"""`lendflow product`: check product specs against the schema and the policy."""
+"""`lendflow product`: create products, follow them through the lifecycle, check specs."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
 from lendflow.cli.output import print_json
 from lendflow.domain.errors import Problems
 
 app = typer.Typer(
-    help="Product specs: check them against the schema and the policy.", no_args_is_help=True
+    help="Products: create, list, show the pipeline, versions and diffs; check specs.",
+    no_args_is_help=True,
 )
 
 
@@ -42,3 +44,118 @@ def validate(
             typer.echo(problem)
     if not report.ok:
         raise typer.Exit(Problems.exit_code)
+
+
+# --- The product lifecycle: drafts, the stage pipeline, versions ---------------------------
+
+
+@app.command("create")
+def create(
+    code: Annotated[str, typer.Argument(help="Product code, e.g. anxin.")],
+    name: Annotated[str, typer.Option("--name", help="Product name.")],
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a product as a draft; its first stage is the charter."""
+    from lendflow.services.product_lifecycle import create_product
+
+    with acting(user) as (ws, actor):
+        view = create_product(ws, actor, code, name, business_date(on))
+    if json_output:
+        print_json(view)
+    else:
+        typer.echo(f"product {view['code']} version {view['version']} is a draft")
+
+
+@app.command("list")
+def list_products(user: AsOption = None, json_output: JsonOption = False) -> None:
+    """Every product, its newest version and where that version stands."""
+    from lendflow.services.product_lifecycle import list_products as listed
+
+    with acting(user) as (ws, actor):
+        rows = listed(ws, actor)
+    if json_output:
+        print_json(rows)
+        return
+    from lendflow.cli.tables import print_rows
+
+    columns = ["code", "name", "versions", "latest_version", "state", "live_version"]
+    print_rows("products", rows, columns)
+
+
+@app.command("show")
+def show(
+    code: Annotated[str, typer.Argument(help="Product code.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version number (default: the newest).")
+    ] = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The pipeline: each stage's status, runs and gate decisions, who and when."""
+    from lendflow.services.product_lifecycle import product_pipeline
+
+    with acting(user) as (ws, actor):
+        view = product_pipeline(ws, actor, code, version)
+    if json_output:
+        print_json(view)
+        return
+    from lendflow.cli.stage import print_pipeline
+
+    print_pipeline(view)
+
+
+@app.command("versions")
+def versions(
+    code: Annotated[str, typer.Argument(help="Product code.")],
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every version of a product: state, spec SHA-256, amounts and rate."""
+    from lendflow.services.product_lifecycle import product_versions_view
+
+    with acting(user) as (ws, actor):
+        view = product_versions_view(ws, actor, code)
+    if json_output:
+        print_json(view)
+        return
+    from lendflow.cli.tables import print_rows
+    from lendflow.domain.money import format_grouped
+
+    rows = [
+        {
+            **v,
+            "sha256": (v["sha256"] or "")[:12],
+            "amounts": ""
+            if v["min_amount"] is None
+            else f"{format_grouped(v['min_amount'])} – {format_grouped(v['max_amount'])}",
+            "annual_rate": v["annual_rate"] or "",
+        }
+        for v in view["versions"]
+    ]
+    columns = ["version", "state", "sha256", "amounts", "annual_rate", "created_by", "created_at"]
+    print_rows(f"versions of {code}", rows, columns)
+
+
+@app.command("diff")
+def diff(
+    code: Annotated[str, typer.Argument(help="Product code.")],
+    older: Annotated[int, typer.Argument(help="Version to compare from.")],
+    newer: Annotated[int, typer.Argument(help="Version to compare to.")],
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """What changed in the spec between two versions."""
+    from lendflow.services.product_lifecycle import diff_versions
+
+    with acting(user) as (ws, actor):
+        view = diff_versions(ws, actor, code, older, newer)
+    if json_output:
+        print_json(view)
+        return
+    if not view["changes"]:
+        typer.echo(f"{code}: versions {older} and {newer} have the same spec")
+        return
+    for line in view["diff"]:
+        typer.echo(line)

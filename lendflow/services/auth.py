@@ -26,6 +26,8 @@ class Permission(StrEnum):
     MANAGE_PRODUCTS = "manage_products"
     RUN_COB = "run_cob"
     SERVE_CUSTOMERS = "serve_customers"
+    RUN_STAGES = "run_stages"
+    DECIDE_GATES = "decide_gates"
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -46,8 +48,10 @@ GRANTS: dict[str, frozenset[Permission]] = {
         {Permission.REVIEW, Permission.DECIDE, Permission.READ, Permission.SEE_PERSONAL_DATA}
     ),
     "auditor": frozenset({Permission.READ, Permission.AUDIT}),
-    "product_manager": frozenset({Permission.READ, Permission.MANAGE_PRODUCTS}),
-    "product_committee": frozenset({Permission.READ}),
+    "product_manager": frozenset(
+        {Permission.READ, Permission.MANAGE_PRODUCTS, Permission.RUN_STAGES}
+    ),
+    "product_committee": frozenset({Permission.READ, Permission.DECIDE_GATES}),
 }
 
 

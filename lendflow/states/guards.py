@@ -34,6 +34,14 @@ GUARDS: dict[str, Guard] = {
         "the approval has lapsed; it can only expire now",
     ),
     "fully_repaid": Guard(lambda c: c["outstanding"] == 0, "the loan still has money owing"),
+    "gate_criteria_passed": Guard(
+        lambda c: c["criteria_passed"] is True,
+        "not every automatic criterion of the gate passed; recycle, hold or kill instead",
+    ),
+    "has_note": Guard(
+        lambda c: bool(str(c.get("note") or "").strip()),
+        "a hold needs a note saying why and what would resume it",
+    ),
 }
 
 CALLBACKS: frozenset[str] = frozenset({"record_transition"})

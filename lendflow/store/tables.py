@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -61,11 +62,14 @@ product_versions = Table(
     Column("product_code", String(64), ForeignKey("products.code"), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("state", String(32), nullable=False, index=True),
-    Column("spec_yaml", Text, nullable=False),
-    Column("spec_sha256", String(64), nullable=False),
-    _money("min_amount"),
-    _money("max_amount"),
-    Column("annual_rate", String(32), nullable=False),
+    # A version created in the lifecycle has no spec until its design passes the gate.
+    Column("spec_yaml", Text),
+    Column("spec_sha256", String(64)),
+    _money("min_amount", nullable=True),
+    _money("max_amount", nullable=True),
+    Column("annual_rate", String(32)),
+    # The successful stage run waiting at the gate of the stage the version is in.
+    Column("gate_run_id", Integer),
     Column("row_version", Integer, nullable=False, default=1),
     Column("created_by", String(64), nullable=False),
     _created(),
@@ -341,6 +345,50 @@ cob_runs = Table(
     Column("to_date", Date, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("counts", Text, nullable=False),
+    _created(),
+)
+
+# One run of a product lifecycle stage: what went in (file names, SHA-256 and the text,
+# or where a large file was), what came out (JSON), the rendered report and its charts,
+# the gate criteria as evaluated, or the error that failed it.
+stage_runs = Table(
+    "stage_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_code", String(64), ForeignKey("products.code"), nullable=False),
+    Column("version_id", Integer, ForeignKey("product_versions.id"), nullable=False, index=True),
+    Column("stage", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("run_by", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("outputs", Text),
+    Column("criteria", Text),
+    Column("report", LargeBinary),
+    Column("report_format", String(8)),
+    Column("charts", Text),
+    Column("error", Text),
+    Column("started_at", DateTime(timezone=True), nullable=False, default=utc_now),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+# A gate decision and the automatic criteria as they stood when it was taken.
+gate_decisions = Table(
+    "gate_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_code", String(64), ForeignKey("products.code"), nullable=False),
+    Column("version_id", Integer, ForeignKey("product_versions.id"), nullable=False, index=True),
+    Column("stage", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("stage_runs.id"), nullable=False),
+    Column("decision", String(16), nullable=False),  # go | kill | hold | recycle | resume
+    Column("to_stage", String(32)),
+    Column("from_state", String(32), nullable=False),
+    Column("to_state", String(32), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("decided_by", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("criteria", Text, nullable=False),
     _created(),
 )
 

@@ -1,0 +1,230 @@
+"""`lendflow stage`: run a lifecycle stage's flow, list its runs, save its report.
+
+The flow is imported only by `stage run`, after every check that can refuse
+the run without it (the user's right, the stage's order, the input files), so a
+refusal comes back at once and plain commands never load Prefect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.output import console, print_json
+
+app = typer.Typer(
+    help="Product lifecycle stages: run one, list its runs, save its report.",
+    no_args_is_help=True,
+)
+
+CodeArgument = Annotated[str, typer.Argument(help="Product code.")]
+StageArgument = Annotated[
+    str, typer.Argument(help="Stage: charter, research, design, build_test, launch.")
+]
+
+
+def _inputs(pairs: list[str]) -> dict[str, Path]:
+    from lendflow.domain.errors import BadInput
+
+    given: dict[str, Path] = {}
+    for pair in pairs:
+        name, sep, file = pair.partition("=")
+        if not sep or not name.strip() or not file.strip():
+            raise BadInput(f"--input must be NAME=FILE, got {pair!r}")
+        if name.strip() in given:
+            raise BadInput(f"--input {name.strip()} is given twice")
+        given[name.strip()] = Path(file.strip())
+    return given
+
+
+@app.command("run")
+def run(
+    code: CodeArgument,
+    stage: StageArgument,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", help="NAME=FILE for one input of the stage (repeatable)."),
+    ] = None,
+    samples: Annotated[
+        bool, typer.Option("--samples", help="Take every input not given from the samples.")
+    ] = False,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run a stage's flow; a successful run waits at the stage's gate."""
+    from lendflow.cli.runs import _user, prepare_prefect
+    from lendflow.domain.errors import Refused
+    from lendflow.services.stage_catalog import stage as stage_of
+    from lendflow.services.stage_inputs import capture_inputs
+    from lendflow.services.stage_runs import check_runnable
+
+    as_of = business_date(on)
+    given = _inputs(inputs or [])
+    captured = capture_inputs(stage_of(stage), given, use_samples=samples)
+    name = _user(user)
+    with acting(name) as (ws, actor):
+        check_runnable(ws, actor, code, stage)
+    from lendflow.flows.stages import stage_flow
+
+    flow = stage_flow(stage)
+    if flow is None:
+        raise Refused(f"stage {stage} has no flow in this installation yet")
+    from_samples = [c for c in captured if c.from_samples]
+    if from_samples and not json_output:
+        typer.echo(
+            "inputs from the shipped samples: "
+            + ", ".join(f"{c.name} ({c.file})" for c in from_samples)
+        )
+    prepare_prefect()
+    _quiet_prefect_failures()
+    from lendflow.flows.runtime import batch_run
+
+    with batch_run():
+        result = flow(
+            code=code,
+            user=name,
+            as_of=as_of,
+            inputs={k: str(v) for k, v in given.items()},
+            samples=samples,
+        )
+    if json_output:
+        print_json(result)
+        return
+    _print_run(result)
+
+
+def _quiet_prefect_failures() -> None:
+    """A failed step is reported once, as lendflow's one-line error; not again as a traceback."""
+    import logging
+
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _print_run(result: dict[str, Any]) -> None:
+    typer.echo(
+        f"{result['stage']} run {result['run']} of {result['code']} v{result['version']}"
+        f" succeeded; {result['code']} is {result['state']}, waiting at the"
+        f" {result['stage']} gate"
+    )
+    print_criteria(result["criteria"])
+    typer.echo(
+        f"report: {result['report_bytes']:,} bytes of {result['report_format']}"
+        f" with {result['charts']} charts"
+        f" (lendflow stage report {result['code']} {result['stage']} --out FILE)"
+    )
+
+
+def print_criteria(criteria: list[dict[str, Any]]) -> None:
+    """Gate criteria one a line: pass/FAIL, name, figure."""
+    passed = sum(1 for c in criteria if c["passed"])
+    typer.echo(f"gate criteria: {passed} of {len(criteria)} passed")
+    for c in criteria:
+        typer.echo(f"  {'pass' if c['passed'] else 'FAIL'}  {c['name']}: {c['figure']}")
+    if passed < len(criteria):
+        typer.echo("  the gate cannot go: recycle, hold or kill, or run the stage again")
+
+
+@app.command("show")
+def show(
+    code: CodeArgument,
+    stage: StageArgument,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every run of a stage for the product's newest version: inputs, status, criteria, error."""
+    from lendflow.services.stage_runs import stage_history
+
+    with acting(user) as (ws, actor):
+        history = stage_history(ws, actor, code, stage)
+    if json_output:
+        print_json(history)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{stage} runs of {code} v{history['version']} ({history['state']})")
+    for column in ("run", "status", "run by", "date", "inputs", "criteria", "error"):
+        table.add_column(column)
+    for run in history["runs"]:
+        criteria = run["criteria"]
+        table.add_row(
+            str(run["run"]),
+            run["status"] + (" (at gate)" if run["run"] == history["at_gate"] else ""),
+            run["run_by"],
+            run["business_date"],
+            ", ".join(f"{i['name']} {i['sha256'][:12]}" for i in run["inputs"]),
+            f"{sum(c['passed'] for c in criteria)}/{len(criteria)}" if criteria else "",
+            run["error"] or "",
+        )
+    console.print(table)
+
+
+@app.command("report")
+def report(
+    code: CodeArgument,
+    stage: StageArgument,
+    out: Annotated[Path, typer.Option("--out", help="File to write the report to.")],
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run number (default: the newest with a report).")
+    ] = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write a run's stored report (HTML with its charts) to a file."""
+    from lendflow.services.stage_runs import stored_report
+
+    with acting(user) as (ws, actor):
+        view, data = stored_report(ws, actor, code, stage, run_id)
+    out.write_bytes(data)
+    if json_output:
+        print_json({"run": view["run"], "file": str(out), "bytes": len(data)})
+    else:
+        typer.echo(
+            f"wrote {out} ({len(data):,} bytes of {view['report_format']}, run {view['run']})"
+        )
+
+
+def print_pipeline(view: dict[str, Any]) -> None:
+    """A product version's way through the stages, then its gate decisions."""
+    from rich.table import Table
+
+    title = f"{view['name']} ({view['code']} v{view['version']}) — {view['state']}"
+    table = Table(title=title)
+    for column in ("#", "stage", "阶段", "status", "runs", "last run", "gate decision"):
+        table.add_column(column)
+    for row in view["stages"]:
+        last, decided = row["last_run"], row["last_decision"]
+        table.add_row(
+            str(row["number"]),
+            row["stage"],
+            row["name_zh"],
+            row["status"],
+            str(row["runs"]),
+            ""
+            if last is None
+            else f"{last['run']} {last['status']} by {last['run_by']} on {last['business_date']}",
+            ""
+            if decided is None
+            else f"{decided['decision']} by {decided['decided_by']} on {decided['business_date']}",
+        )
+    console.print(table)
+    if view["decisions"]:
+        decisions = Table(title="gate decisions")
+        for column in ("date", "stage", "decision", "from", "to", "by", "run", "note"):
+            decisions.add_column(column)
+        for d in view["decisions"]:
+            decisions.add_row(
+                d["business_date"],
+                d["stage"],
+                d["decision"],
+                d["from_state"],
+                d["to_state"],
+                d["decided_by"],
+                str(d["run"]),
+                d["note"],
+            )
+        console.print(decisions)

@@ -1,0 +1,28 @@
+"""One Prefect flow per lifecycle stage; each stage's steps are its tasks.
+
+`stage_flow` finds a stage's flow by name, importing it only when asked, so a
+command that runs one stage never loads the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+STAGE_FLOWS: dict[str, str] = {
+    "charter": "lendflow.flows.stages.charter:charter_stage",
+    "research": "lendflow.flows.stages.research:research_stage",
+    "design": "lendflow.flows.stages.design:design_stage",
+}
+"""Stage id -> "module:flow". A stage missing here has no flow to run yet."""
+
+
+def stage_flow(stage_id: str) -> Callable[..., dict[str, Any]] | None:
+    """The flow that runs `stage_id`, or None when this installation has none for it."""
+    target = STAGE_FLOWS.get(stage_id)
+    if target is None:
+        return None
+    module, name = target.split(":")
+    flow: Callable[..., dict[str, Any]] = getattr(import_module(module), name)
+    return flow

@@ -1,0 +1,73 @@
+"""What every stage flow shares: how its steps retry, and how a run is recorded.
+
+A step is retried when a second try may succeed (a locked database, a network
+file system); bad input or a business refusal fails it at once, since the same
+file gives the same answer. The run itself is recorded by the service layer in
+short transactions before the first step and after the last: no transaction is
+held while steps run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect.cache_policies import NO_CACHE
+
+from lendflow.domain.errors import LendflowError
+from lendflow.flows.runtime import workspace
+from lendflow.services.context import Workspace
+from lendflow.services.stage_catalog import stage
+from lendflow.services.stage_inputs import CapturedInput, capture_inputs
+from lendflow.services.stage_results import StageOutcome
+from lendflow.services.stage_runs import StartedRun, fail_run, finish_run, start_run
+
+
+def retry_unless_bad_input(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect's retry condition: retry what failed by chance, never what failed by rule."""
+    return not isinstance(state.result(raise_on_failure=False), LendflowError)
+
+
+STEP: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": 1,
+    "retry_condition_fn": retry_unless_bad_input,
+    # Every run recomputes from its own captured inputs; nothing is cached between runs.
+    "cache_policy": NO_CACHE,
+}
+
+Work = Callable[[Workspace, StartedRun, dict[str, CapturedInput]], StageOutcome]
+
+
+def run_stage(
+    stage_id: str,
+    code: str,
+    user: str,
+    as_of: date,
+    inputs: dict[str, str] | None,
+    samples: bool,
+    work: Work,
+) -> dict[str, Any]:
+    """Capture the inputs, record the run, do the stage's work, record how it ended.
+
+    A failed step fails the run with its one-line error and re-raises it, so
+    the flow run fails too; the product stays where it was.
+    """
+    ws = workspace()
+    actor = ws.actor(user)
+    given = {name: Path(path) for name, path in (inputs or {}).items()}
+    captured = capture_inputs(stage(stage_id), given, use_samples=samples)
+    started = start_run(ws, actor, code, stage_id, captured, as_of)
+    try:
+        outcome = work(ws, started, {c.name: c for c in captured})
+        result = finish_run(ws, started, outcome)
+    except LendflowError as exc:
+        fail_run(ws, started, exc.message)
+        raise
+    except Exception as exc:
+        fail_run(ws, started, f"{type(exc).__name__}: {exc}")
+        raise
+    result["samples"] = [{"name": c.name, "file": c.file} for c in captured if c.from_samples]
+    return result

@@ -1,0 +1,98 @@
+"""The stages of the product lifecycle, their inputs and their shipped samples.
+
+The order of the stages is the product machine's chain of `go` moves; this
+catalogue adds what the machine does not know: what each stage reads and where
+its sample inputs live. A stage with no inputs here takes none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from lendflow.domain.errors import BadInput
+
+
+@dataclass(frozen=True)
+class StageInput:
+    """One named input of a stage: a file the product manager gives or the sample."""
+
+    name: str
+    sample: str
+    description: str
+
+    def sample_path(self) -> Path:
+        return samples_folder() / self.sample
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    number: int
+    name_zh: str
+    name_en: str
+    inputs: tuple[StageInput, ...] = ()
+
+    def input(self, name: str) -> StageInput:
+        for item in self.inputs:
+            if item.name == name:
+                return item
+        known = ", ".join(i.name for i in self.inputs) or "none"
+        raise BadInput(f"stage {self.id} has no input {name!r} (its inputs: {known})")
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "charter",
+        1,
+        "制定目的及范围",
+        "Charter",
+        (StageInput("charter", "charter.yaml", "objective, target segments, scope (YAML)"),),
+    ),
+    Stage(
+        "research",
+        2,
+        "市场调研与需求分析",
+        "Market research",
+        (
+            StageInput("survey", "survey.csv", "target-customer survey responses (CSV)"),
+            StageInput("competitors", "competitors.csv", "competing products (CSV)"),
+            StageInput("market", "market.csv", "monthly market series (CSV)"),
+        ),
+    ),
+    Stage(
+        "design",
+        3,
+        "产品设计与开发",
+        "Design",
+        (StageInput("spec", "product-spec.yaml", "the product spec (YAML)"),),
+    ),
+    Stage("build_test", 4, "系统开发与测试", "Build and test"),
+    Stage("launch", 5, "产品推广与市场营销", "Launch"),
+)
+STAGE_IDS: tuple[str, ...] = tuple(s.id for s in STAGES)
+HELD_SUFFIX = "_on_hold"
+
+
+def stage(stage_id: str) -> Stage:
+    for item in STAGES:
+        if item.id == stage_id:
+            return item
+    raise BadInput(f"no stage {stage_id!r} (stages: {', '.join(STAGE_IDS)})")
+
+
+def earlier(stage_id: str) -> tuple[str, ...]:
+    """The stages before `stage_id`: where a recycle from it may go."""
+    return STAGE_IDS[: STAGE_IDS.index(stage_id)]
+
+
+def held_stage(state: str) -> str | None:
+    """The stage a held product waits at (`research_on_hold` -> `research`), else None."""
+    if state.endswith(HELD_SUFFIX):
+        return state.removesuffix(HELD_SUFFIX)
+    return None
+
+
+def samples_folder() -> Path:
+    return Path(str(resources.files("lendflow.config").joinpath("samples")))

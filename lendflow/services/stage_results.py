@@ -1,0 +1,56 @@
+"""What a stage run produces: outputs, gate criteria, the rendered report and its charts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One automatic gate criterion: its name, whether it passed, and the figure that says so."""
+
+    name: str
+    passed: bool
+    figure: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "figure": self.figure}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Criterion:
+        return cls(str(data["name"]), bool(data["passed"]), str(data["figure"]))
+
+
+def all_passed(criteria: list[Criterion]) -> bool:
+    """A gate with no criteria has nothing to pass; one that has some needs every one."""
+    return all(c.passed for c in criteria)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Who runs which stage of which product version, on which business date."""
+
+    run_id: int
+    code: str
+    product_name: str
+    version: int
+    stage: str
+    run_by: str
+    as_of: date
+    locale: str = "zh-CN"
+
+    def label(self) -> str:
+        return f"{self.code} v{self.version}"
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """A finished stage's work, ready to be stored with its run."""
+
+    outputs: dict[str, Any]
+    criteria: list[Criterion]
+    report: bytes
+    report_format: str
+    charts: list[dict[str, str]] = field(default_factory=list)
