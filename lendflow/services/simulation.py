@@ -112,9 +112,12 @@ class Simulator:
     def _decide_referral(self, loan_id: int, d: date) -> dict[str, Any]:
         champion = run_in_transaction(
             self.ws.engine,
-            lambda uow: next(x for x in credit.decisions(uow, loan_id) if x["role"] == "champion"),
+            lambda uow: next(
+                (x for x in credit.decisions(uow, loan_id) if x["role"] == "champion"), None
+            ),
         )
-        if (champion["score"] or 0) >= REFERRAL_CUT_OFF:
+        score = champion["score"] if champion else None  # None: nothing scored it
+        if score is None or score >= REFERRAL_CUT_OFF:
             return applications.approve(
                 self.ws, self.risk, loan_id, d, note="income and employment verified by phone"
             )
