@@ -1,15 +1,23 @@
 """Single loan actions through the service layer on SQLite (budget ≥ 1,000 per second).
 
 Each action is one use case in its own transaction, exactly as an operator's
-command runs it: apply, start review, approve, disburse, repay.
+command runs it: apply, start review, approve, disburse, repay. The budget is
+judged with the loan's contract rendered and stored at disbursement, as the
+workspace does by default; the same run without the contract step (`NoContracts`)
+shows what the loan engine itself costs. The machine is shared, so each is run
+a few times and the median and best rounds are reported.
 """
 
 from __future__ import annotations
 
+import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
@@ -17,60 +25,95 @@ from lendflow.domain.identity import sample_national_id
 from lendflow.services import applications, disbursement, products, repayments
 from lendflow.services.applications import Application
 from lendflow.services.context import open_workspace
+from lendflow.services.documents_port import NoContracts
 from lendflow.services.workspace import init_workspace
 
 BUDGET = 1_000
 LOANS = 400
+ROUNDS = 3
+ACTIONS = ("apply", "review", "approve", "disburse", "repay")
 
 
-def run() -> bool:
+def _people() -> list[Application]:
+    return [
+        Application.parse(
+            product="cash-easy",
+            name=f"客户{i}",
+            national_id=sample_national_id(date(1980 + i % 20, 1 + i % 12, 1 + i % 28), i % 1000),
+            phone=f"139{i:08d}",
+            monthly_income="9000",
+            amount="6000",
+            term=6,
+        )
+        for i in range(LOANS)
+    ]
+
+
+def _round(*, with_contracts: bool) -> dict[str, float]:
+    """Seconds each action took for LOANS loans, on a fresh workspace."""
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(home=Path(folder), decisioning="manual")  # people decide here
         init_workspace(settings)
         ws = open_workspace(settings)
+        if not with_contracts:
+            ws.contracts = NoContracts()
         admin, ops, risk = ws.actor("admin"), ws.actor("ops"), ws.actor("risk")
         products.import_product(
             ws, admin, example_product_paths()[0], activate=True, as_of=date(2026, 1, 5)
         )
-        people = [
-            Application.parse(
-                product="cash-easy",
-                name=f"客户{i}",
-                national_id=sample_national_id(
-                    date(1980 + i % 20, 1 + i % 12, 1 + i % 28), i % 1000
-                ),
-                phone=f"139{i:08d}",
-                monthly_income="9000",
-                amount="6000",
-                term=6,
-            )
-            for i in range(LOANS)
-        ]
+        people = _people()
         timings: dict[str, float] = {}
 
-        def timed(name: str, action) -> list:  # type: ignore[no-untyped-def]
+        def timed(name: str, action: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
             began = time.perf_counter()
-            out = [action(x) for x in ids_or_people[name]]
+            out = [action(x) for x in items]
             timings[name] = time.perf_counter() - began
             return out
 
-        ids_or_people = {"apply": people}
         ids = [
             v["id"]
-            for v in timed("apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)))
+            for v in timed(
+                "apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)), people
+            )
         ]
-        for name in ("review", "approve", "disburse", "repay"):
-            ids_or_people[name] = ids
-        timed("review", lambda i: applications.start_review(ws, ops, i, date(2026, 1, 10)))
-        timed("approve", lambda i: applications.approve(ws, risk, i, date(2026, 1, 11)))
-        timed("disburse", lambda i: disbursement.disburse(ws, ops, i, date(2026, 1, 12)))
-        timed("repay", lambda i: repayments.repay(ws, ops, i, 100_000, date(2026, 2, 12), f"b-{i}"))
+        timed("review", lambda i: applications.start_review(ws, ops, i, date(2026, 1, 10)), ids)
+        timed("approve", lambda i: applications.approve(ws, risk, i, date(2026, 1, 11)), ids)
+        timed("disburse", lambda i: disbursement.disburse(ws, ops, i, date(2026, 1, 12)), ids)
+        timed(
+            "repay",
+            lambda i: repayments.repay(ws, ops, i, 100_000, date(2026, 2, 12), f"b-{i}"),
+            ids,
+        )
         ws.close()
-    total = sum(timings.values())
-    rate = 5 * LOANS / total
-    detail = ", ".join(f"{k} {LOANS / v:,.0f}/s" for k, v in timings.items())
-    verdict = "OK" if rate >= BUDGET else "BELOW BUDGET"
+    return timings
+
+
+def _rate(timings: dict[str, float]) -> float:
+    return len(ACTIONS) * LOANS / sum(timings.values())
+
+
+def _report(label: str, rounds: list[dict[str, float]]) -> float:
+    """Print the median round (and the best overall rate); returns the median rate."""
+    ranked = sorted(rounds, key=_rate)
+    median = ranked[len(ranked) // 2]
+    detail = ", ".join(f"{k} {LOANS / median[k]:,.0f}/s" for k in ACTIONS)
+    rates = [_rate(r) for r in rounds]
     print(
-        f"loan actions on SQLite: {rate:,.0f}/s overall ({detail}); budget {BUDGET:,}/s: {verdict}"
+        f"loan actions on SQLite, {label}: {statistics.median(rates):,.0f}/s overall, median of"
+        f" {len(rounds)} (best {max(rates):,.0f}/s; median round: {detail})"
     )
+    return statistics.median(rates)
+
+
+def run() -> bool:
+    with_contracts = [_round(with_contracts=True) for _ in range(ROUNDS)]
+    engine_alone = [_round(with_contracts=False) for _ in range(ROUNDS)]
+    rate = _report("contract rendered at disbursement", with_contracts)
+    _report("without the contract step", engine_alone)
+    verdict = "OK" if rate >= BUDGET else "BELOW BUDGET"
+    print(f"loan actions budget {BUDGET:,}/s (with the contract): {verdict}")
     return rate >= BUDGET
+
+
+if __name__ == "__main__":
+    sys.exit(0 if run() else 1)

@@ -62,9 +62,7 @@ class Application:
             ) from None
         employment = str(raw.get("employment") or "unknown")
         if employment not in EMPLOYMENT:
-            raise BadInput(
-                f"employment must be one of {', '.join(EMPLOYMENT)}, got {employment!r}"
-            )
+            raise BadInput(f"employment must be one of {', '.join(EMPLOYMENT)}, got {employment!r}")
         debt = raw.get("monthly_debt")
         return cls(
             product=str(raw["product"]),
@@ -111,7 +109,8 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
         person = customers.PersonalData(
             application.name, application.national_id, application.phone
         )
-        customer_id = customers.find_or_create(uow, ws.cipher, person, application.monthly_income)
+        customer = customers.enrol(uow, ws.cipher, person, application.monthly_income)
+        customer_id = customer["id"]
         open_ids = loan_store.open_applications(uow, customer_id, spec.code)
         if open_ids:
             raise Refused(
@@ -124,7 +123,7 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
                 f"exposure {format_fen(exposure)} would exceed the single-borrower cap"
                 f" {format_fen(cap)}"
             )
-        loan_id = loan_store.insert_loan(
+        loan = loan_store.add(
             uow,
             {
                 "customer_id": customer_id,
@@ -142,7 +141,7 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
         )
         credit.save_facts(
             uow,
-            loan_id,
+            loan["id"],
             {
                 "age": age_on(application.national_id, as_of),
                 "monthly_income": application.monthly_income,
@@ -150,7 +149,6 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
                 "employment": application.employment,
             },
         )
-        loan = loan_store.get(uow, loan_id)
         loan_event(
             uow,
             loan,
@@ -165,7 +163,7 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
             trigger="apply",
             to_state="submitted",
         )
-        return loan_view(ws, uow, loan, actor, as_of)
+        return loan_view(ws, uow, loan, actor, as_of, customer=customer)
 
     return run_in_transaction(ws.engine, use_case)
 

@@ -14,8 +14,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
-
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, balance_changes
@@ -26,15 +24,13 @@ from lendflow.services.loan_views import loan_view, storable, with_customer
 from lendflow.services.payments import GatewayError, PayoutReceipt
 from lendflow.services.presenters import percent
 from lendflow.states.machine import machine
-from lendflow.store import idempotency, journal
+from lendflow.store import idempotency, journal, payouts
 from lendflow.store import loans as loan_store
-from lendflow.store.tables import payouts, utc_now
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.services.context import Workspace
 
-PAYOUTS = payouts
 OPERATION = "disburse"
 
 
@@ -79,16 +75,7 @@ def disburse(
 
 def payout_in_flight(uow: UnitOfWork, loan_id: int) -> dict[str, Any] | None:
     """The loan's payout if one was sent and may have been paid (pending or paid)."""
-    row = (
-        uow.connection.execute(
-            select(PAYOUTS).where(
-                PAYOUTS.c.loan_id == loan_id, PAYOUTS.c.status.in_(("pending", "paid"))
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+    return payouts.in_flight(uow, loan_id)
 
 
 def _replay(
@@ -117,11 +104,7 @@ def _prepare(
         raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
     not_before(as_of, loan["decided_on"], f"loan {loan_id} was approved")
     reference = payout_reference(loan_id)
-    existing = (
-        uow.connection.execute(select(PAYOUTS).where(PAYOUTS.c.reference == reference))
-        .mappings()
-        .first()
-    )
+    existing = payouts.by_reference(uow, reference)
     resuming = existing is not None and existing["status"] in ("pending", "paid")
     if not resuming and as_of > loan["approval_expires_on"]:
         raise Refused(
@@ -130,30 +113,30 @@ def _prepare(
         )
     if existing is None:
         ws.contracts.check_issuable(ws, uow, loan, as_of)
-        uow.connection.execute(
-            insert(PAYOUTS).values(
-                loan_id=loan_id,
-                reference=reference,
-                amount=loan["approved_amount"],
-                status="pending",
-                attempts=1,
-                requested_on=as_of,
-            )
+        payouts.add(
+            uow,
+            {
+                "loan_id": loan_id,
+                "reference": reference,
+                "amount": loan["approved_amount"],
+                "status": "pending",
+                "attempts": 1,
+                "requested_on": as_of,
+            },
         )
         requested_on = as_of
     else:
         # A payout already sent may have been paid: finish it whatever the date now,
         # under the business date it was first asked for.
         requested_on = existing["requested_on"] if resuming else as_of
-        uow.connection.execute(
-            update(PAYOUTS)
-            .where(PAYOUTS.c.reference == reference)
-            .values(
-                status="pending",
-                attempts=existing["attempts"] + 1,
-                requested_on=requested_on,
-                updated_at=utc_now(),
-            )
+        payouts.change(
+            uow,
+            reference,
+            {
+                "status": "pending",
+                "attempts": existing["attempts"] + 1,
+                "requested_on": requested_on,
+            },
         )
     return {
         "reference": reference,
@@ -165,14 +148,10 @@ def _prepare(
 
 def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> None:
     """A declined payout failed; a timed-out one stays pending, its outcome unknown."""
-    uow.connection.execute(
-        update(PAYOUTS)
-        .where(PAYOUTS.c.reference == reference)
-        .values(
-            status="pending" if error.transient else "failed",
-            last_error=error.message[:200],
-            updated_at=utc_now(),
-        )
+    payouts.change(
+        uow,
+        reference,
+        {"status": "pending" if error.transient else "failed", "last_error": error.message[:200]},
     )
 
 
@@ -255,11 +234,7 @@ def _activate(
             "apr": percent(apr.compound),
         },
     )
-    uow.connection.execute(
-        update(PAYOUTS)
-        .where(PAYOUTS.c.reference == receipt.reference)
-        .values(status="paid", gateway_ref=receipt.gateway_ref, updated_at=utc_now())
-    )
+    payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})
     _store_contract(ws, uow, actor, updated, as_of)
     view = loan_view(ws, uow, updated, actor, as_of, rows)  # the rows just written
     if key is not None:

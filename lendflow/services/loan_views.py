@@ -26,12 +26,15 @@ def loan_view(
     actor: Actor,
     as_of: date,
     rows: list[dict[str, Any]] | None = None,
+    customer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The loan as `loan show --json` prints it (`rows`: its current instalments, if at hand)."""
+    """The loan as `loan show --json` prints it; `rows` (its current instalments) and
+    `customer` (its borrower's row) save reading them again when the caller has them."""
     if rows is None:
         rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
-    customer_row = customers.get(uow, loan["customer_id"])
-    return present_loan(loan, rows, customer_row, ws.cipher, actor, as_of)
+    if customer is None:
+        customer = customers.get(uow, loan["customer_id"])
+    return present_loan(loan, rows, customer, ws.cipher, actor, as_of)
 
 
 def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:

@@ -48,12 +48,20 @@ def check_not_backdated(uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> N
 
 
 def recognise_due(
-    uow: UnitOfWork, loan: dict[str, Any], rows: list[dict[str, Any]], as_of: date, actor: Actor
-) -> dict[str, Any]:
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    rows: list[dict[str, Any]],
+    as_of: date,
+    actor: Actor,
+    written: dict[int, dict[str, Any]],
+) -> list[Line]:
     """Book interest and fees that have fallen due by `as_of` as receivable (once each).
 
-    Returns the loan with its balances moved. Whatever of an instalment was paid
-    in advance was recognised as income when paid, so only the rest is booked.
+    Returns the entry's lines, whose balance changes the caller writes with the rest of
+    the repayment; the rows are marked in `rows` and in `written` (instalment id →
+    changed columns), which the caller writes once per instalment. Whatever of an
+    instalment was paid in advance was recognised as income when paid, so only the
+    rest is booked.
     """
     interest = fee = 0
     for row in rows:
@@ -61,10 +69,10 @@ def recognise_due(
             continue
         interest += row["interest"] - row["interest_paid"] - row["interest_waived"]
         fee += row["fee"] - row["fee_paid"] - row["fee_waived"]
-        loan_store.update_instalment(uow, row["id"], {"recognised": True})
         row["recognised"] = True
+        written.setdefault(row["id"], {})["recognised"] = True
     if not interest and not fee:
-        return loan
+        return []
     lines = (
         EntryDraft("charges_due")
         .debit(Account.INTEREST_RECEIVABLE, interest)
@@ -81,12 +89,16 @@ def recognise_due(
         actor=actor.name,
         loan_id=loan["id"],
     )
-    return _apply_balances(uow, loan, lines)
+    return lines
 
 
-def _apply_balances(uow: UnitOfWork, loan: dict[str, Any], lines: list[Line]) -> dict[str, Any]:
-    changes = {c: loan[c] + d for c, d in balance_changes(lines).items() if d}
-    return loan_store.save(uow, loan, changes) if changes else loan
+def _balances_after(loan: dict[str, Any], *entries: list[Line]) -> dict[str, int]:
+    """The loan's balance columns that the entries move, at their new values."""
+    moved: dict[str, int] = {}
+    for lines in entries:
+        for column, delta in balance_changes(lines).items():
+            moved[column] = moved.get(column, 0) + delta
+    return {c: loan[c] + d for c, d in moved.items() if d}
 
 
 def _repayment_lines(plan: RepaymentPlan) -> list[Line]:
@@ -154,8 +166,13 @@ def _post_repayment(
     actor: Actor,
     key: str,
 ) -> dict[str, Any]:
-    """Recognise what fell due, spend the payment, book it; `rows` are kept current."""
-    loan = recognise_due(uow, loan, rows, as_of, actor)
+    """Recognise what fell due, spend the payment, book it; `rows` are kept current.
+
+    Each instalment touched and the loan itself are written once, with everything
+    the repayment changed (the loan's balances and, if it closes or cures, its status).
+    """
+    written: dict[int, dict[str, Any]] = {}
+    recognised = recognise_due(uow, loan, rows, as_of, actor, written)
     spec = spec_for(uow, loan)
     plan = plan_repayment(
         instalment_states(rows), amount, as_of, loan["disbursed_on"], spec.allocation
@@ -175,8 +192,10 @@ def _post_repayment(
             values["paid_on"] = as_of
         if plan.settles and not row["recognised"]:
             values["recognised"] = True  # nothing more will ever fall due on it
-        loan_store.update_instalment(uow, row["id"], values)
         row.update(values)
+        written.setdefault(row["id"], {}).update(values)
+    for instalment_id, values in written.items():
+        loan_store.update_instalment(uow, instalment_id, values)
     lines = _repayment_lines(plan)
     journal.post(
         uow,
@@ -187,10 +206,11 @@ def _post_repayment(
         loan_id=loan["id"],
         idempotency_key=f"{OPERATION}:{key}",
     )
-    loan = _apply_balances(uow, loan, lines)
+    balances = _balances_after(loan, recognised, lines)
+    after = {**loan, **balances}
     loan_event(
         uow,
-        loan,
+        after,
         "RepaymentPosted",
         actor,
         as_of,
@@ -214,13 +234,13 @@ def _post_repayment(
             actor=actor,
             as_of=as_of,
             event_name="LoanClosed",
-            context={"outstanding": _owed_on_books(loan)},
-            changes={"closed_on": as_of, **_current(spec)},
-            payload={"credit_balance": loan["credit_balance"]},
+            context={"outstanding": _owed_on_books(after)},
+            changes={**balances, "closed_on": as_of, **_current(spec)},
+            payload={"credit_balance": after["credit_balance"]},
         )
     if loan["state"] == "overdue":
-        after = instalment_states(rows)
-        if not any(i.due_date <= as_of and not i.settled for i in after):
+        states = instalment_states(rows)
+        if not any(i.due_date <= as_of and not i.settled for i in states):
             return transition(
                 uow,
                 loan,
@@ -228,9 +248,9 @@ def _post_repayment(
                 actor=actor,
                 as_of=as_of,
                 event_name="LoanCured",
-                changes=_current(spec),
+                changes={**balances, **_current(spec)},
             )
-    return loan
+    return loan_store.save(uow, loan, balances) if balances else loan
 
 
 def _current(spec: ProductSpec) -> dict[str, Any]:

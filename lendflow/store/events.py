@@ -3,7 +3,9 @@
 Each event's hash covers its content and the previous event's hash, so any
 edit or deletion breaks the chain from that point on. Writers take the chain
 head row (locked on PostgreSQL, serialised by BEGIN IMMEDIATE on SQLite), so
-there is one chain and never a fork.
+there is one chain and never a fork. A transaction reads the head once and keeps
+it on its unit of work (it holds the lock until it ends), so a use case that
+appends several events reads the head once; each append still moves the head.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from lendflow.store import driver
 from lendflow.store.bulk import execute_many
 from lendflow.store.tables import event_chain, utc_now
 from lendflow.store.tables import events as events_table
@@ -91,16 +94,28 @@ def _row(event: NewEvent, recorded_at: datetime) -> dict[str, Any]:
     }
 
 
+def _head(uow: UnitOfWork) -> str:
+    """The chain head's hash, locked and read once per transaction."""
+    if uow.chain_head is None:
+        uow.chain_head = driver.scalar(uow, _HEAD)
+        if uow.chain_head is None:
+            raise LookupError("the event chain has no head row; the database is not initialised")
+    return uow.chain_head
+
+
+def _move_head(uow: UnitOfWork, event_id: int, digest: str) -> None:
+    driver.execute(uow, _MOVE_HEAD, {"last_event_id": event_id, "last_hash": digest})
+    uow.chain_head = digest
+
+
 def append(uow: UnitOfWork, event: NewEvent) -> int:
     """Append one event to the chain; returns its id."""
-    head = uow.connection.execute(_HEAD).scalar_one()
+    head = _head(uow)
     row = _row(event, utc_now())
     digest = event_hash(head, row)
-    event_id = uow.connection.execute(
-        _INSERT, {**row, "prev_hash": head, "hash": digest}
-    ).scalar_one()
-    uow.connection.execute(_MOVE_HEAD, {"last_event_id": event_id, "last_hash": digest})
-    return int(event_id)
+    event_id = int(driver.scalar(uow, _INSERT, {**row, "prev_hash": head, "hash": digest}))
+    _move_head(uow, event_id, digest)
+    return event_id
 
 
 def for_entity(uow: UnitOfWork, entity: str, entity_id: str) -> list[dict[str, Any]]:
@@ -145,7 +160,7 @@ def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
     """Append many events in order with one round trip; returns how many."""
     if not batch:
         return 0
-    prev = uow.connection.execute(_HEAD).scalar_one()
+    prev = _head(uow)
     now = utc_now()
     rows = []
     for event in batch:
@@ -155,5 +170,5 @@ def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
         prev = digest
     execute_many(uow, _INSERT_MANY, rows)
     last_id = uow.connection.execute(_LAST_ID).scalar_one()
-    uow.connection.execute(_MOVE_HEAD, {"last_event_id": last_id, "last_hash": prev})
+    _move_head(uow, int(last_id), prev)
     return len(rows)

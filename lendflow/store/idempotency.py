@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 
 from lendflow.domain.errors import Conflict
+from lendflow.store import driver
 from lendflow.store.tables import idempotency_records
 from lendflow.store.uow import UnitOfWork
 
@@ -31,7 +32,7 @@ def replay(
     The same key with a different request is a conflict: a client bug that
     must not silently move money or return someone else's answer.
     """
-    row = uow.connection.execute(_FIND, {"key": key}).mappings().first()
+    row = driver.first(uow, _FIND, {"key": key})
     if row is None:
         return None
     if row["operation"] != operation or row["request_hash"] != request_hash(operation, request):
@@ -47,7 +48,8 @@ def remember(
     response: Mapping[str, Any],
     loan_id: int | None,
 ) -> None:
-    uow.connection.execute(
+    driver.execute(
+        uow,
         _INSERT,
         {
             "key": key,

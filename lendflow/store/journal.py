@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import bindparam, func, insert, select
 
 from lendflow.domain.ledger import LOAN_BALANCES, Line
+from lendflow.store import driver
 from lendflow.store.bulk import execute_many
 from lendflow.store.tables import journal_entries, journal_lines
 from lendflow.store.uow import UnitOfWork
@@ -35,7 +36,8 @@ def post(
     memo: str = "",
 ) -> int:
     """Write one entry and its lines (already checked balanced); returns the entry id."""
-    entry_id = uow.connection.execute(
+    entry_id = driver.scalar(
+        uow,
         _INSERT_ENTRY,
         {
             "loan_id": loan_id,
@@ -45,8 +47,9 @@ def post(
             "actor": actor,
             "memo": memo[:200],
         },
-    ).scalar_one()
-    uow.connection.execute(
+    )
+    driver.execute_many(
+        uow,
         _INSERT_LINE,
         [
             {
@@ -141,4 +144,5 @@ def post_batch(
 
 def last_movement(uow: UnitOfWork, loan_id: int) -> date | None:
     """The business date of the loan's latest payout or repayment."""
-    return uow.connection.execute(_LAST_MOVEMENT, {"loan_id": loan_id}).scalar_one()
+    found: date | None = driver.scalar(uow, _LAST_MOVEMENT, {"loan_id": loan_id})
+    return found

@@ -1,4 +1,9 @@
-"""Reading and writing loans and their instalments with optimistic locking."""
+"""Reading and writing loans and their instalments with optimistic locking.
+
+The single-loan statements run straight through the driver (`store.driver`): an
+operator's action is a handful of them, and SQLAlchemy's per-statement overhead
+would cost more than the database work.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
+from lendflow.store import driver
 from lendflow.store.tables import instalments as instalments_table
 from lendflow.store.tables import loans, utc_now
 from lendflow.store.uow import UnitOfWork
@@ -18,7 +24,7 @@ INSTALMENTS = instalments_table
 # Statements built once: building a statement per call costs three times its execution.
 _GET = select(LOANS).where(LOANS.c.id == bindparam("loan_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
-_INSERT = insert(LOANS).returning(LOANS.c.id)
+_ADD = insert(LOANS).returning(*LOANS.c)
 _SAVE = update(LOANS).where(
     LOANS.c.id == bindparam("b_id"), LOANS.c.version == bindparam("b_version")
 )
@@ -27,20 +33,23 @@ _INSTALMENTS = (
     .where(INSTALMENTS.c.loan_id == bindparam("loan_id"))
     .order_by(INSTALMENTS.c.n)
 )
+_INSERT_INSTALMENT = insert(INSTALMENTS)
 _UPDATE_INSTALMENT = update(INSTALMENTS).where(INSTALMENTS.c.id == bindparam("b_id"))
 
 
 def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str, Any]:
     """The loan row; with `for_update` it is locked until the transaction ends."""
-    query = _GET_FOR_UPDATE if for_update else _GET
-    row = uow.connection.execute(query, {"loan_id": loan_id}).mappings().first()
+    row = driver.first(uow, _GET_FOR_UPDATE if for_update else _GET, {"loan_id": loan_id})
     if row is None:
         raise NotFound(f"loan {loan_id} does not exist")
-    return dict(row)
+    return row
 
 
-def insert_loan(uow: UnitOfWork, values: Mapping[str, Any]) -> int:
-    return int(uow.connection.execute(_INSERT, dict(values)).scalar_one())
+def add(uow: UnitOfWork, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Insert a loan; returns the stored row, defaults included, without reading it back."""
+    row = driver.first(uow, _ADD, values)
+    assert row is not None  # INSERT … RETURNING always answers
+    return row
 
 
 def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,7 +59,8 @@ def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -
     single-row writes alike and a concurrent writer can never be overwritten.
     """
     version = loan["version"]
-    result = uow.connection.execute(
+    changed = driver.rowcount(
+        uow,
         _SAVE,
         {
             **changes,
@@ -60,23 +70,22 @@ def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -
             "b_version": version,
         },
     )
-    if result.rowcount != 1:
+    if changed != 1:
         raise Conflict(f"loan {loan['id']} was changed by someone else; read it again and retry")
     return {**loan, **changes, "version": version + 1}
 
 
 def instalments(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(_INSTALMENTS, {"loan_id": loan_id}).mappings()
-    return [dict(r) for r in rows]
+    return driver.rows(uow, _INSTALMENTS, {"loan_id": loan_id})
 
 
 def insert_instalments(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        uow.connection.execute(insert(INSTALMENTS), rows)
+    """Insert a schedule (every row with the same columns) in one driver call."""
+    driver.execute_many(uow, _INSERT_INSTALMENT, rows)
 
 
 def update_instalment(uow: UnitOfWork, instalment_id: int, changes: Mapping[str, Any]) -> None:
-    uow.connection.execute(_UPDATE_INSTALMENT, {**changes, "b_id": instalment_id})
+    driver.execute(uow, _UPDATE_INSTALMENT, {**changes, "b_id": instalment_id})
 
 
 OPEN_APPLICATION_STATES = ("submitted", "under_review", "approved")
@@ -103,15 +112,15 @@ _EXPOSURE = select(
 
 
 def open_applications(uow: UnitOfWork, customer_id: int, product_code: str) -> list[int]:
-    rows = uow.connection.execute(
-        _OPEN_APPLICATIONS, {"customer_id": customer_id, "product_code": product_code}
+    rows = driver.rows(
+        uow, _OPEN_APPLICATIONS, {"customer_id": customer_id, "product_code": product_code}
     )
-    return [r[0] for r in rows]
+    return [r["id"] for r in rows]
 
 
 def exposure(uow: UnitOfWork, customer_id: int) -> int:
     """What the customer owes or may soon owe us: principal outstanding plus open requests."""
-    return int(uow.connection.execute(_EXPOSURE, {"customer_id": customer_id}).scalar_one())
+    return int(driver.scalar(uow, _EXPOSURE, {"customer_id": customer_id}))
 
 
 def list_loans(

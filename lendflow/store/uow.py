@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -21,14 +21,39 @@ MAX_ATTEMPTS = 5
 
 
 class UnitOfWork:
-    """The connection a use case reads and writes through, inside its transaction."""
+    """The connection a use case reads and writes through, inside its transaction.
+
+    Hot fixed statements go through the driver's cursor of this same connection
+    (`store.driver`); `chain_head` holds the event chain's head hash once this
+    transaction has locked and read it, so further events in it need not read it again.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.chain_head: str | None = None
+        self._cursor: Any = None
 
     @property
     def dialect(self) -> str:
         return self.connection.dialect.name
+
+    @property
+    def cursor(self) -> Any:
+        """A DBAPI cursor on the transaction's connection, made on first use."""
+        if self._cursor is None:
+            self._cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return self._cursor
+
+    def close(self) -> None:
+        """Release the driver cursor; the transaction itself ends with its connection."""
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+
+    @property
+    def driver_error(self) -> type[Exception]:
+        """The driver's base error class, which SQLAlchemy wraps as `DBAPIError`."""
+        return self.connection.dialect.loaded_dbapi.Error  # type: ignore[no-any-return]
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -43,7 +68,11 @@ def run_in_transaction(engine: Engine, use_case: Callable[[UnitOfWork], T]) -> T
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with engine.begin() as connection:
-                return use_case(UnitOfWork(connection))
+                uow = UnitOfWork(connection)
+                try:
+                    return use_case(uow)
+                finally:
+                    uow.close()
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or not _retryable(exc):
                 raise

@@ -20,10 +20,12 @@ def test_init_twice_is_safe(lendflow, isolated_environment: Path) -> None:  # ty
     assert (isolated_environment / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
-def test_demo_prints_a_sample_schedule(lendflow) -> None:  # type: ignore[no-untyped-def]
-    result = lendflow("demo")
-    assert result.exit_code == 0, result.stderr
-    assert "随心借" in result.stdout and "APR:" in result.stdout
+def test_demo_never_overwrites_a_folder_it_did_not_write(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    result = lendflow(f"demo --out {tmp_path}")
+    assert result.exit_code == 2
+    assert "was not written by lendflow demo" in result.stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_validate_ok(lendflow) -> None:  # type: ignore[no-untyped-def]
