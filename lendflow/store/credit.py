@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select
 
 from lendflow.domain.errors import Refused
+from lendflow.store import driver
 from lendflow.store.tables import (
     applicant_facts,
     blocklist,
@@ -54,23 +55,22 @@ _pinned: set[tuple[str, str, int, str]] = set()
 
 
 def save_facts(uow: UnitOfWork, loan_id: int, facts: Mapping[str, Any]) -> None:
-    uow.connection.execute(_INSERT_FACTS, {"loan_id": loan_id, **facts})
+    driver.execute(uow, _INSERT_FACTS, {"loan_id": loan_id, **facts})
 
 
 def facts_of(uow: UnitOfWork, loan_id: int) -> dict[str, Any] | None:
-    row = uow.connection.execute(_FACTS, {"loan_id": loan_id}).mappings().first()
-    return dict(row) if row else None
+    return driver.first(uow, _FACTS, {"loan_id": loan_id})
 
 
 def history(uow: UnitOfWork, customer_id: int, loan_id: int) -> list[tuple[Any, ...]]:
     """(loan id, state, due date, paid on, instalment total) of the customer's other loans;
     a loan without instalments appears once with None in the instalment columns."""
-    rows = uow.connection.execute(_HISTORY, {"customer_id": customer_id, "loan_id": loan_id})
-    return [tuple(r) for r in rows]
+    rows = driver.rows(uow, _HISTORY, {"customer_id": customer_id, "loan_id": loan_id})
+    return [tuple(r.values()) for r in rows]
 
 
 def blocklist_reason(uow: UnitOfWork, customer_id: int) -> str | None:
-    return uow.connection.execute(_BLOCKED, {"customer_id": customer_id}).scalar()
+    return driver.scalar(uow, _BLOCKED, {"customer_id": customer_id})
 
 
 def record_decisions(
@@ -102,12 +102,11 @@ def record_decisions(
         for record in records
     ]
     if rows:
-        uow.connection.execute(_INSERT_DECISION, rows)
+        driver.execute_many(uow, _INSERT_DECISION, rows)
 
 
 def decisions(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(_DECISIONS, {"loan_id": loan_id}).mappings()
-    return [decode_decision(dict(r)) for r in rows]
+    return [decode_decision(r) for r in driver.rows(uow, _DECISIONS, {"loan_id": loan_id})]
 
 
 def decode_decision(row: dict[str, Any]) -> dict[str, Any]:
@@ -122,9 +121,10 @@ def pin_model(uow: UnitOfWork, kind: str, code: str, version: int, sha256: str, 
     key = (str(uow.connection.engine.url), code, version, sha256)
     if key in _pinned:
         return
-    found = uow.connection.execute(_MODEL, {"code": code, "v": version}).scalar()
+    found = driver.scalar(uow, _MODEL, {"code": code, "v": version})
     if found is None:  # remembered only once seen committed: this transaction may roll back
-        uow.connection.execute(
+        driver.execute(
+            uow,
             _INSERT_MODEL,
             {"kind": kind, "code": code, "version": version, "sha256": sha256, "body": body},
         )

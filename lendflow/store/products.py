@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from lendflow.domain.errors import NotFound, Refused
+from lendflow.store import driver
 from lendflow.store.tables import product_versions, products
 from lendflow.store.uow import UnitOfWork
 
@@ -22,13 +23,13 @@ _BY_ID = select(VERSIONS).where(VERSIONS.c.id == bindparam("version_id"))
 
 def live_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
     """The version of `code` that takes new applications."""
-    row = uow.connection.execute(_LIVE, {"code": code}).mappings().first()
+    row = driver.first(uow, _LIVE, {"code": code})  # every application reads it
     if row is None:
         known = uow.connection.execute(select(PRODUCTS.c.code).where(PRODUCTS.c.code == code))
         if known.first() is None:
             raise NotFound(f"product {code!r} does not exist")
         raise Refused(f"product {code} has no live version; it does not take applications")
-    return dict(row)
+    return row
 
 
 def version_by_id(uow: UnitOfWork, version_id: int) -> dict[str, Any]:
