@@ -74,18 +74,30 @@ def ceil_to_multiple(fen: int, multiple_fen: int) -> int:
     return -(-fen // multiple_fen) * multiple_fen
 
 
+MAX_FEN = 10**15
+"""Ten trillion yuan: far beyond any loan, and far inside a BIGINT column."""
+
+
 def to_fen(amount: Decimal | int, *, field: str = "amount") -> int:
     """Convert a yuan amount with at most two decimals to integer fen, exactly."""
     if isinstance(amount, bool) or not isinstance(amount, (Decimal, int)):
         raise BadInput(f"{field} must be a decimal amount, got {type(amount).__name__}")
     if isinstance(amount, int):
-        return amount * FEN_PER_YUAN
+        return _bounded(amount * FEN_PER_YUAN, field)
     if not amount.is_finite():
         raise BadInput(f"{field} must be a finite amount, got {amount}")
+    if amount.adjusted() > 14:  # more digits than any amount we take: refuse before int()
+        raise BadInput(f"{field} is too large: at most {format_fen(MAX_FEN)}")
     fen = amount * FEN_PER_YUAN
     if fen != fen.to_integral_value():
         raise BadInput(f"{field} has more than two decimal places: {amount}")
-    return int(fen)
+    return _bounded(int(fen), field)
+
+
+def _bounded(fen: int, field: str) -> int:
+    if abs(fen) > MAX_FEN:
+        raise BadInput(f"{field} is too large: at most {format_fen(MAX_FEN)}")
+    return fen
 
 
 def from_fen(fen: int) -> Decimal:
@@ -124,7 +136,8 @@ def parse_amount(
         if raw.startswith("-"):
             raise BadInput(f"{field} must be positive, got {raw}")
         if not _AMOUNT.match(raw):
-            raise BadInput(f"{field} is not an amount: {raw!r} (use digits like 1000 or 1000.50)")
+            shown = raw if len(raw) <= 40 else f"{raw[:20]}…({len(raw)} characters)"
+            raise BadInput(f"{field} is not an amount: {shown!r} (use digits like 1000 or 1000.50)")
         if len(raw.partition(".")[2]) > 2:
             raise BadInput(f"{field} has more than two decimal places: {raw}")
         try:

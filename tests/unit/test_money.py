@@ -418,3 +418,9 @@ def test_quantize_uses_the_named_rule() -> None:
     assert quantize(Decimal("2.345"), Rounding.HALF_EVEN) == Decimal("2.34")
     assert quantize(Decimal("-2.345")) == Decimal("-2.35")
     assert quantize(Decimal("2.5"), Rounding.HALF_EVEN, places=0) == Decimal(2)
+
+
+@pytest.mark.parametrize("raw", ["9" * 30, "9" * 100_000, 10**40, "12345678901234.00"])
+def test_absurdly_large_amounts_are_one_line_refusals(raw: object) -> None:
+    with pytest.raises(BadInput, match=r"amount is too large: at most 10000000000000\.00"):
+        parse_amount(raw)  # type: ignore[arg-type]
