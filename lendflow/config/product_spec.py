@@ -6,11 +6,13 @@ loans are made under one version of it and keep its terms for life.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -260,6 +262,92 @@ class DocumentRefs(Strict):
     risk_disclosure: str = "risk_disclosure"
 
 
+SERVICE_LEVEL_UNITS = {
+    "hour": "hours",
+    "hours": "hours",
+    "business day": "business_days",
+    "business days": "business_days",
+    "day": "days",
+    "days": "days",
+}
+_SERVICE_LEVEL = re.compile(r"(\d+)\s+(hours?|business[ _]days?|days?)")
+
+
+class ServiceLevel(Strict):
+    """How soon the lender promises a step is done: within N hours, business or calendar days.
+
+    Written as text in a spec ("4 hours", "1 business day", "15 days"), because
+    that is how the promise reads in a brochure.
+    """
+
+    count: int = Field(ge=1)
+    unit: Literal["hours", "business_days", "days"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if not isinstance(data, str):
+            return data
+        match = _SERVICE_LEVEL.fullmatch(data.strip().lower())
+        if match is None:
+            raise ValueError(
+                f'write a service level like "4 hours", "1 business day" or "15 days", got {data!r}'
+            )
+        unit = SERVICE_LEVEL_UNITS[match.group(2).replace("_", " ")]
+        return {"count": int(match.group(1)), "unit": unit}
+
+    def describe(self) -> str:
+        unit = self.unit.replace("_", " ")
+        return f"{self.count} {unit.removesuffix('s') if self.count == 1 else unit}"
+
+    def calendar_days(self) -> int:
+        """The most calendar days the promise can take, public holidays aside.
+
+        A business day can fall on a Friday: every five of them may span a weekend.
+        """
+        if self.unit == "hours":
+            return math.ceil(self.count / 24)
+        if self.unit == "days":
+            return self.count
+        return self.count + 2 * math.ceil(self.count / 5)
+
+
+class ProcessStep(Strict):
+    """One step of the loan process and the service level promised for it, if any."""
+
+    step: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    name: Names
+    within: ServiceLevel | None = None
+
+
+class LoanProcess(Strict):
+    """How a customer gets and lives with the loan: the channels and the steps, in order."""
+
+    channels: list[str] = Field(min_length=1, description="where customers apply")
+    steps: list[ProcessStep] = Field(min_length=1)
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, channels: list[str]) -> list[str]:
+        for channel in channels:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", channel):
+                raise ValueError(f"channel {channel!r} must be a code like app or branch")
+        if len(set(channels)) != len(channels):
+            raise ValueError("channels must not repeat")
+        return channels
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_unique(cls, steps: list[ProcessStep]) -> list[ProcessStep]:
+        codes = [s.step for s in steps]
+        if len(set(codes)) != len(codes):
+            raise ValueError("steps must not repeat")
+        return steps
+
+    def find(self, code: str) -> ProcessStep | None:
+        return next((s for s in self.steps if s.step == code), None)
+
+
 class ProductSpec(Strict):
     """A loan product's terms as a product manager writes them."""
 
@@ -287,6 +375,7 @@ class ProductSpec(Strict):
     documents: DocumentRefs = Field(default_factory=DocumentRefs)
     monitoring: Monitoring = Field(default_factory=Monitoring)
     pricing: PricingAssumptions | None = None
+    process: LoanProcess | None = None
 
     @field_validator("terms")
     @classmethod

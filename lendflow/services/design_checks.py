@@ -1,9 +1,10 @@
 """The design gate's checks: a product spec held against the research and the policy.
 
 Each check is named and returns one criterion with the figure behind it. The
-design gate's criteria are exactly the checks registered here, in order;
-further checks (risk controls, required contents of the product documents)
-join with `register_design_check` and take part in every later design run.
+design gate's criteria are exactly the checks registered here, in order: the
+positioning checks below, then the risk controls, overdue strategy, loan process
+and documents (design_controls); further checks join with `register_design_check`
+and take part in every later design run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lendflow.config.policy import Policy
 from lendflow.config.product_spec import ProductSpec, costliest_loan, policy_problems
@@ -22,7 +23,16 @@ from lendflow.domain.money import format_grouped
 from lendflow.domain.pricing_floor import pricing_floor
 from lendflow.domain.research import percentile_rank, percentile_rate
 from lendflow.domain.schedule import generate
+from lendflow.services.design_controls import (
+    documents_complete,
+    loan_process_defined,
+    overdue_strategy_valid,
+    risk_controls_valid,
+)
 from lendflow.services.stage_results import Criterion
+
+if TYPE_CHECKING:
+    from lendflow.services.context import Workspace
 
 QUOTE_DATE = date(2025, 1, 15)
 """Loans are priced as if made on this ordinary date: a design's APR must not depend on today."""
@@ -35,6 +45,8 @@ class DesignContext:
     """Everything a check may hold the spec against.
 
     `charter` and `research` are the outputs of the runs that passed those gates.
+    `workspace` gives the checks that need one its credit models and templates (the
+    packaged ones without it); `version` and `as_of` date the rendered documents.
     """
 
     code: str
@@ -43,6 +55,9 @@ class DesignContext:
     charter: dict[str, Any]
     research: dict[str, Any]
     policy: Policy
+    workspace: Workspace | None = None
+    version: int = 1
+    as_of: date = QUOTE_DATE
 
 
 Check = Callable[[DesignContext], Criterion]
@@ -241,5 +256,9 @@ for _name, _check in (
     ("instalment_affordable", instalment_affordable),
     ("rate_above_pricing_floor", rate_above_pricing_floor),
     ("policy_limits", policy_limits),
+    ("risk_controls_valid", risk_controls_valid),
+    ("overdue_strategy_valid", overdue_strategy_valid),
+    ("loan_process_defined", loan_process_defined),
+    ("documents_complete", documents_complete),
 ):
     register_design_check(_name, _check)

@@ -1,8 +1,9 @@
 """Stage 3, design (产品设计与开发): the product spec positioned against research and policy.
 
 The spec is checked by every registered design check (see design_checks); the
-gate's criteria are their results. When the committee lets the design go, the
-spec becomes the product version's spec.
+gate's criteria are their results. The run keeps the product documents it
+rendered (design_documents). When the committee lets the design go, the spec
+becomes the product version's spec.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from lendflow.documents.charts import bar_chart
 from lendflow.documents.reports import ReportSection, ReportTable, ReportView
 from lendflow.services.design_checks import DesignContext, loan_aprs, run_design_checks
+from lendflow.services.design_controls import packaged_workspace
+from lendflow.services.design_documents import documents_section, listed, render_product_documents
 from lendflow.services.stage_reports import chart, report_view, t, yuan
 from lendflow.services.stage_results import Criterion, RunContext
 
@@ -46,6 +49,12 @@ def design_outputs(
         "evidence": evidence,
         "target_segments": list(context.research["customers"]["target_segments"]),
         "checks": [c.as_dict() for c in criteria],
+        "documents": render_product_documents(
+            context.workspace or packaged_workspace(),
+            spec,
+            version=context.version,
+            as_of=context.as_of,
+        ),
     }
     return outputs, criteria
 
@@ -115,6 +124,8 @@ def design_report(
                 ),
             )
         )
+    if outputs.get("documents"):
+        sections.append(documents_section(loc, ctx.run_id, listed(outputs["documents"])))
     return report_view(
         ctx,
         sections,

@@ -1,4 +1,4 @@
-"""A product manager's walk through the CLI: draft → charter → research → design gate.
+"""A product manager's walk through the CLI: draft → charter → research → design → build_test.
 
 The stage commands run real flows, so this lives beside the flow tests and
 shares their Prefect test harness.
@@ -46,7 +46,7 @@ def lendflow():  # type: ignore[no-untyped-def]
     return run
 
 
-def test_a_product_walks_from_draft_through_the_design_gate(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_product_walks_from_draft_through_the_build_test_gate(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     created = lendflow("product create anxin --name 安心借 --as pm --on 2026-01-05")
     assert created.stdout.strip() == "product anxin version 1 is a draft"
 
@@ -86,7 +86,7 @@ def test_a_product_walks_from_draft_through_the_design_gate(lendflow, tmp_path: 
 
     design = lendflow("stage run anxin design --samples --as pm --on 2026-02-02 --json")
     assert design.exit_code == 0, design.stderr
-    assert [c["passed"] for c in design.json()["criteria"]] == [True] * 6
+    assert [c["passed"] for c in design.json()["criteria"]] == [True] * 10
     gate = lendflow("gate show anxin --as committee1 --json").json()
     assert (gate["stage"], gate["run"], gate["criteria_passed"]) == (
         "design",
@@ -124,9 +124,30 @@ def test_a_product_walks_from_draft_through_the_design_gate(lendflow, tmp_path: 
     assert written.exit_code == 0
     assert saved.read_text(encoding="utf-8").count("<svg") == 5
 
-    no_flow = lendflow("stage run anxin build_test --as pm --on 2026-02-04")
-    assert no_flow.exit_code == 1
-    assert no_flow.error() == "error: stage build_test has no flow in this installation yet"
+    built = lendflow("stage run anxin build_test --samples --as pm --on 2026-02-16")
+    assert built.exit_code == 0, built.stderr
+    assert "inputs from the shipped samples" not in built.stdout  # it takes none
+    assert "waiting at the build_test gate" in built.stdout
+    assert "gate criteria: 21 of 21 passed" in built.stdout
+    assert "  pass  late_then_cured: loan 2 missed its 2025-04-04 repayment" in built.stdout
+    own_gate = lendflow("gate decide anxin build_test --decision go --as pm --on 2026-02-17")
+    assert own_gate.error() == "error: user pm (product_manager) may not decide product gates"
+    tested = lendflow(
+        "gate decide anxin build_test --decision go --note 测试全部通过 --as committee2"
+        " --on 2026-02-17 --json"
+    ).json()
+    assert (tested["from_state"], tested["state"], tested["criteria_passed"]) == (
+        "build_test",
+        "launch",
+        True,
+    )
+    test_report = tmp_path / "build-test.html"
+    assert (
+        lendflow(f"stage report anxin build_test --out {test_report} --as auditor").exit_code == 0
+    )
+    assert "oversized_values_rejected" in test_report.read_text(encoding="utf-8")
+    after = lendflow("product show anxin --as pm --json").json()
+    assert [(s["stage"], s["status"]) for s in after["stages"]][3] == ("build_test", "passed")
 
 
 def test_a_bad_input_fails_the_stage_in_one_line_and_changes_nothing(

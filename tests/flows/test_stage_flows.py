@@ -77,7 +77,7 @@ def test_each_stage_flow_runs_on_the_samples_and_stores_its_report(anxin: str) -
 
     design = design_stage(code=anxin, user="pm", as_of=DESIGN_DAY, samples=True)
     assert design["criteria_passed"] is True
-    assert len(design["criteria"]) == 6
+    assert len(design["criteria"]) == 10
     document = report(anxin, "design")
     assert "rate_above_pricing_floor" in document and "<svg" in document
     assert where(anxin) == ("design", design["run"])
@@ -85,7 +85,7 @@ def test_each_stage_flow_runs_on_the_samples_and_stores_its_report(anxin: str) -
 
 def test_the_flows_are_found_by_stage(anxin: str) -> None:
     assert stage_flow("research") is research_stage
-    assert stage_flow("build_test") is None
+    assert stage_flow("no_such_stage") is None
 
 
 def bad_file(tmp_path: Path, name: str, text: str) -> str:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from datetime import date
+from pathlib import Path
 
 import pytest
 
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import ProductSpec
+from lendflow.config.settings import Settings
+from lendflow.domain.errors import Problems
 from lendflow.services import design_checks
 from lendflow.services.charter_stage import charter_outputs
+from lendflow.services.context import Workspace
 from lendflow.services.design_checks import DesignContext, register_design_check, run_design_checks
 from lendflow.services.research_stage import competitor_benchmark, market_trends, target_customers
-from lendflow.services.stage_catalog import stage
+from lendflow.services.stage_catalog import samples_folder, stage
 from lendflow.services.stage_inputs import (
     capture_inputs,
     read_charter,
@@ -24,6 +30,7 @@ from lendflow.services.stage_inputs import (
 from lendflow.services.stage_results import Criterion
 
 POLICY = load_policy()
+DESIGN_DAY = date(2026, 2, 2)
 CHECKS = [
     "amount_in_demand_band",
     "apr_under_cap",
@@ -31,6 +38,10 @@ CHECKS = [
     "instalment_affordable",
     "rate_above_pricing_floor",
     "policy_limits",
+    "risk_controls_valid",
+    "overdue_strategy_valid",
+    "loan_process_defined",
+    "documents_complete",
 ]
 
 
@@ -58,10 +69,18 @@ def spec(replace: tuple[str, str] | None = None) -> ProductSpec:
     return read_spec(source, "anxin")
 
 
-def checked(evidence, product: ProductSpec) -> dict[str, Criterion]:  # type: ignore[no-untyped-def]
+def checked(
+    evidence, product: ProductSpec, workspace: Workspace | None = None
+) -> dict[str, Criterion]:  # type: ignore[no-untyped-def]
     charter, research = evidence
-    context = DesignContext("anxin", product, "spec.yaml", charter, research, POLICY)
+    context = DesignContext(
+        "anxin", product, "spec.yaml", charter, research, POLICY, workspace, 1, DESIGN_DAY
+    )
     return {c.name: c for c in run_design_checks(context)}
+
+
+def failed(results: dict[str, Criterion]) -> list[str]:
+    return [name for name, c in results.items() if not c.passed]
 
 
 def test_the_sample_design_passes_every_check_in_order(evidence) -> None:  # type: ignore[no-untyped-def]
@@ -117,10 +136,90 @@ def test_the_design_gate_takes_further_registered_checks(
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(design_checks, "DESIGN_CHECKS", list(design_checks.DESIGN_CHECKS))
     register_design_check(
-        "risk_controls_valid", lambda ctx: Criterion("risk_controls_valid", False, "no scorecard")
+        "channel_partner_vetted",
+        lambda ctx: Criterion("channel_partner_vetted", False, "no partner"),
     )
     results = checked(evidence, spec())
-    assert list(results) == [*CHECKS, "risk_controls_valid"]
-    assert not results["risk_controls_valid"].passed
+    assert list(results) == [*CHECKS, "channel_partner_vetted"]
+    assert not results["channel_partner_vetted"].passed
     with pytest.raises(ValueError, match="already registered"):
         register_design_check("apr_under_cap", design_checks.apr_under_cap)
+
+
+def test_a_design_without_its_scorecard_fails_the_risk_controls(evidence) -> None:  # type: ignore[no-untyped-def]
+    results = checked(evidence, spec(("scorecard: consumer-v1 ", "scorecard: null ")))
+    assert failed(results) == ["risk_controls_valid"]
+    assert results["risk_controls_valid"].figure.startswith(
+        "the spec names no scorecard: automated review cannot decide"
+    )
+    unknown = checked(evidence, spec(("challenger: consumer-v2", "challenger: consumer-v9")))
+    assert failed(unknown) == ["risk_controls_valid"]
+    assert "challenger: no scorecard or decision table 'consumer-v9'" in (
+        unknown["risk_controls_valid"].figure
+    )
+
+
+def test_a_grade_the_table_gives_without_a_price_fails_the_risk_controls(evidence) -> None:  # type: ignore[no-untyped-def]
+    results = checked(evidence, spec((', E: "19.20"}', "}")))
+    assert failed(results) == ["risk_controls_valid"]
+    assert results["risk_controls_valid"].figure == (
+        "rate.by_grade: grade E of consumer-rules-v1 has no rate"
+    )
+
+
+def test_an_overdue_strategy_without_penalty_terms_fails(evidence) -> None:  # type: ignore[no-untyped-def]
+    bare = spec().model_copy(update={"penalty": None})
+    results = checked(evidence, bare)
+    assert "overdue_strategy_valid" in failed(results)
+    assert results["overdue_strategy_valid"].figure.endswith(
+        "; no penalty terms (penalty: annual_rate, base)"
+    )
+    early = checked(evidence, spec(("write_off_dpd: 180", "write_off_dpd: 60")))
+    assert failed(early) == ["overdue_strategy_valid"]
+    assert "write-off at 60 dpd comes before the last bucket M3+ (from 91 dpd)" in (
+        early["overdue_strategy_valid"].figure
+    )
+
+
+def test_a_design_without_a_coherent_loan_process_fails(evidence) -> None:  # type: ignore[no-untyped-def]
+    unprocessed = checked(evidence, spec().model_copy(update={"process": None}))
+    assert failed(unprocessed) == ["loan_process_defined"]
+    assert unprocessed["loan_process_defined"].figure.startswith("the spec defines no loan process")
+    slow = checked(evidence, spec(("within: 15 days", "within: 20 business days")))
+    assert failed(slow) == ["loan_process_defined"]
+    assert slow["loan_process_defined"].figure.endswith(
+        "complaint within 20 business days (up to 28 calendar days) is longer than the"
+        " policy's 15 days"
+    )
+    payout = "payout, name: {zh-CN: 放款, en: Payout}, within: 1 business day"
+    late = checked(evidence, spec((payout, payout.replace("1 business day", "12 business days"))))
+    assert late["loan_process_defined"].figure.endswith(
+        "payout within 12 business days (up to 18 calendar days) does not come before an"
+        " approval lapses (15 days)"
+    )
+    with pytest.raises(Problems) as vague:
+        spec((payout, payout.replace("1 business day", "3 weeks")))
+    sample = (samples_folder() / "product-spec.yaml").read_text(encoding="utf-8")
+    line = next(n for n, text in enumerate(sample.splitlines(), 1) if payout in text)
+    assert vague.value.problems == [
+        f"samples/product-spec.yaml: line {line}: process.steps[3].within: write a service level"
+        ' like "4 hours", "1 business day" or "15 days", got \'3 weeks\''
+    ]
+
+
+def test_a_template_that_drops_a_required_clause_fails_the_documents_check(
+    evidence, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    packaged = Path(__file__).parents[2] / "lendflow" / "templates" / "zh-CN" / "contract.html.j2"
+    folder = tmp_path / "templates"
+    (folder / "zh-CN").mkdir(parents=True)
+    text = packaged.read_text(encoding="utf-8")
+    start = text.index('<section data-content="penalty">')
+    end = text.index("</section>", start) + len("</section>")
+    (folder / "zh-CN" / "contract.html.j2").write_text(text[:start] + text[end:], encoding="utf-8")
+    own = Workspace(settings=Settings(home=tmp_path / "home", templates=folder))
+    results = checked(evidence, spec(), own)
+    assert failed(results) == ["documents_complete"]
+    assert results["documents_complete"].figure.startswith("contract (zh-CN): html: penalty terms")
+    shutil.rmtree(folder)
+    assert not failed(checked(evidence, spec(), Workspace(settings=Settings(home=tmp_path))))

@@ -14,6 +14,7 @@ STAGE_FLOWS: dict[str, str] = {
     "charter": "lendflow.flows.stages.charter:charter_stage",
     "research": "lendflow.flows.stages.research:research_stage",
     "design": "lendflow.flows.stages.design:design_stage",
+    "build_test": "lendflow.flows.stages.build_test:build_test_stage",
 }
 """Stage id -> "module:flow". A stage missing here has no flow to run yet."""
 

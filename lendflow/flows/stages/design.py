@@ -41,8 +41,13 @@ def read_spec_step(source: CapturedInput, code: str) -> ProductSpec:
 def positioning_step(
     context: DesignContext, sha256: str, evidence: dict[str, int]
 ) -> tuple[dict[str, Any], list[Criterion]]:
-    """Amounts, APR, affordability, pricing floor and policy limits, each a named check."""
-    return design_outputs(context, sha256, evidence)
+    """Amounts, APR, affordability, pricing floor, policy limits, risk controls, loan process
+    and documents, each a named check; the documents are kept with the run."""
+    from dataclasses import replace
+
+    from lendflow.flows.runtime import workspace
+
+    return design_outputs(replace(context, workspace=workspace()), sha256, evidence)
 
 
 @task(name="design-report", **STEP)
@@ -71,6 +76,8 @@ def _work(ws: Workspace, started: StartedRun, inputs: dict[str, CapturedInput]) 
         charter=charter,
         research=research,
         policy=ws.policy,
+        version=ctx.version,
+        as_of=ctx.as_of,
     )
     outputs, criteria = positioning_step.submit(
         context,
