@@ -8,13 +8,17 @@ their own that is dropped afterwards.
 from __future__ import annotations
 
 import os
+import shlex
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
+from lendflow.cli import app
 from lendflow.config.settings import Settings
 
 POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
@@ -73,3 +77,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(isolated_environment: Path, database_url: str) -> Settings:
     return Settings(home=isolated_environment, database_url=database_url)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def lendflow():  # type: ignore[no-untyped-def]
+    """Call as lendflow("calc schedule --principal 100 ...")."""
+    runner = CliRunner()
+
+    def run(command: str) -> Run:
+        result = runner.invoke(app, shlex.split(command))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run
