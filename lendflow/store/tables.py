@@ -433,3 +433,13 @@ tickets = Table(
     Column("version", Integer, nullable=False, default=1),
     _created(),
 )
+
+# Close of business reads arrears per loan id range: open instalments already fallen
+# due (recognised), a small part of the open ones on a book of current loans.
+Index(
+    "ix_instalments_arrears",
+    instalments.c.loan_id,
+    instalments.c.due_date,
+    sqlite_where=text("paid_on IS NULL AND recognised = 1"),
+    postgresql_where=text("paid_on IS NULL AND recognised = true"),
+)

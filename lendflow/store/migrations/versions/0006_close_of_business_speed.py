@@ -1,4 +1,4 @@
-"""Close of business: narrower bookkeeping for the nightly sweep.
+"""Close of business: an index that finds arrears per loan id range.
 
 Revision ID: 0006
 Revises: 0005
@@ -7,6 +7,9 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -14,8 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index(
+        "ix_instalments_arrears",
+        "instalments",
+        ["loan_id", "due_date"],
+        sqlite_where=sa.text("paid_on IS NULL AND recognised = 1"),
+        postgresql_where=sa.text("paid_on IS NULL AND recognised = true"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_instalments_arrears", table_name="instalments")

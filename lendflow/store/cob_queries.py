@@ -1,0 +1,271 @@
+"""The reads and writes of the nightly sweep, built once; rows read as the driver gives them.
+
+Close of business reads and writes a few hundred thousand rows a night on a
+large book, and SQLAlchemy's per-row processing would cost microseconds each, so
+`fetch` hands back the driver's own tuples and `execute_rows` passes rows of
+plain tuples to the driver's executemany. Dates read come back as the driver
+gives them (ISO text on SQLite): callers convert only the few they compute with
+(`as_date`).
+
+Queries are shaped for the indexes that serve them: arrears are found per loan id
+range in `ix_instalments_arrears` (open instalments already recognised as due), and
+instalments falling due today in `ix_instalments_unrecognised` by date and id range.
+What those indexes leave out (instalments fallen due but never recognised) is
+read by a second, normally empty, part of each query, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.base import Executable
+
+from lendflow.store.tables import instalments, loans, notices, payouts
+from lendflow.store.uow import UnitOfWork
+
+LIVE = ("active", "overdue")
+
+_IN_RANGE = loans.c.id.between(bindparam("lo"), bindparam("hi"))
+# A date closes the loans closed through the day before it (`prev`); a loan left
+# further behind is caught up date by date (`cob.close_range`).
+_CLOSED_BEFORE = loans.c.cob_through == bindparam("prev")
+_LIVE_OPEN = and_(loans.c.state.in_(LIVE), _CLOSED_BEFORE)
+# "+ 0" keeps planners off the loan_id index where a date-first index finds fewer rows.
+_ITEM_IN_RANGE_BY_DATE = (instalments.c.loan_id + 0).between(bindparam("lo"), bindparam("hi"))
+_ITEM_IN_RANGE = instalments.c.loan_id.between(bindparam("lo"), bindparam("hi"))
+_UNPAID = instalments.c.paid_on.is_(None)
+_RECOGNISED = instalments.c.recognised == True  # noqa: E712 - matches the partial index
+_UNRECOGNISED = instalments.c.recognised == False  # noqa: E712 - matches the partial index
+
+OLDEST_WATERMARK = select(func.min(loans.c.cob_through)).where(_IN_RANGE, loans.c.state.in_(LIVE))
+LIVE_COUNT = select(func.count()).select_from(loans).where(_IN_RANGE, loans.c.state.in_(LIVE))
+LOCK = select(loans.c.id).where(_IN_RANGE, loans.c.state.in_(LIVE)).with_for_update()
+EXPIRING = select(
+    loans.c.id, loans.c.version, loans.c.customer_id, loans.c.approval_expires_on
+).where(
+    _IN_RANGE,
+    loans.c.state == "approved",
+    loans.c.approval_expires_on < bindparam("d"),
+    # a payout already sent may have been paid: it must be finished, never expired
+    ~exists().where(payouts.c.loan_id == loans.c.id, payouts.c.status.in_(("pending", "paid"))),
+)
+
+
+_FALLING_DUE_COLUMNS = (
+    instalments.c.id,
+    instalments.c.loan_id,
+    instalments.c.interest - instalments.c.interest_paid - instalments.c.interest_waived,
+    instalments.c.fee - instalments.c.fee_paid - instalments.c.fee_waived,
+)
+_CHARGED_LOAN_COLUMNS = (
+    loans.c.id,
+    loans.c.version,
+    loans.c.interest_receivable,
+    loans.c.fee_receivable,
+    loans.c.penalty_receivable,
+)
+# Instalments falling due on `d` (id, loan id, interest and fee to recognise), found by
+# date and id range, with their loan's version and receivables (loan id, version,
+# interest, fee and penalty receivable) if it is live and closed through the day before.
+FALLING_DUE_TODAY = (
+    select(*_FALLING_DUE_COLUMNS, *_CHARGED_LOAN_COLUMNS)
+    .select_from(instalments)
+    .join(loans, loans.c.id == instalments.c.loan_id)
+    .where(_UNRECOGNISED, instalments.c.due_date == bindparam("d"), _ITEM_IN_RANGE, _LIVE_OPEN)
+)
+# Instalments fallen due before `d` and never recognised (none while the step runs every
+# night), and then their loans, read by id: joined in one statement, planners would
+# rather walk the whole live book.
+FELL_DUE_EARLIER = select(*_FALLING_DUE_COLUMNS).where(
+    _UNRECOGNISED, instalments.c.due_date < bindparam("d"), _ITEM_IN_RANGE_BY_DATE
+)
+LOANS_TO_CHARGE = select(*_CHARGED_LOAN_COLUMNS).where(
+    loans.c.id.in_(bindparam("ids", expanding=True)), _LIVE_OPEN
+)
+
+_ARREARS_COLUMNS = (
+    instalments.c.id,
+    instalments.c.loan_id,
+    instalments.c.due_date,
+    instalments.c.principal - instalments.c.principal_paid,
+    instalments.c.interest - instalments.c.interest_paid - instalments.c.interest_waived,
+    instalments.c.fee - instalments.c.fee_paid - instalments.c.fee_waived,
+    instalments.c.penalty - instalments.c.penalty_paid,
+)
+# Unpaid instalments due before `d`: (id, loan_id, due_date, principal, interest, fee,
+# penalty still owed). Recognised ones by loan id range, then unrecognised ones by date.
+ARREARS = union_all(
+    select(*_ARREARS_COLUMNS).where(
+        _UNPAID, _RECOGNISED, _ITEM_IN_RANGE, instalments.c.due_date < bindparam("d")
+    ),
+    select(*_ARREARS_COLUMNS).where(
+        _UNPAID, _UNRECOGNISED, instalments.c.due_date < bindparam("d"), _ITEM_IN_RANGE_BY_DATE
+    ),
+)
+
+LOAN_COLUMNS = (
+    loans.c.id,
+    loans.c.state,
+    loans.c.version,
+    loans.c.customer_id,
+    loans.c.product_version_id,
+    loans.c.dpd,
+    loans.c.bucket,
+    loans.c.classification,
+    loans.c.principal_outstanding,
+    loans.c.interest_receivable,
+    loans.c.fee_receivable,
+    loans.c.penalty_receivable,
+)
+# Loans overdue and closed through the day before `d`, found through the status index. An
+# active loan has no days past due: the sweep moves a loan with any to overdue, and
+# a cure (by the sweep or by a repayment) sets them back to none.
+OVERDUE_BEFORE = select(*LOAN_COLUMNS).where(_IN_RANGE, loans.c.state == "overdue", _CLOSED_BEFORE)
+LOANS_BY_IDS = select(*LOAN_COLUMNS).where(
+    loans.c.id.in_(bindparam("ids", expanding=True)), _LIVE_OPEN
+)
+
+NOTICES_SENT = select(notices.c.loan_id, notices.c.dpd).where(
+    notices.c.loan_id.in_(bindparam("ids", expanding=True)), notices.c.kind == "collection"
+)
+INSERT_NOTICE = insert(notices).inline()
+MARK_RECOGNISED = (
+    update(instalments).where(instalments.c.id == bindparam("b_id")).values(recognised=true())
+)
+ADD_PENALTY = (
+    update(instalments)
+    .where(instalments.c.id == bindparam("b_id"))
+    .values(penalty=instalments.c.penalty + bindparam("b_amount"))
+)
+# Per-loan writes carry the version the sweep read: a concurrent change is a conflict.
+SET_LOAN = update(loans).where(
+    loans.c.id == bindparam("b_id"), loans.c.version == bindparam("b_version")
+)
+# Every live loan of the range closed through the day before: now closed through `d`.
+WATERMARK = update(loans).where(_IN_RANGE, _LIVE_OPEN).values(cob_through=bindparam("d"))
+ID_BATCH = 900  # ids bound per statement: below SQLite's parameter limit on old builds
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    # per bound parameter, in the driver's order: the row's index, or None for a constant
+    sources: tuple[int | None, ...]
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]  # type conversion of each, if any
+    constants: tuple[Any, ...]  # the value of each constant (converted), else None
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled] = {}
+
+
+def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+    found = _COMPILED.get((id(statement), dialect.name, keys))
+    if found is not None:
+        return found
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+    sources, processors, constants = [], [], []
+    for name in names:
+        bind = compiled.binds[name]
+        processor = bind.type._cached_bind_processor(dialect)
+        if name in keys:
+            sources.append(keys.index(name))
+            processors.append(processor)
+            constants.append(None)
+        else:
+            value = bind.effective_value
+            sources.append(None)
+            processors.append(None)
+            constants.append(processor(value) if processor is not None else value)
+    found = _Compiled(
+        compiled.string,
+        compiled.positional,
+        tuple(sources),
+        names,
+        tuple(processors),
+        tuple(constants),
+    )
+    _COMPILED[(id(statement), dialect.name, keys)] = found
+    return found
+
+
+def execute_rows(
+    uow: UnitOfWork, statement: Executable, keys: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> int:
+    """Run a module-level statement once per row, in one driver call; rows affected.
+
+    Each row is a tuple of the values named by `keys` (the columns an insert or
+    update without explicit values sets, and the bound names of its WHERE clause),
+    so no dictionary is built per row; on SQLite, rows of plain values go to the
+    driver as they are.
+    """
+    if not rows:
+        return 0
+    c = _compile(statement, uow.connection.dialect, keys)
+    params: Any
+    if c.positional and None not in c.sources and not any(c.processors):
+        if c.sources == tuple(range(len(keys))):
+            params = rows
+        elif len(c.sources) == 1:
+            params = [(row[c.sources[0]],) for row in rows]
+        else:
+            params = list(map(itemgetter(*c.sources), rows))
+    else:
+        plan = list(zip(c.sources, c.processors, c.constants, strict=True))
+
+        def bound(row: tuple[Any, ...]) -> list[Any]:
+            return [
+                constant
+                if source is None
+                else (processor(row[source]) if processor else row[source])
+                for source, processor, constant in plan
+            ]
+
+        if c.positional:
+            params = [tuple(bound(row)) for row in rows]
+        else:
+            params = [dict(zip(c.names, bound(row), strict=True)) for row in rows]
+    return int(uow.connection.exec_driver_sql(c.sql, params).rowcount)
+
+
+def fetch(uow: UnitOfWork, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
+    """Every row of `statement` as the driver's own tuples, without per-row processing."""
+    result = uow.connection.execute(statement, dict(params))
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def fetch_by_ids(
+    uow: UnitOfWork, statement: Executable, ids: list[int], params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """A statement with an expanding `ids` parameter, run in batches of ids."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(ids), ID_BATCH):
+        batch = {**params, "ids": ids[start : start + ID_BATCH]}
+        rows += fetch(uow, statement, batch)
+    return rows
+
+
+def as_date(value: date | str) -> date:
+    """A date column's value as a date, whichever way the driver returned it."""
+    return value if isinstance(value, date) else date.fromisoformat(value)

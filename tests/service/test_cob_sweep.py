@@ -1,0 +1,294 @@
+"""Close of business catching up loans, writing off on a due date, and racing a repayment.
+
+cash-easy: 10,000.00 over 3 months, grace 3 days, penalty 24% a year / 360 on overdue
+principal (2.19 a day on the first instalment's 3,290.37 when disbursed on a 12th).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from lendflow.config.cob import CobConfig, load_cob_config
+from lendflow.config.product_spec import example_product_paths
+from lendflow.services import applications, audit, cob, disbursement, products, repayments
+from lendflow.services.cob_steps import STEPS
+from lendflow.store import cob_queries as q
+from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
+
+CONFIG = load_cob_config()
+DAY = timedelta(days=1)
+
+
+def open_loan(ws, ops, risk, applicant, on: date, product: str = "cash-easy") -> int:  # type: ignore[no-untyped-def]
+    """Applied for, approved and paid out on `on`: 10,000.00 over 3 months."""
+    loan = applications.apply(ws, ops, applicant(product=product, amount="10000", term=3), on)
+    applications.start_review(ws, ops, loan["id"], on)
+    applications.approve(ws, risk, loan["id"], on)
+    disbursement.disburse(ws, ops, loan["id"], on)
+    return loan["id"]
+
+
+def close(ws, first: date, last: date | None = None, config: CobConfig = CONFIG) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return dict(cob.close_range(ws, 1, 10_000, first, last or first, "cob", config))
+
+
+def status(ws, loan_id: int) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    with ws.engine.connect() as c:
+        row = c.execute(
+            select(
+                loans.c.state,
+                loans.c.dpd,
+                loans.c.bucket,
+                loans.c.classification,
+                loans.c.penalty_receivable,
+                loans.c.cob_through,
+            ).where(loans.c.id == loan_id)
+        ).one()
+    return tuple(row)
+
+
+def history(ws, loan_id: int) -> dict[str, list[tuple[object, ...]]]:  # type: ignore[no-untyped-def]
+    """What a statement of the loan shows: penalties per instalment, ledger, events by day."""
+    with ws.engine.connect() as c:
+        penalties = c.execute(
+            select(instalments.c.n, instalments.c.penalty, instalments.c.recognised)
+            .where(instalments.c.loan_id == loan_id)
+            .order_by(instalments.c.n)
+        ).all()
+        ledger = c.execute(
+            select(
+                journal_entries.c.kind,
+                journal_entries.c.business_date,
+                journal_lines.c.account,
+                func.sum(journal_lines.c.debit),
+                func.sum(journal_lines.c.credit),
+            )
+            .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+            .where(journal_lines.c.loan_id == loan_id)
+            .group_by(
+                journal_entries.c.kind, journal_entries.c.business_date, journal_lines.c.account
+            )
+            .order_by(
+                journal_entries.c.business_date, journal_entries.c.kind, journal_lines.c.account
+            )
+        ).all()
+        trail = c.execute(
+            select(events.c.name, events.c.business_date)
+            .where(events.c.entity == "loan", events.c.entity_id == str(loan_id))
+            .order_by(events.c.id)
+        ).all()
+    return {
+        "penalties": [tuple(r) for r in penalties],
+        "ledger": [tuple(r) for r in ledger],
+        "events": [tuple(r) for r in trail],
+    }
+
+
+def test_a_loan_paid_out_into_a_closed_date_is_caught_up(ws, ops, risk, auditor, applicant) -> None:  # type: ignore[no-untyped-def]
+    """Paid out on a date the rest of its range has already closed, a loan still gets that date.
+
+    Two identical loans are paid out on 20 Feb: one before that date is closed, one
+    after. From then on they must age, be charged and be reminded exactly alike.
+    """
+    open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    close(ws, date(2026, 1, 12), date(2026, 2, 19))
+    on_time = open_loan(ws, ops, risk, applicant, date(2026, 2, 20))
+    close(ws, date(2026, 2, 20))
+    late = open_loan(ws, ops, risk, applicant, date(2026, 2, 20))
+    assert status(ws, late)[5] == date(2026, 2, 19)  # a day behind the rest of its range
+    counts = close(ws, date(2026, 2, 21), date(2026, 3, 31))
+    # 3 loans for 39 dates, and the late loan's own 20 Feb
+    assert counts["loans_scanned"] == 3 * 39 + 1
+    assert status(ws, late) == status(ws, on_time)
+    assert status(ws, late)[:2] == ("overdue", 11) and status(ws, late)[5] == date(2026, 3, 31)
+    assert history(ws, late) == history(ws, on_time)
+    assert audit.verify(ws, auditor).ok
+
+
+def test_closing_a_later_date_closes_the_dates_missed_before_it(ws, ops, risk, applicant) -> None:  # type: ignore[no-untyped-def]
+    loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    close(ws, date(2026, 1, 12), date(2026, 2, 10))
+    counts = close(ws, date(2026, 2, 20))  # 11 to 19 Feb were never closed
+    assert counts["loans_scanned"] == 10
+    # 8 days late, penalty from the 4th day on: 5 x 2.19
+    assert status(ws, loan_id) == ("overdue", 8, "M1", "special_mention", 1095, date(2026, 2, 20))
+
+
+def test_a_date_closed_again_reads_nothing_new(ws, ops, risk, applicant) -> None:  # type: ignore[no-untyped-def]
+    loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    close(ws, date(2026, 1, 12), date(2026, 2, 20))
+    before = status(ws, loan_id), history(ws, loan_id)
+    assert not any(close(ws, date(2026, 2, 1), date(2026, 2, 20)).values())
+    assert (status(ws, loan_id), history(ws, loan_id)) == before
+
+
+@pytest.fixture
+def quick_write_off(ws, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    """cash-easy, but written off past 30 days: the second instalment falls due that day."""
+    text = example_product_paths()[0].read_text(encoding="utf-8")
+    assert "code: cash-easy" in text and "write_off_dpd: 360" in text
+    path = tmp_path / "cash-quick.yaml"
+    path.write_text(
+        text.replace("code: cash-easy", "code: cash-quick").replace(
+            "write_off_dpd: 360", "write_off_dpd: 30"
+        ),
+        encoding="utf-8",
+    )
+    products.import_product(ws, ws.actor("admin"), path, activate=True, as_of=date(2026, 1, 5))
+    return "cash-quick"
+
+
+DELINQUENCY_FIRST = CobConfig(
+    steps=["expire_approvals", "delinquency", "recognise_due", "penalty", "collection_notices"]
+)
+
+
+@pytest.mark.parametrize(
+    ("config", "second_recognised"), [(CONFIG, True), (DELINQUENCY_FIRST, False)]
+)
+def test_a_loan_written_off_on_a_due_date_leaves_nothing_on_the_books(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant, quick_write_off, config, second_recognised
+) -> None:
+    """Written off on 12 Apr, the day its second instalment falls due (31 days late).
+
+    With charges recognised first, that instalment's interest and fee are booked and
+    written off with the rest; with delinquency first, the loan has left the live
+    book before they fall due, and they are never booked. Either way nothing is
+    left receivable and the books prove.
+    """
+    loan_id = open_loan(ws, ops, risk, applicant, date(2026, 2, 12), quick_write_off)
+    close(ws, date(2026, 2, 12), date(2026, 4, 11), config)
+    assert status(ws, loan_id)[:2] == ("overdue", 30)
+    assert close(ws, date(2026, 4, 12), config=config)["written_off"] == 1
+    with ws.engine.connect() as c:
+        row = c.execute(select(loans).where(loans.c.id == loan_id)).mappings().one()
+        items = c.execute(
+            select(instalments.c.interest, instalments.c.recognised)
+            .where(instalments.c.loan_id == loan_id)
+            .order_by(instalments.c.n)
+        ).all()
+        interest_written_off = c.execute(
+            select(func.sum(journal_lines.c.credit))
+            .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+            .where(
+                journal_lines.c.loan_id == loan_id,
+                journal_entries.c.kind == "write_off",
+                journal_lines.c.account == "interest_receivable",
+            )
+        ).scalar_one()
+    assert row["state"] == "written_off" and row["written_off_amount"] == 1_000_000
+    assert [row[c] for c in ("interest_receivable", "fee_receivable", "penalty_receivable")] == [
+        0,
+        0,
+        0,
+    ]
+    assert row["cob_through"] == date(2026, 4, 11)  # it left the live book on the 12th
+    assert items[1][1] is second_recognised
+    assert interest_written_off == items[0][0] + (items[1][0] if second_recognised else 0)
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
+
+
+def test_income_is_booked_per_chunk_and_receivables_per_loan(
+    ws, ops, risk, auditor, applicant
+) -> None:  # type: ignore[no-untyped-def]
+    first = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    second = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    close(ws, date(2026, 1, 12), date(2026, 2, 12))
+    with ws.engine.connect() as c:
+        entry = c.execute(
+            select(journal_entries.c.id).where(
+                journal_entries.c.kind == "charges_due",
+                journal_entries.c.business_date == date(2026, 2, 12),
+            )
+        ).scalar_one()
+        lines = c.execute(
+            select(
+                journal_lines.c.loan_id,
+                journal_lines.c.account,
+                journal_lines.c.debit,
+                journal_lines.c.credit,
+            )
+            .where(journal_lines.c.entry_id == entry)
+            .order_by(journal_lines.c.id)
+        ).all()
+    # 130.00 interest and 10.00 fee fall due on each loan
+    assert sorted((tuple(r) for r in lines), key=repr) == sorted(
+        [
+            (first, "interest_receivable", 13_000, 0),
+            (first, "fee_receivable", 1_000, 0),
+            (second, "interest_receivable", 13_000, 0),
+            (second, "fee_receivable", 1_000, 0),
+            (None, "interest_income", 0, 26_000),
+            (None, "fee_income", 0, 2_000),
+        ],
+        key=repr,
+    )
+    assert audit.verify(ws, auditor).ok
+
+
+def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repayment waits for the chunk's lock, then sees what the chunk wrote."""
+    loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    close(ws, date(2026, 1, 12), date(2026, 2, 19))
+    paused, release = threading.Event(), threading.Event()
+    penalty_step = STEPS["penalty"]
+
+    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
+        penalty_step(day)
+        paused.set()
+        release.wait(30)
+
+    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    closed: list[dict[str, int]] = []
+    paid: list[dict[str, object]] = []
+    closing = threading.Thread(target=lambda: closed.append(close(ws, date(2026, 2, 20))))
+    closing.start()
+    assert paused.wait(30)
+    # the first instalment and 5 days of penalty (2.19 a day from the 16th to the 20th)
+    paying = threading.Thread(
+        target=lambda: paid.append(
+            repayments.repay(ws, ops, loan_id, 343_037 + 1_095, date(2026, 2, 21), "race-1")
+        )
+    )
+    paying.start()
+    paying.join(0.5)  # it waits for the chunk
+    release.set()
+    closing.join(30)
+    paying.join(30)
+    assert closed and closed[0]["penalty_accrued"] == 219
+    assert paid and paid[0]["state"] == "active"
+    assert paid[0]["outstanding"]["penalty"] == "0.00"
+    assert status(ws, loan_id) == ("active", 0, "M0", "normal", 0, date(2026, 2, 20))
+    with ws.engine.connect() as c:
+        assert c.execute(select(loans.c.credit_balance).where(loans.c.id == loan_id)).scalar() == 0
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
+
+
+@pytest.mark.parametrize(
+    ("statement", "index"),
+    [
+        (q.ARREARS, "ix_instalments_arrears"),
+        (q.FALLING_DUE_TODAY, "ix_instalments_unrecognised"),
+        (q.OVERDUE_BEFORE, "ix_loans_state"),
+        (q.LIVE_COUNT, "ix_loans_state"),
+    ],
+)
+def test_the_nightly_reads_go_through_their_indexes(ws, statement, index) -> None:  # type: ignore[no-untyped-def]
+    """A read that scanned the whole instalments table would cost more than the whole night."""
+    if ws.engine.dialect.name != "sqlite":
+        pytest.skip("query plans are checked on SQLite, the embedded default")
+    bound = statement.params(d=date(2026, 7, 1), prev=date(2026, 6, 30), lo=1, hi=50_000)
+    sql = str(bound.compile(dialect=ws.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with ws.engine.connect() as c:
+        plan = [row[3] for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    assert any(index in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
