@@ -40,7 +40,7 @@ def decide(
     json_output: JsonOption = False,
 ) -> None:
     """Decide the gate a stage's successful run waits at (product committee, four eyes)."""
-    from lendflow.services.gates import decide as decide_gate
+    from lendflow.services.live_gates import decide as decide_gate
 
     with acting(user) as (ws, actor):
         result = decide_gate(
@@ -54,6 +54,11 @@ def decide(
         f"{code} v{result['version']}: {result['decision']}{where} at the {stage} gate by"
         f" {result['decided_by']} on {result['business_date']}; {code} is now {result['state']}"
     )
+    for retired in result.get("retired_versions") or ():
+        typer.echo(f"{code} v{retired} retired: no new applications; its loans run off")
+    opened = result.get("opened_version")
+    if opened:
+        typer.echo(f"{code} v{opened['version']} opened in {opened['state']}")
 
 
 @app.command("show")
@@ -63,7 +68,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """The gate the product waits at, with its automatic criteria passed or failed."""
-    from lendflow.services.gates import gate_view
+    from lendflow.services.live_gates import gate_view
 
     with acting(user) as (ws, actor):
         view = gate_view(ws, actor, code)

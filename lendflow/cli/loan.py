@@ -44,6 +44,10 @@ def apply(
     employment: Annotated[
         str | None, typer.Option(help="salaried, civil_servant, self_employed, business_owner, …")
     ] = None,
+    referrer: Annotated[
+        str | None,
+        typer.Option(help="Who referred the applicant: customer number or national ID."),
+    ] = None,
     applicant: Annotated[
         Path | None,
         typer.Option(help="JSON file with the fields above (id_number or national_id)."),
@@ -78,6 +82,7 @@ def apply(
             purpose=purpose,
             monthly_debt=monthly_debt,
             employment=employment,
+            referrer=referrer,
         )
     as_of = business_date(on)
     with acting(user) as (ws, actor):

@@ -138,6 +138,28 @@ def versions(
     print_rows(f"versions of {code}", rows, columns)
 
 
+@app.command("spec")
+def spec(
+    code: Annotated[str, typer.Argument(help="Product code.")],
+    version: Annotated[int, typer.Option("--version", help="Version number.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write the spec to (default: print it).")
+    ] = None,
+    user: AsOption = None,
+) -> None:
+    """A version's spec; for a version an improvement opened, the spec it proposed (the
+    input its design run checks: --input spec=FILE)."""
+    from lendflow.services.improve_stage import version_spec
+
+    with acting(user) as (ws, actor):
+        text, source = version_spec(ws, actor, code, version)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}: {source}")
+
+
 @app.command("diff")
 def diff(
     code: Annotated[str, typer.Argument(help="Product code.")],

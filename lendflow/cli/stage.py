@@ -22,7 +22,8 @@ app = typer.Typer(
 
 CodeArgument = Annotated[str, typer.Argument(help="Product code.")]
 StageArgument = Annotated[
-    str, typer.Argument(help="Stage: charter, research, design, build_test, launch.")
+    str,
+    typer.Argument(help="Stage: charter, research, design, build_test, launch, operate, improve."),
 ]
 
 
@@ -58,9 +59,9 @@ def run(
     """Run a stage's flow; a successful run waits at the stage's gate."""
     from lendflow.cli.runs import _user, prepare_prefect
     from lendflow.domain.errors import Refused
+    from lendflow.services.live_stages import check_runnable
     from lendflow.services.stage_catalog import stage as stage_of
     from lendflow.services.stage_inputs import capture_inputs
-    from lendflow.services.stage_runs import check_runnable
 
     as_of = business_date(on)
     given = _inputs(inputs or [])
@@ -137,7 +138,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Every run of a stage for the product's newest version: inputs, status, criteria, error."""
-    from lendflow.services.stage_runs import stage_history
+    from lendflow.services.live_stages import stage_history
 
     with acting(user) as (ws, actor):
         history = stage_history(ws, actor, code, stage)
@@ -175,7 +176,7 @@ def report(
     json_output: JsonOption = False,
 ) -> None:
     """Write a run's stored report (HTML with its charts) to a file."""
-    from lendflow.services.stage_runs import stored_report
+    from lendflow.services.live_stages import stored_report
 
     with acting(user) as (ws, actor):
         view, data = stored_report(ws, actor, code, stage, run_id)
@@ -186,6 +187,27 @@ def report(
         typer.echo(
             f"wrote {out} ({len(data):,} bytes of {view['report_format']}, run {view['run']})"
         )
+
+
+@app.command("education")
+def education(
+    code: CodeArgument,
+    out: Annotated[Path, typer.Option("--out", help="File to write the material to.")],
+    locale: Annotated[str, typer.Option("--locale", help="zh-CN or en.")] = "zh-CN",
+    fmt: Annotated[str, typer.Option("--format", help="md or html.")] = "html",
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the customer education material of the product's newest launch run."""
+    from lendflow.services.launch_stage import education_material
+
+    with acting(user) as (ws, actor):
+        run_id, data = education_material(ws, actor, code, locale, fmt)
+    out.write_bytes(data)
+    if json_output:
+        print_json({"run": run_id, "file": str(out), "bytes": len(data)})
+    else:
+        typer.echo(f"wrote {out} ({len(data):,} bytes of {fmt}, launch run {run_id})")
 
 
 def print_pipeline(view: dict[str, Any]) -> None:

@@ -22,6 +22,10 @@ class CobConfig(BaseModel):
     chunk_size: int = Field(default=50_000, ge=1, le=1_000_000)
     steps: list[Step] = Field(default_factory=lambda: list(STEPS), min_length=1)
     notice_days: list[int] = Field(default_factory=lambda: [1, 7, 30])
+    render_notices: bool = Field(
+        default=True,
+        description="render each notice through the documents module and keep it as issued",
+    )
 
     @field_validator("steps")
     @classmethod

@@ -166,7 +166,10 @@ def _earned(
     if index:
         return 0
     item = ahead[0]
-    return accrued_interest(item, _period_start(instalments, item, disbursed_on), as_of)
+    accrued = accrued_interest(item, _period_start(instalments, item, disbursed_on), as_of)
+    # A waiver (interest-free first days) covers the start of the period, so what
+    # has accrued is charged only beyond it.
+    return max(accrued - item.interest_waived, 0)
 
 
 def payoff_quote(instalments: Sequence[InstalmentState], as_of: date, disbursed_on: date) -> Payoff:

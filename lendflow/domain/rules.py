@@ -146,8 +146,11 @@ def _numeric_test(text: str, number: Callable[[str], NumberLike]) -> Test:
         if high < low:
             raise ValueError(f"range {text} ends below where it starts")
         low_in, high_in = ranged.group(1) == "[", ranged.group(4) == "]"
-        return lambda v: (v >= low if low_in else v > low) and (  # type: ignore[operator]
-            v <= high if high_in else v < high  # type: ignore[operator]
+        return lambda v: (
+            (v >= low if low_in else v > low)
+            and (  # type: ignore[operator]
+                v <= high if high_in else v < high  # type: ignore[operator]
+            )
         )
     bound = number(text)
     return lambda v: v == bound

@@ -15,9 +15,11 @@ from prefect import serve
 from prefect.schedules import Cron
 
 from lendflow.flows.cob import close_of_business
+from lendflow.flows.review import product_review
 
 TIME_ZONE = "Asia/Shanghai"
 CLOSE_OF_BUSINESS_CRON = "30 0 * * *"  # 00:30 every day: close the day that just ended
+PRODUCT_REVIEW_CRON = "0 2 1 * *"  # 02:00 on the 1st: review every live product's last month
 
 
 def deployments() -> list[Any]:
@@ -27,7 +29,13 @@ def deployments() -> list[Any]:
             schedule=Cron(CLOSE_OF_BUSINESS_CRON, timezone=TIME_ZONE),
             description="Daily close of business for the previous business date.",
             tags=["lendflow", "cob"],
-        )
+        ),
+        product_review.to_deployment(
+            name="product-review",
+            schedule=Cron(PRODUCT_REVIEW_CRON, timezone=TIME_ZONE),
+            description="Monthly review (stage 6) of every live product as of the last month end.",
+            tags=["lendflow", "lifecycle"],
+        ),
     ]
 
 

@@ -19,6 +19,7 @@ from lendflow.services.decisioning import CreditDecision
 from lendflow.services.loan_records import loan_event, not_before, spec_for, transition
 from lendflow.services.loan_views import loan_view
 from lendflow.services.products import spec_of
+from lendflow.services.promotions import record_referral, referrer_reference
 from lendflow.store import credit, products
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -43,6 +44,7 @@ class Application:
     purpose: str | None = None
     monthly_debt: int = 0
     employment: str = "unknown"
+    referrer: str | None = None  # who referred the applicant: customer number or national ID
 
     @classmethod
     def parse(cls, **raw: Any) -> Application:
@@ -77,6 +79,7 @@ class Application:
             if debt in (None, "")
             else parse_amount(debt, field="monthly debt", allow_zero=True),
             employment=employment,
+            referrer=referrer_reference(raw.get("referrer")),
         )
 
     @classmethod
@@ -139,6 +142,8 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
                 "applied_on": as_of,
             },
         )
+        if application.referrer:
+            record_referral(ws, uow, loan, application.referrer)
         credit.save_facts(
             uow,
             loan["id"],

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 
 from lendflow.config.cob import CobConfig
 from lendflow.domain.errors import BadInput
-from lendflow.services.cob_day import Day
+from lendflow.services.cob_day import Day, NoticeIssuer
+from lendflow.services.cob_notices import RenderedNotices
 from lendflow.services.cob_steps import STEPS
 from lendflow.store import cob_queries as q
 from lendflow.store import events
@@ -53,14 +54,28 @@ __all__ = [
 
 
 def close_day(
-    uow: UnitOfWork, lo: int, hi: int, d: date, actor: str, config: CobConfig, policy: Policy
+    uow: UnitOfWork,
+    lo: int,
+    hi: int,
+    d: date,
+    actor: str,
+    config: CobConfig,
+    policy: Policy,
+    notices: NoticeIssuer | None = None,
 ) -> Counter[str]:
     """Close business date `d` for the loans of [lo, hi] closed through the day before."""
-    return _close_day(uow, lo, hi, d, actor, config, policy)[0]
+    return _close_day(uow, lo, hi, d, actor, config, policy, notices)[0]
 
 
 def _close_day(
-    uow: UnitOfWork, lo: int, hi: int, d: date, actor: str, config: CobConfig, policy: Policy
+    uow: UnitOfWork,
+    lo: int,
+    hi: int,
+    d: date,
+    actor: str,
+    config: CobConfig,
+    policy: Policy,
+    notices: NoticeIssuer | None = None,
 ) -> tuple[Counter[str], bool]:
     """Close `d` inside one transaction; also whether every live loan is now closed through it."""
     if uow.dialect == "postgresql":
@@ -69,6 +84,7 @@ def _close_day(
         # room for the pages a chunk dirties, so none is spilled and written twice
         uow.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     day = Day(uow, lo, hi, d, actor, config, policy)
+    day.notices = notices
     for step in config.steps:
         STEPS[step](day)
     scanned, settled = day.close()
@@ -89,10 +105,11 @@ def close_range(
     every date once and in order, and on a nightly run nothing is read twice.
     """
     totals: Counter[str] = Counter()
+    notices = RenderedNotices(ws) if config.render_notices else None
 
     def close(d: date) -> tuple[Counter[str], bool]:
         return run_in_transaction(
-            ws.engine, lambda uow: _close_day(uow, lo, hi, d, actor, config, ws.policy)
+            ws.engine, lambda uow: _close_day(uow, lo, hi, d, actor, config, ws.policy, notices)
         )
 
     d = first

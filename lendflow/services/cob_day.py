@@ -13,6 +13,7 @@ already dirty, once each, instead of by one update per step.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,10 @@ class LoanDay:
         self.judged = True
 
 
+NoticeIssuer = Callable[[UnitOfWork, int, date], str]
+"""Renders and keeps a loan's overdue notice for a date; returns its SHA-256."""
+
+
 class Day:
     """The working set of one chunk on one business date."""
 
@@ -110,6 +115,7 @@ class Day:
     ) -> None:
         self.uow, self.lo, self.hi, self.d, self.actor = uow, lo, hi, d, actor
         self.config, self.policy = config, policy
+        self.notices: NoticeIssuer | None = None
         self.counts: Counter[str] = Counter()
         self.loans: dict[int, LoanDay] = {}
         self.events: list[events.NewEvent] = []

@@ -302,12 +302,17 @@ def collection_notices(day: Day) -> None:
     }
     new = [loan for loan in due if (loan.id, loan.days_late) not in sent]
     now = utc_now()
+    issue = day.notices
     q.execute_rows(
         day.uow,
         q.INSERT_NOTICE,
-        ("loan_id", "business_date", "dpd", "kind", "created_at"),
-        [(loan.id, day.d, loan.days_late, "collection", now) for loan in new],
-    )
+        ("loan_id", "business_date", "dpd", "kind", "document_sha256", "created_at"),
+        [
+            (loan.id, day.d, loan.days_late, "collection",
+             issue(day.uow, loan.id, day.d) if issue else None, now)
+            for loan in new
+        ],
+    )  # fmt: skip
     for loan in new:
         day.event(loan.id, loan.customer_id, "CollectionNoticeIssued", days_late=loan.days_late)
     day.counts["notices"] += len(new)

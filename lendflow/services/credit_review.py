@@ -250,8 +250,10 @@ def gather(uow: UnitOfWork, loan: Mapping[str, Any], as_of: date) -> Applicant |
         if state in OPEN_LOAN_STATES and paid_on is None:
             largest_open[loan_id] = max(largest_open.get(loan_id, 0), total)
     ours = sum(
-        (monthly_equivalent(v, spec.repayment.every, spec.repayment.frequency) for v in
-         largest_open.values()),
+        (
+            monthly_equivalent(v, spec.repayment.every, spec.repayment.frequency)
+            for v in largest_open.values()
+        ),
         Decimal(0),
     )
     requested = loan["requested_amount"]

@@ -18,6 +18,7 @@ from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, balance_changes
 from lendflow.domain.schedule import generate
+from lendflow.services import promotions
 from lendflow.services.auth import Actor, Permission
 from lendflow.services.loan_records import not_before, spec_for, transition
 from lendflow.services.loan_views import loan_view, storable, with_customer
@@ -187,6 +188,7 @@ def _activate(
         _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
         for i in schedule.instalments
     ]
+    promotion = promotions.apply_to_schedule(uow, loan, rows, as_of)  # may waive interest
     loan_store.insert_instalments(uow, rows)
     entry = (
         EntryDraft("disbursement")
@@ -236,6 +238,7 @@ def _activate(
     )
     payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})
     _store_contract(ws, uow, actor, updated, as_of)
+    promotions.book(ws, uow, actor, updated, promotion, as_of)
     view = loan_view(ws, uow, updated, actor, as_of, rows)  # the rows just written
     if key is not None:
         idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)

@@ -100,6 +100,7 @@ def present_loan(
 
 def decision_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """One credit decision as shown: which model versions decided, on what, and why."""
+
     def parsed(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
 

@@ -69,17 +69,43 @@ STAGES: tuple[Stage, ...] = (
         (StageInput("spec", "product-spec.yaml", "the product spec (YAML)"),),
     ),
     Stage("build_test", 4, "系统开发与测试", "Build and test"),
-    Stage("launch", 5, "产品推广与市场营销", "Launch"),
+    Stage(
+        "launch",
+        5,
+        "产品推广与市场营销",
+        "Launch",
+        (
+            StageInput("channels", "channels.csv", "acquisition channels: cost, conversion, fit"),
+            StageInput("campaigns", "campaigns.yaml", "channel budget and campaigns (YAML)"),
+        ),
+    ),
 )
 STAGE_IDS: tuple[str, ...] = tuple(s.id for s in STAGES)
+LIVE_STAGES: tuple[Stage, ...] = (
+    Stage("operate", 6, "运营管理与监控", "Operation"),
+    Stage(
+        "improve",
+        7,
+        "反馈与改进机制",
+        "Improvement",
+        (
+            StageInput("feedback", "feedback.csv", "customer ratings, NPS answers, comments (CSV)"),
+            StageInput("minutes", "review-minutes.yaml", "internal review minutes (YAML)"),
+            StageInput("plan", "improvement-plan.yaml", "proposed spec changes (YAML)"),
+        ),
+    ),
+)
+"""Stages 6 and 7 repeat while a version is live; they run on the live version, not in the
+pipeline, and a go at their gates keeps it live (see live_stages)."""
 HELD_SUFFIX = "_on_hold"
 
 
 def stage(stage_id: str) -> Stage:
-    for item in STAGES:
+    for item in (*STAGES, *LIVE_STAGES):
         if item.id == stage_id:
             return item
-    raise BadInput(f"no stage {stage_id!r} (stages: {', '.join(STAGE_IDS)})")
+    known = ", ".join((*STAGE_IDS, *(s.id for s in LIVE_STAGES)))
+    raise BadInput(f"no stage {stage_id!r} (stages: {known})")
 
 
 def earlier(stage_id: str) -> tuple[str, ...]:

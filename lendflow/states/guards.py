@@ -42,6 +42,14 @@ GUARDS: dict[str, Guard] = {
         lambda c: bool(str(c.get("note") or "").strip()),
         "a hold needs a note saying why and what would resume it",
     ),
+    "gate_criteria_passed_or_noted": Guard(
+        lambda c: c["criteria_passed"] is True or bool(str(c.get("note") or "").strip()),
+        "a criterion failed; keeping the product live needs a note saying what is done about it",
+    ),
+    "has_spec_changes": Guard(
+        lambda c: c["spec_changes"] > 0,
+        "the improvement plan proposes no change to the spec; there is no next version to open",
+    ),
 }
 
 CALLBACKS: frozenset[str] = frozenset({"record_transition"})

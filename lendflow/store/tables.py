@@ -443,3 +443,69 @@ Index(
     sqlite_where=text("paid_on IS NULL AND recognised = 1"),
     postgresql_where=text("paid_on IS NULL AND recognised = true"),
 )
+
+# A campaign a launch stage run planned: a promotion rule the loan engine applies to the
+# version's loans while the campaign runs and its budget lasts. It applies only once the
+# run that planned it has passed the launch gate; `spent` is what its awards cost so far.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_code", String(64), ForeignKey("products.code"), nullable=False),
+    Column("version_id", Integer, ForeignKey("product_versions.id"), nullable=False, index=True),
+    Column("run_id", Integer, ForeignKey("stage_runs.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # first_loan_interest_free | referral
+    Column("name_zh", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("free_days", Integer),
+    _money("reward", nullable=True),
+    _money("budget"),
+    _money("spent"),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    _created(),
+    UniqueConstraint("run_id", "code", name="uq_campaign_run_code"),
+)
+
+# What a campaign gave, once per campaign and loan: interest waived on the borrower's
+# first loan, or a reward to the customer who referred the borrower. Each is a journal
+# entry (marketing expense) posted with the loan's disbursement.
+promotion_awards = Table(
+    "promotion_awards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # interest_waiver | referral_reward
+    _money("amount"),
+    Column("business_date", Date, nullable=False),
+    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False),
+    _created(),
+    UniqueConstraint("campaign_id", "loan_id", name="uq_award_campaign_loan"),
+)
+
+# The customer an application named as having referred the applicant.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("loan_id", Integer, ForeignKey("loans.id"), primary_key=True),
+    Column("referrer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    _created(),
+)
+
+# Where a version opened by an improvement came from: the live version it improves, the
+# improvement run and gate decision, and the spec it proposed (the version's own spec is
+# set only when its design passes the gate).
+version_origins = Table(
+    "version_origins",
+    metadata,
+    Column("version_id", Integer, ForeignKey("product_versions.id"), primary_key=True),
+    Column("from_version_id", Integer, ForeignKey("product_versions.id"), nullable=False),
+    Column("run_id", Integer, ForeignKey("stage_runs.id"), nullable=False),
+    Column("decision_id", Integer, ForeignKey("gate_decisions.id"), nullable=False),
+    Column("proposed_spec", Text, nullable=False),
+    Column("proposed_sha256", String(64), nullable=False),
+    _created(),
+)

@@ -1,9 +1,9 @@
 """`lendflow serve` against a real Prefect server: deployment, schedule, a triggered run.
 
 Starts `prefect server start` on 127.0.0.1, serves lendflow's deployments to it,
-reads the close-of-business deployment and its cron schedule back through
-Prefect's own client, triggers a run, sees it complete and close the book,
-then stops both processes.
+reads the close-of-business and monthly product-review deployments and their cron
+schedules back through Prefect's own client, triggers a close of business, sees it
+complete and close the book, then stops both processes.
 """
 
 from __future__ import annotations
@@ -108,29 +108,31 @@ def make_book(home: Path) -> int:
     return loan_id
 
 
-async def deployment_and_run(url: str) -> tuple[object, object]:
+async def deployment_and_run(url: str) -> tuple[object, object, object]:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings({PREFECT_API_URL: url}):
         async with get_client() as client:
-            deployment = None
+            deployment = review = None
             for _ in range(120):
                 try:
                     deployment = await client.read_deployment_by_name(
                         "close-of-business/close-of-business"
                     )
+                    review = await client.read_deployment_by_name("product-review/product-review")
                     break
                 except Exception:
                     await asyncio.sleep(1)
             assert deployment is not None, "lendflow serve never registered its deployment"
+            assert review is not None, "lendflow serve never registered the monthly review"
         run = await run_deployment(
             "close-of-business/close-of-business",
             parameters={"as_of": "2026-02-20", "today": "2026-02-21", "actor": "ops"},
             timeout=240,
         )
-    return deployment, run
+    return deployment, run, review
 
 
 def test_serve_registers_the_daily_schedule_and_runs_it(
@@ -153,13 +155,15 @@ def test_serve_registers_the_daily_schedule_and_runs_it(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deployment, run = asyncio.run(deployment_and_run(prefect_server))
+        deployment, run, review = asyncio.run(deployment_and_run(prefect_server))
     finally:
         served.terminate()
         served.wait(timeout=60)
     schedule = deployment.schedules[0].schedule  # type: ignore[attr-defined]
     assert schedule.cron == "30 0 * * *"
     assert schedule.timezone == "Asia/Shanghai"
+    monthly = review.schedules[0].schedule  # type: ignore[attr-defined]
+    assert (monthly.cron, monthly.timezone) == ("0 2 1 * *", "Asia/Shanghai")
     assert run.state.is_completed(), run.state  # type: ignore[attr-defined]
     ws = open_workspace(Settings(home=home))
     with ws.engine.connect() as c:

@@ -9,6 +9,7 @@ instalment's penalty rounded half up each day.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import BadInput
-from lendflow.services import applications, audit, cob, disbursement, repayments
+from lendflow.services import applications, audit, cob, disbursement, documents, repayments
 from lendflow.store.tables import loans, notices
 
 CONFIG = load_cob_config()
@@ -72,6 +73,23 @@ def test_missed_instalment_then_paid_late(ws, ops, risk, auditor, applicant) -> 
         ).all()
     # reminders at 1 and 7 days late: the first while the grace period still runs
     assert sorted(tuple(r) for r in sent) == [(date(2026, 2, 13), 1), (date(2026, 2, 19), 7)]
+    # each rendered through the documents module and kept as issued, with its SHA-256
+    with ws.engine.connect() as c:
+        hashes = (
+            c.execute(
+                select(notices.c.document_sha256)
+                .where(notices.c.loan_id == loan_id)
+                .order_by(notices.c.dpd)
+            )
+            .scalars()
+            .all()
+        )
+    kept = [d for d in documents.list_documents(ws, risk, loan_id) if d["kind"] == "overdue-notice"]
+    assert [d["sha256"] for d in kept] == hashes and all(hashes)
+    _, week_late = documents.stored_content(ws, risk, kept[1]["id"])
+    assert hashlib.sha256(week_late).hexdigest() == hashes[1]
+    text = week_late.decode("utf-8")
+    assert f"LF-C-{loan_id:08d}" in text and "8.76" in text  # the week's penalty so far
     # Paid late on the 20th: penalty 8.76 first, then fee, interest, principal.
     paid = repayments.repay(ws, ops, loan_id, 343037 + 876, date(2026, 2, 20), "late-1")
     assert paid["state"] == "active"

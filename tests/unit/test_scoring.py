@@ -198,10 +198,7 @@ def test_bins_that_tile_the_line_place_every_value_in_exactly_one(
     points: list[int], value: int
 ) -> None:
     edges: list[int | None] = [None, *points, None]
-    bins = [
-        NumericBin(low, high, i, f"b{i}")
-        for i, (low, high) in enumerate(pairwise(edges))
-    ]
+    bins = [NumericBin(low, high, i, f"b{i}") for i, (low, high) in enumerate(pairwise(edges))]
     assert coverage_problems(bins) == []
     assert sum(b.holds(value) for b in bins) == 1
 

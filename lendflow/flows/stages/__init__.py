@@ -15,6 +15,9 @@ STAGE_FLOWS: dict[str, str] = {
     "research": "lendflow.flows.stages.research:research_stage",
     "design": "lendflow.flows.stages.design:design_stage",
     "build_test": "lendflow.flows.stages.build_test:build_test_stage",
+    "launch": "lendflow.flows.stages.launch:launch_stage",
+    "operate": "lendflow.flows.stages.operate:operate_stage",
+    "improve": "lendflow.flows.stages.improve:improve_stage",
 }
 """Stage id -> "module:flow". A stage missing here has no flow to run yet."""
 
