@@ -23,7 +23,7 @@ from lendflow.domain.errors import Refused
 from lendflow.domain.simulation import Offer, SimulatedApplicant, business_days, draw_applicants
 from lendflow.flows.runtime import workspace
 from lendflow.flows.stages import stage_flow
-from lendflow.services import gates, product_lifecycle, products
+from lendflow.services import live_gates, product_lifecycle, products
 from lendflow.services.context import Workspace
 from lendflow.services.simulation import SimulatedBook, Simulator, survey_people
 
@@ -70,29 +70,38 @@ def _quiet(_phase: str, _done: int, _total: int) -> None:
 
 
 def run_stage(
-    run: DemoRun, stage: str, as_of: date, *, decide: str | None = "go", to: str | None = None
+    run: DemoRun,
+    stage: str,
+    as_of: date,
+    *,
+    decide: str = "go",
+    to: str | None = None,
+    strict: bool = True,
 ) -> dict[str, Any]:
     """Run one stage flow on the shipped samples as the product manager; a committee
-    member who did not run it decides its gate the next day."""
+    member who did not run it decides its gate the next day. A launch stage must pass
+    every criterion (`strict`); a review goes on with a note saying what is done."""
     flow = stage_flow(stage)
     if flow is None:
         raise Refused(f"stage {stage} has no flow in this installation")
     result = flow(code=CODE, user=RUNNER, as_of=as_of, inputs=None, samples=True)
+    result["as_of"] = as_of.isoformat()
     run.stage_runs.append(result)
     failed = [c["name"] for c in result.get("criteria", []) if not c["passed"]]
-    if decide is None:
-        return result
-    if failed and decide == "go":
+    if failed and strict:
         raise Refused(f"the {stage} gate cannot go: {', '.join(failed)} did not pass")
+    note = f"{stage}: evidence reviewed by the product committee"
+    if failed:
+        note += f"; follow-up agreed on {', '.join(failed)}"
     ws = workspace()
-    decision = gates.decide(
+    decision = live_gates.decide(
         ws,
         ws.actor(COMMITTEE),
         CODE,
         stage,
         decide,
         to=to,
-        note=f"{stage}: evidence reviewed by the product committee",
+        note=note,
         as_of=as_of + timedelta(days=1),
     )
     run.decisions.append(decision)
@@ -154,15 +163,21 @@ def review(run: DemoRun, month_end: date) -> None:
     """Stage 6: the monthly product review, when this installation has it."""
     if stage_flow("operate") is None:
         return
-    run.reviews.append(run_stage(run, "operate", month_end, decide=None))
+    run.reviews.append(run_stage(run, "operate", month_end, strict=False))
 
 
 def improve(run: DemoRun, progress: Progress = _quiet) -> None:
     """Stage 7: feedback, review minutes and an improvement plan that starts version 2."""
     progress("improvement", 0, 1)
     if stage_flow("improve") is not None:
-        run.improvement = run_stage(run, "improve", run.plan.lending_end + timedelta(days=3),
-                                    decide=None)  # fmt: skip
+        run.improvement = run_stage(
+            run,
+            "improve",
+            run.plan.lending_end + timedelta(days=3),
+            decide="recycle",
+            to="design",
+            strict=False,
+        )
     progress("improvement", 1, 1)
 
 
