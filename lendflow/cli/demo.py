@@ -18,7 +18,7 @@ MARKER = ".lendflow-demo"
 def demo(
     applicants: Annotated[
         int, typer.Option(help="Simulated applicants.", min=10, max=200_000)
-    ] = 2_000,
+    ] = 3_000,
     months: Annotated[int, typer.Option(help="Months of lending.", min=1, max=36)] = 12,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same report.")] = 2025,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("demo-report"),

@@ -42,7 +42,7 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class DemoPlan:
-    applicants: int = 2_000
+    applicants: int = 3_000
     months: int = 12
     seed: int = 2025
     out: Path = Path("demo-report")

@@ -9,6 +9,7 @@ back, kill is final. When a design goes, its spec becomes the version's spec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -93,8 +94,10 @@ def decide(
     to: str | None = None,
     note: str = "",
     as_of: date,
+    then: Callable[[UnitOfWork], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Record a gate decision and move the product version as the machine allows."""
+    """Record a gate decision and move the product version as the machine allows;
+    `then` runs in the same transaction (e.g. a launch retiring the older version)."""
     actor.require(Permission.DECIDE_GATES, "decide product gates")
     _check_request(decision, stage_id, to)
     note = note.strip()
@@ -162,7 +165,9 @@ def decide(
             from_state=move.source,
             to_state=move.dest,
         )
+        extra = then(uow) if then is not None else {}
         return {
+            **extra,
             "decision_id": decision_id,
             "code": code,
             "version": version["version"],

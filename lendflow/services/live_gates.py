@@ -54,39 +54,37 @@ def decide(
     """Decide any stage's gate; a launch that goes retires the older live version."""
     if is_live_stage(stage_id):
         return _decide_live(ws, actor, code, stage_id, decision, to, note.strip(), as_of)
-    result = gates.decide(ws, actor, code, stage_id, decision, to=to, note=note, as_of=as_of)
     if stage_id == "launch" and decision == "go":
-        result["retired_versions"] = retire_superseded(ws, actor, code, as_of)
-    return result
+        # the launch and the retirement it implies are one transaction: never two live
+        return gates.decide(
+            ws, actor, code, stage_id, decision, to=to, note=note, as_of=as_of,
+            then=lambda uow: {"retired_versions": retire_in(uow, actor, code, as_of)},
+        )  # fmt: skip
+    return gates.decide(ws, actor, code, stage_id, decision, to=to, note=note, as_of=as_of)
 
 
-def retire_superseded(ws: Workspace, actor: Actor, code: str, as_of: date) -> list[int]:
-    """Retire every live version of `code` older than the newest live one (idempotent)."""
-    actor.require(Permission.DECIDE_GATES, "retire product versions")
-
-    def use_case(uow: UnitOfWork) -> list[int]:
-        newest = live_version(uow, code, for_update=True)
-        retired = []
-        for version in records.versions_of(uow, code):
-            if version["state"] != "live" or version["id"] == newest["id"]:
-                continue
-            move = machine("product").fire("live", "retire", label=records.label(version))
-            records.save_version(uow, version, {"state": move.dest})
-            records.product_event(
-                uow,
-                version,
-                "ProductVersionRetired",
-                actor,
-                as_of,
-                {"superseded_by": newest["version"]},
-                trigger=move.trigger,
-                from_state=move.source,
-                to_state=move.dest,
-            )
-            retired.append(int(version["version"]))
-        return retired
-
-    return run_in_transaction(ws.engine, use_case)
+def retire_in(uow: UnitOfWork, actor: Actor, code: str, as_of: date) -> list[int]:
+    """Inside a transaction: retire every live version older than the newest live one."""
+    newest = live_version(uow, code, for_update=True)
+    retired = []
+    for version in records.versions_of(uow, code):
+        if version["state"] != "live" or version["id"] == newest["id"]:
+            continue
+        move = machine("product").fire("live", "retire", label=records.label(version))
+        records.save_version(uow, version, {"state": move.dest})
+        records.product_event(
+            uow,
+            version,
+            "ProductVersionRetired",
+            actor,
+            as_of,
+            {"superseded_by": newest["version"]},
+            trigger=move.trigger,
+            from_state=move.source,
+            to_state=move.dest,
+        )
+        retired.append(int(version["version"]))
+    return retired
 
 
 def _check_live_request(stage_id: str, decision: str, to: str | None) -> None:
