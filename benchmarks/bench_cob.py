@@ -81,13 +81,20 @@ def generate(home: Path, count: int) -> float:
         ws, ws.actor("admin"), example_product_paths()[0], activate=True, as_of=date(2025, 12, 1)
     )
     began = time.perf_counter()
+    cipher = ws.cipher  # one real borrower: the notices close of business renders name them
+    borrower = {
+        "name": cipher.encrypt("测试客户", "name"),
+        "national_id": cipher.encrypt("110105199005170016", "national_id"),
+        "phone": cipher.encrypt("13800000000", "phone"),
+    }
     with ws.engine.begin() as c:
         c.execute(
             text(
                 "INSERT INTO customers (id, name_enc, national_id_enc, phone_enc, id_hash,"
-                " phone_hash, monthly_income, created_at) VALUES (1, 'x', 'x', 'x', 'bench',"
-                " 'bench', 0, '2026-01-01')"
-            )
+                " phone_hash, monthly_income, created_at) VALUES (1, :name, :national_id,"
+                " :phone, 'bench', 'bench', 0, '2026-01-01')"
+            ),
+            borrower,
         )
         c.execute(text(GENERATE), {"count": count, "as_of": AS_OF.isoformat()})
         c.execute(text(INSTALMENTS), {"as_of": AS_OF.isoformat()})

@@ -22,7 +22,7 @@ from lendflow.domain.delinquency import (
     days_late,
     effective_dpd,
 )
-from lendflow.domain.errors import Conflict
+from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.ledger import Account
 from lendflow.services.cob_day import Day, Item, LoanDay, set_checked
 from lendflow.states.machine import machine
@@ -302,20 +302,28 @@ def collection_notices(day: Day) -> None:
     }
     new = [loan for loan in due if (loan.id, loan.days_late) not in sent]
     now = utc_now()
-    issue = day.notices
     q.execute_rows(
         day.uow,
         q.INSERT_NOTICE,
         ("loan_id", "business_date", "dpd", "kind", "document_sha256", "created_at"),
-        [
-            (loan.id, day.d, loan.days_late, "collection",
-             issue(day.uow, loan.id, day.d) if issue else None, now)
-            for loan in new
-        ],
+        [(loan.id, day.d, loan.days_late, "collection", _rendered(day, loan.id), now)
+         for loan in new],
     )  # fmt: skip
     for loan in new:
         day.event(loan.id, loan.customer_id, "CollectionNoticeIssued", days_late=loan.days_late)
     day.counts["notices"] += len(new)
+
+
+def _rendered(day: Day, loan_id: int) -> str | None:
+    """The notice's document SHA-256; a notice that cannot be rendered is still recorded
+    and counted, so one bad record never stops the night's run."""
+    if day.notices is None:
+        return None
+    try:
+        return day.notices(day.uow, loan_id, day.d)
+    except LendflowError:
+        day.counts["notices_not_rendered"] += 1
+        return None
 
 
 STEPS = {

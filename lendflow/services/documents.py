@@ -27,6 +27,7 @@ from lendflow.services import customers
 from lendflow.services.auth import Actor, Permission
 from lendflow.services.loan_presenter import DISBURSED_STATES
 from lendflow.services.loan_records import spec_for
+from lendflow.store import driver
 from lendflow.store import loans as loan_store
 from lendflow.store import products as product_store
 from lendflow.store.tables import documents as documents_table
@@ -93,6 +94,9 @@ class StoredContracts:
         return store(ws, uow, loan, document, actor, as_of)
 
 
+_KEEP = insert(DOCUMENTS).returning(DOCUMENTS.c.id)
+
+
 def store(
     ws: Workspace,
     uow: UnitOfWork,
@@ -115,9 +119,7 @@ def store(
         "business_date": as_of,
         "actor": actor.name,
     }
-    document_id = uow.connection.execute(
-        insert(DOCUMENTS).values(**values).returning(DOCUMENTS.c.id)
-    ).scalar_one()
+    document_id = driver.scalar(uow, _KEEP, values)  # notices are kept nightly, in bulk
     return {
         "document_id": int(document_id),
         "sha256": document.sha256,
