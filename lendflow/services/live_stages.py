@@ -26,8 +26,8 @@ from lendflow.services.auth import Actor, Permission
 from lendflow.services.stage_catalog import LIVE_STAGES
 from lendflow.services.stage_catalog import stage as stage_of
 from lendflow.services.stage_inputs import CapturedInput
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome, all_passed
-from lendflow.services.stage_runs import StartedRun
+from lendflow.services.stage_results import Criterion, StageOutcome, all_passed
+from lendflow.services.stage_runs import StartedRun, record_start
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -98,45 +98,7 @@ def start_run(
 
     def use_case(uow: UnitOfWork) -> StartedRun:
         version = live_version(uow, code, for_update=True, stage_id=stage_id)
-        product = records.product_row(uow, code)
-        run_id = records.insert_run(
-            uow,
-            {
-                "product_code": code,
-                "version_id": version["id"],
-                "stage": stage_id,
-                "status": "running",
-                "run_by": actor.name,
-                "business_date": as_of,
-                "inputs": records.dumps([i.record() for i in inputs]),
-            },
-        )
-        records.product_event(
-            uow,
-            version,
-            "StageRunStarted",
-            actor,
-            as_of,
-            {
-                "run": run_id,
-                "stage": stage_id,
-                "inputs": [
-                    {"name": i.name, "sha256": i.sha256, "from_samples": i.from_samples}
-                    for i in inputs
-                ],
-            },
-        )
-        context = RunContext(
-            run_id=run_id,
-            code=code,
-            product_name=product["name"],
-            version=version["version"],
-            stage=stage_id,
-            run_by=actor.name,
-            as_of=as_of,
-            locale=ws.settings.locale,
-        )
-        return StartedRun(context, version["id"], version["row_version"])
+        return record_start(ws, uow, actor, version, stage_id, inputs, as_of)
 
     return run_in_transaction(ws.engine, use_case)
 

@@ -52,47 +52,61 @@ def start_run(
         refusal = records.run_refusal(version, stage_id)
         if refusal:
             raise Refused(refusal)
-        product = records.product_row(uow, code)
-        run_id = records.insert_run(
-            uow,
-            {
-                "product_code": code,
-                "version_id": version["id"],
-                "stage": stage_id,
-                "status": "running",
-                "run_by": actor.name,
-                "business_date": as_of,
-                "inputs": records.dumps([i.record() for i in inputs]),
-            },
-        )
-        records.product_event(
-            uow,
-            version,
-            "StageRunStarted",
-            actor,
-            as_of,
-            {
-                "run": run_id,
-                "stage": stage_id,
-                "inputs": [
-                    {"name": i.name, "sha256": i.sha256, "from_samples": i.from_samples}
-                    for i in inputs
-                ],
-            },
-        )
-        context = RunContext(
-            run_id=run_id,
-            code=code,
-            product_name=product["name"],
-            version=version["version"],
-            stage=stage_id,
-            run_by=actor.name,
-            as_of=as_of,
-            locale=ws.settings.locale,
-        )
-        return StartedRun(context, version["id"], version["row_version"])
+        return record_start(ws, uow, actor, version, stage_id, inputs, as_of)
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def record_start(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    version: dict[str, Any],
+    stage_id: str,
+    inputs: list[CapturedInput],
+    as_of: date,
+) -> StartedRun:
+    """Inside a transaction: record a run of `stage_id` on `version` as started, with the
+    inputs it was given, and the event saying so (pipeline and live stages alike)."""
+    code = version["product_code"]
+    product = records.product_row(uow, code)
+    run_id = records.insert_run(
+        uow,
+        {
+            "product_code": code,
+            "version_id": version["id"],
+            "stage": stage_id,
+            "status": "running",
+            "run_by": actor.name,
+            "business_date": as_of,
+            "inputs": records.dumps([i.record() for i in inputs]),
+        },
+    )
+    records.product_event(
+        uow,
+        version,
+        "StageRunStarted",
+        actor,
+        as_of,
+        {
+            "run": run_id,
+            "stage": stage_id,
+            "inputs": [
+                {"name": i.name, "sha256": i.sha256, "from_samples": i.from_samples} for i in inputs
+            ],
+        },
+    )
+    context = RunContext(
+        run_id=run_id,
+        code=code,
+        product_name=product["name"],
+        version=version["version"],
+        stage=stage_id,
+        run_by=actor.name,
+        as_of=as_of,
+        locale=ws.settings.locale,
+    )
+    return StartedRun(context, version["id"], version["row_version"])
 
 
 def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dict[str, Any]:
