@@ -218,6 +218,7 @@ def contract_view(
     signed_on: date,
     loan: LoanTerms | None = None,
     borrower: PartyView | None = None,
+    waived_interest: tuple[tuple[int, int], ...] = (),
 ) -> ContractView:
     """A loan's contract, or the product's specimen (its example loan) when `loan` is None."""
     product = product_view(spec, policy, locale=locale, version=version, example_on=signed_on)
@@ -243,4 +244,6 @@ def contract_view(
         fees=fee_views(spec, schedule.principal, locale),
         penalty=product.penalty,
         collection=collection_view(policy),
+        waived_interest=waived_interest,
+        waived_total=sum(amount for _, amount in waived_interest),
     )

@@ -167,6 +167,9 @@ class ContractView:
     fees: tuple[FeeView, ...]
     penalty: PenaltyView | None
     collection: CollectionView
+    waived_interest: tuple[tuple[int, int], ...] = ()
+    """(instalment number, interest waived in fen) under a promotion such as 首单免息."""
+    waived_total: int = 0
 
 
 @dataclass(frozen=True)

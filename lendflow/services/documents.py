@@ -295,6 +295,11 @@ def contract_view_for_loan(
         signed_on=loan["disbursed_on"],
         loan=terms,
         borrower=_borrower(ws, uow, loan, clear=clear),
+        waived_interest=tuple(
+            (row["n"], row["interest_waived"])
+            for row in loan_store.instalments(uow, loan["id"])
+            if row["interest_waived"]
+        ),
     )
 
 

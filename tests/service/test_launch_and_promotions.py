@@ -209,6 +209,7 @@ def test_a_first_loan_with_30_interest_free_days_agrees_in_schedule_contract_and
     contract = documents.stored_content(ws, ws.actor("risk"), kept["contract"]["id"])[1].decode()
     terms = documents.stored_content(ws, ws.actor("risk"), kept["waiver-terms"]["id"])[1].decode()
     assert f"LF-C-{loan_id:08d}" in contract and "140.00" in contract
+    assert "第 1 期减免利息 135.48 元" in contract  # the contract itself states the waiver
     assert f"LF-C-{loan_id:08d}" in terms
     assert "140.00" in terms and "135.48" in terms and "4.52" in terms
     assert "壹佰叁拾伍元肆角捌分" in terms
