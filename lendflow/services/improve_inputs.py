@@ -24,11 +24,11 @@ from lendflow.domain.errors import BadInput, Problems
 from lendflow.domain.feedback import FeedbackResponse
 from lendflow.services.stage_inputs import (
     CapturedInput,
-    _read_rows,
-    _text,
-    _whole,
-    _yaml_line,
+    cell_text,
+    read_rows,
     read_yaml_model,
+    whole_number,
+    yaml_line,
 )
 
 FEEDBACK_COLUMNS = ("respondent_id", "submitted_on", "rating", "nps", "comment")
@@ -36,7 +36,7 @@ MAX_COMMENT = 2000
 
 
 def _optional_score(raw: str, field: str, low: int, high: int) -> int | None:
-    return None if raw == "" else _whole(raw, field, low, high)
+    return None if raw == "" else whole_number(raw, field, low, high)
 
 
 def read_feedback(source: CapturedInput) -> list[FeedbackResponse]:
@@ -44,7 +44,7 @@ def read_feedback(source: CapturedInput) -> list[FeedbackResponse]:
     seen: dict[str, int] = {}
 
     def parse(line: int, raw: dict[str, str]) -> FeedbackResponse:
-        respondent = _text(raw["respondent_id"], "respondent_id")
+        respondent = cell_text(raw["respondent_id"], "respondent_id")
         if respondent in seen:
             raise BadInput(f"respondent_id {respondent} repeats line {seen[respondent]}")
         seen[respondent] = line
@@ -63,7 +63,7 @@ def read_feedback(source: CapturedInput) -> list[FeedbackResponse]:
             raise BadInput("the row answers nothing (no rating, nps or comment)")
         return FeedbackResponse(respondent, rating, nps, comment)
 
-    return _read_rows(source, FEEDBACK_COLUMNS, parse)
+    return read_rows(source, FEEDBACK_COLUMNS, parse)
 
 
 class Decision(Strict):
@@ -171,7 +171,7 @@ def apply_plan(
     problems: list[str] = []
     changes = []
     for index, change in enumerate(plan.changes):
-        where = _yaml_line(source.text, ("changes", index, "to")) or _yaml_line(
+        where = yaml_line(source.text, ("changes", index, "to")) or yaml_line(
             source.text, ("changes", index)
         )
         try:
@@ -213,7 +213,7 @@ def _spec_problems(exc: Exception, plan: ImprovementPlan, source: CapturedInput)
                 (len(plan.changes), f"{source.file}: the proposed spec: {location}: {message}")
             )
             continue
-        line = _yaml_line(source.text, ("changes", index, "to")) or _yaml_line(
+        line = yaml_line(source.text, ("changes", index, "to")) or yaml_line(
             source.text, ("changes", index)
         )
         found.append(

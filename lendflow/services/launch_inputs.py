@@ -29,11 +29,11 @@ from lendflow.domain.money import format_fen, parse_amount
 from lendflow.domain.promotions import MAX_FREE_DAYS
 from lendflow.services.stage_inputs import (
     CapturedInput,
-    _rate,
-    _read_rows,
-    _text,
-    _whole,
+    cell_text,
+    rate_cell,
+    read_rows,
     read_yaml_model,
+    whole_number,
 )
 
 CHANNEL_COLUMNS = ("channel", "name", "cost_per_acquisition", "expected_conversion", "capacity")
@@ -64,7 +64,7 @@ def read_channels(source: CapturedInput) -> list[Channel]:
     seen: dict[str, int] = {}
 
     def parse(line: int, raw: dict[str, str]) -> Channel:
-        code = _text(raw["channel"], "channel")
+        code = cell_text(raw["channel"], "channel")
         if not _CODE.match(code):
             raise BadInput(f"channel must be a code like app_store, got {code!r}")
         if code in seen:
@@ -73,11 +73,11 @@ def read_channels(source: CapturedInput) -> list[Channel]:
         cost = raw["cost_per_acquisition"]
         if cost.startswith("-"):
             raise BadInput(f"cost_per_acquisition cannot be negative, got {cost}")
-        conversion = _rate(raw["expected_conversion"], "expected_conversion", Decimal(100))
+        conversion = rate_cell(raw["expected_conversion"], "expected_conversion", Decimal(100))
         if conversion == 0:
             raise BadInput("expected_conversion must be more than zero")
         fit = {
-            column.removeprefix(FIT_PREFIX): _rate(raw[column] or "0", column, Decimal(100))
+            column.removeprefix(FIT_PREFIX): rate_cell(raw[column] or "0", column, Decimal(100))
             for column in fits
         }
         total = sum(fit.values(), Decimal(0))
@@ -85,14 +85,14 @@ def read_channels(source: CapturedInput) -> list[Channel]:
             raise BadInput(f"the fit columns add up to {total}%, more than 100%")
         return Channel(
             code=code,
-            name=_text(raw["name"], "name"),
+            name=cell_text(raw["name"], "name"),
             cost_per_acquisition=parse_amount(cost, field="cost_per_acquisition", allow_zero=True),
             conversion=conversion,
-            capacity=_whole(raw["capacity"], "capacity", 1, 10**9),
+            capacity=whole_number(raw["capacity"], "capacity", 1, 10**9),
             fit=fit,
         )
 
-    return _read_rows(source, (*CHANNEL_COLUMNS, *fits), parse)
+    return read_rows(source, (*CHANNEL_COLUMNS, *fits), parse)
 
 
 CampaignKind = Literal["first_loan_interest_free", "referral"]

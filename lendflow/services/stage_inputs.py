@@ -118,7 +118,7 @@ def _capture(name: str, path: Path, shown: str, *, from_samples: bool) -> Captur
 # --- YAML inputs -------------------------------------------------------------------------
 
 
-def _yaml_line(text: str, location: tuple[int | str, ...]) -> int | None:
+def yaml_line(text: str, location: tuple[int | str, ...]) -> int | None:
     """The line of the deepest part of `location` present in the YAML text."""
     try:
         node = yaml.compose(text)
@@ -160,7 +160,7 @@ def read_yaml_model(model: type[M], source: CapturedInput) -> M:
         problems = []
         for error in exc.errors():
             location = tuple(error["loc"])
-            line = _yaml_line(source.text, location)
+            line = yaml_line(source.text, location)
             where = f" line {line}:" if line is not None else ""
             message = error["msg"].removeprefix("Value error, ")
             problems.append(f"{source.file}:{where} {field_path(location)}: {message}")
@@ -225,7 +225,7 @@ def read_spec(source: CapturedInput, product_code: str) -> ProductSpec:
     """The product spec a design run checks; it must be the spec of this product."""
     spec = read_yaml_model(ProductSpec, source)
     if spec.code != product_code:
-        line = _yaml_line(source.text, ("code",))
+        line = yaml_line(source.text, ("code",))
         raise BadInput(
             f"{source.file}: line {line}: code: the spec is for product {spec.code!r},"
             f" not {product_code!r}"
@@ -262,7 +262,7 @@ def _csv_rows(
         raise BadInput(f"{source.file}: no rows after the header")
 
 
-def _read_rows(
+def read_rows(
     source: CapturedInput,
     columns: tuple[str, ...],
     parse: Callable[[int, dict[str, str]], T],
@@ -280,7 +280,7 @@ def _read_rows(
     return rows
 
 
-def _whole(raw: str, field: str, low: int, high: int) -> int:
+def whole_number(raw: str, field: str, low: int, high: int) -> int:
     if not re.fullmatch(r"[0-9]+", raw):
         raise BadInput(f"{field} is not a whole number: {raw!r}")
     value = int(raw)
@@ -289,13 +289,13 @@ def _whole(raw: str, field: str, low: int, high: int) -> int:
     return value
 
 
-def _text(raw: str, field: str) -> str:
+def cell_text(raw: str, field: str) -> str:
     if not raw:
         raise BadInput(f"{field} is empty")
     return raw
 
 
-def _rate(raw: str, field: str, high: Decimal) -> Decimal:
+def rate_cell(raw: str, field: str, high: Decimal) -> Decimal:
     value = parse_decimal(raw, field=field)
     if not Decimal(0) <= value <= high:
         raise BadInput(f"{field} must be between 0 and {high}, got {value}")
@@ -316,16 +316,16 @@ SURVEY_COLUMNS = (
 
 
 def _survey_row(raw: dict[str, str]) -> SurveyResponse:
-    segment = _text(raw["segment"], "segment")
+    segment = cell_text(raw["segment"], "segment")
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", segment):
         raise BadInput(f"segment must be a code like new_citizens, got {segment!r}")
     return SurveyResponse(
-        respondent=_text(raw["respondent_id"], "respondent_id"),
+        respondent=cell_text(raw["respondent_id"], "respondent_id"),
         segment=segment,
-        age=_whole(raw["age"], "age", 16, 100),
+        age=whole_number(raw["age"], "age", 16, 100),
         desired_amount=parse_amount(raw["desired_amount"], field="desired_amount"),
-        desired_term=_whole(raw["desired_term"], "desired_term", 1, 120),
-        purpose=_text(raw["purpose"], "purpose"),
+        desired_term=whole_number(raw["desired_term"], "desired_term", 1, 120),
+        purpose=cell_text(raw["purpose"], "purpose"),
         monthly_income=parse_amount(raw["monthly_income"], field="monthly_income"),
         monthly_expenses=parse_amount(
             raw["monthly_expenses"], field="monthly_expenses", allow_zero=True
@@ -346,7 +346,7 @@ def read_survey(source: CapturedInput) -> list[SurveyResponse]:
         seen[row.respondent] = line
         return row
 
-    return _read_rows(source, SURVEY_COLUMNS, parse)
+    return read_rows(source, SURVEY_COLUMNS, parse)
 
 
 COMPETITOR_COLUMNS = (
@@ -368,7 +368,9 @@ def _competitor_row(raw: dict[str, str]) -> Competitor:
     high = parse_amount(raw["max_amount"], field="max_amount")
     if high < low:
         raise BadInput(f"max_amount {raw['max_amount']} is below min_amount {raw['min_amount']}")
-    terms = tuple(_whole(t.strip(), "terms", 1, 120) for t in raw["terms"].split("|") if t.strip())
+    terms = tuple(
+        whole_number(t.strip(), "terms", 1, 120) for t in raw["terms"].split("|") if t.strip()
+    )
     if not terms:
         raise BadInput("terms is empty (months separated by |, e.g. 3|6|12)")
     methods = tuple(m.strip() for m in raw["repayment_methods"].split("|") if m.strip())
@@ -378,24 +380,24 @@ def _competitor_row(raw: dict[str, str]) -> Competitor:
             f"repayment_methods must be some of {'|'.join(sorted(_METHODS))},"
             f" got {raw['repayment_methods']!r}"
         )
-    apr = _rate(raw["apr"], "apr", Decimal(100))
+    apr = rate_cell(raw["apr"], "apr", Decimal(100))
     if apr == 0:
         raise BadInput("apr must be more than zero")
     return Competitor(
-        lender=_text(raw["lender"], "lender"),
-        product=_text(raw["product"], "product"),
+        lender=cell_text(raw["lender"], "lender"),
+        product=cell_text(raw["product"], "product"),
         apr=apr,
         min_amount=low,
         max_amount=high,
         terms=tuple(sorted(set(terms))),
         methods=methods,
-        rating=_rate(raw["rating"], "rating", Decimal(5)),
-        reviews=_whole(raw["review_count"], "review_count", 0, 10**9),
+        rating=rate_cell(raw["rating"], "rating", Decimal(5)),
+        reviews=whole_number(raw["review_count"], "review_count", 0, 10**9),
     )
 
 
 def read_competitors(source: CapturedInput) -> list[Competitor]:
-    return _read_rows(source, COMPETITOR_COLUMNS, lambda _line, raw: _competitor_row(raw))
+    return read_rows(source, COMPETITOR_COLUMNS, lambda _line, raw: _competitor_row(raw))
 
 
 MARKET_COLUMNS = ("month", "new_loans_volume", "outstanding_balance", "delinquency_rate")
@@ -409,7 +411,7 @@ def _market_row(raw: dict[str, str]) -> MarketMonth:
         month=month,
         volume=parse_amount(raw["new_loans_volume"], field="new_loans_volume"),
         balance=parse_amount(raw["outstanding_balance"], field="outstanding_balance"),
-        delinquency=_rate(raw["delinquency_rate"], "delinquency_rate", Decimal(100)),
+        delinquency=rate_cell(raw["delinquency_rate"], "delinquency_rate", Decimal(100)),
     )
 
 
@@ -420,7 +422,7 @@ def _next_month(month: str) -> str:
 
 def read_market(source: CapturedInput) -> list[MarketMonth]:
     """The monthly series: consecutive months, oldest first, at least three of them."""
-    rows = _read_rows(source, MARKET_COLUMNS, lambda _line, raw: _market_row(raw))
+    rows = read_rows(source, MARKET_COLUMNS, lambda _line, raw: _market_row(raw))
     for before, after in pairwise(rows):
         if after.month != _next_month(before.month):
             raise BadInput(

@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, func, insert, select
 
 from lendflow.domain.ledger import LOAN_BALANCES, Line
 from lendflow.store import driver
-from lendflow.store.bulk import execute_many
 from lendflow.store.tables import journal_entries, journal_lines
 from lendflow.store.uow import UnitOfWork
 
@@ -92,54 +91,6 @@ def rebuilt_loan_balances(uow: UnitOfWork) -> dict[int, dict[str, int]]:
             column, sign = target
             balances[loan_id][column] += sign * int(net)
     return balances
-
-
-def post_batch(
-    uow: UnitOfWork,
-    *,
-    kind: str,
-    lines: list[tuple[int, Line]],
-    business_date: date,
-    actor: str,
-    memo: str = "",
-) -> int | None:
-    """One entry for many loans (a close-of-business step over a chunk).
-
-    Each line names its loan, so every loan's balances still rebuild from the
-    journal; the caller guarantees the lines of each loan balance on their own.
-    """
-    if not lines:
-        return None
-    debits = sum(line.debit for _, line in lines)
-    credits = sum(line.credit for _, line in lines)
-    if debits != credits:
-        raise ValueError(f"{kind}: debits {debits} != credits {credits}")
-    entry_id = uow.connection.execute(
-        _INSERT_ENTRY,
-        {
-            "loan_id": None,
-            "kind": kind,
-            "business_date": business_date,
-            "idempotency_key": None,
-            "actor": actor,
-            "memo": memo[:200],
-        },
-    ).scalar_one()
-    execute_many(
-        uow,
-        _INSERT_LINE,
-        [
-            {
-                "entry_id": entry_id,
-                "loan_id": loan_id,
-                "account": str(line.account),
-                "debit": line.debit,
-                "credit": line.credit,
-            }
-            for loan_id, line in lines
-        ],
-    )
-    return int(entry_id)
 
 
 def last_movement(uow: UnitOfWork, loan_id: int) -> date | None:
