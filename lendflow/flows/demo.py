@@ -58,9 +58,6 @@ class DemoRun:
 
     plan: DemoPlan
     stage_runs: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    reviews: list[dict[str, Any]] = field(default_factory=list)
-    improvement: dict[str, Any] | None = None
     book: SimulatedBook | None = None
     months: list[dict[str, Any]] = field(default_factory=list)
 
@@ -94,7 +91,7 @@ def run_stage(
     if failed:
         note += f"; follow-up agreed on {', '.join(failed)}"
     ws = workspace()
-    decision = live_gates.decide(
+    live_gates.decide(
         ws,
         ws.actor(COMMITTEE),
         CODE,
@@ -104,7 +101,6 @@ def run_stage(
         note=note,
         as_of=as_of + timedelta(days=1),
     )
-    run.decisions.append(decision)
     return result
 
 
@@ -160,24 +156,21 @@ def lend(run: DemoRun, progress: Progress = _quiet) -> None:
 
 
 def review(run: DemoRun, month_end: date) -> None:
-    """Stage 6: the monthly product review, when this installation has it."""
-    if stage_flow("operate") is None:
-        return
-    run.reviews.append(run_stage(run, "operate", month_end, strict=False))
+    """Stage 6: the monthly product review; the committee keeps the product live."""
+    run_stage(run, "operate", month_end, strict=False)
 
 
 def improve(run: DemoRun, progress: Progress = _quiet) -> None:
     """Stage 7: feedback, review minutes and an improvement plan that starts version 2."""
     progress("improvement", 0, 1)
-    if stage_flow("improve") is not None:
-        run.improvement = run_stage(
-            run,
-            "improve",
-            run.plan.lending_end + timedelta(days=3),
-            decide="recycle",
-            to="design",
-            strict=False,
-        )
+    run_stage(
+        run,
+        "improve",
+        run.plan.lending_end + timedelta(days=3),
+        decide="recycle",
+        to="design",
+        strict=False,
+    )
     progress("improvement", 1, 1)
 
 

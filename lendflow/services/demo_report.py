@@ -177,7 +177,7 @@ def portfolio_view(
             paragraphs=tuple(a["message"] for a in report["alerts"])
             or ("No alert thresholds crossed.",),
         ),
-        ReportSection("月度 Months", tables=(_months_table(series),)),
+        ReportSection("月度 Months", tables=(_months_table(series), _intake_table(months))),
     ]
     summary = (
         ("Outstanding", _money(kpis["outstanding"])),
@@ -206,6 +206,21 @@ def _roll_tables(report: dict[str, Any]) -> tuple[ReportTable, ...]:
     columns = list(next(iter(matrix.values())))
     rows = tuple((bucket, *(str(row[c]) for c in columns)) for bucket, row in matrix.items())
     return (ReportTable(("from \\ to", *columns), rows, caption=f"{last['from']} → {last['to']}"),)
+
+
+INTAKE = ("applications", "approved", "referred", "rejected", "disbursed")
+
+
+def _intake_table(months: list[dict[str, Any]]) -> ReportTable:
+    """Each month's intake, from the simulation's running counts."""
+    rows, before = [], dict.fromkeys(INTAKE, 0)
+    for month in months:
+        rows.append(
+            (month["month_end"].isoformat()[:7],
+             *(str(month.get(k, 0) - before[k]) for k in INTAKE))
+        )  # fmt: skip
+        before = {k: month.get(k, 0) for k in INTAKE}
+    return ReportTable(("month", *INTAKE), tuple(rows), caption="Applications by month")
 
 
 def _months_table(series: list[dict[str, Any]]) -> ReportTable:
