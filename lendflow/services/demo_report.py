@@ -27,7 +27,7 @@ from lendflow.documents.reports import (
     ReportView,
     render_report,
 )
-from lendflow.domain.money import format_grouped
+from lendflow.domain.money import format_grouped, parse_amount
 from lendflow.services import documents
 from lendflow.services.kpis import product_kpis
 from lendflow.services.product_lifecycle import product_versions_view
@@ -52,7 +52,7 @@ class ReportFiles:
 
 
 def _fen(text: str) -> int:
-    return int(Decimal(text) * 100)
+    return parse_amount(text, allow_zero=True)
 
 
 def _money(text: str) -> str:

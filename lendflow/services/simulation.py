@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
+from lendflow.domain.money import parse_amount
 from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.simulation import (
     Behaviour,
@@ -161,7 +162,8 @@ class Simulator:
     def _pay(self, loan_id: int, kind: str, d: date) -> None:
         try:
             if kind == "payoff":
-                amount = _fen(repayments.quote(self.ws, self.ops, loan_id, d)["total"])
+                quoted = repayments.quote(self.ws, self.ops, loan_id, d)["total"]
+                amount = parse_amount(quoted, field="payoff", allow_zero=True)
             else:
                 amount = self._arrears(loan_id, d)
             if amount > 0:
@@ -184,16 +186,10 @@ class Simulator:
             close_range(self.ws, lo, hi, d, d, "system", self.cob)
 
 
-def _fen(text: str) -> int:
-    whole, _, cents = text.partition(".")
-    return int(whole) * 100 + int((cents + "00")[:2])
-
-
 def survey_people(path: Any) -> list[Any]:
     """The survey's respondents as templates for applicants (amounts to fen)."""
     import csv
 
-    from lendflow.domain.money import parse_amount
     from lendflow.domain.simulation import SurveyPerson
 
     with open(path, encoding="utf-8", newline="") as handle:
