@@ -7,12 +7,14 @@ their own that is dropped afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -84,6 +86,15 @@ class Run:
     exit_code: int
     stdout: str
     stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def error(self) -> str:
+        """The one line an error prints (more than one line fails the test)."""
+        lines = self.stderr.strip().splitlines()
+        assert len(lines) == 1, self.stderr
+        return lines[0]
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from lendflow.domain.research import SurveyResponse
+
 EMPLOYMENT_BY_SEGMENT: dict[str, tuple[str, ...]] = {
     "gig_workers": ("freelance", "self_employed", "freelance", "salaried"),
     "new_citizens": ("salaried", "salaried", "freelance", "self_employed"),
@@ -45,19 +47,6 @@ BEHAVIOUR_BY_GRADE: dict[str, dict[Behaviour, int]] = {
           Behaviour.EARLY_PAYOFF: 50},
 }  # fmt: skip
 UNGRADED = "D"
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyPerson:
-    """One survey response, the template of simulated applicants (money in fen)."""
-
-    segment: str
-    age: int
-    desired_amount: int
-    desired_term: int
-    purpose: str
-    monthly_income: int
-    existing_debt: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +106,7 @@ def on_grid(amount: int, offer: Offer) -> int:
 
 
 def draw_applicants(
-    people: Sequence[SurveyPerson],
+    people: Sequence[SurveyResponse],
     offer: Offer,
     days: Sequence[date],
     count: int,
@@ -143,7 +132,7 @@ def draw_applicants(
                 segment=person.segment,
                 born=born,
                 monthly_income=max(income, 100_000),
-                monthly_debt=person.existing_debt,
+                monthly_debt=person.existing_debt_payment,
                 employment=employment,
                 amount=amount,
                 term=nearest_term(person.desired_term, offer.terms),

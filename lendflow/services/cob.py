@@ -46,25 +46,10 @@ SQLITE_CACHE_KIB = 65_536  # page cache of a close-of-business connection
 __all__ = [
     "STEPS",
     "check_dates",
-    "close_day",
     "close_range",
     "id_ranges",
     "portfolio_counts",
 ]
-
-
-def close_day(
-    uow: UnitOfWork,
-    lo: int,
-    hi: int,
-    d: date,
-    actor: str,
-    config: CobConfig,
-    policy: Policy,
-    notices: NoticeIssuer | None = None,
-) -> Counter[str]:
-    """Close business date `d` for the loans of [lo, hi] closed through the day before."""
-    return _close_day(uow, lo, hi, d, actor, config, policy, notices)[0]
 
 
 def _close_day(

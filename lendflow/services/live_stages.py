@@ -27,7 +27,7 @@ from lendflow.services.stage_catalog import LIVE_STAGES
 from lendflow.services.stage_catalog import stage as stage_of
 from lendflow.services.stage_inputs import CapturedInput
 from lendflow.services.stage_results import Criterion, StageOutcome, all_passed
-from lendflow.services.stage_runs import StartedRun, record_start
+from lendflow.services.stage_runs import StartedRun, record_start, record_success
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -115,45 +115,7 @@ def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dic
                 f"{records.label(version)} is {version['state']} now, no longer live; run"
                 f" {ctx.stage} again for the live version"
             )
-        records.update_run(
-            uow,
-            ctx.run_id,
-            {
-                "status": "succeeded",
-                "outputs": records.dumps(outcome.outputs),
-                "criteria": records.dumps([c.as_dict() for c in outcome.criteria]),
-                "report": outcome.report,
-                "report_format": outcome.report_format,
-                "charts": records.dumps(outcome.charts),
-            },
-        )
-        passed = all_passed(outcome.criteria)
-        records.product_event(
-            uow,
-            version,
-            "StageRunSucceeded",
-            Actor(ctx.run_by, frozenset()),
-            ctx.as_of,
-            {
-                "run": ctx.run_id,
-                "stage": ctx.stage,
-                "criteria_passed": passed,
-                "failed_criteria": [c.name for c in outcome.criteria if not c.passed],
-            },
-        )
-        return {
-            "run": ctx.run_id,
-            "code": ctx.code,
-            "version": ctx.version,
-            "stage": ctx.stage,
-            "status": "succeeded",
-            "state": "live",
-            "criteria_passed": passed,
-            "criteria": [c.as_dict() for c in outcome.criteria],
-            "report_format": outcome.report_format,
-            "report_bytes": len(outcome.report),
-            "charts": len(outcome.charts),
-        }
+        return record_success(uow, version, ctx, outcome, "live")
 
     return run_in_transaction(ws.engine, use_case)
 

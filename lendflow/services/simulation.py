@@ -12,6 +12,7 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lendflow.config.cob import load_cob_config
@@ -19,6 +20,7 @@ from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.money import parse_amount
 from lendflow.domain.repayment import InstalmentState
+from lendflow.domain.research import SurveyResponse
 from lendflow.domain.simulation import (
     Behaviour,
     RepaymentPlan,
@@ -29,6 +31,7 @@ from lendflow.domain.simulation import (
 from lendflow.services import applications, disbursement, repayments
 from lendflow.services.applications import Application
 from lendflow.services.cob import close_range, id_ranges
+from lendflow.services.stage_inputs import capture_file, read_survey
 from lendflow.store import credit
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import run_in_transaction
@@ -186,22 +189,7 @@ class Simulator:
             close_range(self.ws, lo, hi, d, d, "system", self.cob)
 
 
-def survey_people(path: Any) -> list[Any]:
-    """The survey's respondents as templates for applicants (amounts to fen)."""
-    import csv
-
-    from lendflow.domain.simulation import SurveyPerson
-
-    with open(path, encoding="utf-8", newline="") as handle:
-        return [
-            SurveyPerson(
-                segment=row["segment"],
-                age=int(row["age"]),
-                desired_amount=parse_amount(row["desired_amount"]),
-                desired_term=int(row["desired_term"]),
-                purpose=row["purpose"],
-                monthly_income=parse_amount(row["monthly_income"]),
-                existing_debt=parse_amount(row["existing_debt_payment"], allow_zero=True),
-            )
-            for row in csv.DictReader(handle)
-        ]
+def survey_people(path: Path) -> list[SurveyResponse]:
+    """The survey's respondents, read as the research stage reads them: the templates of
+    simulated applicants."""
+    return read_survey(capture_file("survey", path))

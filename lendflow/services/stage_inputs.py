@@ -93,6 +93,11 @@ def capture_inputs(
     return captured
 
 
+def capture_file(name: str, path: Path) -> CapturedInput:
+    """One input file read outside a stage run (e.g. the survey a simulation draws from)."""
+    return _capture(name, path, str(path), from_samples=False)
+
+
 def _capture(name: str, path: Path, shown: str, *, from_samples: bool) -> CapturedInput:
     try:
         data = path.read_bytes()

@@ -19,7 +19,7 @@ from lendflow.services.auth import Actor, Permission
 from lendflow.services.stage_catalog import stage as stage_of
 from lendflow.services.stage_inputs import CapturedInput
 from lendflow.services.stage_results import Criterion, RunContext, StageOutcome, all_passed
-from lendflow.states.machine import machine
+from lendflow.states.machine import Move, machine
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -124,18 +124,6 @@ def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dic
                 f"{records.label(version)} changed while {ctx.stage} ran (it is now"
                 f" {version['state']}); run the stage again"
             )
-        records.update_run(
-            uow,
-            ctx.run_id,
-            {
-                "status": "succeeded",
-                "outputs": records.dumps(outcome.outputs),
-                "criteria": records.dumps([c.as_dict() for c in outcome.criteria]),
-                "report": outcome.report,
-                "report_format": outcome.report_format,
-                "charts": records.dumps(outcome.charts),
-            },
-        )
         state = version["state"]
         move = machine("product").fire(state, "start") if state == "draft" else None
         records.save_version(
@@ -143,36 +131,7 @@ def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dic
             version,
             {"state": move.dest if move else state, "gate_run_id": ctx.run_id},
         )
-        passed = all_passed(outcome.criteria)
-        records.product_event(
-            uow,
-            version,
-            "StageRunSucceeded",
-            Actor(ctx.run_by, frozenset()),
-            ctx.as_of,
-            {
-                "run": ctx.run_id,
-                "stage": ctx.stage,
-                "criteria_passed": passed,
-                "failed_criteria": [c.name for c in outcome.criteria if not c.passed],
-            },
-            trigger=move.trigger if move else None,
-            from_state=move.source if move else None,
-            to_state=move.dest if move else None,
-        )
-        return {
-            "run": ctx.run_id,
-            "code": ctx.code,
-            "version": ctx.version,
-            "stage": ctx.stage,
-            "status": "succeeded",
-            "state": move.dest if move else state,
-            "criteria_passed": passed,
-            "criteria": [c.as_dict() for c in outcome.criteria],
-            "report_format": outcome.report_format,
-            "report_bytes": len(outcome.report),
-            "charts": len(outcome.charts),
-        }
+        return record_success(uow, version, ctx, outcome, move.dest if move else state, move)
 
     return run_in_transaction(ws.engine, use_case)
 
@@ -288,3 +247,57 @@ def check_runnable(ws: Workspace, actor: Actor, code: str, stage_id: str) -> Non
             raise Refused(refusal)
 
     run_in_transaction(ws.engine, use_case)
+
+
+def record_success(
+    uow: UnitOfWork,
+    version: dict[str, Any],
+    ctx: RunContext,
+    outcome: StageOutcome,
+    state: str,
+    move: Move | None = None,
+) -> dict[str, Any]:
+    """Inside a transaction: store what a successful run produced, and its event; the
+    answer a stage command prints (pipeline and live stages alike)."""
+    records.update_run(
+        uow,
+        ctx.run_id,
+        {
+            "status": "succeeded",
+            "outputs": records.dumps(outcome.outputs),
+            "criteria": records.dumps([c.as_dict() for c in outcome.criteria]),
+            "report": outcome.report,
+            "report_format": outcome.report_format,
+            "charts": records.dumps(outcome.charts),
+        },
+    )
+    passed = all_passed(outcome.criteria)
+    records.product_event(
+        uow,
+        version,
+        "StageRunSucceeded",
+        Actor(ctx.run_by, frozenset()),
+        ctx.as_of,
+        {
+            "run": ctx.run_id,
+            "stage": ctx.stage,
+            "criteria_passed": passed,
+            "failed_criteria": [c.name for c in outcome.criteria if not c.passed],
+        },
+        trigger=move.trigger if move else None,
+        from_state=move.source if move else None,
+        to_state=move.dest if move else None,
+    )
+    return {
+        "run": ctx.run_id,
+        "code": ctx.code,
+        "version": ctx.version,
+        "stage": ctx.stage,
+        "status": "succeeded",
+        "state": state,
+        "criteria_passed": passed,
+        "criteria": [c.as_dict() for c in outcome.criteria],
+        "report_format": outcome.report_format,
+        "report_bytes": len(outcome.report),
+        "charts": len(outcome.charts),
+    }

@@ -6,16 +6,11 @@ commands here run the real flows under the shared Prefect test harness.
 
 from __future__ import annotations
 
-import json
-import shlex
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lendflow.cli import app
 from lendflow.domain.identity import sample_national_id
 from lendflow.flows.runtime import workspace
 from tests.service.lifecycle_walk import walk_to_launch
@@ -23,34 +18,12 @@ from tests.service.lifecycle_walk import walk_to_launch
 BORN = date(1988, 8, 8)
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:  # type: ignore[type-arg]
-        return json.loads(self.stdout)  # type: ignore[no-any-return]
-
-    def error(self) -> str:
-        lines = self.stderr.strip().splitlines()
-        assert len(lines) == 1, self.stderr
-        return lines[0]
-
-
 @pytest.fixture
-def lendflow():  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def run(command: str) -> Run:
-        result = runner.invoke(app, shlex.split(command))
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return Run(result.exit_code, result.stdout, result.stderr)
-
-    assert run("init").exit_code == 0
+def lendflow(lendflow):  # type: ignore[no-untyped-def]
+    """The shared command runner, on an initialised workspace."""
+    assert lendflow("init").exit_code == 0
     walk_to_launch(workspace())
-    return run
+    return lendflow
 
 
 def test_launch_review_and_improve_from_the_command_line(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -6,44 +6,16 @@ shares their Prefect test harness.
 
 from __future__ import annotations
 
-import json
-import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from lendflow.cli import app
-
-
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:  # type: ignore[type-arg]
-        return json.loads(self.stdout)  # type: ignore[no-any-return]
-
-    def error(self) -> str:
-        lines = self.stderr.strip().splitlines()
-        assert len(lines) == 1, self.stderr
-        return lines[0]
 
 
 @pytest.fixture
-def lendflow():  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def run(command: str) -> Run:
-        result = runner.invoke(app, shlex.split(command))
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return Run(result.exit_code, result.stdout, result.stderr)
-
-    assert run("init").exit_code == 0
-    return run
+def lendflow(lendflow):  # type: ignore[no-untyped-def]
+    """The shared command runner, on an initialised workspace."""
+    assert lendflow("init").exit_code == 0
+    return lendflow
 
 
 def test_a_product_walks_from_draft_through_the_build_test_gate(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -14,8 +14,7 @@ from typing import Any
 from prefect import flow, task
 
 from lendflow.domain.feedback import FeedbackResponse
-from lendflow.flows.stages.live import run_live_stage
-from lendflow.flows.stages.steps import STEP
+from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.services.context import Workspace
 from lendflow.services.improve_inputs import (
     ImprovementPlan,
@@ -130,4 +129,4 @@ def improve_stage(
     samples: bool = False,
 ) -> dict[str, Any]:
     """Run the improvement stage of live product `code`; the run waits at its gate."""
-    return run_live_stage("improve", code, user, as_of, inputs, samples, _work)
+    return run_stage("improve", code, user, as_of, inputs, samples, _work, live=True)

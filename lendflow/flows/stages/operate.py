@@ -13,8 +13,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.flows.stages.live import run_live_stage
-from lendflow.flows.stages.steps import STEP
+from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.services.context import Workspace
 from lendflow.services.kpis import product_kpis
 from lendflow.services.live_stages import stage_actor
@@ -91,4 +90,4 @@ def operate_stage(
     samples: bool = False,
 ) -> dict[str, Any]:
     """Review live product `code` as of `as_of`; the run waits at the operate gate."""
-    return run_live_stage("operate", code, user, as_of, inputs, samples, _work)
+    return run_stage("operate", code, user, as_of, inputs, samples, _work, live=True)

@@ -18,11 +18,12 @@ from prefect.cache_policies import NO_CACHE
 
 from lendflow.domain.errors import LendflowError
 from lendflow.flows.runtime import workspace
+from lendflow.services import live_stages, stage_runs
 from lendflow.services.context import Workspace
 from lendflow.services.stage_catalog import stage
 from lendflow.services.stage_inputs import CapturedInput, capture_inputs
 from lendflow.services.stage_results import StageOutcome
-from lendflow.services.stage_runs import StartedRun, fail_run, finish_run, start_run
+from lendflow.services.stage_runs import StartedRun, fail_run
 
 
 def retry_unless_bad_input(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -49,20 +50,25 @@ def run_stage(
     inputs: dict[str, str] | None,
     samples: bool,
     work: Work,
+    *,
+    live: bool = False,
 ) -> dict[str, Any]:
     """Capture the inputs, record the run, do the stage's work, record how it ended.
 
     A failed step fails the run with its one-line error and re-raises it, so
-    the flow run fails too; the product stays where it was.
+    the flow run fails too; the product stays where it was. A `live` stage
+    (operate, improve) runs on the live version, as often as needed, and leaves
+    it live (see services.live_stages).
     """
     ws = workspace()
-    actor = ws.actor(user)
+    recorder: Any = live_stages if live else stage_runs
+    actor = live_stages.stage_actor(ws, user) if live else ws.actor(user)
     given = {name: Path(path) for name, path in (inputs or {}).items()}
     captured = capture_inputs(stage(stage_id), given, use_samples=samples)
-    started = start_run(ws, actor, code, stage_id, captured, as_of)
+    started = recorder.start_run(ws, actor, code, stage_id, captured, as_of)
     try:
         outcome = work(ws, started, {c.name: c for c in captured})
-        result = finish_run(ws, started, outcome)
+        result = recorder.finish_run(ws, started, outcome)
     except LendflowError as exc:
         fail_run(ws, started, exc.message)
         raise
