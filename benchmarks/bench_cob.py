@@ -29,11 +29,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from lendflow.bootstrap import open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
-from lendflow.services import products
-from lendflow.services.context import open_workspace
-from lendflow.services.workspace import init_workspace
+from lendflow.products import catalogue as products
+from lendflow.workspace.setup import init_workspace
 
 BUDGET = 100_000
 MEMORY_BUDGET_MB = 1024
@@ -104,7 +104,9 @@ def generate(home: Path, count: int) -> float:
 
 def _clock_steps() -> dict[str, float]:
     """Add up the seconds of each step, of the day's close and of each whole transaction."""
-    from lendflow.services import cob, cob_day, cob_steps
+    from lendflow.close_of_business import day as cob_day
+    from lendflow.close_of_business import steps as cob_steps
+    from lendflow.close_of_business import sweep as cob
 
     seconds: dict[str, float] = {}
 
@@ -128,8 +130,8 @@ def _clock_steps() -> dict[str, float]:
 
 def close_book(home: str) -> None:
     """Run in a child process: close AS_OF for the whole book, print figures as JSON."""
+    from lendflow.close_of_business.sweep import close_range, id_ranges
     from lendflow.config.cob import load_cob_config
-    from lendflow.services.cob import close_range, id_ranges
 
     ws = open_workspace(Settings(home=Path(home)))
     config = load_cob_config()

@@ -16,7 +16,7 @@ from decimal import Decimal
 from lendflow.config.credit_models import load_file, packaged_folder
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import example_product_paths, load_product
-from lendflow.services.credit_review import Applicant, Pricer, assess, monthly_instalment
+from lendflow.credit.review import Applicant, Pricer, assess, monthly_instalment
 
 BUDGET = 5_000
 POOL = 20_000

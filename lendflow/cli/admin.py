@@ -25,7 +25,7 @@ def product_import(
     json_output: JsonOption = False,
 ) -> None:
     """Register a validated product spec as a new version (live with --activate)."""
-    from lendflow.services.products import import_product
+    from lendflow.products.catalogue import import_product
 
     with acting(user) as (ws, actor):
         view = import_product(ws, actor, file, activate=activate, as_of=business_date(on))
@@ -38,7 +38,7 @@ def product_import(
 @audit_app.command("verify")
 def verify(user: AsOption = None, json_output: JsonOption = False) -> None:
     """Check that the journal balances, loan balances match it, and the event chain holds."""
-    from lendflow.services.audit import verify as verify_books
+    from lendflow.loans.audit import verify as verify_books
 
     with acting(user) as (ws, actor):
         report = verify_books(ws, actor)

@@ -98,7 +98,7 @@ def schedule(
         apply_method,
         generate,
     )
-    from lendflow.services.presenters import schedule_view
+    from lendflow.loans.presenters import schedule_view
 
     terms = ScheduleTerms(
         principal=parse_amount(principal, field="--principal"),

@@ -36,13 +36,13 @@ def run(
     json_output: JsonOption = False,
 ) -> None:
     """Close one business date, or a range; a date already closed changes nothing."""
+    from lendflow.access.permissions import Permission
     from lendflow.domain.calendar import parse_date
-    from lendflow.services.auth import Permission
 
     today = business_date(None)
     first = parse_date(as_of, field="--as-of") if as_of else today - timedelta(days=1)
     last = parse_date(to, field="--to") if to else first
-    from lendflow.services.cob import check_dates
+    from lendflow.close_of_business.sweep import check_dates
 
     check_dates(first, last, today)
     from lendflow.config.cob import load_cob_config

@@ -13,8 +13,8 @@ import typer
 from lendflow.domain.calendar import parse_date
 
 if TYPE_CHECKING:
-    from lendflow.services.auth import Actor
-    from lendflow.services.context import Workspace
+    from lendflow.access.permissions import Actor
+    from lendflow.bootstrap import Workspace
 
 BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -44,7 +44,7 @@ def business_date(on: str | None) -> date:
 
 @contextmanager
 def workspace() -> Iterator[Workspace]:
-    from lendflow.services.context import open_workspace
+    from lendflow.bootstrap import open_workspace
 
     ws = open_workspace()
     try:

@@ -29,7 +29,7 @@ def queue_list(
 
     Decide each with `lendflow loan approve ID --note ...` or `loan reject ID --reason ... --note`.
     """
-    from lendflow.services.credit_desk import review_queue
+    from lendflow.credit.desk import review_queue
 
     with acting(user) as (ws, actor):
         rows = review_queue(ws, actor, business_date(on), product, limit)
@@ -53,7 +53,7 @@ def scorecard_show(
     json_output: JsonOption = False,
 ) -> None:
     """Every characteristic's bins and points, or every rule of a decision table."""
-    from lendflow.services.credit_desk import scorecard_view
+    from lendflow.credit.desk import scorecard_view
 
     with workspace() as ws:
         view = scorecard_view(ws, code)
@@ -66,7 +66,7 @@ def scorecard_check(
     json_output: JsonOption = False,
 ) -> None:
     """Validate a file: every problem is listed as file: path: message."""
-    from lendflow.services.credit_desk import check_model_file
+    from lendflow.credit.desk import check_model_file
 
     _print_model(check_model_file(path), json_output)
 
@@ -106,7 +106,7 @@ def decisions_compare(
     json_output: JsonOption = False,
 ) -> None:
     """Champion against challenger scorecard over the stored decisions."""
-    from lendflow.services.credit_desk import compare_challenger
+    from lendflow.credit.desk import compare_challenger
 
     with acting(user) as (ws, actor):
         report = compare_challenger(
@@ -138,7 +138,7 @@ def blocklist_add(
     json_output: JsonOption = False,
 ) -> None:
     """Decline every future application from this person."""
-    from lendflow.services.credit_desk import block
+    from lendflow.credit.desk import block
 
     with acting(user) as (ws, actor):
         entry = block(ws, actor, national_id, reason, note, business_date(on))
@@ -151,7 +151,7 @@ def blocklist_add(
 @blocklist_app.command("list")
 def blocklist_list(user: AsOption = None, json_output: JsonOption = False) -> None:
     """Blocked people by reason and date (identities stay hashed)."""
-    from lendflow.services.credit_desk import blocklist_entries
+    from lendflow.credit.desk import blocklist_entries
 
     with acting(user) as (ws, actor):
         rows = blocklist_entries(ws, actor)

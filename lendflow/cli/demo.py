@@ -33,7 +33,7 @@ def demo(
 
     prepare_prefect()
     from lendflow.config.settings import load_settings
-    from lendflow.services.workspace import init_workspace
+    from lendflow.workspace.setup import init_workspace
 
     init_workspace(load_settings())
     from lendflow.flows import demo as scenario
@@ -75,8 +75,8 @@ def _demo_environment(home: Path) -> None:
 
 
 def _write(scenario: Any, run: Any) -> dict[str, Any]:
+    from lendflow.demo.report import write_report
     from lendflow.flows.runtime import workspace
-    from lendflow.services.demo_report import write_report
 
     book = run.book
     return write_report(

@@ -36,7 +36,7 @@ def render(
     user: AsOption = None,
 ) -> None:
     """Render a document; without --loan a product's (the contract as a specimen)."""
-    from lendflow.services import documents
+    from lendflow.documents import issuing as documents
 
     if fmt == "pdf" and out is None:
         raise BadInput("--format pdf writes a file: give --out PATH")
@@ -68,7 +68,7 @@ def list_documents(
     json_output: JsonOption = False,
 ) -> None:
     """The documents issued for a loan (its contract at disbursement), with their SHA-256."""
-    from lendflow.services import documents
+    from lendflow.documents import issuing as documents
 
     with acting(user) as (ws, actor):
         rows = documents.list_documents(ws, actor, loan)
@@ -101,7 +101,7 @@ def get(
     user: AsOption = None,
 ) -> None:
     """Write a document exactly as issued (its SHA-256 is checked first)."""
-    from lendflow.services import documents
+    from lendflow.documents import issuing as documents
 
     with acting(user) as (ws, actor):
         row, content = documents.stored_content(ws, actor, document)

@@ -40,7 +40,7 @@ def decide(
     json_output: JsonOption = False,
 ) -> None:
     """Decide the gate a stage's successful run waits at (product committee, four eyes)."""
-    from lendflow.services.live_gates import decide as decide_gate
+    from lendflow.lifecycle.live_gates import decide as decide_gate
 
     with acting(user) as (ws, actor):
         result = decide_gate(
@@ -68,7 +68,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """The gate the product waits at, with its automatic criteria passed or failed."""
-    from lendflow.services.live_gates import gate_view
+    from lendflow.lifecycle.live_gates import gate_view
 
     with acting(user) as (ws, actor):
         view = gate_view(ws, actor, code)

@@ -57,8 +57,8 @@ def apply(
     json_output: JsonOption = False,
 ) -> None:
     """Take an application; prints the new loan's id."""
-    from lendflow.services.applications import Application
-    from lendflow.services.applications import apply as apply_loan
+    from lendflow.loans.applications import Application
+    from lendflow.loans.applications import apply as apply_loan
 
     if applicant is not None:
         given = [
@@ -99,7 +99,7 @@ def review(
 ) -> None:
     """Review a submitted application: automated review approves, declines or refers it
     to the manual queue (`lendflow queue list`)."""
-    from lendflow.services.applications import start_review
+    from lendflow.loans.applications import start_review
 
     with acting(user) as (ws, actor):
         view = start_review(ws, actor, loan_id, business_date(on))
@@ -118,7 +118,7 @@ def approve(
     json_output: JsonOption = False,
 ) -> None:
     """Approve an application under review."""
-    from lendflow.services.applications import approve as approve_loan
+    from lendflow.loans.applications import approve as approve_loan
 
     fen = parse_amount(amount, field="--amount") if amount is not None else None
     with acting(user) as (ws, actor):
@@ -141,7 +141,7 @@ def reject(
     json_output: JsonOption = False,
 ) -> None:
     """Decline an application under review."""
-    from lendflow.services.applications import reject as reject_loan
+    from lendflow.loans.applications import reject as reject_loan
 
     with acting(user) as (ws, actor):
         view = reject_loan(ws, actor, loan_id, business_date(on), reason, note)
@@ -157,7 +157,7 @@ def withdraw(
     json_output: JsonOption = False,
 ) -> None:
     """Withdraw an application before disbursement."""
-    from lendflow.services.applications import withdraw as withdraw_loan
+    from lendflow.loans.applications import withdraw as withdraw_loan
 
     with acting(user) as (ws, actor):
         view = withdraw_loan(ws, actor, loan_id, business_date(on), note)
@@ -173,7 +173,7 @@ def disburse(
     json_output: JsonOption = False,
 ) -> None:
     """Pay out an approved loan through the payment gateway and activate it."""
-    from lendflow.services.disbursement import disburse as disburse_loan
+    from lendflow.loans.disbursement import disburse as disburse_loan
 
     with acting(user) as (ws, actor):
         view = disburse_loan(ws, actor, loan_id, business_date(on), idempotency_key)
@@ -194,7 +194,7 @@ def repay(
     json_output: JsonOption = False,
 ) -> None:
     """Post a repayment; it is allocated by the product's waterfall."""
-    from lendflow.services.repayments import repay as repay_loan
+    from lendflow.loans.repayments import repay as repay_loan
 
     fen = parse_amount(amount, field="--amount")
     with acting(user) as (ws, actor):
@@ -214,7 +214,7 @@ def quote(
     loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
 ) -> None:
     """What it takes to settle the loan on the business date."""
-    from lendflow.services.repayments import quote as quote_loan
+    from lendflow.loans.repayments import quote as quote_loan
 
     with acting(user) as (ws, actor):
         view = quote_loan(ws, actor, loan_id, business_date(on))
@@ -231,7 +231,7 @@ def show(
     loan_id: LoanId, on: OnOption = None, user: AsOption = None, json_output: JsonOption = False
 ) -> None:
     """A loan's terms, status, balances and days past due."""
-    from lendflow.services.loan_show import show as show_loan
+    from lendflow.loans.show import show as show_loan
 
     with acting(user) as (ws, actor):
         view = show_loan(ws, actor, loan_id, business_date(on))
@@ -252,7 +252,7 @@ def list_loans(
     json_output: JsonOption = False,
 ) -> None:
     """Loans, oldest first."""
-    from lendflow.services.loan_views import list_loans as list_views
+    from lendflow.loans.views import list_loans as list_views
 
     with acting(user) as (ws, actor):
         rows = list_views(ws, actor, state=state, product=product, limit=limit)
@@ -271,7 +271,7 @@ def list_loans(
 @app.command("schedule")
 def schedule(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
     """The loan's repayment schedule and what has been paid of each instalment."""
-    from lendflow.services.loan_views import schedule as loan_schedule
+    from lendflow.loans.views import schedule as loan_schedule
 
     with acting(user) as (ws, actor):
         view = loan_schedule(ws, actor, loan_id)
@@ -286,7 +286,7 @@ def schedule(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = F
 @app.command("events")
 def loan_events(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
     """The loan's audit trail."""
-    from lendflow.services.loan_views import loan_events as events_of
+    from lendflow.loans.views import loan_events as events_of
 
     with acting(user) as (ws, actor):
         rows = events_of(ws, actor, loan_id)

@@ -24,7 +24,7 @@ def kpi_show(
     json_output: JsonOption = False,
 ) -> None:
     """KPIs as of a business date: approvals, book, PAR, non-performing ratio, alerts."""
-    from lendflow.services.kpis import product_kpis
+    from lendflow.monitoring.kpis import product_kpis
 
     with acting(user) as (ws, actor):
         report = product_kpis(ws, actor, code, business_date(as_of), version)
@@ -66,7 +66,7 @@ def ticket_open(
     json_output: JsonOption = False,
 ) -> None:
     """Record a complaint or question; prints its id and deadline."""
-    from lendflow.services.tickets import NewTicket, open_ticket
+    from lendflow.monitoring.tickets import NewTicket, open_ticket
 
     new = NewTicket(kind, subject, channel, details, loan, customer, product)
     with acting(user) as (ws, actor):
@@ -86,7 +86,7 @@ def ticket_resolve(
     json_output: JsonOption = False,
 ) -> None:
     """Close a ticket with its resolution."""
-    from lendflow.services.tickets import resolve
+    from lendflow.monitoring.tickets import resolve
 
     with acting(user) as (ws, actor):
         ticket = resolve(ws, actor, ticket_id, resolution, business_date(on))
@@ -107,7 +107,7 @@ def ticket_list(
     json_output: JsonOption = False,
 ) -> None:
     """Tickets with deadlines; a breach is flagged."""
-    from lendflow.services.tickets import list_tickets
+    from lendflow.monitoring.tickets import list_tickets
 
     with acting(user) as (ws, actor):
         rows = list_tickets(

@@ -30,7 +30,7 @@ def validate(
     Checks the schema, then the policy: the highest APR any loan of the product
     can reach, fees included, must not exceed the cap.
     """
-    from lendflow.services.products import check_product_file
+    from lendflow.products.catalogue import check_product_file
 
     report = check_product_file(file, policy_file)
     if json_output:
@@ -58,7 +58,7 @@ def create(
     json_output: JsonOption = False,
 ) -> None:
     """Create a product as a draft; its first stage is the charter."""
-    from lendflow.services.product_lifecycle import create_product
+    from lendflow.lifecycle.products import create_product
 
     with acting(user) as (ws, actor):
         view = create_product(ws, actor, code, name, business_date(on))
@@ -71,7 +71,7 @@ def create(
 @app.command("list")
 def list_products(user: AsOption = None, json_output: JsonOption = False) -> None:
     """Every product, its newest version and where that version stands."""
-    from lendflow.services.product_lifecycle import list_products as listed
+    from lendflow.lifecycle.products import list_products as listed
 
     with acting(user) as (ws, actor):
         rows = listed(ws, actor)
@@ -94,7 +94,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """The pipeline: each stage's status, runs and gate decisions, who and when."""
-    from lendflow.services.product_lifecycle import product_pipeline
+    from lendflow.lifecycle.products import product_pipeline
 
     with acting(user) as (ws, actor):
         view = product_pipeline(ws, actor, code, version)
@@ -113,7 +113,7 @@ def versions(
     json_output: JsonOption = False,
 ) -> None:
     """Every version of a product: state, spec SHA-256, amounts and rate."""
-    from lendflow.services.product_lifecycle import product_versions_view
+    from lendflow.lifecycle.products import product_versions_view
 
     with acting(user) as (ws, actor):
         view = product_versions_view(ws, actor, code)
@@ -149,7 +149,7 @@ def spec(
 ) -> None:
     """A version's spec; for a version an improvement opened, the spec it proposed (the
     input its design run checks: --input spec=FILE)."""
-    from lendflow.services.improve_stage import version_spec
+    from lendflow.lifecycle.stages.improve.stage import version_spec
 
     with acting(user) as (ws, actor):
         text, source = version_spec(ws, actor, code, version)
@@ -169,7 +169,7 @@ def diff(
     json_output: JsonOption = False,
 ) -> None:
     """What changed in the spec between two versions."""
-    from lendflow.services.product_lifecycle import diff_versions
+    from lendflow.lifecycle.products import diff_versions
 
     with acting(user) as (ws, actor):
         view = diff_versions(ws, actor, code, older, newer)

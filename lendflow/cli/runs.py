@@ -103,7 +103,7 @@ def post_repayments(
     json_output: JsonOption = False,
 ) -> None:
     """Post a payment channel's repayment file; bad rows are reported and not posted."""
-    from lendflow.services.repayment_files import read_repayment_file
+    from lendflow.loans.repayment_files import read_repayment_file
 
     read_repayment_file(file)  # a missing file or a bad header fails here, before any flow
     result = _run("post_repayments", file, _user(user), chunk_size, json_output=json_output)

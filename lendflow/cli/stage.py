@@ -59,9 +59,9 @@ def run(
     """Run a stage's flow; a successful run waits at the stage's gate."""
     from lendflow.cli.runs import _user, prepare_prefect
     from lendflow.domain.errors import Refused
-    from lendflow.services.live_stages import check_runnable
-    from lendflow.services.stage_catalog import stage as stage_of
-    from lendflow.services.stage_inputs import capture_inputs
+    from lendflow.lifecycle.catalog import stage as stage_of
+    from lendflow.lifecycle.inputs import capture_inputs
+    from lendflow.lifecycle.live_stages import check_runnable
 
     as_of = business_date(on)
     given = _inputs(inputs or [])
@@ -138,7 +138,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Every run of a stage for the product's newest version: inputs, status, criteria, error."""
-    from lendflow.services.live_stages import stage_history
+    from lendflow.lifecycle.live_stages import stage_history
 
     with acting(user) as (ws, actor):
         history = stage_history(ws, actor, code, stage)
@@ -176,7 +176,7 @@ def report(
     json_output: JsonOption = False,
 ) -> None:
     """Write a run's stored report (HTML with its charts) to a file."""
-    from lendflow.services.live_stages import stored_report
+    from lendflow.lifecycle.live_stages import stored_report
 
     with acting(user) as (ws, actor):
         view, data = stored_report(ws, actor, code, stage, run_id)
@@ -199,7 +199,7 @@ def education(
     json_output: JsonOption = False,
 ) -> None:
     """Write the customer education material of the product's newest launch run."""
-    from lendflow.services.launch_stage import education_material
+    from lendflow.lifecycle.stages.launch.stage import education_material
 
     with acting(user) as (ws, actor):
         run_id, data = education_material(ws, actor, code, locale, fmt)

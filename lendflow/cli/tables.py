@@ -10,7 +10,7 @@ from lendflow.cli.output import console
 from lendflow.domain.apr import Apr
 from lendflow.domain.money import format_grouped
 from lendflow.domain.schedule import Schedule
-from lendflow.services.presenters import percent
+from lendflow.loans.presenters import percent
 
 
 def print_schedule(result: Schedule, apr: Apr) -> None:

@@ -2,7 +2,7 @@
 
 Every error a user can cause carries a one-line message that names what is wrong
 and where; the CLI maps the class to an exit code in one place (1 for a refusal
-by a business rule, 2 for bad input), so services never print or exit.
+by a business rule, 2 for bad input), so use cases never print or exit.
 """
 
 from __future__ import annotations

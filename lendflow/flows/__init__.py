@@ -1,1 +1,1 @@
-"""Prefect flows and tasks: orchestration only; services decide."""
+"""Prefect flows and tasks: orchestration only; use cases decide."""

@@ -22,9 +22,9 @@ from prefect import flow, task
 from prefect.futures import as_completed
 from sqlalchemy import insert
 
+from lendflow.close_of_business.sweep import check_dates, close_range, id_ranges, portfolio_counts
 from lendflow.config.cob import load_cob_config
 from lendflow.flows.runtime import workspace
-from lendflow.services.cob import check_dates, close_range, id_ranges, portfolio_counts
 from lendflow.store.tables import cob_runs
 from lendflow.store.uow import run_in_transaction
 

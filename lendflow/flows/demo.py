@@ -18,14 +18,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from lendflow.bootstrap import Workspace
+from lendflow.demo.simulation import SimulatedBook, Simulator, survey_people
 from lendflow.domain.calendar import add_months
 from lendflow.domain.errors import Refused
 from lendflow.domain.simulation import Offer, SimulatedApplicant, business_days, draw_applicants
 from lendflow.flows.runtime import workspace
 from lendflow.flows.stages import stage_flow
-from lendflow.services import live_gates, product_lifecycle, products
-from lendflow.services.context import Workspace
-from lendflow.services.simulation import SimulatedBook, Simulator, survey_people
+from lendflow.lifecycle import live_gates
+from lendflow.lifecycle import products as product_lifecycle
+from lendflow.products import catalogue as products
 
 CODE = "anxin"
 NAME = "安心借"

@@ -1,7 +1,7 @@
 """Batch loan flows: review the queue, pay out the approved, post a repayment file.
 
 Each flow reads as a table of contents; each task handles one chunk of loans
-through the same services an operator's command uses, and is safe to retry:
+through the same use cases an operator's command uses, and is safe to retry:
 a loan already moved is skipped, a disbursement is paid under one gateway
 reference per loan, and a repayment row is posted under its channel reference.
 """
@@ -18,12 +18,12 @@ from prefect import flow, task
 
 from lendflow.domain.errors import LendflowError, Refused
 from lendflow.flows.runtime import DEFAULT_CHUNK, chunks, workspace
-from lendflow.services.applications import start_review
-from lendflow.services.disbursement import disburse
-from lendflow.services.loan_views import ids_in_state
-from lendflow.services.payments import GatewayError
-from lendflow.services.repayment_files import RepaymentRow, read_repayment_file
-from lendflow.services.repayments import repay
+from lendflow.loans.applications import start_review
+from lendflow.loans.disbursement import disburse
+from lendflow.loans.repayment_files import RepaymentRow, read_repayment_file
+from lendflow.loans.repayments import repay
+from lendflow.loans.views import ids_in_state
+from lendflow.workspace.payments import GatewayError
 
 GATEWAY_ATTEMPTS = 3
 

@@ -19,7 +19,7 @@ from lendflow.domain.errors import LendflowError, Refused
 from lendflow.flows.cob import BUSINESS_TIME_ZONE
 from lendflow.flows.runtime import workspace
 from lendflow.flows.stages.operate import operate_stage
-from lendflow.services.live_stages import SCHEDULER, live_products
+from lendflow.lifecycle.live_stages import SCHEDULER, live_products
 
 
 def month_end_before(moment: datetime) -> date:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from lendflow.services.context import Workspace, open_workspace
+from lendflow.bootstrap import Workspace, open_workspace
 
 T = TypeVar("T")
 DEFAULT_CHUNK = 1000

@@ -16,8 +16,12 @@ from lendflow.flows.stages.build_test import build_test_stage
 from lendflow.flows.stages.charter import charter_stage
 from lendflow.flows.stages.design import design_stage
 from lendflow.flows.stages.research import research_stage
-from lendflow.services import design_documents, gates, loan_views, product_lifecycle, stage_runs
-from lendflow.services.workspace import init_workspace
+from lendflow.lifecycle import gates
+from lendflow.lifecycle import products as product_lifecycle
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.stages.design import documents as design_documents
+from lendflow.loans import views as loan_views
+from lendflow.workspace.setup import init_workspace
 
 CHARTER_DAY, RESEARCH_DAY, DESIGN_DAY = date(2026, 1, 6), date(2026, 1, 20), date(2026, 2, 2)
 BUILD_DAY = date(2026, 2, 16)

@@ -13,10 +13,11 @@ from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
 from lendflow.flows.cob import close_of_business, run_close_of_business
 from lendflow.flows.runtime import workspace
-from lendflow.services import applications, audit, disbursement, products, repayments
-from lendflow.services.applications import Application
-from lendflow.services.workspace import init_workspace
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
 from lendflow.store.tables import instalments, loans
+from lendflow.workspace.setup import init_workspace
 
 
 def build_book(home: Path) -> None:

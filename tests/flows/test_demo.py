@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from lendflow.flows.runtime import workspace
-from lendflow.services import audit
+from lendflow.loans import audit
 from lendflow.states.machine import machine
 from lendflow.store.tables import loans
 

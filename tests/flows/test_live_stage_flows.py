@@ -21,19 +21,15 @@ from lendflow.flows.stages import stage_flow
 from lendflow.flows.stages.improve import improve_stage
 from lendflow.flows.stages.launch import launch_stage
 from lendflow.flows.stages.operate import operate_stage
-from lendflow.services import (
-    applications,
-    disbursement,
-    live_gates,
-    live_stages,
-    product_lifecycle,
-    stage_runs,
-)
-from lendflow.services.applications import Application
-from lendflow.services.launch_stage import education_material
-from lendflow.services.stage_catalog import samples_folder
-from lendflow.services.workspace import init_workspace
+from lendflow.lifecycle import live_gates, live_stages
+from lendflow.lifecycle import products as product_lifecycle
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.catalog import samples_folder
+from lendflow.lifecycle.stages.launch.stage import education_material
+from lendflow.loans import applications, disbursement
+from lendflow.loans.applications import Application
 from lendflow.store.tables import campaigns
+from lendflow.workspace.setup import init_workspace
 from tests.service.lifecycle_walk import LAUNCHED, walk_to_launch
 
 REVIEWED, IMPROVED = date(2026, 7, 31), date(2026, 8, 12)
@@ -204,7 +200,7 @@ def test_version_2_goes_through_design_and_build_test_while_version_1_lends(
     from lendflow.flows.stages.charter import charter_stage
     from lendflow.flows.stages.design import design_stage
     from lendflow.flows.stages.research import research_stage
-    from lendflow.services.improve_stage import version_spec
+    from lendflow.lifecycle.stages.improve.stage import version_spec
 
     init_workspace(Settings(home=isolated_environment))
     ws = workspace()

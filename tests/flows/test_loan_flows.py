@@ -12,10 +12,12 @@ from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
 from lendflow.flows.loans import disburse_approved, post_repayments, review_applications
 from lendflow.flows.runtime import workspace
-from lendflow.services import applications, audit, loan_views, products
-from lendflow.services.applications import Application
-from lendflow.services.payments import SandboxGateway
-from lendflow.services.workspace import init_workspace
+from lendflow.loans import applications, audit
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
+from lendflow.workspace.payments import SandboxGateway
+from lendflow.workspace.setup import init_workspace
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from lendflow.flows.stages.charter import charter_stage
 from lendflow.flows.stages.design import design_stage
 from lendflow.flows.stages.research import research_stage
 from lendflow.flows.stages.steps import STEP
-from lendflow.services import gates, product_lifecycle, stage_runs
-from lendflow.services.stage_catalog import samples_folder
-from lendflow.services.workspace import init_workspace
+from lendflow.lifecycle import gates
+from lendflow.lifecycle import products as product_lifecycle
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.catalog import samples_folder
+from lendflow.workspace.setup import init_workspace
 
 CHARTER_DAY, RESEARCH_DAY, DESIGN_DAY = date(2026, 1, 6), date(2026, 1, 20), date(2026, 2, 2)
 

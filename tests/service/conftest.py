@@ -8,15 +8,15 @@ from itertools import count
 
 import pytest
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
-from lendflow.services import products
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace, open_workspace
-from lendflow.services.payments import SandboxGateway
-from lendflow.services.workspace import init_workspace
+from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
+from lendflow.workspace.payments import SandboxGateway
+from lendflow.workspace.setup import init_workspace
 
 OPENING_DAY = date(2026, 1, 5)
 _serials = count(100)

@@ -11,12 +11,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lendflow.documents.product_views import apr_range
-from lendflow.services import live_gates, product_lifecycle, stage_runs
-from lendflow.services.charter_stage import charter_outputs
-from lendflow.services.context import Workspace
-from lendflow.services.launch_inputs import read_campaigns, read_channels
-from lendflow.services.launch_stage import (
+from lendflow.bootstrap import Workspace
+from lendflow.lifecycle import live_gates
+from lendflow.lifecycle import products as product_lifecycle
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.catalog import stage
+from lendflow.lifecycle.inputs import capture_inputs, read_charter
+from lendflow.lifecycle.results import Criterion, StageOutcome
+from lendflow.lifecycle.stages.charter import charter_outputs
+from lendflow.lifecycle.stages.launch.inputs import read_campaigns, read_channels
+from lendflow.lifecycle.stages.launch.stage import (
     campaign_outputs,
     channel_outputs,
     education_documents,
@@ -25,9 +29,7 @@ from lendflow.services.launch_stage import (
     launch_outputs,
     store_campaigns,
 )
-from lendflow.services.stage_catalog import stage
-from lendflow.services.stage_inputs import capture_inputs, read_charter
-from lendflow.services.stage_results import Criterion, StageOutcome
+from lendflow.rendering.product_views import apr_range
 
 CREATED = date(2026, 1, 5)
 LAUNCHED = date(2026, 6, 15)

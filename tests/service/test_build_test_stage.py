@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from lendflow.services.build_test_stage import (
+from lendflow.lifecycle.catalog import samples_folder
+from lendflow.lifecycle.results import Criterion
+from lendflow.lifecycle.stages.build_test import (
     VersionSpec,
     build,
     build_test_outputs,
@@ -18,9 +20,7 @@ from lendflow.services.build_test_stage import (
     not_run,
     security_test,
 )
-from lendflow.services.sandbox import SandboxSetup, guarded
-from lendflow.services.stage_catalog import samples_folder
-from lendflow.services.stage_results import Criterion
+from lendflow.sandbox.workspace import SandboxSetup, guarded
 
 SAMPLE = (samples_folder() / "product-spec.yaml").read_text(encoding="utf-8")
 PENALTY = SAMPLE[SAMPLE.index("\npenalty:") + 1 : SAMPLE.index("\ndelinquency:") + 1]

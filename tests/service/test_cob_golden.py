@@ -15,9 +15,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
+from lendflow.documents import issuing as documents
 from lendflow.domain.errors import BadInput
-from lendflow.services import applications, audit, cob, disbursement, documents, repayments
+from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.store.tables import loans, notices
 
 CONFIG = load_cob_config()

@@ -28,17 +28,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table, func, select
 
+from lendflow.bootstrap import Workspace, open_workspace
+from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.money import parse_amount
-from lendflow.services import applications, audit, cob, disbursement, products, repayments
-from lendflow.services.applications import Application
-from lendflow.services.context import Workspace, open_workspace
-from lendflow.services.payments import SandboxGateway
-from lendflow.services.workspace import init_workspace
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
 from lendflow.store.tables import (
     event_chain,
     events,
@@ -48,6 +48,8 @@ from lendflow.store.tables import (
     loans,
     notices,
 )
+from lendflow.workspace.payments import SandboxGateway
+from lendflow.workspace.setup import init_workspace
 
 CONFIG = load_cob_config()
 OPENING_DAY = date(2026, 1, 5)

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from lendflow.close_of_business import sweep as cob
+from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.config.product_spec import example_product_paths
-from lendflow.services import applications, audit, cob, disbursement, products, repayments
-from lendflow.services.cob_steps import STEPS
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.products import catalogue as products
 from lendflow.store import cob_queries as q
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.config.credit_models import packaged_folder
+from lendflow.credit.desk import block, compare_challenger, review_queue
+from lendflow.credit.review import AutomatedReview
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import sample_national_id
-from lendflow.services import applications, disbursement, loan_views
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
-from lendflow.services.credit_desk import block, compare_challenger, review_queue
-from lendflow.services.credit_review import AutomatedReview
+from lendflow.loans import applications, disbursement
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
 
 DAY = date(2026, 2, 2)
 

@@ -9,17 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from lendflow.bootstrap import Workspace
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import ProductSpec
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import Problems
-from lendflow.services import design_checks
-from lendflow.services.charter_stage import charter_outputs
-from lendflow.services.context import Workspace
-from lendflow.services.design_checks import DesignContext, register_design_check, run_design_checks
-from lendflow.services.research_stage import competitor_benchmark, market_trends, target_customers
-from lendflow.services.stage_catalog import samples_folder, stage
-from lendflow.services.stage_inputs import (
+from lendflow.lifecycle.catalog import samples_folder, stage
+from lendflow.lifecycle.inputs import (
     capture_inputs,
     read_charter,
     read_competitors,
@@ -27,7 +23,15 @@ from lendflow.services.stage_inputs import (
     read_spec,
     read_survey,
 )
-from lendflow.services.stage_results import Criterion
+from lendflow.lifecycle.results import Criterion
+from lendflow.lifecycle.stages.charter import charter_outputs
+from lendflow.lifecycle.stages.design import checks as design_checks
+from lendflow.lifecycle.stages.design.checks import (
+    DesignContext,
+    register_design_check,
+    run_design_checks,
+)
+from lendflow.lifecycle.stages.research import competitor_benchmark, market_trends, target_customers
 
 POLICY = load_policy()
 DESIGN_DAY = date(2026, 2, 2)

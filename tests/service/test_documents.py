@@ -11,15 +11,18 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import example_product_paths
-from lendflow.documents.contents import MissingContents
+from lendflow.documents import issuing as documents
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.services import applications, disbursement, documents, loan_views, products
-from lendflow.services.applications import Application
-from lendflow.services.context import Workspace
-from lendflow.services.documents_port import NoContracts
+from lendflow.loans import applications, disbursement
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
+from lendflow.rendering.contents import MissingContents
 from lendflow.store.tables import documents as documents_table
 from lendflow.store.uow import UnitOfWork
+from lendflow.workspace.contracts import NoContracts
 
 Applicant = Callable[..., Application]
 APPLIED, DECIDED, PAID_OUT = date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)
@@ -233,7 +236,7 @@ def test_bad_requests_are_one_clear_line(ws: Workspace) -> None:
 def test_the_design_gate_gets_every_missing_content_as_values(
     ws: Workspace, tmp_path: Path
 ) -> None:
-    from lendflow.services.products import spec_of
+    from lendflow.products.catalogue import spec_of
     from lendflow.store import products as product_store
     from lendflow.store.uow import run_in_transaction
 

@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import sample_national_id
-from lendflow.services import applications, disbursement, loan_views, products
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
+from lendflow.loans import applications, disbursement
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
 from lendflow.store.tables import customers, events, journal_entries, loans, payouts
 
 Applicant = Callable[..., Application]

@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import Conflict, Refused
 from lendflow.domain.money import parse_amount
-from lendflow.services import applications, audit, disbursement, loan_views, repayments
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
-from lendflow.services.payments import GatewayError, SandboxGateway
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
 from lendflow.store.tables import events, journal_entries, journal_lines, loans
+from lendflow.workspace.payments import GatewayError, SandboxGateway
 
 Applicant = Callable[..., Application]
 APPLIED = date(2026, 1, 10)

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace, open_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.money import format_fen, parse_amount
-from lendflow.services import applications, audit, disbursement, loan_views, repayments
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace, open_workspace
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
 from lendflow.store.personal_data import PersonalDataCipher
 from lendflow.store.tables import customers, instalments, journal_entries
 

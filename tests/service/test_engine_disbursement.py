@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace, open_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.money import parse_amount
-from lendflow.services import applications, audit, disbursement, loan_views
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace, open_workspace
-from lendflow.services.payments import GatewayError, PayoutReceipt, SandboxGateway
+from lendflow.loans import applications, audit, disbursement
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
 from lendflow.store.tables import (
     events,
     instalments,
@@ -33,6 +33,7 @@ from lendflow.store.tables import (
     loans,
     payouts,
 )
+from lendflow.workspace.payments import GatewayError, PayoutReceipt, SandboxGateway
 
 Applicant = Callable[..., Application]
 APPLIED = date(2026, 1, 10)

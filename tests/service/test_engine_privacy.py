@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.domain.identity import sample_national_id
-from lendflow.services import applications, disbursement, loan_views, repayments
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
+from lendflow.loans import applications, disbursement, repayments
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
 
 APPLIED = date(2026, 1, 10)
 DECIDED = date(2026, 1, 11)

@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.money import parse_amount
-from lendflow.services import applications, audit, disbursement, repayments
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans.applications import Application
 from lendflow.states.definition import machines_folder
 from lendflow.store.tables import events, journal_entries, loans
 

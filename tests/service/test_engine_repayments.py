@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Conflict, NotFound, Refused
 from lendflow.domain.ledger import Account, EntryDraft
 from lendflow.domain.money import format_fen, parse_amount
-from lendflow.services import applications, audit, disbursement, loan_views, repayments
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
 from lendflow.store import journal
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans

@@ -16,21 +16,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from lendflow.bootstrap import Workspace
+from lendflow.documents import issuing as documents
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import sample_national_id
-from lendflow.services import (
-    applications,
-    audit,
-    disbursement,
-    documents,
-    live_gates,
-    loan_views,
-    repayments,
-)
-from lendflow.services.applications import Application
-from lendflow.services.context import Workspace
-from lendflow.services.live_stages import run_outputs
-from lendflow.services.promotions import campaign_rules
+from lendflow.lifecycle import live_gates
+from lendflow.lifecycle.live_stages import run_outputs
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import views as loan_views
+from lendflow.loans.applications import Application
+from lendflow.loans.promotions import campaign_rules
 from lendflow.store.tables import (
     campaigns,
     instalments,

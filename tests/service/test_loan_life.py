@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from lendflow.domain.money import parse_amount
-from lendflow.services import applications, audit, disbursement, loan_views, repayments
+from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import views as loan_views
 
 
 def test_full_life_closes_with_the_books_proven(ws, ops, risk, auditor, applicant) -> None:  # type: ignore[no-untyped-def]

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.services import applications, disbursement, loan_views, repayments
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
-from lendflow.services.kpis import product_kpis
-from lendflow.services.tickets import NewTicket, list_tickets, open_ticket, resolve
+from lendflow.loans import applications, disbursement, repayments
+from lendflow.loans import views as loan_views
+from lendflow.monitoring.kpis import product_kpis
+from lendflow.monitoring.tickets import NewTicket, list_tickets, open_ticket, resolve
 
 
 def book(ws: Workspace, ops: Actor, risk: Actor, applicant) -> list[int]:  # type: ignore[no-untyped-def]

@@ -15,22 +15,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Problems, Refused
 from lendflow.domain.identity import sample_national_id
-from lendflow.services import (
-    applications,
-    audit,
-    disbursement,
-    live_gates,
-    live_stages,
-    product_lifecycle,
-    stage_runs,
-    tickets,
-)
-from lendflow.services.applications import Application
-from lendflow.services.context import Workspace
-from lendflow.services.improve_inputs import read_feedback, read_minutes, read_plan
-from lendflow.services.improve_stage import (
+from lendflow.lifecycle import live_gates, live_stages
+from lendflow.lifecycle import products as product_lifecycle
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.catalog import stage
+from lendflow.lifecycle.inputs import capture_inputs
+from lendflow.lifecycle.reports import chart_records, render
+from lendflow.lifecycle.results import Criterion, StageOutcome
+from lendflow.lifecycle.stages.improve.inputs import read_feedback, read_minutes, read_plan
+from lendflow.lifecycle.stages.improve.stage import (
     feedback_outputs,
     improve_criteria,
     improve_report,
@@ -39,17 +35,16 @@ from lendflow.services.improve_stage import (
     plan_outputs,
     version_spec,
 )
-from lendflow.services.kpis import product_kpis
-from lendflow.services.operate_stage import (
+from lendflow.lifecycle.stages.operate import (
     operate_criteria,
     operate_outputs,
     operate_report,
     read_book,
 )
-from lendflow.services.stage_catalog import stage
-from lendflow.services.stage_inputs import capture_inputs
-from lendflow.services.stage_reports import chart_records, render
-from lendflow.services.stage_results import Criterion, StageOutcome
+from lendflow.loans import applications, audit, disbursement
+from lendflow.loans.applications import Application
+from lendflow.monitoring import tickets
+from lendflow.monitoring.kpis import product_kpis
 from lendflow.store.tables import events as event_rows
 from lendflow.store.tables import gate_decisions, instalments, loans, product_versions
 from tests.service.lifecycle_walk import LAUNCHED, go, run_launch, walk_to_launch

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from lendflow.access.permissions import Actor
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import Conflict
-from lendflow.services import applications, disbursement
-from lendflow.services.applications import Application
-from lendflow.services.auth import Actor
-from lendflow.services.context import Workspace
+from lendflow.loans import applications, disbursement
+from lendflow.loans.applications import Application
 from lendflow.store import journal
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import instalments, journal_entries, loans

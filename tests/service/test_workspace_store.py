@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput
-from lendflow.services.workspace import init_workspace, open_engine
 from lendflow.store.engine import make_engine
 from lendflow.store.migrate import current_revision, head_revision
 from lendflow.store.tables import metadata, product_versions, products
+from lendflow.workspace.setup import init_workspace, open_engine
 
 
 def test_init_migrates_to_head_and_is_safe_to_repeat(settings: Settings) -> None:

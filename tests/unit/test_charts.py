@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lendflow.documents.charts import Band, Series, bar_chart, line_chart
+from lendflow.rendering.charts import Band, Series, bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]

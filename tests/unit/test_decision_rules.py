@@ -185,7 +185,7 @@ def test_capped_rate_is_the_highest_hundredth_under_the_cap(
 
 def test_a_product_naming_missing_models_or_unpriced_grades_is_refused(tmp_path: Path) -> None:
     from lendflow.config.product_spec import example_product_paths
-    from lendflow.services.products import check_product_file
+    from lendflow.products.catalogue import check_product_file
 
     text = next(p for p in example_product_paths() if p.stem == "cash-easy").read_text("utf-8")
     spec = tmp_path / "cash-easy.yaml"

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from lendflow.documents.capitals import amount_in_capitals
-from lendflow.documents.filters import inline_svg, long_date, money, percent
 from lendflow.domain.errors import BadInput
 from lendflow.domain.money import parse_amount
+from lendflow.rendering.capitals import amount_in_capitals
+from lendflow.rendering.filters import inline_svg, long_date, money, percent
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,11 @@ import pytest
 
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import ProductSpec, example_product_paths, load_product
-from lendflow.documents import product_views
-from lendflow.documents.lender import lender_view
-from lendflow.documents.rendering import render_kind
-from lendflow.documents.reports import ReportChart, ReportSection, ReportTable, ReportView
-from lendflow.documents.views import OverdueNoticeView, PartyView
+from lendflow.rendering import product_views
+from lendflow.rendering.lender import lender_view
+from lendflow.rendering.rendering import render_kind
+from lendflow.rendering.reports import ReportChart, ReportSection, ReportTable, ReportView
+from lendflow.rendering.views import OverdueNoticeView, PartyView
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "documents"
 SIGNED_ON = date(2026, 1, 12)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from test_documents_golden import view_of
 
-from lendflow.documents.environment import load_text
-from lendflow.documents.pdf import cjk_fonts, html_to_pdf
-from lendflow.documents.rendering import render_kind
+from lendflow.rendering.environment import load_text
+from lendflow.rendering.pdf import cjk_fonts, html_to_pdf
+from lendflow.rendering.rendering import render_kind
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("pdffonts") and shutil.which("pdftoppm")),
@@ -103,7 +103,7 @@ def test_without_a_cjk_font_pdf_fails_with_one_line_naming_it(tmp_path: Path) ->
     config = tmp_path / "fonts.conf"
     config.write_text('<?xml version="1.0"?>\n<fontconfig></fontconfig>\n', encoding="utf-8")
     script = (
-        "from lendflow.documents.pdf import html_to_pdf, PdfUnavailable\n"
+        "from lendflow.rendering.pdf import html_to_pdf, PdfUnavailable\n"
         "try:\n    html_to_pdf('<p>借款合同</p>')\n"
         "except PdfUnavailable as e:\n    print(e)\n"
     )

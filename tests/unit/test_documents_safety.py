@@ -10,12 +10,12 @@ from test_documents_golden import borrower, view_of
 
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import ProductSpec
-from lendflow.documents import product_views
-from lendflow.documents.contents import MissingContents
-from lendflow.documents.environment import render_user_template
-from lendflow.documents.lender import lender_view
-from lendflow.documents.rendering import missing_contents, render_kind
 from lendflow.domain.errors import BadInput
+from lendflow.rendering import product_views
+from lendflow.rendering.contents import MissingContents
+from lendflow.rendering.environment import render_user_template
+from lendflow.rendering.lender import lender_view
+from lendflow.rendering.rendering import missing_contents, render_kind
 
 HOSTILE = "<script>alert(1)</script>"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lendflow.domain.errors import Refused
-from lendflow.services.stage_catalog import STAGE_IDS, earlier
+from lendflow.lifecycle.catalog import STAGE_IDS, earlier
 from lendflow.states.machine import machine
 
 PRODUCT = machine("product")

@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lendflow.demo.simulation import person_name, survey_people
 from lendflow.domain.simulation import (
     BEHAVIOUR_BY_GRADE,
     Behaviour,
@@ -18,7 +19,6 @@ from lendflow.domain.simulation import (
     payment_day,
     plan_for,
 )
-from lendflow.services.simulation import person_name, survey_people
 
 SURVEY = Path(__file__).parents[2] / "lendflow" / "config" / "samples" / "survey.csv"
 OFFER = Offer(500_000, 1_800_000, 50_000, (6, 12, 18, 24), ("rent_deposit", "medical"))

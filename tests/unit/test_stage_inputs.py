@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lendflow.domain.errors import BadInput
-from lendflow.services.stage_catalog import stage
-from lendflow.services.stage_inputs import (
+from lendflow.lifecycle.catalog import stage
+from lendflow.lifecycle.inputs import (
     MAX_STORED_INPUT,
     CapturedInput,
     capture_inputs,

@@ -14,8 +14,13 @@ from typing import Any
 
 from prefect import flow, task
 
+from lendflow.bootstrap import Workspace
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.build_test_stage import (
+from lendflow.lifecycle.inputs import CapturedInput
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun
+from lendflow.lifecycle.stages.build_test import (
     SandboxBuild,
     VersionSpec,
     build,
@@ -27,13 +32,8 @@ from lendflow.services.build_test_stage import (
     security_test,
     version_spec,
 )
-from lendflow.services.context import Workspace
-from lendflow.services.sandbox import SandboxSetup, setup_for
-from lendflow.services.sandbox_book import BookRun
-from lendflow.services.stage_inputs import CapturedInput
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun
+from lendflow.sandbox.book import BookRun
+from lendflow.sandbox.workspace import SandboxSetup, setup_for
 
 ONCE: dict[str, Any] = {**STEP, "retries": 0}
 """A test drives the sandbox book forward, so a second try would test another book. The

@@ -7,13 +7,13 @@ from typing import Any
 
 from prefect import flow, task
 
+from lendflow.bootstrap import Workspace
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.charter_stage import charter_criteria, charter_outputs, charter_report
-from lendflow.services.context import Workspace
-from lendflow.services.stage_inputs import CapturedInput, Charter, read_charter
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun
+from lendflow.lifecycle.inputs import CapturedInput, Charter, read_charter
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun
+from lendflow.lifecycle.stages.charter import charter_criteria, charter_outputs, charter_report
 
 
 @task(name="read-charter", **STEP)

@@ -12,15 +12,15 @@ from typing import Any
 
 from prefect import flow, task
 
+from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import ProductSpec
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.context import Workspace
-from lendflow.services.design_checks import DesignContext
-from lendflow.services.design_stage import design_outputs, design_report
-from lendflow.services.stage_inputs import CapturedInput, read_spec
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun, passed_outputs
+from lendflow.lifecycle.inputs import CapturedInput, read_spec
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun, passed_outputs
+from lendflow.lifecycle.stages.design.checks import DesignContext
+from lendflow.lifecycle.stages.design.stage import design_outputs, design_report
 
 
 @task(name="load-evidence", **STEP)

@@ -3,7 +3,7 @@
 Runs on the live version, as often as needed: the three inputs and the live
 spec are read in parallel, the KPIs of the day are attached to the minutes, and
 the plan is applied to a copy of the live spec. A recycle to design at this
-stage's gate turns that copy into the next version (see services.live_gates).
+stage's gate turns that copy into the next version (see lifecycle.live_gates).
 """
 
 from __future__ import annotations
@@ -13,17 +13,22 @@ from typing import Any
 
 from prefect import flow, task
 
+from lendflow.bootstrap import Workspace
 from lendflow.domain.feedback import FeedbackResponse
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.context import Workspace
-from lendflow.services.improve_inputs import (
+from lendflow.lifecycle.inputs import CapturedInput
+from lendflow.lifecycle.live_stages import stage_actor
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun
+from lendflow.lifecycle.stages.improve.inputs import (
     ImprovementPlan,
     Minutes,
     read_feedback,
     read_minutes,
     read_plan,
 )
-from lendflow.services.improve_stage import (
+from lendflow.lifecycle.stages.improve.stage import (
     LiveSpec,
     feedback_outputs,
     improve_criteria,
@@ -32,12 +37,7 @@ from lendflow.services.improve_stage import (
     minutes_outputs,
     plan_outputs,
 )
-from lendflow.services.kpis import product_kpis
-from lendflow.services.live_stages import stage_actor
-from lendflow.services.stage_inputs import CapturedInput
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun
+from lendflow.monitoring.kpis import product_kpis
 
 
 @task(name="read-feedback", **STEP)

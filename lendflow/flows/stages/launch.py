@@ -13,12 +13,15 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.documents.product_views import apr_range
+from lendflow.bootstrap import Workspace
 from lendflow.domain.channels import Channel
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.context import Workspace
-from lendflow.services.launch_inputs import LaunchCampaigns, read_campaigns, read_channels
-from lendflow.services.launch_stage import (
+from lendflow.lifecycle.inputs import CapturedInput
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun
+from lendflow.lifecycle.stages.launch.inputs import LaunchCampaigns, read_campaigns, read_channels
+from lendflow.lifecycle.stages.launch.stage import (
     LaunchContext,
     campaign_outputs,
     channel_outputs,
@@ -29,10 +32,7 @@ from lendflow.services.launch_stage import (
     launch_report,
     store_campaigns,
 )
-from lendflow.services.stage_inputs import CapturedInput
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun
+from lendflow.rendering.product_views import apr_range
 
 
 @task(name="load-spec-and-charter", **STEP)

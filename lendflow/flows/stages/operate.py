@@ -13,21 +13,21 @@ from typing import Any
 
 from prefect import flow, task
 
+from lendflow.bootstrap import Workspace
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.context import Workspace
-from lendflow.services.kpis import product_kpis
-from lendflow.services.live_stages import stage_actor
-from lendflow.services.operate_stage import (
+from lendflow.lifecycle.inputs import CapturedInput
+from lendflow.lifecycle.live_stages import stage_actor
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun
+from lendflow.lifecycle.stages.operate import (
     operate_criteria,
     operate_outputs,
     operate_report,
     versions_reviewed,
 )
-from lendflow.services.stage_inputs import CapturedInput
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun
-from lendflow.services.tickets import list_tickets
+from lendflow.monitoring.kpis import product_kpis
+from lendflow.monitoring.tickets import list_tickets
 
 
 @task(name="customer-service", **STEP)

@@ -12,25 +12,25 @@ from typing import Any
 
 from prefect import flow, task
 
+from lendflow.bootstrap import Workspace
 from lendflow.domain.research import Competitor, SurveyResponse
 from lendflow.flows.stages.steps import STEP, run_stage
-from lendflow.services.context import Workspace
-from lendflow.services.research_stage import (
+from lendflow.lifecycle.inputs import (
+    CapturedInput,
+    read_competitors,
+    read_market,
+    read_survey,
+)
+from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
+from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.runs import StartedRun, passed_outputs
+from lendflow.lifecycle.stages.research import (
     competitor_benchmark,
     market_trends,
     research_criteria,
     research_report,
     target_customers,
 )
-from lendflow.services.stage_inputs import (
-    CapturedInput,
-    read_competitors,
-    read_market,
-    read_survey,
-)
-from lendflow.services.stage_reports import REPORT_FORMAT, chart_records, render
-from lendflow.services.stage_results import Criterion, RunContext, StageOutcome
-from lendflow.services.stage_runs import StartedRun, passed_outputs
 
 
 @task(name="load-charter", **STEP)

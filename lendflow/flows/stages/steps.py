@@ -16,14 +16,15 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
+from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import LendflowError
 from lendflow.flows.runtime import workspace
-from lendflow.services import live_stages, stage_runs
-from lendflow.services.context import Workspace
-from lendflow.services.stage_catalog import stage
-from lendflow.services.stage_inputs import CapturedInput, capture_inputs
-from lendflow.services.stage_results import StageOutcome
-from lendflow.services.stage_runs import StartedRun, fail_run
+from lendflow.lifecycle import live_stages
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.catalog import stage
+from lendflow.lifecycle.inputs import CapturedInput, capture_inputs
+from lendflow.lifecycle.results import StageOutcome
+from lendflow.lifecycle.runs import StartedRun, fail_run
 
 
 def retry_unless_bad_input(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -58,7 +59,7 @@ def run_stage(
     A failed step fails the run with its one-line error and re-raises it, so
     the flow run fails too; the product stays where it was. A `live` stage
     (operate, improve) runs on the live version, as often as needed, and leaves
-    it live (see services.live_stages).
+    it live (see lifecycle.live_stages).
     """
     ws = workspace()
     recorder: Any = live_stages if live else stage_runs

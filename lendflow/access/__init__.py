@@ -1,0 +1,1 @@
+"""Who may do what: the lender's roles and the permissions each use case checks."""

@@ -1,0 +1,220 @@
+"""What the steps of one business date share for one chunk, and how it is written.
+
+The steps run in the order `cob.yaml` lists them and each sees what the earlier
+ones decided. A loan's row is written once for the day, whatever the steps did
+to it (charges fallen due, a move through the machine, penalty, a write-off),
+with the version the sweep read in its WHERE clause, after the set-based
+statement that closes the whole range through the day. On a large book the
+cost of a night is mostly pages written: each page of loans is dirtied by that
+one statement, and the few loans with news are then written into pages
+already dirty, once each, instead of by one update per step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from lendflow.config.cob import CobConfig
+from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.errors import Conflict
+from lendflow.products.catalogue import spec_of
+from lendflow.store import cob_queries as q
+from lendflow.store import events
+from lendflow.store import products as product_store
+from lendflow.store.tables import utc_now
+from lendflow.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from lendflow.config.policy import Policy
+
+# An unpaid instalment fallen due: (id, loan id, due date, principal, interest, fee,
+# penalty still owed), as `cob_queries.ARREARS` reads it.
+Item = tuple[Any, ...]
+DAY = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class LoanDay:
+    """One loan the day's sweep reads or changes: its row as read, and what today adds."""
+
+    id: int
+    version: int
+    interest: int  # receivables as read
+    fee: int
+    penalty: int
+    principal: int = 0
+    customer_id: int = 0
+    product_version_id: int = 0
+    state: str = ""  # as read
+    dpd: int = 0
+    bucket: str = ""
+    classification: str = ""
+    judged: bool = False  # read in full and judged by the delinquency step
+    spec: ProductSpec | None = None
+    items: list[Item] = field(default_factory=list)
+    days_late: int = 0  # since the oldest unpaid due date, grace or not
+    new_state: str = ""
+    new_dpd: int = 0
+    new_bucket: str = ""
+    new_classification: str = ""
+    moved: bool = False  # status, days past due, bucket or class changed
+    written_off: bool = False  # moved to written_off with balances to take off the books
+    add_interest: int = 0
+    add_fee: int = 0
+    add_penalty: int = 0
+
+    @property
+    def live(self) -> bool:
+        """Still in the live book after what the steps decided so far."""
+        return not self.judged or self.new_state in q.LIVE
+
+    @property
+    def charged(self) -> bool:
+        return bool(self.add_interest or self.add_fee or self.add_penalty)
+
+    def read_in_full(self, row: tuple[Any, ...]) -> None:
+        """Take the columns of `cob_queries.LOAN_COLUMNS` (same version, same balances)."""
+        (
+            _,
+            self.state,
+            self.version,
+            self.customer_id,
+            self.product_version_id,
+            self.dpd,
+            self.bucket,
+            self.classification,
+            self.principal,
+            self.interest,
+            self.fee,
+            self.penalty,
+        ) = row
+        self.new_state = self.state
+        self.judged = True
+
+
+NoticeIssuer = Callable[[UnitOfWork, int, date], str]
+"""Renders and keeps a loan's overdue notice for a date; returns its SHA-256."""
+
+
+class Day:
+    """The working set of one chunk on one business date."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        lo: int,
+        hi: int,
+        d: date,
+        actor: str,
+        config: CobConfig,
+        policy: Policy,
+    ) -> None:
+        self.uow, self.lo, self.hi, self.d, self.actor = uow, lo, hi, d, actor
+        self.config, self.policy = config, policy
+        self.notices: NoticeIssuer | None = None
+        self.counts: Counter[str] = Counter()
+        self.loans: dict[int, LoanDay] = {}
+        self.events: list[events.NewEvent] = []
+        self._specs: dict[int, ProductSpec] = {}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"lo": self.lo, "hi": self.hi, "d": self.d, "prev": self.d - DAY}
+
+    def spec(self, version_id: int) -> ProductSpec:
+        if version_id not in self._specs:
+            self._specs[version_id] = spec_of(product_store.version_by_id(self.uow, version_id))
+        return self._specs[version_id]
+
+    def judged(self) -> list[LoanDay]:
+        return [loan for loan in self.loans.values() if loan.judged]
+
+    def event(
+        self,
+        loan_id: int,
+        customer_id: int,
+        name: str,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        **payload: Any,
+    ) -> None:
+        self.events.append(
+            events.NewEvent(
+                entity="loan",
+                entity_id=str(loan_id),
+                name=name,
+                actor=self.actor,
+                business_date=self.d,
+                payload={"customer_id": customer_id, **payload},
+                trigger=trigger,
+                from_state=from_state,
+                to_state=to_state,
+            )
+        )
+
+    def close(self) -> tuple[int, bool]:
+        """Close the day for the range: how many loans it closed, and whether that was all.
+
+        Every live loan closed through the day before moves its watermark in one
+        set-based statement, which also dirties every page of the range's loans
+        once; then each loan the steps changed is written once (those pages
+        already dirty), with the version the sweep read. A loan written off today
+        keeps the watermark it had, as every loan that leaves the live book does.
+        When the live loans now closed through today are not all the range's live
+        loans, some were behind (or ahead): the caller looks for them.
+        """
+        closed = int(self.uow.connection.execute(q.WATERMARK, self.params).rowcount)
+        now = utc_now()
+        rows: list[dict[str, Any]] = []
+        for loan in self.loans.values():
+            if not (loan.moved or loan.charged):
+                continue
+            row: dict[str, Any] = {
+                "b_id": loan.id,
+                "b_version": loan.version,
+                "interest_receivable": loan.interest + loan.add_interest,
+                "fee_receivable": loan.fee + loan.add_fee,
+                "penalty_receivable": loan.penalty + loan.add_penalty,
+            }
+            if loan.moved:
+                row.update(
+                    state=loan.new_state,
+                    dpd=loan.new_dpd,
+                    bucket=loan.new_bucket,
+                    classification=loan.new_classification,
+                    version=loan.version + 1,
+                    updated_at=now,
+                )
+            if not loan.live:
+                row["cob_through"] = self.d - DAY  # as it was: closed through the day before
+            if loan.written_off:
+                # a second version: the move, then its balances taken off the books
+                row.update(
+                    version=loan.version + 2,
+                    principal_outstanding=0,
+                    interest_receivable=0,
+                    fee_receivable=0,
+                    penalty_receivable=0,
+                    written_off_amount=loan.principal,
+                )
+            rows.append(row)
+        set_checked(self.uow, rows)
+        left = sum(1 for loan in self.loans.values() if not loan.live)
+        live = self.uow.connection.execute(q.LIVE_COUNT, self.params).scalar_one()
+        return closed, live == closed - left
+
+
+def set_checked(uow: UnitOfWork, changes: list[dict[str, Any]]) -> None:
+    """Per-loan updates carrying each loan's version: a concurrent change is a conflict."""
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        by_keys[tuple(sorted(change))].append(change)
+    for keys, batch in by_keys.items():
+        written = q.execute_rows(uow, q.SET_LOAN, keys, [tuple(c[k] for k in keys) for c in batch])
+        if written not in (len(batch), -1):
+            raise Conflict("a loan changed while close of business ran; the chunk will be retried")

@@ -1,0 +1,335 @@
+"""The business steps of close of business, each over one chunk on one business date.
+
+Only loans with something to do are read into Python: instalments falling due,
+arrears, and loans overdue before today. Each step records what it decides on the
+day's working set (`cob_day.Day`); instalments and the journal are written by the
+step, loan rows once for the day after the last step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from lendflow.close_of_business.day import Day, Item, LoanDay, set_checked
+from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.calendar import year_length
+from lendflow.domain.delinquency import (
+    bucket_for,
+    classification_for,
+    daily_penalty,
+    days_late,
+    effective_dpd,
+)
+from lendflow.domain.errors import Conflict, LendflowError
+from lendflow.domain.ledger import Account
+from lendflow.states.machine import machine
+from lendflow.store import cob_queries as q
+from lendflow.store.cob_ledger import LedgerLine, post_entry
+from lendflow.store.tables import utc_now
+
+if TYPE_CHECKING:
+    from lendflow.config.policy import Policy
+
+MOVES = {
+    # trigger: (event, count)
+    "fall_overdue": ("LoanFellOverdue", "became_overdue"),
+    "cure": ("LoanCured", "cured"),
+    "write_off": ("LoanWrittenOff", "written_off"),
+}
+
+
+def expire_approvals(day: Day) -> None:
+    """Approvals not taken up within the product's validity lapse (few a day: row by row)."""
+    loan_machine = machine("loan")
+    for loan_id, version, customer_id, expires in day.uow.connection.execute(
+        q.EXPIRING, day.params
+    ):
+        move = loan_machine.fire(
+            "approved",
+            "expire",
+            {"as_of": day.d, "approval_expires_on": expires},
+            label=f"loan {loan_id}",
+        )
+        set_checked(
+            day.uow,
+            [
+                {
+                    "b_id": loan_id,
+                    "b_version": version,
+                    "state": move.dest,
+                    "version": version + 1,
+                    "updated_at": utc_now(),
+                }
+            ],
+        )
+        day.event(
+            loan_id, customer_id, "LoanExpired", "expire", "approved", move.dest, expired_on=expires
+        )
+        day.counts["approvals_expired"] += 1
+
+
+def recognise_due(day: Day) -> None:
+    """Interest and fees of instalments falling due become receivable, once each."""
+    rows = q.fetch(day.uow, q.FALLING_DUE_TODAY, day.params)
+    earlier = q.fetch(day.uow, q.FELL_DUE_EARLIER, day.params)
+    if earlier:
+        held = q.fetch_by_ids(
+            day.uow, q.LOANS_TO_CHARGE, sorted({r[1] for r in earlier}), day.params
+        )
+        by_id = {r[0]: r for r in held}
+        rows += [(*r, *by_id[r[1]]) for r in earlier if r[1] in by_id]
+    if not rows:
+        return
+    loans = day.loans
+    # a loan written off by an earlier step today takes no more charges
+    rows = [r for r in rows if r[1] not in loans or loans[r[1]].live]
+    for _, loan_id, interest, fee, *held_by_loan in rows:
+        loan = loans.get(loan_id)
+        if loan is None:
+            loan = loans[loan_id] = LoanDay(*held_by_loan)
+        loan.add_interest += interest
+        loan.add_fee += fee
+    lines: list[LedgerLine] = []
+    interest_total = fee_total = 0
+    for loan in loans.values():
+        if loan.add_interest:
+            lines.append((loan.id, Account.INTEREST_RECEIVABLE, loan.add_interest, 0))
+            interest_total += loan.add_interest
+        if loan.add_fee:
+            lines.append((loan.id, Account.FEE_RECEIVABLE, loan.add_fee, 0))
+            fee_total += loan.add_fee
+    lines += [(None, Account.INTEREST_INCOME, 0, interest_total)]
+    lines += [(None, Account.FEE_INCOME, 0, fee_total)]
+    post_entry(day.uow, kind="charges_due", lines=lines, business_date=day.d, actor=day.actor)
+    q.execute_rows(day.uow, q.MARK_RECOGNISED, ("b_id",), [(r[0],) for r in rows])
+    day.counts["instalments_fell_due"] += len(rows)
+
+
+def _load_delinquent(day: Day) -> None:
+    """Read in full the loans with arrears, or overdue before today, still to close."""
+    items: dict[int, list[Item]] = defaultdict(list)
+    for item in q.fetch(day.uow, q.ARREARS, day.params):
+        items[item[1]].append(item)
+    rows = q.fetch(day.uow, q.OVERDUE_BEFORE, day.params)
+    seen = {r[0] for r in rows}
+    missing = sorted(loan_id for loan_id in items if loan_id not in seen)
+    rows += q.fetch_by_ids(day.uow, q.LOANS_BY_IDS, missing, day.params)
+    loans = day.loans
+    for row in rows:
+        loan_id = row[0]
+        loan = loans.get(loan_id)
+        if loan is None:
+            loan = loans[loan_id] = LoanDay(loan_id, 0, 0, 0, 0)
+        loan.read_in_full(row)
+        loan.spec = day.spec(loan.product_version_id)
+        loan.items = items.get(loan_id, [])
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """A product's delinquency rules, in the shapes the domain functions take."""
+
+    tolerance: int
+    grace: int
+    write_off_dpd: int
+    buckets: list[tuple[str, int | None]]
+    classes: list[tuple[str, int]]
+
+    @classmethod
+    def of(cls, spec: ProductSpec) -> _Rules:
+        rules = spec.delinquency
+        return cls(
+            rules.arrears_tolerance,
+            rules.grace_days,
+            rules.write_off_dpd,
+            [(b.name, b.max_dpd) for b in rules.buckets],
+            [(level.code, level.min_dpd) for level in rules.classification],
+        )
+
+
+def delinquency(day: Day) -> None:
+    """Days past due, moves through the loan machine, bucket and class; write-offs."""
+    _load_delinquent(day)
+    loan_machine = machine("loan")
+    table = loan_machine.table
+    write_offs: list[LoanDay] = []
+    rules: dict[int, _Rules] = {}
+    for loan in day.judged():
+        found = rules.get(loan.product_version_id)
+        if found is None:
+            assert loan.spec is not None
+            found = rules[loan.product_version_id] = _Rules.of(loan.spec)
+        oldest = min((i[2] for i in loan.items), default=None)
+        loan.days_late = days_late(
+            q.as_date(oldest) if oldest is not None else None,
+            sum(i[3] + i[4] + i[5] + i[6] for i in loan.items),
+            day.d,
+            found.tolerance,
+        )
+        dpd = effective_dpd(loan.days_late, found.grace)
+        state = loan.state
+        trigger = None
+        if state == "active" and dpd > 0:
+            trigger = "fall_overdue"
+        elif state == "overdue" and dpd == 0:
+            trigger = "cure"
+        elif state == "overdue" and dpd > found.write_off_dpd:
+            trigger = "write_off"
+        if trigger and (state, trigger) not in table:  # pragma: no cover
+            # the sweep moves loans only along the machine's own table
+            raise Conflict(loan_machine.refusal(f"loan {loan.id}", state, trigger))
+        loan.new_state = table[(state, trigger)] if trigger else state
+        loan.new_dpd = dpd
+        loan.new_bucket = bucket_for(dpd, found.buckets)
+        loan.new_classification = classification_for(dpd, found.classes)
+        if (loan.new_state, dpd, loan.new_bucket, loan.new_classification) == (
+            state,
+            loan.dpd,
+            loan.bucket,
+            loan.classification,
+        ):
+            continue
+        loan.moved = True
+        if trigger:
+            name, count = MOVES[trigger]
+            day.event(
+                loan.id,
+                loan.customer_id,
+                name,
+                trigger,
+                state,
+                loan.new_state,
+                dpd=dpd,
+                bucket=loan.new_bucket,
+                classification=loan.new_classification,
+            )
+            day.counts[count] += 1
+            if trigger == "write_off":
+                write_offs.append(loan)
+        elif loan.classification != loan.new_classification:
+            day.counts["reclassified"] += 1
+    _write_off(day, write_offs)
+
+
+def _write_off(day: Day, written: list[LoanDay]) -> None:
+    """Take written-off balances off the books: principal and receivables to expense."""
+    lines: list[LedgerLine] = []
+    for loan in written:
+        parts = {
+            Account.LOAN_PRINCIPAL: loan.principal,
+            Account.INTEREST_RECEIVABLE: loan.interest + loan.add_interest,
+            Account.FEE_RECEIVABLE: loan.fee + loan.add_fee,
+            Account.PENALTY_RECEIVABLE: loan.penalty + loan.add_penalty,
+        }
+        total = sum(parts.values())
+        if not total:
+            continue
+        lines.append((loan.id, Account.WRITE_OFF_EXPENSE, total, 0))
+        lines += [(loan.id, account, 0, amount) for account, amount in parts.items() if amount]
+        loan.written_off = True
+        day.counts["written_off_principal"] += loan.principal
+    post_entry(day.uow, kind="write_off", lines=lines, business_date=day.d, actor=day.actor)
+
+
+def _penalty_rate(spec: ProductSpec, policy: Policy) -> Decimal | None:
+    if spec.penalty is None:
+        return None
+    return min(spec.penalty.annual_rate, policy.overdue_charges_cap)
+
+
+def penalty(day: Day) -> None:
+    """Penalty interest for the day on each overdue instalment, posted once."""
+    per_item: list[tuple[int, int]] = []
+    lines: list[LedgerLine] = []
+    terms: dict[int, tuple[int, int, int, bool] | None] = {}  # by product version
+    total = 0
+    for loan in day.judged():
+        if loan.new_state != "overdue":
+            continue
+        if loan.product_version_id not in terms:
+            assert loan.spec is not None
+            terms[loan.product_version_id] = _penalty_terms(day, loan.spec)
+        term = terms[loan.product_version_id]
+        if term is None:
+            continue
+        num, den, days, with_interest = term
+        added = 0
+        for item in loan.items:
+            amount = daily_penalty(item[3] + (item[4] if with_interest else 0), num, den, days)
+            if amount:
+                per_item.append((item[0], amount))
+                added += amount
+        if added:
+            loan.add_penalty += added
+            lines.append((loan.id, Account.PENALTY_RECEIVABLE, added, 0))
+            total += added
+    if not total:
+        return
+    lines.append((None, Account.PENALTY_INCOME, 0, total))
+    post_entry(day.uow, kind="penalty", lines=lines, business_date=day.d, actor=day.actor)
+    q.execute_rows(day.uow, q.ADD_PENALTY, ("b_id", "b_amount"), per_item)
+    day.counts["penalty_accrued"] += total
+
+
+def _penalty_terms(day: Day, spec: ProductSpec) -> tuple[int, int, int, bool] | None:
+    """(rate numerator, denominator, days in the year, on interest too) or None: no penalty."""
+    rate = _penalty_rate(spec, day.policy)
+    if not rate:
+        return None
+    assert spec.penalty is not None
+    num, den = rate.as_integer_ratio()
+    days = year_length(day.d.year, spec.penalty.days_in_year)
+    return num, den, days, spec.penalty.base == "overdue_principal_and_interest"
+
+
+def collection_notices(day: Day) -> None:
+    """One notice per loan and milestone, on the day the borrower is that many days late.
+
+    Counted in days late, not in days past due after grace: the 1-day reminder is
+    meant for the borrower still inside the grace period.
+    """
+    milestones = set(day.config.notice_days)
+    due = [
+        loan for loan in day.judged() if loan.days_late in milestones and loan.new_state in q.LIVE
+    ]
+    if not due:
+        return
+    sent = {
+        (r[0], r[1]) for r in q.fetch_by_ids(day.uow, q.NOTICES_SENT, [loan.id for loan in due], {})
+    }
+    new = [loan for loan in due if (loan.id, loan.days_late) not in sent]
+    now = utc_now()
+    q.execute_rows(
+        day.uow,
+        q.INSERT_NOTICE,
+        ("loan_id", "business_date", "dpd", "kind", "document_sha256", "created_at"),
+        [(loan.id, day.d, loan.days_late, "collection", _rendered(day, loan.id), now)
+         for loan in new],
+    )  # fmt: skip
+    for loan in new:
+        day.event(loan.id, loan.customer_id, "CollectionNoticeIssued", days_late=loan.days_late)
+    day.counts["notices"] += len(new)
+
+
+def _rendered(day: Day, loan_id: int) -> str | None:
+    """The notice's document SHA-256; a notice that cannot be rendered is still recorded
+    and counted, so one bad record never stops the night's run."""
+    if day.notices is None:
+        return None
+    try:
+        return day.notices(day.uow, loan_id, day.d)
+    except LendflowError:
+        day.counts["notices_not_rendered"] += 1
+        return None
+
+
+STEPS = {
+    "expire_approvals": expire_approvals,
+    "recognise_due": recognise_due,
+    "delinquency": delinquency,
+    "penalty": penalty,
+    "collection_notices": collection_notices,
+}

@@ -1,0 +1,1 @@
+"""Credit: automated review (scorecards, decision tables, pricing) and the manual desk."""

@@ -1,0 +1,304 @@
+"""The risk desk: the manual review queue, the blocklist, scorecards as people read them,
+and the champion–challenger comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, insert, select
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.config.credit_models import FOLDER_NAME, CreditModels, load_file, packaged_folder
+from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.identity import validate_national_id
+from lendflow.domain.money import format_fen
+from lendflow.domain.rules import DecisionTable
+from lendflow.domain.scoring import Scorecard
+from lendflow.store.tables import blocklist, credit_decisions, loans
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+
+REASON_CODE_PATTERN = r"^[A-Z][A-Z0-9_]{1,63}$"
+_PLACES = Decimal("0.0001")
+BAD_DPD = 30  # a loan this late (or written off) counts as bad in the comparison
+BOOKED_STATES = ("active", "overdue", "closed", "written_off")
+
+
+def models(ws: Workspace) -> CreditModels:
+    return CreditModels([ws.settings.home / FOLDER_NAME, packaged_folder()])
+
+
+def review_queue(
+    ws: Workspace, actor: Actor, as_of: date, product: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Applications waiting for a person, oldest first, with what automated review found."""
+    actor.require(Permission.READ, "read the review queue")
+    latest = (
+        select(func.max(credit_decisions.c.id))
+        .where(credit_decisions.c.role == "champion")
+        .group_by(credit_decisions.c.loan_id)
+        .scalar_subquery()
+    )
+    query = (
+        select(loans, credit_decisions.c.score, credit_decisions.c.reasons,
+               credit_decisions.c.approved_amount.label("proposed"))
+        .select_from(
+            loans.outerjoin(
+                credit_decisions,
+                and_(credit_decisions.c.loan_id == loans.c.id, credit_decisions.c.id.in_(latest)),
+            )
+        )
+        .where(loans.c.state == "under_review")
+        .order_by(loans.c.reviewed_on, loans.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    if product:
+        query = query.where(loans.c.product_code == product)
+
+    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+        out = []
+        for row in uow.connection.execute(query).mappings():
+            waiting_since = row["reviewed_on"] or row["applied_on"]
+            out.append(
+                {
+                    "id": row["id"],
+                    "product": row["product_code"],
+                    "requested": format_fen(row["requested_amount"]),
+                    "proposed": None if row["proposed"] is None else format_fen(row["proposed"]),
+                    "term": row["term"],
+                    "score": row["score"],
+                    "risk_grade": row["risk_grade"],
+                    "annual_rate": row["annual_rate"],
+                    "reasons": json.loads(row["reasons"]) if row["reasons"] else ["MANUAL_REVIEW"],
+                    "waiting_days": (as_of - waiting_since).days,
+                }
+            )
+        return out
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def block(
+    ws: Workspace, actor: Actor, national_id: str, reason: str, note: str | None, as_of: date
+) -> dict[str, Any]:
+    """Put a person on the blocklist; applications from them will be declined."""
+    actor.require(Permission.DECIDE, "change the blocklist")
+    national_id = validate_national_id(national_id)
+    if not re.match(REASON_CODE_PATTERN, reason):
+        raise BadInput(f"reason must be a code like FRAUD_CONFIRMED, got {reason!r}")
+    id_hash = ws.cipher.lookup_hash(national_id, "national_id")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        found = uow.connection.execute(
+            select(blocklist.c.reason).where(blocklist.c.id_hash == id_hash)
+        ).scalar()
+        if found is not None:
+            raise Refused(f"this person is already on the blocklist ({found})")
+        uow.connection.execute(
+            insert(blocklist),
+            {
+                "id_hash": id_hash,
+                "reason": reason,
+                "note": note,
+                "added_by": actor.name,
+                "added_on": as_of,
+            },
+        )
+        from lendflow.store import events
+
+        events.append(
+            uow,
+            events.NewEvent(
+                entity="blocklist",
+                entity_id=id_hash[:16],
+                name="PersonBlocked",
+                actor=actor.name,
+                business_date=as_of,
+                payload={"reason": reason},
+            ),
+        )
+        return {"reason": reason, "added_on": as_of.isoformat(), "added_by": actor.name}
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def blocklist_entries(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
+    """Blocked people by reason and date; never their identity in clear."""
+    actor.require(Permission.READ, "read the blocklist")
+
+    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+        rows = uow.connection.execute(select(blocklist).order_by(blocklist.c.added_on))
+        return [
+            {
+                "id_hash": r.id_hash[:16],
+                "reason": r.reason,
+                "note": r.note,
+                "added_by": r.added_by,
+                "added_on": r.added_on.isoformat(),
+            }
+            for r in rows
+        ]
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def scorecard_view(ws: Workspace, code: str) -> dict[str, Any]:
+    """A scorecard or decision table as a risk analyst reads it: every bin's points."""
+    loaded = models(ws).get(code)
+    return model_view(loaded.model, loaded.source, loaded.digest)
+
+
+def check_model_file(path: Path) -> dict[str, Any]:
+    """Validate a scorecard or decision table file without using it."""
+    loaded = load_file(path)
+    return model_view(loaded.model, loaded.source, loaded.digest)
+
+
+def model_view(model: Scorecard | DecisionTable, source: str, digest: str) -> dict[str, Any]:
+    head = {"code": model.code, "version": model.version, "source": source, "sha256": digest}
+    if isinstance(model, DecisionTable):
+        return {
+            **head,
+            "kind": "decision_table",
+            "hit_policy": model.hit_policy,
+            "grades": list(model.grades),
+            "rules": [
+                {
+                    "rule": r.number,
+                    "when": {c.input: c.text for c in r.conditions},
+                    "outcome": r.outcome,
+                    "grade": r.grade,
+                    "max_amount": None if r.max_amount is None else format_fen(r.max_amount),
+                    "reasons": list(r.reasons),
+                }
+                for r in model.rules
+            ],
+        }
+    scaling = model.scaling
+    return {
+        **head,
+        "kind": "scorecard",
+        "scaling": {
+            "base_score": scaling.base_score,
+            "base_odds": str(scaling.base_odds),
+            "pdo": scaling.pdo,
+            "factor": str(scaling.factor.quantize(_PLACES)),
+            "offset": str(scaling.offset.quantize(_PLACES)),
+        },
+        "characteristics": [
+            {
+                "name": c.name,
+                "input": c.input,
+                "reason": c.reason,
+                "bins": [{"bin": b.label, "points": b.points} for b in c.numeric_bins]
+                + [{"bin": b.label, "points": b.points} for b in c.category_bins]
+                + ([{"bin": "other", "points": c.otherwise}] if c.otherwise is not None else [])
+                + ([{"bin": "missing", "points": c.missing}] if c.missing is not None else []),
+            }
+            for c in model.characteristics
+        ],
+        "score_range": [
+            sum(c.min_points for c in model.characteristics),
+            sum(c.max_points for c in model.characteristics),
+        ],
+    }
+
+
+def compare_challenger(
+    ws: Workspace,
+    actor: Actor,
+    *,
+    product: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Champion against challenger over every loan both decided: how often they agree,
+    who each would take that the other would not, and how those loans have done."""
+    actor.require(Permission.READ, "read credit decisions")
+    if since and until and until < since:
+        raise BadInput(f"--to {until} is before --from {since}")
+    d = credit_decisions
+    query = (
+        select(d.c.loan_id, d.c.role, d.c.outcome, d.c.score, d.c.scorecard, d.c.scorecard_version,
+               loans.c.state, loans.c.dpd, loans.c.product_code)
+        .select_from(d.join(loans, loans.c.id == d.c.loan_id))
+        .where(d.c.role.in_(("champion", "challenger")))
+        .order_by(d.c.id)
+    )  # fmt: skip
+    if product:
+        query = query.where(loans.c.product_code == product)
+    if since:
+        query = query.where(d.c.decided_on >= since)
+    if until:
+        query = query.where(d.c.decided_on <= until)
+
+    def use_case(uow: UnitOfWork) -> list[Any]:
+        return list(uow.connection.execute(query))
+
+    rows = run_in_transaction(ws.engine, use_case)
+    return summarise_comparison(rows)
+
+
+def summarise_comparison(rows: list[Any]) -> dict[str, Any]:
+    by_loan: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        by_loan.setdefault(r.loan_id, {})[r.role] = r
+    pairs = [(p["champion"], p["challenger"]) for p in by_loan.values() if len(p) == 2]
+    matrix: Counter[tuple[str, str]] = Counter((c.outcome, s.outcome) for c, s in pairs)
+    agree = sum(n for (a, b), n in matrix.items() if a == b)
+
+    def performance(selected: list[tuple[Any, Any]]) -> dict[str, Any]:
+        booked = [c for c, _ in selected if c.state in BOOKED_STATES]
+        bad = [c for c in booked if c.state == "written_off" or c.dpd >= BAD_DPD]
+        return {
+            "loans": len(selected),
+            "booked": len(booked),
+            "bad": len(bad),
+            "bad_rate": None if not booked else f"{len(bad) / len(booked):.4f}",
+        }
+
+    swap_out = [(c, s) for c, s in pairs if c.outcome == "approve" and s.outcome != "approve"]
+    swap_in = [(c, s) for c, s in pairs if c.outcome != "approve" and s.outcome == "approve"]
+    champion = pairs[0][0] if pairs else None
+    challenger = pairs[0][1] if pairs else None
+    return {
+        "champion": None
+        if champion is None
+        else f"{champion.scorecard} v{champion.scorecard_version}",
+        "challenger": None
+        if challenger is None
+        else f"{challenger.scorecard} v{challenger.scorecard_version}",
+        "compared": len(pairs),
+        "agreement": None if not pairs else f"{agree / len(pairs):.4f}",
+        "outcomes": {f"{a}/{b}": n for (a, b), n in sorted(matrix.items())},
+        "approval_rate": {
+            "champion": _rate(sum(1 for c, _ in pairs if c.outcome == "approve"), len(pairs)),
+            "challenger": _rate(sum(1 for _, s in pairs if s.outcome == "approve"), len(pairs)),
+        },
+        "mean_score": {
+            "champion": _mean([c.score for c, _ in pairs]),
+            "challenger": _mean([s.score for _, s in pairs]),
+        },
+        "both_approve": performance(
+            [(c, s) for c, s in pairs if c.outcome == s.outcome == "approve"]
+        ),
+        "champion_only": performance(swap_out),
+        "challenger_only": performance(swap_in),
+    }
+
+
+def _rate(part: int, whole: int) -> str | None:
+    return None if not whole else f"{part / whole:.4f}"
+
+
+def _mean(values: list[int | None]) -> str | None:
+    known = [v for v in values if v is not None]
+    return None if not known else f"{sum(known) / len(known):.1f}"

@@ -1,0 +1,364 @@
+"""Document use cases: render a product's or a loan's documents, keep a loan's contract.
+
+Views are built here, where the rows are read and the actor's right to see
+personal data is known; the documents package only ever gets plain values. A
+loan's contract is rebuilt from its disbursement terms and its product version,
+never from rows that repayments later change, so rendering it again from the
+same inputs gives the same bytes as the copy kept at disbursement.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.errors import BadInput, NotFound, Refused
+from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
+from lendflow.domain.repayment import InstalmentState
+from lendflow.loans import customers
+from lendflow.loans.presenter import DISBURSED_STATES
+from lendflow.loans.records import spec_for
+from lendflow.store import driver
+from lendflow.store import loans as loan_store
+from lendflow.store import products as product_store
+from lendflow.store.tables import documents as documents_table
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+    from lendflow.config.product_spec import ProductSpec
+    from lendflow.rendering.views import ContractView, OverdueNoticeView, PartyView
+
+DOCUMENTS = documents_table
+CONTRACT_FORMAT = "html"  # kept at disbursement: printable as is, the PDF is made from it
+_SEALED_FIELD = "document"
+LOAN_KINDS = ("overdue-notice",)
+RENDERABLE = ("brochure", "contract", "risk-disclosure", "overdue-notice")
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    kind: str
+    locale: str
+    fmt: str
+    media_type: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+_ISSUABLE: dict[tuple[str, int], list[str]] = {}
+
+
+class StoredContracts:
+    """The contract renderer disbursement uses: render, seal and store in its transaction."""
+
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        """Refuse, before any money moves, a loan whose product cannot have a complete
+        contract. A product version never changes, so each is checked once."""
+        from lendflow.rendering.rendering import missing_contents
+
+        key = (str(uow.connection.engine.url), loan["product_version_id"])
+        if key not in _ISSUABLE:
+            spec, locale = spec_for(uow, loan), ws.settings.locale
+            version = _version(uow, loan)
+            view = _product_view(ws, "contract", spec, version, locale, as_of)
+            _ISSUABLE[key] = missing_contents(
+                "contract", view, locale=locale, templates=ws.settings.templates
+            )
+        if _ISSUABLE[key]:
+            raise Refused(
+                f"loan {loan['id']}: its contract cannot be issued, so nothing is paid out:"
+                f" missing {', '.join(_ISSUABLE[key])}"
+            )
+
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
+        locale = ws.settings.locale
+        view = contract_view_for_loan(ws, uow, loan, locale=locale, clear=True)
+        document = _render("contract", view, ws, locale, CONTRACT_FORMAT)
+        return store(ws, uow, loan, document, actor, as_of)
+
+
+_KEEP = insert(DOCUMENTS).returning(DOCUMENTS.c.id)
+
+
+def store(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    document: RenderedDocument,
+    actor: Actor,
+    as_of: date,
+) -> dict[str, Any]:
+    """Keep a loan's document as issued, sealed, with its SHA-256 (of the clear bytes)."""
+    packed = base64.b64encode(zlib.compress(document.content, 9)).decode("ascii")
+    values = {
+        "loan_id": loan["id"],
+        "product_code": loan["product_code"],
+        "kind": document.kind,
+        "locale": document.locale,
+        "media_type": document.media_type,
+        "sha256": document.sha256,
+        "size": len(document.content),
+        "content_enc": ws.cipher.encrypt(packed, _SEALED_FIELD),
+        "business_date": as_of,
+        "actor": actor.name,
+    }
+    document_id = driver.scalar(uow, _KEEP, values)  # notices are kept nightly, in bulk
+    return {
+        "document_id": int(document_id),
+        "sha256": document.sha256,
+        "media_type": document.media_type,
+    }
+
+
+def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[dict[str, Any], bytes]:
+    """A kept document as issued (personal data in it: only for roles that may see it)."""
+    actor.require(Permission.SEE_PERSONAL_DATA, "read issued documents")
+
+    def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
+        row = (
+            uow.connection.execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"document {document_id} does not exist")
+        packed = ws.cipher.decrypt(row["content_enc"], _SEALED_FIELD)
+        content = zlib.decompress(base64.b64decode(packed))
+        if hashlib.sha256(content).hexdigest() != row["sha256"]:
+            raise Refused(f"document {document_id} does not match its SHA-256: tampered record")
+        return _listed(row), content
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def list_documents(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, Any]]:
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+        loan_store.get(uow, loan_id)
+        rows = uow.connection.execute(
+            select(DOCUMENTS).where(DOCUMENTS.c.loan_id == loan_id).order_by(DOCUMENTS.c.id)
+        ).mappings()
+        return [_listed(row) for row in rows]
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _listed(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "loan_id": row["loan_id"],
+        "kind": row["kind"],
+        "locale": row["locale"],
+        "media_type": row["media_type"],
+        "size": row["size"],
+        "sha256": row["sha256"],
+        "business_date": row["business_date"],
+        "actor": row["actor"],
+    }
+
+
+def render(
+    ws: Workspace,
+    actor: Actor,
+    kind: str,
+    *,
+    product: str | None,
+    loan_id: int | None,
+    locale: str,
+    fmt: str,
+    as_of: date,
+) -> RenderedDocument:
+    """A product's document (brochure, risk disclosure, specimen contract) or a loan's."""
+    from lendflow.rendering.rendering import check_format
+
+    actor.require(Permission.READ, "read documents")
+    if kind not in RENDERABLE:
+        raise BadInput(f"unknown document kind {kind!r} (choose {', '.join(RENDERABLE)})")
+    check_format(fmt)
+    if loan_id is None and (kind in LOAN_KINDS):
+        raise BadInput(f"{kind} is a loan's document: give --loan")
+    if loan_id is None and product is None:
+        raise BadInput(f"{kind}: give --product (or --loan)")
+
+    def use_case(uow: UnitOfWork) -> Any:
+        if loan_id is not None:
+            loan = loan_store.get(uow, loan_id)
+            if product is not None and product != loan["product_code"]:
+                raise BadInput(f"loan {loan_id} is a {loan['product_code']} loan, not {product}")
+            clear = actor.can(Permission.SEE_PERSONAL_DATA)
+            if kind == "contract":
+                return contract_view_for_loan(ws, uow, loan, locale=locale, clear=clear)
+            if kind == "overdue-notice":
+                return overdue_notice_view(ws, uow, loan, as_of, locale=locale, clear=clear)
+            return _product_view(ws, kind, spec_for(uow, loan), _version(uow, loan), locale, as_of)
+        version = product_store.live_version(uow, str(product))
+        from lendflow.products.catalogue import spec_of
+
+        return _product_view(ws, kind, spec_of(version), version["version"], locale, as_of)
+
+    view = run_in_transaction(ws.engine, use_case)
+    return _render(kind, view, ws, locale, fmt)
+
+
+def product_document_problems(
+    ws: Workspace, spec: ProductSpec, *, version: int, as_of: date
+) -> list[str]:
+    """Everything a product's brochure, specimen contract and risk disclosure would lack,
+    in both locales, as values: the product design gate's check."""
+    from lendflow.rendering.filters import LOCALES
+    from lendflow.rendering.rendering import missing_contents
+
+    problems: list[str] = []
+    for kind in ("brochure", "contract", "risk-disclosure"):
+        for locale in LOCALES:
+            view = _product_view(ws, kind, spec, version, locale, as_of)
+            found = missing_contents(kind, view, locale=locale, templates=ws.settings.templates)
+            problems += [f"{kind} ({locale}): {problem}" for problem in found]
+    return problems
+
+
+def _render(kind: str, view: Any, ws: Workspace, locale: str, fmt: str) -> RenderedDocument:
+    from lendflow.rendering.rendering import MEDIA_TYPES, render_kind
+
+    content = render_kind(kind, view, locale=locale, fmt=fmt, templates=ws.settings.templates)
+    return RenderedDocument(kind, locale, fmt, MEDIA_TYPES[fmt], content)
+
+
+def _version(uow: UnitOfWork, loan: Mapping[str, Any]) -> int:
+    return int(product_store.version_by_id(uow, loan["product_version_id"])["version"])
+
+
+def _product_view(
+    ws: Workspace, kind: str, spec: ProductSpec, version: int, locale: str, as_of: date
+) -> Any:
+    from lendflow.rendering import product_views
+    from lendflow.rendering.lender import lender_view
+
+    lender = lender_view(locale, ws.settings.templates)
+    if kind == "brochure":
+        return product_views.brochure_view(
+            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of
+        )
+    if kind == "risk-disclosure":
+        return product_views.risk_disclosure_view(
+            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of
+        )
+    return product_views.contract_view(
+        spec, ws.policy, lender, locale=locale, version=version, signed_on=as_of
+    )
+
+
+def contract_view_for_loan(
+    ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], *, locale: str, clear: bool
+) -> ContractView:
+    """The loan's contract on its disbursement terms; the borrower in clear only if `clear`."""
+    from lendflow.rendering import product_views
+    from lendflow.rendering.lender import lender_view
+
+    if loan["state"] not in DISBURSED_STATES or loan["disbursed_on"] is None:
+        raise Refused(
+            f"loan {loan['id']} is {loan['state']}; its contract is issued at disbursement"
+            " (render the product's specimen with --product)"
+        )
+    terms = product_views.LoanTerms(
+        loan_id=loan["id"],
+        principal=loan["principal"],
+        term=loan["term"],
+        annual_rate=Decimal(loan["annual_rate"]),
+        disbursed_on=loan["disbursed_on"],
+        purpose=loan["purpose"],
+    )
+    return product_views.contract_view(
+        spec_for(uow, loan),
+        ws.policy,
+        lender_view(locale, ws.settings.templates),
+        locale=locale,
+        version=_version(uow, loan),
+        signed_on=loan["disbursed_on"],
+        loan=terms,
+        borrower=_borrower(ws, uow, loan, clear=clear),
+        waived_interest=tuple(
+            (row["n"], row["interest_waived"])
+            for row in loan_store.instalments(uow, loan["id"])
+            if row["interest_waived"]
+        ),
+    )
+
+
+def overdue_notice_view(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    as_of: date,
+    *,
+    locale: str,
+    clear: bool = True,
+) -> OverdueNoticeView:
+    """What is overdue on `as_of` (due before it and unpaid), for the borrower's notice.
+
+    Close of business calls this inside its own transaction for the notices it
+    records, then `lendflow.documents.render_overdue_notice`.
+    """
+    from lendflow.rendering import product_views
+    from lendflow.rendering.lender import lender_view
+    from lendflow.rendering.views import OverdueNoticeView
+
+    states = [InstalmentState.from_row(r) for r in loan_store.instalments(uow, loan["id"])]
+    late = [(i.due_date, i.owed()) for i in states if i.due_date < as_of and not i.settled]
+    if not late:
+        raise Refused(f"loan {loan['id']} has nothing overdue on {as_of}")
+    since = min(due for due, _ in late)
+    spec = spec_for(uow, loan)
+    owed = [o for _, o in late]
+    principal = sum(o.principal for o in owed)
+    interest = sum(o.interest for o in owed)
+    fees = sum(o.fee for o in owed)
+    penalty = sum(o.penalty for o in owed)
+    return OverdueNoticeView(
+        number=f"LF-N-{loan['id']:08d}-{as_of:%Y%m%d}",
+        loan_id=loan["id"],
+        contract_number=product_views.contract_number(loan["id"]),
+        product_name=spec.name.en if locale == "en" else spec.name.zh_CN,
+        lender=lender_view(locale, ws.settings.templates),
+        borrower=_borrower(ws, uow, loan, clear=clear),
+        as_of=as_of,
+        dpd=(as_of - since).days,
+        overdue_since=since,
+        principal=principal,
+        interest=interest,
+        fees=fees,
+        penalty=penalty,
+        total=principal + interest + fees + penalty,
+        penalty_terms=product_views.penalty_view(spec, ws.policy),
+        collection=product_views.collection_view(ws.policy),
+    )
+
+
+def _borrower(ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], *, clear: bool) -> PartyView:
+    from lendflow.rendering.views import PartyView
+
+    row = customers.get(uow, loan["customer_id"])
+    name = ws.cipher.decrypt(row["name_enc"], "name")
+    national_id = ws.cipher.decrypt(row["national_id_enc"], "national_id")
+    phone = ws.cipher.decrypt(row["phone_enc"], "phone")
+    if not clear:
+        name, national_id, phone = mask_name(name), mask_national_id(national_id), mask_phone(phone)
+    return PartyView(name=name, national_id=national_id, phone=phone)

@@ -1,0 +1,1 @@
+"""The product lifecycle: stage runs, gate decisions, product versions in the pipeline."""

@@ -1,0 +1,238 @@
+"""Stages 6 and 7 (operate, improve): runs of a live version, as often as needed.
+
+The pipeline stages run on the version in development and end at a gate that
+moves it on; these two run on the version that is live — while the next version
+may already be in development — and a go at their gates keeps it live. So their
+runs are recorded against the live version, and the run that waits at their gate
+is simply the newest successful run of the stage that no decision has taken up
+(the pipeline's single gate slot on the version is left to the pipeline).
+
+The functions here that share a name with `stage_runs` answer for every stage:
+they handle the live stages and hand the pipeline stages to `stage_runs`, so the
+CLI (and a later API) has one entry point.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import desc, select
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.errors import Conflict, NotFound, Refused
+from lendflow.lifecycle import records
+from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.catalog import LIVE_STAGES
+from lendflow.lifecycle.catalog import stage as stage_of
+from lendflow.lifecycle.inputs import CapturedInput
+from lendflow.lifecycle.results import Criterion, StageOutcome, all_passed
+from lendflow.lifecycle.runs import StartedRun, record_start, record_success
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+
+LIVE_STAGE_IDS: tuple[str, ...] = tuple(s.id for s in LIVE_STAGES)
+SCHEDULER = "scheduler"
+SCHEDULED_REVIEWER = Actor(SCHEDULER, frozenset({"product_manager"}))
+"""Who the monthly review runs as: a product manager's rights, so a committee member
+(never the scheduler) decides its gate."""
+
+
+def is_live_stage(stage_id: str) -> bool:
+    return stage_of(stage_id).id in LIVE_STAGE_IDS
+
+
+def stage_actor(ws: Workspace, user: str) -> Actor:
+    """The user running a stage; `scheduler` is the scheduled review unless users.yaml has one."""
+    if user == SCHEDULER and SCHEDULER not in ws.directory.users:
+        return SCHEDULED_REVIEWER
+    return ws.actor(user)
+
+
+def live_version(
+    uow: UnitOfWork, code: str, *, for_update: bool = False, stage_id: str | None = None
+) -> dict[str, Any]:
+    """The version of `code` that takes applications (the newest live one)."""
+    query = (
+        select(records.VERSIONS)
+        .where(records.VERSIONS.c.product_code == code, records.VERSIONS.c.state == "live")
+        .order_by(desc(records.VERSIONS.c.version))
+        .limit(1)
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = uow.connection.execute(query).mappings().first()
+    if row is None:
+        latest = records.latest_version(uow, code)
+        what = f"{stage_id} runs" if stage_id else "stages 6 and 7 run"
+        raise Refused(
+            f"product {code} has no live version ({records.label(latest)} is"
+            f" {latest['state']}); {what} while a version is live"
+        )
+    return dict(row)
+
+
+def check_runnable(ws: Workspace, actor: Actor, code: str, stage_id: str) -> None:
+    """Refuse at once what starting the run would refuse, for any stage."""
+    if not is_live_stage(stage_id):
+        stage_runs.check_runnable(ws, actor, code, stage_id)
+        return
+    actor.require(Permission.RUN_STAGES, "run product stages")
+    run_in_transaction(ws.engine, lambda uow: live_version(uow, code, stage_id=stage_id))
+
+
+def start_run(
+    ws: Workspace,
+    actor: Actor,
+    code: str,
+    stage_id: str,
+    inputs: list[CapturedInput],
+    as_of: date,
+) -> StartedRun:
+    """Record a new run of a live stage for the live version of `code`."""
+    actor.require(Permission.RUN_STAGES, "run product stages")
+    if not is_live_stage(stage_id):
+        raise Refused(f"{stage_id} is not a stage of a live product")
+
+    def use_case(uow: UnitOfWork) -> StartedRun:
+        version = live_version(uow, code, for_update=True, stage_id=stage_id)
+        return record_start(ws, uow, actor, version, stage_id, inputs, as_of)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dict[str, Any]:
+    """Store a successful run of a live stage; it waits at the stage's gate, the version
+    stays live. Refused as a conflict if the version stopped being live meanwhile."""
+    ctx = started.context
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        version = records.version_by_id(uow, started.version_id)
+        if version["state"] != "live":
+            raise Conflict(
+                f"{records.label(version)} is {version['state']} now, no longer live; run"
+                f" {ctx.stage} again for the live version"
+            )
+        return record_success(uow, version, ctx, outcome, "live")
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def waiting_run(uow: UnitOfWork, version_id: int, stage_id: str) -> dict[str, Any] | None:
+    """The run at a live stage's gate: its newest successful run, unless already decided."""
+    done = [r for r in records.runs_of(uow, version_id, stage_id) if r["status"] == "succeeded"]
+    if not done:
+        return None
+    newest = done[-1]
+    decided = any(d["run_id"] == newest["id"] for d in records.decisions_of(uow, version_id))
+    return None if decided else newest
+
+
+def live_gate(uow: UnitOfWork, version: dict[str, Any], stage_id: str) -> dict[str, Any] | None:
+    """A live stage's gate as `gate show` shows gates, or None when no run waits there."""
+    run = waiting_run(uow, version["id"], stage_id)
+    if run is None:
+        return None
+    criteria = [Criterion.from_dict(c) for c in records.loads(run["criteria"])]
+    return {
+        "code": version["product_code"],
+        "version": version["version"],
+        "state": version["state"],
+        "stage": stage_id,
+        "run": run["id"],
+        "run_by": run["run_by"],
+        "business_date": run["business_date"].isoformat(),
+        "criteria_passed": all_passed(criteria),
+        "criteria": [c.as_dict() for c in criteria],
+    }
+
+
+def _shown_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
+    """The version whose live-stage runs are shown: the live one, else the newest."""
+    try:
+        return live_version(uow, code)
+    except Refused:
+        return records.latest_version(uow, code)
+
+
+def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> dict[str, Any]:
+    """Every run of a stage: the live version's for operate and improve, else the pipeline's."""
+    if not is_live_stage(stage_id):
+        return stage_runs.stage_history(ws, actor, code, stage_id)
+    actor.require(Permission.READ, "read product stages")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        version = _shown_version(uow, code)
+        waiting = waiting_run(uow, version["id"], stage_id)
+        return {
+            "code": code,
+            "version": version["version"],
+            "state": version["state"],
+            "stage": stage_id,
+            "at_gate": waiting["id"] if waiting else None,
+            "runs": [stage_runs.run_view(r) for r in records.runs_of(uow, version["id"], stage_id)],
+        }
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def stored_report(
+    ws: Workspace, actor: Actor, code: str, stage_id: str, run_id: int | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """A run's stored report, for any stage (live stages: the live version's newest)."""
+    if not is_live_stage(stage_id):
+        return stage_runs.stored_report(ws, actor, code, stage_id, run_id)
+    actor.require(Permission.READ, "read product stages")
+
+    def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
+        if run_id is None:
+            version = _shown_version(uow, code)
+            done = [r for r in records.runs_of(uow, version["id"], stage_id) if r["report_format"]]
+            if not done:
+                raise NotFound(f"{records.label(version)}: {stage_id} has no report yet")
+            chosen = int(done[-1]["id"])
+        else:
+            chosen = run_id
+        run = records.run_row(uow, chosen)
+        if run["product_code"] != code or run["stage"] != stage_id or run["report"] is None:
+            raise NotFound(f"run {chosen} is not a {stage_id} run of {code} with a report")
+        return stage_runs.run_view(run), bytes(run["report"])
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def run_outputs(ws: Workspace, actor: Actor, code: str, stage_id: str) -> tuple[int, Any]:
+    """The outputs of the newest successful run of a stage of `code` (any version)."""
+    actor.require(Permission.READ, "read product stages")
+    stage_of(stage_id)
+
+    def use_case(uow: UnitOfWork) -> tuple[int, Any]:
+        for version in reversed(records.versions_of(uow, code)):
+            done = [
+                r
+                for r in records.runs_of(uow, version["id"], stage_id)
+                if r["status"] == "succeeded"
+            ]
+            if done:
+                return int(done[-1]["id"]), records.loads(done[-1]["outputs"])
+        records.product_row(uow, code)
+        raise NotFound(f"product {code} has no successful {stage_id} run")
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def live_products(ws: Workspace) -> list[str]:
+    """The codes of every product with a live version, in code order."""
+
+    def use_case(uow: UnitOfWork) -> list[str]:
+        rows = uow.connection.execute(
+            select(records.VERSIONS.c.product_code)
+            .where(records.VERSIONS.c.state == "live")
+            .distinct()
+            .order_by(records.VERSIONS.c.product_code)
+        )
+        return [str(r[0]) for r in rows]
+
+    return run_in_transaction(ws.engine, use_case)

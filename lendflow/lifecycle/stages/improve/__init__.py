@@ -1,0 +1,1 @@
+"""Stage 7, improve: feedback, the internal review and the improvement plan."""

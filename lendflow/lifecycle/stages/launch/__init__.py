@@ -1,0 +1,1 @@
+"""Stage 5, launch: channels, campaigns and customer education."""

@@ -1,0 +1,1 @@
+"""Loans: applications, disbursement, repayments, promotions, customers, audit and views."""

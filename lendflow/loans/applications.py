@@ -1,0 +1,454 @@
+"""Applications: apply, start review, approve, reject, withdraw. One transaction each."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.credit_facts import EMPLOYMENT
+from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
+from lendflow.domain.money import format_fen, parse_amount
+from lendflow.loans import customers
+from lendflow.loans.promotions import record_referral, referrer_reference
+from lendflow.loans.records import loan_event, not_before, spec_for, transition
+from lendflow.loans.views import loan_view
+from lendflow.products.catalogue import spec_of
+from lendflow.store import credit, products
+from lendflow.store import loans as loan_store
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.decisioning import CreditDecision
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+
+REASON_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Application:
+    """An application as typed or uploaded; amounts in fen, already validated."""
+
+    product: str
+    name: str
+    national_id: str
+    phone: str
+    monthly_income: int
+    amount: int
+    term: int
+    purpose: str | None = None
+    monthly_debt: int = 0
+    employment: str = "unknown"
+    referrer: str | None = None  # who referred the applicant: customer number or national ID
+
+    @classmethod
+    def parse(cls, **raw: Any) -> Application:
+        """Validate every field of a raw application with one-line errors."""
+        missing = [
+            k
+            for k in ("product", "name", "national_id", "phone", "monthly_income", "amount", "term")
+            if raw.get(k) in (None, "")
+        ]
+        if missing:
+            raise BadInput(f"application is missing {', '.join(missing)}")
+        try:
+            term = int(raw["term"])
+        except (TypeError, ValueError):
+            raise BadInput(
+                f"term must be a whole number of repayments, got {raw['term']!r}"
+            ) from None
+        employment = str(raw.get("employment") or "unknown")
+        if employment not in EMPLOYMENT:
+            raise BadInput(f"employment must be one of {', '.join(EMPLOYMENT)}, got {employment!r}")
+        debt = raw.get("monthly_debt")
+        return cls(
+            product=str(raw["product"]),
+            name=validate_name(str(raw["name"])),
+            national_id=validate_national_id(str(raw["national_id"])),
+            phone=validate_phone(str(raw["phone"])),
+            monthly_income=parse_amount(raw["monthly_income"], field="monthly income"),
+            amount=parse_amount(raw["amount"], field="amount"),
+            term=term,
+            purpose=str(raw["purpose"]) if raw.get("purpose") else None,
+            monthly_debt=0
+            if debt in (None, "")
+            else parse_amount(debt, field="monthly debt", allow_zero=True),
+            employment=employment,
+            referrer=referrer_reference(raw.get("referrer")),
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> Application:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(f"{path}: file not found") from None
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"{path}: expected a JSON object of application fields")
+        money_fields = ("amount", "monthly_income", "monthly_debt")
+        if any(isinstance(data.get(k), float) for k in money_fields):
+            raise BadInput(
+                f'{path}: write amounts as strings ("5000.00"), not JSON numbers with decimals'
+            )
+        aliases = {"id_number": "national_id"}
+        return cls.parse(**{aliases.get(k, k): v for k, v in data.items()})
+
+
+def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) -> dict[str, Any]:
+    """Register an application for a live product, or refuse it with the rule it breaks."""
+    actor.require(Permission.APPLY, "take applications")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        version = products.live_version(uow, application.product)
+        spec = spec_of(version)
+        _check_terms(spec, application, as_of)
+        person = customers.PersonalData(
+            application.name, application.national_id, application.phone
+        )
+        customer = customers.enrol(uow, ws.cipher, person, application.monthly_income)
+        customer_id = customer["id"]
+        open_ids = loan_store.open_applications(uow, customer_id, spec.code)
+        if open_ids:
+            raise Refused(
+                f"customer already has an open application for {spec.code} (loan {open_ids[0]})"
+            )
+        exposure = loan_store.exposure(uow, customer_id) + application.amount
+        cap = ws.policy.single_borrower_cap
+        if exposure > cap:
+            raise Refused(
+                f"exposure {format_fen(exposure)} would exceed the single-borrower cap"
+                f" {format_fen(cap)}"
+            )
+        loan = loan_store.add(
+            uow,
+            {
+                "customer_id": customer_id,
+                "product_code": spec.code,
+                "product_version_id": version["id"],
+                "state": "submitted",
+                "purpose": application.purpose or spec.purposes[0],
+                "requested_amount": application.amount,
+                "principal": 0,
+                "term": application.term,
+                "annual_rate": str(spec.rate.annual),
+                "method": str(spec.repayment.method),
+                "applied_on": as_of,
+            },
+        )
+        if application.referrer:
+            record_referral(ws, uow, loan, application.referrer)
+        credit.save_facts(
+            uow,
+            loan["id"],
+            {
+                "age": age_on(application.national_id, as_of),
+                "monthly_income": application.monthly_income,
+                "monthly_debt": application.monthly_debt,
+                "employment": application.employment,
+            },
+        )
+        loan_event(
+            uow,
+            loan,
+            "LoanSubmitted",
+            actor,
+            as_of,
+            {
+                "amount": application.amount,
+                "term": application.term,
+                "product_version": version["version"],
+            },
+            trigger="apply",
+            to_state="submitted",
+        )
+        return loan_view(ws, uow, loan, actor, as_of, customer=customer)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _check_terms(spec: Any, application: Application, as_of: date) -> None:
+    amount = spec.amount
+    if not amount.min <= application.amount <= amount.max:
+        raise Refused(
+            f"amount {format_fen(application.amount)} is outside {spec.code}'s range"
+            f" {format_fen(amount.min)} to {format_fen(amount.max)}"
+        )
+    if (application.amount - amount.min) % amount.step:
+        raise Refused(
+            f"amount must be in steps of {format_fen(amount.step)} above {format_fen(amount.min)}"
+        )
+    if application.term not in spec.terms:
+        allowed = ", ".join(str(t) for t in spec.terms)
+        raise Refused(f"term {application.term} is not offered by {spec.code} (allowed: {allowed})")
+    if application.purpose and application.purpose not in spec.purposes:
+        raise Refused(
+            f"purpose {application.purpose!r} is not offered by {spec.code}"
+            f" (allowed: {', '.join(spec.purposes)})"
+        )
+    age = age_on(application.national_id, as_of)
+    if not spec.age.min <= age <= spec.age.max:
+        raise Refused(
+            f"applicant is {age}; {spec.code} lends from {spec.age.min} to {spec.age.max}"
+        )
+
+
+def _decide(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    step: Any,
+) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        loan = loan_store.get(uow, loan_id, for_update=True)
+        not_before(as_of, loan["applied_on"], f"loan {loan_id} was applied for")
+        updated = step(uow, loan)
+        return loan_view(ws, uow, updated, actor, as_of)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def start_review(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+    """Move a submitted application into review and ask the credit decider.
+
+    The default decider refers every application to a person; an automated
+    one may approve or reject here, inside the same transaction.
+    """
+    actor.require(Permission.REVIEW, "start reviews")
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        loan = transition(
+            uow,
+            loan,
+            "start_review",
+            actor=actor,
+            as_of=as_of,
+            event_name="LoanReviewStarted",
+            changes={"reviewed_on": as_of},
+        )
+        decision = ws.decider.decide(uow, loan, as_of)
+        credit.record_decisions(uow, loan["id"], as_of, actor.name, decision.records)
+        priced = _priced(decision)
+        if decision.outcome == "approve" and decision.approved_amount:
+            return _approve(
+                uow, loan, actor, as_of, decision.approved_amount, AUTOMATED, priced, decision
+            )
+        if decision.outcome == "reject":
+            return _reject(uow, loan, actor, as_of, decision.reasons[0], AUTOMATED, decision)
+        if not decision.records:
+            return loan  # manual review: nothing was assessed, the loan simply waits
+        if priced:
+            loan = loan_store.save(uow, loan, priced)
+        loan_event(
+            uow,
+            loan,
+            "LoanReferred",
+            actor,
+            as_of,
+            {
+                "reasons": list(decision.reasons),
+                "risk_grade": decision.risk_grade,
+                "proposed_amount": decision.approved_amount,
+            },
+        )
+        return loan
+
+    return _decide(ws, actor, loan_id, as_of, step)
+
+
+AUTOMATED = "automated decision"
+
+
+def _priced(decision: CreditDecision) -> dict[str, Any]:
+    """The grade and risk-based rate a decision sets on the loan, if it priced one."""
+    changes: dict[str, Any] = {}
+    if decision.risk_grade is not None:
+        changes["risk_grade"] = decision.risk_grade
+    if decision.annual_rate is not None:
+        changes["annual_rate"] = decision.annual_rate
+    return changes
+
+
+def _decision_payload(decision: CreditDecision | None) -> dict[str, Any]:
+    if decision is None:
+        return {}
+    return {"reasons": list(decision.reasons), "risk_grade": decision.risk_grade}
+
+
+def _approve(
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    actor: Actor,
+    as_of: date,
+    amount: int,
+    note: str | None,
+    priced: dict[str, Any] | None = None,
+    decision: CreditDecision | None = None,
+) -> dict[str, Any]:
+    spec = spec_for(uow, loan)
+    within_request = 0 < amount <= loan["requested_amount"]  # else the machine's guard says so
+    if within_request and (
+        amount < spec.amount.min or (amount - spec.amount.min) % spec.amount.step
+    ):
+        raise Refused(
+            f"loan {loan['id']}: {spec.code} lends from {format_fen(spec.amount.min)} in steps"
+            f" of {format_fen(spec.amount.step)}; {format_fen(amount)} is not on offer"
+        )
+    expires = as_of + timedelta(days=spec.approval_validity_days)
+    return transition(
+        uow,
+        loan,
+        "approve",
+        actor=actor,
+        as_of=as_of,
+        event_name="LoanApproved",
+        context={"approved_amount": amount, "requested_amount": loan["requested_amount"]},
+        changes={
+            "approved_amount": amount,
+            "decided_on": as_of,
+            "approval_expires_on": expires,
+            "decision_note": note,
+            **(priced or {}),
+        },
+        payload={
+            "approved_amount": amount,
+            "annual_rate": (priced or {}).get("annual_rate", loan["annual_rate"]),
+            "expires_on": expires.isoformat(),
+            "note": note,
+            **_decision_payload(decision),
+        },
+    )
+
+
+def _reject(
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    actor: Actor,
+    as_of: date,
+    reason: str,
+    note: str | None,
+    decision: CreditDecision | None = None,
+) -> dict[str, Any]:
+    return transition(
+        uow,
+        loan,
+        "reject",
+        actor=actor,
+        as_of=as_of,
+        event_name="LoanRejected",
+        context={"reason": reason},
+        changes={"reason_code": reason, "decided_on": as_of, "decision_note": note},
+        payload={"reason_code": reason, "note": note, **_decision_payload(decision)},
+    )
+
+
+def approve(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    amount: int | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Approve an application under review, for at most the amount requested."""
+    actor.require(Permission.DECIDE, "approve loans")
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        referral = _referral(uow, loan, note)
+        proposed = referral.get("approved_amount") if referral else None
+        chosen = amount if amount is not None else proposed or loan["requested_amount"]
+        updated = _approve(uow, loan, actor, as_of, chosen, note)
+        _record_manual(uow, updated, actor, as_of, "approve", note, amount=chosen)
+        return updated
+
+    return _decide(ws, actor, loan_id, as_of, step)
+
+
+def reject(
+    ws: Workspace, actor: Actor, loan_id: int, as_of: date, reason: str, note: str | None = None
+) -> dict[str, Any]:
+    """Decline an application under review with a reason code."""
+    actor.require(Permission.DECIDE, "reject loans")
+    if not REASON_CODE.match(reason or ""):
+        raise BadInput(f"reason code must be a short code like DTI_TOO_HIGH, got {reason!r}")
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        _referral(uow, loan, note)
+        updated = _reject(uow, loan, actor, as_of, reason, note)
+        _record_manual(uow, updated, actor, as_of, "reject", note, reason=reason)
+        return updated
+
+    return _decide(ws, actor, loan_id, as_of, step)
+
+
+def _referral(uow: UnitOfWork, loan: dict[str, Any], note: str | None) -> dict[str, Any] | None:
+    """The automated referral a person is deciding, if any; deciding one needs a note."""
+    if loan["state"] != "under_review":
+        return None  # the machine refuses the move with its own message
+    referral = next(
+        (d for d in reversed(credit.decisions(uow, loan["id"])) if d["role"] == "champion"), None
+    )
+    if referral is not None and referral["outcome"] == "refer" and not (note or "").strip():
+        raise BadInput(
+            f"loan {loan['id']} was referred by automated review"
+            f" ({', '.join(referral['reasons'])}); give --note with the grounds for your decision"
+        )
+    return referral
+
+
+def _record_manual(
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    actor: Actor,
+    as_of: date,
+    outcome: str,
+    note: str | None,
+    *,
+    amount: int | None = None,
+    reason: str | None = None,
+) -> None:
+    record = {
+        "role": "manual",
+        "outcome": outcome,
+        "risk_grade": loan.get("risk_grade"),
+        "approved_amount": amount,
+        "annual_rate": loan["annual_rate"] if outcome == "approve" else None,
+        "reasons": [reason] if reason else [],
+        "note": note,
+    }
+    credit.record_decisions(uow, loan["id"], as_of, actor.name, [record])
+
+
+def withdraw(
+    ws: Workspace, actor: Actor, loan_id: int, as_of: date, note: str | None = None
+) -> dict[str, Any]:
+    """The applicant withdraws before the money is paid out."""
+    actor.require(Permission.WITHDRAW, "withdraw applications")
+
+    def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        from lendflow.loans.disbursement import payout_in_flight
+
+        if payout_in_flight(uow, loan["id"]):
+            raise Refused(
+                f"loan {loan['id']} has a payout sent to the gateway; finish the disbursement"
+                " (it may have been paid) before anything else"
+            )
+        return transition(
+            uow,
+            loan,
+            "withdraw",
+            actor=actor,
+            as_of=as_of,
+            event_name="LoanWithdrawn",
+            changes={"decision_note": note},
+            payload={"note": note},
+        )
+
+    return _decide(ws, actor, loan_id, as_of, step)

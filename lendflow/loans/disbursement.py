@@ -1,0 +1,277 @@
+"""Disbursement: pay out through the gateway, then activate the loan and book it.
+
+Paying out is I/O that cannot sit inside a database transaction, so the use
+case runs in three short steps: (1) record a pending payout under the loan's
+one reference, (2) ask the gateway to pay that reference, (3) in one
+transaction mark the payout paid, activate the loan, write its schedule, post
+the ledger and the event. The gateway pays a reference at most once, so a
+retry after a timeout or a crash between the steps can never pay twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.errors import Refused
+from lendflow.domain.ledger import Account, EntryDraft, balance_changes
+from lendflow.domain.schedule import generate
+from lendflow.loans import promotions
+from lendflow.loans.presenters import percent
+from lendflow.loans.records import not_before, spec_for, transition
+from lendflow.loans.views import loan_view, storable, with_customer
+from lendflow.states.machine import machine
+from lendflow.store import idempotency, journal, payouts
+from lendflow.store import loans as loan_store
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.payments import GatewayError, PayoutReceipt
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+
+OPERATION = "disburse"
+
+
+def payout_reference(loan_id: int) -> str:
+    """The one gateway reference a loan's disbursement is ever paid under."""
+    return f"LF-{loan_id}"
+
+
+def disburse(
+    ws: Workspace, actor: Actor, loan_id: int, as_of: date, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Pay out an approved loan and activate it; a replayed key returns the first answer.
+
+    Without a key there is nothing to replay: asking again for a loan already
+    paid out is refused. Either way the payout reference makes a second payment
+    impossible.
+    """
+    actor.require(Permission.DISBURSE, "disburse loans")
+    request = {"loan_id": loan_id}
+    prepared = run_in_transaction(
+        ws.engine, lambda uow: _prepare(ws, uow, actor, loan_id, as_of, idempotency_key, request)
+    )
+    if "replayed" in prepared:
+        return prepared["replayed"]
+    try:
+        receipt = ws.gateway.pay_out(
+            prepared["reference"], prepared["amount"], prepared["customer_id"]
+        )
+    except GatewayError as error:
+        failed = error
+        run_in_transaction(
+            ws.engine, lambda uow: _record_failure(uow, prepared["reference"], failed)
+        )
+        raise
+    return run_in_transaction(
+        ws.engine,
+        lambda uow: _activate(
+            ws, uow, actor, loan_id, as_of, idempotency_key, request, receipt, prepared
+        ),
+    )
+
+
+def payout_in_flight(uow: UnitOfWork, loan_id: int) -> dict[str, Any] | None:
+    """The loan's payout if one was sent and may have been paid (pending or paid)."""
+    return payouts.in_flight(uow, loan_id)
+
+
+def _replay(
+    ws: Workspace, uow: UnitOfWork, actor: Actor, key: str | None, request: dict[str, Any]
+) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    stored = idempotency.replay(uow, key, OPERATION, request)
+    return None if stored is None else with_customer(ws, uow, stored, actor)
+
+
+def _prepare(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    key: str | None,
+    request: dict[str, Any],
+) -> dict[str, Any]:
+    loan = loan_store.get(uow, loan_id, for_update=True)
+    replayed = _replay(ws, uow, actor, key, request)
+    if replayed is not None:
+        return {"replayed": replayed}
+    if loan["state"] != "approved":
+        raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
+    not_before(as_of, loan["decided_on"], f"loan {loan_id} was approved")
+    reference = payout_reference(loan_id)
+    existing = payouts.by_reference(uow, reference)
+    resuming = existing is not None and existing["status"] in ("pending", "paid")
+    if not resuming and as_of > loan["approval_expires_on"]:
+        raise Refused(
+            f"loan {loan_id}: the approval lapsed on {loan['approval_expires_on']};"
+            " it can only expire"
+        )
+    if existing is None:
+        ws.contracts.check_issuable(ws, uow, loan, as_of)
+        payouts.add(
+            uow,
+            {
+                "loan_id": loan_id,
+                "reference": reference,
+                "amount": loan["approved_amount"],
+                "status": "pending",
+                "attempts": 1,
+                "requested_on": as_of,
+            },
+        )
+        requested_on = as_of
+    else:
+        # A payout already sent may have been paid: finish it whatever the date now,
+        # under the business date it was first asked for.
+        requested_on = existing["requested_on"] if resuming else as_of
+        payouts.change(
+            uow,
+            reference,
+            {
+                "status": "pending",
+                "attempts": existing["attempts"] + 1,
+                "requested_on": requested_on,
+            },
+        )
+    return {
+        "reference": reference,
+        "amount": loan["approved_amount"],
+        "customer_id": loan["customer_id"],
+        "requested_on": requested_on,
+    }
+
+
+def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> None:
+    """A declined payout failed; a timed-out one stays pending, its outcome unknown."""
+    payouts.change(
+        uow,
+        reference,
+        {"status": "pending" if error.transient else "failed", "last_error": error.message[:200]},
+    )
+
+
+def _activate(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: int,
+    as_of: date,
+    key: str | None,
+    request: dict[str, Any],
+    receipt: PayoutReceipt,
+    prepared: dict[str, Any],
+) -> dict[str, Any]:
+    loan = loan_store.get(uow, loan_id, for_update=True)
+    replayed = _replay(ws, uow, actor, key, request)
+    if replayed is not None:
+        return replayed
+    if loan["state"] != "approved":  # another request finished this disbursement first
+        raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
+    spec = spec_for(uow, loan)
+    principal = loan["approved_amount"]
+    schedule = generate(
+        spec.schedule_terms(
+            principal, loan["term"], as_of, annual_rate=Decimal(loan["annual_rate"])
+        )
+    )
+    apr = apr_of_schedule(schedule)
+    rows = []
+    if schedule.terms.upfront_fee:
+        rows.append(_row(loan_id, 0, as_of, 0, 0, schedule.terms.upfront_fee, recognised=True))
+    rows += [
+        _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
+        for i in schedule.instalments
+    ]
+    promotion = promotions.apply_to_schedule(uow, loan, rows, as_of)  # may waive interest
+    loan_store.insert_instalments(uow, rows)
+    entry = (
+        EntryDraft("disbursement")
+        .debit(Account.LOAN_PRINCIPAL, principal)
+        .credit(Account.CASH, principal)
+        .debit(Account.FEE_RECEIVABLE, schedule.terms.upfront_fee)
+        .credit(Account.FEE_INCOME, schedule.terms.upfront_fee)
+    )
+    lines = entry.lines()
+    journal.post(
+        uow,
+        kind="disbursement",
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan_id,
+        idempotency_key=f"{OPERATION}:{receipt.reference}",
+        memo=receipt.gateway_ref,
+    )
+    balances = balance_changes(lines)
+    updated = transition(
+        uow,
+        loan,
+        "disburse",
+        actor=actor,
+        as_of=as_of,
+        event_name="LoanDisbursed",
+        context={
+            "as_of": prepared["requested_on"],
+            "approval_expires_on": loan["approval_expires_on"],
+        },
+        changes={
+            "principal": principal,
+            "disbursed_on": as_of,
+            # close of business starts with the day of the payout
+            "cob_through": as_of - timedelta(days=1),
+            "maturity_on": schedule.maturity,
+            "apr": f"{percent(apr.compound)}/{percent(apr.simple)}",
+            **{column: loan[column] + delta for column, delta in balances.items()},
+        },
+        payload={
+            "principal": principal,
+            "gateway_ref": receipt.gateway_ref,
+            "upfront_fee": schedule.terms.upfront_fee,
+            "apr": percent(apr.compound),
+        },
+    )
+    payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})
+    _store_contract(ws, uow, actor, updated, as_of)
+    promotions.book(ws, uow, actor, updated, promotion, as_of)
+    view = loan_view(ws, uow, updated, actor, as_of, rows)  # the rows just written
+    if key is not None:
+        idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
+    return view
+
+
+def _store_contract(
+    ws: Workspace, uow: UnitOfWork, actor: Actor, loan: dict[str, Any], as_of: date
+) -> None:
+    """Render the loan's contract and keep it with its SHA-256, in this transaction.
+
+    A contract that cannot be complete (a product without penalty terms) refuses
+    the activation: no loan goes live without the contract it was made under.
+    """
+    ws.contracts.store_contract(ws, uow, loan, actor, as_of)
+
+
+def _row(
+    loan_id: int, n: int, due: date, principal: int, interest: int, fee: int, *, recognised: bool
+) -> dict[str, Any]:
+    return {
+        "loan_id": loan_id,
+        "n": n,
+        "due_date": due,
+        "principal": principal,
+        "interest": interest,
+        "fee": fee,
+        "penalty": 0,
+        "principal_paid": 0,
+        "interest_paid": 0,
+        "fee_paid": 0,
+        "penalty_paid": 0,
+        "interest_waived": 0,
+        "fee_waived": 0,
+        "recognised": recognised,
+    }

@@ -1,0 +1,113 @@
+"""Helpers every loan use case shares: checked transitions, specs, instalment states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from lendflow.access.permissions import Actor
+from lendflow.domain.errors import BadInput
+from lendflow.domain.repayment import InstalmentState
+from lendflow.store import events, products
+from lendflow.store import loans as loan_store
+from lendflow.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from lendflow.config.product_spec import ProductSpec
+
+STATE_FIELDS = (
+    "principal_paid",
+    "interest_paid",
+    "fee_paid",
+    "penalty_paid",
+    "interest_waived",
+    "fee_waived",
+)
+
+
+def loan_event(
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    name: str,
+    actor: Actor,
+    as_of: date,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+) -> int:
+    return events.append(
+        uow,
+        events.NewEvent(
+            entity="loan",
+            entity_id=str(loan["id"]),
+            name=name,
+            actor=actor.name,
+            business_date=as_of,
+            payload={"customer_id": loan["customer_id"], **(payload or {})},
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+        ),
+    )
+
+
+def transition(
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    trigger: str,
+    *,
+    actor: Actor,
+    as_of: date,
+    event_name: str,
+    context: Mapping[str, Any] | None = None,
+    changes: Mapping[str, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check `trigger` through the loan machine, write the new status and its event."""
+    from lendflow.states.machine import machine  # read-only commands never build machines
+
+    move = machine("loan").fire(loan["state"], trigger, context, label=f"loan {loan['id']}")
+    updated = loan_store.save(uow, loan, {"state": move.dest, **(changes or {})})
+    loan_event(
+        uow,
+        updated,
+        event_name,
+        actor,
+        as_of,
+        payload,
+        trigger=trigger,
+        from_state=move.source,
+        to_state=move.dest,
+    )
+    return updated
+
+
+def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
+    """The spec of the version the loan was made under (never the current one).
+
+    A version's spec never changes once stored, so it is read once per process
+    and database.
+    """
+    from lendflow.products.catalogue import spec_of  # pydantic models: only when needed
+
+    key = (str(uow.connection.engine.url), loan["product_version_id"])
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = spec_of(products.version_by_id(uow, loan["product_version_id"]))
+    return spec
+
+
+_SPECS: dict[tuple[str, int], ProductSpec] = {}
+
+
+def instalment_states(rows: list[dict[str, Any]]) -> list[InstalmentState]:
+    return [InstalmentState.from_row(r) for r in rows]
+
+
+def not_before(as_of: date, earliest: date | None, what: str) -> None:
+    """Refuse a business date earlier than the loan's own history."""
+    if earliest is not None and as_of < earliest:
+        raise BadInput(f"business date {as_of} is before {what} ({earliest})")

@@ -1,0 +1,28 @@
+"""`loan show`: one loan, read straight through the driver so a plain command starts fast."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.loans.presenter import DISBURSED_STATES, decision_view, present_loan
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+
+
+def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+    """The loan with its balances on `as_of`, as `actor` may see it."""
+    actor.require(Permission.READ, "read loans")
+    reader = ws.reader()
+    try:
+        loan = reader.loan(loan_id)
+        rows = reader.instalments(loan_id) if loan["state"] in DISBURSED_STATES else []
+        customer_row = reader.customer(loan["customer_id"])
+        decisions = reader.decisions(loan_id)
+    finally:
+        reader.close()
+    view = present_loan(loan, rows, customer_row, ws.cipher, actor, as_of)
+    view["credit_decisions"] = [decision_view(d) for d in decisions]
+    return view

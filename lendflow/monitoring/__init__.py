@@ -1,0 +1,1 @@
+"""Monitoring a live product: portfolio KPIs and customer service tickets."""

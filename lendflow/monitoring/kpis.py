@@ -1,0 +1,258 @@
+"""Portfolio monitoring of a product: KPIs, month-end series, roll rates, vintages, alerts.
+
+Everything is read in one transaction and rebuilt as of the business date asked
+for (see domain/kpis.py), so the figures of a past month do not move when later
+repayments arrive. Reads every loan of the product: sized for monthly reviews,
+not for a per-second dashboard.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+
+from lendflow.access.permissions import Actor, Permission
+from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.errors import NotFound
+from lendflow.domain.kpis import (
+    LoanRecord,
+    Standing,
+    month_ends,
+    portfolio,
+    roll_rates,
+    standing,
+    vintages,
+)
+from lendflow.domain.ledger import Account
+from lendflow.domain.money import format_fen
+from lendflow.products.catalogue import spec_of
+from lendflow.store.tables import (
+    instalments,
+    journal_entries,
+    journal_lines,
+    loans,
+    product_versions,
+    tickets,
+)
+from lendflow.store.uow import UnitOfWork, run_in_transaction
+
+if TYPE_CHECKING:
+    from lendflow.bootstrap import Workspace
+
+MONEY_KEYS = ("disbursed_amount", "outstanding", "written_off_amount")
+
+
+class Book:
+    """A product's loans with their dated principal movements, read once."""
+
+    def __init__(
+        self,
+        records: list[LoanRecord],
+        movements: dict[int, list[tuple[date, int]]],
+        specs: dict[int, ProductSpec],
+        version_of: dict[int, int],
+    ) -> None:
+        self.records = records
+        self.movements = movements
+        self.specs = specs
+        self.version_of = version_of
+
+    def outstanding(self, loan_id: int, on: date) -> int:
+        return sum(amount for day, amount in self.movements.get(loan_id, ()) if day <= on)
+
+    def standings(self, on: date) -> dict[int, Standing]:
+        out = {}
+        for record in self.records:
+            spec = self.specs[self.version_of[record.loan_id]]
+            rules = spec.delinquency
+            found = standing(
+                record,
+                on,
+                self.outstanding(record.loan_id, on),
+                rules.grace_days,
+                [(b.name, b.max_dpd) for b in rules.buckets],
+                [(c.code, c.min_dpd) for c in rules.classification],
+            )
+            if found is not None:
+                out[record.loan_id] = found
+        return out
+
+
+def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, ProductSpec, int]:
+    """The product's loans (of one version, or all), and the spec of the newest version."""
+    versions = uow.connection.execute(
+        select(product_versions).where(product_versions.c.product_code == code)
+    ).mappings()
+    specs: dict[int, ProductSpec] = {}
+    latest: tuple[int, ProductSpec] | None = None
+    for row in versions:
+        if row["spec_yaml"] is None:
+            continue  # a version still in design has no spec and no loans
+        if version is not None and row["version"] != version:
+            continue
+        specs[row["id"]] = spec_of(row)
+        if latest is None or row["version"] > latest[0]:
+            latest = (row["version"], specs[row["id"]])
+    if latest is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"no {which}product {code!r} with a spec")
+    chosen = loans.c.product_version_id.in_(list(specs))
+    loan_rows = list(uow.connection.execute(select(loans).where(chosen)).mappings())
+    schedule: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
+    for loan_id, due, paid in uow.connection.execute(
+        select(instalments.c.loan_id, instalments.c.due_date, instalments.c.paid_on)
+        .select_from(instalments.join(loans, loans.c.id == instalments.c.loan_id))
+        .where(chosen)
+    ):
+        schedule[loan_id].append((due, paid))
+    movements: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    written_off: dict[int, date] = {}
+    principal_moves = (
+        select(
+            journal_lines.c.loan_id,
+            journal_entries.c.business_date,
+            journal_entries.c.kind,
+            func.sum(journal_lines.c.debit - journal_lines.c.credit),
+        )
+        .select_from(
+            journal_lines.join(
+                journal_entries, journal_entries.c.id == journal_lines.c.entry_id
+            ).join(loans, loans.c.id == journal_lines.c.loan_id)
+        )
+        .where(and_(chosen, journal_lines.c.account == Account.LOAN_PRINCIPAL.value))
+        .group_by(journal_lines.c.loan_id, journal_entries.c.business_date, journal_entries.c.kind)
+    )
+    for loan_id, day, kind, amount in uow.connection.execute(principal_moves):
+        movements[loan_id].append((day, int(amount)))
+        if kind == "write_off":
+            written_off[loan_id] = min(day, written_off.get(loan_id, day))
+    records = [
+        LoanRecord(
+            loan_id=r["id"],
+            applied_on=r["applied_on"],
+            decided_on=r["decided_on"],
+            approved=r["approved_amount"] is not None and r["state"] != "rejected",
+            rejected=r["state"] == "rejected",
+            disbursed_on=r["disbursed_on"],
+            principal=r["principal"],
+            instalments=tuple(sorted(schedule.get(r["id"], ()))),
+            written_off_on=written_off.get(r["id"]),
+        )
+        for r in loan_rows
+    ]
+    version_of = {r["id"]: r["product_version_id"] for r in loan_rows}
+    return Book(records, movements, specs, version_of), latest[1], latest[0]
+
+
+def _complaints(uow: UnitOfWork, code: str, since: date, until: date) -> int:
+    return int(
+        uow.connection.execute(
+            select(func.count())
+            .select_from(tickets)
+            .where(
+                tickets.c.product_code == code,
+                tickets.c.kind == "complaint",
+                tickets.c.opened_on >= since,
+                tickets.c.opened_on <= until,
+            )
+        ).scalar_one()
+    )
+
+
+def product_kpis(
+    ws: Workspace, actor: Actor, code: str, as_of: date, version: int | None = None
+) -> dict[str, Any]:
+    """The product's indicators on `as_of`, with month-end series, roll rates, vintages
+    and the alerts its spec's thresholds raise."""
+    actor.require(Permission.READ, "read portfolio indicators")
+
+    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+        book, spec, latest = read_book(uow, code, version)
+        complaints = _complaints(uow, code, as_of.replace(day=1), as_of)
+        return report(book, spec, code, version or latest, as_of, complaints)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def report(
+    book: Book, spec: ProductSpec, code: str, version: int, as_of: date, complaints: int
+) -> dict[str, Any]:
+    now = book.standings(as_of)
+    headline = portfolio(book.records, now, as_of)
+    per_thousand = (
+        (Decimal(complaints) * 1000 / headline["active_loans"]).quantize(Decimal("0.01"))  # type: ignore[operator]
+        if headline["active_loans"]
+        else Decimal(0)
+    )
+    first = min((r.disbursed_on for r in book.records if r.disbursed_on), default=None)
+    ends = month_ends(first, as_of) if first is not None and first <= as_of else []
+    history = [(end, book.standings(end)) for end in ends]
+    order = [b.name for b in spec.delinquency.buckets]
+    series = []
+    for end, standings in history:
+        point = portfolio(book.records, standings, end)
+        series.append(
+            {
+                "month_end": end.isoformat(),
+                "outstanding": format_fen(point["outstanding"]),  # type: ignore[arg-type]
+                "disbursed_amount": format_fen(point["disbursed_amount"]),  # type: ignore[arg-type]
+                "active_loans": point["active_loans"],
+                "par30": str(point["par30"]),
+                "non_performing_ratio": str(point["non_performing_ratio"]),
+            }
+        )
+    rolls = [
+        {"from": a.isoformat(), "to": b.isoformat(), "matrix": roll_rates(sa, sb, order)}
+        for (a, sa), (b, sb) in pairwise(history)
+    ]
+    return {
+        "product": code,
+        "version": version,
+        "as_of": as_of.isoformat(),
+        "kpis": {
+            **{k: format_fen(v) if k in MONEY_KEYS else _plain(v) for k, v in headline.items()},
+            "complaints_this_month": complaints,
+            "complaints_per_thousand": str(per_thousand),
+        },
+        "alerts": alerts(spec, headline, per_thousand),
+        "series": series,
+        "roll_rates": rolls,
+        "vintages": {k: [str(x) for x in v] for k, v in vintages(book.records, as_of).items()},
+    }
+
+
+def alerts(spec: ProductSpec, kpis: dict[str, Any], per_thousand: Decimal) -> list[dict[str, str]]:
+    """Each threshold of the spec's monitoring section that the figures cross."""
+    limits = spec.monitoring.alerts
+    hundred = Decimal(100)
+    checks = [
+        ("par30", kpis["par30"], limits.par30_max / hundred, "above"),
+        ("non_performing_ratio", kpis["non_performing_ratio"], limits.non_performing_max / hundred,
+         "above"),
+        ("approval_rate", kpis["approval_rate"], limits.approval_rate_min / hundred, "below"),
+        ("complaints_per_thousand", per_thousand, limits.complaints_per_thousand_max, "above"),
+    ]  # fmt: skip
+    found = []
+    for name, value, limit, side in checks:
+        if name == "approval_rate" and not kpis["decided"]:
+            continue  # no decisions yet: nothing to alert on
+        crossed = value > limit if side == "above" else value < limit
+        if crossed:
+            found.append(
+                {
+                    "kpi": name,
+                    "value": str(value),
+                    "threshold": str(limit.normalize()),
+                    "message": f"{name} {value} is {side} the threshold {limit.normalize()}",
+                }
+            )
+    return found
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value

@@ -1,0 +1,106 @@
+"""Template filters: how amounts, rates and dates look in a document.
+
+Filters take the exact values view models carry (integer fen, `Decimal`
+percent, `date`) and refuse anything else, so a float or a string that slipped
+into a view fails at render instead of printing a plausible wrong figure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from markupsafe import Markup
+
+from lendflow.domain.errors import BadInput
+from lendflow.domain.money import format_grouped
+from lendflow.rendering.capitals import amount_in_capitals
+
+LOCALES = ("zh-CN", "en")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def money(fen: int) -> str:
+    """Yuan with thousands separators and two places: 140950 -> '1,409.50'."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise BadInput(f"money filter needs integer fen, got {type(fen).__name__} {fen!r}")
+    return format_grouped(fen)
+
+
+def capitals(fen: int) -> str:
+    return amount_in_capitals(fen)
+
+
+def percent(value: Decimal | int, places: int = 2) -> str:
+    """A rate already in percent, rounded half up: Decimal('15.6') -> '15.60%'."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise BadInput(f"percent filter needs a Decimal, got {type(value).__name__} {value!r}")
+    quantum = Decimal(1).scaleb(-places)
+    return f"{Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)}%"
+
+
+def long_date(value: date, locale: str) -> str:
+    """A date as a reader of the locale writes it: 2026年1月12日 / 12 January 2026."""
+    if not isinstance(value, date):
+        raise BadInput(f"date filter needs a date, got {type(value).__name__} {value!r}")
+    if locale == "en":
+        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+_PROLOGUE = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.IGNORECASE)
+_ACTIVE = re.compile(
+    r"<\s*script|<\s*foreignObject|<!ENTITY|javascript:|\son[a-z]+\s*=", re.IGNORECASE
+)
+_FIGURE = re.compile(r"^[-+]?[0-9][0-9,]*(\.[0-9]+)?%?$")
+
+
+def inline_svg(svg: str) -> Markup:
+    """A chart's SVG, fit to embed in HTML: the XML prologue dropped, nothing active in it.
+
+    Charts are drawn by lendflow itself, but they carry labels from data, so an
+    SVG with scripts, event handlers or foreign HTML is refused, not embedded.
+    """
+    if not isinstance(svg, str):
+        raise BadInput(f"a chart must be SVG text, got {type(svg).__name__}")
+    body = _PROLOGUE.sub("", svg, count=1)
+    if not body.lstrip().startswith("<svg"):
+        raise BadInput("a chart must be an SVG document starting with <svg")
+    if _ACTIVE.search(body):
+        raise BadInput("a chart's SVG holds scripts or event handlers; it is not embedded")
+    return Markup(body.strip())
+
+
+def is_figure(value: object) -> bool:
+    """A cell that reads as a number (aligned right): '1,409.50', '-3', '15.60%'."""
+    return isinstance(value, str) and bool(_FIGURE.match(value.strip()))
+
+
+def check_locale(locale: str) -> str:
+    if locale not in LOCALES:
+        raise BadInput(f"unknown locale {locale!r} (choose {' or '.join(LOCALES)})")
+    return locale
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "money": money,
+    "capitals": capitals,
+    "percent": percent,
+    "svg": inline_svg,
+}

@@ -1,0 +1,1 @@
+"""What every use case runs in: the workspace and its ports (gateway, decider, contracts)."""
