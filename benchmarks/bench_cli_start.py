@@ -11,14 +11,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-from lendflow.bootstrap import open_workspace
+from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
 from lendflow.loans import applications
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
-from lendflow.workspace.setup import init_workspace
 
 BUDGET = 0.8
 RUNS = 7

@@ -29,11 +29,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from lendflow.bootstrap import open_workspace
+from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.products import catalogue as products
-from lendflow.workspace.setup import init_workspace
 
 BUDGET = 100_000
 MEMORY_BUDGET_MB = 1024

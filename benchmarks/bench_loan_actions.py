@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lendflow.bootstrap import open_workspace
+from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
@@ -27,7 +27,6 @@ from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
 from lendflow.workspace.contracts import NoContracts
-from lendflow.workspace.setup import init_workspace
 
 BUDGET = 1_000
 LOANS = 400

@@ -1,90 +1,91 @@
-"""The one place that wires settings, engine, keys, users, policy and adapters.
+"""The one composition root: settings in; a workspace with its engine, cipher, payment
+gateway, credit decider and contract renderer out.
 
-Every use case takes a `Workspace`; tests build one on a temporary database with
-fakes that implement the real ports (a sandbox gateway), never by patching.
+The CLI, the flows (tasks on Dask workers too), the sandbox, the benchmarks and the
+tests all get their workspace here, so there is one place that decides which adapter
+sits behind each port. Creating a workspace (home, key, schema) lives here too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings, load_settings
-from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
-from lendflow.store.personal_data import PersonalDataCipher
-from lendflow.workspace.contracts import ContractRenderer, RenderedContracts
+from lendflow.config.users import USERS_FILE_NAME, default_users_path
+from lendflow.domain.errors import BadInput
+from lendflow.workspace.context import SANDBOX_FILE_NAME, Workspace, require_workspace
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
-from lendflow.workspace.payments import PaymentGateway, SandboxGateway
-from lendflow.workspace.setup import require_workspace
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from lendflow.access.permissions import Actor
+    from lendflow.store.uow import UnitOfWork
+    from lendflow.workspace.payments import PaymentGateway
 
-    from lendflow.config.policy import Policy
-    from lendflow.store.reads import Reader
+__all__ = [
+    "SANDBOX_FILE_NAME",
+    "RenderedContracts",
+    "WorkspaceReport",
+    "init_workspace",
+    "open_workspace",
+    "require_workspace",
+    "workspace_for",
+]
 
-SANDBOX_FILE_NAME = "sandbox_gateway.db"
+KEY_BYTES = 32
 
 
-@dataclass
-class Workspace:
-    settings: Settings
-    policy_path: Path | None = None
-    contracts: ContractRenderer = field(default_factory=RenderedContracts)
+class RenderedContracts:
+    """Contracts rendered and kept at disbursement (documents.issuing), imported on
+    first use, since plain commands that never disburse should not pay for Jinja."""
 
-    @cached_property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine, made on first use (plain reads never need it)."""
-        from lendflow.workspace.setup import open_engine
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
+        from lendflow.documents.issuing import StoredContracts
 
-        return open_engine(self.settings)
+        return StoredContracts().store_contract(ws, uow, loan, actor, as_of)
 
-    def reader(self) -> Reader:
-        """A read-only connection straight through the driver, for plain commands."""
-        from lendflow.store.reads import Reader
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        from lendflow.documents.issuing import StoredContracts
 
-        return Reader(self.settings.resolved_database_url)
+        StoredContracts().check_issuable(ws, uow, loan, as_of)
 
-    @cached_property
-    def decider(self) -> CreditDecider:
-        """Automated review unless the workspace is set to refer every application
-        (LENDFLOW_DECISIONING=manual); assign `ws.decider` to plug in another."""
-        if self.settings.decisioning == "manual":
-            return ManualReview()
-        from lendflow.credit.review import AutomatedReview
 
-        return AutomatedReview(self)
+def configured_decider(ws: Workspace) -> CreditDecider:
+    """Automated review unless the workspace is set to refer every application
+    (LENDFLOW_DECISIONING=manual)."""
+    if ws.settings.decisioning == "manual":
+        return ManualReview()
+    from lendflow.credit.review import AutomatedReview
 
-    @cached_property
-    def gateway(self) -> PaymentGateway:
-        """The sandbox gateway unless another was plugged in (assign `ws.gateway`)."""
-        return SandboxGateway(self.settings.home / SANDBOX_FILE_NAME)
+    return AutomatedReview(ws)
 
-    @cached_property
-    def policy(self) -> Policy:
-        from lendflow.config.policy import load_policy  # pydantic models: only when needed
 
-        return load_policy(self.policy_path)
-
-    @cached_property
-    def cipher(self) -> PersonalDataCipher:
-        return PersonalDataCipher.from_key_file(self.settings.key_file)
-
-    @cached_property
-    def directory(self) -> Directory:
-        path = self.settings.home / USERS_FILE_NAME
-        return load_directory(path if path.exists() else default_users_path())
-
-    def actor(self, name: str | None = None) -> Actor:
-        """The acting user: `name`, else LENDFLOW_USER."""
-        return resolve_actor(self.directory, name or self.settings.user)
-
-    def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+def workspace_for(
+    settings: Settings,
+    *,
+    gateway: PaymentGateway | None = None,
+    policy_path: Path | None = None,
+) -> Workspace:
+    """A workspace wired with the configured adapters, whether or not it exists yet."""
+    ws = Workspace(
+        settings=settings,
+        policy_path=policy_path,
+        contracts=RenderedContracts(),
+        make_decider=configured_decider,
+    )
+    if gateway is not None:
+        ws.gateway = gateway
+    return ws
 
 
 def open_workspace(
@@ -93,9 +94,63 @@ def open_workspace(
     gateway: PaymentGateway | None = None,
     policy_path: Path | None = None,
 ) -> Workspace:
+    """The workspace named by `settings` (else the environment); it must exist."""
     settings = settings or load_settings()
     require_workspace(settings)
-    ws = Workspace(settings=settings, policy_path=policy_path)
-    if gateway is not None:
-        ws.gateway = gateway
-    return ws
+    return workspace_for(settings, gateway=gateway, policy_path=policy_path)
+
+
+@dataclass(frozen=True)
+class WorkspaceReport:
+    """What `init` found and did, so a second run can say it changed nothing."""
+
+    home: Path
+    database_url: str
+    revision: str
+    key_created: bool
+    home_created: bool
+
+
+def ensure_key_file(path: Path) -> bool:
+    """Create the workspace secret (32 random bytes, hex) with mode 0600 if missing.
+
+    The key encrypts personal data and keys its look-up hashes; losing it makes
+    stored names and ID numbers unreadable, so an existing key is never replaced.
+    """
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise BadInput(
+                f"{path}: secret key is readable by others (mode {mode:o}); chmod 600 it"
+            )
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(KEY_BYTES) + "\n")
+    return True
+
+
+def init_workspace(settings: Settings) -> WorkspaceReport:
+    """Create the home, the key and the database schema; safe to run again."""
+    home_created = not settings.home.exists()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    key_created = ensure_key_file(settings.key_file)
+    users = settings.home / USERS_FILE_NAME
+    if not users.exists():
+        shutil.copyfile(default_users_path(), users)
+    from lendflow.store.engine import make_engine, redact_url
+    from lendflow.store.migrate import upgrade_to_head  # alembic is slow to import: only here
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        revision = upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    return WorkspaceReport(
+        home=settings.home,
+        database_url=redact_url(settings.resolved_database_url),
+        revision=revision,
+        key_created=key_created,
+        home_created=home_created,
+    )

@@ -14,7 +14,7 @@ from lendflow.domain.calendar import parse_date
 
 if TYPE_CHECKING:
     from lendflow.access.permissions import Actor
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 

@@ -32,8 +32,8 @@ def demo(
     from lendflow.cli.runs import prepare_prefect
 
     prepare_prefect()
+    from lendflow.bootstrap import init_workspace
     from lendflow.config.settings import load_settings
-    from lendflow.workspace.setup import init_workspace
 
     init_workspace(load_settings())
     from lendflow.flows import demo as scenario

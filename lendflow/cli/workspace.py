@@ -11,8 +11,8 @@ from lendflow.cli.output import print_json
 
 def init(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Create the workspace (home, secret key, database at the newest schema); safe to rerun."""
+    from lendflow.bootstrap import init_workspace
     from lendflow.config.settings import load_settings
-    from lendflow.workspace.setup import init_workspace
 
     report = init_workspace(load_settings())
     if json_output:

@@ -16,7 +16,7 @@ from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 
 class RenderedNotices:

@@ -37,8 +37,8 @@ from lendflow.store.tables import loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.policy import Policy
+    from lendflow.workspace.context import Workspace
 
 LIVE = q.LIVE
 DAY = timedelta(days=1)

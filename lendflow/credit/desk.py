@@ -24,7 +24,7 @@ from lendflow.store.tables import blocklist, credit_decisions, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 REASON_CODE_PATTERN = r"^[A-Z][A-Z0-9_]{1,63}$"
 _PLACES = Decimal("0.0001")

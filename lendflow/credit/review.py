@@ -25,15 +25,15 @@ from lendflow.domain.pricing import capped_rate
 from lendflow.domain.rules import DecisionTable, InputKind
 from lendflow.domain.schedule import generate
 from lendflow.domain.scoring import Scorecard, ScoreResult, score
-from lendflow.loans.records import spec_for
+from lendflow.products.catalogue import spec_for
 from lendflow.store import credit
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
 from lendflow.workspace.decisioning import CreditDecision
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.policy import Policy
+    from lendflow.workspace.context import Workspace
 
 OPEN_LOAN_STATES = ("active", "overdue")
 

@@ -36,7 +36,7 @@ from lendflow.store.tables import loans
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 CONTRACT_SAMPLES = 3
 

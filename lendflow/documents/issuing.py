@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.customers import registry as customers
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
 from lendflow.domain.repayment import InstalmentState
-from lendflow.loans import customers
-from lendflow.loans.presenter import DISBURSED_STATES
-from lendflow.loans.records import spec_for
+from lendflow.domain.statuses import DISBURSED
+from lendflow.products.catalogue import spec_for
 from lendflow.store import driver
 from lendflow.store import loans as loan_store
 from lendflow.store import products as product_store
@@ -34,9 +34,9 @@ from lendflow.store.tables import documents as documents_table
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.product_spec import ProductSpec
     from lendflow.rendering.views import ContractView, OverdueNoticeView, PartyView
+    from lendflow.workspace.context import Workspace
 
 DOCUMENTS = documents_table
 CONTRACT_FORMAT = "html"  # kept at disbursement: printable as is, the PDF is made from it
@@ -273,7 +273,7 @@ def contract_view_for_loan(
     from lendflow.rendering import product_views
     from lendflow.rendering.lender import lender_view
 
-    if loan["state"] not in DISBURSED_STATES or loan["disbursed_on"] is None:
+    if loan["state"] not in DISBURSED or loan["disbursed_on"] is None:
         raise Refused(
             f"loan {loan['id']} is {loan['state']}; its contract is issued at disbursement"
             " (render the product's specimen with --product)"

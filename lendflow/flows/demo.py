@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from lendflow.bootstrap import Workspace
 from lendflow.demo.simulation import SimulatedBook, Simulator, survey_people
 from lendflow.domain.calendar import add_months
 from lendflow.domain.errors import Refused
@@ -28,6 +27,7 @@ from lendflow.flows.stages import stage_flow
 from lendflow.lifecycle import live_gates
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.products import catalogue as products
+from lendflow.workspace.context import Workspace
 
 CODE = "anxin"
 NAME = "安心借"

@@ -15,7 +15,8 @@ from typing import TypeVar
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from lendflow.bootstrap import Workspace, open_workspace
+from lendflow.bootstrap import open_workspace
+from lendflow.workspace.context import Workspace
 
 T = TypeVar("T")
 DEFAULT_CHUNK = 1000

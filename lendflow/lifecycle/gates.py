@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.loading import parse_yaml
 from lendflow.config.product_spec import parse_product
+from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import earlier, held_stage
 from lendflow.lifecycle.catalog import stage as stage_of
-from lendflow.lifecycle.results import Criterion, all_passed
 from lendflow.states.machine import machine
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 DECISIONS = ("go", "kill", "hold", "recycle", "resume")
 

@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.lifecycle import gates, records
 from lendflow.lifecycle.live_stages import LIVE_STAGE_IDS, is_live_stage, live_gate, live_version
 from lendflow.lifecycle.live_stages import waiting_run as live_waiting_run
-from lendflow.lifecycle.results import Criterion, all_passed
 from lendflow.states.machine import machine
 from lendflow.store.tables import version_origins
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 CARRIED_STAGES = ("charter", "research")
 """What a version opened by an improvement keeps from the live one: it re-enters at design."""

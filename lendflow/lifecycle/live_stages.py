@@ -20,18 +20,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import desc, select
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import Conflict, NotFound, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import LIVE_STAGES
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
-from lendflow.lifecycle.results import Criterion, StageOutcome, all_passed
+from lendflow.lifecycle.results import StageOutcome
 from lendflow.lifecycle.runs import StartedRun, record_start, record_success
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 LIVE_STAGE_IDS: tuple[str, ...] = tuple(s.id for s in LIVE_STAGES)
 SCHEDULER = "scheduler"

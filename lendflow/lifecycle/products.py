@@ -11,15 +11,15 @@ from sqlalchemy import insert, select
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.loading import parse_yaml
+from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import STAGE_IDS, STAGES, held_stage
-from lendflow.lifecycle.results import Criterion, all_passed
 from lendflow.store.tables import product_versions, products
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 PRODUCT_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.money import format_grouped
 from lendflow.lifecycle.catalog import stage as stage_of
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.rendering.reports import ReportChart, ReportSection, ReportTable, ReportView
 
 REPORT_FORMAT = "html"

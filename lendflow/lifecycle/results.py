@@ -6,26 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Criterion:
-    """One automatic gate criterion: its name, whether it passed, and the figure that says so."""
-
-    name: str
-    passed: bool
-    figure: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "figure": self.figure}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Criterion:
-        return cls(str(data["name"]), bool(data["passed"]), str(data["figure"]))
-
-
-def all_passed(criteria: list[Criterion]) -> bool:
-    """A gate with no criteria has nothing to pass; one that has some needs every one."""
-    return all(c.passed for c in criteria)
+from lendflow.domain.criteria import Criterion
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,17 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import Conflict, NotFound, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
-from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome, all_passed
+from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.states.machine import Move, machine
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 
 @dataclass(frozen=True)

@@ -10,22 +10,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.customers import registry as customers
 from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
 from lendflow.domain.money import format_fen, parse_amount
-from lendflow.loans import customers
 from lendflow.loans.promotions import record_referral, referrer_reference
-from lendflow.loans.records import loan_event, not_before, spec_for, transition
+from lendflow.loans.records import loan_event, not_before, transition
 from lendflow.loans.views import loan_view
-from lendflow.products.catalogue import spec_of
+from lendflow.products.catalogue import spec_for, spec_of
 from lendflow.store import credit, products
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.decisioning import CreditDecision
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 REASON_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 

@@ -21,7 +21,7 @@ from lendflow.store.tables import instalments, journal_lines, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 LOANS = loans
 INSTALMENTS = instalments

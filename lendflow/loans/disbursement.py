@@ -21,8 +21,9 @@ from lendflow.domain.ledger import Account, EntryDraft, balance_changes
 from lendflow.domain.schedule import generate
 from lendflow.loans import promotions
 from lendflow.loans.presenters import percent
-from lendflow.loans.records import not_before, spec_for, transition
+from lendflow.loans.records import not_before, transition
 from lendflow.loans.views import loan_view, storable, with_customer
+from lendflow.products.catalogue import spec_for
 from lendflow.states.machine import machine
 from lendflow.store import idempotency, journal, payouts
 from lendflow.store import loans as loan_store
@@ -30,7 +31,7 @@ from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.payments import GatewayError, PayoutReceipt
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 OPERATION = "disburse"
 

@@ -12,12 +12,10 @@ from datetime import date
 from typing import Any
 
 from lendflow.access.permissions import Actor
+from lendflow.customers.views import customer_view
 from lendflow.domain.money import format_fen
 from lendflow.domain.repayment import InstalmentState, payoff_quote
-from lendflow.loans.customer_views import customer_view
 from lendflow.store.personal_data import PersonalDataCipher
-
-DISBURSED_STATES = ("active", "overdue", "closed", "written_off")
 
 
 def outstanding_view(

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, insert, select, update
 
 from lendflow.access.permissions import Actor
+from lendflow.customers import registry as customers
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import validate_national_id
 from lendflow.domain.ledger import Account, EntryDraft
 from lendflow.domain.money import format_fen
 from lendflow.domain.promotions import ScheduledInterest, interest_free_waivers
-from lendflow.loans import customers
 from lendflow.loans.records import loan_event
 from lendflow.store import journal
 from lendflow.store.tables import (
@@ -51,7 +51,7 @@ from lendflow.store.tables import (
 from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 FIRST_LOAN = "first_loan_interest_free"
 REFERRAL = "referral"
@@ -300,7 +300,7 @@ def _store_waiver_terms(
 ) -> str:
     """Render the supplement to the contract that states the waiver, and keep it sealed."""
     from lendflow.documents.issuing import RenderedDocument, store
-    from lendflow.loans.records import spec_for
+    from lendflow.products.catalogue import spec_for
     from lendflow.rendering.campaigns import (
         WaiverRow,
         WaiverTermsView,

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import BadInput
 from lendflow.domain.repayment import InstalmentState
-from lendflow.store import events, products
+from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from lendflow.config.product_spec import ProductSpec
 
 STATE_FIELDS = (
     "principal_paid",
@@ -83,24 +80,6 @@ def transition(
         to_state=move.dest,
     )
     return updated
-
-
-def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
-    """The spec of the version the loan was made under (never the current one).
-
-    A version's spec never changes once stored, so it is read once per process
-    and database.
-    """
-    from lendflow.products.catalogue import spec_of  # pydantic models: only when needed
-
-    key = (str(uow.connection.engine.url), loan["product_version_id"])
-    spec = _SPECS.get(key)
-    if spec is None:
-        spec = _SPECS[key] = spec_of(products.version_by_id(uow, loan["product_version_id"]))
-    return spec
-
-
-_SPECS: dict[tuple[str, int], ProductSpec] = {}
 
 
 def instalment_states(rows: list[dict[str, Any]]) -> list[InstalmentState]:

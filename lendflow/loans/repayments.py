@@ -17,16 +17,16 @@ from lendflow.loans.records import (
     instalment_states,
     loan_event,
     not_before,
-    spec_for,
     transition,
 )
 from lendflow.loans.views import loan_view, storable, with_customer
+from lendflow.products.catalogue import spec_for
 from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 OPERATION = "repay"
 REPAYABLE = ("active", "overdue", "written_off")

@@ -6,10 +6,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
-from lendflow.loans.presenter import DISBURSED_STATES, decision_view, present_loan
+from lendflow.domain.statuses import DISBURSED
+from lendflow.loans.presenter import decision_view, present_loan
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 
 def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
@@ -18,7 +19,7 @@ def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, An
     reader = ws.reader()
     try:
         loan = reader.loan(loan_id)
-        rows = reader.instalments(loan_id) if loan["state"] in DISBURSED_STATES else []
+        rows = reader.instalments(loan_id) if loan["state"] in DISBURSED else []
         customer_row = reader.customer(loan["customer_id"])
         decisions = reader.decisions(loan_id)
     finally:

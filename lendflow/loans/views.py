@@ -7,16 +7,17 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.customers import registry as customers
 from lendflow.domain.errors import Refused
 from lendflow.domain.money import format_fen
-from lendflow.loans import customers
-from lendflow.loans.presenter import DISBURSED_STATES, apr_of, present_loan
+from lendflow.domain.statuses import DISBURSED
+from lendflow.loans.presenter import apr_of, present_loan
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 
 def loan_view(
@@ -31,7 +32,7 @@ def loan_view(
     """The loan as `loan show --json` prints it; `rows` (its current instalments) and
     `customer` (its borrower's row) save reading them again when the caller has them."""
     if rows is None:
-        rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED_STATES else []
+        rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED else []
     if customer is None:
         customer = customers.get(uow, loan["customer_id"])
     return present_loan(loan, rows, customer, ws.cipher, actor, as_of)

@@ -42,7 +42,7 @@ from lendflow.store.tables import (
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 MONEY_KEYS = ("disbursed_amount", "outstanding", "written_off_amount")
 

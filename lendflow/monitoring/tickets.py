@@ -22,7 +22,7 @@ from lendflow.store.tables import customers, tickets
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 Kind = Literal["complaint", "question"]
 KINDS = ("complaint", "question")

@@ -28,7 +28,7 @@ from lendflow.store import products as product_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 
 @dataclass
@@ -162,3 +162,19 @@ def import_product(
         return version_view(product_store.version_by_id(uow, version_id))
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
+    """The spec of the version the loan was made under (never the current one).
+
+    A version's spec never changes once stored, so it is read once per process
+    and database.
+    """
+    key = (str(uow.connection.engine.url), loan["product_version_id"])
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = spec_of(product_store.version_by_id(uow, loan["product_version_id"]))
+    return spec
+
+
+_SPECS: dict[tuple[str, int], ProductSpec] = {}

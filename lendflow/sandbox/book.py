@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from lendflow.close_of_business.sweep import close_range, id_ranges
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.documents import issuing as documents
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.money import format_grouped, parse_amount
 from lendflow.domain.repayment import InstalmentState
-from lendflow.lifecycle.results import Criterion
 from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
@@ -32,8 +32,8 @@ from lendflow.store import loans as loan_store
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.product_spec import ProductSpec
+    from lendflow.workspace.context import Workspace
 
 OPENING = date(2025, 3, 3)
 """The sandbox book opens on this Monday: a fixed date, so a spec gives the same book,

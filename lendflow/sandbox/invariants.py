@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.money import format_grouped
-from lendflow.lifecycle.results import Criterion
 from lendflow.loans import audit
 from lendflow.sandbox.workspace import guarded
 from lendflow.states.machine import machine
@@ -24,7 +24,7 @@ from lendflow.store.tables import events, instalments, journal_lines, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 INVARIANT_CHECKS = (
     "audit_verify_clean",

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from lendflow.credit import desk as credit_desk
 from lendflow.documents import issuing as documents
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import BadInput, LendflowError, NotFound, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.money import format_fen
-from lendflow.lifecycle.results import Criterion
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
@@ -33,8 +33,8 @@ from lendflow.store.tables import customers, events, journal_lines, metadata
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.product_spec import ProductSpec
+    from lendflow.workspace.context import Workspace
 
 SECURITY_CHECKS = (
     "personal_data_encrypted",

@@ -19,18 +19,18 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lendflow.bootstrap import init_workspace
 from lendflow.config.credit_models import FOLDER_NAME as MODELS_FOLDER
 from lendflow.config.loading import parse_yaml
 from lendflow.config.product_spec import ProductSpec, parse_product
 from lendflow.config.settings import DATABASE_FILE_NAME, Settings
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError
-from lendflow.lifecycle.results import Criterion
 from lendflow.products import catalogue as products
 from lendflow.workspace.payments import PayoutReceipt
-from lendflow.workspace.setup import init_workspace
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 SPEC_FOLDER = "spec"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from lendflow.domain.errors import BadInput
@@ -62,3 +62,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     raise BadInput(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+
+
+def open_at_head(url: str, head_revision: str) -> Engine:
+    """An engine on a database at the schema this code expects, or a clear refusal."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        try:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            revision = None
+    if revision != head_revision:
+        engine.dispose()
+        raise BadInput(
+            f"the database is at schema {revision or 'none'}, this lendflow needs"
+            f" {head_revision}: run `lendflow init` to migrate it"
+        )
+    return engine
+
+
+def redact_url(url: str) -> str:
+    """A database URL with any password hidden, for printing."""
+    return make_url(url).render_as_string(hide_password=True)

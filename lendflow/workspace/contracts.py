@@ -2,7 +2,7 @@
 
 Disbursement calls `store_contract` inside its own transaction, so the loan
 becomes active with its contract stored or not at all. `StoredContracts`
-(documents.issuing) renders and stores the real one; `NoContracts` keeps
+(documents.issuing, wired by bootstrap) renders and stores the real one; `NoContracts` keeps
 nothing, for benchmarks and tests that measure the loan engine alone.
 """
 
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from lendflow.access.permissions import Actor
-    from lendflow.bootstrap import Workspace
     from lendflow.store.uow import UnitOfWork
+    from lendflow.workspace.context import Workspace
 
 
 class ContractRenderer(Protocol):
@@ -42,22 +42,3 @@ class NoContracts:
         self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
     ) -> None:
         return None
-
-
-class RenderedContracts:
-    """The workspace default: `StoredContracts`, imported on first use, since plain
-    commands that never disburse should not pay for Jinja and the templates."""
-
-    def store_contract(
-        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
-    ) -> dict[str, Any] | None:
-        from lendflow.documents.issuing import StoredContracts
-
-        return StoredContracts().store_contract(ws, uow, loan, actor, as_of)
-
-    def check_issuable(
-        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
-    ) -> None:
-        from lendflow.documents.issuing import StoredContracts
-
-        StoredContracts().check_issuable(ws, uow, loan, as_of)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lendflow.bootstrap import open_workspace
+from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
@@ -30,7 +30,6 @@ from lendflow.loans import applications, disbursement
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
 from lendflow.store.tables import loans
-from lendflow.workspace.setup import init_workspace
 
 BIN = Path(sys.executable).parent
 

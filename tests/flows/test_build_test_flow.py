@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lendflow.bootstrap import init_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import Refused
 from lendflow.flows.runtime import workspace
@@ -21,7 +22,6 @@ from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.stages.design import documents as design_documents
 from lendflow.loans import views as loan_views
-from lendflow.workspace.setup import init_workspace
 
 CHARTER_DAY, RESEARCH_DAY, DESIGN_DAY = date(2026, 1, 6), date(2026, 1, 20), date(2026, 2, 2)
 BUILD_DAY = date(2026, 2, 16)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from lendflow.bootstrap import init_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
@@ -17,7 +18,6 @@ from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
 from lendflow.store.tables import instalments, loans
-from lendflow.workspace.setup import init_workspace
 
 
 def build_book(home: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from lendflow.bootstrap import init_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import sample_national_id
@@ -29,7 +30,6 @@ from lendflow.lifecycle.stages.launch.stage import education_material
 from lendflow.loans import applications, disbursement
 from lendflow.loans.applications import Application
 from lendflow.store.tables import campaigns
-from lendflow.workspace.setup import init_workspace
 from tests.service.lifecycle_walk import LAUNCHED, walk_to_launch
 
 REVIEWED, IMPROVED = date(2026, 7, 31), date(2026, 8, 12)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lendflow.bootstrap import init_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
@@ -17,7 +18,6 @@ from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
 from lendflow.workspace.payments import SandboxGateway
-from lendflow.workspace.setup import init_workspace
 
 
 @pytest.fixture

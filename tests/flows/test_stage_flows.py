@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prefect import flow, task
 
+from lendflow.bootstrap import init_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.flows.runtime import workspace
@@ -20,7 +21,6 @@ from lendflow.lifecycle import gates
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import samples_folder
-from lendflow.workspace.setup import init_workspace
 
 CHARTER_DAY, RESEARCH_DAY, DESIGN_DAY = date(2026, 1, 6), date(2026, 1, 20), date(2026, 2, 2)
 

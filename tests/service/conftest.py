@@ -9,14 +9,14 @@ from itertools import count
 import pytest
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace, open_workspace
+from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
+from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import SandboxGateway
-from lendflow.workspace.setup import init_workspace
 
 OPENING_DAY = date(2026, 1, 5)
 _serials = count(100)

@@ -11,13 +11,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lendflow.bootstrap import Workspace
+from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle import live_gates
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs, read_charter
-from lendflow.lifecycle.results import Criterion, StageOutcome
+from lendflow.lifecycle.results import StageOutcome
 from lendflow.lifecycle.stages.charter import charter_outputs
 from lendflow.lifecycle.stages.launch.inputs import read_campaigns, read_channels
 from lendflow.lifecycle.stages.launch.stage import (
@@ -30,6 +30,7 @@ from lendflow.lifecycle.stages.launch.stage import (
     store_campaigns,
 )
 from lendflow.rendering.product_views import apr_range
+from lendflow.workspace.context import Workspace
 
 CREATED = date(2026, 1, 5)
 LAUNCHED = date(2026, 6, 15)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.catalog import samples_folder
-from lendflow.lifecycle.results import Criterion
 from lendflow.lifecycle.stages.build_test import (
     VersionSpec,
     build,

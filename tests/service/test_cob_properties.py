@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table, func, select
 
-from lendflow.bootstrap import Workspace, open_workspace
+from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.config.product_spec import example_product_paths
@@ -48,8 +48,8 @@ from lendflow.store.tables import (
     loans,
     notices,
 )
+from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import SandboxGateway
-from lendflow.workspace.setup import init_workspace
 
 CONFIG = load_cob_config()
 OPENING_DAY = date(2026, 1, 5)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.config.credit_models import packaged_folder
 from lendflow.credit.desk import block, compare_challenger, review_queue
 from lendflow.credit.review import AutomatedReview
@@ -17,6 +16,7 @@ from lendflow.domain.identity import sample_national_id
 from lendflow.loans import applications, disbursement
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
+from lendflow.workspace.context import Workspace
 
 DAY = date(2026, 2, 2)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lendflow.bootstrap import Workspace
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import ProductSpec
 from lendflow.config.settings import Settings
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import Problems
 from lendflow.lifecycle.catalog import samples_folder, stage
 from lendflow.lifecycle.inputs import (
@@ -23,7 +23,6 @@ from lendflow.lifecycle.inputs import (
     read_spec,
     read_survey,
 )
-from lendflow.lifecycle.results import Criterion
 from lendflow.lifecycle.stages.charter import charter_outputs
 from lendflow.lifecycle.stages.design import checks as design_checks
 from lendflow.lifecycle.stages.design.checks import (
@@ -32,6 +31,7 @@ from lendflow.lifecycle.stages.design.checks import (
     run_design_checks,
 )
 from lendflow.lifecycle.stages.research import competitor_benchmark, market_trends, target_customers
+from lendflow.workspace.context import Workspace
 
 POLICY = load_policy()
 DESIGN_DAY = date(2026, 2, 2)

@@ -11,7 +11,6 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.documents import issuing as documents
 from lendflow.domain.errors import BadInput, Refused
@@ -22,6 +21,7 @@ from lendflow.products import catalogue as products
 from lendflow.rendering.contents import MissingContents
 from lendflow.store.tables import documents as documents_table
 from lendflow.store.uow import UnitOfWork
+from lendflow.workspace.context import Workspace
 from lendflow.workspace.contracts import NoContracts
 
 Applicant = Callable[..., Application]

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import sample_national_id
@@ -26,6 +25,7 @@ from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
 from lendflow.store.tables import customers, events, journal_entries, loans, payouts
+from lendflow.workspace.context import Workspace
 
 Applicant = Callable[..., Application]
 OPENING_DAY = date(2026, 1, 5)

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import Conflict, Refused
 from lendflow.domain.money import parse_amount
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
 from lendflow.store.tables import events, journal_entries, journal_lines, loans
+from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import GatewayError, SandboxGateway
 
 Applicant = Callable[..., Application]

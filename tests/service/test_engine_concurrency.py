@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace, open_workspace
+from lendflow.bootstrap import open_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.money import format_fen, parse_amount
@@ -28,6 +28,7 @@ from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
 from lendflow.store.personal_data import PersonalDataCipher
 from lendflow.store.tables import customers, instalments, journal_entries
+from lendflow.workspace.context import Workspace
 
 Applicant = Callable[..., Application]
 APPLIED = date(2026, 1, 10)

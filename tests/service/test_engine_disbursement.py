@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace, open_workspace
+from lendflow.bootstrap import open_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.money import parse_amount
@@ -33,6 +33,7 @@ from lendflow.store.tables import (
     loans,
     payouts,
 )
+from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import GatewayError, PayoutReceipt, SandboxGateway
 
 Applicant = Callable[..., Application]

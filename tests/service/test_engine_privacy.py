@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.domain.identity import sample_national_id
 from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
+from lendflow.workspace.context import Workspace
 
 APPLIED = date(2026, 1, 10)
 DECIDED = date(2026, 1, 11)

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
@@ -28,6 +27,7 @@ from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.states.definition import machines_folder
 from lendflow.store.tables import events, journal_entries, loans
+from lendflow.workspace.context import Workspace
 
 RAW = yaml.safe_load((machines_folder() / "loan.yaml").read_text("utf-8"))
 YAML_STATES = frozenset(s["name"] for s in RAW["states"])

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Conflict, NotFound, Refused
 from lendflow.domain.ledger import Account, EntryDraft
 from lendflow.domain.money import format_fen, parse_amount
@@ -29,6 +28,7 @@ from lendflow.store import journal
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.context import Workspace
 
 Applicant = Callable[..., Application]
 APPLIED = date(2026, 1, 10)

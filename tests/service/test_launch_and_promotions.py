@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lendflow.bootstrap import Workspace
 from lendflow.documents import issuing as documents
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import sample_national_id
@@ -35,6 +34,7 @@ from lendflow.store.tables import (
     promotion_awards,
 )
 from lendflow.store.uow import run_in_transaction
+from lendflow.workspace.context import Workspace
 from tests.service.lifecycle_walk import (
     LAUNCHED,
     PAID_OUT,

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import NewTicket, list_tickets, open_ticket, resolve
+from lendflow.workspace.context import Workspace
 
 
 def book(ws: Workspace, ops: Actor, risk: Actor, applicant) -> list[int]:  # type: ignore[no-untyped-def]

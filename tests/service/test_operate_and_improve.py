@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lendflow.bootstrap import Workspace
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import BadInput, Problems, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.lifecycle import live_gates, live_stages
@@ -24,7 +24,7 @@ from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs
 from lendflow.lifecycle.reports import chart_records, render
-from lendflow.lifecycle.results import Criterion, StageOutcome
+from lendflow.lifecycle.results import StageOutcome
 from lendflow.lifecycle.stages.improve.inputs import read_feedback, read_minutes, read_plan
 from lendflow.lifecycle.stages.improve.stage import (
     feedback_outputs,
@@ -47,6 +47,7 @@ from lendflow.monitoring import tickets
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.store.tables import events as event_rows
 from lendflow.store.tables import gate_decisions, instalments, loans, product_versions
+from lendflow.workspace.context import Workspace
 from tests.service.lifecycle_walk import LAUNCHED, go, run_launch, walk_to_launch
 
 REVIEWED, IMPROVED = date(2026, 7, 31), date(2026, 8, 12)

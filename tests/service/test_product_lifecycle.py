@@ -13,20 +13,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import example_product_paths
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import BadInput, Conflict, Refused
 from lendflow.lifecycle import gates
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs, read_spec
-from lendflow.lifecycle.results import Criterion, StageOutcome
+from lendflow.lifecycle.results import StageOutcome
 from lendflow.loans import audit
 from lendflow.products import catalogue as products
 from lendflow.store import events
 from lendflow.store.tables import product_versions
 from lendflow.store.uow import run_in_transaction
+from lendflow.workspace.context import Workspace
 
 DAY = date(2026, 2, 2)
 

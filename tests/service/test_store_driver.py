@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from lendflow.access.permissions import Actor
-from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import Conflict
 from lendflow.loans import applications, disbursement
 from lendflow.loans.applications import Application
@@ -24,6 +23,7 @@ from lendflow.store import journal
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import instalments, journal_entries, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.context import Workspace
 
 Applicant = Callable[..., Application]
 APPLIED = date(2026, 1, 10)

@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from lendflow.bootstrap import init_workspace, workspace_for
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput
 from lendflow.store.engine import make_engine
 from lendflow.store.migrate import current_revision, head_revision
 from lendflow.store.tables import metadata, product_versions, products
-from lendflow.workspace.setup import init_workspace, open_engine
 
 
 def test_init_migrates_to_head_and_is_safe_to_repeat(settings: Settings) -> None:
@@ -23,7 +23,7 @@ def test_init_migrates_to_head_and_is_safe_to_repeat(settings: Settings) -> None
     second = init_workspace(settings)
     assert first.revision == second.revision == head_revision()
     assert first.key_created and not second.key_created
-    engine = open_engine(settings)
+    engine = workspace_for(settings).engine
     try:
         assert current_revision(engine) == head_revision()
         tables = set(inspect(engine).get_table_names())
@@ -65,7 +65,7 @@ def _version(product_code: str, max_amount: int) -> dict[str, object]:
 def test_money_columns_hold_amounts_beyond_32_bits_exactly(settings: Settings) -> None:
     """Fen amounts of a large book pass 2^31 quickly: the columns must be BIGINT."""
     init_workspace(settings)
-    engine = open_engine(settings)
+    engine = workspace_for(settings).engine
     big = 9_007_199_254_740_993  # 2^53 + 1: would lose its last digit through a float
     try:
         with engine.begin() as connection:
@@ -80,7 +80,7 @@ def test_money_columns_hold_amounts_beyond_32_bits_exactly(settings: Settings) -
 
 def test_foreign_keys_are_enforced(settings: Settings) -> None:
     init_workspace(settings)
-    engine = open_engine(settings)
+    engine = workspace_for(settings).engine
     try:
         with pytest.raises(IntegrityError), engine.begin() as connection:
             connection.execute(insert(product_versions).values(**_version("missing", 2)))
@@ -91,7 +91,7 @@ def test_foreign_keys_are_enforced(settings: Settings) -> None:
 def test_migrations_build_exactly_the_declared_tables(settings: Settings) -> None:
     """The schema alembic builds is the one the code declares: no drift either way."""
     init_workspace(settings)
-    engine = open_engine(settings)
+    engine = workspace_for(settings).engine
     try:
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), metadata)
@@ -120,7 +120,7 @@ def test_an_unusable_database_url_is_one_clear_error() -> None:
 
 def test_opening_a_workspace_that_was_never_initialised_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadInput, match="run `lendflow init` first"):
-        open_engine(Settings(home=tmp_path / "nowhere"))
+        _ = workspace_for(Settings(home=tmp_path / "nowhere")).engine
 
 
 def test_the_fast_read_path_knows_every_column_it_reads() -> None:
@@ -146,7 +146,7 @@ def test_an_old_schema_is_one_clear_line_asking_for_init(settings: Settings) -> 
         connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     engine.dispose()
     with pytest.raises(BadInput, match=r"schema 0002, this lendflow needs .*run `lendflow init`"):
-        open_engine(settings)
+        _ = workspace_for(settings).engine
     from lendflow.store.reads import Reader
 
     with pytest.raises(BadInput, match="run `lendflow init` to migrate it"):

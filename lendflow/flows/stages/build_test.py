@@ -14,11 +14,11 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.bootstrap import Workspace
+from lendflow.domain.criteria import Criterion
 from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
-from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.lifecycle.stages.build_test import (
     SandboxBuild,
@@ -34,6 +34,7 @@ from lendflow.lifecycle.stages.build_test import (
 )
 from lendflow.sandbox.book import BookRun
 from lendflow.sandbox.workspace import SandboxSetup, setup_for
+from lendflow.workspace.context import Workspace
 
 ONCE: dict[str, Any] = {**STEP, "retries": 0}
 """A test drives the sandbox book forward, so a second try would test another book. The

@@ -7,13 +7,13 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.bootstrap import Workspace
 from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.lifecycle.inputs import CapturedInput, Charter, read_charter
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
 from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.lifecycle.stages.charter import charter_criteria, charter_outputs, charter_report
+from lendflow.workspace.context import Workspace
 
 
 @task(name="read-charter", **STEP)

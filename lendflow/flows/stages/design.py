@@ -12,15 +12,16 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.bootstrap import Workspace
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.criteria import Criterion
 from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.lifecycle.inputs import CapturedInput, read_spec
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
-from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun, passed_outputs
 from lendflow.lifecycle.stages.design.checks import DesignContext
 from lendflow.lifecycle.stages.design.stage import design_outputs, design_report
+from lendflow.workspace.context import Workspace
 
 
 @task(name="load-evidence", **STEP)

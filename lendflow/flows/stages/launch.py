@@ -13,12 +13,12 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.bootstrap import Workspace
 from lendflow.domain.channels import Channel
+from lendflow.domain.criteria import Criterion
 from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
-from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.lifecycle.stages.launch.inputs import LaunchCampaigns, read_campaigns, read_channels
 from lendflow.lifecycle.stages.launch.stage import (
@@ -33,6 +33,7 @@ from lendflow.lifecycle.stages.launch.stage import (
     store_campaigns,
 )
 from lendflow.rendering.product_views import apr_range
+from lendflow.workspace.context import Workspace
 
 
 @task(name="load-spec-and-charter", **STEP)

@@ -13,12 +13,12 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.bootstrap import Workspace
+from lendflow.domain.criteria import Criterion
 from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.live_stages import stage_actor
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
-from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.lifecycle.stages.operate import (
     operate_criteria,
@@ -28,6 +28,7 @@ from lendflow.lifecycle.stages.operate import (
 )
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import list_tickets
+from lendflow.workspace.context import Workspace
 
 
 @task(name="customer-service", **STEP)

@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from lendflow.bootstrap import Workspace
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.research import Competitor, SurveyResponse
 from lendflow.flows.stages.steps import STEP, run_stage
 from lendflow.lifecycle.inputs import (
@@ -22,7 +22,7 @@ from lendflow.lifecycle.inputs import (
     read_survey,
 )
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
-from lendflow.lifecycle.results import Criterion, RunContext, StageOutcome
+from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun, passed_outputs
 from lendflow.lifecycle.stages.research import (
     competitor_benchmark,
@@ -31,6 +31,7 @@ from lendflow.lifecycle.stages.research import (
     research_report,
     target_customers,
 )
+from lendflow.workspace.context import Workspace
 
 
 @task(name="load-charter", **STEP)

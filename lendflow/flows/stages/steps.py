@@ -16,7 +16,6 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from lendflow.bootstrap import Workspace
 from lendflow.domain.errors import LendflowError
 from lendflow.flows.runtime import workspace
 from lendflow.lifecycle import live_stages
@@ -25,6 +24,7 @@ from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import CapturedInput, capture_inputs
 from lendflow.lifecycle.results import StageOutcome
 from lendflow.lifecycle.runs import StartedRun, fail_run
+from lendflow.workspace.context import Workspace
 
 
 def retry_unless_bad_input(_task: Any, _task_run: Any, state: Any) -> bool:

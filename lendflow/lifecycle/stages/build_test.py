@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError, Problems, Refused
 from lendflow.domain.money import format_grouped, parse_amount
 from lendflow.lifecycle import records
 from lendflow.lifecycle.reports import report_view, t
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
 from lendflow.sandbox.book import FUNCTIONAL_CHECKS, OPENING, BookRun, run_book
 from lendflow.sandbox.invariants import INVARIANT_CHECKS, invariant_checks
@@ -33,7 +34,7 @@ from lendflow.sandbox.workspace import (
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 BUILD_CHECK = "sandbox_built"
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (

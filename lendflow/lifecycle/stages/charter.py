@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.inputs import Charter
 from lendflow.lifecycle.reports import report_view, t
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
 
 MIN_OBJECTIVE_CHARACTERS = 10

@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.money import parse_amount
 from lendflow.domain.review import Alert, MonthEnd, recommendations
 from lendflow.lifecycle import records
 from lendflow.lifecycle.reports import chart, report_view, t, yuan
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import list_tickets
 from lendflow.rendering.charts import Series, bar_chart, line_chart
@@ -26,7 +27,7 @@ from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 HUNDRED = Decimal(100)
 SHOWN_VERSIONS = ("live", "retired")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from lendflow.config.policy import ProductGates
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.forecast import average_rate, fit_trend, forecast, year_on_year
 from lendflow.domain.research import (
     Competitor,
@@ -36,7 +37,7 @@ from lendflow.lifecycle.reports import (
     whole_yuan,
     yuan,
 )
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.rendering.charts import Band, Series, bar_chart, line_chart
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
 

@@ -19,11 +19,11 @@ from lendflow.config.policy import Policy
 from lendflow.config.product_spec import ProductSpec, costliest_loan, policy_problems
 from lendflow.domain.affordability import monthly_equivalent
 from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.money import format_grouped
 from lendflow.domain.pricing_floor import pricing_floor
 from lendflow.domain.research import percentile_rank, percentile_rate
 from lendflow.domain.schedule import generate
-from lendflow.lifecycle.results import Criterion
 from lendflow.lifecycle.stages.design.controls import (
     documents_complete,
     loan_process_defined,
@@ -32,7 +32,7 @@ from lendflow.lifecycle.stages.design.controls import (
 )
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 QUOTE_DATE = date(2025, 1, 15)
 """Loans are priced as if made on this ordinary date: a design's APR must not depend on today."""

@@ -20,16 +20,16 @@ from lendflow.config.credit_models import (
     credit_setup_problems,
     packaged_folder,
 )
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.money import format_grouped
 from lendflow.domain.rules import DecisionTable
 from lendflow.domain.schedule import generate
-from lendflow.lifecycle.results import Criterion
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.product_spec import Bucket, LoanProcess
     from lendflow.lifecycle.stages.design.checks import DesignContext
+    from lendflow.workspace.context import Workspace
 
 REQUIRED_STEPS = ("review", "payout", "complaint")
 """Steps every process must promise a service level for: the customer waits on each."""
@@ -224,7 +224,7 @@ def documents_complete(ctx: DesignContext) -> Criterion:
 
 def packaged_workspace() -> Workspace:
     """Settings without a database: enough to find the templates and the policy."""
-    from lendflow.bootstrap import Workspace
     from lendflow.config.settings import load_settings
+    from lendflow.workspace.context import Workspace
 
     return Workspace(settings=load_settings())

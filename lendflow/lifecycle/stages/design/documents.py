@@ -21,8 +21,8 @@ from lendflow.rendering.reports import ReportSection, ReportTable
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.product_spec import ProductSpec
+    from lendflow.workspace.context import Workspace
 
 KINDS = ("brochure", "contract", "risk-disclosure")
 KIND_NAMES = {

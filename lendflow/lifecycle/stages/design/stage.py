@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.reports import chart, report_view, t, yuan
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.design.checks import DesignContext, loan_aprs, run_design_checks
 from lendflow.lifecycle.stages.design.controls import packaged_workspace
 from lendflow.lifecycle.stages.design.documents import (

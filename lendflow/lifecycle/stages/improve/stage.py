@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import policy_problems
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import NotFound
 from lendflow.domain.feedback import (
     FeedbackResponse,
@@ -30,7 +31,7 @@ from lendflow.lifecycle import records
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.live_stages import live_version
 from lendflow.lifecycle.reports import chart, report_view, t
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.improve.inputs import ImprovementPlan, Minutes, apply_plan
 from lendflow.rendering.charts import bar_chart
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
@@ -38,8 +39,8 @@ from lendflow.store.tables import version_origins
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
     from lendflow.config.policy import Policy
+    from lendflow.workspace.context import Workspace
 
 MIN_FEEDBACK = 30
 """Fewer answer sheets than this say little about what customers think."""

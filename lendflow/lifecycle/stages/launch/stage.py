@@ -20,12 +20,13 @@ from sqlalchemy import insert, select
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.channels import Channel, PlannedChannel, plan_channels
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.promotions import ScheduledInterest, interest_free_waivers
 from lendflow.domain.schedule import generate
 from lendflow.lifecycle import records
 from lendflow.lifecycle.reports import chart, percent, report_view, t, yuan
-from lendflow.lifecycle.results import Criterion, RunContext
+from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.launch.inputs import LaunchCampaigns
 from lendflow.products.catalogue import spec_of
 from lendflow.rendering.campaigns import (
@@ -40,7 +41,7 @@ from lendflow.store.tables import campaigns as campaigns_table
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
-    from lendflow.bootstrap import Workspace
+    from lendflow.workspace.context import Workspace
 
 LOCALES = ("zh-CN", "en")
 EDUCATION_FORMATS = ("md", "html")

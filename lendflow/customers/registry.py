@@ -98,6 +98,6 @@ def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
 
 
 # Re-exported: callers read customers and show them from one module.
-from lendflow.loans.customer_views import customer_view  # noqa: E402
+from lendflow.customers.views import customer_view  # noqa: E402
 
 __all__ = ["PersonalData", "customer_view", "enrol", "find_or_create", "get"]

@@ -1,0 +1,1 @@
+"""Customers: personal data encrypted at rest, found by keyed hash, masked by role."""

@@ -1,0 +1,103 @@
+"""The workspace a use case runs in: settings, the database, keys, users, policy and ports.
+
+Use cases take a `Workspace` and never build one: `lendflow.bootstrap` wires it (the
+one composition root), choosing the adapters behind each port. Everything here is
+made on first use, so a plain command that never writes pays for nothing it skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lendflow.access.permissions import Actor, resolve_actor
+from lendflow.config.settings import Settings
+from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
+from lendflow.domain.errors import BadInput
+from lendflow.store.personal_data import PersonalDataCipher
+from lendflow.workspace.contracts import ContractRenderer, NoContracts
+from lendflow.workspace.decisioning import CreditDecider, ManualReview
+from lendflow.workspace.payments import PaymentGateway, SandboxGateway
+
+if TYPE_CHECKING:
+    from lendflow.config.policy import Policy
+    from lendflow.store.engine import Engine
+    from lendflow.store.reads import Reader
+
+SANDBOX_FILE_NAME = "sandbox_gateway.db"
+
+
+def _refer_everything(_ws: Workspace) -> CreditDecider:
+    return ManualReview()
+
+
+@dataclass
+class Workspace:
+    """One lender's book and its configuration, as a use case sees it.
+
+    `contracts` and `make_decider` are the seams bootstrap fills: by default a
+    workspace keeps no contracts and refers every application to a person, so a
+    workspace built by hand can never decide or issue anything by accident.
+    """
+
+    settings: Settings
+    policy_path: Path | None = None
+    contracts: ContractRenderer = field(default_factory=NoContracts)
+    make_decider: Callable[[Workspace], CreditDecider] = _refer_everything
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made on first use (plain reads never need it)."""
+        require_workspace(self.settings)
+        from lendflow.store.engine import open_at_head
+        from lendflow.store.schema_version import HEAD_REVISION
+
+        return open_at_head(self.settings.resolved_database_url, HEAD_REVISION)
+
+    def reader(self) -> Reader:
+        """A read-only connection straight through the driver, for plain commands."""
+        from lendflow.store.reads import Reader
+
+        return Reader(self.settings.resolved_database_url)
+
+    @cached_property
+    def decider(self) -> CreditDecider:
+        """The credit decider bootstrap chose; assign `ws.decider` to plug in another."""
+        return self.make_decider(self)
+
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        """The sandbox gateway unless another was plugged in (assign `ws.gateway`)."""
+        return SandboxGateway(self.settings.home / SANDBOX_FILE_NAME)
+
+    @cached_property
+    def policy(self) -> Policy:
+        from lendflow.config.policy import load_policy  # pydantic models: only when needed
+
+        return load_policy(self.policy_path)
+
+    @cached_property
+    def cipher(self) -> PersonalDataCipher:
+        return PersonalDataCipher.from_key_file(self.settings.key_file)
+
+    @cached_property
+    def directory(self) -> Directory:
+        path = self.settings.home / USERS_FILE_NAME
+        return load_directory(path if path.exists() else default_users_path())
+
+    def actor(self, name: str | None = None) -> Actor:
+        """The acting user: `name`, else LENDFLOW_USER."""
+        return resolve_actor(self.directory, name or self.settings.user)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def require_workspace(settings: Settings) -> None:
+    """Refuse a workspace that was never initialised, with what to do about it."""
+    if settings.is_sqlite and not settings.home.exists():
+        raise BadInput(f"no workspace at {settings.home}: run `lendflow init` first")
