@@ -26,7 +26,7 @@ from lendflow.domain.identity import sample_national_id
 from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
-from lendflow.workspace.contracts import NoContracts
+from lendflow.workspace.context import NoContracts
 
 BUDGET = 1_000
 LOANS = 400

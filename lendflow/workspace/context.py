@@ -7,18 +7,18 @@ made on first use, so a plain command that never writes pays for nothing it skip
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings
 from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
 from lendflow.domain.errors import BadInput
 from lendflow.store.personal_data import PersonalDataCipher
-from lendflow.workspace.contracts import ContractRenderer, NoContracts
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 from lendflow.workspace.payments import PaymentGateway, SandboxGateway
 
@@ -26,8 +26,43 @@ if TYPE_CHECKING:
     from lendflow.config.policy import Policy
     from lendflow.store.engine import Engine
     from lendflow.store.reads import Reader
+    from lendflow.store.uow import UnitOfWork
 
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
+
+
+class ContractRenderer(Protocol):
+    """The seam through which disbursement keeps a loan's contract.
+
+    Disbursement calls `store_contract` inside its own transaction, so the loan becomes
+    active with its contract stored or not at all. bootstrap plugs in the real renderer
+    (documents.issuing); `NoContracts` keeps nothing, for benchmarks and tests that
+    measure the loan engine alone.
+    """
+
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
+        """Render and store the loan's contract; return {id, sha256, media_type} or None."""
+        ...
+
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        """Refuse a loan whose contract could not be complete, before the payout."""
+        ...
+
+
+class NoContracts:
+    def store_contract(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+    ) -> dict[str, Any] | None:
+        return None
+
+    def check_issuable(
+        self, ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], as_of: date
+    ) -> None:
+        return None
 
 
 def _refer_everything(_ws: Workspace) -> CreditDecider:

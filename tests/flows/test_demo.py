@@ -15,6 +15,9 @@ from lendflow.states.machine import machine
 from lendflow.store.tables import loans
 
 SMALL = "--applicants 160 --months 3 --seed 11"
+GOLDEN = Path(__file__).with_name("data") / "demo_summary_small.json"
+"""The summary this demonstration wrote before lendflow was reorganised by context:
+a change of layout must not change a single figure."""
 
 
 def run_demo(lendflow, out: Path, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[no-untyped-def]
@@ -55,3 +58,5 @@ def test_a_small_demo_keeps_every_invariant_and_repeats_exactly(
 
     again = run_demo(lendflow, tmp_path / "again", monkeypatch)
     assert again == first
+    written = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert written == first == json.loads(GOLDEN.read_text(encoding="utf-8"))

@@ -21,8 +21,7 @@ from lendflow.products import catalogue as products
 from lendflow.rendering.contents import MissingContents
 from lendflow.store.tables import documents as documents_table
 from lendflow.store.uow import UnitOfWork
-from lendflow.workspace.context import Workspace
-from lendflow.workspace.contracts import NoContracts
+from lendflow.workspace.context import NoContracts, Workspace
 
 Applicant = Callable[..., Application]
 APPLIED, DECIDED, PAID_OUT = date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)

@@ -19,7 +19,7 @@ from lendflow.lifecycle.inputs import CapturedInput, read_spec
 from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
 from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun, passed_outputs
-from lendflow.lifecycle.stages.design.checks import DesignContext
+from lendflow.lifecycle.stages.design.context import DesignContext
 from lendflow.lifecycle.stages.design.stage import design_outputs, design_report
 from lendflow.workspace.context import Workspace
 

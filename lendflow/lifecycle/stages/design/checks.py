@@ -3,7 +3,7 @@
 Each check is named and returns one criterion with the figure behind it. The
 design gate's criteria are exactly the checks registered here, in order: the
 positioning checks below, then the risk controls, overdue strategy, loan process
-and documents (design_controls); further checks join with `register_design_check`
+and documents (controls); further checks join with `register_design_check`
 and take part in every later design run.
 """
 
@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
 
-from lendflow.config.policy import Policy
 from lendflow.config.product_spec import ProductSpec, costliest_loan, policy_problems
 from lendflow.domain.affordability import monthly_equivalent
 from lendflow.domain.apr import apr_of_schedule
@@ -24,6 +21,7 @@ from lendflow.domain.money import format_grouped
 from lendflow.domain.pricing_floor import pricing_floor
 from lendflow.domain.research import percentile_rank, percentile_rate
 from lendflow.domain.schedule import generate
+from lendflow.lifecycle.stages.design.context import QUOTE_DATE, DesignContext
 from lendflow.lifecycle.stages.design.controls import (
     documents_complete,
     loan_process_defined,
@@ -31,33 +29,7 @@ from lendflow.lifecycle.stages.design.controls import (
     risk_controls_valid,
 )
 
-if TYPE_CHECKING:
-    from lendflow.workspace.context import Workspace
-
-QUOTE_DATE = date(2025, 1, 15)
-"""Loans are priced as if made on this ordinary date: a design's APR must not depend on today."""
-
 _PERCENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class DesignContext:
-    """Everything a check may hold the spec against.
-
-    `charter` and `research` are the outputs of the runs that passed those gates.
-    `workspace` gives the checks that need one its credit models and templates (the
-    packaged ones without it); `version` and `as_of` date the rendered documents.
-    """
-
-    code: str
-    spec: ProductSpec
-    source: str
-    charter: dict[str, Any]
-    research: dict[str, Any]
-    policy: Policy
-    workspace: Workspace | None = None
-    version: int = 1
-    as_of: date = QUOTE_DATE
 
 
 Check = Callable[[DesignContext], Criterion]

@@ -28,7 +28,7 @@ from lendflow.domain.schedule import generate
 
 if TYPE_CHECKING:
     from lendflow.config.product_spec import Bucket, LoanProcess
-    from lendflow.lifecycle.stages.design.checks import DesignContext
+    from lendflow.lifecycle.stages.design.context import DesignContext
     from lendflow.workspace.context import Workspace
 
 REQUIRED_STEPS = ("review", "payout", "complaint")
