@@ -28,7 +28,7 @@ def test_a_disbursed_loan_is_one_the_machine_reached_through_disburse() -> None:
         frontier = nxt - reachable
         reachable |= nxt
     assert reachable == DISBURSED
-    assert OUTSTANDING == {LoanStatus.ACTIVE, LoanStatus.OVERDUE}
+    assert {LoanStatus.ACTIVE, LoanStatus.OVERDUE} == OUTSTANDING
     assert OUTSTANDING < DISBURSED
 
 
