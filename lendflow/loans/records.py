@@ -8,19 +8,9 @@ from typing import Any
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import BadInput
-from lendflow.domain.repayment import InstalmentState
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
-
-STATE_FIELDS = (
-    "principal_paid",
-    "interest_paid",
-    "fee_paid",
-    "penalty_paid",
-    "interest_waived",
-    "fee_waived",
-)
 
 
 def loan_event(
@@ -80,10 +70,6 @@ def transition(
         to_state=move.dest,
     )
     return updated
-
-
-def instalment_states(rows: list[dict[str, Any]]) -> list[InstalmentState]:
-    return [InstalmentState.from_row(r) for r in rows]
 
 
 def not_before(as_of: date, earliest: date | None, what: str) -> None:

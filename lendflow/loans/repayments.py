@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
+from lendflow.domain.ledger import Line
+from lendflow.domain.loan import REPAYABLE, Loan
 from lendflow.domain.money import format_fen
-from lendflow.domain.repayment import RepaymentPlan, payoff_quote, plan_repayment
+from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.records import (
-    STATE_FIELDS,
-    instalment_states,
     loan_event,
     not_before,
     transition,
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
 
 OPERATION = "repay"
-REPAYABLE = ("active", "overdue", "written_off")
 
 
 def check_not_backdated(uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> None:
@@ -45,77 +43,6 @@ def check_not_backdated(uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> N
             f" (closed through {loan['cob_through']})"
         )
     not_before(as_of, journal.last_movement(uow, loan["id"]), f"loan {loan['id']}'s last payment")
-
-
-def recognise_due(
-    uow: UnitOfWork,
-    loan: dict[str, Any],
-    rows: list[dict[str, Any]],
-    as_of: date,
-    actor: Actor,
-    written: dict[int, dict[str, Any]],
-) -> list[Line]:
-    """Book interest and fees that have fallen due by `as_of` as receivable (once each).
-
-    Returns the entry's lines, whose balance changes the caller writes with the rest of
-    the repayment; the rows are marked in `rows` and in `written` (instalment id →
-    changed columns), which the caller writes once per instalment. Whatever of an
-    instalment was paid in advance was recognised as income when paid, so only the
-    rest is booked.
-    """
-    interest = fee = 0
-    for row in rows:
-        if row["recognised"] or row["due_date"] > as_of:
-            continue
-        interest += row["interest"] - row["interest_paid"] - row["interest_waived"]
-        fee += row["fee"] - row["fee_paid"] - row["fee_waived"]
-        row["recognised"] = True
-        written.setdefault(row["id"], {})["recognised"] = True
-    if not interest and not fee:
-        return []
-    lines = (
-        EntryDraft("charges_due")
-        .debit(Account.INTEREST_RECEIVABLE, interest)
-        .credit(Account.INTEREST_INCOME, interest)
-        .debit(Account.FEE_RECEIVABLE, fee)
-        .credit(Account.FEE_INCOME, fee)
-        .lines()
-    )
-    journal.post(
-        uow,
-        kind="charges_due",
-        lines=lines,
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan["id"],
-    )
-    return lines
-
-
-def _balances_after(loan: dict[str, Any], *entries: list[Line]) -> dict[str, int]:
-    """The loan's balance columns that the entries move, at their new values."""
-    moved: dict[str, int] = {}
-    for lines in entries:
-        for column, delta in balance_changes(lines).items():
-            moved[column] = moved.get(column, 0) + delta
-    return {c: loan[c] + d for c, d in moved.items() if d}
-
-
-def _repayment_lines(plan: RepaymentPlan) -> list[Line]:
-    return (
-        EntryDraft("repayment")
-        .debit(Account.CASH, plan.amount)
-        .debit(Account.INTEREST_INCOME, plan.interest_refund)
-        .debit(Account.FEE_INCOME, plan.fee_refund)
-        .credit(Account.LOAN_PRINCIPAL, plan.principal)
-        .credit(Account.INTEREST_RECEIVABLE, plan.interest_from_receivable)
-        .credit(Account.INTEREST_INCOME, plan.interest_to_income)
-        .credit(Account.FEE_RECEIVABLE, plan.fee_from_receivable)
-        .credit(Account.FEE_INCOME, plan.fee_to_income)
-        .credit(Account.PENALTY_RECEIVABLE, plan.penalty)
-        .credit(Account.OVERPAYMENT, plan.overpayment)
-        .lines()
-    )
 
 
 def repay(
@@ -145,10 +72,7 @@ def repay(
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
         check_not_backdated(uow, loan, as_of)
         rows = loan_store.instalments(uow, loan_id)
-        if loan["state"] == "written_off":
-            loan = _post_recovery(uow, loan, amount, as_of, actor, key)
-        else:
-            loan = _post_repayment(uow, loan, rows, amount, as_of, actor, key)
+        loan = _post(uow, loan, rows, amount, as_of, actor, key)
         view = loan_view(ws, uow, loan, actor, as_of, rows)
         view["payment"] = {"amount": format_fen(amount), "idempotency_key": key}
         idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
@@ -157,100 +81,75 @@ def repay(
     return run_in_transaction(ws.engine, use_case)
 
 
-def _post_repayment(
+def _post(
     uow: UnitOfWork,
-    loan: dict[str, Any],
+    row: dict[str, Any],
     rows: list[dict[str, Any]],
     amount: int,
     as_of: date,
     actor: Actor,
     key: str,
 ) -> dict[str, Any]:
-    """Recognise what fell due, spend the payment, book it; `rows` are kept current.
+    """Let the loan spend the payment, then write what it decided: instalments and the
+    loan once each, the journal entries, the event and any close or cure.
 
-    Each instalment touched and the loan itself are written once, with everything
-    the repayment changed (the loan's balances and, if it closes or cures, its status).
+    `rows` are kept current, so the answer shows the loan as it now stands.
     """
-    written: dict[int, dict[str, Any]] = {}
-    recognised = recognise_due(uow, loan, rows, as_of, actor, written)
-    spec = spec_for(uow, loan)
-    plan = plan_repayment(
-        instalment_states(rows), amount, as_of, loan["disbursed_on"], spec.allocation
-    )
-    by_n = {r["n"]: r for r in rows}
-    for n, change in plan.changes.items():
-        row = by_n[n]
-        values = {f: row[f] + getattr(change, f) for f in STATE_FIELDS if getattr(change, f)}
-        owed_after = (
-            row["principal"]
-            + row["interest"]
-            + row["fee"]
-            + row["penalty"]
-            - sum(values.get(f, row[f]) for f in STATE_FIELDS)
-        )
-        if owed_after == 0 and row["paid_on"] is None:
-            values["paid_on"] = as_of
-        if plan.settles and not row["recognised"]:
-            values["recognised"] = True  # nothing more will ever fall due on it
-        row.update(values)
-        written.setdefault(row["id"], {}).update(values)
-    for instalment_id, values in written.items():
+    loan = Loan.from_rows(row, rows)
+    spec = spec_for(uow, row)
+    outcome = loan.repay(amount, as_of, spec.allocation)
+    if outcome.charges_due:
+        _post_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
+    for instalment_id, values in loan.changed_instalments().items():
         loan_store.update_instalment(uow, instalment_id, values)
-    lines = _repayment_lines(plan)
-    journal.post(
-        uow,
-        kind="repayment",
-        lines=lines,
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan["id"],
-        idempotency_key=f"{OPERATION}:{key}",
-    )
-    balances = _balances_after(loan, recognised, lines)
-    after = {**loan, **balances}
-    loan_event(
-        uow,
-        after,
-        "RepaymentPosted",
-        actor,
-        as_of,
-        {
-            "amount": amount,
-            "principal": plan.principal,
-            "interest": plan.interest_from_receivable + plan.interest_to_income,
-            "fee": plan.fee_from_receivable + plan.fee_to_income,
-            "penalty": plan.penalty,
-            "overpayment": plan.overpayment,
-            "refunded": plan.interest_refund + plan.fee_refund,
-            "settles": plan.settles,
-            "idempotency_key": key,
-        },
-    )
-    if plan.settles:
+    _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, f"{OPERATION}:{key}")
+    after = {**row, **outcome.balances}
+    event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
+    loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
+    if outcome.trigger == "close":
+        assert outcome.plan is not None
         return transition(
             uow,
-            loan,
+            row,
             "close",
             actor=actor,
             as_of=as_of,
             event_name="LoanClosed",
-            context={"outstanding": _owed_on_books(after)},
-            changes={**balances, "closed_on": as_of, **_current(spec)},
+            context={"outstanding": loan.owed_on_books(outcome.balances)},
+            changes={**outcome.balances, "closed_on": as_of, **_current(spec)},
             payload={"credit_balance": after["credit_balance"]},
         )
-    if loan["state"] == "overdue":
-        states = instalment_states(rows)
-        if not any(i.due_date <= as_of and not i.settled for i in states):
-            return transition(
-                uow,
-                loan,
-                "cure",
-                actor=actor,
-                as_of=as_of,
-                event_name="LoanCured",
-                changes={**balances, **_current(spec)},
-            )
-    return loan_store.save(uow, loan, balances) if balances else loan
+    if outcome.trigger == "cure":
+        return transition(
+            uow,
+            row,
+            "cure",
+            actor=actor,
+            as_of=as_of,
+            event_name="LoanCured",
+            changes={**outcome.balances, **_current(spec)},
+        )
+    return loan_store.save(uow, row, outcome.balances) if outcome.balances else row
+
+
+def _post_lines(
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    kind: str,
+    lines: list[Line],
+    as_of: date,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> None:
+    journal.post(
+        uow,
+        kind=kind,
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+        idempotency_key=idempotency_key,
+    )
 
 
 def _current(spec: ProductSpec) -> dict[str, Any]:
@@ -263,56 +162,18 @@ def _current(spec: ProductSpec) -> dict[str, Any]:
     }
 
 
-def _owed_on_books(loan: dict[str, Any]) -> int:
-    return sum(
-        loan[c]
-        for c in (
-            "principal_outstanding",
-            "interest_receivable",
-            "fee_receivable",
-            "penalty_receivable",
-        )
-    )
-
-
-def _post_recovery(
-    uow: UnitOfWork, loan: dict[str, Any], amount: int, as_of: date, actor: Actor, key: str
-) -> dict[str, Any]:
-    """Money received after write-off is a recovery: income, not a loan balance."""
-    lines = (
-        EntryDraft("recovery")
-        .debit(Account.CASH, amount)
-        .credit(Account.RECOVERY_INCOME, amount)
-        .lines()
-    )
-    journal.post(
-        uow,
-        kind="recovery",
-        lines=lines,
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan["id"],
-        idempotency_key=f"{OPERATION}:{key}",
-    )
-    loan_event(
-        uow, loan, "RecoveryPosted", actor, as_of, {"amount": amount, "idempotency_key": key}
-    )
-    return loan
-
-
 def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
     """What it takes to settle the loan on `as_of`, by component."""
     actor.require(Permission.READ, "quote loans")
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
         loan = loan_store.get(uow, loan_id)
-        if loan["state"] not in ("active", "overdue"):
+        if loan["state"] not in OUTSTANDING:
             raise Refused(
                 f"loan {loan_id} is {loan['state']}; a payoff quote needs active or overdue"
             )
         check_not_backdated(uow, loan, as_of)
-        states = instalment_states(loan_store.instalments(uow, loan_id))
-        payoff = payoff_quote(states, as_of, loan["disbursed_on"])
+        payoff = Loan.from_rows(loan, loan_store.instalments(uow, loan_id)).payoff(as_of)
         return {
             "loan_id": loan_id,
             "as_of": as_of.isoformat(),

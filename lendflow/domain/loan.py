@@ -1,0 +1,238 @@
+"""The loan aggregate: one loan with its instalments and balances, deciding what money does.
+
+A use case loads a `Loan` through the repository, asks it what a repayment, a write-off
+or a day's ageing means, saves what changed (with the version check), posts the journal
+lines it returns and appends the events. The aggregate reads and writes nothing itself,
+so the same rules serve the operator's command, a batch file and the simulated book.
+
+Close of business ages the whole book set-wise in SQL and cannot load a `Loan` per row,
+but it takes every rule from the same functions: `charges_falling_due` for what becomes
+receivable, and the delinquency functions (days late, buckets, class, penalty, the move
+a loan's days past due call for) in `domain.delinquency`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from lendflow.domain.allocation import COMPONENTS
+from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
+from lendflow.domain.repayment import InstalmentState, Payoff, RepaymentPlan, payoff_quote
+from lendflow.domain.repayment import plan_repayment as _plan_repayment
+from lendflow.domain.statuses import LoanStatus
+
+PAID_AND_WAIVED = (
+    "principal_paid",
+    "interest_paid",
+    "fee_paid",
+    "penalty_paid",
+    "interest_waived",
+    "fee_waived",
+)
+"""The instalment columns a payment moves."""
+
+BOOK_BALANCES = (
+    "principal_outstanding",
+    "interest_receivable",
+    "fee_receivable",
+    "penalty_receivable",
+)
+"""What the borrower owes on the books; the credit balance is what the lender owes back."""
+
+REPAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.WRITTEN_OFF})
+"""A written-off loan still takes money: as a recovery, not against its balances."""
+
+
+def charges_falling_due(instalment: Mapping[str, Any] | InstalmentState) -> tuple[int, int]:
+    """(interest, fee) that become receivable when an instalment falls due.
+
+    Whatever of it was paid in advance was income when paid, and a waiver is never
+    owed, so only the rest is booked. The one definition of "what fell due": the
+    repayment path calls it per instalment, close of business per row it reads.
+    """
+    get = instalment.__getitem__ if isinstance(instalment, Mapping) else instalment.__getattribute__
+    interest = get("interest") - get("interest_paid") - get("interest_waived")
+    fee = get("fee") - get("fee_paid") - get("fee_waived")
+    return interest, fee
+
+
+@dataclass
+class Instalment:
+    """One scheduled instalment as stored, and the columns changed since it was read."""
+
+    row: dict[str, Any]
+    changed: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, column: str) -> Any:
+        return self.row[column]
+
+    def set(self, **values: Any) -> None:
+        self.row.update(values)
+        self.changed.update(values)
+
+    def state(self) -> InstalmentState:
+        return InstalmentState.from_row(self.row)
+
+    def owed_after_payment(self) -> int:
+        row = self.row
+        scheduled = row["principal"] + row["interest"] + row["fee"] + row["penalty"]
+        return scheduled - sum(row[f] for f in PAID_AND_WAIVED)
+
+
+@dataclass(frozen=True)
+class Repayment:
+    """What a payment did: the plan, the entries to post and the move it calls for."""
+
+    amount: int
+    plan: RepaymentPlan | None
+    charges_due: list[Line]
+    entry: list[Line]
+    entry_kind: str
+    balances: dict[str, int]
+    trigger: str | None = None
+    """`close` when the payment settles the loan, `cure` when it clears every arrear."""
+
+    def event_payload(self, key: str) -> dict[str, Any]:
+        plan = self.plan
+        if plan is None:
+            return {"amount": self.amount, "idempotency_key": key}
+        return {
+            "amount": self.amount,
+            "principal": plan.principal,
+            "interest": plan.interest_from_receivable + plan.interest_to_income,
+            "fee": plan.fee_from_receivable + plan.fee_to_income,
+            "penalty": plan.penalty,
+            "overpayment": plan.overpayment,
+            "refunded": plan.interest_refund + plan.fee_refund,
+            "settles": plan.settles,
+            "idempotency_key": key,
+        }
+
+
+@dataclass
+class Loan:
+    """A disbursed loan: its stored row (status, balances, version) and its instalments."""
+
+    row: dict[str, Any]
+    instalments: list[Instalment]
+
+    @classmethod
+    def from_rows(cls, row: Mapping[str, Any], instalments: Sequence[dict[str, Any]]) -> Loan:
+        return cls(dict(row), [Instalment(r) for r in instalments])
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def status(self) -> LoanStatus:
+        return LoanStatus(self.row["state"])
+
+    def states(self) -> list[InstalmentState]:
+        return [i.state() for i in self.instalments]
+
+    def owed_on_books(self, balances: Mapping[str, int] | None = None) -> int:
+        values = {**self.row, **(balances or {})}
+        return sum(values[c] for c in BOOK_BALANCES)
+
+    def changed_instalments(self) -> dict[int, dict[str, Any]]:
+        """Instalment id → the columns to write, each instalment once."""
+        return {i["id"]: i.changed for i in self.instalments if i.changed}
+
+    def payoff(self, as_of: date) -> Payoff:
+        return payoff_quote(self.states(), as_of, self.row["disbursed_on"])
+
+    def has_arrears(self, as_of: date) -> bool:
+        return any(s.due_date <= as_of and not s.settled for s in self.states())
+
+    def recognise_due(self, as_of: date) -> list[Line]:
+        """Book what fell due by `as_of` and was never recognised; the entry's lines."""
+        interest = fee = 0
+        for item in self.instalments:
+            if item["recognised"] or item["due_date"] > as_of:
+                continue
+            more_interest, more_fee = charges_falling_due(item.row)
+            interest += more_interest
+            fee += more_fee
+            item.set(recognised=True)
+        if not interest and not fee:
+            return []
+        return (
+            EntryDraft("charges_due")
+            .debit(Account.INTEREST_RECEIVABLE, interest)
+            .credit(Account.INTEREST_INCOME, interest)
+            .debit(Account.FEE_RECEIVABLE, fee)
+            .credit(Account.FEE_INCOME, fee)
+            .lines()
+        )
+
+    def repay(self, amount: int, as_of: date, order: Sequence[str] = COMPONENTS) -> Repayment:
+        """Spend a payment by the product's waterfall: what fell due first, then ahead.
+
+        A payment reaching the payoff settles the loan (`close`); one that leaves an
+        overdue loan with nothing due unpaid cures it. After write-off it is a recovery.
+        """
+        if self.status is LoanStatus.WRITTEN_OFF:
+            return self._recovery(amount)
+        charges = self.recognise_due(as_of)
+        plan = _plan_repayment(self.states(), amount, as_of, self.row["disbursed_on"], order)
+        self._apply(plan, as_of)
+        entry = _repayment_lines(plan)
+        balances = _balances_after(self.row, charges, entry)
+        trigger = None
+        if plan.settles:
+            trigger = "close"
+        elif self.status is LoanStatus.OVERDUE and not self.has_arrears(as_of):
+            trigger = "cure"
+        return Repayment(amount, plan, charges, entry, "repayment", balances, trigger)
+
+    def _apply(self, plan: RepaymentPlan, as_of: date) -> None:
+        by_n = {i["n"]: i for i in self.instalments}
+        for n, change in plan.changes.items():
+            item = by_n[n]
+            item.set(
+                **{f: item[f] + getattr(change, f) for f in PAID_AND_WAIVED if getattr(change, f)}
+            )
+            if item.owed_after_payment() == 0 and item["paid_on"] is None:
+                item.set(paid_on=as_of)
+            if plan.settles and not item["recognised"]:
+                item.set(recognised=True)  # nothing more will ever fall due on it
+
+    def _recovery(self, amount: int) -> Repayment:
+        """Money received after write-off is income, not a loan balance."""
+        entry = (
+            EntryDraft("recovery")
+            .debit(Account.CASH, amount)
+            .credit(Account.RECOVERY_INCOME, amount)
+            .lines()
+        )
+        return Repayment(amount, None, [], entry, "recovery", {})
+
+
+def _repayment_lines(plan: RepaymentPlan) -> list[Line]:
+    return (
+        EntryDraft("repayment")
+        .debit(Account.CASH, plan.amount)
+        .debit(Account.INTEREST_INCOME, plan.interest_refund)
+        .debit(Account.FEE_INCOME, plan.fee_refund)
+        .credit(Account.LOAN_PRINCIPAL, plan.principal)
+        .credit(Account.INTEREST_RECEIVABLE, plan.interest_from_receivable)
+        .credit(Account.INTEREST_INCOME, plan.interest_to_income)
+        .credit(Account.FEE_RECEIVABLE, plan.fee_from_receivable)
+        .credit(Account.FEE_INCOME, plan.fee_to_income)
+        .credit(Account.PENALTY_RECEIVABLE, plan.penalty)
+        .credit(Account.OVERPAYMENT, plan.overpayment)
+        .lines()
+    )
+
+
+def _balances_after(row: Mapping[str, Any], *entries: list[Line]) -> dict[str, int]:
+    """The loan's balance columns that the entries move, at their new values."""
+    moved: dict[str, int] = {}
+    for lines in entries:
+        for column, delta in balance_changes(lines).items():
+            moved[column] = moved.get(column, 0) + delta
+    return {c: row[c] + d for c, d in moved.items() if d}
