@@ -164,17 +164,31 @@ def import_product(
     return run_in_transaction(ws.engine, use_case)
 
 
-def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
-    """The spec of the version the loan was made under (never the current one).
+class VersionSpecs:
+    """Specs of stored product versions, parsed once per process and database.
 
-    A version's spec never changes once stored, so it is read once per process
-    and database.
+    Safe to keep for the life of the process: a version's spec never changes once
+    stored (the row carries its SHA-256, and nothing updates it). Keyed by database as
+    well as version id, since one process may open several workspaces.
     """
-    key = (str(uow.connection.engine.url), loan["product_version_id"])
-    spec = _SPECS.get(key)
-    if spec is None:
-        spec = _SPECS[key] = spec_of(product_store.version_by_id(uow, loan["product_version_id"]))
-    return spec
+
+    def __init__(self) -> None:
+        self._specs: dict[tuple[str, int], ProductSpec] = {}
+
+    def get(self, uow: UnitOfWork, version_id: int) -> ProductSpec:
+        key = (uow.database, version_id)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = spec_of(product_store.version_by_id(uow, version_id))
+        return spec
+
+    def clear(self) -> None:
+        self._specs.clear()
 
 
-_SPECS: dict[tuple[str, int], ProductSpec] = {}
+VERSION_SPECS = VersionSpecs()
+
+
+def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
+    """The spec of the version the loan was made under (never the current one)."""
+    return VERSION_SPECS.get(uow, loan["product_version_id"])

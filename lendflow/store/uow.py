@@ -38,6 +38,12 @@ class UnitOfWork:
         return self.connection.dialect.name
 
     @property
+    def database(self) -> str:
+        """Which database this is, for caches of rows that never change once stored
+        (one process may open several workspaces: the sandbox, the tests)."""
+        return str(self.connection.engine.url)
+
+    @property
     def cursor(self) -> Any:
         """A DBAPI cursor on the transaction's connection, made on first use."""
         if self._cursor is None:
