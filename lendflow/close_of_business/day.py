@@ -25,7 +25,6 @@ from lendflow.products.catalogue import spec_of
 from lendflow.store import cob_queries as q
 from lendflow.store import events
 from lendflow.store import products as product_store
-from lendflow.store.tables import utc_now
 from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -168,8 +167,8 @@ class Day:
         When the live loans now closed through today are not all the range's live
         loans, some were behind (or ahead): the caller looks for them.
         """
-        closed = int(self.uow.connection.execute(q.WATERMARK, self.params).rowcount)
-        now = utc_now()
+        closed = q.close_watermark(self.uow, self.params)
+        now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():
             if not (loan.moved or loan.charged):
@@ -205,7 +204,7 @@ class Day:
             rows.append(row)
         set_checked(self.uow, rows)
         left = sum(1 for loan in self.loans.values() if not loan.live)
-        live = self.uow.connection.execute(q.LIVE_COUNT, self.params).scalar_one()
+        live = q.live_count(self.uow, self.params)
         return closed, live == closed - left
 
 

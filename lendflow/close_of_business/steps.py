@@ -28,7 +28,6 @@ from lendflow.domain.ledger import Account
 from lendflow.states.machine import machine
 from lendflow.store import cob_queries as q
 from lendflow.store.cob_ledger import LedgerLine, post_entry
-from lendflow.store.tables import utc_now
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
@@ -44,9 +43,7 @@ MOVES = {
 def expire_approvals(day: Day) -> None:
     """Approvals not taken up within the product's validity lapse (few a day: row by row)."""
     loan_machine = machine("loan")
-    for loan_id, version, customer_id, expires in day.uow.connection.execute(
-        q.EXPIRING, day.params
-    ):
+    for loan_id, version, customer_id, expires in q.expiring_approvals(day.uow, day.params):
         move = loan_machine.fire(
             "approved",
             "expire",
@@ -61,7 +58,7 @@ def expire_approvals(day: Day) -> None:
                     "b_version": version,
                     "state": move.dest,
                     "version": version + 1,
-                    "updated_at": utc_now(),
+                    "updated_at": q.utc_now(),
                 }
             ],
         )
@@ -301,7 +298,7 @@ def collection_notices(day: Day) -> None:
         (r[0], r[1]) for r in q.fetch_by_ids(day.uow, q.NOTICES_SENT, [loan.id for loan in due], {})
     }
     new = [loan for loan in due if (loan.id, loan.days_late) not in sent]
-    now = utc_now()
+    now = q.utc_now()
     q.execute_rows(
         day.uow,
         q.INSERT_NOTICE,

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
-
-from sqlalchemy import func, select
+from typing import TYPE_CHECKING, Any
 
 from lendflow.close_of_business.day import Day, NoticeIssuer
 from lendflow.close_of_business.notices import RenderedNotices
@@ -32,23 +30,21 @@ from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig
 from lendflow.domain.errors import BadInput
 from lendflow.store import cob_queries as q
-from lendflow.store import events
-from lendflow.store.tables import loans
+from lendflow.store import cob_runs, events
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
     from lendflow.workspace.context import Workspace
 
-LIVE = q.LIVE
 DAY = timedelta(days=1)
-SQLITE_CACHE_KIB = 65_536  # page cache of a close-of-business connection
 __all__ = [
     "STEPS",
     "check_dates",
     "close_range",
     "id_ranges",
     "portfolio_counts",
+    "record_run",
 ]
 
 
@@ -63,11 +59,7 @@ def _close_day(
     notices: NoticeIssuer | None = None,
 ) -> tuple[Counter[str], bool]:
     """Close `d` inside one transaction; also whether every live loan is now closed through it."""
-    if uow.dialect == "postgresql":
-        uow.connection.execute(q.LOCK, {"lo": lo, "hi": hi}).all()
-    else:
-        # room for the pages a chunk dirties, so none is spilled and written twice
-        uow.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    q.begin_chunk(uow, lo, hi)
     day = Day(uow, lo, hi, d, actor, config, policy)
     day.notices = notices
     for step in config.steps:
@@ -110,10 +102,7 @@ def close_range(
 
 def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:
     """The dates up to `d` the range's furthest-behind live loan still needs."""
-    oldest = run_in_transaction(
-        ws.engine,
-        lambda uow: uow.connection.execute(q.OLDEST_WATERMARK, {"lo": lo, "hi": hi}).scalar(),
-    )
+    oldest = run_in_transaction(ws.engine, lambda uow: q.oldest_watermark(uow, lo, hi))
     if oldest is None or oldest >= d:
         return []
     return [oldest + timedelta(days=n) for n in range(1, (d - oldest).days + 1)]
@@ -121,13 +110,8 @@ def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:
 
 def id_ranges(ws: Workspace, chunk_size: int) -> list[tuple[int, int]]:
     """The book partitioned by loan id into ranges of `chunk_size` ids."""
-    low, high = run_in_transaction(
-        ws.engine,
-        lambda uow: uow.connection.execute(
-            select(func.min(loans.c.id), func.max(loans.c.id))
-        ).one(),
-    )
-    if low is None:
+    low, high = run_in_transaction(ws.engine, cob_runs.id_bounds)
+    if low is None or high is None:
         return []
     return [
         (start, min(start + chunk_size - 1, high)) for start in range(low, high + 1, chunk_size)
@@ -144,19 +128,9 @@ def check_dates(first: date, last: date, today: date) -> None:
 
 def portfolio_counts(ws: Workspace) -> dict[str, dict[str, int]]:
     """Live loans per bucket and per class, after the run."""
+    return run_in_transaction(ws.engine, cob_runs.live_by_bucket_and_class)
 
-    def read(uow: UnitOfWork) -> dict[str, dict[str, int]]:
-        conn = uow.connection
-        buckets = conn.execute(
-            select(loans.c.bucket, func.count())
-            .where(loans.c.state.in_(LIVE))
-            .group_by(loans.c.bucket)
-        ).all()
-        classes = conn.execute(
-            select(loans.c.classification, func.count())
-            .where(loans.c.state.in_(LIVE))
-            .group_by(loans.c.classification)
-        ).all()
-        return {"buckets": dict(sorted(buckets)), "classes": dict(sorted(classes))}
 
-    return run_in_transaction(ws.engine, read)
+def record_run(ws: Workspace, first: date, last: date, actor: str, result: dict[str, Any]) -> None:
+    """Keep what a run did (dates, actor and its counts), for the operators' record."""
+    run_in_transaction(ws.engine, lambda uow: cob_runs.record_run(uow, first, last, actor, result))

@@ -17,8 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-
 from lendflow.documents import issuing as documents
 from lendflow.domain.money import format_grouped, parse_amount
 from lendflow.lifecycle.products import product_versions_view
@@ -32,7 +30,7 @@ from lendflow.rendering.reports import (
     ReportView,
     render_report,
 )
-from lendflow.store.tables import loans
+from lendflow.store import demo_report as report_store
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
@@ -87,13 +85,9 @@ def write_documents(ws: Workspace, code: str, out: Path, on: date, files: Report
 
 
 def _sample_loans(ws: Workspace, code: str) -> list[int]:
-    query = (
-        select(loans.c.id)
-        .where(loans.c.product_code == code, loans.c.disbursed_on.is_not(None))
-        .order_by(loans.c.id)
-        .limit(CONTRACT_SAMPLES)
+    return run_in_transaction(
+        ws.engine, lambda uow: report_store.paid_out_loan_ids(uow, code, CONTRACT_SAMPLES)
     )
-    return run_in_transaction(ws.engine, lambda uow: [r[0] for r in uow.connection.execute(query)])
 
 
 def write_stage_reports(
@@ -233,14 +227,7 @@ def _months_table(series: list[dict[str, Any]]) -> ReportTable:
 
 
 def loan_states(ws: Workspace, code: str) -> dict[str, int]:
-    query = (
-        select(loans.c.state, func.count())
-        .where(loans.c.product_code == code)
-        .group_by(loans.c.state)
-    )
-    return run_in_transaction(
-        ws.engine, lambda uow: dict(sorted((s, int(n)) for s, n in uow.connection.execute(query)))
-    )
+    return run_in_transaction(ws.engine, lambda uow: report_store.loans_per_state(uow, code))
 
 
 def write_report(

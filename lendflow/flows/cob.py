@@ -9,7 +9,6 @@ machines on Dask (`LENDFLOW_TASK_RUNNER=dask`).
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -20,13 +19,16 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, task
 from prefect.futures import as_completed
-from sqlalchemy import insert
 
-from lendflow.close_of_business.sweep import check_dates, close_range, id_ranges, portfolio_counts
+from lendflow.close_of_business.sweep import (
+    check_dates,
+    close_range,
+    id_ranges,
+    portfolio_counts,
+    record_run,
+)
 from lendflow.config.cob import load_cob_config
 from lendflow.flows.runtime import workspace
-from lendflow.store.tables import cob_runs
-from lendflow.store.uow import run_in_transaction
 
 BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 SCHEDULER = "scheduler"
@@ -85,14 +87,7 @@ def close_of_business(
         **{k: totals.get(k, 0) for k in COUNT_KEYS},
         **portfolio_counts(ws),
     }
-    run_in_transaction(
-        ws.engine,
-        lambda uow: uow.connection.execute(
-            insert(cob_runs).values(
-                from_date=first, to_date=last, actor=actor, counts=json.dumps(result)
-            )
-        ),
-    )
+    record_run(ws, first, last, actor, result)
     return result
 
 

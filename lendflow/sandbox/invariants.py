@@ -11,16 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.money import format_grouped
 from lendflow.loans import audit
 from lendflow.sandbox.workspace import guarded
 from lendflow.states.machine import machine
-from lendflow.store import journal
-from lendflow.store.tables import events, instalments, journal_lines, loans
+from lendflow.store import book_checks, journal
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -54,21 +51,7 @@ def audit_verify_clean(ws: Workspace) -> Criterion:
 
 def schedules_sum_to_principal(ws: Workspace) -> Criterion:
     """Every paid-out loan's instalments repay exactly the principal lent."""
-
-    def read(uow: UnitOfWork) -> list[tuple[int, int, int]]:
-        scheduled = (
-            select(instalments.c.loan_id, func.sum(instalments.c.principal).label("scheduled"))
-            .group_by(instalments.c.loan_id)
-            .subquery()
-        )
-        rows = uow.connection.execute(
-            select(loans.c.id, loans.c.principal, scheduled.c.scheduled)
-            .join(scheduled, scheduled.c.loan_id == loans.c.id)
-            .order_by(loans.c.id)
-        )
-        return [(int(i), int(p), int(s)) for i, p, s in rows]
-
-    rows = run_in_transaction(ws.engine, read)
+    rows = run_in_transaction(ws.engine, book_checks.scheduled_principal)
     problems = [
         f"loan {loan_id}: schedule repays {format_grouped(scheduled)} of {format_grouped(lent)}"
         for loan_id, lent, scheduled in rows
@@ -91,15 +74,7 @@ def states_in_loan_machine(ws: Workspace) -> Criterion:
     legal = set(definition.definition.state_names)
 
     def read(uow: UnitOfWork) -> tuple[list[tuple[int, str]], list[tuple[str, str, str, str]]]:
-        held = [
-            (int(i), str(s)) for i, s in uow.connection.execute(select(loans.c.id, loans.c.state))
-        ]
-        moves = uow.connection.execute(
-            select(events.c.entity_id, events.c.trigger, events.c.from_state, events.c.to_state)
-            .where(events.c.entity == "loan", events.c.trigger.is_not(None))
-            .order_by(events.c.id)
-        )
-        return held, [(str(e), str(t), f or "", str(d)) for e, t, f, d in moves]
+        return book_checks.loan_states(uow), book_checks.loan_moves(uow)
 
     held, moves = run_in_transaction(ws.engine, read)
     problems = [
@@ -131,19 +106,9 @@ def balances_equal_journal(ws: Workspace) -> Criterion:
     columns = list(LOAN_BALANCES)
 
     def read(uow: UnitOfWork) -> tuple[list[dict[str, int]], dict[int, dict[str, int]], int, int]:
-        stored = [
-            dict(r)
-            for r in uow.connection.execute(
-                select(loans.c.id, *[loans.c[c] for c in columns])
-            ).mappings()
-        ]
-        debits, credits = uow.connection.execute(
-            select(
-                func.coalesce(func.sum(journal_lines.c.debit), 0),
-                func.coalesce(func.sum(journal_lines.c.credit), 0),
-            )
-        ).one()
-        return stored, journal.rebuilt_loan_balances(uow), int(debits), int(credits)
+        stored = book_checks.loan_balances(uow, columns)
+        debits, credits = book_checks.journal_totals(uow)
+        return stored, journal.rebuilt_loan_balances(uow), debits, credits
 
     stored, rebuilt, debits, credits = run_in_transaction(ws.engine, read)
     problems = []

@@ -15,7 +15,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import escape
-from sqlalchemy import func, select
 
 from lendflow.credit import desk as credit_desk
 from lendflow.documents import issuing as documents
@@ -28,9 +27,9 @@ from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
 from lendflow.rendering.environment import markdown_escape
 from lendflow.sandbox.workspace import guarded
+from lendflow.store import book_checks
 from lendflow.store.personal_data import PersonalDataCipher
-from lendflow.store.tables import customers, events, journal_lines, metadata
-from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.config.product_spec import ProductSpec
@@ -128,16 +127,7 @@ class SecurityTest:
 
     def counts(self) -> tuple[int, int, int]:
         """Customers, events and journal lines: what a refused request must leave as it was."""
-
-        def read(uow: UnitOfWork) -> tuple[int, int, int]:
-            conn = uow.connection
-            return (
-                int(conn.execute(select(func.count()).select_from(customers)).scalar_one()),
-                int(conn.execute(select(func.count()).select_from(events)).scalar_one()),
-                int(conn.execute(select(func.count()).select_from(journal_lines)).scalar_one()),
-            )
-
-        return run_in_transaction(self.ws.engine, read)
+        return run_in_transaction(self.ws.engine, book_checks.record_counts)
 
     def refused(self, attempts: dict[str, Callable[[], Any]]) -> tuple[list[str], list[str]]:
         """Run each attempt; (how each was turned away, the ones that were not)."""
@@ -386,13 +376,10 @@ class SecurityTest:
         files = sorted(self.ws.settings.home.glob("*.db*"))
         raw = b"".join(path.read_bytes() for path in files)
         found_raw = sum(1 for secret in secrets if secret in raw)
-        rows, dumped = self.table_dump()
-        found_rows = sum(1 for secret in secrets if secret in dumped)
+        dump = self.table_dump()
+        found_rows = sum(1 for secret in secrets if secret in dump.text)
         stranger = PersonalDataCipher.from_secret(os.urandom(32))
-        sealed = run_in_transaction(
-            self.ws.engine,
-            lambda uow: uow.connection.execute(select(customers.c.name_enc).limit(1)).scalar_one(),
-        )
+        sealed = run_in_transaction(self.ws.engine, book_checks.a_sealed_name)
         try:
             stranger.decrypt(sealed, "name")
             opened_by_stranger = True
@@ -407,8 +394,8 @@ class SecurityTest:
             problems.append("another key opened a sealed name")
         figure = (
             f"{len(people)} customers' names, national IDs and phones searched for in"
-            f" {len(files)} database files ({len(raw):,} bytes) and {rows:,} rows of"
-            f" {len(metadata.sorted_tables)} tables: none in clear; sealed values (AES-GCM,"
+            f" {len(files)} database files ({len(raw):,} bytes) and {dump.rows:,} rows of"
+            f" {dump.tables} tables: none in clear; sealed values (AES-GCM,"
             " v1:…) do not open with another key"
         )
         return Criterion(name, bool(people) and not problems, "; ".join([figure, *problems]))
@@ -416,34 +403,19 @@ class SecurityTest:
     def people(self) -> list[tuple[str, str, str]]:
         """Every customer's personal data, opened with the sandbox's key (to search for it)."""
         cipher = self.ws.cipher
-
-        def read(uow: UnitOfWork) -> list[tuple[str, str, str]]:
-            rows = uow.connection.execute(
-                select(customers.c.name_enc, customers.c.national_id_enc, customers.c.phone_enc)
+        rows = run_in_transaction(self.ws.engine, book_checks.sealed_personal_data)
+        return [
+            (
+                cipher.decrypt(n, "name"),
+                cipher.decrypt(i, "national_id"),
+                cipher.decrypt(p, "phone"),
             )
-            return [
-                (
-                    cipher.decrypt(n, "name"),
-                    cipher.decrypt(i, "national_id"),
-                    cipher.decrypt(p, "phone"),
-                )
-                for n, i, p in rows
-            ]
+            for n, i, p in rows
+        ]
 
-        return run_in_transaction(self.ws.engine, read)
-
-    def table_dump(self) -> tuple[int, bytes]:
+    def table_dump(self) -> book_checks.TableDump:
         """Every row of every table as text: what a copied database would show."""
-
-        def read(uow: UnitOfWork) -> tuple[int, bytes]:
-            count, parts = 0, []
-            for table in metadata.sorted_tables:
-                for row in uow.connection.execute(select(table)):
-                    count += 1
-                    parts.append(repr(tuple(row)))
-            return count, "\n".join(parts).encode("utf-8")
-
-        return run_in_transaction(self.ws.engine, read)
+        return run_in_transaction(self.ws.engine, book_checks.table_dump)
 
     def checks(self) -> list[Criterion]:
         """The hostile inputs first (they add borrowers), then roles, masking and the search."""

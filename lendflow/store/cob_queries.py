@@ -37,9 +37,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 
 from lendflow.store.tables import instalments, loans, notices, payouts
+from lendflow.store.tables import utc_now as utc_now  # the rows' audit stamp, for the steps
 from lendflow.store.uow import UnitOfWork
 
 LIVE = ("active", "overdue")
+SQLITE_CACHE_KIB = 65_536  # page cache of a close-of-business connection
 
 _IN_RANGE = loans.c.id.between(bindparam("lo"), bindparam("hi"))
 # A date closes the loans closed through the day before it (`prev`); a loan left
@@ -264,6 +266,42 @@ def fetch_by_ids(
         batch = {**params, "ids": ids[start : start + ID_BATCH]}
         rows += fetch(uow, statement, batch)
     return rows
+
+
+def begin_chunk(uow: UnitOfWork, lo: int, hi: int) -> None:
+    """Ready the transaction of one chunk's day before any step reads.
+
+    On PostgreSQL the range's live loans are locked first (SELECT … FOR UPDATE), so a
+    concurrent repayment waits or conflicts; on SQLite the transaction already holds
+    the write lock, and the page cache is made room for the pages a chunk dirties, so
+    none is spilled and written twice.
+    """
+    if uow.dialect == "postgresql":
+        uow.connection.execute(LOCK, {"lo": lo, "hi": hi}).all()
+    else:
+        uow.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+
+def oldest_watermark(uow: UnitOfWork, lo: int, hi: int) -> date | None:
+    """The earliest date a live loan of the range is closed through (None: no live loan)."""
+    found: date | None = uow.connection.execute(OLDEST_WATERMARK, {"lo": lo, "hi": hi}).scalar()
+    return found
+
+
+def expiring_approvals(uow: UnitOfWork, params: Mapping[str, Any]) -> list[Any]:
+    """Approved loans of the range past their validity on `d`: (id, version, customer id,
+    approval expires on), the date as a date (few a day, so through SQLAlchemy's rows)."""
+    return list(uow.connection.execute(EXPIRING, dict(params)).all())
+
+
+def close_watermark(uow: UnitOfWork, params: Mapping[str, Any]) -> int:
+    """Move every live loan of the range closed through `prev` to `d`; how many moved."""
+    return int(uow.connection.execute(WATERMARK, dict(params)).rowcount)
+
+
+def live_count(uow: UnitOfWork, params: Mapping[str, Any]) -> int:
+    """The range's live loans, whatever date they are closed through."""
+    return int(uow.connection.execute(LIVE_COUNT, dict(params)).scalar_one())
 
 
 def as_date(value: date | str) -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from lendflow.flows.runtime import workspace
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
-from lendflow.store.tables import instalments, loans
+from lendflow.store.tables import cob_runs, instalments, loans
 
 
 def build_book(home: Path) -> None:
@@ -81,6 +82,15 @@ def test_chunks_close_the_book_and_report_counts(isolated_environment: Path) -> 
     again = close_of_business(date(2026, 3, 1), actor="ops", chunk_size=5, today=date(2026, 3, 2))
     assert again["loans_scanned"] == 0 and again["penalty_accrued"] == 0
     assert audit.verify(workspace(), workspace().actor("auditor")).ok
+    # each run is kept for the operators' record, with what it reported
+    with workspace().engine.connect() as c:
+        runs = c.execute(
+            select(
+                cob_runs.c.from_date, cob_runs.c.to_date, cob_runs.c.actor, cob_runs.c.counts
+            ).order_by(cob_runs.c.id)
+        ).all()
+    assert [tuple(r[:3]) for r in runs] == [(date(2026, 3, 1), date(2026, 3, 1), "ops")] * 2
+    assert [json.loads(r[3]) for r in runs] == [result, again]
 
 
 def test_dask_with_two_workers_gives_identical_results(
