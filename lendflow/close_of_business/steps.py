@@ -22,15 +22,19 @@ from lendflow.domain.delinquency import (
     daily_penalty,
     days_late,
     effective_dpd,
+    move_for,
 )
 from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.ledger import Account
+from lendflow.domain.loan import CHARGE_COLUMNS, charges_falling_due
 from lendflow.states.machine import machine
 from lendflow.store import cob_queries as q
 from lendflow.store.cob_ledger import LedgerLine, post_entry
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
+
+CHARGES = len(CHARGE_COLUMNS)
 
 MOVES = {
     # trigger: (event, count)
@@ -83,10 +87,11 @@ def recognise_due(day: Day) -> None:
     loans = day.loans
     # a loan written off by an earlier step today takes no more charges
     rows = [r for r in rows if r[1] not in loans or loans[r[1]].live]
-    for _, loan_id, interest, fee, *held_by_loan in rows:
+    for _, loan_id, *row in rows:
         loan = loans.get(loan_id)
         if loan is None:
-            loan = loans[loan_id] = LoanDay(*held_by_loan)
+            loan = loans[loan_id] = LoanDay(*row[CHARGES:])
+        interest, fee = charges_falling_due(*row[:CHARGES])
         loan.add_interest += interest
         loan.add_fee += fee
     lines: list[LedgerLine] = []
@@ -168,13 +173,7 @@ def delinquency(day: Day) -> None:
         )
         dpd = effective_dpd(loan.days_late, found.grace)
         state = loan.state
-        trigger = None
-        if state == "active" and dpd > 0:
-            trigger = "fall_overdue"
-        elif state == "overdue" and dpd == 0:
-            trigger = "cure"
-        elif state == "overdue" and dpd > found.write_off_dpd:
-            trigger = "write_off"
+        trigger = move_for(state, dpd, found.write_off_dpd)
         if trigger and (state, trigger) not in table:  # pragma: no cover
             # the sweep moves loans only along the machine's own table
             raise Conflict(loan_machine.refusal(f"loan {loan.id}", state, trigger))

@@ -20,6 +20,22 @@ def effective_dpd(raw_days: int, grace_days: int) -> int:
     return raw_days if raw_days > grace_days else 0
 
 
+def move_for(status: str, dpd: int, write_off_dpd: int) -> str | None:
+    """The loan machine's trigger a day's days past due call for, if any.
+
+    An active loan with days past due falls overdue, an overdue one with none is
+    cured, and one beyond the product's write-off threshold is written off. The
+    machine still checks every move: this only says which to ask for.
+    """
+    if status == "active" and dpd > 0:
+        return "fall_overdue"
+    if status == "overdue" and dpd == 0:
+        return "cure"
+    if status == "overdue" and dpd > write_off_dpd:
+        return "write_off"
+    return None
+
+
 def bucket_for(dpd: int, buckets: Sequence[tuple[str, int | None]]) -> str:
     """The delinquency bucket (M0, M1, …) for `dpd`; buckets ascend by upper bound."""
     for name, max_dpd in buckets:

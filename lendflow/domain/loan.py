@@ -46,17 +46,31 @@ REPAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.WRITTEN
 """A written-off loan still takes money: as a recovery, not against its balances."""
 
 
-def charges_falling_due(instalment: Mapping[str, Any] | InstalmentState) -> tuple[int, int]:
+CHARGE_COLUMNS = ("interest", "interest_paid", "interest_waived", "fee", "fee_paid", "fee_waived")
+"""What `charges_falling_due` reads of an instalment, in the order it takes them."""
+
+
+def charges_falling_due(
+    interest: int,
+    interest_paid: int,
+    interest_waived: int,
+    fee: int,
+    fee_paid: int,
+    fee_waived: int,
+) -> tuple[int, int]:
     """(interest, fee) that become receivable when an instalment falls due.
 
     Whatever of it was paid in advance was income when paid, and a waiver is never
-    owed, so only the rest is booked. The one definition of "what fell due": the
-    repayment path calls it per instalment, close of business per row it reads.
+    owed, so only the rest is booked. The one definition of "what fell due": the loan
+    aggregate calls it per instalment, close of business per row it reads (in
+    `CHARGE_COLUMNS` order).
     """
-    get = instalment.__getitem__ if isinstance(instalment, Mapping) else instalment.__getattribute__
-    interest = get("interest") - get("interest_paid") - get("interest_waived")
-    fee = get("fee") - get("fee_paid") - get("fee_waived")
-    return interest, fee
+    return interest - interest_paid - interest_waived, fee - fee_paid - fee_waived
+
+
+def charges_of(instalment: Mapping[str, Any]) -> tuple[int, int]:
+    """`charges_falling_due` of a stored instalment row."""
+    return charges_falling_due(*(instalment[c] for c in CHARGE_COLUMNS))
 
 
 @dataclass
@@ -154,7 +168,7 @@ class Loan:
         for item in self.instalments:
             if item["recognised"] or item["due_date"] > as_of:
                 continue
-            more_interest, more_fee = charges_falling_due(item.row)
+            more_interest, more_fee = charges_of(item.row)
             interest += more_interest
             fee += more_fee
             item.set(recognised=True)

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 
+from lendflow.domain.loan import CHARGE_COLUMNS
 from lendflow.store.tables import instalments, loans, notices, payouts
 from lendflow.store.tables import utc_now as utc_now  # the rows' audit stamp, for the steps
 from lendflow.store.uow import UnitOfWork
@@ -72,8 +73,7 @@ EXPIRING = select(
 _FALLING_DUE_COLUMNS = (
     instalments.c.id,
     instalments.c.loan_id,
-    instalments.c.interest - instalments.c.interest_paid - instalments.c.interest_waived,
-    instalments.c.fee - instalments.c.fee_paid - instalments.c.fee_waived,
+    *(instalments.c[name] for name in CHARGE_COLUMNS),
 )
 _CHARGED_LOAN_COLUMNS = (
     loans.c.id,
@@ -82,8 +82,8 @@ _CHARGED_LOAN_COLUMNS = (
     loans.c.fee_receivable,
     loans.c.penalty_receivable,
 )
-# Instalments falling due on `d` (id, loan id, interest and fee to recognise), found by
-# date and id range, with their loan's version and receivables (loan id, version,
+# Instalments falling due on `d` (id, loan id, then what `charges_falling_due` reads),
+# found by date and id range, with their loan's version and receivables (loan id, version,
 # interest, fee and penalty receivable) if it is live and closed through the day before.
 FALLING_DUE_TODAY = (
     select(*_FALLING_DUE_COLUMNS, *_CHARGED_LOAN_COLUMNS)

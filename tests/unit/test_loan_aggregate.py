@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from test_repayment_plan import ORDERS, fresh_states, schedule_terms
 
 from lendflow.domain.ledger import Account, balance_changes
-from lendflow.domain.loan import Loan, charges_falling_due
+from lendflow.domain.loan import Loan, charges_falling_due, charges_of
 from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.schedule import ScheduleTerms
 from lendflow.domain.statuses import LoanStatus
@@ -96,7 +96,7 @@ def test_what_fell_due_is_booked_once_and_only_once(terms: ScheduleTerms, days: 
     loan = loan_of(terms, LoanStatus.ACTIVE)
     as_of = terms.disbursed + timedelta(days=days)
     falling = [i for i in loan.instalments if not i["recognised"] and i["due_date"] <= as_of]
-    expected = [charges_falling_due(i.state()) for i in falling]
+    expected = [charges_of(i.row) for i in falling]
     lines = loan.recognise_due(as_of)
     moved = balance_changes(lines)
     assert moved["interest_receivable"] == sum(interest for interest, _ in expected)
@@ -125,5 +125,5 @@ def test_charges_falling_due_leave_out_what_was_paid_ahead_or_waived() -> None:
         2, date(2025, 3, 15), principal=10_000, interest=1_200, fee=300,
         interest_paid=200, interest_waived=100, fee_paid=300,
     )  # fmt: skip
-    assert charges_falling_due(item) == (900, 0)
-    assert charges_falling_due({**asdict(item)}) == (900, 0)
+    assert charges_of(asdict(item)) == (900, 0)
+    assert charges_falling_due(1_200, 200, 100, 300, 300, 0) == (900, 0)
