@@ -11,8 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.credit_models import FOLDER_NAME, CreditModels, load_file, packaged_folder
 from lendflow.domain.errors import BadInput, Refused
@@ -20,7 +18,8 @@ from lendflow.domain.identity import validate_national_id
 from lendflow.domain.money import format_fen
 from lendflow.domain.rules import DecisionTable
 from lendflow.domain.scoring import Scorecard
-from lendflow.store.tables import blocklist, credit_decisions, loans
+from lendflow.store import credit as credit_store
+from lendflow.store.credit import ComparedDecision
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -41,31 +40,10 @@ def review_queue(
 ) -> list[dict[str, Any]]:
     """Applications waiting for a person, oldest first, with what automated review found."""
     actor.require(Permission.READ, "read the review queue")
-    latest = (
-        select(func.max(credit_decisions.c.id))
-        .where(credit_decisions.c.role == "champion")
-        .group_by(credit_decisions.c.loan_id)
-        .scalar_subquery()
-    )
-    query = (
-        select(loans, credit_decisions.c.score, credit_decisions.c.reasons,
-               credit_decisions.c.approved_amount.label("proposed"))
-        .select_from(
-            loans.outerjoin(
-                credit_decisions,
-                and_(credit_decisions.c.loan_id == loans.c.id, credit_decisions.c.id.in_(latest)),
-            )
-        )
-        .where(loans.c.state == "under_review")
-        .order_by(loans.c.reviewed_on, loans.c.id)
-        .limit(limit)
-    )  # fmt: skip
-    if product:
-        query = query.where(loans.c.product_code == product)
 
     def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
         out = []
-        for row in uow.connection.execute(query).mappings():
+        for row in credit_store.review_queue(uow, product, limit):
             waiting_since = row["reviewed_on"] or row["applied_on"]
             out.append(
                 {
@@ -97,13 +75,11 @@ def block(
     id_hash = ws.cipher.lookup_hash(national_id, "national_id")
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
-        found = uow.connection.execute(
-            select(blocklist.c.reason).where(blocklist.c.id_hash == id_hash)
-        ).scalar()
+        found = credit_store.blocklist_reason_by_hash(uow, id_hash)
         if found is not None:
             raise Refused(f"this person is already on the blocklist ({found})")
-        uow.connection.execute(
-            insert(blocklist),
+        credit_store.add_to_blocklist(
+            uow,
             {
                 "id_hash": id_hash,
                 "reason": reason,
@@ -135,16 +111,15 @@ def blocklist_entries(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
     actor.require(Permission.READ, "read the blocklist")
 
     def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
-        rows = uow.connection.execute(select(blocklist).order_by(blocklist.c.added_on))
         return [
             {
-                "id_hash": r.id_hash[:16],
-                "reason": r.reason,
-                "note": r.note,
-                "added_by": r.added_by,
-                "added_on": r.added_on.isoformat(),
+                "id_hash": r["id_hash"][:16],
+                "reason": r["reason"],
+                "note": r["note"],
+                "added_by": r["added_by"],
+                "added_on": r["added_on"].isoformat(),
             }
-            for r in rows
+            for r in credit_store.blocklist_rows(uow)
         ]
 
     return run_in_transaction(ws.engine, use_case)
@@ -225,30 +200,16 @@ def compare_challenger(
     actor.require(Permission.READ, "read credit decisions")
     if since and until and until < since:
         raise BadInput(f"--to {until} is before --from {since}")
-    d = credit_decisions
-    query = (
-        select(d.c.loan_id, d.c.role, d.c.outcome, d.c.score, d.c.scorecard, d.c.scorecard_version,
-               loans.c.state, loans.c.dpd, loans.c.product_code)
-        .select_from(d.join(loans, loans.c.id == d.c.loan_id))
-        .where(d.c.role.in_(("champion", "challenger")))
-        .order_by(d.c.id)
-    )  # fmt: skip
-    if product:
-        query = query.where(loans.c.product_code == product)
-    if since:
-        query = query.where(d.c.decided_on >= since)
-    if until:
-        query = query.where(d.c.decided_on <= until)
 
-    def use_case(uow: UnitOfWork) -> list[Any]:
-        return list(uow.connection.execute(query))
+    def use_case(uow: UnitOfWork) -> list[ComparedDecision]:
+        return credit_store.compared_decisions(uow, product, since, until)
 
     rows = run_in_transaction(ws.engine, use_case)
     return summarise_comparison(rows)
 
 
-def summarise_comparison(rows: list[Any]) -> dict[str, Any]:
-    by_loan: dict[int, dict[str, Any]] = {}
+def summarise_comparison(rows: list[ComparedDecision]) -> dict[str, Any]:
+    by_loan: dict[int, dict[str, ComparedDecision]] = {}
     for r in rows:
         by_loan.setdefault(r.loan_id, {})[r.role] = r
     pairs = [(p["champion"], p["challenger"]) for p in by_loan.values() if len(p) == 2]

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import insert, select
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
@@ -27,10 +26,10 @@ from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
 from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.statuses import DISBURSED
 from lendflow.products.catalogue import spec_for
-from lendflow.store import driver
+from lendflow.store import documents as document_store
 from lendflow.store import loans as loan_store
 from lendflow.store import products as product_store
-from lendflow.store.tables import documents as documents_table
+from lendflow.store.caches import DatabaseCache
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from lendflow.rendering.views import ContractView, OverdueNoticeView, PartyView
     from lendflow.workspace.context import Workspace
 
-DOCUMENTS = documents_table
 CONTRACT_FORMAT = "html"  # kept at disbursement: printable as is, the PDF is made from it
 _SEALED_FIELD = "document"
 LOAN_KINDS = ("overdue-notice",)
@@ -58,7 +56,18 @@ class RenderedDocument:
         return hashlib.sha256(self.content).hexdigest()
 
 
-_ISSUABLE: dict[tuple[str, int], list[str]] = {}
+class IssuableContracts(DatabaseCache[tuple[int, str, Path | None], tuple[str, ...]]):
+    """What the contract of each product version would lack (nothing: it can be issued),
+    by product version id, locale and template folder, so that disbursement renders a
+    product's specimen contract once per process instead of once per loan.
+
+    Safe because a product version row (its spec) never changes once stored, and the
+    locale and template folder the answer also depends on are in the key. A template
+    file edited while the process runs is seen after `clear()` or a restart.
+    """
+
+
+ISSUABLE = IssuableContracts()
 
 
 class StoredContracts:
@@ -71,18 +80,19 @@ class StoredContracts:
         contract. A product version never changes, so each is checked once."""
         from lendflow.rendering.rendering import missing_contents
 
-        key = (str(uow.connection.engine.url), loan["product_version_id"])
-        if key not in _ISSUABLE:
-            spec, locale = spec_for(uow, loan), ws.settings.locale
-            version = _version(uow, loan)
+        locale, templates = ws.settings.locale, ws.settings.templates
+
+        def missing() -> tuple[str, ...]:
+            spec, version = spec_for(uow, loan), _version(uow, loan)
             view = _product_view(ws, "contract", spec, version, locale, as_of)
-            _ISSUABLE[key] = missing_contents(
-                "contract", view, locale=locale, templates=ws.settings.templates
-            )
-        if _ISSUABLE[key]:
+            return tuple(missing_contents("contract", view, locale=locale, templates=templates))
+
+        key = (loan["product_version_id"], locale, templates)
+        lacking = ISSUABLE.get_or_make(uow, key, missing)
+        if lacking:
             raise Refused(
                 f"loan {loan['id']}: its contract cannot be issued, so nothing is paid out:"
-                f" missing {', '.join(_ISSUABLE[key])}"
+                f" missing {', '.join(lacking)}"
             )
 
     def store_contract(
@@ -92,9 +102,6 @@ class StoredContracts:
         view = contract_view_for_loan(ws, uow, loan, locale=locale, clear=True)
         document = _render("contract", view, ws, locale, CONTRACT_FORMAT)
         return store(ws, uow, loan, document, actor, as_of)
-
-
-_KEEP = insert(DOCUMENTS).returning(DOCUMENTS.c.id)
 
 
 def store(
@@ -119,9 +126,9 @@ def store(
         "business_date": as_of,
         "actor": actor.name,
     }
-    document_id = driver.scalar(uow, _KEEP, values)  # notices are kept nightly, in bulk
+    document_id = document_store.keep(uow, values)
     return {
-        "document_id": int(document_id),
+        "document_id": document_id,
         "sha256": document.sha256,
         "media_type": document.media_type,
     }
@@ -132,11 +139,7 @@ def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[dict[
     actor.require(Permission.SEE_PERSONAL_DATA, "read issued documents")
 
     def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
-        row = (
-            uow.connection.execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id))
-            .mappings()
-            .first()
-        )
+        row = document_store.get(uow, document_id)
         if row is None:
             raise NotFound(f"document {document_id} does not exist")
         packed = ws.cipher.decrypt(row["content_enc"], _SEALED_FIELD)
@@ -153,10 +156,7 @@ def list_documents(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, 
 
     def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
         loan_store.get(uow, loan_id)
-        rows = uow.connection.execute(
-            select(DOCUMENTS).where(DOCUMENTS.c.loan_id == loan_id).order_by(DOCUMENTS.c.id)
-        ).mappings()
-        return [_listed(row) for row in rows]
+        return [_listed(row) for row in document_store.for_loan(uow, loan_id)]
 
     return run_in_transaction(ws.engine, use_case)
 

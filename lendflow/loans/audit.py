@@ -11,21 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.money import format_fen
+from lendflow.store import audit as audit_store
 from lendflow.store import events, journal
-from lendflow.store.tables import instalments, journal_lines, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
-
-LOANS = loans
-INSTALMENTS = instalments
-LINES = journal_lines
 
 
 @dataclass
@@ -56,35 +50,15 @@ def verify(ws: Workspace, actor: Actor) -> AuditReport:
 
 def _verify(uow: UnitOfWork) -> AuditReport:
     report = AuditReport()
-    conn = uow.connection
-    report.entries_checked = conn.execute(
-        select(func.count(func.distinct(LINES.c.entry_id)))
-    ).scalar_one()
+    report.entries_checked = audit_store.journal_entry_count(uow)
     report.problems += list(journal.unbalanced_entries(uow))
-    totals = conn.execute(
-        select(
-            func.coalesce(func.sum(LINES.c.debit), 0), func.coalesce(func.sum(LINES.c.credit), 0)
-        )
-    ).one()
-    if totals[0] != totals[1]:
-        report.problems.append(f"journal: total debits {totals[0]} != total credits {totals[1]}")
+    debits, credits = audit_store.journal_totals(uow)
+    if debits != credits:
+        report.problems.append(f"journal: total debits {debits} != total credits {credits}")
     rebuilt = journal.rebuilt_loan_balances(uow)
-    paid = dict(
-        conn.execute(
-            select(INSTALMENTS.c.loan_id, func.sum(INSTALMENTS.c.principal_paid)).group_by(
-                INSTALMENTS.c.loan_id
-            )
-        ).all()
-    )
+    paid = audit_store.principal_paid(uow)
     columns = list(LOAN_BALANCES)
-    for loan in conn.execute(
-        select(
-            LOANS.c.id,
-            LOANS.c.principal,
-            LOANS.c.written_off_amount,
-            *[LOANS.c[c] for c in columns],
-        )
-    ).mappings():
+    for loan in audit_store.loan_balances(uow, columns):
         report.loans_checked += 1
         expected = rebuilt.get(loan["id"], dict.fromkeys(columns, 0))
         for column in columns:
@@ -100,8 +74,6 @@ def _verify(uow: UnitOfWork) -> AuditReport:
                 f"loan {loan['id']}: instalments show {format_fen(repaid)} principal repaid but the"
                 f" journal shows {format_fen(booked)}"
             )
-    report.events_checked = conn.execute(
-        select(func.count()).select_from(events.EVENTS)
-    ).scalar_one()
+    report.events_checked = audit_store.event_count(uow)
     report.problems += list(events.chain_problems(uow))
     return report

@@ -14,8 +14,6 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.errors import NotFound
@@ -28,17 +26,10 @@ from lendflow.domain.kpis import (
     standing,
     vintages,
 )
-from lendflow.domain.ledger import Account
 from lendflow.domain.money import format_fen
 from lendflow.products.catalogue import spec_of
-from lendflow.store.tables import (
-    instalments,
-    journal_entries,
-    journal_lines,
-    loans,
-    product_versions,
-    tickets,
-)
+from lendflow.store import monitoring as monitoring_store
+from lendflow.store import tickets as ticket_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -85,9 +76,7 @@ class Book:
 
 def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, ProductSpec, int]:
     """The product's loans (of one version, or all), and the spec of the newest version."""
-    versions = uow.connection.execute(
-        select(product_versions).where(product_versions.c.product_code == code)
-    ).mappings()
+    versions = monitoring_store.versions_of(uow, code)
     specs: dict[int, ProductSpec] = {}
     latest: tuple[int, ProductSpec] | None = None
     for row in versions:
@@ -101,33 +90,13 @@ def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, Pr
     if latest is None:
         which = f"version {version} of " if version is not None else ""
         raise NotFound(f"no {which}product {code!r} with a spec")
-    chosen = loans.c.product_version_id.in_(list(specs))
-    loan_rows = list(uow.connection.execute(select(loans).where(chosen)).mappings())
+    loan_rows = monitoring_store.loans_of(uow, specs)
     schedule: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
-    for loan_id, due, paid in uow.connection.execute(
-        select(instalments.c.loan_id, instalments.c.due_date, instalments.c.paid_on)
-        .select_from(instalments.join(loans, loans.c.id == instalments.c.loan_id))
-        .where(chosen)
-    ):
+    for loan_id, due, paid in monitoring_store.due_and_paid(uow, specs):
         schedule[loan_id].append((due, paid))
     movements: dict[int, list[tuple[date, int]]] = defaultdict(list)
     written_off: dict[int, date] = {}
-    principal_moves = (
-        select(
-            journal_lines.c.loan_id,
-            journal_entries.c.business_date,
-            journal_entries.c.kind,
-            func.sum(journal_lines.c.debit - journal_lines.c.credit),
-        )
-        .select_from(
-            journal_lines.join(
-                journal_entries, journal_entries.c.id == journal_lines.c.entry_id
-            ).join(loans, loans.c.id == journal_lines.c.loan_id)
-        )
-        .where(and_(chosen, journal_lines.c.account == Account.LOAN_PRINCIPAL.value))
-        .group_by(journal_lines.c.loan_id, journal_entries.c.business_date, journal_entries.c.kind)
-    )
-    for loan_id, day, kind, amount in uow.connection.execute(principal_moves):
+    for loan_id, day, kind, amount in monitoring_store.principal_movements(uow, specs):
         movements[loan_id].append((day, int(amount)))
         if kind == "write_off":
             written_off[loan_id] = min(day, written_off.get(loan_id, day))
@@ -149,21 +118,6 @@ def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, Pr
     return Book(records, movements, specs, version_of), latest[1], latest[0]
 
 
-def _complaints(uow: UnitOfWork, code: str, since: date, until: date) -> int:
-    return int(
-        uow.connection.execute(
-            select(func.count())
-            .select_from(tickets)
-            .where(
-                tickets.c.product_code == code,
-                tickets.c.kind == "complaint",
-                tickets.c.opened_on >= since,
-                tickets.c.opened_on <= until,
-            )
-        ).scalar_one()
-    )
-
-
 def product_kpis(
     ws: Workspace, actor: Actor, code: str, as_of: date, version: int | None = None
 ) -> dict[str, Any]:
@@ -173,7 +127,7 @@ def product_kpis(
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
         book, spec, latest = read_book(uow, code, version)
-        complaints = _complaints(uow, code, as_of.replace(day=1), as_of)
+        complaints = ticket_store.complaints(uow, code, as_of.replace(day=1), as_of)
         return report(book, spec, code, version or latest, as_of, complaints)
 
     return run_in_transaction(ws.engine, use_case)

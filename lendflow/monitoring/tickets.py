@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import insert, select, update
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.errors import BadInput, NotFound, Refused
+from lendflow.store import customers as customer_store
 from lendflow.store import events
 from lendflow.store import loans as loan_store
-from lendflow.store.tables import customers, tickets
+from lendflow.store import tickets as ticket_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -65,12 +64,8 @@ def open_ticket(ws: Workspace, actor: Actor, new: NewTicket, as_of: date) -> dic
             if customer_id is not None and customer_id != loan["customer_id"]:
                 raise BadInput(f"loan {new.loan_id} is not customer {customer_id}'s")
             customer_id, product = loan["customer_id"], loan["product_code"]
-        elif customer_id is not None:
-            found = uow.connection.execute(
-                select(customers.c.id).where(customers.c.id == customer_id)
-            ).scalar()
-            if found is None:
-                raise NotFound(f"customer {customer_id} does not exist")
+        elif customer_id is not None and not customer_store.exists(uow, customer_id):
+            raise NotFound(f"customer {customer_id} does not exist")
         values = {
             "kind": new.kind,
             "product_code": product,
@@ -83,9 +78,7 @@ def open_ticket(ws: Workspace, actor: Actor, new: NewTicket, as_of: date) -> dic
             "due_on": as_of + timedelta(days=days),
             "opened_by": actor.name,
         }
-        ticket_id = int(
-            uow.connection.execute(insert(tickets).returning(tickets.c.id), values).scalar_one()
-        )
+        ticket_id = ticket_store.add(uow, values)
         _event(uow, ticket_id, "TicketOpened", actor, as_of, new.kind, customer_id)
         return _get(uow, ws, actor, ticket_id, as_of)
 
@@ -101,22 +94,15 @@ def resolve(
         raise BadInput("say how the ticket was resolved (--resolution)")
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
-        row = _row(uow, ticket_id)
+        row = ticket_store.get(uow, ticket_id)
         if row["resolved_on"] is not None:
             raise Refused(f"ticket {ticket_id} was resolved on {row['resolved_on']}")
         if as_of < row["opened_on"]:
             raise BadInput(f"business date {as_of} is before the ticket was opened")
-        changed = uow.connection.execute(
-            update(tickets)
-            .where(tickets.c.id == ticket_id, tickets.c.version == row["version"])
-            .values(
-                resolved_on=as_of,
-                resolved_by=actor.name,
-                resolution=resolution.strip(),
-                version=row["version"] + 1,
-            )
-        ).rowcount
-        if changed != 1:
+        written = ticket_store.mark_resolved(
+            uow, row, on=as_of, by=actor.name, resolution=resolution.strip()
+        )
+        if not written:
             raise Refused(f"ticket {ticket_id} was changed by someone else; try again")
         _event(uow, ticket_id, "TicketResolved", actor, as_of, row["kind"], row["customer_id"])
         return _get(uow, ws, actor, ticket_id, as_of)
@@ -135,12 +121,9 @@ def list_tickets(
 ) -> list[dict[str, Any]]:
     """Tickets oldest first, each with its deadline and whether it is breached on `as_of`."""
     actor.require(Permission.READ, "read service tickets")
-    query = select(tickets).where(tickets.c.opened_on <= as_of).order_by(tickets.c.id)
-    if product:
-        query = query.where(tickets.c.product_code == product)
 
     def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
-        rows = [dict(r) for r in uow.connection.execute(query).mappings()]
+        rows = ticket_store.opened_through(uow, as_of, product)
         shown = [_view(ws, actor, r, as_of) for r in rows]
         if open_only:
             shown = [t for t in shown if t["state"] == "open"]
@@ -187,18 +170,10 @@ def _view(ws: Workspace, actor: Actor, row: dict[str, Any], as_of: date) -> dict
     }
 
 
-def _row(uow: UnitOfWork, ticket_id: int) -> dict[str, Any]:
-    row = uow.connection.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings()
-    found = row.first()
-    if found is None:
-        raise NotFound(f"ticket {ticket_id} does not exist")
-    return dict(found)
-
-
 def _get(
     uow: UnitOfWork, ws: Workspace, actor: Actor, ticket_id: int, as_of: date
 ) -> dict[str, Any]:
-    return _view(ws, actor, _row(uow, ticket_id), as_of)
+    return _view(ws, actor, ticket_store.get(uow, ticket_id), as_of)
 
 
 def _event(

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import and_, bindparam, func, insert, select
 
 from lendflow.domain.errors import Refused
 from lendflow.store import driver
+from lendflow.store.caches import DatabaseCache
 from lendflow.store.tables import (
     applicant_facts,
     blocklist,
@@ -51,7 +53,20 @@ _MODEL = select(credit_models.c.sha256).where(
     and_(credit_models.c.code == bindparam("code"), credit_models.c.version == bindparam("v"))
 )
 _INSERT_MODEL = insert(credit_models)
-_pinned: set[tuple[str, str, int, str]] = set()
+
+
+class PinnedModels(DatabaseCache[tuple[str, int, str], bool]):
+    """The (code, version, SHA-256) of each model version already seen pinned with that
+    text, per database, so a decision does not read the pin again in every transaction.
+
+    Safe because a pinned model row is never changed or removed. A pin is kept here
+    only when it is found already stored, never when this call writes it, since that
+    transaction may yet roll back (a pin written earlier in the same transaction and
+    found again is the one case that could be kept and then rolled back).
+    """
+
+
+PINNED = PinnedModels()
 
 
 def save_facts(uow: UnitOfWork, loan_id: int, facts: Mapping[str, Any]) -> None:
@@ -118,8 +133,8 @@ def decode_decision(row: dict[str, Any]) -> dict[str, Any]:
 def pin_model(uow: UnitOfWork, kind: str, code: str, version: int, sha256: str, body: str) -> None:
     """Keep the exact text of a model version that decides; the same code and version
     with different text is refused, so a recorded version always means one set of rules."""
-    key = (str(uow.connection.engine.url), code, version, sha256)
-    if key in _pinned:
+    key = (code, version, sha256)
+    if PINNED.get(uow, key):
         return
     found = driver.scalar(uow, _MODEL, {"code": code, "v": version})
     if found is None:  # remembered only once seen committed: this transaction may roll back
@@ -134,4 +149,86 @@ def pin_model(uow: UnitOfWork, kind: str, code: str, version: int, sha256: str, 
             " give the changed file a new version number"
         )
     else:
-        _pinned.add(key)
+        PINNED.put(uow, key, True)
+
+
+def review_queue(uow: UnitOfWork, product: str | None, limit: int) -> list[dict[str, Any]]:
+    """Loans under review, oldest first, each with the score, reasons and amount
+    (`proposed`) of its latest champion decision (None where there is none)."""
+    latest = (
+        select(func.max(credit_decisions.c.id))
+        .where(credit_decisions.c.role == "champion")
+        .group_by(credit_decisions.c.loan_id)
+        .scalar_subquery()
+    )
+    query = (
+        select(loans, credit_decisions.c.score, credit_decisions.c.reasons,
+               credit_decisions.c.approved_amount.label("proposed"))
+        .select_from(
+            loans.outerjoin(
+                credit_decisions,
+                and_(credit_decisions.c.loan_id == loans.c.id, credit_decisions.c.id.in_(latest)),
+            )
+        )
+        .where(loans.c.state == "under_review")
+        .order_by(loans.c.reviewed_on, loans.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    if product:
+        query = query.where(loans.c.product_code == product)
+    return [dict(row) for row in uow.connection.execute(query).mappings()]
+
+
+def blocklist_reason_by_hash(uow: UnitOfWork, id_hash: str) -> str | None:
+    """Why the person with this national ID hash is blocked, or None if they are not."""
+    found: str | None = uow.connection.execute(
+        select(blocklist.c.reason).where(blocklist.c.id_hash == id_hash)
+    ).scalar()
+    return found
+
+
+def add_to_blocklist(uow: UnitOfWork, values: Mapping[str, Any]) -> None:
+    uow.connection.execute(insert(blocklist), dict(values))
+
+
+def blocklist_rows(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every blocklist row, oldest first."""
+    rows = uow.connection.execute(select(blocklist).order_by(blocklist.c.added_on)).mappings()
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class ComparedDecision:
+    """One champion or challenger decision, with how its loan has done since."""
+
+    loan_id: int
+    role: str
+    outcome: str
+    score: int | None
+    scorecard: str | None
+    scorecard_version: int | None
+    state: str
+    dpd: int
+    product_code: str
+
+
+def compared_decisions(
+    uow: UnitOfWork, product: str | None, since: date | None, until: date | None
+) -> list[ComparedDecision]:
+    """Champion and challenger decisions in the order they were made, of one product
+    and decided within `since`..`until` where given."""
+    d = credit_decisions
+    query = (
+        select(d.c.loan_id, d.c.role, d.c.outcome, d.c.score, d.c.scorecard, d.c.scorecard_version,
+               loans.c.state, loans.c.dpd, loans.c.product_code)
+        .select_from(d.join(loans, loans.c.id == d.c.loan_id))
+        .where(d.c.role.in_(("champion", "challenger")))
+        .order_by(d.c.id)
+    )  # fmt: skip
+    if product:
+        query = query.where(loans.c.product_code == product)
+    if since:
+        query = query.where(d.c.decided_on >= since)
+    if until:
+        query = query.where(d.c.decided_on <= until)
+    return [ComparedDecision(*row) for row in uow.connection.execute(query)]

@@ -147,6 +147,19 @@ def test_a_contract_for_a_product_without_penalty_terms_fails_clearly(
         )
 
 
+def test_a_product_versions_contract_is_checked_once_until_the_cache_is_cleared(
+    ws: Workspace, applicant: Applicant
+) -> None:
+    documents.ISSUABLE.clear()
+    disbursed_loan(ws, applicant)
+    disbursed_loan(ws, applicant)
+    assert len(documents.ISSUABLE) == 1  # one product version, locale and template folder
+    documents.ISSUABLE.clear()
+    assert len(documents.ISSUABLE) == 0
+    disbursed_loan(ws, applicant)  # checked again, from cold
+    assert len(documents.ISSUABLE) == 1
+
+
 def test_product_documents_render_from_the_live_version(ws: Workspace) -> None:
     pm = ws.actor("pm")
     for kind in ("brochure", "risk-disclosure", "contract"):

@@ -1,0 +1,38 @@
+"""Documents kept as issued: sealed content, its SHA-256, who issued it and when."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from lendflow.store import driver
+from lendflow.store.tables import documents as documents_table
+from lendflow.store.uow import UnitOfWork
+
+DOCUMENTS = documents_table
+_KEEP = insert(DOCUMENTS).returning(DOCUMENTS.c.id)
+
+
+def keep(uow: UnitOfWork, values: Mapping[str, Any]) -> int:
+    """Insert a document; returns its id. Through the driver: close of business keeps
+    overdue notices nightly, in bulk."""
+    return int(driver.scalar(uow, _KEEP, values))
+
+
+def get(uow: UnitOfWork, document_id: int) -> dict[str, Any] | None:
+    row = (
+        uow.connection.execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id))
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def for_loan(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
+    """The loan's documents in the order they were kept."""
+    rows = uow.connection.execute(
+        select(DOCUMENTS).where(DOCUMENTS.c.loan_id == loan_id).order_by(DOCUMENTS.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
