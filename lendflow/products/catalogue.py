@@ -25,6 +25,7 @@ from lendflow.config.product_spec import (
 from lendflow.domain.errors import BadInput, Problems
 from lendflow.store import events
 from lendflow.store import products as product_store
+from lendflow.store.caches import DatabaseCache
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -164,26 +165,12 @@ def import_product(
     return run_in_transaction(ws.engine, use_case)
 
 
-class VersionSpecs:
+class VersionSpecs(DatabaseCache[int, ProductSpec]):
     """Specs of stored product versions, parsed once per process and database.
 
     Safe to keep for the life of the process: a version's spec never changes once
-    stored (the row carries its SHA-256, and nothing updates it). Keyed by database as
-    well as version id, since one process may open several workspaces.
+    stored (the row carries its SHA-256, and nothing updates it).
     """
-
-    def __init__(self) -> None:
-        self._specs: dict[tuple[str, int], ProductSpec] = {}
-
-    def get(self, uow: UnitOfWork, version_id: int) -> ProductSpec:
-        key = (uow.database, version_id)
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = self._specs[key] = spec_of(product_store.version_by_id(uow, version_id))
-        return spec
-
-    def clear(self) -> None:
-        self._specs.clear()
 
 
 VERSION_SPECS = VersionSpecs()
@@ -191,4 +178,7 @@ VERSION_SPECS = VersionSpecs()
 
 def spec_for(uow: UnitOfWork, loan: Mapping[str, Any]) -> ProductSpec:
     """The spec of the version the loan was made under (never the current one)."""
-    return VERSION_SPECS.get(uow, loan["product_version_id"])
+    version_id = loan["product_version_id"]
+    return VERSION_SPECS.get_or_make(
+        uow, version_id, lambda: spec_of(product_store.version_by_id(uow, version_id))
+    )

@@ -23,7 +23,7 @@ V = TypeVar("V")
 
 def database_key(uow: UnitOfWork) -> str:
     """Which database the unit of work runs on, as cache entries are keyed."""
-    return str(uow.connection.engine.url)
+    return uow.database
 
 
 class DatabaseCache(Generic[K, V]):

@@ -17,10 +17,8 @@ def test_every_move_asked_for_is_legal_and_lands_where_the_days_say(
     status: LoanStatus, dpd: int, write_off_dpd: int
 ) -> None:
     trigger = move_for(status, dpd, write_off_dpd)
-    if trigger is None:
-        after = status
-    else:
-        after = LoanStatus(machine("loan").table[(status.value, trigger)])
+    table = machine("loan").table
+    after = status if trigger is None else LoanStatus(table[(status.value, trigger)])
     if after is LoanStatus.WRITTEN_OFF:
         assert dpd > write_off_dpd
     else:
