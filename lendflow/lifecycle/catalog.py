@@ -28,11 +28,16 @@ class StageInput:
 
 @dataclass(frozen=True)
 class Stage:
+    """A stage of the lifecycle. A `live` stage runs on the live version, as often as
+    needed, and a go at its gate keeps the version live; the others run in the pipeline,
+    on the version in development, and their gates move it on."""
+
     id: str
     number: int
     name_zh: str
     name_en: str
     inputs: tuple[StageInput, ...] = ()
+    live: bool = False
 
     def input(self, name: str) -> StageInput:
         for item in self.inputs:
@@ -82,7 +87,7 @@ STAGES: tuple[Stage, ...] = (
 )
 STAGE_IDS: tuple[str, ...] = tuple(s.id for s in STAGES)
 LIVE_STAGES: tuple[Stage, ...] = (
-    Stage("operate", 6, "运营管理与监控", "Operation"),
+    Stage("operate", 6, "运营管理与监控", "Operation", live=True),
     Stage(
         "improve",
         7,
@@ -93,6 +98,7 @@ LIVE_STAGES: tuple[Stage, ...] = (
             StageInput("minutes", "review-minutes.yaml", "internal review minutes (YAML)"),
             StageInput("plan", "improvement-plan.yaml", "proposed spec changes (YAML)"),
         ),
+        live=True,
     ),
 )
 """Stages 6 and 7 repeat while a version is live; they run on the live version, not in the

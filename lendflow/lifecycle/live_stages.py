@@ -7,9 +7,9 @@ runs are recorded against the live version, and the run that waits at their gate
 is simply the newest successful run of the stage that no decision has taken up
 (the pipeline's single gate slot on the version is left to the pipeline).
 
-The functions here that share a name with `stage_runs` answer for every stage:
-they handle the live stages and hand the pipeline stages to `stage_runs`, so the
-CLI (and a later API) has one entry point.
+Runs of every stage are recorded by `stage_runs` (the catalogue says which kind a
+stage is); the functions here that share a name with it answer for every stage,
+so the CLI (and a later API) has one entry point.
 """
 
 from __future__ import annotations
@@ -17,18 +17,17 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import desc, select
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.criteria import Criterion, all_passed
-from lendflow.domain.errors import Conflict, NotFound, Refused
+from lendflow.domain.errors import NotFound, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import LIVE_STAGES
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
-from lendflow.lifecycle.results import StageOutcome
-from lendflow.lifecycle.runs import StartedRun, record_start, record_success
+from lendflow.lifecycle.records import live_version
+from lendflow.lifecycle.runs import StartedRun
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ SCHEDULED_REVIEWER = Actor(SCHEDULER, frozenset({"product_manager"}))
 
 
 def is_live_stage(stage_id: str) -> bool:
-    return stage_of(stage_id).id in LIVE_STAGE_IDS
+    return stage_of(stage_id).live
 
 
 def stage_actor(ws: Workspace, user: str) -> Actor:
@@ -52,36 +51,10 @@ def stage_actor(ws: Workspace, user: str) -> Actor:
     return ws.actor(user)
 
 
-def live_version(
-    uow: UnitOfWork, code: str, *, for_update: bool = False, stage_id: str | None = None
-) -> dict[str, Any]:
-    """The version of `code` that takes applications (the newest live one)."""
-    query = (
-        select(records.VERSIONS)
-        .where(records.VERSIONS.c.product_code == code, records.VERSIONS.c.state == "live")
-        .order_by(desc(records.VERSIONS.c.version))
-        .limit(1)
-    )
-    if for_update:
-        query = query.with_for_update()
-    row = uow.connection.execute(query).mappings().first()
-    if row is None:
-        latest = records.latest_version(uow, code)
-        what = f"{stage_id} runs" if stage_id else "stages 6 and 7 run"
-        raise Refused(
-            f"product {code} has no live version ({records.label(latest)} is"
-            f" {latest['state']}); {what} while a version is live"
-        )
-    return dict(row)
-
-
 def check_runnable(ws: Workspace, actor: Actor, code: str, stage_id: str) -> None:
-    """Refuse at once what starting the run would refuse, for any stage."""
-    if not is_live_stage(stage_id):
-        stage_runs.check_runnable(ws, actor, code, stage_id)
-        return
-    actor.require(Permission.RUN_STAGES, "run product stages")
-    run_in_transaction(ws.engine, lambda uow: live_version(uow, code, stage_id=stage_id))
+    """Refuse at once what starting the run would refuse, for any stage (stage_runs)."""
+    stage_of(stage_id)  # an unknown stage is named before the user's rights are checked
+    stage_runs.check_runnable(ws, actor, code, stage_id)
 
 
 def start_run(
@@ -92,42 +65,26 @@ def start_run(
     inputs: list[CapturedInput],
     as_of: date,
 ) -> StartedRun:
-    """Record a new run of a live stage for the live version of `code`."""
+    """Record a new run of a live stage for the live version of `code` (stage_runs)."""
     actor.require(Permission.RUN_STAGES, "run product stages")
     if not is_live_stage(stage_id):
         raise Refused(f"{stage_id} is not a stage of a live product")
-
-    def use_case(uow: UnitOfWork) -> StartedRun:
-        version = live_version(uow, code, for_update=True, stage_id=stage_id)
-        return record_start(ws, uow, actor, version, stage_id, inputs, as_of)
-
-    return run_in_transaction(ws.engine, use_case)
+    return stage_runs.start_run(ws, actor, code, stage_id, inputs, as_of)
 
 
-def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dict[str, Any]:
-    """Store a successful run of a live stage; it waits at the stage's gate, the version
-    stays live. Refused as a conflict if the version stopped being live meanwhile."""
-    ctx = started.context
-
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
-        version = records.version_by_id(uow, started.version_id)
-        if version["state"] != "live":
-            raise Conflict(
-                f"{records.label(version)} is {version['state']} now, no longer live; run"
-                f" {ctx.stage} again for the live version"
-            )
-        return record_success(uow, version, ctx, outcome, "live")
-
-    return run_in_transaction(ws.engine, use_case)
+finish_run = stage_runs.finish_run
+"""A live run is finished like any other: stage_runs knows a live stage from the catalogue."""
 
 
 def waiting_run(uow: UnitOfWork, version_id: int, stage_id: str) -> dict[str, Any] | None:
     """The run at a live stage's gate: its newest successful run, unless already decided."""
-    done = [r for r in records.runs_of(uow, version_id, stage_id) if r["status"] == "succeeded"]
+    done = [
+        r for r in lifecycle_rows.runs_of(uow, version_id, stage_id) if r["status"] == "succeeded"
+    ]
     if not done:
         return None
     newest = done[-1]
-    decided = any(d["run_id"] == newest["id"] for d in records.decisions_of(uow, version_id))
+    decided = any(d["run_id"] == newest["id"] for d in lifecycle_rows.decisions_of(uow, version_id))
     return None if decided else newest
 
 
@@ -173,7 +130,9 @@ def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> dict
             "state": version["state"],
             "stage": stage_id,
             "at_gate": waiting["id"] if waiting else None,
-            "runs": [stage_runs.run_view(r) for r in records.runs_of(uow, version["id"], stage_id)],
+            "runs": [
+                stage_runs.run_view(r) for r in lifecycle_rows.runs_of(uow, version["id"], stage_id)
+            ],
         }
 
     return run_in_transaction(ws.engine, use_case)
@@ -190,7 +149,11 @@ def stored_report(
     def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
         if run_id is None:
             version = _shown_version(uow, code)
-            done = [r for r in records.runs_of(uow, version["id"], stage_id) if r["report_format"]]
+            done = [
+                r
+                for r in lifecycle_rows.runs_of(uow, version["id"], stage_id)
+                if r["report_format"]
+            ]
             if not done:
                 raise NotFound(f"{records.label(version)}: {stage_id} has no report yet")
             chosen = int(done[-1]["id"])
@@ -210,10 +173,10 @@ def run_outputs(ws: Workspace, actor: Actor, code: str, stage_id: str) -> tuple[
     stage_of(stage_id)
 
     def use_case(uow: UnitOfWork) -> tuple[int, Any]:
-        for version in reversed(records.versions_of(uow, code)):
+        for version in reversed(lifecycle_rows.versions_of(uow, code)):
             done = [
                 r
-                for r in records.runs_of(uow, version["id"], stage_id)
+                for r in lifecycle_rows.runs_of(uow, version["id"], stage_id)
                 if r["status"] == "succeeded"
             ]
             if done:
@@ -226,14 +189,4 @@ def run_outputs(ws: Workspace, actor: Actor, code: str, stage_id: str) -> tuple[
 
 def live_products(ws: Workspace) -> list[str]:
     """The codes of every product with a live version, in code order."""
-
-    def use_case(uow: UnitOfWork) -> list[str]:
-        rows = uow.connection.execute(
-            select(records.VERSIONS.c.product_code)
-            .where(records.VERSIONS.c.state == "live")
-            .distinct()
-            .order_by(records.VERSIONS.c.product_code)
-        )
-        return [str(r[0]) for r in rows]
-
-    return run_in_transaction(ws.engine, use_case)
+    return run_in_transaction(ws.engine, lifecycle_rows.live_product_codes)

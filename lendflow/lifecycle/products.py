@@ -7,15 +7,13 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.loading import parse_yaml
 from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import STAGE_IDS, STAGES, held_stage
-from lendflow.store.tables import product_versions, products
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -38,24 +36,10 @@ def create_product(
         raise BadInput("product name must be 1 to 200 characters")
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
-        exists = uow.connection.execute(
-            select(products.c.code).where(products.c.code == code)
-        ).first()
-        if exists is not None:
+        if lifecycle_rows.product_exists(uow, code):
             raise Refused(f"product {code} already exists")
-        uow.connection.execute(insert(products).values(code=code, name=name))
-        version_id = int(
-            uow.connection.execute(
-                insert(product_versions)
-                .values(
-                    product_code=code,
-                    version=1,
-                    state="draft",
-                    created_by=actor.name,
-                )
-                .returning(product_versions.c.id)
-            ).scalar_one()
-        )
+        lifecycle_rows.add_product(uow, code, name)
+        version_id = lifecycle_rows.add_draft_version(uow, code, 1, actor.name)
         version = records.version_by_id(uow, version_id)
         records.product_event(
             uow,
@@ -78,10 +62,8 @@ def list_products(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
 
     def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
         listed = []
-        for product in uow.connection.execute(
-            select(products).order_by(products.c.code)
-        ).mappings():
-            versions = records.versions_of(uow, product["code"])
+        for product in lifecycle_rows.all_products(uow):
+            versions = lifecycle_rows.versions_of(uow, product["code"])
             live = [v["version"] for v in versions if v["state"] == "live"]
             latest = versions[-1] if versions else None
             listed.append(
@@ -122,7 +104,7 @@ def product_versions_view(ws: Workspace, actor: Actor, code: str) -> dict[str, A
         return {
             "code": code,
             "name": product["name"],
-            "versions": [_version_summary(v) for v in records.versions_of(uow, code)],
+            "versions": [_version_summary(v) for v in lifecycle_rows.versions_of(uow, code)],
         }
 
     return run_in_transaction(ws.engine, use_case)
@@ -210,7 +192,7 @@ def product_pipeline(
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
         product = records.product_row(uow, code)
-        versions = records.versions_of(uow, code)
+        versions = lifecycle_rows.versions_of(uow, code)
         if not versions:
             raise NotFound(f"product {code!r} has no versions")
         if version_number is None:
@@ -220,8 +202,8 @@ def product_pipeline(
             if not matching:
                 raise NotFound(f"product {code} has no version {version_number}")
             version = matching[0]
-        runs = records.runs_of(uow, version["id"])
-        decisions = records.decisions_of(uow, version["id"])
+        runs = lifecycle_rows.runs_of(uow, version["id"])
+        decisions = lifecycle_rows.decisions_of(uow, version["id"])
         return {
             "code": code,
             "name": product["name"],
@@ -253,7 +235,7 @@ def diff_versions(ws: Workspace, actor: Actor, code: str, older: int, newer: int
     actor.require(Permission.READ, "read products")
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
-        by_number = {v["version"]: v for v in records.versions_of(uow, code)}
+        by_number = {v["version"]: v for v in lifecycle_rows.versions_of(uow, code)}
         if not by_number:
             records.product_row(uow, code)
         for number in (older, newer):

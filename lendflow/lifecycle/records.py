@@ -1,8 +1,10 @@
-"""Reading and writing the lifecycle's rows: versions in the pipeline, stage runs, decisions.
+"""The lifecycle's rules over its rows: which version a stage or gate is for, when a stage
+may run, what a missing row means, and the product's events.
 
-Every write to a product version carries the row version it read (optimistic
-locking): a version changed by someone else in between is a clear conflict,
-never a lost update. Every change appends an event for the product.
+The rows themselves are read and written by the store (`store.lifecycle`). Every
+write to a product version carries the row version it read (optimistic locking):
+a version changed by someone else in between is a clear conflict, never a lost
+update. Every change appends an event for the product.
 """
 
 from __future__ import annotations
@@ -11,18 +13,13 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import desc, insert, select, update
-
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import Conflict, NotFound, Refused
 from lendflow.lifecycle.catalog import STAGE_IDS, held_stage
 from lendflow.store import events
-from lendflow.store.tables import gate_decisions, product_versions, products, stage_runs, utc_now
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork
 
-VERSIONS = product_versions
-RUNS = stage_runs
-DECISIONS = gate_decisions
 DONE_STATES = frozenset({"live", "retired"})
 
 
@@ -32,35 +29,19 @@ def label(version: dict[str, Any]) -> str:
 
 
 def product_row(uow: UnitOfWork, code: str) -> dict[str, Any]:
-    row = uow.connection.execute(select(products).where(products.c.code == code)).mappings()
-    found = row.first()
+    found = lifecycle_rows.product(uow, code)
     if found is None:
         raise NotFound(f"product {code!r} does not exist")
-    return dict(found)
-
-
-def versions_of(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(
-        select(VERSIONS).where(VERSIONS.c.product_code == code).order_by(VERSIONS.c.version)
-    ).mappings()
-    return [dict(r) for r in rows]
+    return found
 
 
 def latest_version(uow: UnitOfWork, code: str, *, for_update: bool = False) -> dict[str, Any]:
     """The newest version of `code`; the product must exist and have one."""
-    query = (
-        select(VERSIONS)
-        .where(VERSIONS.c.product_code == code)
-        .order_by(desc(VERSIONS.c.version))
-        .limit(1)
-    )
-    if for_update:
-        query = query.with_for_update()
-    row = uow.connection.execute(query).mappings().first()
+    row = lifecycle_rows.latest_version(uow, code, for_update=for_update)
     if row is None:
         product_row(uow, code)
         raise NotFound(f"product {code!r} has no versions")
-    return dict(row)
+    return row
 
 
 def pipeline_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
@@ -74,17 +55,27 @@ def pipeline_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
     return version
 
 
-def version_by_id(uow: UnitOfWork, version_id: int) -> dict[str, Any]:
-    row = (
-        uow.connection.execute(
-            select(VERSIONS).where(VERSIONS.c.id == version_id).with_for_update()
+def live_version(
+    uow: UnitOfWork, code: str, *, for_update: bool = False, stage_id: str | None = None
+) -> dict[str, Any]:
+    """The version of `code` that takes applications (the newest live one)."""
+    row = lifecycle_rows.newest_live_version(uow, code, for_update=for_update)
+    if row is None:
+        latest = latest_version(uow, code)
+        what = f"{stage_id} runs" if stage_id else "stages 6 and 7 run"
+        raise Refused(
+            f"product {code} has no live version ({label(latest)} is"
+            f" {latest['state']}); {what} while a version is live"
         )
-        .mappings()
-        .first()
-    )
+    return row
+
+
+def version_by_id(uow: UnitOfWork, version_id: int) -> dict[str, Any]:
+    """A version by id, locked: it is read to be checked and written."""
+    row = lifecycle_rows.version_for_update(uow, version_id)
     if row is None:
         raise NotFound(f"product version {version_id} does not exist")
-    return dict(row)
+    return row
 
 
 def current_stage(state: str) -> str | None:
@@ -123,72 +114,21 @@ def run_refusal(version: dict[str, Any], stage: str) -> str | None:
 
 def save_version(uow: UnitOfWork, version: dict[str, Any], values: dict[str, Any]) -> None:
     """Write `values` if nobody changed the version since it was read."""
-    done = uow.connection.execute(
-        update(VERSIONS)
-        .where(VERSIONS.c.id == version["id"], VERSIONS.c.row_version == version["row_version"])
-        .values(**values, row_version=version["row_version"] + 1)
-    )
-    if done.rowcount != 1:
+    if not lifecycle_rows.save_version(uow, version, values):
         raise Conflict(f"{label(version)} was changed by someone else; try again")
 
 
-def insert_run(uow: UnitOfWork, values: dict[str, Any]) -> int:
-    return int(
-        uow.connection.execute(insert(RUNS).values(**values).returning(RUNS.c.id)).scalar_one()
-    )
-
-
-def update_run(uow: UnitOfWork, run_id: int, values: dict[str, Any]) -> None:
-    uow.connection.execute(
-        update(RUNS).where(RUNS.c.id == run_id).values(**values, finished_at=utc_now())
-    )
-
-
 def run_row(uow: UnitOfWork, run_id: int) -> dict[str, Any]:
-    row = uow.connection.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+    row = lifecycle_rows.run(uow, run_id)
     if row is None:
         raise NotFound(f"stage run {run_id} does not exist")
-    return dict(row)
-
-
-def runs_of(uow: UnitOfWork, version_id: int, stage: str | None = None) -> list[dict[str, Any]]:
-    """The runs of a version (of one stage), oldest first, without their report bytes."""
-    columns = [c for c in RUNS.c if c.name != "report"]
-    query = select(*columns).where(RUNS.c.version_id == version_id)
-    if stage is not None:
-        query = query.where(RUNS.c.stage == stage)
-    rows = uow.connection.execute(query.order_by(RUNS.c.id)).mappings()
-    return [dict(r) for r in rows]
-
-
-def decisions_of(uow: UnitOfWork, version_id: int) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(
-        select(DECISIONS).where(DECISIONS.c.version_id == version_id).order_by(DECISIONS.c.id)
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
-def insert_decision(uow: UnitOfWork, values: dict[str, Any]) -> int:
-    return int(
-        uow.connection.execute(
-            insert(DECISIONS).values(**values).returning(DECISIONS.c.id)
-        ).scalar_one()
-    )
+    return row
 
 
 def passed_run(uow: UnitOfWork, version_id: int, stage: str) -> dict[str, Any] | None:
     """The run the latest `go` at `stage`'s gate let through (None if it never passed)."""
-    decided = uow.connection.execute(
-        select(DECISIONS.c.run_id)
-        .where(
-            DECISIONS.c.version_id == version_id,
-            DECISIONS.c.stage == stage,
-            DECISIONS.c.decision == "go",
-        )
-        .order_by(desc(DECISIONS.c.id))
-        .limit(1)
-    ).scalar()
-    return None if decided is None else run_row(uow, int(decided))
+    decided = lifecycle_rows.passed_run_id(uow, version_id, stage)
+    return None if decided is None else run_row(uow, decided)
 
 
 def product_event(

@@ -5,6 +5,10 @@ A stage flow calls `start_run` before its first step and `finish_run` or
 that fails leaves the product where it was, and the stage can run again; a run
 that succeeds waits at the stage's gate (the first charter puts a draft into
 the pipeline).
+
+This is the one recorder of runs, for every stage: a pipeline stage runs on the
+version in development, a live stage (the catalogue says which) on the live
+version, which it leaves live (see live_stages).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.states.machine import Move, machine
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -44,18 +49,28 @@ def start_run(
     inputs: list[CapturedInput],
     as_of: date,
 ) -> StartedRun:
-    """Record a new run of `stage_id`, or refuse it when the stage is out of order."""
+    """Record a new run of `stage_id`, or refuse it when the stage is out of order (a
+    pipeline stage) or no version is live (a live stage)."""
     actor.require(Permission.RUN_STAGES, "run product stages")
-    stage_of(stage_id)
+    live = stage_of(stage_id).live
 
     def use_case(uow: UnitOfWork) -> StartedRun:
-        version = records.pipeline_version(uow, code)
-        refusal = records.run_refusal(version, stage_id)
-        if refusal:
-            raise Refused(refusal)
+        if live:
+            version = records.live_version(uow, code, for_update=True, stage_id=stage_id)
+        else:
+            version = _runnable_pipeline_version(uow, code, stage_id)
         return record_start(ws, uow, actor, version, stage_id, inputs, as_of)
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def _runnable_pipeline_version(uow: UnitOfWork, code: str, stage_id: str) -> dict[str, Any]:
+    """The version in development, locked, if `stage_id` may run on it now."""
+    version = records.pipeline_version(uow, code)
+    refusal = records.run_refusal(version, stage_id)
+    if refusal:
+        raise Refused(refusal)
+    return version
 
 
 def record_start(
@@ -71,7 +86,7 @@ def record_start(
     inputs it was given, and the event saying so (pipeline and live stages alike)."""
     code = version["product_code"]
     product = records.product_row(uow, code)
-    run_id = records.insert_run(
+    run_id = lifecycle_rows.add_run(
         uow,
         {
             "product_code": code,
@@ -111,15 +126,25 @@ def record_start(
 
 
 def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dict[str, Any]:
-    """Store a successful run and put it at the stage's gate.
+    """Store a successful run; it waits at the stage's gate.
 
-    Refused as a conflict when the version changed while the stage ran (a gate
-    decided, another run of the stage finished first): run it again.
+    A pipeline run takes the version's gate slot; it is refused as a conflict
+    when the version changed while the stage ran (a gate decided, another run of
+    the stage finished first): run it again. A live run leaves the version live;
+    it is refused as a conflict if the version stopped being live meanwhile.
     """
     ctx = started.context
+    live = stage_of(ctx.stage).live
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
         version = records.version_by_id(uow, started.version_id)
+        if live:
+            if version["state"] != "live":
+                raise Conflict(
+                    f"{records.label(version)} is {version['state']} now, no longer live; run"
+                    f" {ctx.stage} again for the live version"
+                )
+            return record_success(uow, version, ctx, outcome, "live")
         if version["row_version"] != started.row_version:
             raise Conflict(
                 f"{records.label(version)} changed while {ctx.stage} ran (it is now"
@@ -142,7 +167,7 @@ def fail_run(ws: Workspace, started: StartedRun, error: str) -> None:
     ctx = started.context
 
     def use_case(uow: UnitOfWork) -> None:
-        records.update_run(uow, ctx.run_id, {"status": "failed", "error": error})
+        lifecycle_rows.finish_run(uow, ctx.run_id, {"status": "failed", "error": error})
         version = records.version_by_id(uow, started.version_id)
         records.product_event(
             uow,
@@ -198,7 +223,7 @@ def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> dict
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
         version = records.latest_version(uow, code)
-        runs = records.runs_of(uow, version["id"], stage_id)
+        runs = lifecycle_rows.runs_of(uow, version["id"], stage_id)
         here = records.current_stage(version["state"]) == stage_id
         return {
             "code": code,
@@ -222,7 +247,11 @@ def stored_report(
     def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
         version = records.latest_version(uow, code)
         if run_id is None:
-            done = [r for r in records.runs_of(uow, version["id"], stage_id) if r["report_format"]]
+            done = [
+                r
+                for r in lifecycle_rows.runs_of(uow, version["id"], stage_id)
+                if r["report_format"]
+            ]
             if not done:
                 raise NotFound(f"{records.label(version)}: {stage_id} has no report yet")
             chosen = done[-1]["id"]
@@ -237,15 +266,16 @@ def stored_report(
 
 
 def check_runnable(ws: Workspace, actor: Actor, code: str, stage_id: str) -> None:
-    """Refuse at once what `start_run` would refuse: no right, or the stage out of order."""
+    """Refuse at once what `start_run` would refuse: no right, the stage out of order, or
+    (a live stage) no live version."""
     actor.require(Permission.RUN_STAGES, "run product stages")
-    stage_of(stage_id)
+    live = stage_of(stage_id).live
 
     def use_case(uow: UnitOfWork) -> None:
-        version = records.pipeline_version(uow, code)
-        refusal = records.run_refusal(version, stage_id)
-        if refusal:
-            raise Refused(refusal)
+        if live:
+            records.live_version(uow, code, stage_id=stage_id)
+        else:
+            _runnable_pipeline_version(uow, code, stage_id)
 
     run_in_transaction(ws.engine, use_case)
 
@@ -260,7 +290,7 @@ def record_success(
 ) -> dict[str, Any]:
     """Inside a transaction: store what a successful run produced, and its event; the
     answer a stage command prints (pipeline and live stages alike)."""
-    records.update_run(
+    lifecycle_rows.finish_run(
         uow,
         ctx.run_id,
         {

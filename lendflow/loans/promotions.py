@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, select, update
-
 from lendflow.access.permissions import Actor
 from lendflow.customers import registry as customers
 from lendflow.domain.errors import BadInput, NotFound, Refused
@@ -40,14 +38,10 @@ from lendflow.domain.ledger import Account, EntryDraft
 from lendflow.domain.money import format_fen
 from lendflow.domain.promotions import ScheduledInterest, interest_free_waivers
 from lendflow.loans.records import loan_event
+from lendflow.store import campaigns as campaign_store
 from lendflow.store import journal
-from lendflow.store.tables import (
-    campaigns,
-    gate_decisions,
-    loans,
-    promotion_awards,
-    referrals,
-)
+from lendflow.store import promotions as promotion_store
+from lendflow.store.campaigns import CampaignRule
 from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -56,24 +50,6 @@ if TYPE_CHECKING:
 FIRST_LOAN = "first_loan_interest_free"
 REFERRAL = "referral"
 _CUSTOMER_NUMBER = re.compile(r"^[0-9]{1,10}$")
-
-
-@dataclass(frozen=True)
-class CampaignRule:
-    """A campaign as the engine applies it; its budget is read only when spending it."""
-
-    id: int
-    code: str
-    kind: str
-    name_zh: str
-    name_en: str
-    free_days: int | None
-    reward: int | None
-    starts_on: date
-    ends_on: date
-
-    def runs_on(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
 
 
 @dataclass
@@ -91,68 +67,19 @@ class Promotion:
         return sum(self.waivers.values())
 
 
-# A version's campaigns never change once it is live (its launch is over), and only a
-# live version's loans are paid out: read them once per database and version.
-_RULES: dict[tuple[str, int], tuple[CampaignRule, ...]] = {}
-
-_PASSED_LAUNCH = and_(
-    gate_decisions.c.run_id == campaigns.c.run_id,
-    gate_decisions.c.version_id == campaigns.c.version_id,
-    gate_decisions.c.stage == "launch",
-    gate_decisions.c.decision == "go",
-)
-
-
 def campaign_rules(uow: UnitOfWork, version_id: int) -> tuple[CampaignRule, ...]:
     """The campaigns of the launch that took `version_id` live (none for other versions)."""
-    key = (str(uow.connection.engine.url), version_id)
-    found = _RULES.get(key)
-    if found is None:
-        rows = uow.connection.execute(
-            select(campaigns)
-            .join(gate_decisions, _PASSED_LAUNCH)
-            .where(campaigns.c.version_id == version_id)
-            .order_by(campaigns.c.id)
-        ).mappings()
-        found = _RULES[key] = tuple(
-            CampaignRule(
-                id=r["id"],
-                code=r["code"],
-                kind=r["kind"],
-                name_zh=r["name_zh"],
-                name_en=r["name_en"],
-                free_days=r["free_days"],
-                reward=r["reward"],
-                starts_on=r["starts_on"],
-                ends_on=r["ends_on"],
-            )
-            for r in rows
-        )
-    return found
+    return campaign_store.launched(uow, version_id)
 
 
 def _first_loan(uow: UnitOfWork, loan: dict[str, Any]) -> bool:
     """No other loan of the customer has ever been paid out."""
-    earlier = uow.connection.execute(
-        select(loans.c.id)
-        .where(
-            loans.c.customer_id == loan["customer_id"],
-            loans.c.id != loan["id"],
-            loans.c.disbursed_on.is_not(None),
-        )
-        .limit(1)
-    ).first()
-    return earlier is None
+    return not promotion_store.other_loan_paid_out(uow, loan)
 
 
 def _spend(uow: UnitOfWork, rule: CampaignRule, amount: int) -> bool:
     """Take `amount` from the campaign's budget if it fits, in one conditional statement."""
-    done = uow.connection.execute(
-        update(campaigns)
-        .where(campaigns.c.id == rule.id, campaigns.c.spent + amount <= campaigns.c.budget)
-        .values(spent=campaigns.c.spent + amount)
-    )
-    return done.rowcount == 1
+    return campaign_store.spend(uow, rule.id, amount)
 
 
 def apply_to_schedule(
@@ -179,9 +106,7 @@ def apply_to_schedule(
             for row in rows:
                 row["interest_waived"] = waivers.get(row["n"], 0)
             break
-    referrer = uow.connection.execute(
-        select(referrals.c.referrer_id).where(referrals.c.loan_id == loan["id"])
-    ).scalar()
+    referrer = promotion_store.referrer_of(uow, loan["id"])
     if referrer is not None:
         for rule in (r for r in running if r.kind == REFERRAL):
             if rule.reward and _spend(uow, rule, rule.reward):
@@ -277,16 +202,17 @@ def _award(
     as_of: date,
     entry_id: int,
 ) -> None:
-    uow.connection.execute(
-        insert(promotion_awards).values(
-            campaign_id=rule.id,
-            loan_id=loan_id,
-            customer_id=customer_id,
-            kind=kind,
-            amount=amount,
-            business_date=as_of,
-            entry_id=entry_id,
-        )
+    campaign_store.add_award(
+        uow,
+        {
+            "campaign_id": rule.id,
+            "loan_id": loan_id,
+            "customer_id": customer_id,
+            "kind": kind,
+            "amount": amount,
+            "business_date": as_of,
+            "entry_id": entry_id,
+        },
     )
 
 
@@ -367,15 +293,11 @@ def record_referral(ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], referr
             raise NotFound(f"referrer: there is no customer {referrer}") from None
     else:
         id_hash = ws.cipher.lookup_hash(validate_national_id(referrer), "national_id")
-        row = uow.connection.execute(
-            select(customers.CUSTOMERS.c.id).where(customers.CUSTOMERS.c.id_hash == id_hash)
-        ).first()
-        if row is None:
+        customer_id = promotion_store.customer_id_by_id_hash(uow, id_hash)
+        if customer_id is None:
             raise NotFound("referrer: nobody with that national ID is a customer")
-        found = {"id": row[0]}
+        found = {"id": customer_id}
     if int(found["id"]) == loan["customer_id"]:
         raise Refused("referrer: an applicant cannot refer themself")
-    uow.connection.execute(
-        insert(referrals).values(loan_id=loan["id"], referrer_id=int(found["id"]))
-    )
+    promotion_store.add_referral(uow, loan["id"], int(found["id"]))
     return int(found["id"])

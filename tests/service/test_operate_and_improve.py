@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import BadInput, Problems, Refused
 from lendflow.domain.identity import sample_national_id
-from lendflow.lifecycle import live_gates, live_stages
+from lendflow.lifecycle import gates, live_gates, live_stages
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
@@ -188,6 +188,36 @@ def test_the_stages_of_a_live_product_need_a_live_version(ws: Workspace) -> None
         live_stages.check_runnable(ws, ws.actor("pm"), "anxin", "operate")
     with pytest.raises(Refused, match="may not run product stages"):
         live_stages.check_runnable(ws, ws.actor("committee1"), "anxin", "improve")
+
+
+def test_live_stages_use_the_one_run_recorder_and_the_one_decision_path(live: Workspace) -> None:
+    ws = live
+    lend(ws, date(2026, 7, 5))
+    head = ws.actor("head")
+    started = stage_runs.start_run(ws, head, "anxin", "operate", [], REVIEWED)
+    outputs = operate_outputs(read_book(ws, head, "anxin", REVIEWED), REVIEWED)
+    criteria = operate_criteria(outputs)
+    view = operate_report(started.context, outputs, criteria)
+    outcome = StageOutcome(outputs, criteria, render(view, "zh-CN"), "html", chart_records(view))
+    finished = stage_runs.finish_run(ws, started, outcome)
+    assert (finished["version"], finished["stage"], finished["state"]) == (1, "operate", "live")
+    with ws.engine.connect() as c:
+        anxin = product_versions.c.product_code == "anxin"
+        slot = c.execute(select(product_versions.c.gate_run_id).where(anxin)).scalar_one()
+    assert slot is None  # the pipeline's gate slot is left to the pipeline
+    with pytest.raises(Refused, match=f"user head ran operate \\(run {finished['run']}\\)"):
+        gates.decide(ws, head, "anxin", "operate", "go", as_of=REVIEWED)
+    with pytest.raises(Refused, match="can only go"):
+        gates.decide(ws, ws.actor("committee1"), "anxin", "operate", "kill", as_of=REVIEWED)
+    kept = gates.decide(ws, ws.actor("committee1"), "anxin", "operate", "go", as_of=REVIEWED)
+    assert (kept["run"], kept["from_state"], kept["state"]) == (finished["run"], "live", "live")
+    assert (kept["to_stage"], kept["opened_version"]) == (None, None)
+    with ws.engine.connect() as c:
+        row = c.execute(select(gate_decisions).order_by(gate_decisions.c.id.desc())).mappings()
+        last = dict(row.first() or {})
+    assert (last["stage"], last["decision"], last["run_id"]) == ("operate", "go", finished["run"])
+    with pytest.raises(Refused, match="anxin has no version in development"):
+        stage_runs.check_runnable(ws, ws.actor("pm"), "anxin", "design")
 
 
 def test_an_improvement_opens_version_2_in_design_while_version_1_keeps_lending(

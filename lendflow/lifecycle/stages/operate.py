@@ -17,13 +17,13 @@ from lendflow.access.permissions import Actor
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.money import parse_amount
 from lendflow.domain.review import Alert, MonthEnd, recommendations
-from lendflow.lifecycle import records
 from lendflow.lifecycle.reports import chart, report_view, t, yuan
 from lendflow.lifecycle.results import RunContext
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import list_tickets
 from lendflow.rendering.charts import Series, bar_chart, line_chart
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def versions_reviewed(ws: Workspace, code: str) -> list[tuple[int, str]]:
         ws.engine,
         lambda uow: [
             (int(v["version"]), str(v["state"]))
-            for v in records.versions_of(uow, code)
+            for v in lifecycle_rows.versions_of(uow, code)
             if v["state"] in SHOWN_VERSIONS and v["spec_yaml"] is not None
         ],
     )

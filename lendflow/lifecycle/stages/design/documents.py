@@ -18,6 +18,7 @@ from lendflow.domain.errors import LendflowError, NotFound
 from lendflow.lifecycle import records
 from lendflow.lifecycle.reports import t
 from lendflow.rendering.reports import ReportSection, ReportTable
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def stored_documents(
         if run_id is None:
             done = [
                 r
-                for r in records.runs_of(uow, version["id"], "design")
+                for r in lifecycle_rows.runs_of(uow, version["id"], "design")
                 if r["status"] == "succeeded"
             ]
             chosen = done[-1] if done else None

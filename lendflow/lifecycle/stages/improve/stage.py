@@ -4,7 +4,7 @@ Customer feedback gives the NPS, the rating and the themes comments keep
 raising; the internal review's minutes record the decisions and their owners,
 with the KPIs of the day attached; the improvement plan is applied to a copy of
 the live spec. When the committee recycles the plan to design, the copy becomes
-the next version, which enters design while this one stays live (live_gates).
+the next version, which enters design while this one stays live (succession).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import select
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import policy_problems
@@ -29,13 +27,12 @@ from lendflow.domain.feedback import (
 )
 from lendflow.lifecycle import records
 from lendflow.lifecycle.inputs import CapturedInput
-from lendflow.lifecycle.live_stages import live_version
 from lendflow.lifecycle.reports import chart, report_view, t
 from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.improve.inputs import ImprovementPlan, Minutes, apply_plan
 from lendflow.rendering.charts import bar_chart
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
-from lendflow.store.tables import version_origins
+from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -66,7 +63,7 @@ def live_spec(ws: Workspace, code: str) -> LiveSpec:
     """The spec of the version that is live: what the plan changes a copy of."""
 
     def use_case(uow: UnitOfWork) -> LiveSpec:
-        version = live_version(uow, code, stage_id="improve")
+        version = records.live_version(uow, code, stage_id="improve")
         return LiveSpec(int(version["version"]), str(version["spec_yaml"]))
 
     return run_in_transaction(ws.engine, use_case)
@@ -367,19 +364,15 @@ def version_spec(ws: Workspace, actor: Actor, code: str, version: int) -> tuple[
     actor.require(Permission.READ, "read products")
 
     def use_case(uow: UnitOfWork) -> tuple[str, str]:
-        chosen = next((v for v in records.versions_of(uow, code) if v["version"] == version), None)
+        chosen = next(
+            (v for v in lifecycle_rows.versions_of(uow, code) if v["version"] == version), None
+        )
         if chosen is None:
             records.product_row(uow, code)
             raise NotFound(f"product {code} has no version {version}")
         if chosen["spec_yaml"]:
             return str(chosen["spec_yaml"]), f"the spec of {code} v{version}"
-        origin = (
-            uow.connection.execute(
-                select(version_origins).where(version_origins.c.version_id == chosen["id"])
-            )
-            .mappings()
-            .first()
-        )
+        origin = lifecycle_rows.version_origin(uow, chosen["id"])
         if origin is None:
             raise NotFound(f"{code} v{version} has no spec yet (its design has not passed)")
         return (

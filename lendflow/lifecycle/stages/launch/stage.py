@@ -15,8 +15,6 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
-
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.channels import Channel, PlannedChannel, plan_channels
@@ -37,7 +35,7 @@ from lendflow.rendering.campaigns import (
 from lendflow.rendering.charts import bar_chart
 from lendflow.rendering.filters import percent as shown_percent
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
-from lendflow.store.tables import campaigns as campaigns_table
+from lendflow.store import campaigns as campaign_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -186,34 +184,29 @@ def store_campaigns(
     """
 
     def use_case(uow: UnitOfWork) -> list[int]:
-        existing = uow.connection.execute(
-            select(campaigns_table.c.id).where(campaigns_table.c.run_id == run_id)
-        ).all()
+        existing = campaign_store.run_campaign_ids(uow, run_id)
         if existing:
-            return [int(r[0]) for r in existing]
+            return existing
         ids = []
         for c in campaigns:
             ids.append(
-                int(
-                    uow.connection.execute(
-                        insert(campaigns_table)
-                        .values(
-                            product_code=code,
-                            version_id=version_id,
-                            run_id=run_id,
-                            code=c["code"],
-                            kind=c["kind"],
-                            name_zh=c["name_zh"],
-                            name_en=c["name_en"],
-                            free_days=c["free_days"],
-                            reward=c["reward"],
-                            budget=c["budget"],
-                            spent=0,
-                            starts_on=date.fromisoformat(c["starts_on"]),
-                            ends_on=date.fromisoformat(c["ends_on"]),
-                        )
-                        .returning(campaigns_table.c.id)
-                    ).scalar_one()
+                campaign_store.add_campaign(
+                    uow,
+                    {
+                        "product_code": code,
+                        "version_id": version_id,
+                        "run_id": run_id,
+                        "code": c["code"],
+                        "kind": c["kind"],
+                        "name_zh": c["name_zh"],
+                        "name_en": c["name_en"],
+                        "free_days": c["free_days"],
+                        "reward": c["reward"],
+                        "budget": c["budget"],
+                        "spent": 0,
+                        "starts_on": date.fromisoformat(c["starts_on"]),
+                        "ends_on": date.fromisoformat(c["ends_on"]),
+                    },
                 )
             )
         return ids
