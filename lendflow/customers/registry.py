@@ -10,11 +10,6 @@ from lendflow.store import customers as customer_store
 from lendflow.store.personal_data import PersonalDataCipher
 from lendflow.store.uow import UnitOfWork
 
-# Passed through for loans/promotions.py, which still builds a statement on the table;
-# remove once it finds a referrer with `store.customers.by_id_hash`.
-CUSTOMERS = customer_store.CUSTOMERS
-
-
 @dataclass(frozen=True)
 class PersonalData:
     name: str

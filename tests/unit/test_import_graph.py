@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -53,3 +54,22 @@ def test_a_package_without_circles_passes(tiny: Path) -> None:
         },
     )
     assert import_cycles("tiny") == []
+
+
+def test_only_the_store_touches_a_database_connection() -> None:
+    """Contexts go through repositories: no `uow.connection` (or `.execute`) outside store/.
+
+    The payment gateway's sandbox adapter keeps its own SQLite file, standing in for the
+    gateway's books, not lendflow's: it is the one named exception.
+    """
+    package = Path(__file__).parents[2] / "lendflow"
+    exempt = {package / "workspace" / "payments.py"}
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if path.is_relative_to(package / "store") or path in exempt:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in {"connection", "execute"}:
+                offenders.append(f"{path.relative_to(package)}:{node.lineno} .{node.attr}")
+    assert offenders == []

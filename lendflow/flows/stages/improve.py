@@ -3,7 +3,7 @@
 Runs on the live version, as often as needed: the three inputs and the live
 spec are read in parallel, the KPIs of the day are attached to the minutes, and
 the plan is applied to a copy of the live spec. A recycle to design at this
-stage's gate turns that copy into the next version (see lifecycle.live_gates).
+stage's gate turns that copy into the next version (see lifecycle.succession).
 """
 
 from __future__ import annotations

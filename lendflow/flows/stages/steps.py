@@ -59,17 +59,17 @@ def run_stage(
     A failed step fails the run with its one-line error and re-raises it, so
     the flow run fails too; the product stays where it was. A `live` stage
     (operate, improve) runs on the live version, as often as needed, and leaves
-    it live (see lifecycle.live_stages).
+    it live (see lifecycle.live_stages); one recorder (lifecycle.runs) records both.
     """
     ws = workspace()
-    recorder: Any = live_stages if live else stage_runs
     actor = live_stages.stage_actor(ws, user) if live else ws.actor(user)
+    start = live_stages.start_run if live else stage_runs.start_run
     given = {name: Path(path) for name, path in (inputs or {}).items()}
     captured = capture_inputs(stage(stage_id), given, use_samples=samples)
-    started = recorder.start_run(ws, actor, code, stage_id, captured, as_of)
+    started = start(ws, actor, code, stage_id, captured, as_of)
     try:
         outcome = work(ws, started, {c.name: c for c in captured})
-        result = recorder.finish_run(ws, started, outcome)
+        result = stage_runs.finish_run(ws, started, outcome)
     except LendflowError as exc:
         fail_run(ws, started, exc.message)
         raise
