@@ -10,6 +10,7 @@ from lendflow.store import customers as customer_store
 from lendflow.store.personal_data import PersonalDataCipher
 from lendflow.store.uow import UnitOfWork
 
+
 @dataclass(frozen=True)
 class PersonalData:
     name: str
