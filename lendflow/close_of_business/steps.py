@@ -27,6 +27,7 @@ from lendflow.domain.delinquency import (
 from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.ledger import Account
 from lendflow.domain.loan import CHARGE_COLUMNS, charges_falling_due
+from lendflow.domain.statuses import LoanStatus
 from lendflow.states.machine import machine
 from lendflow.store import cob_queries as q
 from lendflow.store.cob_ledger import LedgerLine, post_entry
@@ -49,7 +50,7 @@ def expire_approvals(day: Day) -> None:
     loan_machine = machine("loan")
     for loan_id, version, customer_id, expires in q.expiring_approvals(day.uow, day.params):
         move = loan_machine.fire(
-            "approved",
+            LoanStatus.APPROVED,
             "expire",
             {"as_of": day.d, "approval_expires_on": expires},
             label=f"loan {loan_id}",
@@ -67,7 +68,13 @@ def expire_approvals(day: Day) -> None:
             ],
         )
         day.event(
-            loan_id, customer_id, "LoanExpired", "expire", "approved", move.dest, expired_on=expires
+            loan_id,
+            customer_id,
+            "LoanExpired",
+            "expire",
+            LoanStatus.APPROVED,
+            move.dest,
+            expired_on=expires,
         )
         day.counts["approvals_expired"] += 1
 
@@ -243,7 +250,7 @@ def penalty(day: Day) -> None:
     terms: dict[int, tuple[int, int, int, bool] | None] = {}  # by product version
     total = 0
     for loan in day.judged():
-        if loan.new_state != "overdue":
+        if loan.new_state != LoanStatus.OVERDUE:
             continue
         if loan.product_version_id not in terms:
             assert loan.spec is not None

@@ -18,6 +18,7 @@ from lendflow.domain.identity import validate_national_id
 from lendflow.domain.money import format_fen
 from lendflow.domain.rules import DecisionTable
 from lendflow.domain.scoring import Scorecard
+from lendflow.domain.statuses import DISBURSED, LoanStatus
 from lendflow.store import credit as credit_store
 from lendflow.store.credit import ComparedDecision
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 REASON_CODE_PATTERN = r"^[A-Z][A-Z0-9_]{1,63}$"
 _PLACES = Decimal("0.0001")
 BAD_DPD = 30  # a loan this late (or written off) counts as bad in the comparison
-BOOKED_STATES = ("active", "overdue", "closed", "written_off")
+BOOKED_STATES = tuple(sorted(DISBURSED))
 
 
 def models(ws: Workspace) -> CreditModels:
@@ -218,7 +219,7 @@ def summarise_comparison(rows: list[ComparedDecision]) -> dict[str, Any]:
 
     def performance(selected: list[tuple[Any, Any]]) -> dict[str, Any]:
         booked = [c for c, _ in selected if c.state in BOOKED_STATES]
-        bad = [c for c in booked if c.state == "written_off" or c.dpd >= BAD_DPD]
+        bad = [c for c in booked if c.state == LoanStatus.WRITTEN_OFF or c.dpd >= BAD_DPD]
         return {
             "loans": len(selected),
             "booked": len(booked),

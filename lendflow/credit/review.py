@@ -25,6 +25,7 @@ from lendflow.domain.pricing import capped_rate
 from lendflow.domain.rules import DecisionTable, InputKind
 from lendflow.domain.schedule import generate
 from lendflow.domain.scoring import Scorecard, ScoreResult, score
+from lendflow.domain.statuses import OUTSTANDING, LoanStatus
 from lendflow.products.catalogue import spec_for
 from lendflow.store import credit
 from lendflow.store import loans as loan_store
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from lendflow.config.policy import Policy
     from lendflow.workspace.context import Workspace
 
-OPEN_LOAN_STATES = ("active", "overdue")
+OPEN_LOAN_STATES = tuple(sorted(OUTSTANDING))
 
 
 @dataclass(frozen=True)
@@ -239,9 +240,9 @@ def gather(uow: UnitOfWork, loan: Mapping[str, Any], as_of: date) -> Applicant |
     worst_dpd = 0
     largest_open: dict[int, int] = {}
     for loan_id, state, due, paid_on, total in history:
-        if state == "closed":
+        if state == LoanStatus.CLOSED:
             closed.add(loan_id)
-        written_off = written_off or state == "written_off"
+        written_off = written_off or state == LoanStatus.WRITTEN_OFF
         if due is None:
             continue
         settled = paid_on or as_of

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from lendflow.domain.money import div_round
+from lendflow.domain.statuses import LoanStatus
 
 
 def days_late(oldest_unpaid_due: date | None, arrears: int, as_of: date, tolerance: int) -> int:
@@ -27,11 +28,11 @@ def move_for(status: str, dpd: int, write_off_dpd: int) -> str | None:
     cured, and one beyond the product's write-off threshold is written off. The
     machine still checks every move: this only says which to ask for.
     """
-    if status == "active" and dpd > 0:
+    if status == LoanStatus.ACTIVE and dpd > 0:
         return "fall_overdue"
-    if status == "overdue" and dpd == 0:
+    if status == LoanStatus.OVERDUE and dpd == 0:
         return "cure"
-    if status == "overdue" and dpd > write_off_dpd:
+    if status == LoanStatus.OVERDUE and dpd > write_off_dpd:
         return "write_off"
     return None
 

@@ -27,6 +27,7 @@ from lendflow.domain.kpis import (
     vintages,
 )
 from lendflow.domain.money import format_fen
+from lendflow.domain.statuses import LoanStatus
 from lendflow.products.catalogue import spec_of
 from lendflow.store import monitoring as monitoring_store
 from lendflow.store import tickets as ticket_store
@@ -105,8 +106,8 @@ def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, Pr
             loan_id=r["id"],
             applied_on=r["applied_on"],
             decided_on=r["decided_on"],
-            approved=r["approved_amount"] is not None and r["state"] != "rejected",
-            rejected=r["state"] == "rejected",
+            approved=r["approved_amount"] is not None and r["state"] != LoanStatus.REJECTED,
+            rejected=r["state"] == LoanStatus.REJECTED,
             disbursed_on=r["disbursed_on"],
             principal=r["principal"],
             instalments=tuple(sorted(schedule.get(r["id"], ()))),

@@ -37,11 +37,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 
 from lendflow.domain.loan import CHARGE_COLUMNS
+from lendflow.domain.statuses import OUTSTANDING, LoanStatus
 from lendflow.store.tables import instalments, loans, notices, payouts
 from lendflow.store.tables import utc_now as utc_now  # the rows' audit stamp, for the steps
 from lendflow.store.uow import UnitOfWork
 
-LIVE = ("active", "overdue")
+LIVE = tuple(sorted(s.value for s in OUTSTANDING))
 SQLITE_CACHE_KIB = 65_536  # page cache of a close-of-business connection
 
 _IN_RANGE = loans.c.id.between(bindparam("lo"), bindparam("hi"))
@@ -63,7 +64,7 @@ EXPIRING = select(
     loans.c.id, loans.c.version, loans.c.customer_id, loans.c.approval_expires_on
 ).where(
     _IN_RANGE,
-    loans.c.state == "approved",
+    loans.c.state == LoanStatus.APPROVED.value,
     loans.c.approval_expires_on < bindparam("d"),
     # a payout already sent may have been paid: it must be finished, never expired
     ~exists().where(payouts.c.loan_id == loans.c.id, payouts.c.status.in_(("pending", "paid"))),
@@ -138,7 +139,9 @@ LOAN_COLUMNS = (
 # Loans overdue and closed through the day before `d`, found through the status index. An
 # active loan has no days past due: the sweep moves a loan with any to overdue, and
 # a cure (by the sweep or by a repayment) sets them back to none.
-OVERDUE_BEFORE = select(*LOAN_COLUMNS).where(_IN_RANGE, loans.c.state == "overdue", _CLOSED_BEFORE)
+OVERDUE_BEFORE = select(*LOAN_COLUMNS).where(
+    _IN_RANGE, loans.c.state == LoanStatus.OVERDUE.value, _CLOSED_BEFORE
+)
 LOANS_BY_IDS = select(*LOAN_COLUMNS).where(
     loans.c.id.in_(bindparam("ids", expanding=True)), _LIVE_OPEN
 )

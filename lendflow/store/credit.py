@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select
 
 from lendflow.domain.errors import Refused
+from lendflow.domain.statuses import LoanStatus
 from lendflow.store import driver
 from lendflow.store.caches import DatabaseCache
 from lendflow.store.tables import (
@@ -170,7 +171,7 @@ def review_queue(uow: UnitOfWork, product: str | None, limit: int) -> list[dict[
                 and_(credit_decisions.c.loan_id == loans.c.id, credit_decisions.c.id.in_(latest)),
             )
         )
-        .where(loans.c.state == "under_review")
+        .where(loans.c.state == LoanStatus.UNDER_REVIEW.value)
         .order_by(loans.c.reviewed_on, loans.c.id)
         .limit(limit)
     )  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
+from lendflow.domain.statuses import OUTSTANDING, LoanStatus
 from lendflow.store import driver
 from lendflow.store.tables import instalments as instalments_table
 from lendflow.store.tables import loans, utc_now
@@ -88,7 +89,12 @@ def update_instalment(uow: UnitOfWork, instalment_id: int, changes: Mapping[str,
     driver.execute(uow, _UPDATE_INSTALMENT, {**changes, "b_id": instalment_id})
 
 
-OPEN_APPLICATION_STATES = ("submitted", "under_review", "approved")
+OUTSTANDING_STATES = tuple(sorted(s.value for s in OUTSTANDING))
+OPEN_APPLICATION_STATES = (
+    LoanStatus.SUBMITTED.value,
+    LoanStatus.UNDER_REVIEW.value,
+    LoanStatus.APPROVED.value,
+)
 _OPEN_APPLICATIONS = select(LOANS.c.id).where(
     LOANS.c.customer_id == bindparam("customer_id"),
     LOANS.c.product_code == bindparam("product_code"),
@@ -98,7 +104,10 @@ _EXPOSURE = select(
     func.coalesce(
         func.sum(
             case(
-                (LOANS.c.state.in_(("active", "overdue")), LOANS.c.principal_outstanding),
+                (
+                    LOANS.c.state.in_(sorted(s.value for s in OUTSTANDING)),
+                    LOANS.c.principal_outstanding,
+                ),
                 (
                     LOANS.c.state.in_(OPEN_APPLICATION_STATES),
                     func.coalesce(LOANS.c.approved_amount, LOANS.c.requested_amount),
