@@ -108,8 +108,10 @@ class StateMachine:
     ) -> Move:
         """Perform `trigger` from `state` or raise `Refused` saying why not.
 
-        `label` names the entity in the refusal, e.g. "loan 42".
+        `label` names the entity in the refusal, e.g. "loan 42". A status enum is
+        taken by its value: transitions would read an Enum member by its name.
         """
+        state = str(state)
         who = label or self.definition.name
         with self._lock:
             self._load(state, context)

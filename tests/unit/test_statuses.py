@@ -6,6 +6,7 @@ import pytest
 
 from lendflow.domain.statuses import DISBURSED, OUTSTANDING, LoanStatus, ProductStatus
 from lendflow.states.definition import load_definition
+from lendflow.states.machine import machine
 
 
 @pytest.mark.parametrize(("machine", "enum"), [("loan", LoanStatus), ("product", ProductStatus)])
@@ -35,3 +36,8 @@ def test_a_disbursed_loan_is_one_the_machine_reached_through_disburse() -> None:
 def test_a_status_compares_equal_to_its_stored_text() -> None:
     assert LoanStatus.WRITTEN_OFF == "written_off"
     assert ProductStatus("build_test_on_hold") is ProductStatus.BUILD_TEST_ON_HOLD
+
+
+def test_the_machine_takes_a_status_enum_as_its_stored_text() -> None:
+    move = machine("loan").fire(LoanStatus.APPROVED, "withdraw", label="loan 1")
+    assert (move.source, move.dest) == ("approved", "withdrawn")
