@@ -130,66 +130,86 @@ def book(
         return None
     booked: dict[str, Any] = {}
     if promotion.waiver is not None:
-        rule, amount = promotion.waiver, promotion.waived
-        entry = journal.post(
-            uow,
-            kind="interest_waiver",
-            lines=EntryDraft("interest_waiver")
-            .debit(Account.MARKETING_EXPENSE, amount)
-            .credit(Account.INTEREST_INCOME, amount)
-            .lines(),
-            business_date=as_of,
-            actor=actor.name,
-            loan_id=loan["id"],
-            idempotency_key=f"promotion:{rule.id}:{loan['id']}",
-            memo=f"campaign {rule.code}: {rule.free_days} days interest-free",
-        )
-        _award(uow, rule, loan["id"], loan["customer_id"], "interest_waiver", amount, as_of, entry)
-        loan_event(
-            uow,
-            loan,
-            "InterestWaived",
-            actor,
-            as_of,
-            {
-                "campaign": rule.code,
-                "free_days": rule.free_days,
-                "amount": amount,
-                "instalments": {str(n): w for n, w in sorted(promotion.waivers.items())},
-            },
-        )
-        booked["interest_waived"] = format_fen(amount)
-        booked["waiver_campaign"] = rule.code
-        booked["waiver_terms"] = _store_waiver_terms(ws, uow, actor, loan, promotion, as_of)
+        booked.update(_book_waiver(ws, uow, actor, loan, promotion, as_of))
     if promotion.reward is not None and promotion.referrer_id is not None:
-        rule, amount = promotion.reward, promotion.reward.reward or 0
-        entry = journal.post(
-            uow,
-            kind="referral_reward",
-            lines=EntryDraft("referral_reward")
-            .debit(Account.MARKETING_EXPENSE, amount)
-            .credit(Account.CASH, amount)
-            .lines(),
-            business_date=as_of,
-            actor=actor.name,
-            loan_id=loan["id"],
-            idempotency_key=f"promotion:{rule.id}:{loan['id']}",
-            memo=f"campaign {rule.code}: reward to customer {promotion.referrer_id}",
-        )
-        _award(
-            uow, rule, loan["id"], promotion.referrer_id, "referral_reward", amount, as_of, entry
-        )
-        loan_event(
-            uow,
-            loan,
-            "ReferralRewarded",
-            actor,
-            as_of,
-            {"campaign": rule.code, "referrer_id": promotion.referrer_id, "amount": amount},
-        )
-        booked["referral_reward"] = format_fen(amount)
-        booked["referrer_id"] = promotion.referrer_id
+        booked.update(_book_reward(uow, actor, loan, promotion, as_of))
     return booked
+
+
+def _book_waiver(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    loan: dict[str, Any],
+    promotion: Promotion,
+    as_of: date,
+) -> dict[str, Any]:
+    """The interest-free days: a marketing expense that pays the waived interest."""
+    assert promotion.waiver is not None
+    rule, amount = promotion.waiver, promotion.waived
+    entry = journal.post(
+        uow,
+        kind="interest_waiver",
+        lines=EntryDraft("interest_waiver")
+        .debit(Account.MARKETING_EXPENSE, amount)
+        .credit(Account.INTEREST_INCOME, amount)
+        .lines(),
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+        idempotency_key=f"promotion:{rule.id}:{loan['id']}",
+        memo=f"campaign {rule.code}: {rule.free_days} days interest-free",
+    )
+    _award(uow, rule, loan["id"], loan["customer_id"], "interest_waiver", amount, as_of, entry)
+    loan_event(
+        uow,
+        loan,
+        "InterestWaived",
+        actor,
+        as_of,
+        {
+            "campaign": rule.code,
+            "free_days": rule.free_days,
+            "amount": amount,
+            "instalments": {str(n): w for n, w in sorted(promotion.waivers.items())},
+        },
+    )
+    return {
+        "interest_waived": format_fen(amount),
+        "waiver_campaign": rule.code,
+        "waiver_terms": _store_waiver_terms(ws, uow, actor, loan, promotion, as_of),
+    }
+
+
+def _book_reward(
+    uow: UnitOfWork, actor: Actor, loan: dict[str, Any], promotion: Promotion, as_of: date
+) -> dict[str, Any]:
+    """The referrer's reward, paid out in cash as a marketing expense."""
+    assert promotion.reward is not None and promotion.referrer_id is not None
+    rule, amount = promotion.reward, promotion.reward.reward or 0
+    entry = journal.post(
+        uow,
+        kind="referral_reward",
+        lines=EntryDraft("referral_reward")
+        .debit(Account.MARKETING_EXPENSE, amount)
+        .credit(Account.CASH, amount)
+        .lines(),
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+        idempotency_key=f"promotion:{rule.id}:{loan['id']}",
+        memo=f"campaign {rule.code}: reward to customer {promotion.referrer_id}",
+    )
+    _award(uow, rule, loan["id"], promotion.referrer_id, "referral_reward", amount, as_of, entry)
+    loan_event(
+        uow,
+        loan,
+        "ReferralRewarded",
+        actor,
+        as_of,
+        {"campaign": rule.code, "referrer_id": promotion.referrer_id, "amount": amount},
+    )
+    return {"referral_reward": format_fen(amount), "referrer_id": promotion.referrer_id}
 
 
 def _award(
