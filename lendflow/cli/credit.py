@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date, workspace
 from lendflow.cli.output import print_json
 from lendflow.domain.calendar import parse_date
+
+if TYPE_CHECKING:
+    from lendflow.credit.results import CreditModelView
 
 queue_app = typer.Typer(help="Applications waiting for a risk officer.", no_args_is_help=True)
 scorecard_app = typer.Typer(help="Scorecards and decision tables.", no_args_is_help=True)
@@ -32,7 +35,8 @@ def queue_list(
     from lendflow.credit.desk import review_queue
 
     with acting(user) as (ws, actor):
-        rows = review_queue(ws, actor, business_date(on), product, limit)
+        queued = review_queue(ws, actor, business_date(on), product, limit)
+    rows = [q.model_dump(mode="json") for q in queued]
     if json_output:
         print_json(rows)
         return
@@ -71,7 +75,8 @@ def scorecard_check(
     _print_model(check_model_file(path), json_output)
 
 
-def _print_model(view: dict[str, Any], json_output: bool) -> None:
+def _print_model(model: CreditModelView, json_output: bool) -> None:
+    view = model.model_dump(mode="json")
     if json_output:
         print_json(view)
         return
@@ -116,16 +121,17 @@ def decisions_compare(
             since=parse_date(since, field="--from") if since else None,
             until=parse_date(until, field="--to") if until else None,
         )
+    shown = report.model_dump(mode="json")
     if json_output:
-        print_json(report)
+        print_json(shown)
         return
     typer.echo(
-        f"champion {report['champion']} vs challenger {report['challenger']}:"
-        f" {report['compared']} applications, agreement {report['agreement']}"
+        f"champion {report.champion} vs challenger {report.challenger}:"
+        f" {report.compared} applications, agreement {report.agreement}"
     )
     for key in ("outcomes", "approval_rate", "mean_score", "both_approve", "champion_only",
                 "challenger_only"):  # fmt: skip
-        typer.echo(f"  {key}: {report[key]}")
+        typer.echo(f"  {key}: {shown[key]}")
 
 
 @blocklist_app.command("add")
@@ -143,9 +149,9 @@ def blocklist_add(
     with acting(user) as (ws, actor):
         entry = block(ws, actor, national_id, reason, note, business_date(on))
     if json_output:
-        print_json(entry)
+        print_json(entry.model_dump(mode="json"))
         return
-    typer.echo(f"blocked ({reason})")
+    typer.echo(f"blocked ({entry.reason})")
 
 
 @blocklist_app.command("list")
@@ -154,7 +160,8 @@ def blocklist_list(user: AsOption = None, json_output: JsonOption = False) -> No
     from lendflow.credit.desk import blocklist_entries
 
     with acting(user) as (ws, actor):
-        rows = blocklist_entries(ws, actor)
+        entries = blocklist_entries(ws, actor)
+    rows = [e.model_dump(mode="json") for e in entries]
     if json_output:
         print_json(rows)
         return

@@ -7,17 +7,31 @@ import json
 import re
 from collections import Counter
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.credit_models import FOLDER_NAME, CreditModels, load_file, packaged_folder
+from lendflow.credit.results import (
+    BlockedPerson,
+    BlocklistEntry,
+    ByModel,
+    ChallengerComparison,
+    CharacteristicView,
+    CreditModelView,
+    DecisionTableView,
+    Performance,
+    QueuedApplication,
+    RuleView,
+    ScalingView,
+    ScoreBin,
+    ScorecardView,
+)
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import validate_national_id
-from lendflow.domain.money import format_fen
 from lendflow.domain.rules import DecisionTable
-from lendflow.domain.scoring import Scorecard
+from lendflow.domain.scoring import Characteristic, Scorecard
 from lendflow.domain.statuses import DISBURSED, LoanStatus
 from lendflow.store import credit as credit_store
 from lendflow.store.credit import ComparedDecision
@@ -28,6 +42,7 @@ if TYPE_CHECKING:
 
 REASON_CODE_PATTERN = r"^[A-Z][A-Z0-9_]{1,63}$"
 _PLACES = Decimal("0.0001")
+_MEAN_PLACES = Decimal("0.1")
 BAD_DPD = 30  # a loan this late (or written off) counts as bad in the comparison
 BOOKED_STATES = tuple(sorted(DISBURSED))
 
@@ -38,27 +53,27 @@ def models(ws: Workspace) -> CreditModels:
 
 def review_queue(
     ws: Workspace, actor: Actor, as_of: date, product: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[QueuedApplication]:
     """Applications waiting for a person, oldest first, with what automated review found."""
     actor.require(Permission.READ, "read the review queue")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[QueuedApplication]:
         out = []
         for row in credit_store.review_queue(uow, product, limit):
             waiting_since = row["reviewed_on"] or row["applied_on"]
             out.append(
-                {
-                    "id": row["id"],
-                    "product": row["product_code"],
-                    "requested": format_fen(row["requested_amount"]),
-                    "proposed": None if row["proposed"] is None else format_fen(row["proposed"]),
-                    "term": row["term"],
-                    "score": row["score"],
-                    "risk_grade": row["risk_grade"],
-                    "annual_rate": row["annual_rate"],
-                    "reasons": json.loads(row["reasons"]) if row["reasons"] else ["MANUAL_REVIEW"],
-                    "waiting_days": (as_of - waiting_since).days,
-                }
+                QueuedApplication(
+                    id=row["id"],
+                    product=row["product_code"],
+                    requested=row["requested_amount"],
+                    proposed=row["proposed"],
+                    term=row["term"],
+                    score=row["score"],
+                    risk_grade=row["risk_grade"],
+                    annual_rate=Decimal(row["annual_rate"]),
+                    reasons=json.loads(row["reasons"]) if row["reasons"] else ["MANUAL_REVIEW"],
+                    waiting_days=(as_of - waiting_since).days,
+                )
             )
         return out
 
@@ -67,7 +82,7 @@ def review_queue(
 
 def block(
     ws: Workspace, actor: Actor, national_id: str, reason: str, note: str | None, as_of: date
-) -> dict[str, Any]:
+) -> BlockedPerson:
     """Put a person on the blocklist; applications from them will be declined."""
     actor.require(Permission.DECIDE, "change the blocklist")
     national_id = validate_national_id(national_id)
@@ -75,7 +90,7 @@ def block(
         raise BadInput(f"reason must be a code like FRAUD_CONFIRMED, got {reason!r}")
     id_hash = ws.cipher.lookup_hash(national_id, "national_id")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> BlockedPerson:
         found = credit_store.blocklist_reason_by_hash(uow, id_hash)
         if found is not None:
             raise Refused(f"this person is already on the blocklist ({found})")
@@ -102,90 +117,100 @@ def block(
                 payload={"reason": reason},
             ),
         )
-        return {"reason": reason, "added_on": as_of.isoformat(), "added_by": actor.name}
+        return BlockedPerson(reason=reason, added_on=as_of, added_by=actor.name)
 
     return run_in_transaction(ws.engine, use_case)
 
 
-def blocklist_entries(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
+def blocklist_entries(ws: Workspace, actor: Actor) -> list[BlocklistEntry]:
     """Blocked people by reason and date; never their identity in clear."""
     actor.require(Permission.READ, "read the blocklist")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[BlocklistEntry]:
         return [
-            {
-                "id_hash": r["id_hash"][:16],
-                "reason": r["reason"],
-                "note": r["note"],
-                "added_by": r["added_by"],
-                "added_on": r["added_on"].isoformat(),
-            }
+            BlocklistEntry(
+                id_hash=r["id_hash"][:16],
+                reason=r["reason"],
+                note=r["note"],
+                added_by=r["added_by"],
+                added_on=r["added_on"],
+            )
             for r in credit_store.blocklist_rows(uow)
         ]
 
     return run_in_transaction(ws.engine, use_case)
 
 
-def scorecard_view(ws: Workspace, code: str) -> dict[str, Any]:
+def scorecard_view(ws: Workspace, code: str) -> CreditModelView:
     """A scorecard or decision table as a risk analyst reads it: every bin's points."""
     loaded = models(ws).get(code)
     return model_view(loaded.model, loaded.source, loaded.digest)
 
 
-def check_model_file(path: Path) -> dict[str, Any]:
+def check_model_file(path: Path) -> CreditModelView:
     """Validate a scorecard or decision table file without using it."""
     loaded = load_file(path)
     return model_view(loaded.model, loaded.source, loaded.digest)
 
 
-def model_view(model: Scorecard | DecisionTable, source: str, digest: str) -> dict[str, Any]:
-    head = {"code": model.code, "version": model.version, "source": source, "sha256": digest}
+def model_view(model: Scorecard | DecisionTable, source: str, digest: str) -> CreditModelView:
     if isinstance(model, DecisionTable):
-        return {
-            **head,
-            "kind": "decision_table",
-            "hit_policy": model.hit_policy,
-            "grades": list(model.grades),
-            "rules": [
-                {
-                    "rule": r.number,
-                    "when": {c.input: c.text for c in r.conditions},
-                    "outcome": r.outcome,
-                    "grade": r.grade,
-                    "max_amount": None if r.max_amount is None else format_fen(r.max_amount),
-                    "reasons": list(r.reasons),
-                }
+        return DecisionTableView(
+            code=model.code,
+            version=model.version,
+            source=source,
+            sha256=digest,
+            hit_policy=model.hit_policy,
+            grades=model.grades,
+            rules=tuple(
+                RuleView(
+                    rule=r.number,
+                    when={c.input: c.text for c in r.conditions},
+                    outcome=r.outcome,
+                    grade=r.grade,
+                    max_amount=r.max_amount,
+                    reasons=r.reasons,
+                )
                 for r in model.rules
-            ],
-        }
+            ),
+        )
     scaling = model.scaling
-    return {
-        **head,
-        "kind": "scorecard",
-        "scaling": {
-            "base_score": scaling.base_score,
-            "base_odds": str(scaling.base_odds),
-            "pdo": scaling.pdo,
-            "factor": str(scaling.factor.quantize(_PLACES)),
-            "offset": str(scaling.offset.quantize(_PLACES)),
-        },
-        "characteristics": [
-            {
-                "name": c.name,
-                "input": c.input,
-                "reason": c.reason,
-                "bins": [{"bin": b.label, "points": b.points} for b in c.numeric_bins]
-                + [{"bin": b.label, "points": b.points} for b in c.category_bins]
-                + ([{"bin": "other", "points": c.otherwise}] if c.otherwise is not None else [])
-                + ([{"bin": "missing", "points": c.missing}] if c.missing is not None else []),
-            }
+    return ScorecardView(
+        code=model.code,
+        version=model.version,
+        source=source,
+        sha256=digest,
+        scaling=ScalingView(
+            base_score=scaling.base_score,
+            base_odds=scaling.base_odds,
+            pdo=scaling.pdo,
+            factor=scaling.factor.quantize(_PLACES),
+            offset=scaling.offset.quantize(_PLACES),
+        ),
+        characteristics=tuple(
+            CharacteristicView(
+                name=c.name,
+                input=c.input,
+                reason=c.reason,
+                bins=_bins(c),
+            )
             for c in model.characteristics
-        ],
-        "score_range": [
+        ),
+        score_range=(
             sum(c.min_points for c in model.characteristics),
             sum(c.max_points for c in model.characteristics),
-        ],
-    }
+        ),
+    )
+
+
+def _bins(characteristic: Characteristic) -> tuple[ScoreBin, ...]:
+    """Numeric bins, then categories, then the catch-alls "other" and "missing" if set."""
+    c = characteristic
+    labelled = [(b.label, b.points) for b in (*c.numeric_bins, *c.category_bins)]
+    labelled += [
+        (name, p) for name, p in (("other", c.otherwise), ("missing", c.missing)) if p is not None
+    ]
+    return tuple(ScoreBin(bin=label, points=points) for label, points in labelled)
 
 
 def compare_challenger(
@@ -195,7 +220,7 @@ def compare_challenger(
     product: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> dict[str, Any]:
+) -> ChallengerComparison:
     """Champion against challenger over every loan both decided: how often they agree,
     who each would take that the other would not, and how those loans have done."""
     actor.require(Permission.READ, "read credit decisions")
@@ -209,7 +234,7 @@ def compare_challenger(
     return summarise_comparison(rows)
 
 
-def summarise_comparison(rows: list[ComparedDecision]) -> dict[str, Any]:
+def summarise_comparison(rows: list[ComparedDecision]) -> ChallengerComparison:
     by_loan: dict[int, dict[str, ComparedDecision]] = {}
     for r in rows:
         by_loan.setdefault(r.loan_id, {})[r.role] = r
@@ -217,50 +242,56 @@ def summarise_comparison(rows: list[ComparedDecision]) -> dict[str, Any]:
     matrix: Counter[tuple[str, str]] = Counter((c.outcome, s.outcome) for c, s in pairs)
     agree = sum(n for (a, b), n in matrix.items() if a == b)
 
-    def performance(selected: list[tuple[Any, Any]]) -> dict[str, Any]:
+    def performance(selected: list[tuple[ComparedDecision, ComparedDecision]]) -> Performance:
         booked = [c for c, _ in selected if c.state in BOOKED_STATES]
         bad = [c for c in booked if c.state == LoanStatus.WRITTEN_OFF or c.dpd >= BAD_DPD]
-        return {
-            "loans": len(selected),
-            "booked": len(booked),
-            "bad": len(bad),
-            "bad_rate": None if not booked else f"{len(bad) / len(booked):.4f}",
-        }
+        return Performance(
+            loans=len(selected),
+            booked=len(booked),
+            bad=len(bad),
+            bad_rate=_rate(len(bad), len(booked)),
+        )
 
     swap_out = [(c, s) for c, s in pairs if c.outcome == "approve" and s.outcome != "approve"]
     swap_in = [(c, s) for c, s in pairs if c.outcome != "approve" and s.outcome == "approve"]
     champion = pairs[0][0] if pairs else None
     challenger = pairs[0][1] if pairs else None
-    return {
-        "champion": None
+    return ChallengerComparison(
+        champion=None
         if champion is None
         else f"{champion.scorecard} v{champion.scorecard_version}",
-        "challenger": None
+        challenger=None
         if challenger is None
         else f"{challenger.scorecard} v{challenger.scorecard_version}",
-        "compared": len(pairs),
-        "agreement": None if not pairs else f"{agree / len(pairs):.4f}",
-        "outcomes": {f"{a}/{b}": n for (a, b), n in sorted(matrix.items())},
-        "approval_rate": {
-            "champion": _rate(sum(1 for c, _ in pairs if c.outcome == "approve"), len(pairs)),
-            "challenger": _rate(sum(1 for _, s in pairs if s.outcome == "approve"), len(pairs)),
-        },
-        "mean_score": {
-            "champion": _mean([c.score for c, _ in pairs]),
-            "challenger": _mean([s.score for _, s in pairs]),
-        },
-        "both_approve": performance(
-            [(c, s) for c, s in pairs if c.outcome == s.outcome == "approve"]
+        compared=len(pairs),
+        agreement=_rate(agree, len(pairs)),
+        outcomes={f"{a}/{b}": n for (a, b), n in sorted(matrix.items())},
+        approval_rate=ByModel(
+            champion=_rate(sum(1 for c, _ in pairs if c.outcome == "approve"), len(pairs)),
+            challenger=_rate(sum(1 for _, s in pairs if s.outcome == "approve"), len(pairs)),
         ),
-        "champion_only": performance(swap_out),
-        "challenger_only": performance(swap_in),
-    }
+        mean_score=ByModel(
+            champion=_mean([c.score for c, _ in pairs]),
+            challenger=_mean([s.score for _, s in pairs]),
+        ),
+        both_approve=performance([(c, s) for c, s in pairs if c.outcome == s.outcome == "approve"]),
+        champion_only=performance(swap_out),
+        challenger_only=performance(swap_in),
+    )
 
 
-def _rate(part: int, whole: int) -> str | None:
-    return None if not whole else f"{part / whole:.4f}"
+def _rate(part: int, whole: int) -> Decimal | None:
+    """part / whole to four places; None when there is nothing to divide.
+
+    Exact decimal arithmetic, a half rounded to even: as the figures read when they
+    were formatted from floats (1 in 32 is 0.0312).
+    """
+    return None if not whole else (Decimal(part) / whole).quantize(_PLACES, ROUND_HALF_EVEN)
 
 
-def _mean(values: list[int | None]) -> str | None:
+def _mean(values: list[int | None]) -> Decimal | None:
+    """The mean of the known values to one place (a half to even); None if none is known."""
     known = [v for v in values if v is not None]
-    return None if not known else f"{sum(known) / len(known):.1f}"
+    if not known:
+        return None
+    return (Decimal(sum(known)) / len(known)).quantize(_MEAN_PLACES, ROUND_HALF_EVEN)

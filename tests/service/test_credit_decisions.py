@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -116,8 +117,8 @@ def test_a_referred_loan_waits_for_a_risk_officer_with_a_note(
     view = review(auto, ops, loan_id)
     assert view["state"] == "under_review"
     queue = review_queue(auto, risk, DAY)
-    assert [(q["id"], q["reasons"]) for q in queue] == [(loan_id, ["SCORE_MARGINAL"])]
-    assert queue[0]["risk_grade"] == "E" and queue[0]["annual_rate"] == "18.00"
+    assert [(q.id, q.reasons) for q in queue] == [(loan_id, ("SCORE_MARGINAL",))]
+    assert queue[0].risk_grade == "E" and queue[0].annual_rate == Decimal("18.00")
     with pytest.raises(Refused):
         disbursement.disburse(auto, ops, loan_id, DAY)
     with pytest.raises(Refused, match="may not approve loans"):
@@ -201,12 +202,12 @@ def test_challenger_report_compares_outcomes_over_stored_decisions(
     for serial, income in ((520, "9000"), (521, "30000"), (522, "4500"), (523, "2500")):
         review(auto, ops, apply(auto, ops, serial, monthly_income=income, amount="8000", term=6))
     report = compare_challenger(auto, risk)
-    assert report["champion"] == "consumer-v1 v1"
-    assert report["challenger"] == "consumer-v2 v1"
-    assert report["compared"] == 4
-    assert sum(report["outcomes"].values()) == 4
-    agreeing = sum(n for k, n in report["outcomes"].items() if k.split("/")[0] == k.split("/")[1])
-    assert report["agreement"] == f"{agreeing / 4:.4f}"
-    assert report["both_approve"]["loans"] + report["champion_only"]["loans"] == sum(
-        n for k, n in report["outcomes"].items() if k.startswith("approve/")
+    assert report.champion == "consumer-v1 v1"
+    assert report.challenger == "consumer-v2 v1"
+    assert report.compared == 4
+    assert sum(report.outcomes.values()) == 4
+    agreeing = sum(n for k, n in report.outcomes.items() if k.split("/")[0] == k.split("/")[1])
+    assert str(report.agreement) == f"{agreeing / 4:.4f}"
+    assert report.both_approve.loans + report.champion_only.loans == sum(
+        n for k, n in report.outcomes.items() if k.startswith("approve/")
     )
