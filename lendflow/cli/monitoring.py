@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
 from lendflow.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from lendflow.monitoring.results import ProductKpis
 
 kpi_app = typer.Typer(help="Portfolio indicators of a product.", no_args_is_help=True)
 ticket_app = typer.Typer(help="Customer service tickets.", no_args_is_help=True)
@@ -29,26 +32,25 @@ def kpi_show(
     with acting(user) as (ws, actor):
         report = product_kpis(ws, actor, code, business_date(as_of), version)
     if json_output:
-        print_json(report)
+        print_json(report.model_dump(mode="json"))
         return
     _print_kpis(report)
 
 
-def _print_kpis(report: dict[str, Any]) -> None:
+def _print_kpis(report: ProductKpis) -> None:
     from rich.table import Table
 
-    kpis = report["kpis"]
-    table = Table(title=f"{report['product']} v{report['version']} as of {report['as_of']}")
+    table = Table(title=f"{report.product} v{report.version} as of {report.as_of}")
     table.add_column("indicator")
     table.add_column("value", justify="right")
-    for key, value in kpis.items():
+    for key, value in report.kpis.model_dump(mode="json").items():
         if not isinstance(value, dict):
             table.add_row(key.replace("_", " "), str(value))
-    table.add_row("buckets", ", ".join(f"{k} {v}" for k, v in kpis["buckets"].items()))
+    table.add_row("buckets", ", ".join(f"{k} {v}" for k, v in report.kpis.buckets.items()))
     console.print(table)
-    for alert in report["alerts"]:
-        console.print(f"[bold red]ALERT[/] {alert['message']}")
-    if not report["alerts"]:
+    for alert in report.alerts:
+        console.print(f"[bold red]ALERT[/] {alert.message}")
+    if not report.alerts:
         console.print("no alerts")
 
 
@@ -72,9 +74,9 @@ def ticket_open(
     with acting(user) as (ws, actor):
         ticket = open_ticket(ws, actor, new, business_date(on))
     if json_output:
-        print_json(ticket)
+        print_json(ticket.model_dump(mode="json"))
         return
-    typer.echo(f"ticket {ticket['id']} opened; resolve by {ticket['due_on']}")
+    typer.echo(f"ticket {ticket.id} opened; resolve by {ticket.due_on}")
 
 
 @ticket_app.command("resolve")
@@ -91,9 +93,9 @@ def ticket_resolve(
     with acting(user) as (ws, actor):
         ticket = resolve(ws, actor, ticket_id, resolution, business_date(on))
     if json_output:
-        print_json(ticket)
+        print_json(ticket.model_dump(mode="json"))
         return
-    late = " (after its deadline)" if ticket["breached"] else ""
+    late = " (after its deadline)" if ticket.breached else ""
     typer.echo(f"ticket {ticket_id} resolved{late}")
 
 
@@ -110,10 +112,11 @@ def ticket_list(
     from lendflow.monitoring.tickets import list_tickets
 
     with acting(user) as (ws, actor):
-        rows = list_tickets(
+        tickets = list_tickets(
             ws, actor, business_date(on), open_only=open_only, breached_only=breached,
             product=product,
         )  # fmt: skip
+    rows = [t.model_dump(mode="json") for t in tickets]
     if json_output:
         print_json(rows)
         return

@@ -248,7 +248,7 @@ def write_report(
     write_documents(ws, code, out, as_of, files)
     write_stage_reports(ws, code, runs, out, files)
     risk = ws.actor("risk")
-    report = product_kpis(ws, risk, code, as_of, version=1)
+    report = product_kpis(ws, risk, code, as_of, version=1).model_dump(mode="json")
     states = loan_states(ws, code)
     funnel = {
         "applied": counts.get("applications", 0),

@@ -26,8 +26,8 @@ from lendflow.domain.kpis import (
     standing,
     vintages,
 )
-from lendflow.domain.money import format_fen
 from lendflow.domain.statuses import LoanStatus
+from lendflow.monitoring.results import KpiAlert, MonthEnd, PortfolioKpis, ProductKpis, RollRate
 from lendflow.products.catalogue import spec_of
 from lendflow.store import monitoring as monitoring_store
 from lendflow.store import tickets as ticket_store
@@ -35,8 +35,6 @@ from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
-
-MONEY_KEYS = ("disbursed_amount", "outstanding", "written_off_amount")
 
 
 class Book:
@@ -121,12 +119,12 @@ def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, Pr
 
 def product_kpis(
     ws: Workspace, actor: Actor, code: str, as_of: date, version: int | None = None
-) -> dict[str, Any]:
+) -> ProductKpis:
     """The product's indicators on `as_of`, with month-end series, roll rates, vintages
     and the alerts its spec's thresholds raise."""
     actor.require(Permission.READ, "read portfolio indicators")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> ProductKpis:
         book, spec, latest = read_book(uow, code, version)
         complaints = ticket_store.complaints(uow, code, as_of.replace(day=1), as_of)
         return report(book, spec, code, version or latest, as_of, complaints)
@@ -136,7 +134,7 @@ def product_kpis(
 
 def report(
     book: Book, spec: ProductSpec, code: str, version: int, as_of: date, complaints: int
-) -> dict[str, Any]:
+) -> ProductKpis:
     now = book.standings(as_of)
     headline = portfolio(book.records, now, as_of)
     per_thousand = (
@@ -152,36 +150,36 @@ def report(
     for end, standings in history:
         point = portfolio(book.records, standings, end)
         series.append(
-            {
-                "month_end": end.isoformat(),
-                "outstanding": format_fen(point["outstanding"]),  # type: ignore[arg-type]
-                "disbursed_amount": format_fen(point["disbursed_amount"]),  # type: ignore[arg-type]
-                "active_loans": point["active_loans"],
-                "par30": str(point["par30"]),
-                "non_performing_ratio": str(point["non_performing_ratio"]),
-            }
+            MonthEnd(
+                month_end=end,
+                outstanding=point["outstanding"],
+                disbursed_amount=point["disbursed_amount"],
+                active_loans=point["active_loans"],
+                par30=point["par30"],
+                non_performing_ratio=point["non_performing_ratio"],
+            )
         )
     rolls = [
-        {"from": a.isoformat(), "to": b.isoformat(), "matrix": roll_rates(sa, sb, order)}
+        RollRate(start=a, end=b, matrix=roll_rates(sa, sb, order))
         for (a, sa), (b, sb) in pairwise(history)
     ]
-    return {
-        "product": code,
-        "version": version,
-        "as_of": as_of.isoformat(),
-        "kpis": {
-            **{k: format_fen(v) if k in MONEY_KEYS else _plain(v) for k, v in headline.items()},
-            "complaints_this_month": complaints,
-            "complaints_per_thousand": str(per_thousand),
-        },
-        "alerts": alerts(spec, headline, per_thousand),
-        "series": series,
-        "roll_rates": rolls,
-        "vintages": {k: [str(x) for x in v] for k, v in vintages(book.records, as_of).items()},
-    }
+    return ProductKpis(
+        product=code,
+        version=version,
+        as_of=as_of,
+        kpis=PortfolioKpis(
+            **headline,
+            complaints_this_month=complaints,
+            complaints_per_thousand=per_thousand,
+        ),
+        alerts=alerts(spec, headline, per_thousand),
+        series=tuple(series),
+        roll_rates=tuple(rolls),
+        vintages=vintages(book.records, as_of),
+    )
 
 
-def alerts(spec: ProductSpec, kpis: dict[str, Any], per_thousand: Decimal) -> list[dict[str, str]]:
+def alerts(spec: ProductSpec, kpis: dict[str, Any], per_thousand: Decimal) -> tuple[KpiAlert, ...]:
     """Each threshold of the spec's monitoring section that the figures cross."""
     limits = spec.monitoring.alerts
     hundred = Decimal(100)
@@ -199,15 +197,11 @@ def alerts(spec: ProductSpec, kpis: dict[str, Any], per_thousand: Decimal) -> li
         crossed = value > limit if side == "above" else value < limit
         if crossed:
             found.append(
-                {
-                    "kpi": name,
-                    "value": str(value),
-                    "threshold": str(limit.normalize()),
-                    "message": f"{name} {value} is {side} the threshold {limit.normalize()}",
-                }
+                KpiAlert(
+                    kpi=name,
+                    value=value,
+                    threshold=limit.normalize(),
+                    message=f"{name} {value} is {side} the threshold {limit.normalize()}",
+                )
             )
-    return found
-
-
-def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+    return tuple(found)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.errors import BadInput, NotFound, Refused
+from lendflow.monitoring.results import Ticket
 from lendflow.store import customers as customer_store
 from lendflow.store import events
 from lendflow.store import loans as loan_store
@@ -51,13 +52,13 @@ class NewTicket:
             raise BadInput(f"subject is {len(subject)} characters; at most {MAX_SUBJECT}")
 
 
-def open_ticket(ws: Workspace, actor: Actor, new: NewTicket, as_of: date) -> dict[str, Any]:
+def open_ticket(ws: Workspace, actor: Actor, new: NewTicket, as_of: date) -> Ticket:
     """Record a complaint or question, linked to a loan or customer when given."""
     actor.require(Permission.SERVE_CUSTOMERS, "open service tickets")
     new.check()
     days = getattr(ws.policy.service_levels, new.kind)
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> Ticket:
         customer_id, product = new.customer_id, new.product
         if new.loan_id is not None:
             loan = loan_store.get(uow, new.loan_id)
@@ -85,15 +86,13 @@ def open_ticket(ws: Workspace, actor: Actor, new: NewTicket, as_of: date) -> dic
     return run_in_transaction(ws.engine, use_case)
 
 
-def resolve(
-    ws: Workspace, actor: Actor, ticket_id: int, resolution: str, as_of: date
-) -> dict[str, Any]:
+def resolve(ws: Workspace, actor: Actor, ticket_id: int, resolution: str, as_of: date) -> Ticket:
     """Close a ticket with what was done about it."""
     actor.require(Permission.SERVE_CUSTOMERS, "resolve service tickets")
     if not resolution.strip():
         raise BadInput("say how the ticket was resolved (--resolution)")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> Ticket:
         row = ticket_store.get(uow, ticket_id)
         if row["resolved_on"] is not None:
             raise Refused(f"ticket {ticket_id} was resolved on {row['resolved_on']}")
@@ -118,17 +117,17 @@ def list_tickets(
     open_only: bool = False,
     breached_only: bool = False,
     product: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Ticket]:
     """Tickets oldest first, each with its deadline and whether it is breached on `as_of`."""
     actor.require(Permission.READ, "read service tickets")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[Ticket]:
         rows = ticket_store.opened_through(uow, as_of, product)
         shown = [_view(ws, actor, r, as_of) for r in rows]
         if open_only:
-            shown = [t for t in shown if t["state"] == "open"]
+            shown = [t for t in shown if t.state == "open"]
         if breached_only:
-            shown = [t for t in shown if t["breached"]]
+            shown = [t for t in shown if t.breached]
         return shown
 
     return run_in_transaction(ws.engine, use_case)
@@ -142,7 +141,7 @@ def breached(row: dict[str, Any], as_of: date) -> bool:
     return as_of > row["due_on"]
 
 
-def _view(ws: Workspace, actor: Actor, row: dict[str, Any], as_of: date) -> dict[str, Any]:
+def _view(ws: Workspace, actor: Actor, row: dict[str, Any], as_of: date) -> Ticket:
     resolved = row["resolved_on"] if row["resolved_on"] and row["resolved_on"] <= as_of else None
     details = None
     if row["details_enc"]:
@@ -151,28 +150,26 @@ def _view(ws: Workspace, actor: Actor, row: dict[str, Any], as_of: date) -> dict
             if actor.can(Permission.SEE_PERSONAL_DATA) or actor.can(Permission.SERVE_CUSTOMERS)
             else "(withheld)"
         )
-    return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "state": "resolved" if resolved else "open",
-        "product": row["product_code"],
-        "customer_id": row["customer_id"],
-        "loan_id": row["loan_id"],
-        "channel": row["channel"],
-        "subject": row["subject"],
-        "details": details,
-        "opened_on": row["opened_on"].isoformat(),
-        "due_on": row["due_on"].isoformat(),
-        "resolved_on": resolved.isoformat() if resolved else None,
-        "resolution": row["resolution"] if resolved else None,
-        "breached": breached(row, as_of),
-        "days_open": ((resolved or as_of) - row["opened_on"]).days,
-    }
+    return Ticket(
+        id=row["id"],
+        kind=row["kind"],
+        state="resolved" if resolved else "open",
+        product=row["product_code"],
+        customer_id=row["customer_id"],
+        loan_id=row["loan_id"],
+        channel=row["channel"],
+        subject=row["subject"],
+        details=details,
+        opened_on=row["opened_on"],
+        due_on=row["due_on"],
+        resolved_on=resolved,
+        resolution=row["resolution"] if resolved else None,
+        breached=breached(row, as_of),
+        days_open=((resolved or as_of) - row["opened_on"]).days,
+    )
 
 
-def _get(
-    uow: UnitOfWork, ws: Workspace, actor: Actor, ticket_id: int, as_of: date
-) -> dict[str, Any]:
+def _get(uow: UnitOfWork, ws: Workspace, actor: Actor, ticket_id: int, as_of: date) -> Ticket:
     return _view(ws, actor, ticket_store.get(uow, ticket_id), as_of)
 
 

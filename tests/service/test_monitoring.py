@@ -42,26 +42,27 @@ def test_par30_and_the_book_agree_with_the_loans_by_hand(
 ) -> None:  # type: ignore[no-untyped-def]
     ids = book(ws, ops, risk, applicant)
     report = product_kpis(ws, risk, "cash-easy", date(2026, 3, 20))
-    kpis = report["kpis"]
+    kpis = report.kpis
     first_principal = _fen(loan_views.schedule(ws, ops, ids[0])["instalments"][0]["principal"])
     repaying = 600_000 - first_principal
     # loan 2 has paid nothing: 36 days past due on 20 Mar (its first instalment fell due 12 Feb)
-    assert kpis["outstanding"] == f"{(600_000 + 2 * repaying) / 100:.2f}"
-    assert kpis["par30"] == str((Decimal(600_000) / (600_000 + 2 * repaying)).quantize(
+    assert kpis.outstanding == 600_000 + 2 * repaying
+    assert str(kpis.par30) == str((Decimal(600_000) / (600_000 + 2 * repaying)).quantize(
         Decimal("0.0001")))  # fmt: skip
-    assert kpis["par1"] == "1.0000"  # loans 1 and 3 are 8 days late with the March instalment
-    assert kpis["non_performing_ratio"] == "0.0000"
-    assert kpis["buckets"] == {"M1": 2, "M2": 1}
+    assert str(kpis.par1) == "1.0000"  # loans 1 and 3 are 8 days late with the March instalment
+    assert str(kpis.non_performing_ratio) == "0.0000"
+    assert kpis.buckets == {"M1": 2, "M2": 1}
     shown = loan_views.show(ws, ops, ids[1], date(2026, 3, 20))
     assert shown["outstanding"]["principal"] == "6000.00"
-    assert report["alerts"][0]["kpi"] == "par30"
-    months = [p["month_end"] for p in report["series"]]
-    assert months == ["2026-01-31", "2026-02-28", "2026-03-20"]
-    feb_to_mar = report["roll_rates"][-1]["matrix"]
+    assert report.alerts[0].kpi == "par30"
+    months = [p.month_end for p in report.series]
+    assert months == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 20)]
+    feb_to_mar = report.roll_rates[-1].matrix
     assert feb_to_mar["M0"]["M1"] == 2 and feb_to_mar["M1"]["M2"] == 1
-    assert report["vintages"]["2026-01"] == ["0.0000"]  # end of Feb: nobody beyond 30 days yet
-    earlier = product_kpis(ws, risk, "cash-easy", date(2026, 2, 11))["kpis"]
-    assert earlier["par1"] == "0.0000" and earlier["outstanding"] == "18000.00"
+    # end of Feb: nobody beyond 30 days yet
+    assert [str(v) for v in report.vintages["2026-01"]] == ["0.0000"]
+    earlier = product_kpis(ws, risk, "cash-easy", date(2026, 2, 11)).kpis
+    assert str(earlier.par1) == "0.0000" and earlier.outstanding == 1_800_000
 
 
 def test_tickets_carry_a_deadline_and_flag_breaches(
@@ -72,20 +73,18 @@ def test_tickets_carry_a_deadline_and_flag_breaches(
         ws, ops, NewTicket("complaint", "催收电话太频繁", "phone", "客户说一天三次", loan_id),
         date(2026, 3, 1),
     )  # fmt: skip
-    assert complaint["due_on"] == "2026-03-16" and complaint["product"] == "cash-easy"
+    assert complaint.due_on == date(2026, 3, 16) and complaint.product == "cash-easy"
     question = open_ticket(ws, ops, NewTicket("question", "提前还款手续费?"), date(2026, 3, 1))
-    assert question["due_on"] == "2026-03-04"
+    assert question.due_on == date(2026, 3, 4)
     late = list_tickets(ws, risk, date(2026, 3, 5), breached_only=True)
-    assert [t["id"] for t in late] == [question["id"]]
-    assert (
-        resolve(ws, ops, complaint["id"], "已调整催收频率", date(2026, 3, 10))["breached"] is False
-    )
+    assert [t.id for t in late] == [question.id]
+    assert resolve(ws, ops, complaint.id, "已调整催收频率", date(2026, 3, 10)).breached is False
     with pytest.raises(Refused, match="was resolved on 2026-03-10"):
-        resolve(ws, ops, complaint["id"], "again", date(2026, 3, 11))
+        resolve(ws, ops, complaint.id, "again", date(2026, 3, 11))
     with pytest.raises(Refused, match="may not open service tickets"):
         open_ticket(ws, auditor, NewTicket("question", "x"), date(2026, 3, 1))
     with pytest.raises(BadInput, match="ticket kind must be complaint or question"):
         open_ticket(ws, ops, NewTicket("rant", "x"), date(2026, 3, 1))
-    assert list_tickets(ws, auditor, date(2026, 3, 10))[0]["details"] == "(withheld)"
-    kpis = product_kpis(ws, risk, "cash-easy", date(2026, 3, 31))["kpis"]
-    assert kpis["complaints_this_month"] == 1
+    assert list_tickets(ws, auditor, date(2026, 3, 10))[0].details == "(withheld)"
+    kpis = product_kpis(ws, risk, "cash-easy", date(2026, 3, 31)).kpis
+    assert kpis.complaints_this_month == 1

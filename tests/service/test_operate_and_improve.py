@@ -73,7 +73,8 @@ def run_improve(ws: Workspace, on: date = IMPROVED, **given: Path) -> dict[str, 
     outputs = {
         "feedback": feedback_outputs(read_feedback(inputs["feedback"])),
         "minutes": minutes_outputs(
-            read_minutes(inputs["minutes"]), product_kpis(ws, actor, "anxin", on)
+            read_minutes(inputs["minutes"]),
+            product_kpis(ws, actor, "anxin", on).model_dump(mode="json"),
         ),
         "plan": plan_outputs(
             live_spec(ws, "anxin"),

@@ -75,7 +75,8 @@ def internal_review_step(minutes: Minutes, code: str, user: str, as_of: date) ->
     from lendflow.flows.runtime import workspace
 
     ws = workspace()
-    return minutes_outputs(minutes, product_kpis(ws, stage_actor(ws, user), code, as_of))
+    kpis = product_kpis(ws, stage_actor(ws, user), code, as_of)
+    return minutes_outputs(minutes, kpis.model_dump(mode="json"))
 
 
 @task(name="continuous-improvement", **STEP)

@@ -37,7 +37,8 @@ def customer_service_step(code: str, user: str, as_of: date) -> list[dict[str, A
     from lendflow.flows.runtime import workspace
 
     ws = workspace()
-    return list_tickets(ws, stage_actor(ws, user), as_of, product=code)
+    tickets = list_tickets(ws, stage_actor(ws, user), as_of, product=code)
+    return [t.model_dump(mode="json") for t in tickets]
 
 
 @task(name="data-monitoring", **STEP)
@@ -47,10 +48,14 @@ def data_monitoring_step(code: str, user: str, as_of: date) -> dict[str, Any]:
 
     ws = workspace()
     actor = stage_actor(ws, user)
+
+    def kpis(version: int | None = None) -> dict[str, Any]:
+        return product_kpis(ws, actor, code, as_of, version).model_dump(mode="json")
+
     return {
-        "kpis": product_kpis(ws, actor, code, as_of),
+        "kpis": kpis(),
         "versions": [
-            {"version": number, "state": state, **product_kpis(ws, actor, code, as_of, number)}
+            {"version": number, "state": state, **kpis(number)}
             for number, state in versions_reviewed(ws, code)
         ],
     }

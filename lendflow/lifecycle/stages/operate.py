@@ -46,14 +46,20 @@ def versions_reviewed(ws: Workspace, code: str) -> list[tuple[int, str]]:
 
 
 def read_book(ws: Workspace, actor: Actor, code: str, as_of: date) -> dict[str, Any]:
-    """Everything the review reads: the product's KPIs, each version's, its tickets."""
+    """Everything the review reads: the product's KPIs, each version's, its tickets (as
+    the JSON the run keeps)."""
+
+    def kpis(version: int | None = None) -> dict[str, Any]:
+        return product_kpis(ws, actor, code, as_of, version).model_dump(mode="json")
+
+    tickets = list_tickets(ws, actor, as_of, product=code)
     return {
-        "kpis": product_kpis(ws, actor, code, as_of),
+        "kpis": kpis(),
         "versions": [
-            {"version": number, "state": state, **product_kpis(ws, actor, code, as_of, number)}
+            {"version": number, "state": state, **kpis(number)}
             for number, state in versions_reviewed(ws, code)
         ],
-        "tickets": list_tickets(ws, actor, as_of, product=code),
+        "tickets": [t.model_dump(mode="json") for t in tickets],
     }
 
 
