@@ -30,9 +30,9 @@ def product_import(
     with acting(user) as (ws, actor):
         view = import_product(ws, actor, file, activate=activate, as_of=business_date(on))
     if json_output:
-        print_json({k: view[k] for k in ("code", "version", "state")})
+        print_json(view.model_dump(mode="json", include={"code", "version", "state"}))
     else:
-        typer.echo(f"product {view['code']} version {view['version']} is {view['state']}")
+        typer.echo(f"product {view.code} version {view.version} is {view.state}")
 
 
 @audit_app.command("verify")

@@ -34,7 +34,7 @@ def validate(
 
     report = check_product_file(file, policy_file)
     if json_output:
-        print_json(report.as_dict())
+        print_json(report.model_dump(mode="json"))
     elif report.ok:
         typer.echo(
             f"OK: {report.code} — highest APR {report.highest_apr}% within the cap {report.cap}"

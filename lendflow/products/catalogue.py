@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -23,6 +22,8 @@ from lendflow.config.product_spec import (
     policy_problems,
 )
 from lendflow.domain.errors import BadInput, Problems
+from lendflow.domain.statuses import ProductStatus
+from lendflow.products.results import ProductCheck, ProductVersion
 from lendflow.store import events
 from lendflow.store import products as product_store
 from lendflow.store.caches import DatabaseCache
@@ -32,56 +33,31 @@ if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
 
 
-@dataclass
-class ProductCheck:
-    """The outcome of checking a spec: every problem found, or the key figures."""
-
-    source: str
-    problems: list[str] = field(default_factory=list)
-    code: str | None = None
-    highest_apr: Decimal | None = None
-    cap: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.source,
-            "ok": self.ok,
-            "code": self.code,
-            "highest_apr": None if self.highest_apr is None else str(self.highest_apr),
-            "cap": self.cap,
-            "problems": self.problems,
-        }
-
-
 def check_product_file(
     path: Path, policy_path: Path | None = None, model_folders: list[Path] | None = None
 ) -> ProductCheck:
     """Check a spec file against the schema, the policy and its credit models (the
     workspace's first, then the packaged ones), collecting every problem."""
     source = str(path)
-    check = ProductCheck(source=source)
     try:
         data = read_yaml(path)
         spec = parse_product(data, source)
     except Problems as exc:
-        check.problems = exc.problems
-        return check
+        return ProductCheck(file=source, problems=exc.problems)
     except BadInput as exc:
-        check.problems = [exc.message]
-        return check
+        return ProductCheck(file=source, problems=[exc.message])
     policy = load_policy(policy_path)
-    check.code = spec.code
-    check.cap = policy.apr_cap.describe()
     costliest = costliest_loan(spec)  # pricing every term is the slow part: once
-    check.highest_apr = costliest[0].quantize(Decimal("0.01"))
-    check.problems = policy_problems(spec, policy, source, costliest)
+    problems = policy_problems(spec, policy, source, costliest)
     folders = [*(model_folders or []), packaged_folder()]
-    check.problems += credit_setup_problems(spec, CreditModels(folders), source)
-    return check
+    problems += credit_setup_problems(spec, CreditModels(folders), source)
+    return ProductCheck(
+        file=source,
+        code=spec.code,
+        highest_apr=costliest[0].quantize(Decimal("0.01")),
+        cap=policy.apr_cap.describe(),
+        problems=problems,
+    )
 
 
 @lru_cache(maxsize=256)
@@ -94,19 +70,19 @@ def spec_of(version: Mapping[str, Any]) -> ProductSpec:
     return _parse_stored_spec(version["spec_sha256"], version["spec_yaml"])
 
 
-def version_view(version: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "code": version["product_code"],
-        "version": version["version"],
-        "state": version["state"],
-        "id": version["id"],
-        "sha256": version["spec_sha256"],
-    }
+def version_view(version: Mapping[str, Any]) -> ProductVersion:
+    return ProductVersion(
+        code=version["product_code"],
+        version=version["version"],
+        state=version["state"],
+        id=version["id"],
+        sha256=version["spec_sha256"],
+    )
 
 
 def import_product(
     ws: Workspace, actor: Actor, path: Path, *, activate: bool, as_of: date
-) -> dict[str, Any]:
+) -> ProductVersion:
     """Register a validated spec as a new product version, live if `activate`.
 
     The admin path for products that already exist outside the gated
@@ -121,17 +97,17 @@ def import_product(
     spec = parse_product(parse_yaml(text), str(path))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> ProductVersion:
         latest = product_store.latest_version(uow, spec.code)
         if (
             latest
             and latest["spec_sha256"] == digest
-            and (latest["state"] == "live" or not activate)
+            and (latest["state"] == ProductStatus.LIVE or not activate)
         ):
             return version_view(latest)
         product_store.ensure_product(uow, spec.code, spec.name.zh_CN)
         number = product_store.next_version_number(uow, spec.code)
-        state = "live" if activate else "draft"
+        state = ProductStatus.LIVE if activate else ProductStatus.DRAFT
         version_id = product_store.insert_version(
             uow,
             {

@@ -157,8 +157,8 @@ def build_sandbox(setup: SandboxSetup, spec_yaml: str, as_of: date) -> BuiltSand
         imported = products.import_product(ws, ws.actor("admin"), path, activate=True, as_of=as_of)
     return BuiltSandbox(
         code=spec.code,
-        version=int(imported["version"]),
-        sha256=str(imported["sha256"]),
+        version=imported.version,
+        sha256=str(imported.sha256),
         database=str(setup.database),
         revision=report.revision,
         models=models,
