@@ -71,25 +71,25 @@ def list_documents(
     from lendflow.documents import issuing as documents
 
     with acting(user) as (ws, actor):
-        rows = documents.list_documents(ws, actor, loan)
+        issued = documents.list_documents(ws, actor, loan)
     if json_output:
-        print_json(rows)
+        print_json([d.model_dump(mode="json") for d in issued])
         return
-    if not rows:
+    if not issued:
         typer.echo(f"loan {loan} has no documents")
         return
     from rich.table import Table
 
     table = Table("id", "kind", "locale", "type", "bytes", "date", "sha256")
-    for row in rows:
+    for d in issued:
         table.add_row(
-            str(row["id"]),
-            row["kind"],
-            row["locale"],
-            row["media_type"],
-            str(row["size"]),
-            str(row["business_date"]),
-            row["sha256"],
+            str(d.id),
+            d.kind,
+            d.locale,
+            d.media_type,
+            str(d.size),
+            d.business_date.isoformat(),
+            d.sha256,
         )
     console.print(table)
 
@@ -104,9 +104,9 @@ def get(
     from lendflow.documents import issuing as documents
 
     with acting(user) as (ws, actor):
-        row, content = documents.stored_content(ws, actor, document)
+        issued, content = documents.stored_content(ws, actor, document)
     try:
         out.write_bytes(content)
     except OSError as exc:
         raise BadInput(f"--out {out}: {exc.strerror or exc}") from None
-    typer.echo(f"{out}: {row['kind']} of loan {row['loan_id']}, sha256 {row['sha256']}")
+    typer.echo(f"{out}: {issued.kind} of loan {issued.loan_id}, sha256 {issued.sha256}")

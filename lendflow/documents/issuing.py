@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
+from lendflow.documents.results import IssuedDocument
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
 from lendflow.domain.repayment import InstalmentState
@@ -134,11 +135,11 @@ def store(
     }
 
 
-def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[dict[str, Any], bytes]:
+def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[IssuedDocument, bytes]:
     """A kept document as issued (personal data in it: only for roles that may see it)."""
     actor.require(Permission.SEE_PERSONAL_DATA, "read issued documents")
 
-    def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
+    def use_case(uow: UnitOfWork) -> tuple[IssuedDocument, bytes]:
         row = document_store.get(uow, document_id)
         if row is None:
             raise NotFound(f"document {document_id} does not exist")
@@ -151,28 +152,28 @@ def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[dict[
     return run_in_transaction(ws.engine, use_case)
 
 
-def list_documents(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, Any]]:
+def list_documents(ws: Workspace, actor: Actor, loan_id: int) -> list[IssuedDocument]:
     actor.require(Permission.READ, "read loans")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[IssuedDocument]:
         loan_store.get(uow, loan_id)
         return [_listed(row) for row in document_store.for_loan(uow, loan_id)]
 
     return run_in_transaction(ws.engine, use_case)
 
 
-def _listed(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "loan_id": row["loan_id"],
-        "kind": row["kind"],
-        "locale": row["locale"],
-        "media_type": row["media_type"],
-        "size": row["size"],
-        "sha256": row["sha256"],
-        "business_date": row["business_date"],
-        "actor": row["actor"],
-    }
+def _listed(row: Mapping[str, Any]) -> IssuedDocument:
+    return IssuedDocument(
+        id=row["id"],
+        loan_id=row["loan_id"],
+        kind=row["kind"],
+        locale=row["locale"],
+        media_type=row["media_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        business_date=row["business_date"],
+        actor=row["actor"],
+    )
 
 
 def render(

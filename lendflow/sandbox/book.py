@@ -476,7 +476,7 @@ class Book:
             contracts = [
                 d
                 for d in documents.list_documents(self.ws, self.auditor, loan_id)
-                if d["kind"] == "contract"
+                if d.kind == "contract"
             ]
             kept += len(contracts) == 1
             if view["state"] != "active":

@@ -281,9 +281,7 @@ class SecurityTest:
         name = "roles_refused"
         loan_id = self.hostile.get("sql_injection_inert", Hostile("", "")).loan_id or 1
         pm, committee = self.ws.actor("pm"), self.ws.actor("committee1")
-        document = next(
-            (d["id"] for d in documents.list_documents(self.ws, self.auditor, loan_id)), 1
-        )
+        document = next((d.id for d in documents.list_documents(self.ws, self.auditor, loan_id)), 1)
         amount = self.spec.amount.min
         before = self.counts()
         turned, accepted = self.refused(

@@ -86,9 +86,9 @@ def test_missed_instalment_then_paid_late(ws, ops, risk, auditor, applicant) -> 
             .scalars()
             .all()
         )
-    kept = [d for d in documents.list_documents(ws, risk, loan_id) if d["kind"] == "overdue-notice"]
-    assert [d["sha256"] for d in kept] == hashes and all(hashes)
-    _, week_late = documents.stored_content(ws, risk, kept[1]["id"])
+    kept = [d for d in documents.list_documents(ws, risk, loan_id) if d.kind == "overdue-notice"]
+    assert [d.sha256 for d in kept] == hashes and all(hashes)
+    _, week_late = documents.stored_content(ws, risk, kept[1].id)
     assert hashlib.sha256(week_late).hexdigest() == hashes[1]
     text = week_late.decode("utf-8")
     assert f"LF-C-{loan_id:08d}" in text and "8.76" in text  # the week's penalty so far

@@ -55,11 +55,11 @@ def test_disbursement_keeps_the_contract_and_rendering_again_is_byte_identical(
 ) -> None:
     loan_id = disbursed_loan(ws, applicant, name=HOSTILE)
     listed = documents.list_documents(ws, ws.actor("ops"), loan_id)
-    assert [(d["kind"], d["locale"], d["media_type"], d["business_date"]) for d in listed] == [
+    assert [(d.kind, d.locale, d.media_type, d.business_date) for d in listed] == [
         ("contract", "zh-CN", "text/html", PAID_OUT)
     ]
-    row, issued = documents.stored_content(ws, ws.actor("risk"), listed[0]["id"])
-    assert hashlib.sha256(issued).hexdigest() == listed[0]["sha256"] == row["sha256"]
+    row, issued = documents.stored_content(ws, ws.actor("risk"), listed[0].id)
+    assert hashlib.sha256(issued).hexdigest() == listed[0].sha256 == row.sha256
     # later business dates and repayments change nothing in the contract
     again = _render_contract(ws, "risk", loan_id)
     assert again == issued

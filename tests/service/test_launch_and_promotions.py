@@ -200,9 +200,9 @@ def test_a_first_loan_with_30_interest_free_days_agrees_in_schedule_contract_and
     awards = rows_of(ws, promotion_awards, promotion_awards.c.loan_id == loan_id)
     assert [(a["kind"], a["amount"]) for a in awards] == [("interest_waiver", 13548)]
     assert rows_of(ws, campaigns, campaigns.c.code == "first-loan-30")[0]["spent"] == 13548
-    kept = {d["kind"]: d for d in documents.list_documents(ws, ws.actor("risk"), loan_id)}
-    contract = documents.stored_content(ws, ws.actor("risk"), kept["contract"]["id"])[1].decode()
-    terms = documents.stored_content(ws, ws.actor("risk"), kept["waiver-terms"]["id"])[1].decode()
+    kept = {d.kind: d for d in documents.list_documents(ws, ws.actor("risk"), loan_id)}
+    contract = documents.stored_content(ws, ws.actor("risk"), kept["contract"].id)[1].decode()
+    terms = documents.stored_content(ws, ws.actor("risk"), kept["waiver-terms"].id)[1].decode()
     assert f"LF-C-{loan_id:08d}" in contract and "140.00" in contract
     assert "第 1 期减免利息 135.48 元" in contract  # the contract itself states the waiver
     assert f"LF-C-{loan_id:08d}" in terms
