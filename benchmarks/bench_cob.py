@@ -129,6 +129,7 @@ def _clock_steps() -> dict[str, float]:
 
 def close_book(home: str) -> None:
     """Run in a child process: close AS_OF for the whole book, print figures as JSON."""
+    from lendflow.close_of_business.results import SweepCounts
     from lendflow.close_of_business.sweep import close_range, id_ranges
     from lendflow.config.cob import load_cob_config
 
@@ -143,14 +144,14 @@ def close_book(home: str) -> None:
         )
     steps = _clock_steps()
     began = time.perf_counter()
-    totals: dict[str, int] = {}
+    totals = SweepCounts()
     for lo, hi in ranges:
-        for key, value in close_range(ws, lo, hi, AS_OF, AS_OF, "bench", config).items():
-            totals[key] = totals.get(key, 0) + value
+        totals += close_range(ws, lo, hi, AS_OF, AS_OF, "bench", config)
     seconds = time.perf_counter() - began
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     steps["commit and the rest"] = seconds - steps.pop("in transaction", 0.0)
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "steps": steps, **totals}))
+    figures = {"seconds": seconds, "peak_mb": peak_mb, "steps": steps, **totals.model_dump()}
+    print(json.dumps(figures))
 
 
 def run(sizes: tuple[int, ...] = SIZES) -> bool:

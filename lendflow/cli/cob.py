@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, business_date
 from lendflow.cli.output import print_json
 from lendflow.cli.runs import _user, prepare_prefect
+
+if TYPE_CHECKING:
+    from lendflow.close_of_business.results import CobRun
 
 app = typer.Typer(
     help="Close of business: days past due, overdue moves, penalty, notices.", no_args_is_help=True
@@ -68,7 +71,7 @@ def run(
             config_path=str(config.resolve()) if config else None,
         )
     if json_output:
-        print_json(result)
+        print_json(result.model_dump(mode="json"))
         return
     _print_result(result)
 
@@ -99,17 +102,17 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-def _print_result(result: dict[str, Any]) -> None:
+def _print_result(result: CobRun) -> None:
     from lendflow.domain.money import format_grouped
 
     money = {"penalty_accrued", "written_off_principal"}
-    typer.echo(f"closed {result['from']} to {result['to']} in {result['chunks']} chunks")
-    for key, value in result.items():
-        if key in ("from", "to", "chunks", "buckets", "classes"):
+    typer.echo(f"closed {result.first} to {result.last} in {result.chunks} chunks")
+    for key, value in result.model_dump(exclude={"first", "last", "chunks"}).items():
+        if key in ("buckets", "classes"):
             continue
         typer.echo(f"  {key.replace('_', ' ')}: {format_grouped(value) if key in money else value}")
-    typer.echo("  loans per bucket: " + ", ".join(f"{k} {v}" for k, v in result["buckets"].items()))
-    typer.echo("  loans per class: " + ", ".join(f"{k} {v}" for k, v in result["classes"].items()))
+    typer.echo("  loans per bucket: " + ", ".join(f"{k} {v}" for k, v in result.buckets.items()))
+    typer.echo("  loans per class: " + ", ".join(f"{k} {v}" for k, v in result.classes.items()))
 
 
 def serve_command(

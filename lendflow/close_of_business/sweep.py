@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.day import Day, NoticeIssuer
 from lendflow.close_of_business.notices import RenderedNotices
+from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCounts
 from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig
 from lendflow.domain.errors import BadInput
@@ -72,7 +73,7 @@ def _close_day(
 
 def close_range(
     ws: Workspace, lo: int, hi: int, first: date, last: date, actor: str, config: CobConfig
-) -> Counter[str]:
+) -> SweepCounts:
     """Close every date from `first` to `last`, day by day, catching up loans left behind.
 
     A date closes the loans closed through the day before it. A loan further
@@ -97,7 +98,7 @@ def close_range(
             for behind in _dates_behind(ws, lo, hi, d):
                 totals.update(close(behind)[0])
         d += DAY
-    return totals
+    return SweepCounts.of(totals)
 
 
 def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:
@@ -126,11 +127,15 @@ def check_dates(first: date, last: date, today: date) -> None:
         raise BadInput(f"cannot close {last}: it is more than a day after today ({today})")
 
 
-def portfolio_counts(ws: Workspace) -> dict[str, dict[str, int]]:
+def portfolio_counts(ws: Workspace) -> PortfolioCounts:
     """Live loans per bucket and per class, after the run."""
-    return run_in_transaction(ws.engine, cob_runs.live_by_bucket_and_class)
+    counts = run_in_transaction(ws.engine, cob_runs.live_by_bucket_and_class)
+    return PortfolioCounts(**counts)
 
 
-def record_run(ws: Workspace, first: date, last: date, actor: str, result: dict[str, Any]) -> None:
-    """Keep what a run did (dates, actor and its counts), for the operators' record."""
-    run_in_transaction(ws.engine, lambda uow: cob_runs.record_run(uow, first, last, actor, result))
+def record_run(ws: Workspace, run: CobRun, actor: str) -> None:
+    """Keep what a run did (dates, actor and its report as JSON), for the operators' record."""
+    report = run.model_dump(mode="json")
+    run_in_transaction(
+        ws.engine, lambda uow: cob_runs.record_run(uow, run.first, run.last, actor, report)
+    )

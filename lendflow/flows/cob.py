@@ -10,7 +10,6 @@ machines on Dask (`LENDFLOW_TASK_RUNNER=dask`).
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, task
 from prefect.futures import as_completed
 
+from lendflow.close_of_business.results import CobRun, SweepCounts
 from lendflow.close_of_business.sweep import (
     check_dates,
     close_range,
@@ -40,10 +40,10 @@ on_chunk_done: Callable[[int, int], None] | None = None
 @task(retries=2, retry_delay_seconds=2)
 def close_chunk(
     lo: int, hi: int, first: date, last: date, actor: str, config_path: str | None = None
-) -> dict[str, int]:
+) -> SweepCounts:
     """Close dates up to `last` for loans with ids in [lo, hi]."""
     config = load_cob_config(Path(config_path) if config_path else None)
-    return dict(close_range(workspace(), lo, hi, first, last, actor, config))
+    return close_range(workspace(), lo, hi, first, last, actor, config)
 
 
 def previous_business_date() -> date:
@@ -66,7 +66,7 @@ def close_of_business(
     chunk_size: int | None = None,
     today: date | None = None,
     config_path: str | None = None,
-) -> dict[str, Any]:
+) -> CobRun:
     """Close business dates `as_of` … `to` (default: the previous business date)."""
     first = as_of or previous_business_date()
     last = to or first
@@ -75,34 +75,14 @@ def close_of_business(
     ws = workspace()
     ranges = id_ranges(ws, chunk_size or config.chunk_size)
     futures = [close_chunk.submit(lo, hi, first, last, actor, config_path) for lo, hi in ranges]
-    totals: Counter[str] = Counter()
+    totals = SweepCounts()
     for done, future in enumerate(as_completed(futures), start=1):
-        totals.update(future.result())
+        totals += future.result()
         if on_chunk_done is not None:
             on_chunk_done(done, len(futures))
-    result: dict[str, Any] = {
-        "from": first.isoformat(),
-        "to": last.isoformat(),
-        "chunks": len(ranges),
-        **{k: totals.get(k, 0) for k in COUNT_KEYS},
-        **portfolio_counts(ws),
-    }
-    record_run(ws, first, last, actor, result)
-    return result
-
-
-COUNT_KEYS = (
-    "loans_scanned",
-    "became_overdue",
-    "cured",
-    "written_off",
-    "written_off_principal",
-    "approvals_expired",
-    "penalty_accrued",
-    "instalments_fell_due",
-    "reclassified",
-    "notices",
-)
+    run = CobRun.of(first, last, len(ranges), totals, portfolio_counts(ws))
+    record_run(ws, run, actor)
+    return run
 
 
 def task_runner_from_environment() -> Any:
@@ -129,7 +109,7 @@ def task_runner_from_environment() -> Any:
     )
 
 
-def run_close_of_business(**parameters: Any) -> dict[str, Any]:
+def run_close_of_business(**parameters: Any) -> CobRun:
     """Run the flow with the task runner the environment asks for."""
     runner = task_runner_from_environment()
     runnable = close_of_business.with_options(task_runner=runner) if runner else close_of_business

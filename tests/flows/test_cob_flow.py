@@ -73,14 +73,14 @@ def snapshot() -> list[tuple[object, ...]]:
 def test_chunks_close_the_book_and_report_counts(isolated_environment: Path) -> None:
     build_book(isolated_environment)
     result = close_of_business(date(2026, 3, 1), actor="ops", chunk_size=5, today=date(2026, 3, 2))
-    assert result["chunks"] == 3
-    assert result["became_overdue"] == 8 and result["cured"] == 0
-    assert result["penalty_accrued"] > 0
+    assert result.chunks == 3
+    assert result.became_overdue == 8 and result.cured == 0
+    assert result.penalty_accrued > 0
     # the 3,000.00 loan was paid off by its 5,000.00 payment: 11 loans are still live
-    assert result["buckets"] == {"M0": 3, "M1": 8}
-    assert result["classes"]["special_mention"] == 8
+    assert result.buckets == {"M0": 3, "M1": 8}
+    assert result.classes["special_mention"] == 8
     again = close_of_business(date(2026, 3, 1), actor="ops", chunk_size=5, today=date(2026, 3, 2))
-    assert again["loans_scanned"] == 0 and again["penalty_accrued"] == 0
+    assert again.loans_scanned == 0 and again.penalty_accrued == 0
     assert audit.verify(workspace(), workspace().actor("auditor")).ok
     # each run is kept for the operators' record, with what it reported
     with workspace().engine.connect() as c:
@@ -90,7 +90,10 @@ def test_chunks_close_the_book_and_report_counts(isolated_environment: Path) -> 
             ).order_by(cob_runs.c.id)
         ).all()
     assert [tuple(r[:3]) for r in runs] == [(date(2026, 3, 1), date(2026, 3, 1), "ops")] * 2
-    assert [json.loads(r[3]) for r in runs] == [result, again]
+    assert [json.loads(r[3]) for r in runs] == [
+        result.model_dump(mode="json"),
+        again.model_dump(mode="json"),
+    ]
 
 
 def test_dask_with_two_workers_gives_identical_results(

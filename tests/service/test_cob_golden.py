@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from lendflow.close_of_business import sweep as cob
+from lendflow.close_of_business.results import SweepCounts
 from lendflow.config.cob import load_cob_config
 from lendflow.documents import issuing as documents
 from lendflow.domain.errors import BadInput
@@ -34,8 +35,8 @@ def open_loan(ws, ops, risk, applicant) -> int:  # type: ignore[no-untyped-def]
     return loan["id"]
 
 
-def close(ws, d: date, last: date | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    return dict(cob.close_range(ws, 1, 10_000, d, last or d, "cob", CONFIG))
+def close(ws, d: date, last: date | None = None) -> SweepCounts:  # type: ignore[no-untyped-def]
+    return cob.close_range(ws, 1, 10_000, d, last or d, "cob", CONFIG)
 
 
 def status(ws, loan_id: int) -> tuple[str, int, str, str, int]:  # type: ignore[no-untyped-def]
@@ -98,7 +99,7 @@ def test_missed_instalment_then_paid_late(ws, ops, risk, auditor, applicant) -> 
     assert paid["outstanding"]["penalty"] == "0.00"
     counts = close(ws, date(2026, 2, 20))
     assert status(ws, loan_id) == ("active", 0, "M0", "normal", 0)
-    assert counts.get("penalty_accrued", 0) == 0
+    assert counts.penalty_accrued == 0
     assert audit.verify(ws, auditor).ok
 
 
@@ -147,8 +148,8 @@ def test_rerunning_a_date_changes_nothing(ws, ops, risk, applicant) -> None:  # 
     with ws.engine.connect() as c:
         version = c.execute(select(loans.c.version).where(loans.c.id == loan_id)).scalar_one()
     again = close(ws, date(2026, 2, 25))
-    assert again.get("penalty_accrued", 0) == 0 and again.get("loans_scanned", 0) == 0
-    assert close(ws, date(2026, 2, 20)).get("loans_scanned", 0) == 0
+    assert again.penalty_accrued == 0 and again.loans_scanned == 0
+    assert close(ws, date(2026, 2, 20)).loans_scanned == 0
     assert status(ws, loan_id) == first
     with ws.engine.connect() as c:
         assert (
@@ -160,8 +161,8 @@ def test_lapsed_approvals_expire(ws, ops, risk, applicant) -> None:  # type: ign
     loan = applications.apply(ws, ops, applicant(), date(2026, 1, 10))
     applications.start_review(ws, ops, loan["id"], date(2026, 1, 10))
     applications.approve(ws, risk, loan["id"], date(2026, 1, 11))  # valid 30 days: to 10 Feb
-    assert close(ws, date(2026, 2, 10)).get("approvals_expired", 0) == 0
-    assert close(ws, date(2026, 2, 11))["approvals_expired"] == 1
+    assert close(ws, date(2026, 2, 10)).approvals_expired == 0
+    assert close(ws, date(2026, 2, 11)).approvals_expired == 1
     assert status(ws, loan["id"])[0] == "expired"
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from sqlalchemy import Table, func, select
 
 from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.close_of_business import sweep as cob
+from lendflow.close_of_business.results import SweepCounts
 from lendflow.config.cob import load_cob_config
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
@@ -175,7 +176,7 @@ class Desk:
     ws: Workspace
     loan_ids: dict[int, int] = field(default_factory=dict)
     posted: list[int | None] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: SweepCounts = field(default_factory=SweepCounts)
 
 
 def desk_from(template: Path, home: Path) -> Desk:
@@ -303,7 +304,7 @@ def post(desk: Desk, book: Book, day: date, amounts: list[int | None] | None) ->
 
 def close(desk: Desk, first: date, last: date) -> None:
     """Close [first, last] as one run, as `lendflow cob run --as-of FIRST --to LAST` does."""
-    desk.counts.update(cob.close_range(desk.ws, LO, HI, first, last, "cob", CONFIG))
+    desk.counts += cob.close_range(desk.ws, LO, HI, first, last, "cob", CONFIG)
 
 
 def run_day_by_day(
@@ -530,7 +531,7 @@ def test_a_range_closes_exactly_as_its_days_would_one_by_one(template: Path, boo
                 assert actual[section] == expected[section], first_difference(
                     section, expected[section], actual[section]
                 )
-            assert +catch_up.counts == +nightly.counts
+            assert catch_up.counts == nightly.counts
         finally:
             nightly.ws.close()
             catch_up.ws.close()
@@ -560,7 +561,7 @@ def test_closing_a_closed_date_again_changes_nothing(
             reruns = ((rerun, rerun), (END, END), (rerun, min(rerun + timedelta(days=span), END)))
             for first, last in reruns:
                 totals = cob.close_range(desk.ws, LO, HI, first, last, "cob", CONFIG)
-                assert not +totals, f"closing {first}..{last} again reported {dict(+totals)}"
+                assert totals == SweepCounts(), f"closing {first}..{last} again reported {totals}"
                 assert full_dump(desk.ws) == before, f"closing {first}..{last} again"
         finally:
             desk.ws.close()

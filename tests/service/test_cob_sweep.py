@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lendflow.close_of_business import sweep as cob
+from lendflow.close_of_business.results import SweepCounts
 from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.config.product_spec import example_product_paths
@@ -35,8 +36,8 @@ def open_loan(ws, ops, risk, applicant, on: date, product: str = "cash-easy") ->
     return loan["id"]
 
 
-def close(ws, first: date, last: date | None = None, config: CobConfig = CONFIG) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    return dict(cob.close_range(ws, 1, 10_000, first, last or first, "cob", config))
+def close(ws, first: date, last: date | None = None, config: CobConfig = CONFIG) -> SweepCounts:  # type: ignore[no-untyped-def]
+    return cob.close_range(ws, 1, 10_000, first, last or first, "cob", config)
 
 
 def status(ws, loan_id: int) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
@@ -105,7 +106,7 @@ def test_a_loan_paid_out_into_a_closed_date_is_caught_up(ws, ops, risk, auditor,
     assert status(ws, late)[5] == date(2026, 2, 19)  # a day behind the rest of its range
     counts = close(ws, date(2026, 2, 21), date(2026, 3, 31))
     # 3 loans for 39 dates, and the late loan's own 20 Feb
-    assert counts["loans_scanned"] == 3 * 39 + 1
+    assert counts.loans_scanned == 3 * 39 + 1
     assert status(ws, late) == status(ws, on_time)
     assert status(ws, late)[:2] == ("overdue", 11) and status(ws, late)[5] == date(2026, 3, 31)
     assert history(ws, late) == history(ws, on_time)
@@ -116,7 +117,7 @@ def test_closing_a_later_date_closes_the_dates_missed_before_it(ws, ops, risk, a
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     close(ws, date(2026, 1, 12), date(2026, 2, 10))
     counts = close(ws, date(2026, 2, 20))  # 11 to 19 Feb were never closed
-    assert counts["loans_scanned"] == 10
+    assert counts.loans_scanned == 10
     # 8 days late, penalty from the 4th day on: 5 x 2.19
     assert status(ws, loan_id) == ("overdue", 8, "M1", "special_mention", 1095, date(2026, 2, 20))
 
@@ -125,7 +126,7 @@ def test_a_date_closed_again_reads_nothing_new(ws, ops, risk, applicant) -> None
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     close(ws, date(2026, 1, 12), date(2026, 2, 20))
     before = status(ws, loan_id), history(ws, loan_id)
-    assert not any(close(ws, date(2026, 2, 1), date(2026, 2, 20)).values())
+    assert close(ws, date(2026, 2, 1), date(2026, 2, 20)) == SweepCounts()
     assert (status(ws, loan_id), history(ws, loan_id)) == before
 
 
@@ -166,7 +167,7 @@ def test_a_loan_written_off_on_a_due_date_leaves_nothing_on_the_books(  # type: 
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 2, 12), quick_write_off)
     close(ws, date(2026, 2, 12), date(2026, 4, 11), config)
     assert status(ws, loan_id)[:2] == ("overdue", 30)
-    assert close(ws, date(2026, 4, 12), config=config)["written_off"] == 1
+    assert close(ws, date(2026, 4, 12), config=config).written_off == 1
     with ws.engine.connect() as c:
         row = c.execute(select(loans).where(loans.c.id == loan_id)).mappings().one()
         items = c.execute(
@@ -249,7 +250,7 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
         release.wait(30)
 
     monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
-    closed: list[dict[str, int]] = []
+    closed: list[SweepCounts] = []
     paid: list[dict[str, object]] = []
     closing = threading.Thread(target=lambda: closed.append(close(ws, date(2026, 2, 20))))
     closing.start()
@@ -265,7 +266,7 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
     release.set()
     closing.join(30)
     paying.join(30)
-    assert closed and closed[0]["penalty_accrued"] == 219
+    assert closed and closed[0].penalty_accrued == 219
     assert paid and paid[0]["state"] == "active"
     assert paid[0]["outstanding"]["penalty"] == "0.00"
     assert status(ws, loan_id) == ("active", 0, "M0", "normal", 0, date(2026, 2, 20))

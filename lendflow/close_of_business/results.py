@@ -1,0 +1,92 @@
+"""What close of business returns: a range's counts, the book after a run, the run itself.
+
+One result per chunk of loans and one per run, never one per loan: the sweep counts in
+plain integers while it works and builds its result once at the end.
+
+Money here (`written_off_principal`, `penalty_accrued`) is integer fen, in JSON too:
+that is what `lendflow cob run --json` has always printed and what each run's record
+(`cob_runs.counts`) keeps, so scripts reading either go on working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from pydantic import Field
+
+from lendflow.workspace.results import Result
+
+
+class SweepCounts(Result):
+    """What closing business dates over a range of loans did."""
+
+    loans_scanned: int = 0
+    """Loan-days looked at (a loan closed over three dates counts three times)."""
+    became_overdue: int = 0
+    cured: int = 0
+    written_off: int = 0
+    written_off_principal: int = 0
+    """Fen of principal taken off the books by write-offs."""
+    approvals_expired: int = 0
+    penalty_accrued: int = 0
+    """Fen of penalty interest accrued."""
+    instalments_fell_due: int = 0
+    reclassified: int = 0
+    """Loans whose five-category class changed without a move."""
+    notices: int = 0
+    """Collection notices issued."""
+    notices_not_rendered: int = 0
+    """Notices recorded and counted whose document could not be rendered."""
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int]) -> SweepCounts:
+        """From the counter a sweep keeps while it works (every key must be a count here)."""
+        return cls(**counts)
+
+    def __add__(self, other: SweepCounts) -> SweepCounts:
+        names = SweepCounts.model_fields
+        return SweepCounts(**{name: getattr(self, name) + getattr(other, name) for name in names})
+
+    @classmethod
+    def total(cls, parts: Iterable[SweepCounts]) -> SweepCounts:
+        return sum(parts, cls())
+
+
+class PortfolioCounts(Result):
+    """Live loans per bucket and per five-category class, each sorted by name."""
+
+    buckets: dict[str, int]
+    classes: dict[str, int]
+
+
+class CobRun(Result):
+    """A close-of-business run: the dates it closed, in how many chunks, what it did,
+    and the live book after it."""
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+    chunks: int
+    loans_scanned: int
+    became_overdue: int
+    cured: int
+    written_off: int
+    written_off_principal: int
+    """Fen."""
+    approvals_expired: int
+    penalty_accrued: int
+    """Fen."""
+    instalments_fell_due: int
+    reclassified: int
+    notices: int
+    buckets: dict[str, int]
+    classes: dict[str, int]
+
+    @classmethod
+    def of(
+        cls, first: date, last: date, chunks: int, counts: SweepCounts, after: PortfolioCounts
+    ) -> CobRun:
+        """The run's report: the counts a run has always reported (not
+        `notices_not_rendered`), and the book after it."""
+        kept = counts.model_dump(exclude={"notices_not_rendered"})
+        return cls(first=first, last=last, chunks=chunks, **kept, **after.model_dump())
