@@ -13,7 +13,6 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from lendflow.lifecycle.products import product_versions_view
 from lendflow.lifecycle.runs import stored_report
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.rendering.charts import Series, bar_chart, line_chart
+from lendflow.rendering.formats import ratio_percent as _percent
 from lendflow.rendering.reports import (
     ReportChart,
     ReportSection,
@@ -56,10 +56,6 @@ def _fen(text: str) -> int:
 def _money(text: str) -> str:
     """A yuan amount as text, with thousands separators."""
     return format_grouped(_fen(text))
-
-
-def _percent(ratio: str) -> str:
-    return f"{Decimal(ratio) * 100:.2f}%"
 
 
 def write_documents(ws: Workspace, code: str, out: Path, on: date, files: ReportFiles) -> None:

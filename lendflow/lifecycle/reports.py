@@ -8,17 +8,16 @@ HTML with their charts inline, and the charts also on their own with the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 
 from lendflow.domain.criteria import Criterion
-from lendflow.domain.money import format_grouped
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.results import RunContext
+from lendflow.rendering.formats import YI, hundred_million, whole_yuan, yuan
+from lendflow.rendering.formats import percent as _percent
 from lendflow.rendering.reports import ReportChart, ReportSection, ReportTable, ReportView
 
 REPORT_FORMAT = "html"
-YI = 10_000_000_000
-"""Fen in one 亿元 (a hundred million yuan), the unit market figures are read in."""
+__all__ = ["YI", "hundred_million", "whole_yuan", "yuan"]
 
 
 def t(locale: str, zh: str, en: str) -> str:
@@ -26,22 +25,9 @@ def t(locale: str, zh: str, en: str) -> str:
     return en if locale == "en" else zh
 
 
-def yuan(fen: int) -> str:
-    return format_grouped(fen)
-
-
-def whole_yuan(fen: int) -> str:
-    """`30,000` for a round amount, `1,409.50` otherwise: ranges read easier without .00."""
-    return f"{fen // 100:,}" if fen % 100 == 0 else format_grouped(fen)
-
-
-def hundred_million(fen: int) -> str:
-    """Fen as 亿元 (hundreds of millions of yuan) to two places: how market sizes are read."""
-    return str((Decimal(fen) / YI).quantize(Decimal("0.01"), ROUND_HALF_UP))
-
-
-def percent(value: Decimal | str | None) -> str:
-    return "—" if value is None else f"{value}%"
+def percent(value: str | None) -> str:
+    """A stored rate (decimal text, in percent) as it was computed: '18.25' -> '18.25%'."""
+    return _percent(value, None)
 
 
 def report_view(

@@ -22,6 +22,7 @@ from lendflow.lifecycle.results import RunContext
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import list_tickets
 from lendflow.rendering.charts import Series, bar_chart, line_chart
+from lendflow.rendering.formats import ratio_percent as _percent
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import run_in_transaction
@@ -55,10 +56,6 @@ def read_book(ws: Workspace, actor: Actor, code: str, as_of: date) -> dict[str, 
         ],
         "tickets": list_tickets(ws, actor, as_of, product=code),
     }
-
-
-def _percent(ratio: str | Decimal) -> str:
-    return f"{(Decimal(ratio) * HUNDRED).quantize(Decimal('0.01'))}%"
 
 
 def _service(tickets: list[dict[str, Any]], start: date) -> dict[str, Any]:

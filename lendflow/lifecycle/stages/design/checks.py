@@ -17,7 +17,6 @@ from lendflow.config.product_spec import ProductSpec, costliest_loan, policy_pro
 from lendflow.domain.affordability import monthly_equivalent
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.criteria import Criterion
-from lendflow.domain.money import format_grouped
 from lendflow.domain.pricing_floor import pricing_floor
 from lendflow.domain.research import percentile_rank, percentile_rate
 from lendflow.domain.schedule import generate
@@ -28,6 +27,7 @@ from lendflow.lifecycle.stages.design.controls import (
     overdue_strategy_valid,
     risk_controls_valid,
 )
+from lendflow.rendering.formats import yuan
 
 _PERCENT = Decimal("0.01")
 
@@ -60,10 +60,6 @@ def run_design_checks(context: DesignContext) -> list[Criterion]:
             raise ValueError(f"design check {check.name} answered as {result.name}")
         results.append(result)
     return results
-
-
-def yuan(fen: int | Decimal) -> str:
-    return format_grouped(int(Decimal(fen).quantize(Decimal(1), ROUND_HALF_UP)))
 
 
 def loan_aprs(spec: ProductSpec, rate: Decimal) -> list[tuple[Decimal, int, int]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
@@ -31,6 +30,7 @@ from lendflow.lifecycle.reports import chart, report_view, t
 from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.improve.inputs import ImprovementPlan, Minutes, apply_plan
 from lendflow.rendering.charts import bar_chart
+from lendflow.rendering.formats import ratio_percent as _percent
 from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -198,10 +198,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
-
-
-def _percent(ratio: str) -> str:
-    return f"{(Decimal(ratio) * 100).quantize(Decimal('0.01'))}%"
 
 
 def improve_report(
