@@ -8,13 +8,25 @@ HTML with their charts inline, and the charts also on their own with the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.results import RunContext
 from lendflow.rendering.formats import YI, hundred_million, whole_yuan, yuan
 from lendflow.rendering.formats import percent as _percent
-from lendflow.rendering.reports import ReportChart, ReportSection, ReportTable, ReportView
+from lendflow.rendering.reports import (
+    Chart,
+    Report,
+    ReportChart,
+    ReportSection,
+    ReportTable,
+    ReportView,
+    StageHeader,
+    drawn_charts,
+    render_kind_report,
+)
 
 REPORT_FORMAT = "html"
 __all__ = ["YI", "hundred_million", "whole_yuan", "yuan"]
@@ -92,15 +104,45 @@ def criteria_section(criteria: Sequence[Criterion], locale: str) -> ReportSectio
     )
 
 
-def render(view: ReportView, locale: str) -> bytes:
-    """The report as self-contained HTML (charts inline)."""
+def stage_report(
+    ctx: RunContext, data: Any, criteria: Sequence[Criterion], charts: Sequence[Chart] = ()
+) -> Report:
+    """A stage's report: its data and charts, written by `reports/<stage>.html.j2`."""
+    stage = stage_of(ctx.stage)
+    return Report(
+        kind=ctx.stage,
+        locale=ctx.locale,
+        as_of=ctx.as_of,
+        data=data,
+        charts=tuple(charts),
+        criteria=tuple(criteria),
+        stage=StageHeader(
+            product_name=ctx.product_name,
+            code=ctx.code,
+            version=ctx.version,
+            stage=ctx.stage,
+            number=stage.number,
+            run_id=ctx.run_id,
+            run_by=ctx.run_by,
+        ),
+    )
+
+
+def render(view: Report | ReportView, locale: str | None = None) -> bytes:
+    """The report as self-contained HTML (charts inline), in `locale` if given."""
+    if isinstance(view, Report):
+        if locale is not None and locale != view.locale:
+            view = replace(view, locale=locale)
+        return render_kind_report(view)
     from lendflow.rendering.reports import render_report
 
-    return render_report(view, locale=locale, fmt=REPORT_FORMAT)
+    return render_report(view, locale=locale or "zh-CN", fmt=REPORT_FORMAT)
 
 
-def chart_records(view: ReportView) -> list[dict[str, str]]:
+def chart_records(view: Report | ReportView) -> list[dict[str, str]]:
     """Every chart of the report, to be stored with the run on its own."""
+    if isinstance(view, Report):
+        return [{"title": c.title, "svg": c.svg} for c in drawn_charts(view)]
     return [{"title": c.title, "svg": c.svg} for s in view.sections for c in s.charts]
 
 

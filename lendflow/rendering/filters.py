@@ -118,7 +118,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "money": money,
     "whole_yuan": whole_yuan,
     "yi": yi,
-    "count": count,
+    "grouped": count,
     "capitals": capitals,
     "percent": percent,
     "ratio": ratio,
