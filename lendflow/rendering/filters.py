@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from markupsafe import Markup
@@ -73,6 +73,16 @@ def ratio(value: Decimal | None, places: int = 2) -> str:
     return formats.ratio_percent(None if value is None else _decimal(value, "ratio"), places)
 
 
+def decimal(value: str | Decimal | int) -> Decimal:
+    """Decimal text as kept in stored figures ('0.0612') made a number again, for the filters."""
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        return Decimal(value)
+    try:
+        return Decimal(str(value)) if isinstance(value, str) else Decimal("x")
+    except InvalidOperation:
+        raise BadInput(f"decimal filter needs decimal text, got {value!r}") from None
+
+
 def long_date(value: date, locale: str) -> str:
     """A date as a reader of the locale writes it: 2026年1月12日 / 12 January 2026."""
     if not isinstance(value, date):
@@ -122,5 +132,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "capitals": capitals,
     "percent": percent,
     "ratio": ratio,
+    "decimal": decimal,
     "svg": inline_svg,
 }
