@@ -109,7 +109,7 @@ def build(setup: SandboxSetup, spec: VersionSpec) -> SandboxBuild:
         "sha256": spec.sha256[:12],
         "opening": OPENING.isoformat(),
         "revision": built.revision,
-        "models": built.models,
+        "models": "packaged" if built.models == "packaged" else "own",
     }
     return SandboxBuild(Criterion(BUILD_CHECK, True, figure, facts), built)
 

@@ -282,7 +282,7 @@ def operate_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Crit
             )
             for v in outputs["versions"]
         ),
-        rolls=None if not rolls else _rolls(rolls),
+        rolls=None if not rolls else roll_rates_view(rolls),
         alerts=tuple(
             AlertRow(a["kpi"], Decimal(a["value"]), Decimal(a["threshold"]))
             for a in outputs["alerts"]
@@ -300,7 +300,7 @@ def operate_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Crit
     return stage_report(ctx, data, criteria, _charts(outputs))
 
 
-def _rolls(rolls: dict[str, Any]) -> Rolls:
+def roll_rates_view(rolls: dict[str, Any]) -> Rolls:
     columns = tuple(next(iter(rolls["matrix"].values())))
     return Rolls(
         date.fromisoformat(rolls["from"]),
