@@ -313,7 +313,7 @@ def write_report(
         json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
         encoding="utf-8",
     )
-    _write_index(out, files, summary, locale)
+    (out / "index.html").write_bytes(render_kind_report(index_report(files, summary, locale)))
     return summary
 
 
@@ -341,7 +341,8 @@ class IndexData:
     versions: tuple[VersionRow, ...]
 
 
-def _write_index(out: Path, files: ReportFiles, summary: dict[str, Any], locale: str) -> None:
+def index_report(files: ReportFiles, summary: dict[str, Any], locale: str) -> Report:
+    """The folder's index: the key figures of the summary and every file, by section."""
     kpis = summary["kpis"]
     data = IndexData(
         product=summary["product"],
@@ -363,5 +364,4 @@ def _write_index(out: Path, files: ReportFiles, summary: dict[str, Any], locale:
             for v in summary["versions"]
         ),
     )
-    index = Report("demo-index", locale, date.fromisoformat(summary["as_of"]), data)
-    (out / "index.html").write_bytes(render_kind_report(index))
+    return Report("demo-index", locale, date.fromisoformat(summary["as_of"]), data)

@@ -11,6 +11,7 @@ documents that carry every required clause in both locales.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,42 +94,9 @@ def risk_controls_valid(ctx: DesignContext) -> Criterion:
 def overdue_strategy_valid(ctx: DesignContext) -> Criterion:
     """Grace, arrears tolerance, buckets, classes and the write-off threshold hang together,
     and penalty terms exist within the policy's cap on overdue charges."""
-    name = "overdue_strategy_valid"
     spec, rules = ctx.spec, ctx.spec.delinquency
     cap = ctx.policy.overdue_charges_cap
-    problems: list[str] = []
-    found: list[str] = []
-    if spec.penalty is None:
-        problems.append("no penalty terms (penalty: annual_rate, base)")
-        found.append("no_penalty")
-    elif spec.penalty.annual_rate > cap:
-        problems.append(
-            f"penalty {spec.penalty.annual_rate}% exceeds the policy cap on overdue charges {cap}%"
-        )
-        found.append("penalty_over_cap")
-    elif spec.penalty.annual_rate <= 0:
-        problems.append("penalty annual_rate must be more than zero")
-        found.append("penalty_not_positive")
-    last_bucket_from = (rules.buckets[-2].max_dpd or 0) + 1 if len(rules.buckets) > 1 else 1
-    if rules.write_off_dpd < last_bucket_from:
-        problems.append(
-            f"write-off at {rules.write_off_dpd} dpd comes before the last bucket"
-            f" {rules.buckets[-1].name} (from {last_bucket_from} dpd)"
-        )
-        found.append("write_off_before_last_bucket")
-    if rules.grace_days >= rules.write_off_dpd:
-        problems.append(
-            f"grace of {rules.grace_days} days reaches the write-off at {rules.write_off_dpd} dpd"
-        )
-        found.append("grace_reaches_write_off")
-    smallest_loan = generate(spec.schedule_terms(spec.amount.min, max(spec.terms), ctx.as_of))
-    smallest = min(row.total for row in smallest_loan.instalments)
-    if rules.arrears_tolerance >= smallest:
-        problems.append(
-            f"arrears tolerance {format_grouped(rules.arrears_tolerance)} is not below the"
-            f" smallest instalment {format_grouped(smallest)}: nobody would ever be overdue"
-        )
-        found.append("tolerance_not_below_instalment")
+    found = _overdue_problems(ctx)
     buckets = ", ".join(_bucket_ranges(rules.buckets))
     classes = ", ".join(f"{c.name.zh_CN} {c.min_dpd}+" for c in rules.classification)
     penalty = (
@@ -151,11 +119,66 @@ def overdue_strategy_valid(ctx: DesignContext) -> Criterion:
         if spec.penalty is None
         else {"rate": spec.penalty.annual_rate, "base": spec.penalty.base},
         "cap": cap,
-        "last_bucket": [rules.buckets[-1].name, last_bucket_from],
-        "smallest_instalment": smallest,
-        "problems": found,
+        "last_bucket": [rules.buckets[-1].name, found.last_bucket_from],
+        "smallest_instalment": found.smallest,
+        "problems": [code for code, _ in found.problems],
     }
-    return Criterion(name, not problems, "; ".join([figure, *problems]), facts)
+    problems = [text for _, text in found.problems]
+    return Criterion("overdue_strategy_valid", not problems, "; ".join([figure, *problems]), facts)
+
+
+@dataclass(frozen=True)
+class _OverdueProblems:
+    problems: list[tuple[str, str]]
+    """(code, English line) of each problem found."""
+    last_bucket_from: int
+    smallest: int
+
+
+def _overdue_problems(ctx: DesignContext) -> _OverdueProblems:
+    spec, rules = ctx.spec, ctx.spec.delinquency
+    cap = ctx.policy.overdue_charges_cap
+    found: list[tuple[str, str]] = []
+    if spec.penalty is None:
+        found.append(("no_penalty", "no penalty terms (penalty: annual_rate, base)"))
+    elif spec.penalty.annual_rate > cap:
+        found.append(
+            (
+                "penalty_over_cap",
+                f"penalty {spec.penalty.annual_rate}% exceeds the policy cap on overdue"
+                f" charges {cap}%",
+            )
+        )
+    elif spec.penalty.annual_rate <= 0:
+        found.append(("penalty_not_positive", "penalty annual_rate must be more than zero"))
+    last_bucket_from = (rules.buckets[-2].max_dpd or 0) + 1 if len(rules.buckets) > 1 else 1
+    if rules.write_off_dpd < last_bucket_from:
+        found.append(
+            (
+                "write_off_before_last_bucket",
+                f"write-off at {rules.write_off_dpd} dpd comes before the last bucket"
+                f" {rules.buckets[-1].name} (from {last_bucket_from} dpd)",
+            )
+        )
+    if rules.grace_days >= rules.write_off_dpd:
+        found.append(
+            (
+                "grace_reaches_write_off",
+                f"grace of {rules.grace_days} days reaches the write-off at"
+                f" {rules.write_off_dpd} dpd",
+            )
+        )
+    smallest_loan = generate(spec.schedule_terms(spec.amount.min, max(spec.terms), ctx.as_of))
+    smallest = min(row.total for row in smallest_loan.instalments)
+    if rules.arrears_tolerance >= smallest:
+        found.append(
+            (
+                "tolerance_not_below_instalment",
+                f"arrears tolerance {format_grouped(rules.arrears_tolerance)} is not below the"
+                f" smallest instalment {format_grouped(smallest)}: nobody would ever be overdue",
+            )
+        )
+    return _OverdueProblems(found, last_bucket_from, smallest)
 
 
 def _bucket_ranges(buckets: list[Bucket]) -> list[str]:

@@ -300,7 +300,6 @@ def improve_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Crit
                 tuple(th["code"] for th in feedback["themes"]),
                 tuple(th["comments"] for th in feedback["themes"]),
                 names="THEMES",
-                given={th["code"]: th["name_zh"] for th in feedback["themes"]},
             )
         )
     return stage_report(ctx, data, criteria, charts)
