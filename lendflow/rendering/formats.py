@@ -81,12 +81,3 @@ def long_date(value: date, locale: str) -> str:
     if locale == "en":
         return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
     return f"{value.year}年{value.month}月{value.day}日"
-
-
-def month(value: date | str, locale: str) -> str:
-    """A month: 2026年1月 / January 2026 (from a date or `YYYY-MM[-DD]`)."""
-    if isinstance(value, str):
-        value = date(int(value[:4]), int(value[5:7]), 1)
-    if locale == "en":
-        return f"{MONTHS_EN[value.month - 1]} {value.year}"
-    return f"{value.year}年{value.month}月"
