@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lendflow.documents import issuing as documents
-from lendflow.domain.money import format_grouped, parse_amount
+from lendflow.domain.money import parse_amount
 from lendflow.lifecycle.products import product_versions_view
 from lendflow.lifecycle.runs import stored_report
+from lendflow.lifecycle.stages.operate import AlertRow, Rolls, roll_rates_view
 from lendflow.monitoring.kpis import product_kpis
-from lendflow.rendering.charts import Series, bar_chart, line_chart
 from lendflow.rendering.reports import (
-    ReportChart,
-    ReportSection,
-    ReportTable,
-    ReportView,
-    render_report,
+    BarChart,
+    Chart,
+    Line,
+    LineChart,
+    Report,
+    render_kind_report,
 )
 from lendflow.store import demo_report as report_store
 from lendflow.store.uow import run_in_transaction
@@ -39,41 +40,52 @@ if TYPE_CHECKING:
 CONTRACT_SAMPLES = 3
 
 
+@dataclass(frozen=True)
+class DocumentFile:
+    """A document in the folder: its kind, its locale, the loan of a sample contract."""
+
+    kind: str
+    locale: str
+    file: str
+    loan: int | None = None
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """A stored stage report in the folder; a review is named by its business date."""
+
+    stage: str
+    run: int
+    file: str
+    as_of: date | None = None
+
+
 @dataclass
 class ReportFiles:
-    """What went into the folder, by section of the index, as (title, file name)."""
+    """What went into the folder, by section of the index."""
 
-    documents: list[tuple[str, str]] = field(default_factory=list)
-    stages: list[tuple[str, str]] = field(default_factory=list)
-    reviews: list[tuple[str, str]] = field(default_factory=list)
-    portfolio: list[tuple[str, str]] = field(default_factory=list)
+    documents: list[DocumentFile] = field(default_factory=list)
+    stages: list[RunFile] = field(default_factory=list)
+    reviews: list[RunFile] = field(default_factory=list)
+    portfolio: list[str] = field(default_factory=list)
 
 
 def _fen(text: str) -> int:
     return parse_amount(text, allow_zero=True)
 
 
-def _money(text: str) -> str:
-    """A yuan amount as text, with thousands separators."""
-    return format_grouped(_fen(text))
-
-
-def _percent(ratio: str) -> str:
-    return f"{Decimal(ratio) * 100:.2f}%"
-
-
 def write_documents(ws: Workspace, code: str, out: Path, on: date, files: ReportFiles) -> None:
     """The live version's brochure and risk disclosure in both locales, and sample
     contracts of real loans as they were issued (borrowers masked)."""
     reader = ws.actor("ops")
-    for kind, title in (("brochure", "产品说明书 Brochure"), ("risk-disclosure", "风险提示 Risk")):
+    for kind in ("brochure", "risk-disclosure"):
         for locale in ("zh-CN", "en"):
             name = f"{kind}-{locale}.html"
             rendered = documents.render(
                 ws, reader, kind, product=code, loan_id=None, locale=locale, fmt="html", as_of=on
             )
             (out / name).write_bytes(rendered.content)
-            files.documents.append((f"{title} ({locale})", name))
+            files.documents.append(DocumentFile(kind, locale, name))
     for loan_id in _sample_loans(ws, code):
         name = f"contract-loan-{loan_id}.html"
         rendered = documents.render(
@@ -81,7 +93,7 @@ def write_documents(ws: Workspace, code: str, out: Path, on: date, files: Report
             as_of=on,
         )  # fmt: skip
         (out / name).write_bytes(rendered.content)
-        files.documents.append((f"借款合同 Contract of loan {loan_id}", name))
+        files.documents.append(DocumentFile("contract", "zh-CN", name, loan_id))
 
 
 def _sample_loans(ws: Workspace, code: str) -> list[int]:
@@ -99,40 +111,112 @@ def write_stage_reports(
         stage, run_id = result["stage"], result["run"]
         _, content = stored_report(ws, reader, code, stage, run_id)
         if stage == "operate":
-            name = f"review-{result.get('as_of', run_id)}.html"
-            files.reviews.append((f"月度评估 Review {result.get('as_of', run_id)}", name))
+            on = result.get("as_of")
+            name = f"review-{on or run_id}.html"
+            on_date = date.fromisoformat(str(on)) if on else None
+            files.reviews.append(RunFile(stage, run_id, name, on_date))
         else:
             name = f"stage-{stage}-run-{run_id}.html"
-            files.stages.append((f"{stage} (run {run_id})", name))
+            files.stages.append(RunFile(stage, run_id, name))
         (out / name).write_bytes(content)
 
 
-def portfolio_view(
-    report: dict[str, Any], funnel: dict[str, int], months: list[dict]
-) -> ReportView:
+@dataclass(frozen=True)
+class MonthRow:
+    month_end: date
+    active_loans: int
+    outstanding: int
+    par30: Decimal
+    non_performing_ratio: Decimal
+
+
+@dataclass(frozen=True)
+class IntakeRow:
+    month: str
+    counts: tuple[int, ...]
+    """Applications, approved, referred, rejected and disbursed in the month (INTAKE)."""
+
+
+@dataclass(frozen=True)
+class PortfolioData:
+    """The simulated year in figures: amounts in fen, ratios as ratios."""
+
+    product: str
+    applications: int
+    approved: int
+    approval_rate: Decimal
+    disbursed_count: int
+    disbursed_amount: int
+    outstanding: int
+    par30: Decimal
+    non_performing_ratio: Decimal
+    written_off_amount: int
+    rolls: Rolls | None
+    alerts: tuple[AlertRow, ...]
+    months: tuple[MonthRow, ...]
+    intake: tuple[IntakeRow, ...]
+    intake_columns: tuple[str, ...] = ()
+
+
+INTAKE = ("applications", "approved", "referred", "rejected", "disbursed")
+
+
+def portfolio_report(
+    report: dict[str, Any], funnel: dict[str, int], months: list[dict], locale: str
+) -> Report:
     """The year in one report: funnel, disbursements, PAR over time, vintages, roll rates."""
     kpis = report["kpis"]
+    data = PortfolioData(
+        product=report["product"],
+        applications=kpis["applications"],
+        approved=kpis["approved"],
+        approval_rate=Decimal(kpis["approval_rate"]),
+        disbursed_count=kpis["disbursed_count"],
+        disbursed_amount=_fen(kpis["disbursed_amount"]),
+        outstanding=_fen(kpis["outstanding"]),
+        par30=Decimal(kpis["par30"]),
+        non_performing_ratio=Decimal(kpis["non_performing_ratio"]),
+        written_off_amount=_fen(kpis["written_off_amount"]),
+        rolls=roll_rates_view(report["roll_rates"][-1]) if report["roll_rates"] else None,
+        alerts=tuple(
+            AlertRow(a["kpi"], Decimal(a["value"]), Decimal(a["threshold"]))
+            for a in report["alerts"]
+        ),
+        months=tuple(
+            MonthRow(
+                date.fromisoformat(p["month_end"]),
+                p["active_loans"],
+                _fen(p["outstanding"]),
+                Decimal(p["par30"]),
+                Decimal(p["non_performing_ratio"]),
+            )
+            for p in report["series"]
+        ),
+        intake=_intake(months),
+        intake_columns=INTAKE,
+    )
+    return Report(
+        kind="demo-portfolio",
+        locale=locale,
+        as_of=date.fromisoformat(report["as_of"]),
+        data=data,
+        charts=_portfolio_charts(report, funnel),
+    )
+
+
+def _portfolio_charts(report: dict[str, Any], funnel: dict[str, int]) -> tuple[Chart, ...]:
     series = report["series"]
-    labels = [p["month_end"][:7] for p in series]
+    labels = tuple(p["month_end"][:7] for p in series)
     disbursed_by_month = _monthly_increase([_fen(p["disbursed_amount"]) for p in series])
-    charts = (
-        ReportChart(
-            "申请漏斗 Application funnel",
-            bar_chart("Application funnel", list(funnel), list(funnel.values())),
-        ),
-        ReportChart(
-            "每月放款 Disbursed per month (yuan)",
-            bar_chart("Disbursed per month", labels, [v / 100 for v in disbursed_by_month]),
-        ),
-        ReportChart(
-            "逾期率 PAR30 and non-performing ratio",
-            line_chart(
-                "PAR30 and NPL over time",
-                labels,
-                [
-                    Series("PAR30 %", [float(p["par30"]) * 100 for p in series]),
-                    Series("NPL %", [float(p["non_performing_ratio"]) * 100 for p in series]),
-                ],
+    charts: tuple[Chart, ...] = (
+        BarChart("funnel", tuple(funnel), tuple(funnel.values()), names="FUNNEL"),
+        BarChart("disbursed", labels, tuple(v / 100 for v in disbursed_by_month)),
+        LineChart(
+            "quality",
+            labels,
+            (
+                Line("par30", tuple(float(p["par30"]) * 100 for p in series)),
+                Line("npl", tuple(float(p["non_performing_ratio"]) * 100 for p in series)),
             ),
         ),
     )
@@ -140,90 +224,37 @@ def portfolio_view(
     longest = max((len(v) for v in vintage.values()), default=0)
     if longest:
         charts += (
-            ReportChart(
-                "账龄分析 Vintage: share ever more than 30 days past due",
-                line_chart(
-                    "Vintage curves",
-                    [f"MOB {k + 1}" for k in range(longest)],
-                    [
-                        Series(
-                            cohort,
-                            [float(x) * 100 for x in curve] + [None] * (longest - len(curve)),
-                        )
-                        for cohort, curve in sorted(vintage.items())
-                    ],
+            LineChart(
+                "vintages",
+                tuple(str(k + 1) for k in range(longest)),
+                tuple(
+                    Line(
+                        cohort,
+                        tuple([float(x) * 100 for x in curve] + [None] * (longest - len(curve))),
+                    )
+                    for cohort, curve in sorted(vintage.items())
                 ),
             ),
         )
-    sections = [
-        ReportSection(
-            "组合概览 Portfolio",
-            paragraphs=(
-                f"{kpis['applications']} applications, {kpis['approved']} approved"
-                f" ({_percent(kpis['approval_rate'])}), {kpis['disbursed_count']} loans paid out"
-                f" for {_money(kpis['disbursed_amount'])} yuan.",
-            ),
-            charts=charts,
-        ),
-        ReportSection("迁徙率 Roll rates", tables=_roll_tables(report)),
-        ReportSection(
-            "预警 Alerts",
-            paragraphs=tuple(a["message"] for a in report["alerts"])
-            or ("No alert thresholds crossed.",),
-        ),
-        ReportSection("月度 Months", tables=(_months_table(series), _intake_table(months))),
-    ]
-    summary = (
-        ("Outstanding", _money(kpis["outstanding"])),
-        ("PAR30", _percent(kpis["par30"])),
-        ("Non-performing", _percent(kpis["non_performing_ratio"])),
-        ("Written off", _money(kpis["written_off_amount"])),
-    )
-    return ReportView(
-        title=f"{report['product']} — portfolio report",
-        subtitle="Simulated year of lending through the real engine",
-        as_of=date.fromisoformat(report["as_of"]),
-        sections=tuple(sections),
-        summary=summary,
-    )
+    return charts
 
 
 def _monthly_increase(cumulative: list[int]) -> list[int]:
     return [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
 
 
-def _roll_tables(report: dict[str, Any]) -> tuple[ReportTable, ...]:
-    if not report["roll_rates"]:
-        return ()
-    last = report["roll_rates"][-1]
-    matrix = last["matrix"]
-    columns = list(next(iter(matrix.values())))
-    rows = tuple((bucket, *(str(row[c]) for c in columns)) for bucket, row in matrix.items())
-    return (ReportTable(("from \\ to", *columns), rows, caption=f"{last['from']} → {last['to']}"),)
-
-
-INTAKE = ("applications", "approved", "referred", "rejected", "disbursed")
-
-
-def _intake_table(months: list[dict[str, Any]]) -> ReportTable:
+def _intake(months: list[dict[str, Any]]) -> tuple[IntakeRow, ...]:
     """Each month's intake, from the simulation's running counts."""
     rows, before = [], dict.fromkeys(INTAKE, 0)
     for month in months:
         rows.append(
-            (month["month_end"].isoformat()[:7],
-             *(str(month.get(k, 0) - before[k]) for k in INTAKE))
-        )  # fmt: skip
+            IntakeRow(
+                month["month_end"].isoformat()[:7],
+                tuple(month.get(k, 0) - before[k] for k in INTAKE),
+            )
+        )
         before = {k: month.get(k, 0) for k in INTAKE}
-    return ReportTable(("month", *INTAKE), tuple(rows), caption="Applications by month")
-
-
-def _months_table(series: list[dict[str, Any]]) -> ReportTable:
-    rows = tuple(
-        (p["month_end"], str(p["active_loans"]), p["outstanding"], _percent(p["par30"]),
-         _percent(p["non_performing_ratio"]))
-        for p in series
-    )  # fmt: skip
-    return ReportTable(("month end", "active loans", "outstanding", "PAR30", "NPL"), rows)
+    return tuple(rows)
 
 
 def loan_states(ws: Workspace, code: str) -> dict[str, int]:
@@ -255,12 +286,12 @@ def write_report(
         "approved": counts.get("approved", 0),
         "disbursed": counts.get("disbursed", 0),
         "closed": states.get("closed", 0),
-        "written off": states.get("written_off", 0),
+        "written_off": states.get("written_off", 0),
     }
     (out / "portfolio.html").write_bytes(
-        render_report(portfolio_view(report, funnel, months), locale=locale)
+        render_kind_report(portfolio_report(report, funnel, months, locale))
     )
-    files.portfolio.append(("组合报告 Portfolio report (charts)", "portfolio.html"))
+    files.portfolio.append("portfolio.html")
     versions = [
         {"version": v["version"], "state": v["state"], "annual_rate": v["annual_rate"]}
         for v in product_versions_view(ws, risk, code)["versions"]
@@ -282,40 +313,55 @@ def write_report(
         json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
         encoding="utf-8",
     )
-    _write_index(out, files, summary, locale)
+    (out / "index.html").write_bytes(render_kind_report(index_report(files, summary, locale)))
     return summary
 
 
-def _write_index(out: Path, files: ReportFiles, summary: dict[str, Any], locale: str) -> None:
-    from lendflow.rendering.environment import get_template, render_template
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    state: str
+    annual_rate: Decimal | None
 
-    template = get_template(f"{locale}/demo-index.html.j2", None)
+
+@dataclass(frozen=True)
+class IndexData:
+    """What the index shows: the key figures, every file by section, the versions."""
+
+    product: str
+    applications: int
+    approval_rate: Decimal
+    disbursed_count: int
+    disbursed_amount: int
+    outstanding: int
+    par30: Decimal
+    non_performing_ratio: Decimal
+    written_off_amount: int
+    files: ReportFiles
+    versions: tuple[VersionRow, ...]
+
+
+def index_report(files: ReportFiles, summary: dict[str, Any], locale: str) -> Report:
+    """The folder's index: the key figures of the summary and every file, by section."""
     kpis = summary["kpis"]
-    figures = [
-        ("applications", str(kpis["applications"])),
-        ("approval rate", _percent(kpis["approval_rate"])),
-        ("loans paid out", str(kpis["disbursed_count"])),
-        ("amount paid out", _money(kpis["disbursed_amount"])),
-        ("outstanding", _money(kpis["outstanding"])),
-        ("PAR30", _percent(kpis["par30"])),
-        ("non-performing", _percent(kpis["non_performing_ratio"])),
-        ("written off", _money(kpis["written_off_amount"])),
-    ]
-    html = render_template(
-        template,
-        {
-            "locale": locale,
-            "product": summary["product"],
-            "as_of": summary["as_of"],
-            "figures": figures,
-            "sections": [
-                ("文件 Documents", files.documents),
-                ("阶段报告 Stage reports", files.stages),
-                ("月度评估 Monthly reviews", files.reviews),
-                ("组合 Portfolio", files.portfolio),
-                ("数据 Data", [("summary.json", "summary.json")]),
-            ],
-            "versions": summary["versions"],
-        },
+    data = IndexData(
+        product=summary["product"],
+        applications=kpis["applications"],
+        approval_rate=Decimal(kpis["approval_rate"]),
+        disbursed_count=kpis["disbursed_count"],
+        disbursed_amount=_fen(kpis["disbursed_amount"]),
+        outstanding=_fen(kpis["outstanding"]),
+        par30=Decimal(kpis["par30"]),
+        non_performing_ratio=Decimal(kpis["non_performing_ratio"]),
+        written_off_amount=_fen(kpis["written_off_amount"]),
+        files=files,
+        versions=tuple(
+            VersionRow(
+                v["version"],
+                v["state"],
+                None if v["annual_rate"] is None else Decimal(v["annual_rate"]),
+            )
+            for v in summary["versions"]
+        ),
     )
-    (out / "index.html").write_text(html, encoding="utf-8")
+    return Report("demo-index", locale, date.fromisoformat(summary["as_of"]), data)

@@ -1,122 +1,64 @@
-"""What every stage report shares: its title block, the gate criteria, rendering.
+"""What every stage report shares: its header and gate criteria, rendering, its charts.
 
-A stage builds a `ReportView` of formatted text; the documents module lays it
-out (Markdown, HTML or PDF, in the workspace's locale). Reports are stored as
-HTML with their charts inline, and the charts also on their own with the run.
+A stage builds its report's data — numbers, dates, codes and rows, never
+sentences — and `stage_report` wraps it with the run's header and the gate's
+criteria. The words are the templates': `<locale>/reports/<stage>.html.j2`
+writes the report over the shared layout, so a zh-CN report speaks Chinese
+throughout and an English one English. Reports are stored as HTML with their
+charts inline, and the charts also on their own with the run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import replace
+from typing import Any
 
 from lendflow.domain.criteria import Criterion
-from lendflow.domain.money import format_grouped
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.results import RunContext
-from lendflow.rendering.reports import ReportChart, ReportSection, ReportTable, ReportView
+from lendflow.rendering.reports import (
+    Chart,
+    Report,
+    StageHeader,
+    drawn_charts,
+    render_kind_report,
+)
 
 REPORT_FORMAT = "html"
-YI = 10_000_000_000
-"""Fen in one 亿元 (a hundred million yuan), the unit market figures are read in."""
 
 
-def t(locale: str, zh: str, en: str) -> str:
-    """The text for the report's locale (zh-CN unless English is asked for)."""
-    return en if locale == "en" else zh
-
-
-def yuan(fen: int) -> str:
-    return format_grouped(fen)
-
-
-def whole_yuan(fen: int) -> str:
-    """`30,000` for a round amount, `1,409.50` otherwise: ranges read easier without .00."""
-    return f"{fen // 100:,}" if fen % 100 == 0 else format_grouped(fen)
-
-
-def hundred_million(fen: int) -> str:
-    """Fen as 亿元 (hundreds of millions of yuan) to two places: how market sizes are read."""
-    return str((Decimal(fen) / YI).quantize(Decimal("0.01"), ROUND_HALF_UP))
-
-
-def percent(value: Decimal | str | None) -> str:
-    return "—" if value is None else f"{value}%"
-
-
-def report_view(
-    ctx: RunContext,
-    sections: Sequence[ReportSection],
-    criteria: Sequence[Criterion],
-    summary: Sequence[tuple[str, str]] = (),
-) -> ReportView:
-    """A stage report: title block, key figures, the stage's sections, then its gate."""
-    loc = ctx.locale
+def stage_report(
+    ctx: RunContext, data: Any, criteria: Sequence[Criterion], charts: Sequence[Chart] = ()
+) -> Report:
+    """A stage's report: its data and charts, written by `reports/<stage>.html.j2`."""
     stage = stage_of(ctx.stage)
-    passed = sum(1 for c in criteria if c.passed)
-    key_figures = (
-        (t(loc, "产品", "Product"), f"{ctx.product_name} ({ctx.code} v{ctx.version})"),
-        (t(loc, "执行人", "Run by"), ctx.run_by),
-        (t(loc, "运行编号", "Run"), str(ctx.run_id)),
-        (t(loc, "闸门标准", "Gate criteria"), f"{passed}/{len(criteria)}"),
-        *summary,
-    )
-    return ReportView(
-        title=t(
-            loc,
-            f"{ctx.product_name} · 第{stage.number}阶段 {stage.name_zh}",
-            f"{ctx.product_name} · Stage {stage.number}: {stage.name_en}",
-        ),
-        subtitle=t(loc, f"{stage.name_zh}报告", f"{stage.name_en} report"),
+    return Report(
+        kind=ctx.stage,
+        locale=ctx.locale,
         as_of=ctx.as_of,
-        sections=(*sections, criteria_section(criteria, loc)),
-        summary=key_figures,
-    )
-
-
-def criteria_section(criteria: Sequence[Criterion], locale: str) -> ReportSection:
-    """The gate's automatic criteria, each passed or failed with its figure."""
-    rows = tuple(
-        (c.name, t(locale, "通过", "pass") if c.passed else t(locale, "未通过", "FAIL"), c.figure)
-        for c in criteria
-    )
-    failed = [c.name for c in criteria if not c.passed]
-    verdict = (
-        t(locale, "全部自动标准通过，等待闸门决策。", "Every automatic criterion passed.")
-        if not failed
-        else t(
-            locale,
-            f"未通过的标准：{', '.join(failed)}。闸门不能放行（go），可退回、暂停或终止。",
-            f"Failed: {', '.join(failed)}. The gate cannot go; it may recycle, hold or kill.",
-        )
-    )
-    return ReportSection(
-        heading=t(locale, "闸门标准", "Gate criteria"),
-        paragraphs=(verdict,),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(locale, "标准", "Criterion"),
-                    t(locale, "结果", "Result"),
-                    t(locale, "依据", "Figure"),
-                ),
-                rows=rows,
-            ),
+        data=data,
+        charts=tuple(charts),
+        criteria=tuple(criteria),
+        stage=StageHeader(
+            product_name=ctx.product_name,
+            code=ctx.code,
+            version=ctx.version,
+            stage=ctx.stage,
+            number=stage.number,
+            run_id=ctx.run_id,
+            run_by=ctx.run_by,
         ),
     )
 
 
-def render(view: ReportView, locale: str) -> bytes:
-    """The report as self-contained HTML (charts inline)."""
-    from lendflow.rendering.reports import render_report
+def render(report: Report, locale: str | None = None) -> bytes:
+    """The report as self-contained HTML (charts inline), in `locale` if given."""
+    if locale is not None and locale != report.locale:
+        report = replace(report, locale=locale)
+    return render_kind_report(report)
 
-    return render_report(view, locale=locale, fmt=REPORT_FORMAT)
 
-
-def chart_records(view: ReportView) -> list[dict[str, str]]:
+def chart_records(report: Report) -> list[dict[str, str]]:
     """Every chart of the report, to be stored with the run on its own."""
-    return [{"title": c.title, "svg": c.svg} for s in view.sections for c in s.charts]
-
-
-def chart(title: str, svg: str) -> ReportChart:
-    return ReportChart(title=title, svg=svg)
+    return [{"title": c.title, "svg": c.svg} for c in drawn_charts(report)]

@@ -10,6 +10,7 @@ import pytest
 
 from lendflow.bootstrap import init_workspace
 from lendflow.config.settings import Settings
+from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import Refused
 from lendflow.flows.runtime import workspace
 from lendflow.flows.stages import stage_flow
@@ -17,9 +18,12 @@ from lendflow.flows.stages.build_test import build_test_stage
 from lendflow.flows.stages.charter import charter_stage
 from lendflow.flows.stages.design import design_stage
 from lendflow.flows.stages.research import research_stage
-from lendflow.lifecycle import gates
+from lendflow.lifecycle import gates, live_stages
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
+from lendflow.lifecycle.reports import render
+from lendflow.lifecycle.results import RunContext
+from lendflow.lifecycle.stages.build_test import build_test_report
 from lendflow.lifecycle.stages.design import documents as design_documents
 from lendflow.loans import views as loan_views
 
@@ -87,7 +91,12 @@ def test_build_test_runs_the_sample_product_through_every_check(designed: str) -
     html = report.decode("utf-8")
     assert "系统开发与测试" in html and "功能测试中的贷款" in html
     assert html.count("通过") >= len(CHECKS)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert "<script>alert" not in html
+    _, outputs = live_stages.run_outputs(ws, auditor, designed, "build_test")
+    criteria = [Criterion.from_dict(c) for c in view["criteria"]]
+    ctx = RunContext(view["run"], designed, "安心借", 1, "build_test", "pm", BUILD_DAY, "en")
+    english = render(build_test_report(ctx, outputs, criteria)).decode("utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in english and "<script>alert" not in english
     pipeline = product_lifecycle.product_pipeline(ws, auditor, designed)
     assert (pipeline["state"], pipeline["gate_run"]) == ("build_test", view["run"])
     assert loan_views.list_loans(ws, auditor) == []  # the sandbox's loans never reach the book

@@ -13,6 +13,7 @@ from lendflow.flows.runtime import workspace
 from lendflow.loans import audit
 from lendflow.states.machine import machine
 from lendflow.store.tables import loans
+from tests.unit.test_report_wording import english_words
 
 SMALL = "--applicants 160 --months 3 --seed 11"
 GOLDEN = Path(__file__).with_name("data") / "demo_summary_small.json"
@@ -55,6 +56,9 @@ def test_a_small_demo_keeps_every_invariant_and_repeats_exactly(
         assert f'href="{name}"' in index and (folder / name).exists()
     assert any(p.name.startswith("stage-charter") for p in folder.iterdir())
     assert any(p.name.startswith("contract-loan-") for p in folder.iterdir())
+    reports = [p for p in folder.glob("*.html") if p.name.startswith(("stage-", "review-"))]
+    for page in [*reports, folder / "portfolio.html", folder / "index.html"]:
+        assert english_words(page.read_text(encoding="utf-8")) == [], page.name
 
     again = run_demo(lendflow, tmp_path / "again", monkeypatch)
     assert again == first

@@ -186,7 +186,10 @@ def test_the_improve_flow_opens_the_next_version_through_a_recycle(
     result = improve_stage(code=at_launch, user="pm", as_of=IMPROVED, samples=True)
     assert result["criteria_passed"] is True
     report = stored(at_launch, "improve")
-    assert "反馈与改进机制" in report and "净推荐值" in report and "rate.annual" in report
+    assert "反馈与改进机制" in report and "净推荐值" in report and "标准年利率" in report
+    ws = workspace()
+    plan = live_stages.run_outputs(ws, ws.actor("auditor"), at_launch, "improve")[1]["plan"]
+    assert plan["changes"][0]["path"] == "rate.annual"  # 标准年利率 in the report
     opened = decide(at_launch, "improve", "recycle", IMPROVED, to="design")
     assert opened["opened_version"]["version"] == 2
     assert (state(at_launch, 1), state(at_launch, 2)) == ("live", "design")

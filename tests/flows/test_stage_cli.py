@@ -117,7 +117,7 @@ def test_a_product_walks_from_draft_through_the_build_test_gate(lendflow, tmp_pa
     assert (
         lendflow(f"stage report anxin build_test --out {test_report} --as auditor").exit_code == 0
     )
-    assert "oversized_values_rejected" in test_report.read_text(encoding="utf-8")
+    assert "超长输入被拒绝" in test_report.read_text(encoding="utf-8")  # oversized_values_rejected
     after = lendflow("product show anxin --as pm --json").json()
     assert [(s["stage"], s["status"]) for s in after["stages"]][3] == ("build_test", "passed")
 

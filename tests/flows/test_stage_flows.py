@@ -81,7 +81,8 @@ def test_each_stage_flow_runs_on_the_samples_and_stores_its_report(anxin: str) -
     assert design["criteria_passed"] is True
     assert len(design["criteria"]) == 10
     document = report(anxin, "design")
-    assert "rate_above_pricing_floor" in document and "<svg" in document
+    assert "rate_above_pricing_floor" in [c["name"] for c in design["criteria"]]
+    assert "利率不低于定价底线" in document and "<svg" in document
     assert where(anxin) == ("design", design["run"])
 
 

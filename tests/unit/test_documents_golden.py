@@ -151,3 +151,23 @@ def test_contract_shows_the_figures_a_borrower_checks() -> None:
     assert "19.10%" in text and "复利" in text and "17.61%" in text
     assert "| 1 | 2026年2月12日 | 1,613.32 | 130.00 | 10.00 | 1,753.32 | 8,386.68 |" in text
     assert "24.00%" in text  # penalty rate and the cap on overdue charges
+
+
+@pytest.mark.parametrize(("locale", "named"), [("zh-CN", "租房押金"), ("en", "rent deposit")])
+def test_a_contract_names_the_purpose_in_its_locale(locale: str, named: str) -> None:
+    product, policy, lender = spec(), load_policy(None), lender_view(locale)
+    terms = product_views.LoanTerms(
+        loan_id=42,
+        principal=1_000_000,
+        term=6,
+        annual_rate=Decimal("15.60"),
+        disbursed_on=SIGNED_ON,
+        purpose="rent_deposit",
+    )
+    view = product_views.contract_view(
+        product, policy, lender, locale=locale, version=1, signed_on=SIGNED_ON, loan=terms,
+        borrower=borrower(),
+    )  # fmt: skip
+    for fmt in ("md", "html"):
+        text = render_kind("contract", view, locale=locale, fmt=fmt).decode("utf-8")
+        assert f"{named}" in text and "rent_deposit" not in text

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError, Problems, Refused
-from lendflow.domain.money import format_grouped, parse_amount
+from lendflow.domain.money import parse_amount
 from lendflow.lifecycle import records
-from lendflow.lifecycle.reports import report_view, t
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.rendering.reports import Report
 from lendflow.sandbox.book import FUNCTIONAL_CHECKS, OPENING, BookRun, run_book
 from lendflow.sandbox.invariants import INVARIANT_CHECKS, invariant_checks
 from lendflow.sandbox.security import SECURITY_CHECKS, security_checks
@@ -43,17 +44,6 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("invariants", INVARIANT_CHECKS),
     ("security", SECURITY_CHECKS),
 )
-GROUP_NAMES = {
-    "build": ("构建", "Build"),
-    "functional": ("功能测试", "Functional test"),
-    "invariants": ("账务与状态不变式", "Invariants"),
-    "security": ("安全测试", "Security test"),
-}
-PROFILE_NAMES = {
-    "good": ("优质", "good"),
-    "marginal": ("边缘", "marginal"),
-    "poor": ("较差", "poor"),
-}
 
 
 @dataclass(frozen=True)
@@ -100,14 +90,28 @@ def build(setup: SandboxSetup, spec: VersionSpec) -> SandboxBuild:
         found = exc.problems if isinstance(exc, Problems) else [exc.message]
         why = "; ".join(p.removeprefix(where) for p in found)
         return SandboxBuild(
-            Criterion(BUILD_CHECK, False, f"the spec could not be made live: {why}"), None
+            Criterion(
+                BUILD_CHECK,
+                False,
+                f"the spec could not be made live: {why}",
+                {"messages": [p.removeprefix(where) for p in found]},
+            ),
+            None,
         )
     figure = (
         f"{built.code} v{spec.version} (spec {spec.sha256[:12]}) imported and activated on"
         f" {OPENING} in a fresh SQLite sandbox at schema {built.revision}, with its own key and"
         f" staff and {built.models} credit models; the workspace's own book is never opened"
     )
-    return SandboxBuild(Criterion(BUILD_CHECK, True, figure), built)
+    facts = {
+        "code": built.code,
+        "version": spec.version,
+        "sha256": spec.sha256[:12],
+        "opening": OPENING.isoformat(),
+        "revision": built.revision,
+        "models": "packaged" if built.models == "packaged" else "own",
+    }
+    return SandboxBuild(Criterion(BUILD_CHECK, True, figure, facts), built)
 
 
 def functional_test(setup: SandboxSetup, spec: VersionSpec) -> BookRun:
@@ -128,7 +132,7 @@ def invariants(setup: SandboxSetup) -> list[Criterion]:
 def not_run(reason: str) -> list[Criterion]:
     """Every check after the build, failed: nothing can be tested without the sandbox."""
     names = [name for _, group in GROUPS[1:] for name in group]
-    return [Criterion(name, False, f"not run: {reason}") for name in names]
+    return [Criterion(name, False, f"not run: {reason}", {"not_run": True}) for name in names]
 
 
 def build_test_outputs(
@@ -161,114 +165,71 @@ def build_test_outputs(
     return outputs, criteria
 
 
+@dataclass(frozen=True)
+class SandboxLoan:
+    """A loan of the functional test: the paths it took and where it ended."""
+
+    loan: int
+    paths: tuple[str, ...]
+    applicant: str
+    state: str
+    grade: str | None
+    rate: Decimal
+    principal: int
+    closed_on: date | None
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    group: str
+    checks: tuple[Criterion, ...]
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for c in self.checks if c.passed)
+
+
+@dataclass(frozen=True)
+class BuildTestData:
+    code: str
+    version: int
+    sha256: str
+    first_day: date | None
+    last_day: date | None
+    closed_days: int
+    groups: tuple[CheckGroup, ...]
+    loans: tuple[SandboxLoan, ...]
+
+
 def build_test_report(
     ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]
-) -> ReportView:
-    loc = ctx.locale
+) -> Report:
     by_name = {c.name: c for c in criteria}
-    dates = outputs["business_dates"]
+    dates = outputs["business_dates"] or {}
     spec = outputs["spec"]
-    sections = [
-        ReportSection(
-            heading=t(loc, "测试范围", "Scope"),
-            paragraphs=(
-                t(
-                    loc,
-                    f"产品 {spec['code']} 第 {spec['version']} 版（规格 SHA-256"
-                    f" {spec['sha256']}）在独立的沙箱数据库中上线，由合成申请人按固定业务日期走完"
-                    "真实引擎的每条路径，期间逐日执行日终批处理；随后检查账务与状态不变式，并做安全"
-                    "测试。正式账簿不被打开。",
-                    f"Product {spec['code']} v{spec['version']} (spec SHA-256 {spec['sha256']}) is"
-                    " made live in a sandbox database of its own; synthetic applicants take every"
-                    " path of the real engine on fixed business dates, with close of business run"
-                    " over every date between; then the invariants of the book are checked and the"
-                    " security test is run. The real book is never opened.",
-                ),
-                *(
-                    ()
-                    if dates is None
-                    else (
-                        t(
-                            loc,
-                            f"沙箱业务日期 {dates['first']} 至 {dates['last']}，日终批处理"
-                            f" {dates['closed_days']} 日。",
-                            f"Sandbox business dates {dates['first']} to {dates['last']}, close"
-                            f" of business over {dates['closed_days']} days.",
-                        ),
-                    )
-                ),
-            ),
+    data = BuildTestData(
+        code=spec["code"],
+        version=spec["version"],
+        sha256=spec["sha256"],
+        first_day=date.fromisoformat(dates["first"]) if dates else None,
+        last_day=date.fromisoformat(dates["last"]) if dates else None,
+        closed_days=dates.get("closed_days", 0),
+        groups=tuple(
+            CheckGroup(group, tuple(by_name[name] for name in names if name in by_name))
+            for group, names in GROUPS
         ),
-        *(_group_section(loc, group, names, by_name) for group, names in GROUPS),
-    ]
-    if outputs["loans"]:
-        sections.insert(3, _loans_section(loc, outputs["loans"]))
-    summary = (
-        ()
-        if dates is None
-        else (
-            (
-                t(loc, "沙箱业务日期", "Sandbox business dates"),
-                f"{dates['first']} – {dates['last']}",
-            ),
-            (t(loc, "功能测试贷款", "Functional-test loans"), str(len(outputs["loans"]))),
-        )
-    )
-    return report_view(ctx, sections, criteria, summary=summary)
-
-
-def _group_section(
-    loc: str, group: str, names: tuple[str, ...], by_name: dict[str, Criterion]
-) -> ReportSection:
-    """One test's checks, pass or fail; their figures are listed with the gate's criteria."""
-    checks = [by_name[name] for name in names if name in by_name]
-    passed = sum(1 for c in checks if c.passed)
-    return ReportSection(
-        heading=t(loc, *GROUP_NAMES[group]),
-        paragraphs=(
-            t(loc, f"{passed}/{len(checks)} 项通过。", f"{passed} of {len(checks)} passed."),
-        ),
-        tables=(
-            ReportTable(
-                columns=(t(loc, "检查", "Check"), t(loc, "结果", "Result")),
-                rows=tuple(
-                    (c.name, t(loc, "通过", "pass") if c.passed else t(loc, "未通过", "FAIL"))
-                    for c in checks
-                ),
-            ),
+        loans=tuple(
+            SandboxLoan(
+                loan=int(loan["loan"]),
+                paths=tuple(loan["paths"]),
+                applicant=loan["applicant"],
+                state=loan["state"],
+                grade=loan["grade"] or None,
+                rate=Decimal(loan["rate"]),
+                principal=parse_amount(loan["principal"]),
+                closed_on=date.fromisoformat(loan["closed_on"]) if loan["closed_on"] else None,
+            )
+            for loan in outputs["loans"]
         ),
     )
-
-
-def _loans_section(loc: str, loans: list[dict[str, Any]]) -> ReportSection:
-    rows = tuple(
-        (
-            str(loan["loan"]),
-            ", ".join(loan["paths"]),
-            t(loc, *PROFILE_NAMES[loan["applicant"]]),
-            loan["state"],
-            loan["grade"] or "—",
-            f"{loan['rate']}%",
-            format_grouped(parse_amount(loan["principal"])),
-            loan["closed_on"] or "—",
-        )
-        for loan in loans
-    )
-    return ReportSection(
-        heading=t(loc, "功能测试中的贷款", "Loans of the functional test"),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "贷款", "Loan"),
-                    t(loc, "路径", "Paths"),
-                    t(loc, "申请人", "Applicant"),
-                    t(loc, "状态", "Status"),
-                    t(loc, "等级", "Grade"),
-                    t(loc, "利率", "Rate"),
-                    t(loc, "本金（元）", "Principal (yuan)"),
-                    t(loc, "结清日", "Closed on"),
-                ),
-                rows=rows,
-            ),
-        ),
-    )
+    return stage_report(ctx, data, criteria)

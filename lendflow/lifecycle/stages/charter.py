@@ -6,13 +6,15 @@ and what the design stage holds the product's amounts and instalments against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.inputs import Charter
-from lendflow.lifecycle.reports import report_view, t
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.rendering.reports import Report
 
 MIN_OBJECTIVE_CHARACTERS = 10
 
@@ -39,6 +41,7 @@ def charter_criteria(charter: Charter) -> list[Criterion]:
             "objective_stated",
             objective >= MIN_OBJECTIVE_CHARACTERS,
             f"objective of {objective} characters (at least {MIN_OBJECTIVE_CHARACTERS})",
+            {"length": objective, "minimum": MIN_OBJECTIVE_CHARACTERS},
         ),
         Criterion(
             "target_segments_named",
@@ -46,95 +49,78 @@ def charter_criteria(charter: Charter) -> list[Criterion]:
             f"{len(segments)} target segments: {', '.join(segments)}"
             if segments
             else "no target segment named",
+            {"segments": segments},
         ),
         Criterion(
             "scope_bounded",
             bool(scope.in_scope) and bool(scope.out_of_scope),
             f"{len(scope.in_scope)} items in scope, {len(scope.out_of_scope)} out of scope"
             " (at least one of each)",
+            {"in_scope": len(scope.in_scope), "out_of_scope": len(scope.out_of_scope)},
         ),
         Criterion(
             "success_measurable",
             measurable > 0,
             f"{measurable} of {len(charter.success_measures)} success measures have a"
             " numeric target (at least one)",
+            {"measurable": measurable, "measures": len(charter.success_measures)},
         ),
     ]
 
 
-def charter_report(
-    ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]
-) -> ReportView:
-    loc = ctx.locale
-    objective = [outputs["objective"]]
-    if outputs["objective_en"]:
-        objective.append(outputs["objective_en"])
-    if outputs["sponsor"]:
-        objective.append(
-            t(loc, f"发起部门：{outputs['sponsor']}", f"Sponsor: {outputs['sponsor']}")
-        )
+@dataclass(frozen=True)
+class Segment:
+    code: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    target: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class Milestone:
+    name: str
+    by: date
+
+
+@dataclass(frozen=True)
+class CharterData:
+    """What the charter document shows; every text in it is the product manager's own."""
+
+    objective: str
+    objective_en: str
+    sponsor: str | None
+    segments: tuple[Segment, ...]
+    in_scope: tuple[str, ...]
+    out_of_scope: tuple[str, ...]
+    measures: tuple[Measure, ...]
+    milestones: tuple[Milestone, ...]
+
+    def segment_names(self) -> dict[str, str]:
+        return {s.code: s.name for s in self.segments}
+
+
+def charter_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]) -> Report:
     scope = outputs["scope"]
-    sections = [
-        ReportSection(t(loc, "目的", "Objective"), paragraphs=tuple(objective)),
-        ReportSection(
-            t(loc, "目标客群", "Target segments"),
-            tables=(
-                ReportTable(
-                    columns=(
-                        t(loc, "代码", "Code"),
-                        t(loc, "客群", "Segment"),
-                        t(loc, "说明", "Who"),
-                    ),
-                    rows=tuple(
-                        (s["code"], s["name"], s["description"]) for s in outputs["target_segments"]
-                    ),
-                ),
-            ),
+    data = CharterData(
+        objective=outputs["objective"],
+        objective_en=outputs["objective_en"],
+        sponsor=outputs["sponsor"] or None,
+        segments=tuple(
+            Segment(s["code"], s["name"], s["description"]) for s in outputs["target_segments"]
         ),
-        ReportSection(
-            t(loc, "范围", "Scope"),
-            tables=(
-                ReportTable(
-                    columns=(t(loc, "范围内", "In scope"),),
-                    rows=tuple((item,) for item in scope["in_scope"]),
-                ),
-                ReportTable(
-                    columns=(t(loc, "范围外", "Out of scope"),),
-                    rows=tuple((item,) for item in scope["out_of_scope"]),
-                ),
-            ),
+        in_scope=tuple(scope["in_scope"]),
+        out_of_scope=tuple(scope["out_of_scope"]),
+        measures=tuple(
+            Measure(m["name"], m["target"], m["unit"]) for m in outputs["success_measures"]
         ),
-        ReportSection(
-            t(loc, "成功标准", "Success measures"),
-            tables=(
-                ReportTable(
-                    columns=(
-                        t(loc, "指标", "Measure"),
-                        t(loc, "目标", "Target"),
-                        t(loc, "单位", "Unit"),
-                    ),
-                    rows=tuple(
-                        (m["name"], m["target"], m["unit"]) for m in outputs["success_measures"]
-                    ),
-                ),
-            ),
+        milestones=tuple(
+            Milestone(m["name"], date.fromisoformat(m["by"])) for m in outputs["milestones"]
         ),
-    ]
-    if outputs["milestones"]:
-        sections.append(
-            ReportSection(
-                t(loc, "里程碑", "Milestones"),
-                tables=(
-                    ReportTable(
-                        columns=(t(loc, "里程碑", "Milestone"), t(loc, "完成日期", "By")),
-                        rows=tuple((m["name"], m["by"]) for m in outputs["milestones"]),
-                    ),
-                ),
-            )
-        )
-    return report_view(
-        ctx,
-        sections,
-        criteria,
-        summary=((t(loc, "目标客群", "Target segments"), str(len(outputs["target_segments"]))),),
     )
+    return stage_report(ctx, data, criteria)

@@ -9,6 +9,7 @@ whenever a product manager runs it — and a go at its gate keeps the product li
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,11 @@ from lendflow.access.permissions import Actor
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.money import parse_amount
 from lendflow.domain.review import Alert, MonthEnd, recommendations
-from lendflow.lifecycle.reports import chart, report_view, t, yuan
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import list_tickets
-from lendflow.rendering.charts import Series, bar_chart, line_chart
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.rendering.reports import BarChart, Chart, Line, LineChart, Report
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import run_in_transaction
 
@@ -61,10 +61,6 @@ def read_book(ws: Workspace, actor: Actor, code: str, as_of: date) -> dict[str, 
         ],
         "tickets": [t.model_dump(mode="json") for t in tickets],
     }
-
-
-def _percent(ratio: str | Decimal) -> str:
-    return f"{(Decimal(ratio) * HUNDRED).quantize(Decimal('0.01'))}%"
 
 
 def _service(tickets: list[dict[str, Any]], start: date) -> dict[str, Any]:
@@ -163,6 +159,7 @@ def operate_criteria(outputs: dict[str, Any]) -> list[Criterion]:
             "; ".join(a["message"] for a in alerts)
             if alerts
             else "every monitored KPI within the spec's thresholds",
+            {"alerts": [[a["kpi"], a["value"], a["threshold"]] for a in alerts]},
         ),
         Criterion(
             "service_levels_met",
@@ -171,264 +168,224 @@ def operate_criteria(outputs: dict[str, Any]) -> list[Criterion]:
             + ", ".join(f"#{b['id']}" for b in breached)
             if breached
             else f"no ticket past its deadline ({outputs['service']['opened']} opened this month)",
+            {"breached": [b["id"] for b in breached], "opened": outputs["service"]["opened"]},
         ),
     ]
 
 
-_KPI_ROWS = (
-    ("applications", "申请笔数", "Applications", "count"),
-    ("approval_rate", "通过率", "Approval rate", "ratio"),
-    ("disbursed_count", "放款笔数", "Loans disbursed", "count"),
-    ("disbursed_amount", "放款金额（元）", "Disbursed (CNY)", "money"),
-    ("active_loans", "在贷笔数", "Active loans", "count"),
-    ("outstanding", "贷款余额（元）", "Outstanding (CNY)", "money"),
-    ("par1", "PAR1", "PAR1", "ratio"),
-    ("par30", "PAR30", "PAR30", "ratio"),
-    ("par90", "PAR90", "PAR90", "ratio"),
-    ("non_performing_ratio", "不良率（次级+可疑+损失）", "Non-performing ratio", "ratio"),
-    ("written_off_amount", "核销金额（元）", "Written off (CNY)", "money"),
-    ("complaints_per_thousand", "每千笔投诉", "Complaints per 1,000 loans", "plain"),
+KPI_ROWS = (
+    ("applications", "count"),
+    ("approval_rate", "ratio"),
+    ("disbursed_count", "count"),
+    ("disbursed_amount", "money"),
+    ("active_loans", "count"),
+    ("outstanding", "money"),
+    ("par1", "ratio"),
+    ("par30", "ratio"),
+    ("par90", "ratio"),
+    ("non_performing_ratio", "ratio"),
+    ("written_off_amount", "money"),
+    ("complaints_per_thousand", "plain"),
 )
+"""The portfolio indicators the review shows, in order, each with how it is written."""
+RATIO_KPIS = ("approval_rate", "par1", "par30", "par90", "non_performing_ratio")
 
 
-def _cell(value: Any, kind: str) -> str:
-    if kind == "ratio":
-        return _percent(value)
+def typed(value: Any, kind: str) -> Any:
+    """A stored indicator as the report needs it: fen, a ratio, a count."""
     if kind == "money":
-        return yuan(parse_amount(value, allow_zero=True))
-    return f"{value:,}" if isinstance(value, int) else str(value)
+        return parse_amount(value, allow_zero=True)
+    if kind in ("ratio", "plain"):
+        return Decimal(value)
+    return value
 
 
-def _charts(outputs: dict[str, Any], loc: str) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    state: str
+    disbursed_count: int
+    outstanding: int
+    par30: Decimal
+    non_performing_ratio: Decimal
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    kpi: str
+    value: Decimal
+    threshold: Decimal
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    kind: str
+    subject: str
+    opened_on: date
+    due_on: date
+    resolved_on: date | None
+
+
+@dataclass(frozen=True)
+class Service:
+    opened: int
+    resolved: int
+    open: int
+    complaints: int
+    questions: int
+    breached: tuple[Ticket, ...]
+
+
+@dataclass(frozen=True)
+class Rolls:
+    start: date
+    end: date
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A recommendation by code, with the figures that prompted it (`basis`)."""
+
+    code: str
+    zh: str
+    en: str
+    basis: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    as_of: date
+    kpis: tuple[tuple[str, str, Any], ...]
+    """(indicator, how it is written: count, ratio, money or plain, value)."""
+    outstanding: int
+    par30: Decimal
+    versions: tuple[VersionRow, ...]
+    rolls: Rolls | None
+    alerts: tuple[AlertRow, ...]
+    service: Service
+    advice: tuple[Advice, ...]
+    ratio_kpis: tuple[str, ...] = RATIO_KPIS
+
+
+def operate_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]) -> Report:
+    kpis, service, rolls = outputs["kpis"], outputs["service"], outputs["roll_rates"]
+    data = ReviewData(
+        as_of=date.fromisoformat(outputs["as_of"]),
+        kpis=tuple((key, kind, typed(kpis[key], kind)) for key, kind in KPI_ROWS),
+        outstanding=typed(kpis["outstanding"], "money"),
+        par30=Decimal(kpis["par30"]),
+        versions=tuple(
+            VersionRow(
+                v["version"],
+                v["state"],
+                v["disbursed_count"],
+                typed(v["outstanding"], "money"),
+                Decimal(v["par30"]),
+                Decimal(v["non_performing_ratio"]),
+            )
+            for v in outputs["versions"]
+        ),
+        rolls=None if not rolls else roll_rates_view(rolls),
+        alerts=tuple(
+            AlertRow(a["kpi"], Decimal(a["value"]), Decimal(a["threshold"]))
+            for a in outputs["alerts"]
+        ),
+        service=Service(
+            service["opened"],
+            service["resolved"],
+            service["open"],
+            service["complaints"],
+            service["questions"],
+            tuple(_ticket(b) for b in service["breached"]),
+        ),
+        advice=tuple(_advice(r, outputs) for r in outputs["recommendations"]),
+    )
+    return stage_report(ctx, data, criteria, _charts(outputs))
+
+
+def roll_rates_view(rolls: dict[str, Any]) -> Rolls:
+    columns = tuple(next(iter(rolls["matrix"].values())))
+    return Rolls(
+        date.fromisoformat(rolls["from"]),
+        date.fromisoformat(rolls["to"]),
+        columns,
+        tuple((bucket, tuple(row[c] for c in columns)) for bucket, row in rolls["matrix"].items()),
+    )
+
+
+def _ticket(b: dict[str, Any]) -> Ticket:
+    return Ticket(
+        id=int(b["id"]),
+        kind=b["kind"],
+        subject=b["subject"],
+        opened_on=date.fromisoformat(b["opened_on"]),
+        due_on=date.fromisoformat(b["due_on"]),
+        resolved_on=date.fromisoformat(b["resolved_on"]) if b["resolved_on"] else None,
+    )
+
+
+def _advice(recommendation: dict[str, Any], outputs: dict[str, Any]) -> Advice:
+    """The recommendation with its basis as figures: the alert, the trend or the breaches."""
+    series = outputs["series"][-3:]
+    span = [s["month_end"] for s in series[:1] + series[-1:]] if series else []
+    by_kpi = {a["kpi"]: a for a in outputs["alerts"]}
+    alert = by_kpi.get(recommendation["basis"].split(" ", 1)[0])
+    basis: dict[str, Any] = {"span": span}
+    if alert is not None:
+        basis["alert"] = AlertRow(
+            alert["kpi"], Decimal(alert["value"]), Decimal(alert["threshold"])
+        )
+    basis["par30"] = [Decimal(s["par30"]) for s in series]
+    basis["non_performing_ratio"] = [Decimal(s["non_performing_ratio"]) for s in series]
+    basis["breached"] = len(outputs["service"]["breached"])
+    return Advice(recommendation["code"], recommendation["zh"], recommendation["en"], basis)
+
+
+def _charts(outputs: dict[str, Any]) -> tuple[Chart, ...]:
     series = outputs["series"]
     if not series:
         return ()
-    labels = [s["month_end"][:7] for s in series]
-    drawn = [
-        chart(
-            t(loc, "贷款余额", "Outstanding"),
-            line_chart(
-                t(loc, "月末贷款余额（元）", "Outstanding at month end (CNY)"),
-                labels,
-                [
-                    Series(
-                        t(loc, "余额", "Outstanding"),
-                        [float(Decimal(s["outstanding"])) for s in series],
-                    )
-                ],
-            ),
+    labels = tuple(s["month_end"][:7] for s in series)
+    drawn: list[Chart] = [
+        LineChart(
+            "outstanding",
+            labels,
+            (Line("outstanding", tuple(float(Decimal(s["outstanding"])) for s in series)),),
         ),
-        chart(
-            t(loc, "资产质量", "Asset quality"),
-            line_chart(
-                t(loc, "月末 PAR30 与不良率（%）", "PAR30 and non-performing ratio (%)"),
-                labels,
-                [
-                    Series("PAR30", [float(Decimal(s["par30"]) * HUNDRED) for s in series]),
-                    Series(
-                        t(loc, "不良率", "Non-performing"),
-                        [float(Decimal(s["non_performing_ratio"]) * HUNDRED) for s in series],
-                        dashed=True,
-                    ),
-                ],
-                y_format=lambda v: f"{v:g}%",
+        LineChart(
+            "quality",
+            labels,
+            (
+                Line("par30", tuple(float(Decimal(s["par30"]) * HUNDRED) for s in series)),
+                Line(
+                    "non_performing",
+                    tuple(float(Decimal(s["non_performing_ratio"]) * HUNDRED) for s in series),
+                    dashed=True,
+                ),
             ),
+            unit="%",
         ),
     ]
     buckets = outputs["kpis"]["buckets"]
     if buckets:
         drawn.append(
-            chart(
-                t(loc, "逾期分布", "Loans by bucket"),
-                bar_chart(
-                    t(loc, "各逾期阶段贷款笔数", "Loans by delinquency bucket"),
-                    list(buckets),
-                    list(buckets.values()),
-                ),
-            )
+            BarChart("buckets", tuple(buckets), tuple(buckets.values()), names="LOAN_STATES")
         )
     curves = {m: v for m, v in outputs["vintages"].items() if v}
     if curves:
         longest = max(len(v) for v in curves.values())
         drawn.append(
-            chart(
-                t(loc, "账龄分析", "Vintages"),
-                line_chart(
-                    t(
-                        loc,
-                        "各放款月份逾期 30 天以上本金占比（%）",
-                        "Share of principal ever 30+ days past due, by disbursement month (%)",
-                    ),
-                    [str(k) for k in range(1, longest + 1)],
-                    [
-                        Series(month, [float(Decimal(x) * HUNDRED) for x in values])
-                        for month, values in list(curves.items())[-5:]
-                    ],
-                    y_format=lambda v: f"{v:g}%",
+            LineChart(
+                "vintages",
+                tuple(str(k) for k in range(1, longest + 1)),
+                tuple(
+                    Line(month, tuple(float(Decimal(x) * HUNDRED) for x in values))
+                    for month, values in list(curves.items())[-5:]
                 ),
+                unit="%",
             )
         )
     return tuple(drawn)
-
-
-def operate_report(
-    ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]
-) -> ReportView:
-    loc = ctx.locale
-    kpis = outputs["kpis"]
-    sections = [
-        ReportSection(
-            heading=t(loc, "组合指标", "Portfolio"),
-            paragraphs=(
-                t(
-                    loc,
-                    f"数据截至 {outputs['as_of']}，覆盖本产品各版本的全部贷款。",
-                    f"As of {outputs['as_of']}, every loan of every version of the product.",
-                ),
-            ),
-            tables=(
-                ReportTable(
-                    columns=(t(loc, "指标", "Indicator"), t(loc, "数值", "Value")),
-                    rows=tuple(
-                        (t(loc, zh, en), _cell(kpis[key], kind)) for key, zh, en, kind in _KPI_ROWS
-                    ),
-                ),
-                ReportTable(
-                    caption=t(loc, "分版本", "By version"),
-                    columns=(
-                        t(loc, "版本", "Version"),
-                        t(loc, "状态", "Status"),
-                        t(loc, "放款笔数", "Disbursed"),
-                        t(loc, "贷款余额（元）", "Outstanding"),
-                        "PAR30",
-                        t(loc, "不良率", "Non-performing"),
-                    ),
-                    rows=tuple(
-                        (
-                            f"v{v['version']}",
-                            v["state"],
-                            f"{v['disbursed_count']:,}",
-                            _cell(v["outstanding"], "money"),
-                            _percent(v["par30"]),
-                            _percent(v["non_performing_ratio"]),
-                        )
-                        for v in outputs["versions"]
-                    ),
-                ),
-            ),
-            charts=_charts(outputs, loc),
-        )
-    ]
-    rolls = outputs["roll_rates"]
-    if rolls:
-        columns = list(next(iter(rolls["matrix"].values())))
-        sections.append(
-            ReportSection(
-                heading=t(loc, "迁徙率", "Roll rates"),
-                paragraphs=(
-                    t(
-                        loc,
-                        f"{rolls['from']} 各逾期阶段的贷款在 {rolls['to']} 所处的阶段（笔数）。",
-                        f"Where loans in each bucket on {rolls['from']} stood on {rolls['to']}.",
-                    ),
-                ),
-                tables=(
-                    ReportTable(
-                        columns=(t(loc, "从 \\ 到", "From \\ to"), *columns),
-                        rows=tuple(
-                            (bucket, *(str(row[c]) for c in columns))
-                            for bucket, row in rolls["matrix"].items()
-                        ),
-                    ),
-                ),
-            )
-        )
-    alerts = outputs["alerts"]
-    sections.append(
-        ReportSection(
-            heading=t(loc, "预警", "Alerts"),
-            paragraphs=()
-            if alerts
-            else (t(loc, "各项指标均在规格设定的阈值内。", "Every KPI within its threshold."),),
-            tables=(
-                ReportTable(
-                    columns=(
-                        t(loc, "指标", "KPI"),
-                        t(loc, "数值", "Value"),
-                        t(loc, "阈值", "Threshold"),
-                    ),
-                    rows=tuple((a["kpi"], a["value"], a["threshold"]) for a in alerts),
-                ),
-            )
-            if alerts
-            else (),
-        )
-    )
-    service = outputs["service"]
-    sections.append(
-        ReportSection(
-            heading=t(loc, "客户服务", "Customer service"),
-            paragraphs=(
-                t(
-                    loc,
-                    f"本期新开工单 {service['opened']} 张（投诉 {service['complaints']}、"
-                    f"咨询 {service['questions']}），已解决 {service['resolved']} 张，"
-                    f"未结 {service['open']} 张，超时 {len(service['breached'])} 张。",
-                    f"{service['opened']} tickets opened this period ({service['complaints']}"
-                    f" complaints, {service['questions']} questions), {service['resolved']}"
-                    f" resolved, {service['open']} open, {len(service['breached'])} past their"
-                    " deadline.",
-                ),
-            ),
-            tables=(
-                ReportTable(
-                    caption=t(loc, "超时工单", "Tickets past their deadline"),
-                    columns=(
-                        "#",
-                        t(loc, "类型", "Kind"),
-                        t(loc, "主题", "Subject"),
-                        t(loc, "受理日", "Opened"),
-                        t(loc, "时限", "Due"),
-                        t(loc, "办结日", "Resolved"),
-                    ),
-                    rows=tuple(
-                        (
-                            str(b["id"]),
-                            b["kind"],
-                            b["subject"],
-                            b["opened_on"],
-                            b["due_on"],
-                            b["resolved_on"] or "—",
-                        )
-                        for b in service["breached"]
-                    ),
-                ),
-            )
-            if service["breached"]
-            else (),
-        )
-    )
-    sections.append(
-        ReportSection(
-            heading=t(loc, "建议", "Recommendations"),
-            tables=(
-                ReportTable(
-                    columns=(t(loc, "建议", "Recommendation"), t(loc, "依据", "Basis")),
-                    rows=tuple(
-                        (r["en"] if loc == "en" else r["zh"], r["basis"])
-                        for r in outputs["recommendations"]
-                    ),
-                ),
-            ),
-        )
-    )
-    return report_view(
-        ctx,
-        sections,
-        criteria,
-        summary=(
-            (t(loc, "贷款余额（元）", "Outstanding"), _cell(kpis["outstanding"], "money")),
-            ("PAR30", _percent(kpis["par30"])),
-            (t(loc, "预警", "Alerts"), str(len(alerts))),
-        ),
-    )

@@ -9,6 +9,7 @@ evidence is broad enough to design on.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,20 +27,10 @@ from lendflow.domain.research import (
     segment_demand,
     weighted_rating,
 )
-from lendflow.domain.schedule import METHOD_NAMES_ZH, Method
-from lendflow.lifecycle.reports import (
-    YI,
-    chart,
-    hundred_million,
-    percent,
-    report_view,
-    t,
-    whole_yuan,
-    yuan,
-)
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
-from lendflow.rendering.charts import Band, Series, bar_chart, line_chart
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.rendering.formats import YI
+from lendflow.rendering.reports import BarChart, Chart, Line, LineChart, Report
 
 FORECAST_MONTHS = 12
 FORECAST_LEVEL = 0.95
@@ -158,6 +149,7 @@ def research_criteria(outputs: dict[str, Any], gates: ProductGates) -> list[Crit
             "survey_sample_size",
             customers["responses"] >= gates.min_survey_responses,
             f"{customers['responses']} survey responses (at least {gates.min_survey_responses})",
+            {"responses": customers["responses"], "minimum": gates.min_survey_responses},
         ),
         Criterion(
             "target_segments_covered",
@@ -165,17 +157,29 @@ def research_criteria(outputs: dict[str, Any], gates: ProductGates) -> list[Crit
             ", ".join(f"{code} {n}" for code, n in covered.items())
             + f" responses (at least {gates.min_segment_responses} per target segment"
             + (f"; short: {', '.join(short)})" if short else ")"),
+            {
+                "covered": [[code, n] for code, n in covered.items()],
+                "minimum": gates.min_segment_responses,
+                "short": short,
+            },
         ),
         Criterion(
             "competitors_benchmarked",
             competitors >= gates.min_competitors,
             f"{competitors} competing products (at least {gates.min_competitors})",
+            {"competitors": competitors, "minimum": gates.min_competitors},
         ),
         Criterion(
             "market_history",
             market["months"] >= gates.min_market_months,
             f"{market['months']} months {market['first']} to {market['last']}"
             f" (at least {gates.min_market_months})",
+            {
+                "months": market["months"],
+                "first": market["first"],
+                "last": market["last"],
+                "minimum": gates.min_market_months,
+            },
         ),
         Criterion(
             "market_growing",
@@ -183,331 +187,265 @@ def research_criteria(outputs: dict[str, Any], gates: ProductGates) -> list[Crit
             f"new lending trend {growth:+}% a year"
             + (f", {Decimal(yoy):+}% year on year" if yoy is not None else "")
             + " (not shrinking)",
+            {"growth": f"{growth:+}", "yoy": None if yoy is None else f"{Decimal(yoy):+}"},
         ),
     ]
 
 
-GAP_KINDS = {
-    "amount_band": ("金额段", "amount band"),
-    "term": ("期限（月）", "term (months)"),
-    "method": ("还款方式", "repayment method"),
-    "price": ("价格空档（APR）", "price gap (APR)"),
-    "service": ("服务口碑", "service"),
-}
+@dataclass(frozen=True)
+class SegmentRow:
+    """One surveyed segment: its demand (fen), income and the instalment it can carry."""
+
+    code: str
+    target: bool
+    responses: int
+    share: Decimal
+    p25: int
+    p50: int
+    p75: int
+    median_income: int
+    affordable: int
+
+
+@dataclass(frozen=True)
+class Band:
+    low: int
+    median: int
+    high: int
+
+
+@dataclass(frozen=True)
+class Customers:
+    responses: int
+    target_responses: int
+    debt_service_cap: Decimal
+    segments: tuple[SegmentRow, ...]
+    band: Band | None
+    terms_wanted: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Rival:
+    lender: str
+    product: str
+    apr: Decimal
+    min_amount: int
+    max_amount: int
+    terms: tuple[int, ...]
+    methods: tuple[str, ...]
+    rating: Decimal
+    reviews: int
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """An opening the competitors leave: `subject` is the band, term, method code, price
+    range or rating below which lenders count as poorly rated."""
+
+    kind: str
+    subject: str
+    demand_share: Decimal | None
+    offered_by: int
+    of: int
+
+
+@dataclass(frozen=True)
+class Rivals:
+    count: int
+    rows: tuple[Rival, ...]
+    percentiles: tuple[tuple[str, Decimal], ...]
+    weighted_rating: Decimal
+    gaps: tuple[GapRow, ...]
+
+
+@dataclass(frozen=True)
+class Outlook:
+    yoy: Decimal | None
+    trend: Decimal
+
+
+@dataclass(frozen=True)
+class ForecastMonth:
+    month: str
+    expected: int
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class Market:
+    months: int
+    first: str
+    last: str
+    interval: str
+    volume: Outlook
+    balance: Outlook
+    delinquency_latest: Decimal
+    delinquency_12m: Decimal
+    delinquency_prior_12m: Decimal | None
+    forecast: tuple[ForecastMonth, ...]
+
+
+@dataclass(frozen=True)
+class ResearchData:
+    customers: Customers
+    rivals: Rivals
+    market: Market
+    segment_names: dict[str, str]
+    """The charter's names of its target segments (the product manager's own words)."""
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
 def research_report(
     ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion], names: dict[str, str]
-) -> ReportView:
-    """The research report; `names` gives each segment code its display name."""
-    loc = ctx.locale
+) -> Report:
+    """The research report; `names` gives each target segment code the charter's name."""
     customers, rivals, market = outputs["customers"], outputs["competitors"], outputs["market"]
-    sections = (
-        _customers_section(customers, names, loc),
-        _competitors_section(rivals, loc),
-        _market_section(market, loc),
-    )
+    data = ResearchData(_customers(customers), _rivals(rivals), _market(market), dict(names))
+    return stage_report(ctx, data, criteria, _charts(customers, rivals, market, names))
+
+
+def _customers(customers: dict[str, Any]) -> Customers:
+    targets = set(customers["target_segments"])
     band = customers["demand_band"]
-    summary = [
-        (t(loc, "调研样本", "Survey responses"), str(customers["responses"])),
-        (t(loc, "竞品数量", "Competitors"), str(rivals["count"])),
-        (
-            t(loc, "竞品 APR 中位数", "Median competitor APR"),
-            percent(rivals["apr_percentiles"]["p50"]),
-        ),
-        (
-            t(loc, "放款额趋势年增长", "New lending trend a year"),
-            percent(market["volume"]["trend_annual_growth"]),
-        ),
-    ]
-    if band:
-        summary.append(
-            (
-                t(loc, "目标需求区间", "Target demand band"),
-                f"{yuan(band['low'])} – {yuan(band['high'])}",
+    return Customers(
+        responses=customers["responses"],
+        target_responses=customers["target_responses"],
+        debt_service_cap=Decimal(customers["debt_service_cap"]),
+        segments=tuple(
+            SegmentRow(
+                code=s["segment"],
+                target=s["segment"] in targets,
+                responses=s["responses"],
+                share=Decimal(s["share"]),
+                p25=s["amounts"]["p25"],
+                p50=s["amounts"]["p50"],
+                p75=s["amounts"]["p75"],
+                median_income=s["median_income"],
+                affordable=s["affordable_instalment"],
             )
-        )
-    return report_view(ctx, sections, criteria, summary=summary)
+            for s in customers["segments"]
+        ),
+        band=None if band is None else Band(band["low"], band["median"], band["high"]),
+        terms_wanted=tuple((int(term), n) for term, n in customers["terms_wanted"].items()),
+    )
 
 
-def _customers_section(customers: dict[str, Any], names: dict[str, str], loc: str) -> ReportSection:
+def _rivals(rivals: dict[str, Any]) -> Rivals:
+    return Rivals(
+        count=rivals["count"],
+        rows=tuple(
+            Rival(
+                lender=c["lender"],
+                product=c["product"],
+                apr=Decimal(c["apr"]),
+                min_amount=c["min_amount"],
+                max_amount=c["max_amount"],
+                terms=tuple(c["terms"]),
+                methods=tuple(c["methods"]),
+                rating=Decimal(c["rating"]),
+                reviews=c["reviews"],
+            )
+            for c in rivals["benchmark"]
+        ),
+        percentiles=tuple((p.upper(), Decimal(v)) for p, v in rivals["apr_percentiles"].items()),
+        weighted_rating=Decimal(rivals["weighted_rating"]),
+        gaps=tuple(
+            GapRow(
+                kind=g["kind"],
+                subject=g["subject"].removeprefix("rating < "),
+                demand_share=_decimal(g["demand_share"]),
+                offered_by=g["offered_by"],
+                of=g["of"],
+            )
+            for g in rivals["gaps"]
+        ),
+    )
+
+
+def _market(market: dict[str, Any]) -> Market:
+    volume, balance, delinquency = market["volume"], market["balance"], market["delinquency"]
+    return Market(
+        months=market["months"],
+        first=market["first"],
+        last=market["last"],
+        interval=market["interval"],
+        volume=Outlook(_decimal(volume["yoy_growth"]), Decimal(volume["trend_annual_growth"])),
+        balance=Outlook(_decimal(balance["yoy_growth"]), Decimal(balance["trend_annual_growth"])),
+        delinquency_latest=Decimal(delinquency["latest"]),
+        delinquency_12m=Decimal(delinquency["average_12m"]),
+        delinquency_prior_12m=_decimal(delinquency["average_prior_12m"]),
+        forecast=tuple(
+            ForecastMonth(p["month"], p["expected"], p["low"], p["high"])
+            for p in volume["forecast"]
+        ),
+    )
+
+
+def _charts(
+    customers: dict[str, Any], rivals: dict[str, Any], market: dict[str, Any], names: dict[str, str]
+) -> tuple[Chart, ...]:
     targets = set(customers["target_segments"])
     segments = customers["segments"]
-    rows = tuple(
-        (
-            f"{names.get(s['segment'], s['segment'])}{' *' if s['segment'] in targets else ''}",
-            str(s["responses"]),
-            f"{s['share']}%",
-            yuan(s["amounts"]["p25"]),
-            yuan(s["amounts"]["p50"]),
-            yuan(s["amounts"]["p75"]),
-            yuan(s["median_income"]),
-            yuan(s["affordable_instalment"]),
-        )
-        for s in segments
-    )
-    paragraphs = [
-        t(
-            loc,
-            f"共 {customers['responses']} 份问卷；目标客群（*）{customers['target_responses']} 份。"
-            f"可负担月供按收入中位数计算：债务收入比不超过 {customers['debt_service_cap']}%，"
-            "且不超过收入减去生活支出和现有债务后的余额。",
-            f"{customers['responses']} responses; {customers['target_responses']} in the target"
-            f" segments (*). The affordable instalment is for the segment's median income: all"
-            f" debt service within {customers['debt_service_cap']}% of income, and no more than"
-            " what is left after living expenses and existing debts.",
-        )
-    ]
-    band = customers["demand_band"]
-    if band:
-        paragraphs.append(
-            t(
-                loc,
-                f"目标客群需求区间（P10–P90）：{yuan(band['low'])} 至 {yuan(band['high'])} 元，"
-                f"中位数 {yuan(band['median'])} 元。",
-                f"Target demand band (P10–P90): {yuan(band['low'])} to {yuan(band['high'])} yuan,"
-                f" median {yuan(band['median'])}.",
-            )
-        )
-    terms = customers["terms_wanted"]
     histogram = customers["amount_histogram"]
-    charts = [
-        chart(
-            t(loc, "目标客群期望借款金额分布", "Amounts the target segments want"),
-            bar_chart(
-                t(
-                    loc,
-                    "目标客群期望借款金额分布（人数）",
-                    "Amounts the target segments want (people)",
-                ),
-                [label for label, _ in histogram],
-                [count for _, count in histogram],
-            ),
-        ),
-        chart(
-            t(loc, "各客群可负担月供", "Affordable instalment by segment"),
-            bar_chart(
-                t(
-                    loc,
-                    "各客群可负担月供（元，收入中位数）",
-                    "Affordable instalment (yuan, median income)",
-                ),
-                [names.get(s["segment"], s["segment"]) for s in segments],
-                [s["affordable_instalment"] / 100 for s in segments],
-                highlight=[i for i, s in enumerate(segments) if s["segment"] in targets],
-            ),
-        ),
-    ]
-    return ReportSection(
-        heading=t(loc, "目标客户", "Target customers"),
-        paragraphs=tuple(paragraphs),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "客群", "Segment"),
-                    t(loc, "样本", "Responses"),
-                    t(loc, "占比", "Share"),
-                    t(loc, "期望金额 P25", "Amount P25"),
-                    t(loc, "中位数", "Median"),
-                    "P75",
-                    t(loc, "月收入中位数", "Median income"),
-                    t(loc, "可负担月供", "Affordable instalment"),
-                ),
-                rows=rows,
-            ),
-            ReportTable(
-                columns=(
-                    t(loc, "期望期限（月）", "Term wanted (months)"),
-                    t(loc, "人数", "People"),
-                ),
-                rows=tuple((term, str(n)) for term, n in terms.items()),
-                caption=t(loc, "目标客群", "Target segments"),
-            ),
-        ),
-        charts=tuple(charts),
-    )
-
-
-def _method(code: str, loc: str) -> str:
-    return METHOD_NAMES_ZH[Method(code)] if loc != "en" else code.replace("_", " ")
-
-
-def _competitors_section(rivals: dict[str, Any], loc: str) -> ReportSection:
     benchmark = rivals["benchmark"]
-    rows = tuple(
-        (
-            c["lender"],
-            c["product"],
-            f"{c['apr']}%",
-            f"{whole_yuan(c['min_amount'])} – {whole_yuan(c['max_amount'])}",
-            "/".join(str(x) for x in c["terms"]),
-            ", ".join(_method(m, loc) for m in c["methods"]),
-            c["rating"],
-            f"{c['reviews']:,}",
-        )
-        for c in benchmark
-    )
-    percentiles = rivals["apr_percentiles"]
-    gaps = tuple(
-        (
-            t(loc, *GAP_KINDS[g["kind"]]),
-            g["subject"],
-            "—" if g["demand_share"] is None else f"{g['demand_share']}%",
-            f"{g['offered_by']}/{g['of']}",
-        )
-        for g in rivals["gaps"]
-    )
-    return ReportSection(
-        heading=t(loc, "竞品分析", "Competitors"),
-        paragraphs=(
-            t(
-                loc,
-                f"按评论数加权的平均评分 {rivals['weighted_rating']}。",
-                f"Average rating weighted by reviews: {rivals['weighted_rating']}.",
-            ),
+    return (
+        BarChart(
+            "amounts",
+            tuple(label for label, _ in histogram),
+            tuple(count for _, count in histogram),
         ),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "机构", "Lender"),
-                    t(loc, "产品", "Product"),
-                    "APR",
-                    t(loc, "额度（元）", "Amounts (yuan)"),
-                    t(loc, "期限（月）", "Terms (months)"),
-                    t(loc, "还款方式", "Repayment"),
-                    t(loc, "评分", "Rating"),
-                    t(loc, "评论数", "Reviews"),
-                ),
-                rows=rows,
-            ),
-            ReportTable(
-                columns=tuple(p.upper() for p in percentiles),
-                rows=(tuple(f"{v}%" for v in percentiles.values()),),
-                caption=t(loc, "竞品 APR 分位数", "Competitor APR percentiles"),
-            ),
-            ReportTable(
-                columns=(
-                    t(loc, "空档", "Gap"),
-                    t(loc, "对象", "Where"),
-                    t(loc, "目标客群需求占比", "Target demand"),
-                    t(loc, "提供该项的竞品", "Competitors serving it"),
-                ),
-                rows=gaps,
-                caption=t(loc, "可切入的市场空档", "Gaps to position into"),
-            ),
+        BarChart(
+            "affordable",
+            tuple(s["segment"] for s in segments),
+            tuple(s["affordable_instalment"] / 100 for s in segments),
+            highlight=tuple(i for i, s in enumerate(segments) if s["segment"] in targets),
+            names="SEGMENTS",
+            given=names,
         ),
-        charts=(
-            chart(
-                t(loc, "竞品 APR", "Competitor APRs"),
-                bar_chart(
-                    t(loc, "竞品 APR（%，由低到高）", "Competitor APRs (%, cheapest first)"),
-                    [c["lender"] for c in benchmark],
-                    [float(c["apr"]) for c in benchmark],
-                    y_format=lambda v: f"{v:g}%",
-                ),
-            ),
+        BarChart(
+            "aprs",
+            tuple(c["lender"] for c in benchmark),
+            tuple(float(c["apr"]) for c in benchmark),
+            unit="%",
         ),
+        *_market_charts(market),
     )
 
 
-def _market_section(market: dict[str, Any], loc: str) -> ReportSection:
+def _market_charts(market: dict[str, Any]) -> tuple[Chart, ...]:
     history = market["history"]
-    volume, balance, delinquency = market["volume"], market["balance"], market["delinquency"]
-    ahead = volume["forecast"]
-    labels = [h["month"] for h in history] + [p["month"] for p in ahead]
-    gap = [None] * len(history)
-    observed = [h["volume"] / YI for h in history]
-    lending_chart = line_chart(
-        t(loc, "新增放款额与 12 个月预测（亿元）", "New lending and 12-month forecast (100m yuan)"),
-        labels,
-        [
-            Series(t(loc, "实际", "actual"), observed + [None] * len(ahead)),
-            Series(
-                t(loc, "预测", "forecast"),
-                [None] * (len(history) - 1) + [observed[-1]] + [p["expected"] / YI for p in ahead],
-                dashed=True,
-            ),
-        ],
-        band=Band(
-            t(loc, f"{market['interval']} 预测区间", f"{market['interval']} interval"),
-            gap + [p["low"] / YI for p in ahead],
-            gap + [p["high"] / YI for p in ahead],
-        ),
-        y_format=lambda v: f"{v:g}",
-    )
-    delinquency_chart = line_chart(
-        t(loc, "M1+ 逾期率（%）", "M1+ delinquency (%)"),
-        [h["month"] for h in history],
-        [Series(t(loc, "逾期率", "delinquency"), [float(h["delinquency"]) for h in history])],
-        y_format=lambda v: f"{v:g}%",
-    )
-    rows = tuple(
-        (
-            p["month"],
-            hundred_million(p["expected"]),
-            hundred_million(p["low"]),
-            hundred_million(p["high"]),
-        )
-        for p in ahead
-    )
-    growth = [
-        (
-            t(loc, "新增放款额", "New lending"),
-            percent(volume["yoy_growth"]),
-            percent(volume["trend_annual_growth"]),
-        ),
-        (
-            t(loc, "贷款余额", "Balances"),
-            percent(balance["yoy_growth"]),
-            percent(balance["trend_annual_growth"]),
-        ),
-    ]
-    return ReportSection(
-        heading=t(loc, "市场趋势", "Market trends"),
-        paragraphs=(
-            t(
-                loc,
-                f"{market['first']} 至 {market['last']} 共 {market['months']} 个月。"
-                "趋势为对数线性回归，"
-                f"区间为 {market['interval']} 预测区间。M1+ 逾期率最新 {delinquency['latest']}%，"
-                f"近 12 个月平均 {delinquency['average_12m']}%"
-                + (
-                    f"（此前 12 个月 {delinquency['average_prior_12m']}%）。"
-                    if delinquency["average_prior_12m"]
-                    else "。"
-                ),
-                f"{market['months']} months, {market['first']} to {market['last']}. The trend is"
-                f" a log-linear regression; ranges are {market['interval']} prediction intervals."
-                f" M1+ delinquency is {delinquency['latest']}% now,"
-                f" {delinquency['average_12m']}% over twelve months"
-                + (
-                    f" ({delinquency['average_prior_12m']}% the twelve before)."
-                    if delinquency["average_prior_12m"]
-                    else "."
+    ahead = market["volume"]["forecast"]
+    gap = (None,) * len(history)
+    observed = tuple(h["volume"] / YI for h in history)
+    return (
+        LineChart(
+            "lending",
+            tuple(h["month"] for h in history) + tuple(p["month"] for p in ahead),
+            (
+                Line("actual", observed + (None,) * len(ahead)),
+                Line(
+                    "forecast",
+                    (None,) * (len(history) - 1)
+                    + (observed[-1],)
+                    + tuple(p["expected"] / YI for p in ahead),
+                    dashed=True,
                 ),
             ),
-        ),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "指标", "Series"),
-                    t(loc, "同比增长", "Year on year"),
-                    t(loc, "趋势年增长", "Trend a year"),
-                ),
-                rows=tuple(growth),
+            band=(
+                gap + tuple(p["low"] / YI for p in ahead),
+                gap + tuple(p["high"] / YI for p in ahead),
             ),
-            ReportTable(
-                columns=(
-                    t(loc, "月份", "Month"),
-                    t(loc, "预测新增放款额（亿元）", "Forecast new lending (100m yuan)"),
-                    t(loc, "下限", "Low"),
-                    t(loc, "上限", "High"),
-                ),
-                rows=rows,
-            ),
+            unit="g",
+            figures={"interval": market["interval"]},
         ),
-        charts=(
-            chart(t(loc, "新增放款额预测", "New lending forecast"), lending_chart),
-            chart(t(loc, "逾期率", "Delinquency"), delinquency_chart),
+        LineChart(
+            "delinquency",
+            tuple(h["month"] for h in history),
+            (Line("delinquency", tuple(float(h["delinquency"]) for h in history)),),
+            unit="%",
         ),
     )

@@ -17,7 +17,6 @@ from lendflow.config.product_spec import ProductSpec, costliest_loan, policy_pro
 from lendflow.domain.affordability import monthly_equivalent
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.criteria import Criterion
-from lendflow.domain.money import format_grouped
 from lendflow.domain.pricing_floor import pricing_floor
 from lendflow.domain.research import percentile_rank, percentile_rate
 from lendflow.domain.schedule import generate
@@ -28,6 +27,7 @@ from lendflow.lifecycle.stages.design.controls import (
     overdue_strategy_valid,
     risk_controls_valid,
 )
+from lendflow.rendering.formats import yuan
 
 _PERCENT = Decimal("0.01")
 
@@ -62,10 +62,6 @@ def run_design_checks(context: DesignContext) -> list[Criterion]:
     return results
 
 
-def yuan(fen: int | Decimal) -> str:
-    return format_grouped(int(Decimal(fen).quantize(Decimal(1), ROUND_HALF_UP)))
-
-
 def loan_aprs(spec: ProductSpec, rate: Decimal) -> list[tuple[Decimal, int, int]]:
     """(APR, amount, term) of the loans at each end of the amount range and every term."""
     return [
@@ -86,20 +82,26 @@ def amount_in_demand_band(ctx: DesignContext) -> Criterion:
     name = "amount_in_demand_band"
     band = ctx.research["customers"]["demand_band"]
     if band is None:
-        return Criterion(name, False, "research found no survey responses in the target segments")
+        return Criterion(
+            name, False, "research found no survey responses in the target segments", {"band": None}
+        )
     low, high = ctx.spec.amount.min, ctx.spec.amount.max
-    problems = []
+    problems, found = [], []
     if low < band["low"]:
         problems.append(f"min {yuan(low)} is below the band's low end {yuan(band['low'])}")
+        found.append("below_band")
     if high > band["high"]:
         problems.append(f"max {yuan(high)} is above the band's high end {yuan(band['high'])}")
+        found.append("above_band")
     if not low <= band["median"] <= high:
         problems.append(f"the median wanted, {yuan(band['median'])}, is outside the range")
+        found.append("median_outside")
     figure = (
         f"amounts {yuan(low)} – {yuan(high)} against the target demand band (P10–P90)"
         f" {yuan(band['low'])} – {yuan(band['high'])}, median {yuan(band['median'])}"
     )
-    return Criterion(name, not problems, "; ".join([figure, *problems]))
+    facts = {"low": low, "high": high, "band": band, "problems": found}
+    return Criterion(name, not problems, "; ".join([figure, *problems]), facts)
 
 
 def apr_under_cap(ctx: DesignContext) -> Criterion:
@@ -113,6 +115,16 @@ def apr_under_cap(ctx: DesignContext) -> Criterion:
         apr <= cap.limit,
         f"highest APR {apr}% (rate {ctx.spec.rate.highest}%, amount {yuan(amount)},"
         f" {term} repayments, fees included) {verdict} the cap {cap.describe()}",
+        {
+            "apr": apr,
+            "rate": ctx.spec.rate.highest,
+            "amount": amount,
+            "term": term,
+            "cap": cap.limit,
+            "lpr": None
+            if cap.kind != "lpr_multiple"
+            else {"multiple": cap.multiple, "lpr": cap.lpr, "on": str(cap.lpr_date)},
+        },
     )
 
 
@@ -121,17 +133,27 @@ def apr_against_competitors(ctx: DesignContext) -> Criterion:
     name = "apr_against_competitors"
     aprs = [Decimal(c["apr"]) for c in ctx.research["competitors"]["benchmark"]]
     if not aprs:
-        return Criterion(name, False, "research benchmarked no competitors")
+        return Criterion(name, False, "research benchmarked no competitors", {"competitors": 0})
     standard = max(apr for apr, _, _ in loan_aprs(ctx.spec, ctx.spec.rate.annual))
     limit_at = ctx.policy.product_gates.competitor_apr_percentile
     limit = percentile_rate(aprs, limit_at)
-    quartiles = ", ".join(f"P{p} {percentile_rate(aprs, p)}%" for p in (25, 50, 75))
+    quartiles = [(p, percentile_rate(aprs, p)) for p in (25, 50, 75)]
+    rank = percentile_rank(aprs, standard)
     return Criterion(
         name,
         standard <= limit,
         f"standard APR {standard}% (rate {ctx.spec.rate.annual}%) ranks at the"
-        f" {percentile_rank(aprs, standard)}th percentile of {len(aprs)} competitors"
-        f" ({quartiles}); at most P{limit_at} {limit}%",
+        f" {rank}th percentile of {len(aprs)} competitors"
+        f" ({', '.join(f'P{p} {v}%' for p, v in quartiles)}); at most P{limit_at} {limit}%",
+        {
+            "standard": standard,
+            "rate": ctx.spec.rate.annual,
+            "rank": rank,
+            "competitors": len(aprs),
+            "quartiles": quartiles,
+            "limit_at": limit_at,
+            "limit": limit,
+        },
     )
 
 
@@ -153,7 +175,9 @@ def instalment_affordable(ctx: DesignContext) -> Criterion:
     segments = {s["segment"]: s for s in ctx.research["customers"]["segments"]}
     targets = [code for code in ctx.research["customers"]["target_segments"] if code in segments]
     if not targets:
-        return Criterion(name, False, "research has no affordability figures for the target")
+        return Criterion(
+            name, False, "research has no affordability figures for the target", {"segments": []}
+        )
     affordable = {code: segments[code]["affordable_instalment"] for code in targets}
     too_dear = [code for code, limit in affordable.items() if monthly > limit]
     figure = (
@@ -163,7 +187,15 @@ def instalment_affordable(ctx: DesignContext) -> Criterion:
     )
     if too_dear:
         figure += f"; beyond the means of {', '.join(too_dear)}"
-    return Criterion(name, not too_dear, figure)
+    facts = {
+        "largest": largest,
+        "longest": longest,
+        "rate": spec.rate.annual,
+        "monthly": int(Decimal(monthly).quantize(Decimal(1), ROUND_HALF_UP)),
+        "segments": list(affordable.items()),
+        "too_dear": too_dear,
+    }
+    return Criterion(name, not too_dear, figure, facts)
 
 
 def rate_above_pricing_floor(ctx: DesignContext) -> Criterion:
@@ -176,6 +208,7 @@ def rate_above_pricing_floor(ctx: DesignContext) -> Criterion:
             False,
             "the spec states no pricing assumptions (pricing: cost_of_funds,"
             " probability_of_default, loss_given_default, operating_cost)",
+            {"pricing": False},
         )
     floor = pricing_floor(
         pricing.cost_of_funds,
@@ -193,6 +226,19 @@ def rate_above_pricing_floor(ctx: DesignContext) -> Criterion:
         f" {floor.cost_of_funds}% + expected loss {pricing.probability_of_default}% ×"
         f" {pricing.loss_given_default}% = {floor.expected_loss}% + operating cost"
         f" {floor.operating_cost}%",
+        {
+            "pricing": True,
+            "lowest": lowest,
+            "rate": ctx.spec.rate.lowest,
+            "amount": amount,
+            "term": term,
+            "floor": floor.floor,
+            "cost_of_funds": floor.cost_of_funds,
+            "probability_of_default": pricing.probability_of_default,
+            "loss_given_default": pricing.loss_given_default,
+            "expected_loss": floor.expected_loss,
+            "operating_cost": floor.operating_cost,
+        },
     )
 
 
@@ -218,7 +264,14 @@ def policy_limits(ctx: DesignContext) -> Criterion:
             f" the single-borrower cap {yuan(ctx.policy.single_borrower_cap)}"
         )
     )
-    return Criterion("policy_limits", not problems, figure)
+    facts = {
+        "penalty": penalty,
+        "overdue_charges_cap": ctx.policy.overdue_charges_cap,
+        "max_amount": ctx.spec.amount.max,
+        "single_borrower_cap": ctx.policy.single_borrower_cap,
+        "messages": problems,
+    }
+    return Criterion("policy_limits", not problems, figure, facts)
 
 
 for _name, _check in (

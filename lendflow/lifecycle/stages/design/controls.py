@@ -11,8 +11,9 @@ documents that carry every required clause in both locales.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lendflow.config.credit_models import (
     FOLDER_NAME,
@@ -62,11 +63,12 @@ def risk_controls_valid(ctx: DesignContext) -> Criterion:
             False,
             f"the spec names no {' and no '.join(missing)}: automated review cannot decide"
             " (name the champion scorecard and the decision table)",
+            {"missing": missing},
         )
     models = _models(ctx)
     problems = _without_source(credit_setup_problems(spec, models, ctx.source), ctx.source)
     if problems:
-        return Criterion(name, False, "; ".join(problems))
+        return Criterion(name, False, "; ".join(problems), {"messages": problems})
     card = models.scorecard(str(spec.scorecard)).model
     table = models.table(str(spec.decision_table)).model
     assert isinstance(table, DecisionTable)
@@ -76,44 +78,25 @@ def risk_controls_valid(ctx: DesignContext) -> Criterion:
         f"champion {card.code} v{card.version} and table {table.code} v{table.version} load"
         f" cleanly; every grade the table gives is priced ({prices})"
     )
+    facts: dict[str, Any] = {
+        "champion": [card.code, card.version],
+        "table": [table.code, table.version],
+        "prices": [(grade, spec.rate.by_grade[grade]) for grade in graded],
+        "challenger": None,
+    }
     if spec.challenger:
         challenger = models.scorecard(spec.challenger).model
         figure += f"; challenger {challenger.code} v{challenger.version} scored in shadow"
-    return Criterion(name, True, figure)
+        facts["challenger"] = [challenger.code, challenger.version]
+    return Criterion(name, True, figure, facts)
 
 
 def overdue_strategy_valid(ctx: DesignContext) -> Criterion:
     """Grace, arrears tolerance, buckets, classes and the write-off threshold hang together,
     and penalty terms exist within the policy's cap on overdue charges."""
-    name = "overdue_strategy_valid"
     spec, rules = ctx.spec, ctx.spec.delinquency
     cap = ctx.policy.overdue_charges_cap
-    problems: list[str] = []
-    if spec.penalty is None:
-        problems.append("no penalty terms (penalty: annual_rate, base)")
-    elif spec.penalty.annual_rate > cap:
-        problems.append(
-            f"penalty {spec.penalty.annual_rate}% exceeds the policy cap on overdue charges {cap}%"
-        )
-    elif spec.penalty.annual_rate <= 0:
-        problems.append("penalty annual_rate must be more than zero")
-    last_bucket_from = (rules.buckets[-2].max_dpd or 0) + 1 if len(rules.buckets) > 1 else 1
-    if rules.write_off_dpd < last_bucket_from:
-        problems.append(
-            f"write-off at {rules.write_off_dpd} dpd comes before the last bucket"
-            f" {rules.buckets[-1].name} (from {last_bucket_from} dpd)"
-        )
-    if rules.grace_days >= rules.write_off_dpd:
-        problems.append(
-            f"grace of {rules.grace_days} days reaches the write-off at {rules.write_off_dpd} dpd"
-        )
-    smallest_loan = generate(spec.schedule_terms(spec.amount.min, max(spec.terms), ctx.as_of))
-    smallest = min(row.total for row in smallest_loan.instalments)
-    if rules.arrears_tolerance >= smallest:
-        problems.append(
-            f"arrears tolerance {format_grouped(rules.arrears_tolerance)} is not below the"
-            f" smallest instalment {format_grouped(smallest)}: nobody would ever be overdue"
-        )
+    found = _overdue_problems(ctx)
     buckets = ", ".join(_bucket_ranges(rules.buckets))
     classes = ", ".join(f"{c.name.zh_CN} {c.min_dpd}+" for c in rules.classification)
     penalty = (
@@ -126,7 +109,76 @@ def overdue_strategy_valid(ctx: DesignContext) -> Criterion:
         f" buckets {buckets}; classes {classes}; write-off past {rules.write_off_dpd} dpd;"
         f" penalty {penalty}"
     )
-    return Criterion(name, not problems, "; ".join([figure, *problems]))
+    facts = {
+        "grace_days": rules.grace_days,
+        "tolerance": rules.arrears_tolerance,
+        "buckets": _bucket_ranges(rules.buckets),
+        "classes": [[c.name.zh_CN, c.name.en, c.min_dpd] for c in rules.classification],
+        "write_off_dpd": rules.write_off_dpd,
+        "penalty": None
+        if spec.penalty is None
+        else {"rate": spec.penalty.annual_rate, "base": spec.penalty.base},
+        "cap": cap,
+        "last_bucket": [rules.buckets[-1].name, found.last_bucket_from],
+        "smallest_instalment": found.smallest,
+        "problems": [code for code, _ in found.problems],
+    }
+    problems = [text for _, text in found.problems]
+    return Criterion("overdue_strategy_valid", not problems, "; ".join([figure, *problems]), facts)
+
+
+@dataclass(frozen=True)
+class _OverdueProblems:
+    problems: list[tuple[str, str]]
+    """(code, English line) of each problem found."""
+    last_bucket_from: int
+    smallest: int
+
+
+def _overdue_problems(ctx: DesignContext) -> _OverdueProblems:
+    spec, rules = ctx.spec, ctx.spec.delinquency
+    cap = ctx.policy.overdue_charges_cap
+    found: list[tuple[str, str]] = []
+    if spec.penalty is None:
+        found.append(("no_penalty", "no penalty terms (penalty: annual_rate, base)"))
+    elif spec.penalty.annual_rate > cap:
+        found.append(
+            (
+                "penalty_over_cap",
+                f"penalty {spec.penalty.annual_rate}% exceeds the policy cap on overdue"
+                f" charges {cap}%",
+            )
+        )
+    elif spec.penalty.annual_rate <= 0:
+        found.append(("penalty_not_positive", "penalty annual_rate must be more than zero"))
+    last_bucket_from = (rules.buckets[-2].max_dpd or 0) + 1 if len(rules.buckets) > 1 else 1
+    if rules.write_off_dpd < last_bucket_from:
+        found.append(
+            (
+                "write_off_before_last_bucket",
+                f"write-off at {rules.write_off_dpd} dpd comes before the last bucket"
+                f" {rules.buckets[-1].name} (from {last_bucket_from} dpd)",
+            )
+        )
+    if rules.grace_days >= rules.write_off_dpd:
+        found.append(
+            (
+                "grace_reaches_write_off",
+                f"grace of {rules.grace_days} days reaches the write-off at"
+                f" {rules.write_off_dpd} dpd",
+            )
+        )
+    smallest_loan = generate(spec.schedule_terms(spec.amount.min, max(spec.terms), ctx.as_of))
+    smallest = min(row.total for row in smallest_loan.instalments)
+    if rules.arrears_tolerance >= smallest:
+        found.append(
+            (
+                "tolerance_not_below_instalment",
+                f"arrears tolerance {format_grouped(rules.arrears_tolerance)} is not below the"
+                f" smallest instalment {format_grouped(smallest)}: nobody would ever be overdue",
+            )
+        )
+    return _OverdueProblems(found, last_bucket_from, smallest)
 
 
 def _bucket_ranges(buckets: list[Bucket]) -> list[str]:
@@ -154,13 +206,26 @@ def loan_process_defined(ctx: DesignContext) -> Criterion:
             False,
             "the spec defines no loan process (process: channels, and steps with service"
             " levels such as review within 1 business day)",
+            {"process": None},
         )
     problems = _process_problems(ctx, process)
     steps = " → ".join(
         s.step + (f" ({s.within.describe()})" if s.within else "") for s in process.steps
     )
     figure = f"channels {', '.join(process.channels)}; steps {steps}"
-    return Criterion(name, not problems, "; ".join([figure, *problems]))
+    facts = {
+        "channels": list(process.channels),
+        "steps": [
+            {
+                "step": s.step,
+                "name": {"zh-CN": s.name.zh_CN, "en": s.name.en},
+                "within": None if s.within is None else [s.within.count, s.within.unit],
+            }
+            for s in process.steps
+        ],
+        "messages": problems,
+    }
+    return Criterion(name, not problems, "; ".join([figure, *problems]), facts)
 
 
 def _process_problems(ctx: DesignContext, process: LoanProcess) -> list[str]:
@@ -207,9 +272,14 @@ def documents_complete(ctx: DesignContext) -> Criterion:
     try:
         problems = product_document_problems(ws, ctx.spec, version=ctx.version, as_of=ctx.as_of)
     except LendflowError as exc:
-        return Criterion(name, False, f"the documents cannot be rendered: {exc.message}")
+        return Criterion(
+            name,
+            False,
+            f"the documents cannot be rendered: {exc.message}",
+            {"messages": [exc.message]},
+        )
     if problems:
-        return Criterion(name, False, "; ".join(problems))
+        return Criterion(name, False, "; ".join(problems), {"messages": problems})
     templates = ws.settings.templates
     where = (
         f"templates from {templates} over the packaged ones" if templates else "packaged templates"
@@ -219,6 +289,7 @@ def documents_complete(ctx: DesignContext) -> Criterion:
         True,
         f"{', '.join(DOCUMENT_KINDS)} render in zh-CN and en (Markdown and HTML, {where}) with"
         " every required content",
+        {"kinds": list(DOCUMENT_KINDS), "templates": None if not templates else str(templates)},
     )
 
 

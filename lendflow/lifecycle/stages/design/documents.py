@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.errors import LendflowError, NotFound
 from lendflow.lifecycle import records
-from lendflow.lifecycle.reports import t
-from lendflow.rendering.reports import ReportSection, ReportTable
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -26,11 +24,6 @@ if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
 
 KINDS = ("brochure", "contract", "risk-disclosure")
-KIND_NAMES = {
-    "brochure": ("产品说明书", "Brochure"),
-    "contract": ("借款合同（样本）", "Loan contract (specimen)"),
-    "risk-disclosure": ("风险提示", "Risk disclosure"),
-}
 FORMAT = "html"
 
 
@@ -93,44 +86,6 @@ def render_product_documents(
 def listed(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The documents without their content: what a listing or a report shows."""
     return [{k: v for k, v in d.items() if k != "content"} for d in documents]
-
-
-def documents_section(locale: str, run_id: int, documents: list[dict[str, Any]]) -> ReportSection:
-    """The report's list of the documents kept with the run."""
-    rows = tuple(
-        (
-            t(locale, *KIND_NAMES[d["kind"]]),
-            d["locale"],
-            d["file"],
-            f"{d['size']:,}",
-            d["sha256"],
-        )
-        for d in documents
-    )
-    kept = len(documents)
-    return ReportSection(
-        heading=t(locale, "产品文件", "Product documents"),
-        paragraphs=(
-            t(
-                locale,
-                f"本次运行（编号 {run_id}）保存了以下 {kept} 份 HTML 文件，内容与其 SHA-256 一致。",
-                f"Run {run_id} keeps these {kept} HTML documents, each as rendered, with its"
-                " SHA-256.",
-            ),
-        ),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(locale, "文件", "Document"),
-                    t(locale, "语言", "Locale"),
-                    t(locale, "文件名", "File"),
-                    t(locale, "字节", "Bytes"),
-                    "SHA-256",
-                ),
-                rows=rows,
-            ),
-        ),
-    )
 
 
 def stored_documents(

@@ -8,21 +8,17 @@ becomes the product version's spec.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from lendflow.domain.criteria import Criterion
-from lendflow.lifecycle.reports import chart, report_view, t, yuan
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.design.checks import DesignContext, loan_aprs, run_design_checks
 from lendflow.lifecycle.stages.design.controls import packaged_workspace
-from lendflow.lifecycle.stages.design.documents import (
-    documents_section,
-    listed,
-    render_product_documents,
-)
-from lendflow.rendering.charts import bar_chart
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.lifecycle.stages.design.documents import listed, render_product_documents
+from lendflow.rendering.reports import BarChart, Report
 
 
 def design_outputs(
@@ -64,76 +60,88 @@ def design_outputs(
     return outputs, criteria
 
 
+@dataclass(frozen=True)
+class SpecTerms:
+    """The spec's key terms: amounts in fen, rates in percent."""
+
+    code: str
+    name: str
+    name_en: str
+    amount_min: int
+    amount_max: int
+    terms: tuple[int, ...]
+    method: str
+    rate: Decimal
+    rate_min: Decimal
+    rate_max: Decimal
+    standard_apr: Decimal
+    sha256: str
+
+
+@dataclass(frozen=True)
+class KeptDocument:
+    kind: str
+    locale: str
+    file: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DesignData:
+    spec: SpecTerms
+    charter_run: int
+    research_run: int
+    run_id: int
+    documents: tuple[KeptDocument, ...]
+    priced_against_competitors: bool
+
+
 def design_report(
     ctx: RunContext,
     outputs: dict[str, Any],
     criteria: list[Criterion],
     competitors: list[dict[str, Any]],
-) -> ReportView:
-    loc = ctx.locale
+) -> Report:
     spec = outputs["spec"]
     rate = spec["rate"]
-    terms_table = ReportTable(
-        columns=(t(loc, "要素", "Term"), t(loc, "取值", "Value")),
-        rows=(
-            (t(loc, "产品", "Product"), f"{spec['name']} / {spec['name_en']} ({spec['code']})"),
-            (
-                t(loc, "金额（元）", "Amount (yuan)"),
-                f"{yuan(spec['amount']['min'])} – {yuan(spec['amount']['max'])}",
-            ),
-            (t(loc, "期限（期）", "Terms (repayments)"), "/".join(str(x) for x in spec["terms"])),
-            (t(loc, "还款方式", "Repayment"), f"{spec['method_zh']} ({spec['method']})"),
-            (
-                t(loc, "名义年利率", "Nominal rate"),
-                f"{rate['annual']}% ({rate['min']}% – {rate['max']}%)",
-            ),
-            (t(loc, "标准 APR", "Standard APR"), f"{spec['standard_apr']}%"),
-            (t(loc, "规格 SHA-256", "Spec SHA-256"), spec["sha256"]),
+    data = DesignData(
+        spec=SpecTerms(
+            code=spec["code"],
+            name=spec["name"],
+            name_en=spec["name_en"],
+            amount_min=spec["amount"]["min"],
+            amount_max=spec["amount"]["max"],
+            terms=tuple(spec["terms"]),
+            method=spec["method"],
+            rate=Decimal(rate["annual"]),
+            rate_min=Decimal(rate["min"]),
+            rate_max=Decimal(rate["max"]),
+            standard_apr=Decimal(spec["standard_apr"]),
+            sha256=spec["sha256"],
         ),
+        charter_run=outputs["evidence"]["charter_run"],
+        research_run=outputs["evidence"]["research_run"],
+        run_id=ctx.run_id,
+        documents=tuple(
+            KeptDocument(d["kind"], d["locale"], d["file"], d["size"], d["sha256"])
+            for d in listed(outputs.get("documents") or [])
+        ),
+        priced_against_competitors=bool(competitors),
     )
-    sections = [
-        ReportSection(
-            heading=t(loc, "产品要素", "Product terms"),
-            paragraphs=(
-                t(
-                    loc,
-                    f"依据章程（运行 {outputs['evidence']['charter_run']}）和市场调研"
-                    f"（运行 {outputs['evidence']['research_run']}）对以下产品规格做定位检查。",
-                    f"The spec below is checked against the charter (run"
-                    f" {outputs['evidence']['charter_run']}) and the research (run"
-                    f" {outputs['evidence']['research_run']}).",
-                ),
-            ),
-            tables=(terms_table,),
-        )
-    ]
+    charts = ()
     if competitors:
         ranked = sorted(
             [(Decimal(c["apr"]), c["lender"]) for c in competitors]
             + [(Decimal(spec["standard_apr"]), spec["name"])]
         )
-        sections.append(
-            ReportSection(
-                heading=t(loc, "价格定位", "Price position"),
-                charts=(
-                    chart(
-                        t(loc, "价格定位", "Price position"),
-                        bar_chart(
-                            t(loc, "标准 APR 与竞品（%）", "Standard APR among competitors (%)"),
-                            [name for _, name in ranked],
-                            [float(apr) for apr, _ in ranked],
-                            y_format=lambda v: f"{v:g}%",
-                            highlight=[i for i, (_, n) in enumerate(ranked) if n == spec["name"]],
-                        ),
-                    ),
-                ),
-            )
+        charts = (
+            BarChart(
+                "price",
+                tuple(name for _, name in ranked),
+                tuple(float(apr) for apr, _ in ranked),
+                highlight=tuple(i for i, (_, n) in enumerate(ranked) if n == spec["name"]),
+                unit="%",
+            ),
         )
-    if outputs.get("documents"):
-        sections.append(documents_section(loc, ctx.run_id, listed(outputs["documents"])))
-    return report_view(
-        ctx,
-        sections,
-        criteria,
-        summary=((t(loc, "标准 APR", "Standard APR"), f"{spec['standard_apr']}%"),),
-    )
+    return stage_report(ctx, data, criteria, charts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,11 @@ from lendflow.domain.feedback import (
 )
 from lendflow.lifecycle import records
 from lendflow.lifecycle.inputs import CapturedInput
-from lendflow.lifecycle.reports import chart, report_view, t
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.improve.inputs import ImprovementPlan, Minutes, apply_plan
-from lendflow.rendering.charts import bar_chart
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.lifecycle.stages.operate import KPI_ROWS, typed
+from lendflow.rendering.reports import BarChart, Chart, Report
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -165,6 +166,12 @@ def improve_criteria(outputs: dict[str, Any]) -> list[Criterion]:
             feedback["responses"] >= MIN_FEEDBACK,
             f"{feedback['responses']} answer sheets (at least {MIN_FEEDBACK}); NPS"
             f" {feedback['nps']['score']} from {feedback['nps']['answers']} answers",
+            {
+                "responses": feedback["responses"],
+                "minimum": MIN_FEEDBACK,
+                "nps": feedback["nps"]["score"],
+                "answers": feedback["nps"]["answers"],
+            },
         ),
         Criterion(
             "decisions_owned",
@@ -172,6 +179,7 @@ def improve_criteria(outputs: dict[str, Any]) -> list[Criterion]:
             f"{len(decisions)} decisions, each with an owner and a due date"
             if not unowned
             else f"decisions without an owner or a due date: {', '.join(map(str, unowned))}",
+            {"decisions": len(decisions), "unowned": unowned},
         ),
         Criterion(
             "changes_explained",
@@ -183,178 +191,160 @@ def improve_criteria(outputs: dict[str, Any]) -> list[Criterion]:
                 if not changes
                 else f"changes without a reason: {', '.join(untraced)}"
             ),
+            {"changes": len(changes), "untraced": untraced},
         ),
         Criterion(
             "proposed_spec_within_policy",
             not problems,
             "the proposed spec passes the policy's limits" if not problems else "; ".join(problems),
+            {"messages": list(problems)},
         ),
     ]
 
 
 def _shown(value: Any) -> str:
+    """A spec value as changed: a dash for none, lists and mappings item by item."""
     if value is None:
         return "—"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
     return str(value)
 
 
-def _percent(ratio: str) -> str:
-    return f"{(Decimal(ratio) * 100).quantize(Decimal('0.01'))}%"
+@dataclass(frozen=True)
+class ThemeRow:
+    code: str
+    name_zh: str
+    name_en: str
+    comments: int
+    examples: tuple[str, ...]
 
 
-def improve_report(
-    ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]
-) -> ReportView:
-    loc = ctx.locale
+@dataclass(frozen=True)
+class Feedback:
+    responses: int
+    ratings: int
+    average_rating: Decimal | None
+    nps_answers: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: Decimal
+    themes: tuple[ThemeRow, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    owner: str | None
+    due: date | None
+
+
+@dataclass(frozen=True)
+class MinutesData:
+    """The minutes as the committee wrote them, and the KPIs of the day attached."""
+
+    title: str
+    held_on: date
+    chair: str | None
+    attendees: tuple[str, ...]
+    findings: tuple[str, ...]
+    decisions: tuple[Decision, ...]
+    kpis_as_of: date
+    kpis: tuple[tuple[str, str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    before: str
+    after: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ImproveData:
+    feedback: Feedback
+    minutes: MinutesData
+    plan_title: str
+    from_version: int
+    changes: tuple[Change, ...]
+    proposed_sha256: str
+
+
+def improve_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion]) -> Report:
     feedback, minutes, plan = outputs["feedback"], outputs["minutes"], outputs["plan"]
+    data = ImproveData(
+        feedback=_feedback(feedback),
+        minutes=_minutes(minutes),
+        plan_title=plan["title"],
+        from_version=plan["from_version"],
+        changes=tuple(
+            Change(c["path"], _shown(c["from"]), _shown(c["to"]), c["why"]) for c in plan["changes"]
+        ),
+        proposed_sha256=plan["proposed_sha256"],
+    )
+    charts: list[Chart] = [
+        BarChart(
+            "ratings",
+            tuple(f"{k}★" for k in feedback["rating_counts"]),
+            tuple(feedback["rating_counts"].values()),
+        )
+    ]
+    if feedback["themes"]:
+        charts.append(
+            BarChart(
+                "themes",
+                tuple(th["code"] for th in feedback["themes"]),
+                tuple(th["comments"] for th in feedback["themes"]),
+                names="THEMES",
+            )
+        )
+    return stage_report(ctx, data, criteria, charts)
+
+
+def _feedback(feedback: dict[str, Any]) -> Feedback:
     nps = feedback["nps"]
-    themes = feedback["themes"]
-    feedback_section = ReportSection(
-        heading=t(loc, "客户反馈", "Customer feedback"),
-        paragraphs=(
-            t(
-                loc,
-                f"共 {feedback['responses']} 份反馈，{feedback['ratings']} 份评分（平均"
-                f" {_shown(feedback['average_rating'])} 分），{nps['answers']} 份推荐意愿回答："
-                f"推荐者 {nps['promoters']}、中立者 {nps['passives']}、贬损者 {nps['detractors']}，"
-                f"净推荐值（NPS）{nps['score']}。",
-                f"{feedback['responses']} answer sheets, {feedback['ratings']} ratings (average"
-                f" {_shown(feedback['average_rating'])}), {nps['answers']} NPS answers:"
-                f" {nps['promoters']} promoters, {nps['passives']} passives,"
-                f" {nps['detractors']} detractors; NPS {nps['score']}.",
-            ),
-        ),
-        tables=(
-            ReportTable(
-                caption=t(loc, "反复出现的主题", "Recurring themes"),
-                columns=(
-                    t(loc, "主题", "Theme"),
-                    t(loc, "提及条数", "Comments"),
-                    t(loc, "例句", "For example"),
-                ),
-                rows=tuple(
-                    (
-                        th["name_en"] if loc == "en" else th["name_zh"],
-                        str(th["comments"]),
-                        " / ".join(th["examples"]),
-                    )
-                    for th in themes
-                ),
-            ),
-        ),
-        charts=(
-            chart(
-                t(loc, "评分分布", "Ratings"),
-                bar_chart(
-                    t(loc, "评分分布（份）", "Ratings given (answer sheets)"),
-                    [f"{k}★" for k in feedback["rating_counts"]],
-                    list(feedback["rating_counts"].values()),
-                ),
-            ),
-            *(
-                (
-                    chart(
-                        t(loc, "反馈主题", "Themes"),
-                        bar_chart(
-                            t(loc, "各主题提及条数", "Comments per theme"),
-                            [th["name_en"] if loc == "en" else th["name_zh"] for th in themes],
-                            [th["comments"] for th in themes],
-                        ),
-                    ),
-                )
-                if themes
-                else ()
-            ),
+    average = feedback["average_rating"]
+    return Feedback(
+        responses=feedback["responses"],
+        ratings=feedback["ratings"],
+        average_rating=None if average is None else Decimal(average),
+        nps_answers=nps["answers"],
+        promoters=nps["promoters"],
+        passives=nps["passives"],
+        detractors=nps["detractors"],
+        nps=Decimal(nps["score"]),
+        themes=tuple(
+            ThemeRow(
+                th["code"], th["name_zh"], th["name_en"], th["comments"], tuple(th["examples"])
+            )
+            for th in feedback["themes"]
         ),
     )
+
+
+def _minutes(minutes: dict[str, Any]) -> MinutesData:
+    kinds = dict(KPI_ROWS)
     kpis = minutes["kpis"]
-    minutes_section = ReportSection(
-        heading=t(loc, "内部评审纪要", "Internal review minutes"),
-        paragraphs=(
-            f"{minutes['title']} · {minutes['held_on']}"
-            + (f" · {t(loc, '主持', 'chair')}: {minutes['chair']}" if minutes["chair"] else ""),
-            *(
-                (t(loc, "参会：", "Attendees: ") + "、".join(minutes["attendees"]),)
-                if minutes["attendees"]
-                else ()
-            ),
-            *minutes["findings"],
+    return MinutesData(
+        title=minutes["title"],
+        held_on=date.fromisoformat(minutes["held_on"]),
+        chair=minutes["chair"] or None,
+        attendees=tuple(minutes["attendees"]),
+        findings=tuple(minutes["findings"]),
+        decisions=tuple(
+            Decision(
+                d["decision"],
+                d["owner"] or None,
+                date.fromisoformat(d["due"]) if d["due"] else None,
+            )
+            for d in minutes["decisions"]
         ),
-        tables=(
-            ReportTable(
-                caption=t(loc, "决定", "Decisions"),
-                columns=(
-                    "#",
-                    t(loc, "决定", "Decision"),
-                    t(loc, "负责人", "Owner"),
-                    t(loc, "完成期限", "Due"),
-                ),
-                rows=tuple(
-                    (str(i), d["decision"], d["owner"] or "—", d["due"] or "—")
-                    for i, d in enumerate(minutes["decisions"], 1)
-                ),
-            ),
-            ReportTable(
-                caption=t(
-                    loc,
-                    f"附：截至 {kpis['as_of']} 的指标",
-                    f"Attached: KPIs as of {kpis['as_of']}",
-                ),
-                columns=(t(loc, "指标", "KPI"), t(loc, "数值", "Value")),
-                rows=tuple(
-                    (
-                        key,
-                        _percent(kpis[key])
-                        if key in ("approval_rate", "par30", "non_performing_ratio")
-                        else str(kpis[key]),
-                    )
-                    for key in ATTACHED_KPIS
-                ),
-            ),
-        ),
-    )
-    plan_section = ReportSection(
-        heading=t(loc, "改进计划", "Improvement plan"),
-        paragraphs=(
-            t(
-                loc,
-                f"{plan['title']}：在 v{plan['from_version']} 规格的副本上做以下"
-                f" {len(plan['changes'])} 项修改。委员会在本闸门决定 recycle --to design 后，"
-                f"该副本成为 v{plan['from_version'] + 1}，进入产品设计阶段；"
-                f"v{plan['from_version']} 继续受理申请，直至新版本上线。",
-                f"{plan['title']}: {len(plan['changes'])} changes to a copy of"
-                f" v{plan['from_version']}'s spec. When the committee recycles this gate to"
-                f" design, the copy becomes v{plan['from_version'] + 1} and enters design;"
-                f" v{plan['from_version']} keeps taking applications until it launches.",
-            ),
-            f"SHA-256 {plan['proposed_sha256']}",
-        ),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "字段", "Field"),
-                    t(loc, "原值", "From"),
-                    t(loc, "新值", "To"),
-                    t(loc, "理由", "Why"),
-                ),
-                rows=tuple(
-                    (c["path"], _shown(c["from"]), _shown(c["to"]), c["why"])
-                    for c in plan["changes"]
-                ),
-            ),
-        ),
-    )
-    return report_view(
-        ctx,
-        (feedback_section, minutes_section, plan_section),
-        criteria,
-        summary=(
-            ("NPS", nps["score"]),
-            (t(loc, "平均评分", "Average rating"), _shown(feedback["average_rating"])),
-            (t(loc, "规格修改", "Spec changes"), str(len(plan["changes"]))),
-        ),
+        kpis_as_of=date.fromisoformat(kpis["as_of"]),
+        kpis=tuple((key, kinds[key], typed(kpis[key], kinds[key])) for key in ATTACHED_KPIS),
     )
 
 

@@ -23,7 +23,7 @@ from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.promotions import ScheduledInterest, interest_free_waivers
 from lendflow.domain.schedule import generate
 from lendflow.lifecycle import records
-from lendflow.lifecycle.reports import chart, percent, report_view, t, yuan
+from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
 from lendflow.lifecycle.stages.launch.inputs import LaunchCampaigns
 from lendflow.products.catalogue import spec_of
@@ -32,9 +32,9 @@ from lendflow.rendering.campaigns import (
     EducationView,
     render_campaign_document,
 )
-from lendflow.rendering.charts import bar_chart
 from lendflow.rendering.filters import percent as shown_percent
-from lendflow.rendering.reports import ReportSection, ReportTable, ReportView
+from lendflow.rendering.formats import yuan
+from lendflow.rendering.reports import BarChart, Report
 from lendflow.store import campaigns as campaign_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -295,19 +295,27 @@ def launch_criteria(outputs: dict[str, Any], as_of: date) -> list[Criterion]:
     reach = {s: channels["by_segment"].get(s, 0) for s in channels["targets"]}
     unreached = [s for s, n in reach.items() if n <= 0]
     campaigns = outputs["campaigns"]
-    over = [c["code"] for c in campaigns if date.fromisoformat(c["ends_on"]) < as_of]
+    ended = [c for c in campaigns if date.fromisoformat(c["ends_on"]) < as_of]
+    over = [c["code"] for c in ended]
     education = outputs["education"]
     complete = [
         locale
         for locale, docs in education.items()
         if all(outputs["apr_range"][0] in d["text"] for d in docs.values())
     ]
+    low, high = outputs["apr_range"]
     return [
         Criterion(
             "channel_plan_funded",
             bool(funded) and channels["cost"] <= channels["budget"],
             f"{len(funded)} of {len(channels['channels'])} channels funded; cost"
             f" {yuan(channels['cost'])} of the budget {yuan(channels['budget'])} yuan",
+            {
+                "funded": len(funded),
+                "channels": len(channels["channels"]),
+                "cost": channels["cost"],
+                "budget": channels["budget"],
+            },
         ),
         Criterion(
             "target_segments_reached",
@@ -315,6 +323,7 @@ def launch_criteria(outputs: dict[str, Any], as_of: date) -> list[Criterion]:
             ", ".join(f"{s} {n}" for s, n in reach.items()) + " expected applications"
             if reach
             else "the charter names no target segment",
+            {"reach": list(reach.items())},
         ),
         Criterion(
             "campaigns_in_force",
@@ -322,12 +331,18 @@ def launch_criteria(outputs: dict[str, Any], as_of: date) -> list[Criterion]:
             f"{len(campaigns)} campaigns; ended before the launch: {', '.join(over)}"
             if over
             else f"{len(campaigns)} campaigns, every one running on or after {as_of}",
+            {
+                "campaigns": len(campaigns),
+                "ended": [[c["code"], c["name_zh"], c["name_en"]] for c in ended],
+                "as_of": as_of.isoformat(),
+            },
         ),
         Criterion(
             "education_material_complete",
             sorted(complete) == sorted(LOCALES),
             f"rendered in {', '.join(sorted(education))}, Markdown and HTML, each stating the"
-            f" APR range {outputs['apr_range'][0]} – {outputs['apr_range'][1]}",
+            f" APR range {low} – {high}",
+            {"locales": sorted(education), "apr_range": [low, high]},
         ),
     ]
 
@@ -350,182 +365,136 @@ def launch_outputs(
     }
 
 
-def _campaign_terms(c: dict[str, Any], loc: str) -> str:
-    if c["kind"] == "first_loan_interest_free":
-        return t(
-            loc, f"首笔借款前 {c['free_days']} 天免息", f"first loan: {c['free_days']} days free"
-        )
-    return t(loc, f"推荐奖励 {yuan(c['reward'])} 元", f"referral reward CNY {yuan(c['reward'])}")
+@dataclass(frozen=True)
+class ChannelRow:
+    """A channel of the plan, ranked: amounts in fen, rates in percent."""
+
+    rank: int
+    code: str
+    name: str
+    cost_per_acquisition: int
+    conversion: Decimal
+    target_fit: Decimal
+    acquisitions: int
+    cost: int
+    applications: int
+    target_applications: int
+    cost_per_application: int | None
+    funded: bool
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    budget: int
+    starts_on: date
+    ends_on: date
+    free_days: int | None
+    reward: int | None
+    example_waived: int | None
+
+
+@dataclass(frozen=True)
+class KeptMaterial:
+    locale: str
+    fmt: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LaunchData:
+    code: str
+    budget: int
+    cost: int
+    applications: int
+    target_applications: int
+    channels: tuple[ChannelRow, ...]
+    reach: tuple[tuple[str, bool, int], ...]
+    """(segment, whether the charter targets it, expected applications)."""
+    campaigns: tuple[CampaignRow, ...]
+    education: tuple[KeptMaterial, ...]
+    segment_names: dict[str, str]
+
+    def locales(self) -> list[str]:
+        return list(dict.fromkeys(m.locale for m in self.education))
 
 
 def launch_report(
     ctx: RunContext, outputs: dict[str, Any], criteria: list[Criterion], names: dict[str, str]
-) -> ReportView:
-    loc = ctx.locale
+) -> Report:
     channels = outputs["channels"]
-    rows = tuple(
-        (
-            str(c["rank"]),
-            f"{c['name']} ({c['channel']})",
-            yuan(c["cost_per_acquisition"]),
-            percent(c["conversion"]),
-            percent(c["target_fit"]),
-            f"{c['acquisitions']:,}",
-            yuan(c["cost"]),
-            f"{c['applications']:,}",
-            f"{c['target_applications']:,}",
-            "—" if c["cost_per_application"] is None else yuan(c["cost_per_application"]),
-        )
-        for c in channels["channels"]
+    data = LaunchData(
+        code=ctx.code,
+        budget=channels["budget"],
+        cost=channels["cost"],
+        applications=channels["applications"],
+        target_applications=channels["target_applications"],
+        channels=tuple(_channel_row(c) for c in channels["channels"]),
+        reach=tuple((s, s in channels["targets"], n) for s, n in channels["by_segment"].items()),
+        campaigns=tuple(_campaign_row(c) for c in outputs["campaigns"]),
+        education=tuple(
+            KeptMaterial(locale, fmt, doc["bytes"], doc["sha256"])
+            for locale, docs in outputs["education"].items()
+            for fmt, doc in docs.items()
+        ),
+        segment_names=dict(names),
     )
+    return stage_report(ctx, data, criteria, _charts(channels, names))
+
+
+def _channel_row(c: dict[str, Any]) -> ChannelRow:
+    return ChannelRow(
+        rank=c["rank"],
+        code=c["channel"],
+        name=c["name"],
+        cost_per_acquisition=c["cost_per_acquisition"],
+        conversion=Decimal(c["conversion"]),
+        target_fit=Decimal(c["target_fit"]),
+        acquisitions=c["acquisitions"],
+        cost=c["cost"],
+        applications=c["applications"],
+        target_applications=c["target_applications"],
+        cost_per_application=c["cost_per_application"],
+        funded=c["funded"],
+    )
+
+
+def _campaign_row(c: dict[str, Any]) -> CampaignRow:
+    return CampaignRow(
+        code=c["code"],
+        kind=c["kind"],
+        name_zh=c["name_zh"],
+        name_en=c["name_en"],
+        budget=c["budget"],
+        starts_on=date.fromisoformat(c["starts_on"]),
+        ends_on=date.fromisoformat(c["ends_on"]),
+        free_days=c["free_days"],
+        reward=c["reward"],
+        example_waived=c["example"]["waived"] if c["example"] else None,
+    )
+
+
+def _charts(channels: dict[str, Any], names: dict[str, str]) -> tuple[BarChart, ...]:
     funded = [c for c in channels["channels"] if c["funded"]]
-    plan_section = ReportSection(
-        heading=t(loc, "渠道计划", "Channel plan"),
-        paragraphs=(
-            t(
-                loc,
-                f"按每元获得的目标客群申请数排序，渠道预算 {yuan(channels['budget'])} 元依次投放，"
-                f"计划花费 {yuan(channels['cost'])} 元，预计申请 {channels['applications']:,} 笔，"
-                f"其中目标客群 {channels['target_applications']:,} 笔。",
-                f"Channels ranked by target-segment applications per yuan; the budget of CNY"
-                f" {yuan(channels['budget'])} is spent down the ranking: CNY"
-                f" {yuan(channels['cost'])} planned for {channels['applications']:,} expected"
-                f" applications, {channels['target_applications']:,} from the target segments.",
-            ),
-        ),
-        tables=(
-            ReportTable(
-                columns=(
-                    "#",
-                    t(loc, "渠道", "Channel"),
-                    t(loc, "获客成本（元）", "Cost per acquisition"),
-                    t(loc, "转化率", "Conversion"),
-                    t(loc, "目标客群占比", "Target fit"),
-                    t(loc, "获客数", "Acquisitions"),
-                    t(loc, "费用（元）", "Cost"),
-                    t(loc, "预计申请", "Applications"),
-                    t(loc, "目标客群申请", "Target applications"),
-                    t(loc, "单笔申请成本（元）", "Cost per application"),
-                ),
-                rows=rows,
-            ),
-        ),
-        charts=(
-            chart(
-                t(loc, "各渠道预计申请数", "Expected applications by channel"),
-                bar_chart(
-                    t(loc, "各渠道预计申请数（笔）", "Expected applications by channel"),
-                    [c["name"] for c in funded] or ["—"],
-                    [c["applications"] for c in funded] or [0],
-                ),
-            ),
-        ),
-    )
     segments = channels["by_segment"]
-    reach_section = ReportSection(
-        heading=t(loc, "客群覆盖", "Segment reach"),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "客群", "Segment"),
-                    t(loc, "目标客群", "Target"),
-                    t(loc, "预计申请", "Expected applications"),
-                ),
-                rows=tuple(
-                    (
-                        f"{names.get(s, s)} ({s})",
-                        t(loc, "是", "yes") if s in channels["targets"] else "",
-                        f"{n:,}",
-                    )
-                    for s, n in segments.items()
-                ),
-            ),
+    return (
+        BarChart(
+            "channels",
+            tuple(c["channel"] for c in funded) or ("—",),
+            tuple(c["applications"] for c in funded) or (0,),
+            names="CHANNELS",
+            given={c["channel"]: c["name"] for c in funded},
         ),
-        charts=(
-            chart(
-                t(loc, "各客群预计申请数", "Expected applications by segment"),
-                bar_chart(
-                    t(loc, "各客群预计申请数（笔）", "Expected applications by segment"),
-                    [names.get(s, s) for s in segments] or ["—"],
-                    list(segments.values()) or [0],
-                    highlight=[i for i, s in enumerate(segments) if s in channels["targets"]],
-                ),
-            ),
-        ),
-    )
-    campaigns = outputs["campaigns"]
-    campaign_section = ReportSection(
-        heading=t(loc, "推广活动", "Campaigns"),
-        paragraphs=(
-            t(
-                loc,
-                "活动在本次运行通过上线闸门后由放款引擎自动执行：活动期内、预算未用完时适用；"
-                "首单免息的利息减免记入营销费用，推荐奖励在被推荐人放款时发放并记入营销费用。",
-                "The loan engine applies the campaigns once this run passes the launch gate,"
-                " while they run and their budgets last; waived interest and referral rewards"
-                " are booked as marketing expense.",
-            ),
-        ),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "活动", "Campaign"),
-                    t(loc, "内容", "Terms"),
-                    t(loc, "预算（元）", "Budget"),
-                    t(loc, "开始", "From"),
-                    t(loc, "结束", "To"),
-                    t(loc, "示例借款免息（元）", "Example waiver"),
-                ),
-                rows=tuple(
-                    (
-                        f"{c['name_en'] if loc == 'en' else c['name_zh']} ({c['code']})",
-                        _campaign_terms(c, loc),
-                        yuan(c["budget"]),
-                        c["starts_on"],
-                        c["ends_on"],
-                        yuan(c["example"]["waived"]) if c["example"] else "—",
-                    )
-                    for c in campaigns
-                ),
-            ),
-        ),
-    )
-    education = outputs["education"]
-    education_section = ReportSection(
-        heading=t(loc, "客户教育材料", "Customer education"),
-        paragraphs=(
-            t(
-                loc,
-                f"借款须知已按 {', '.join(education)} 生成（Markdown 与 HTML），"
-                f"导出：lendflow stage education {ctx.code} --locale zh-CN --out 文件。",
-                f"The education material is rendered in {', '.join(education)} (Markdown and"
-                f" HTML); export it with lendflow stage education {ctx.code} --locale en"
-                " --out FILE.",
-            ),
-        ),
-        tables=(
-            ReportTable(
-                columns=(
-                    t(loc, "语言", "Locale"),
-                    t(loc, "格式", "Format"),
-                    t(loc, "字节", "Bytes"),
-                    "SHA-256",
-                ),
-                rows=tuple(
-                    (locale, fmt, f"{doc['bytes']:,}", doc["sha256"])
-                    for locale, docs in education.items()
-                    for fmt, doc in docs.items()
-                ),
-            ),
-        ),
-    )
-    return report_view(
-        ctx,
-        (plan_section, reach_section, campaign_section, education_section),
-        criteria,
-        summary=(
-            (t(loc, "渠道预算（元）", "Channel budget"), yuan(channels["budget"])),
-            (t(loc, "预计申请", "Expected applications"), f"{channels['applications']:,}"),
-            (t(loc, "推广活动", "Campaigns"), str(len(campaigns))),
+        BarChart(
+            "segments",
+            tuple(segments) or ("—",),
+            tuple(segments.values()) or (0,),
+            highlight=tuple(i for i, s in enumerate(segments) if s in channels["targets"]),
+            names="SEGMENTS",
+            given=names,
         ),
     )
