@@ -249,3 +249,12 @@ def test_one_module_writes_rates_amounts_and_dates() -> None:
     assert formats.hundred_million(2_129_000_000_000) == "212.90"
     assert formats.long_date(date(2026, 1, 12), "zh-CN") == "2026年1月12日"
     assert formats.long_date(date(2026, 1, 12), "en") == "12 January 2026"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_recommendation_a_review_can_make_is_worded_in_each_locale(locale: str) -> None:
+    from lendflow.domain.review import RECOMMENDATION_CODES
+    from lendflow.rendering.environment import get_template
+
+    names = get_template(f"{locale}/_names.j2", None).module
+    assert set(RECOMMENDATION_CODES) <= set(names.RECOMMENDATIONS)

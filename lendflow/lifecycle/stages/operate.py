@@ -143,9 +143,7 @@ def operate_outputs(book: dict[str, Any], as_of: date) -> dict[str, Any]:
             for v in book["versions"]
         ],
         "service": service,
-        "recommendations": [
-            {"code": r.code, "basis": r.basis, "zh": r.zh, "en": r.en} for r in advice
-        ],
+        "recommendations": [{"code": r.code, "basis": r.basis} for r in advice],
     }
 
 
@@ -250,8 +248,6 @@ class Advice:
     """A recommendation by code, with the figures that prompted it (`basis`)."""
 
     code: str
-    zh: str
-    en: str
     basis: dict[str, Any]
 
 
@@ -341,7 +337,7 @@ def _advice(recommendation: dict[str, Any], outputs: dict[str, Any]) -> Advice:
     basis["par30"] = [Decimal(s["par30"]) for s in series]
     basis["non_performing_ratio"] = [Decimal(s["non_performing_ratio"]) for s in series]
     basis["breached"] = len(outputs["service"]["breached"])
-    return Advice(recommendation["code"], recommendation["zh"], recommendation["en"], basis)
+    return Advice(recommendation["code"], basis)
 
 
 def _charts(outputs: dict[str, Any]) -> tuple[Chart, ...]:
