@@ -194,18 +194,18 @@ def storable(result: LoanResult) -> dict[str, Any]:
     return _sorted(data)
 
 
-def _sorted(value: dict[str, Any]) -> dict[str, Any]:
+def _sorted(data: dict[str, Any]) -> dict[str, Any]:
     """JSON data with the keys of every object in order (objects in lists included)."""
-    return {k: _sorted_value(v) for k, v in sorted(value.items())}
+    return {
+        k: _sorted(v) if type(v) is dict else _sorted_list(v) if type(v) is list else v
+        for k, v in sorted(data.items())
+    }
 
 
-def _sorted_value(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return _sorted(value)
-    if kind is list:
-        return [_sorted_value(v) for v in value]
-    return value
+def _sorted_list(items: list[Any]) -> list[Any]:
+    return [
+        _sorted(v) if type(v) is dict else _sorted_list(v) if type(v) is list else v for v in items
+    ]
 
 
 def replay_of(
