@@ -15,35 +15,52 @@ first answer) rather than printed as null.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+)
+from pydantic_core import core_schema
 
 from lendflow.domain.money import format_fen
 from lendflow.domain.statuses import LoanStatus
 
-_YUAN = re.compile(r"-?[0-9]+\.[0-9]{2}")
+_YUAN = r"^-?[0-9]+\.[0-9]{2}$"
 
 
-def _fen(value: Any) -> Any:
-    """Integer fen as given, or a two-place yuan string (a result's JSON) read back exactly."""
-    if isinstance(value, str):
-        if not _YUAN.fullmatch(value):
-            raise ValueError(f"money must be a two-place yuan amount like 1409.50, got {value!r}")
-        return int(value.replace(".", "", 1))
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"money must be integer fen, got {type(value).__name__}")
-    return value
+def _fen_of_yuan(text: str) -> int:
+    """A two-place yuan string (a result's own JSON) as integer fen, exactly."""
+    return int(text.replace(".", "", 1))
 
 
-Fen = Annotated[
-    int,
-    BeforeValidator(_fen),
-    PlainSerializer(format_fen, return_type=str, when_used="json"),
-]
+class _FenSchema:
+    """Validation and serialisation of `Fen`: an integer is taken as it is (strictly: never a
+    float or a bool, and without a Python call, as results are built on the hot path); a
+    two-place yuan string is read back exactly; JSON shows `format_fen`'s yuan string."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.union_schema(
+            [
+                core_schema.int_schema(strict=True),
+                core_schema.no_info_after_validator_function(
+                    _fen_of_yuan, core_schema.str_schema(pattern=_YUAN)
+                ),
+            ],
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                format_fen, return_schema=core_schema.str_schema(), when_used="json"
+            ),
+        )
+
+
+Fen = Annotated[int, _FenSchema()]
 """An amount in integer fen; "1409.50" in JSON."""
 
 
@@ -78,13 +95,17 @@ class Apr(Result):
     compound: Decimal
     simple: Decimal
 
-    @classmethod
-    def parse(cls, stored: str | None) -> Apr | None:
+    @staticmethod
+    def parse(stored: str | None) -> Apr | None:
         """The loan's APR column ("23.45/12.34", compound then simple), or None before payout."""
-        if not stored:
-            return None
-        compound, _, simple = stored.partition("/")
-        return cls(compound=Decimal(compound), simple=Decimal(simple))
+        return _apr_of(stored) if stored else None
+
+
+@lru_cache(maxsize=1024)
+def _apr_of(stored: str) -> Apr:
+    """One immutable Apr per stored value, shared by the results that show it."""
+    compound, _, simple = stored.partition("/")
+    return Apr(compound=Decimal(compound), simple=Decimal(simple))
 
 
 class Outstanding(Result):

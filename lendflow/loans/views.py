@@ -195,11 +195,18 @@ def storable(result: LoanResult) -> dict[str, Any]:
 
 
 def _sorted(data: dict[str, Any]) -> dict[str, Any]:
-    """JSON data with the keys of every object in order (objects in lists included)."""
-    return {
-        k: _sorted(v) if type(v) is dict else _sorted_list(v) if type(v) is list else v
-        for k, v in sorted(data.items())
-    }
+    """JSON data with the keys of every object in order (objects in lists included).
+
+    Walks keys rather than items: no tuple per value, so the hot path allocates less.
+    """
+    out = {}
+    for key in sorted(data):
+        value = data[key]
+        kind = type(value)
+        out[key] = (
+            _sorted(value) if kind is dict else _sorted_list(value) if kind is list else value
+        )
+    return out
 
 
 def _sorted_list(items: list[Any]) -> list[Any]:
