@@ -40,7 +40,7 @@ def run() -> bool:
             amount="10000",
             term=6,
         )
-        loan_id = applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10))["id"]
+        loan_id = applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10)).id
         ws.close()
         env = {**os.environ, "LENDFLOW_HOME": folder, "LENDFLOW_USER": "ops"}
         command = [

@@ -71,7 +71,7 @@ def _round(*, with_contracts: bool) -> dict[str, float]:
             return out
 
         ids = [
-            v["id"]
+            v.id
             for v in timed(
                 "apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)), people
             )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, KeyOption, OnOption, acting, business_date
-from lendflow.cli.output import console, print_json
+from lendflow.cli.output import console, print_json, print_result
 from lendflow.domain.errors import BadInput
-from lendflow.domain.money import parse_amount
+from lendflow.domain.money import format_fen, parse_amount
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 app = typer.Typer(
     help="Apply, review, decide, disburse, repay and inspect loans.", no_args_is_help=True
@@ -19,9 +22,9 @@ app = typer.Typer(
 LoanId = Annotated[int, typer.Argument(help="Loan id.", min=1)]
 
 
-def _done(view: dict[str, Any], json_output: bool, message: str) -> None:
+def _done(result: BaseModel, json_output: bool, message: str) -> None:
     if json_output:
-        print_json(view)
+        print_result(result)
     else:
         typer.echo(message)
 
@@ -86,11 +89,11 @@ def apply(
         )
     as_of = business_date(on)
     with acting(user) as (ws, actor):
-        view = apply_loan(ws, actor, application, as_of)
+        result = apply_loan(ws, actor, application, as_of)
     if json_output:
-        print_json(view)
+        print_result(result)
     else:
-        typer.echo(view["id"])
+        typer.echo(result.id)
 
 
 @app.command("review")
@@ -102,8 +105,8 @@ def review(
     from lendflow.loans.applications import start_review
 
     with acting(user) as (ws, actor):
-        view = start_review(ws, actor, loan_id, business_date(on))
-    _done(view, json_output, f"loan {loan_id} is {view['state']}")
+        result = start_review(ws, actor, loan_id, business_date(on))
+    _done(result, json_output, f"loan {loan_id} is {result.status}")
 
 
 @app.command("approve")
@@ -122,12 +125,12 @@ def approve(
 
     fen = parse_amount(amount, field="--amount") if amount is not None else None
     with acting(user) as (ws, actor):
-        view = approve_loan(ws, actor, loan_id, business_date(on), fen, note)
+        result = approve_loan(ws, actor, loan_id, business_date(on), fen, note)
+    approved = "—" if result.approved is None else format_fen(result.approved)
     _done(
-        view,
+        result,
         json_output,
-        f"loan {loan_id} approved for {view['approved']},"
-        f" valid until {view['approval_expires_on']}",
+        f"loan {loan_id} approved for {approved}, valid until {result.approval_expires_on}",
     )
 
 
@@ -144,8 +147,8 @@ def reject(
     from lendflow.loans.applications import reject as reject_loan
 
     with acting(user) as (ws, actor):
-        view = reject_loan(ws, actor, loan_id, business_date(on), reason, note)
-    _done(view, json_output, f"loan {loan_id} rejected ({reason})")
+        result = reject_loan(ws, actor, loan_id, business_date(on), reason, note)
+    _done(result, json_output, f"loan {loan_id} rejected ({reason})")
 
 
 @app.command("withdraw")
@@ -160,8 +163,8 @@ def withdraw(
     from lendflow.loans.applications import withdraw as withdraw_loan
 
     with acting(user) as (ws, actor):
-        view = withdraw_loan(ws, actor, loan_id, business_date(on), note)
-    _done(view, json_output, f"loan {loan_id} withdrawn")
+        result = withdraw_loan(ws, actor, loan_id, business_date(on), note)
+    _done(result, json_output, f"loan {loan_id} withdrawn")
 
 
 @app.command("disburse")
@@ -176,11 +179,12 @@ def disburse(
     from lendflow.loans.disbursement import disburse as disburse_loan
 
     with acting(user) as (ws, actor):
-        view = disburse_loan(ws, actor, loan_id, business_date(on), idempotency_key)
+        result = disburse_loan(ws, actor, loan_id, business_date(on), idempotency_key)
+    apr = "—" if result.apr is None else result.apr.compound
     _done(
-        view,
+        result,
         json_output,
-        f"loan {loan_id} disbursed: {view['principal']}, APR {view['apr']['compound']}%",
+        f"loan {loan_id} disbursed: {format_fen(result.principal)}, APR {apr}%",
     )
 
 
@@ -198,14 +202,13 @@ def repay(
 
     fen = parse_amount(amount, field="--amount")
     with acting(user) as (ws, actor):
-        view = repay_loan(ws, actor, loan_id, fen, business_date(on), idempotency_key)
+        result = repay_loan(ws, actor, loan_id, fen, business_date(on), idempotency_key)
+    credit = result.credit_balance
     _done(
-        view,
+        result,
         json_output,
-        f"loan {loan_id} is {view['state']}; outstanding {view['outstanding']['total']}"
-        + (
-            f", credit balance {view['credit_balance']}" if view["credit_balance"] != "0.00" else ""
-        ),
+        f"loan {loan_id} is {result.status}; outstanding {format_fen(result.outstanding.total)}"
+        + (f", credit balance {format_fen(credit)}" if credit else ""),
     )
 
 
@@ -217,12 +220,13 @@ def quote(
     from lendflow.loans.repayments import quote as quote_loan
 
     with acting(user) as (ws, actor):
-        view = quote_loan(ws, actor, loan_id, business_date(on))
+        quoted = quote_loan(ws, actor, loan_id, business_date(on))
     _done(
-        view,
+        quoted,
         json_output,
-        f"payoff on {view['as_of']}: {view['total']} (principal {view['principal']}, interest"
-        f" {view['interest']}, fees {view['fees']}, penalty {view['penalty']})",
+        f"payoff on {quoted.as_of}: {format_fen(quoted.total)} (principal"
+        f" {format_fen(quoted.principal)}, interest {format_fen(quoted.interest)}, fees"
+        f" {format_fen(quoted.fees)}, penalty {format_fen(quoted.penalty)})",
     )
 
 
@@ -234,13 +238,13 @@ def show(
     from lendflow.loans.show import show as show_loan
 
     with acting(user) as (ws, actor):
-        view = show_loan(ws, actor, loan_id, business_date(on))
+        shown = show_loan(ws, actor, loan_id, business_date(on))
     if json_output:
-        print_json(view)
+        print_result(shown)
         return
     from lendflow.cli.tables import print_loan
 
-    print_loan(view)
+    print_loan(shown)
 
 
 @app.command("list")
@@ -255,7 +259,8 @@ def list_loans(
     from lendflow.loans.views import list_loans as list_views
 
     with acting(user) as (ws, actor):
-        rows = list_views(ws, actor, state=state, product=product, limit=limit)
+        found = list_views(ws, actor, state=state, product=product, limit=limit)
+    rows = [row.model_dump(mode="json") for row in found]
     if json_output:
         print_json(rows)
         return
@@ -274,13 +279,13 @@ def schedule(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = F
     from lendflow.loans.views import schedule as loan_schedule
 
     with acting(user) as (ws, actor):
-        view = loan_schedule(ws, actor, loan_id)
+        scheduled = loan_schedule(ws, actor, loan_id)
     if json_output:
-        print_json(view)
+        print_result(scheduled)
         return
     from lendflow.cli.tables import print_loan_schedule
 
-    print_loan_schedule(view)
+    print_loan_schedule(scheduled)
 
 
 @app.command("events")
@@ -289,7 +294,7 @@ def loan_events(loan_id: LoanId, user: AsOption = None, json_output: JsonOption 
     from lendflow.loans.views import loan_events as events_of
 
     with acting(user) as (ws, actor):
-        rows = events_of(ws, actor, loan_id)
+        rows = [event.model_dump(mode="json") for event in events_of(ws, actor, loan_id)]
     if json_output:
         print_json(rows)
         return

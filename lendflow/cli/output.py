@@ -8,6 +8,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from rich.console import Console
 
 
@@ -30,3 +31,8 @@ console: Any = _LazyConsole()
 def print_json(data: Any) -> None:
     """One JSON document on stdout, UTF-8 kept readable (names in Chinese stay Chinese)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def print_result(result: BaseModel) -> None:
+    """A use case's result as JSON: the same document the HTTP API serves for it."""
+    print_json(result.model_dump(mode="json"))

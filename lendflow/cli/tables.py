@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from lendflow.cli.output import console
 from lendflow.domain.apr import Apr
-from lendflow.domain.money import format_grouped
+from lendflow.domain.money import format_fen, format_grouped
 from lendflow.domain.schedule import Schedule
 from lendflow.loans.presenters import percent
+
+if TYPE_CHECKING:
+    from lendflow.loans.results import LoanResult, LoanSchedule
 
 
 def print_schedule(result: Schedule, apr: Apr) -> None:
@@ -62,36 +65,35 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def print_loan(view: dict[str, Any]) -> None:
+def print_loan(loan: LoanResult) -> None:
     """A loan at a glance for an operator."""
-    customer = view["customer"]
-    apr = view["apr"]
+    customer = loan.customer
+    apr = loan.apr
+    approved = "—" if loan.approved is None else format_fen(loan.approved)
     lines = [
-        f"loan {view['id']} — {view['state']} — {view['product']}"
-        f" (version id {view['product_version_id']})",
-        f"customer {customer['id']}: {customer['name']}  ID {customer['national_id']}"
-        f"  phone {customer['phone']}",
-        f"requested {view['requested']}  approved {view['approved'] or '—'}"
-        f"  principal {view['principal']}  term {view['term']}  method {view['method']}",
-        f"rate {view['annual_rate']}% a year"
-        + (f"  APR {apr['compound']}% (IRR) / {apr['simple']}% (simple)" if apr else ""),
+        f"loan {loan.id} — {loan.status} — {loan.product} (version id {loan.product_version_id})",
+        f"customer {customer.id}: {customer.name}  ID {customer.national_id}"
+        f"  phone {customer.phone}",
+        f"requested {format_fen(loan.requested)}  approved {approved}"
+        f"  principal {format_fen(loan.principal)}  term {loan.term}  method {loan.method}",
+        f"rate {loan.annual_rate}% a year"
+        + (f"  APR {apr.compound}% (IRR) / {apr.simple}% (simple)" if apr else ""),
     ]
-    out = view["outstanding"]
+    out = loan.outstanding
     lines.append(
-        f"outstanding on {view['as_of']}: principal {out['principal']}  interest {out['interest']}"
-        f"  fees {out['fees']}  penalty {out['penalty']}  total {out['total']}"
+        f"outstanding on {loan.as_of}: principal {format_fen(out.principal)}"
+        f"  interest {format_fen(out.interest)}  fees {format_fen(out.fees)}"
+        f"  penalty {format_fen(out.penalty)}  total {format_fen(out.total)}"
     )
-    lines.append(
-        f"days past due {view['dpd']}  bucket {view['bucket']}  class {view['classification']}"
-    )
-    if view.get("payoff"):
-        lines.append(f"payoff today {view['payoff']}")
+    lines.append(f"days past due {loan.dpd}  bucket {loan.bucket}  class {loan.classification}")
+    if loan.payoff is not None:
+        lines.append(f"payoff today {format_fen(loan.payoff)}")
     for line in lines:
         console.print(line, highlight=False, markup=False)
 
 
-def print_loan_schedule(view: dict[str, Any]) -> None:
-    table = Table(title=f"Schedule of loan {view['loan_id']}")
+def print_loan_schedule(schedule: LoanSchedule) -> None:
+    table = Table(title=f"Schedule of loan {schedule.loan_id}")
     for column in (
         "#",
         "Due date",
@@ -104,16 +106,16 @@ def print_loan_schedule(view: dict[str, Any]) -> None:
         "Paid on",
     ):
         table.add_column(column, justify="left" if column in ("Due date", "Paid on") else "right")
-    for row in view["instalments"]:
+    for row in schedule.instalments:
         table.add_row(
-            str(row["n"]),
-            row["due_date"],
-            row["principal"],
-            row["interest"],
-            row["fee"],
-            row["penalty"],
-            row["total"],
-            row["paid"]["total"],
-            row["paid_on"] or "",
+            str(row.n),
+            row.due_date.isoformat(),
+            format_fen(row.principal),
+            format_fen(row.interest),
+            format_fen(row.fee),
+            format_fen(row.penalty),
+            format_fen(row.total),
+            format_fen(row.paid.total),
+            row.paid_on.isoformat() if row.paid_on else "",
         )
     console.print(table)

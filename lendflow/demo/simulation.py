@@ -13,13 +13,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.sweep import close_range, id_ranges
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
-from lendflow.domain.money import parse_amount
 from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.research import SurveyResponse
 from lendflow.domain.simulation import (
@@ -29,6 +28,7 @@ from lendflow.domain.simulation import (
     payment_day,
     plan_for,
 )
+from lendflow.domain.statuses import LoanStatus
 from lendflow.lifecycle.inputs import capture_file, read_survey
 from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans.applications import Application
@@ -37,6 +37,7 @@ from lendflow.store import loans as loan_store
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
+    from lendflow.loans.results import LoanResult
     from lendflow.workspace.context import Workspace
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
@@ -100,20 +101,20 @@ class Simulator:
                 monthly_debt=a.monthly_debt,
                 employment=a.employment,
             )
-            loan_id = applications.apply(self.ws, self.ops, application, d)["id"]
+            loan_id = applications.apply(self.ws, self.ops, application, d).id
         except LendflowError:
             counts["refused_at_application"] += 1
             return
         counts["applications"] += 1
-        view = applications.start_review(self.ws, self.ops, loan_id, d)
-        if view["state"] == "under_review":
+        decided = applications.start_review(self.ws, self.ops, loan_id, d)
+        if decided.status == LoanStatus.UNDER_REVIEW:
             counts["referred"] += 1
-            view = self._decide_referral(loan_id, d)
-        counts[view["state"]] += 1
-        if view["state"] == "approved":
+            decided = self._decide_referral(loan_id, d)
+        counts[decided.status.value] += 1
+        if decided.status == LoanStatus.APPROVED:
             self.book.approved.append(loan_id)
 
-    def _decide_referral(self, loan_id: int, d: date) -> dict[str, Any]:
+    def _decide_referral(self, loan_id: int, d: date) -> LoanResult:
         champion = run_in_transaction(
             self.ws.engine,
             lambda uow: next(
@@ -133,12 +134,12 @@ class Simulator:
         waiting, self.book.approved = self.book.approved, []
         for loan_id in waiting:
             try:
-                view = disbursement.disburse(self.ws, self.ops, loan_id, d)
+                paid_out = disbursement.disburse(self.ws, self.ops, loan_id, d)
             except LendflowError:
                 self.book.counts["payout_failed"] += 1
                 continue
             self.book.counts["disbursed"] += 1
-            self._plan(loan_id, view.get("risk_grade"))
+            self._plan(loan_id, paid_out.risk_grade)
 
     def _plan(self, loan_id: int, grade: str | None) -> None:
         rows = run_in_transaction(self.ws.engine, lambda uow: loan_store.instalments(uow, loan_id))
@@ -165,8 +166,7 @@ class Simulator:
     def _pay(self, loan_id: int, kind: str, d: date) -> None:
         try:
             if kind == "payoff":
-                quoted = repayments.quote(self.ws, self.ops, loan_id, d)["total"]
-                amount = parse_amount(quoted, field="payoff", allow_zero=True)
+                amount = repayments.quote(self.ws, self.ops, loan_id, d).total
             else:
                 amount = self._arrears(loan_id, d)
             if amount > 0:

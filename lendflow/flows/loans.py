@@ -35,7 +35,7 @@ def review_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for loan_id in loan_ids:
         try:
-            counts[start_review(ws, actor, loan_id, as_of)["state"]] += 1
+            counts[start_review(ws, actor, loan_id, as_of).status.value] += 1
         except Refused:
             counts["skipped"] += 1
     return dict(counts)
@@ -102,7 +102,7 @@ def post_chunk(rows: list[RepaymentRow], user: str) -> dict[str, Any]:
         except LendflowError as exc:
             refused.append(f"line {row.line}: {exc.message}")
             continue
-        if result.get("replayed"):
+        if result.replayed:
             replayed += 1
         else:
             posted += 1

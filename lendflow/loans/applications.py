@@ -17,6 +17,7 @@ from lendflow.domain.identity import age_on, validate_name, validate_national_id
 from lendflow.domain.money import format_fen, parse_amount
 from lendflow.loans.promotions import record_referral, referrer_reference
 from lendflow.loans.records import loan_event, not_before, transition
+from lendflow.loans.results import LoanResult
 from lendflow.loans.views import loan_view
 from lendflow.products.catalogue import spec_for, spec_of
 from lendflow.store import credit, products
@@ -101,11 +102,11 @@ class Application:
         return cls.parse(**{aliases.get(k, k): v for k, v in data.items()})
 
 
-def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) -> dict[str, Any]:
+def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) -> LoanResult:
     """Register an application for a live product, or refuse it with the rule it breaks."""
     actor.require(Permission.APPLY, "take applications")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> LoanResult:
         version = products.live_version(uow, application.product)
         spec = spec_of(version)
         _check_terms(spec, application, as_of)
@@ -205,8 +206,8 @@ def _decide(
     loan_id: int,
     as_of: date,
     step: Any,
-) -> dict[str, Any]:
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+) -> LoanResult:
+    def use_case(uow: UnitOfWork) -> LoanResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
         not_before(as_of, loan["applied_on"], f"loan {loan_id} was applied for")
         updated = step(uow, loan)
@@ -215,7 +216,7 @@ def _decide(
     return run_in_transaction(ws.engine, use_case)
 
 
-def start_review(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+def start_review(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanResult:
     """Move a submitted application into review and ask the credit decider.
 
     The default decider refers every application to a person; an automated
@@ -356,7 +357,7 @@ def approve(
     as_of: date,
     amount: int | None = None,
     note: str | None = None,
-) -> dict[str, Any]:
+) -> LoanResult:
     """Approve an application under review, for at most the amount requested."""
     actor.require(Permission.DECIDE, "approve loans")
 
@@ -373,7 +374,7 @@ def approve(
 
 def reject(
     ws: Workspace, actor: Actor, loan_id: int, as_of: date, reason: str, note: str | None = None
-) -> dict[str, Any]:
+) -> LoanResult:
     """Decline an application under review with a reason code."""
     actor.require(Permission.DECIDE, "reject loans")
     if not REASON_CODE.match(reason or ""):
@@ -428,7 +429,7 @@ def _record_manual(
 
 def withdraw(
     ws: Workspace, actor: Actor, loan_id: int, as_of: date, note: str | None = None
-) -> dict[str, Any]:
+) -> LoanResult:
     """The applicant withdraws before the money is paid out."""
     actor.require(Permission.WITHDRAW, "withdraw applications")
 

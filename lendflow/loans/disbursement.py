@@ -22,7 +22,8 @@ from lendflow.domain.schedule import generate
 from lendflow.loans import promotions
 from lendflow.loans.presenters import percent
 from lendflow.loans.records import not_before, transition
-from lendflow.loans.views import loan_view, storable, with_customer
+from lendflow.loans.results import DisbursementResult
+from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
 from lendflow.states.machine import machine
 from lendflow.store import idempotency, journal, payouts
@@ -43,8 +44,9 @@ def payout_reference(loan_id: int) -> str:
 
 def disburse(
     ws: Workspace, actor: Actor, loan_id: int, as_of: date, idempotency_key: str | None = None
-) -> dict[str, Any]:
-    """Pay out an approved loan and activate it; a replayed key returns the first answer.
+) -> DisbursementResult:
+    """Pay out an approved loan and activate it; a replayed key returns the first answer
+    again (marked `replayed`).
 
     Without a key there is nothing to replay: asking again for a loan already
     paid out is refused. Either way the payout reference makes a second payment
@@ -82,11 +84,11 @@ def payout_in_flight(uow: UnitOfWork, loan_id: int) -> dict[str, Any] | None:
 
 def _replay(
     ws: Workspace, uow: UnitOfWork, actor: Actor, key: str | None, request: dict[str, Any]
-) -> dict[str, Any] | None:
+) -> DisbursementResult | None:
     if key is None:
         return None
     stored = idempotency.replay(uow, key, OPERATION, request)
-    return None if stored is None else with_customer(ws, uow, stored, actor)
+    return None if stored is None else replay_of(ws, uow, stored, actor, DisbursementResult)
 
 
 def _prepare(
@@ -167,7 +169,7 @@ def _activate(
     request: dict[str, Any],
     receipt: PayoutReceipt,
     prepared: dict[str, Any],
-) -> dict[str, Any]:
+) -> DisbursementResult:
     loan = loan_store.get(uow, loan_id, for_update=True)
     replayed = _replay(ws, uow, actor, key, request)
     if replayed is not None:
@@ -240,10 +242,11 @@ def _activate(
     payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})
     _store_contract(ws, uow, actor, updated, as_of)
     promotions.book(ws, uow, actor, updated, promotion, as_of)
-    view = loan_view(ws, uow, updated, actor, as_of, rows)  # the rows just written
+    # the rows just written
+    result = loan_view(ws, uow, updated, actor, as_of, rows, result=DisbursementResult)
     if key is not None:
-        idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
-    return view
+        idempotency.remember(uow, key, OPERATION, request, storable(result), loan_id)
+    return result
 
 
 def _store_contract(

@@ -11,14 +11,14 @@ from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
-from lendflow.domain.money import format_fen
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.records import (
     loan_event,
     not_before,
     transition,
 )
-from lendflow.loans.views import loan_view, storable, with_customer
+from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult
+from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
 from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
@@ -52,7 +52,7 @@ def repay(
     amount: int,
     as_of: date,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
+) -> RepaymentResult:
     """Post a repayment: allocate it, book it, and close or cure the loan when it should.
 
     A replay of the same key returns the first answer and moves no money.
@@ -63,20 +63,28 @@ def repay(
     key = idempotency_key or f"repay-{secrets.token_hex(8)}"
     request = {"loan_id": loan_id, "amount": amount, "as_of": as_of.isoformat()}
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> RepaymentResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
-        replayed = idempotency.replay(uow, key, OPERATION, request)
-        if replayed is not None:
-            return {**with_customer(ws, uow, replayed, actor), "replayed": True}
+        stored = idempotency.replay(uow, key, OPERATION, request)
+        if stored is not None:
+            return replay_of(ws, uow, stored, actor, RepaymentResult)
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
         check_not_backdated(uow, loan, as_of)
         rows = loan_store.instalments(uow, loan_id)
         loan = _post(uow, loan, rows, amount, as_of, actor, key)
-        view = loan_view(ws, uow, loan, actor, as_of, rows)
-        view["payment"] = {"amount": format_fen(amount), "idempotency_key": key}
-        idempotency.remember(uow, key, OPERATION, request, storable(view), loan_id)
-        return view
+        result = loan_view(
+            ws,
+            uow,
+            loan,
+            actor,
+            as_of,
+            rows,
+            result=RepaymentResult,
+            payment=Payment(amount=amount, idempotency_key=key),
+        )
+        idempotency.remember(uow, key, OPERATION, request, storable(result), loan_id)
+        return result
 
     return run_in_transaction(ws.engine, use_case)
 
@@ -162,11 +170,11 @@ def _current(spec: ProductSpec) -> dict[str, Any]:
     }
 
 
-def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> PayoffQuote:
     """What it takes to settle the loan on `as_of`, by component."""
     actor.require(Permission.READ, "quote loans")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> PayoffQuote:
         loan = loan_store.get(uow, loan_id)
         if loan["state"] not in OUTSTANDING:
             raise Refused(
@@ -174,15 +182,15 @@ def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, A
             )
         check_not_backdated(uow, loan, as_of)
         payoff = Loan.from_rows(loan, loan_store.instalments(uow, loan_id)).payoff(as_of)
-        return {
-            "loan_id": loan_id,
-            "as_of": as_of.isoformat(),
-            "principal": format_fen(payoff.principal),
-            "interest": format_fen(payoff.interest),
-            "fees": format_fen(payoff.fee),
-            "penalty": format_fen(payoff.penalty),
-            "credit": format_fen(payoff.credit),
-            "total": format_fen(payoff.total),
-        }
+        return PayoffQuote(
+            loan_id=loan_id,
+            as_of=as_of,
+            principal=payoff.principal,
+            interest=payoff.interest,
+            fees=payoff.fee,
+            penalty=payoff.penalty,
+            credit=payoff.credit,
+            total=payoff.total,
+        )
 
     return run_in_transaction(ws.engine, use_case)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.statuses import DISBURSED
-from lendflow.loans.presenter import decision_view, present_loan
+from lendflow.loans.presenter import credit_decision, present_loan
+from lendflow.loans.results import LoanDetail
 
 if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
 
 
-def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
-    """The loan with its balances on `as_of`, as `actor` may see it."""
+def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanDetail:
+    """The loan with its balances on `as_of` and its credit decisions, as `actor` may see it."""
     actor.require(Permission.READ, "read loans")
     reader = ws.reader()
     try:
@@ -24,6 +25,13 @@ def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, An
         decisions = reader.decisions(loan_id)
     finally:
         reader.close()
-    view = present_loan(loan, rows, customer_row, ws.cipher, actor, as_of)
-    view["credit_decisions"] = [decision_view(d) for d in decisions]
-    return view
+    return present_loan(
+        loan,
+        rows,
+        customer_row,
+        ws.cipher,
+        actor,
+        as_of,
+        LoanDetail,
+        credit_decisions=[credit_decision(d) for d in decisions],
+    )

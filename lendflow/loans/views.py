@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
 from lendflow.domain.errors import Refused
-from lendflow.domain.money import format_fen
 from lendflow.domain.statuses import DISBURSED
-from lendflow.loans.presenter import apr_of, present_loan
+from lendflow.loans.presenter import present_loan
+from lendflow.loans.results import (
+    Apr,
+    DisbursementResult,
+    LoanDetail,
+    LoanEvent,
+    LoanResult,
+    LoanSchedule,
+    LoanSummary,
+    PaidToDate,
+    RepaymentResult,
+    ScheduledInstalment,
+)
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
+
+L = TypeVar("L", bound=LoanResult)
+R = TypeVar("R", RepaymentResult, DisbursementResult)
 
 
 def loan_view(
@@ -28,17 +42,20 @@ def loan_view(
     as_of: date,
     rows: list[dict[str, Any]] | None = None,
     customer: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The loan as `loan show --json` prints it; `rows` (its current instalments) and
-    `customer` (its borrower's row) save reading them again when the caller has them."""
+    result: type[L] = LoanResult,  # type: ignore[assignment]
+    **more: Any,
+) -> L:
+    """The loan as `loan show` shows it, as `result` with the `more` fields it adds; `rows`
+    (its current instalments) and `customer` (its borrower's row) save reading them again
+    when the caller has them."""
     if rows is None:
         rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED else []
     if customer is None:
         customer = customers.get(uow, loan["customer_id"])
-    return present_loan(loan, rows, customer, ws.cipher, actor, as_of)
+    return present_loan(loan, rows, customer, ws.cipher, actor, as_of, result, **more)
 
 
-def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> dict[str, Any]:
+def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanDetail:
     """One loan as `actor` may see it, read without SQLAlchemy (see `store.reads`)."""
     from lendflow.loans.show import show as fast_show
 
@@ -52,39 +69,37 @@ def list_loans(
     state: str | None = None,
     product: str | None = None,
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> list[LoanSummary]:
     actor.require(Permission.READ, "read loans")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[LoanSummary]:
         out = []
         for loan in loan_store.list_loans(uow, state=state, product=product, limit=limit):
             customer = customers.customer_view(
                 customers.get(uow, loan["customer_id"]), ws.cipher, actor
             )
             out.append(
-                {
-                    "id": loan["id"],
-                    "state": loan["state"],
-                    "product": loan["product_code"],
-                    "customer": customer["name"],
-                    "amount": format_fen(
-                        loan["principal"] or loan["approved_amount"] or loan["requested_amount"]
-                    ),
-                    "principal_outstanding": format_fen(loan["principal_outstanding"]),
-                    "applied_on": loan["applied_on"],
-                    "dpd": loan["dpd"],
-                }
+                LoanSummary(
+                    id=loan["id"],
+                    status=loan["state"],
+                    product=loan["product_code"],
+                    customer=customer["name"],
+                    amount=loan["principal"] or loan["approved_amount"] or loan["requested_amount"],
+                    principal_outstanding=loan["principal_outstanding"],
+                    applied_on=loan["applied_on"],
+                    dpd=loan["dpd"],
+                )
             )
         return out
 
     return run_in_transaction(ws.engine, use_case)
 
 
-def schedule(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, Any]:
+def schedule(ws: Workspace, actor: Actor, loan_id: int) -> LoanSchedule:
     """The loan's schedule in the calculator's shape, each instalment with what was paid."""
     actor.require(Permission.READ, "read loans")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> LoanSchedule:
         loan = loan_store.get(uow, loan_id)
         rows = loan_store.instalments(uow, loan_id)
         if not rows:
@@ -94,61 +109,59 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, Any]:
         for r in rows:
             balance -= r["principal"]
             instalments.append(
-                {
-                    "n": r["n"],
-                    "due_date": r["due_date"].isoformat(),
-                    "principal": format_fen(r["principal"]),
-                    "interest": format_fen(r["interest"]),
-                    "fee": format_fen(r["fee"]),
-                    "total": format_fen(r["principal"] + r["interest"] + r["fee"]),
-                    "balance": format_fen(balance),
-                    "penalty": format_fen(r["penalty"]),
-                    "paid": {
-                        "principal": format_fen(r["principal_paid"]),
-                        "interest": format_fen(r["interest_paid"]),
-                        "fee": format_fen(r["fee_paid"]),
-                        "penalty": format_fen(r["penalty_paid"]),
-                        "total": format_fen(
-                            r["principal_paid"]
-                            + r["interest_paid"]
-                            + r["fee_paid"]
-                            + r["penalty_paid"]
-                        ),
-                    },
-                    "waived": format_fen(r["interest_waived"] + r["fee_waived"]),
-                    "paid_on": r["paid_on"].isoformat() if r["paid_on"] else None,
-                }
+                ScheduledInstalment(
+                    n=r["n"],
+                    due_date=r["due_date"],
+                    principal=r["principal"],
+                    interest=r["interest"],
+                    fee=r["fee"],
+                    total=r["principal"] + r["interest"] + r["fee"],
+                    balance=balance,
+                    penalty=r["penalty"],
+                    paid=PaidToDate(
+                        principal=r["principal_paid"],
+                        interest=r["interest_paid"],
+                        fee=r["fee_paid"],
+                        penalty=r["penalty_paid"],
+                        total=r["principal_paid"]
+                        + r["interest_paid"]
+                        + r["fee_paid"]
+                        + r["penalty_paid"],
+                    ),
+                    waived=r["interest_waived"] + r["fee_waived"],
+                    paid_on=r["paid_on"],
+                )
             )
-        return {
-            "loan_id": loan_id,
-            "instalments": instalments,
-            "total_principal": format_fen(sum(r["principal"] for r in rows)),
-            "total_interest": format_fen(sum(r["interest"] for r in rows)),
-            "total_fees": format_fen(sum(r["fee"] for r in rows)),
-            "apr": apr_of(loan),
-        }
+        return LoanSchedule(
+            loan_id=loan_id,
+            instalments=instalments,
+            total_principal=sum(r["principal"] for r in rows),
+            total_interest=sum(r["interest"] for r in rows),
+            total_fees=sum(r["fee"] for r in rows),
+            apr=Apr.parse(loan["apr"]),
+        )
 
     return run_in_transaction(ws.engine, use_case)
 
 
-def loan_events(ws: Workspace, actor: Actor, loan_id: int) -> list[dict[str, Any]]:
+def loan_events(ws: Workspace, actor: Actor, loan_id: int) -> list[LoanEvent]:
     actor.require(Permission.READ, "read loans")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[LoanEvent]:
         loan_store.get(uow, loan_id)
         return [
-            {
-                "id": e["id"],
-                "name": e["name"],
-                "trigger": e["trigger"],
-                "from": e["from_state"],
-                "to": e["to_state"],
-                "actor": e["actor"],
-                "business_date": e["business_date"],
-                "recorded_at": e["recorded_at"],
-                "payload": e["payload"],
-                "hash": e["hash"],
-            }
+            LoanEvent(
+                id=e["id"],
+                name=e["name"],
+                trigger=e["trigger"],
+                from_state=e["from_state"],
+                to_state=e["to_state"],
+                actor=e["actor"],
+                business_date=e["business_date"],
+                recorded_at=e["recorded_at"],
+                payload=e["payload"],
+                hash=e["hash"],
+            )
             for e in events.for_entity(uow, "loan", str(loan_id))
         ]
 
@@ -169,18 +182,45 @@ def ids_in_state(ws: Workspace, actor: Actor, state: str, batch: int = 10_000) -
             return found
 
 
-def storable(view: dict[str, Any]) -> dict[str, Any]:
-    """A loan view fit to keep as an idempotency answer: the customer by id only.
+def storable(result: LoanResult) -> dict[str, Any]:
+    """A loan result fit to keep as an idempotency answer: its JSON with keys sorted (the
+    same result always stores the same text) and the customer by id only.
 
     The stored answer may be replayed to someone who may not see personal data,
     and nothing personal is kept outside the encrypted customer record.
     """
-    return {**view, "customer": {"id": view["customer"]["id"]}}
+    data = result.model_dump(mode="json")
+    data["customer"] = {"id": result.customer.id}
+    return _sorted(data)
 
 
-def with_customer(
-    ws: Workspace, uow: UnitOfWork, view: dict[str, Any], actor: Actor
-) -> dict[str, Any]:
-    """A stored answer with the customer shown as `actor` may see them now."""
-    customer = customers.customer_view(customers.get(uow, view["customer"]["id"]), ws.cipher, actor)
-    return {**view, "customer": customer}
+def _sorted(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON data with the keys of every object in order (objects in lists included).
+
+    Walks keys rather than items: no tuple per value, so the hot path allocates less.
+    """
+    out = {}
+    for key in sorted(data):
+        value = data[key]
+        kind = type(value)
+        out[key] = (
+            _sorted(value) if kind is dict else _sorted_list(value) if kind is list else value
+        )
+    return out
+
+
+def _sorted_list(items: list[Any]) -> list[Any]:
+    return [
+        _sorted(v) if type(v) is dict else _sorted_list(v) if type(v) is list else v for v in items
+    ]
+
+
+def replay_of(
+    ws: Workspace, uow: UnitOfWork, stored: dict[str, Any], actor: Actor, result: type[R]
+) -> R:
+    """A stored answer as `result` again, marked a replay, with the customer shown as
+    `actor` may see them now."""
+    customer = customers.customer_view(
+        customers.get(uow, stored["customer"]["id"]), ws.cipher, actor
+    )
+    return result.model_validate({**stored, "customer": customer, "replayed": True})

@@ -22,7 +22,7 @@ from lendflow.documents import issuing as documents
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
-from lendflow.domain.money import format_grouped, parse_amount
+from lendflow.domain.money import format_fen, format_grouped
 from lendflow.domain.repayment import InstalmentState
 from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans import views as loan_views
@@ -33,6 +33,7 @@ from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.config.product_spec import ProductSpec
+    from lendflow.loans.results import LoanDetail, LoanEvent, LoanResult
     from lendflow.workspace.context import Workspace
 
 OPENING = date(2025, 3, 3)
@@ -158,25 +159,23 @@ class Book:
         )
 
     def apply(self, profile: Profile) -> int:
-        loan_id = int(
-            applications.apply(self.ws, self.ops, self.application(profile), OPENING)["id"]
-        )
+        loan_id = applications.apply(self.ws, self.ops, self.application(profile), OPENING).id
         self.profiles[loan_id] = profile
         return loan_id
 
-    def reviewed(self, profile: Profile) -> tuple[int, dict[str, Any]]:
+    def reviewed(self, profile: Profile) -> tuple[int, LoanResult]:
         loan_id = self.apply(profile)
         return loan_id, applications.start_review(self.ws, self.ops, loan_id, OPENING)
 
     def first_with(
         self, candidates: tuple[Profile, ...], state: str
-    ) -> tuple[int, dict[str, Any]] | None:
+    ) -> tuple[int, LoanResult] | None:
         """The first candidate automated review leaves in `state`; the others withdraw."""
         for profile in candidates:
             loan_id, view = self.reviewed(profile)
-            if view["state"] == state:
+            if view.status == state:
                 return loan_id, view
-            if view["state"] in ("submitted", "under_review", "approved"):
+            if view.status in ("submitted", "under_review", "approved"):
                 applications.withdraw(self.ws, self.ops, loan_id, OPENING, note="not needed")
         return None
 
@@ -221,7 +220,7 @@ class Book:
             loan_id, view = found
             approve.loans.append(loan_id)
             approve.seen[str(loan_id)] = view
-            if view["state"] == "approved":
+            if view.status == "approved":
                 self.paths[path].loans.append(loan_id)
         approve.seen["profile"] = good
         rejected = self.attempt(
@@ -242,7 +241,7 @@ class Book:
         path.loans.append(loan_id)
         shown = loan_views.show(self.ws, self.risk, loan_id, OPENING)
         path.seen["referral"] = next(
-            (d for d in shown["credit_decisions"] if d["role"] == "champion"), None
+            (d for d in shown.credit_decisions if d.role == "champion"), None
         )
         approved = self.attempt(
             "refer_then_officer_approve",
@@ -252,7 +251,7 @@ class Book:
             ),
         )
         path.seen["decided"] = approved
-        if approved and approved["state"] == "approved":
+        if approved and approved.status == "approved":
             self.paths["repay_on_time"].loans.append(loan_id)
 
     def withdraw(self) -> None:
@@ -347,9 +346,8 @@ class Book:
         def settle() -> Any:
             path = self.paths["prepay"]
             quote = repayments.quote(self.ws, self.ops, loan_id, day)
-            amount = parse_amount(quote["total"])
             view = repayments.repay(
-                self.ws, self.ops, loan_id, amount, day, f"SBX-PAYOFF-{loan_id}"
+                self.ws, self.ops, loan_id, quote.total, day, f"SBX-PAYOFF-{loan_id}"
             )
             path.seen.update(quote=quote, after=view, on=day)
             return view
@@ -368,10 +366,10 @@ class Book:
 
     # --- what each path shows ---------------------------------------------------------------
 
-    def show(self, loan_id: int) -> dict[str, Any]:
+    def show(self, loan_id: int) -> LoanDetail:
         return loan_views.show(self.ws, self.risk, loan_id, self.closed_through)
 
-    def events(self, loan_id: int) -> list[dict[str, Any]]:
+    def events(self, loan_id: int) -> list[LoanEvent]:
         return loan_views.loan_events(self.ws, self.auditor, loan_id)
 
     def checks(self) -> list[Criterion]:
@@ -404,12 +402,12 @@ class Book:
 
     def automated_approve(self, path: PathLog) -> Criterion:
         views = [path.seen[str(i)] for i in path.loans]
-        approved = [v for v in views if v["state"] == "approved"]
-        grades = sorted({f"{v['risk_grade']} at {v['annual_rate']}%" for v in approved})
+        approved = [v for v in views if v.status == "approved"]
+        grades = sorted({f"{v.risk_grade} at {v.annual_rate}%" for v in approved})
         figure = (
             f"{len(approved)} of {len(views)} applicants ({path.seen['profile'].describe()})"
             " approved by"
-            f" automated review: loans {_ids(a['id'] for a in approved)}, grade"
+            f" automated review: loans {_ids(a.id for a in approved)}, grade"
             f" {', '.join(grades) or 'none'}, {format_grouped(self.amount)} over {self.term}"
             " repayments"
         )
@@ -424,7 +422,7 @@ class Book:
             "automated_reject",
             True,
             f"loan {loan_id} ({self.profiles[loan_id].describe()}) rejected by automated review:"
-            f" {view['reason_code']}",
+            f" {view.reason_code}",
         )
 
     def refer_then_officer_approve(self, path: PathLog) -> Criterion:
@@ -434,24 +432,24 @@ class Book:
                 name, False, f"automated review referred none of {len(MARGINAL)} applicants"
             )
         loan_id, referral, decided = path.loans[0], path.seen["referral"], path.seen["decided"]
-        reasons = ", ".join(referral["reasons"]) if referral else "no recorded referral"
-        ok = decided is not None and decided["state"] == "approved"
+        reasons = ", ".join(referral.reasons) if referral else "no recorded referral"
+        ok = decided is not None and decided.status == "approved"
         return Criterion(
             name,
             ok,
             f"loan {loan_id} ({self.profiles[loan_id].describe()}) referred by automated review"
-            f" (score {referral['score'] if referral else '—'}: {reasons}); the risk officer"
-            f" approved it with a note: {decided['state'] if decided else '—'},"
-            f" grade {decided['risk_grade'] if decided else '—'} at"
-            f" {decided['annual_rate'] if decided else '—'}%",
+            f" (score {referral.score if referral else '—'}: {reasons}); the risk officer"
+            f" approved it with a note: {decided.status if decided else '—'},"
+            f" grade {decided.risk_grade if decided else '—'} at"
+            f" {decided.annual_rate if decided else '—'}%",
         )
 
     def withdrawn(self, path: PathLog) -> Criterion:
         view = path.seen.get("view")
-        ok = view is not None and view["state"] == "withdrawn"
+        ok = view is not None and view.status == "withdrawn"
         events = self.events(path.loans[0]) if path.loans else []
         moves = (
-            " → ".join([events[0]["to"], *(e["to"] for e in events[1:] if e["to"])])
+            " → ".join([str(events[0].to_state), *(e.to_state for e in events[1:] if e.to_state)])
             if events
             else ""
         )
@@ -471,7 +469,7 @@ class Book:
         for loan_id in path.loans:
             view = path.seen[str(loan_id)]
             rows = [r for r in self.instalments(loan_id) if r["n"] > 0]
-            principal = parse_amount(view["principal"])
+            principal = view.principal
             total += principal
             contracts = [
                 d
@@ -479,10 +477,10 @@ class Book:
                 if d.kind == "contract"
             ]
             kept += len(contracts) == 1
-            if view["state"] != "active":
-                problems.append(f"loan {loan_id} is {view['state']} after payout")
-            if len(rows) != view["term"]:
-                problems.append(f"loan {loan_id} has {len(rows)} instalments for {view['term']}")
+            if view.status != "active":
+                problems.append(f"loan {loan_id} is {view.status} after payout")
+            if len(rows) != view.term:
+                problems.append(f"loan {loan_id} has {len(rows)} instalments for {view.term}")
             if len(contracts) != 1:
                 problems.append(f"loan {loan_id} kept {len(contracts)} contracts")
             if payouts.get(disbursement.payout_reference(loan_id)) != principal:
@@ -505,14 +503,14 @@ class Book:
             rows = self.instalments(loan_id)
             paid += sum(1 for r in rows if r["paid_on"] is not None)
             late = [r["n"] for r in rows if r["paid_on"] is None or r["paid_on"] > r["due_date"]]
-            fell = [e for e in self.events(loan_id) if e["name"] == "LoanFellOverdue"]
-            closed_on.add(view["closed_on"])
-            if view["state"] != "closed":
-                problems.append(f"loan {loan_id} is {view['state']}, not closed")
+            fell = [e for e in self.events(loan_id) if e.name == "LoanFellOverdue"]
+            closed_on.add(view.closed_on)
+            if view.status != "closed":
+                problems.append(f"loan {loan_id} is {view.status}, not closed")
             if late:
                 problems.append(f"loan {loan_id}: instalments {late} not paid by their due dates")
             if fell:
-                problems.append(f"loan {loan_id} fell overdue on {fell[0]['business_date']}")
+                problems.append(f"loan {loan_id} fell overdue on {fell[0].business_date}")
         figure = (
             f"loans {_ids(path.loans)}: {paid} instalments paid on their due dates, none ever"
             f" overdue; closed on {', '.join(sorted(str(d) for d in closed_on))}"
@@ -524,23 +522,23 @@ class Book:
         if not path.loans or "before" not in path.seen:
             return Criterion(name, False, "no loan went late")
         loan_id, seen = path.loans[0], path.seen
-        before, after, end = seen["before"], seen["after"] or {}, self.show(loan_id)
+        before, after, end = seen["before"], seen["after"], self.show(loan_id)
+        after_status = after.status if after else None
+        after_dpd = after.dpd if after else None
         problems = []
-        if before["state"] != "overdue":
-            problems.append(f"it was {before['state']}, not overdue, before paying")
-        if after.get("state") != "active" or after.get("dpd", 0) != 0:
-            problems.append(
-                f"after paying it was {after.get('state')} at dpd {after.get('dpd')}, not cured"
-            )
-        if end["state"] != "closed":
-            problems.append(f"it ended {end['state']}, not closed")
+        if before.status != "overdue":
+            problems.append(f"it was {before.status}, not overdue, before paying")
+        if after_status != "active" or (after_dpd or 0) != 0:
+            problems.append(f"after paying it was {after_status} at dpd {after_dpd}, not cured")
+        if end.status != "closed":
+            problems.append(f"it ended {end.status}, not closed")
         figure = (
             f"loan {loan_id} missed its {seen['missed']} repayment: on {seen['paid_on']} it was"
-            f" {before['state']} at dpd {before['dpd']} ({before['bucket']},"
-            f" {before['classification']}, penalty {before['outstanding']['penalty']} accrued);"
-            f" paying the {format_grouped(seen['owed'])} in arrears made it {after.get('state')}"
-            f" at dpd {after.get('dpd')}; later instalments on time, {end['state']} on"
-            f" {end['closed_on']}"
+            f" {before.status} at dpd {before.dpd} ({before.bucket},"
+            f" {before.classification}, penalty {format_fen(before.outstanding.penalty)}"
+            f" accrued); paying the {format_grouped(seen['owed'])} in arrears made it"
+            f" {after_status} at dpd {after_dpd}; later instalments on time, {end.status} on"
+            f" {end.closed_on}"
         )
         return Criterion(name, not problems, "; ".join([figure, *problems]))
 
@@ -550,20 +548,20 @@ class Book:
             return Criterion(name, False, "no loan defaulted")
         loan_id = path.loans[0]
         view = self.show(loan_id)
-        events = {e["name"]: e for e in self.events(loan_id)}
+        events = {e.name: e for e in self.events(loan_id)}
         fell, written = events.get("LoanFellOverdue"), events.get("LoanWrittenOff")
-        principal = parse_amount(view["principal"])
+        principal = view.principal
         rules = self.spec.delinquency
         problems = []
-        if view["state"] != "written_off" or written is None:
-            problems.append(f"it is {view['state']}, not written off, on {self.closed_through}")
+        if view.status != "written_off" or written is None:
+            problems.append(f"it is {view.status}, not written off, on {self.closed_through}")
         if fell is None:
             problems.append("it never fell overdue")
         figure = (
             f"loan {loan_id} paid nothing: overdue from"
-            f" {fell['business_date'] if fell else '—'}, written off on"
-            f" {written['business_date'] if written else '—'} past {rules.write_off_dpd} dpd"
-            f" ({format_grouped(principal)} principal; {view['bucket']}, {view['classification']})"
+            f" {fell.business_date if fell else '—'}, written off on"
+            f" {written.business_date if written else '—'} past {rules.write_off_dpd} dpd"
+            f" ({format_grouped(principal)} principal; {view.bucket}, {view.classification})"
         )
         return Criterion(name, not problems, "; ".join([figure, *problems]))
 
@@ -574,18 +572,16 @@ class Book:
         loan_id, quote, on = path.loans[0], path.seen["quote"], path.seen["on"]
         view = self.show(loan_id)
         schedule = loan_views.schedule(self.ws, self.auditor, loan_id)
-        waived = sum(parse_amount(i["waived"], allow_zero=True) for i in schedule["instalments"])
+        waived = sum(i.waived for i in schedule.instalments)
         problems = []
-        if view["state"] != "closed" or view["closed_on"] != on.isoformat():
-            problems.append(
-                f"it is {view['state']} (closed on {view['closed_on']}), not closed on {on}"
-            )
+        if view.status != "closed" or view.closed_on != on:
+            problems.append(f"it is {view.status} (closed on {view.closed_on}), not closed on {on}")
         figure = (
             f"loan {loan_id} paid its first repayment, then on {on} took a payoff quote of"
-            f" {_grouped(quote['total'])} (principal {_grouped(quote['principal'])}, interest"
-            f" {_grouped(quote['interest'])}, fees {_grouped(quote['fees'])}) and paid it:"
-            f" {view['state']} on {view['closed_on']}, {format_grouped(waived)} of later interest"
-            " and fees waived"
+            f" {format_grouped(quote.total)} (principal {format_grouped(quote.principal)},"
+            f" interest {format_grouped(quote.interest)}, fees {format_grouped(quote.fees)})"
+            f" and paid it: {view.status} on {view.closed_on}, {format_grouped(waived)} of later"
+            " interest and fees waived"
         )
         return Criterion(name, not problems, "; ".join([figure, *problems]))
 
@@ -604,11 +600,11 @@ class Book:
                     "loan": loan_id,
                     "paths": names,
                     "applicant": self.profiles[loan_id].label,
-                    "state": view["state"],
-                    "grade": view["risk_grade"],
-                    "rate": view["annual_rate"],
-                    "principal": view["principal"],
-                    "closed_on": view["closed_on"],
+                    "state": view.status.value,
+                    "grade": view.risk_grade,
+                    "rate": str(view.annual_rate),
+                    "principal": format_fen(view.principal),
+                    "closed_on": None if view.closed_on is None else view.closed_on.isoformat(),
                 }
             )
         return rows
@@ -629,7 +625,3 @@ def run_book(ws: Workspace, spec: ProductSpec) -> BookRun:
 
 def _ids(ids: Any) -> str:
     return ", ".join(str(i) for i in ids)
-
-
-def _grouped(amount: str) -> str:
-    return format_grouped(parse_amount(amount, allow_zero=True))

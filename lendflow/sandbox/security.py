@@ -8,6 +8,7 @@ searched for every customer's name, national ID and phone in clear.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from lendflow.store.personal_data import PersonalDataCipher
 from lendflow.store.uow import run_in_transaction
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from lendflow.config.product_spec import ProductSpec
     from lendflow.workspace.context import Workspace
 
@@ -101,9 +104,9 @@ class SecurityTest:
         """Apply under a hostile name and take the loan to payout, as any borrower would."""
         try:
             application = Application.parse(**self.raw_application(name))
-            loan_id = int(applications.apply(self.ws, self.ops, application, self.on)["id"])
+            loan_id = applications.apply(self.ws, self.ops, application, self.on).id
             view = applications.start_review(self.ws, self.ops, loan_id, self.on)
-            if view["state"] == "under_review":
+            if view.status == "under_review":
                 applications.approve(self.ws, self.risk, loan_id, self.on, note="checked")
             disbursement.disburse(self.ws, self.ops, loan_id, self.on)
             found = Hostile(check, name, loan_id)
@@ -151,7 +154,7 @@ class SecurityTest:
         found = self.borrow(name, SQL_INJECTION)
         if found.loan_id is None:
             return Criterion(name, False, f"a borrower named {SQL_INJECTION!r}: {found.error}")
-        shown = loan_views.show(self.ws, self.risk, found.loan_id, self.on)["customer"]["name"]
+        shown = loan_views.show(self.ws, self.risk, found.loan_id, self.on).customer.name
         after = self.counts()
         turned, accepted = self.refused(
             {
@@ -333,13 +336,15 @@ class SecurityTest:
         loan_id = next(iter(loan_views.ids_in_state(self.ws, self.auditor, "closed")), None)
         if loan_id is None:
             return Criterion(name, False, "no paid-out loan to show")
-        clear = loan_views.show(self.ws, self.risk, loan_id, self.on)["customer"]
-        secrets = [clear["name"], clear["national_id"], clear["phone"]]
+        clear = loan_views.show(self.ws, self.risk, loan_id, self.on).customer
+        secrets = [clear.name, clear.national_id, clear.phone]
         problems, seen = [], []
         for actor in (self.ops, self.auditor):
             outputs = {
-                "loan show": str(loan_views.show(self.ws, actor, loan_id, self.on)["customer"]),
-                "loan list": str(loan_views.list_loans(self.ws, actor, product=self.spec.code)),
+                "loan show": _printed(loan_views.show(self.ws, actor, loan_id, self.on).customer),
+                "loan list": _printed(
+                    *loan_views.list_loans(self.ws, actor, product=self.spec.code)
+                ),
                 "contract": documents.render(
                     self.ws,
                     actor,
@@ -355,12 +360,12 @@ class SecurityTest:
                 if any(secret in text for secret in secrets):
                     problems.append(f"{actor.name} sees personal data in clear in {output}")
             seen.append(actor.name)
-        masked = loan_views.show(self.ws, self.ops, loan_id, self.on)["customer"]
-        if self.contract(loan_id, "html").count(clear["name"]) == 0:
+        masked = loan_views.show(self.ws, self.ops, loan_id, self.on).customer
+        if self.contract(loan_id, "html").count(clear.name) == 0:
             problems.append("the risk officer's contract does not name the borrower")
         figure = (
-            f"loan {loan_id}: {' and '.join(seen)} get the borrower as {masked['name']},"
-            f" {masked['national_id']}, {masked['phone']} in loan show, loan list and the"
+            f"loan {loan_id}: {' and '.join(seen)} get the borrower as {masked.name},"
+            f" {masked.national_id}, {masked.phone} in loan show, loan list and the"
             " contract; the risk officer gets them in clear"
         )
         return Criterion(name, not problems, "; ".join([figure, *problems]))
@@ -432,3 +437,8 @@ class SecurityTest:
 
 def security_checks(ws: Workspace, spec: ProductSpec, on: date) -> list[Criterion]:
     return SecurityTest(ws, spec, on).checks()
+
+
+def _printed(*results: BaseModel) -> str:
+    """Results as the CLI prints them with --json (names in Chinese kept, not escaped)."""
+    return json.dumps([r.model_dump(mode="json") for r in results], ensure_ascii=False)

@@ -100,7 +100,7 @@ def make_book(home: Path) -> int:
         amount="8000",
         term=3,
     )
-    loan_id = applications.apply(ws, ops, application, date(2026, 1, 10))["id"]
+    loan_id = applications.apply(ws, ops, application, date(2026, 1, 10)).id
     applications.start_review(ws, ops, loan_id, date(2026, 1, 10))
     applications.approve(ws, ws.actor("risk"), loan_id, date(2026, 1, 11))
     disbursement.disburse(ws, ops, loan_id, date(2026, 1, 12))

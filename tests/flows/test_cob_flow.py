@@ -39,7 +39,7 @@ def build_book(home: Path) -> None:
             amount=str(3000 + 1000 * n),
             term=3,
         )
-        loan_id = applications.apply(ws, ops, application, date(2026, 1, 10))["id"]
+        loan_id = applications.apply(ws, ops, application, date(2026, 1, 10)).id
         applications.start_review(ws, ops, loan_id, date(2026, 1, 10))
         applications.approve(ws, risk, loan_id, date(2026, 1, 11))
         disbursement.disburse(ws, ops, loan_id, date(2026, 1, 12))

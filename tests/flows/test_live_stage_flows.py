@@ -76,7 +76,7 @@ def lend(code: str, serial: int, on: date) -> int:
         amount="8000",
         term=6,
     )
-    loan_id = int(applications.apply(ws, ops, application, on)["id"])
+    loan_id = applications.apply(ws, ops, application, on).id
     applications.start_review(ws, ops, loan_id, on)
     applications.approve(ws, ws.actor("risk"), loan_id, on)
     disbursement.disburse(ws, ops, loan_id, on)

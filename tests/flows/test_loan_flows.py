@@ -39,7 +39,7 @@ def book(isolated_environment: Path) -> list[int]:
             amount="6000",
             term=6,
         )
-        ids.append(applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10))["id"])
+        ids.append(applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10)).id)
     return ids
 
 
@@ -70,7 +70,7 @@ def test_transient_gateway_errors_are_retried_without_paying_twice(book: list[in
     result = disburse_approved(date(2026, 1, 12), "ops")
     assert result["disbursed"] == 5
     assert len(flaky.payouts()) == 5
-    assert sum(1 for v in loan_views.list_loans(ws, ws.actor("ops")) if v["state"] == "active") == 5
+    assert sum(1 for v in loan_views.list_loans(ws, ws.actor("ops")) if v.status == "active") == 5
 
 
 def test_repayment_file_posts_good_rows_once_and_reports_bad_ones(
@@ -101,7 +101,7 @@ def test_repayment_file_posts_good_rows_once_and_reports_bad_ones(
     second = post_repayments(file, "ops")
     assert second["posted"] == 0 and second["already_posted"] == 2
     shown = loan_views.show(ws, ws.actor("ops"), book[0], date(2026, 2, 12))
-    assert shown["outstanding"]["principal"] != "6000.00"
+    assert shown.outstanding.principal != 600_000
     assert audit.verify(ws, ws.actor("auditor")).ok
 
 
@@ -112,5 +112,5 @@ def test_automated_review_decides_the_queue_in_chunks(
     assert reviewed == {"scanned": 5, "approved": 5}
     ws = workspace()
     shown = loan_views.show(ws, ws.actor("risk"), book[0], date(2026, 1, 10))
-    assert (shown["risk_grade"], shown["annual_rate"]) == ("C", "14.40")
-    assert [d["role"] for d in shown["credit_decisions"]] == ["champion", "challenger"]
+    assert (shown.risk_grade, str(shown.annual_rate)) == ("C", "14.40")
+    assert [d.role for d in shown.credit_decisions] == ["champion", "challenger"]

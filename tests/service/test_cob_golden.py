@@ -29,10 +29,10 @@ DAY = timedelta(days=1)
 
 def open_loan(ws, ops, risk, applicant) -> int:  # type: ignore[no-untyped-def]
     loan = applications.apply(ws, ops, applicant(amount="10000", term=3), date(2026, 1, 10))
-    applications.start_review(ws, ops, loan["id"], date(2026, 1, 10))
-    applications.approve(ws, risk, loan["id"], date(2026, 1, 11))
-    disbursement.disburse(ws, ops, loan["id"], date(2026, 1, 12))
-    return loan["id"]
+    applications.start_review(ws, ops, loan.id, date(2026, 1, 10))
+    applications.approve(ws, risk, loan.id, date(2026, 1, 11))
+    disbursement.disburse(ws, ops, loan.id, date(2026, 1, 12))
+    return loan.id
 
 
 def close(ws, d: date, last: date | None = None) -> SweepCounts:  # type: ignore[no-untyped-def]
@@ -95,8 +95,8 @@ def test_missed_instalment_then_paid_late(ws, ops, risk, auditor, applicant) -> 
     assert f"LF-C-{loan_id:08d}" in text and "8.76" in text  # the week's penalty so far
     # Paid late on the 20th: penalty 8.76 first, then fee, interest, principal.
     paid = repayments.repay(ws, ops, loan_id, 343037 + 876, date(2026, 2, 20), "late-1")
-    assert paid["state"] == "active"
-    assert paid["outstanding"]["penalty"] == "0.00"
+    assert paid.status == "active"
+    assert paid.outstanding.penalty == 0
     counts = close(ws, date(2026, 2, 20))
     assert status(ws, loan_id) == ("active", 0, "M0", "normal", 0)
     assert counts.penalty_accrued == 0
@@ -125,7 +125,7 @@ def test_a_loan_never_paid_ages_to_write_off(ws, ops, risk, auditor, applicant) 
     report = audit.verify(ws, auditor)
     assert report.ok, report.problems
     recovery = repayments.repay(ws, ops, loan_id, 50_000, date(2027, 3, 1), "recovery-1")
-    assert recovery["state"] == "written_off"
+    assert recovery.status == "written_off"
 
 
 def test_penalty_grows_as_each_instalment_falls_overdue(ws, ops, risk, applicant) -> None:  # type: ignore[no-untyped-def]
@@ -159,11 +159,11 @@ def test_rerunning_a_date_changes_nothing(ws, ops, risk, applicant) -> None:  # 
 
 def test_lapsed_approvals_expire(ws, ops, risk, applicant) -> None:  # type: ignore[no-untyped-def]
     loan = applications.apply(ws, ops, applicant(), date(2026, 1, 10))
-    applications.start_review(ws, ops, loan["id"], date(2026, 1, 10))
-    applications.approve(ws, risk, loan["id"], date(2026, 1, 11))  # valid 30 days: to 10 Feb
+    applications.start_review(ws, ops, loan.id, date(2026, 1, 10))
+    applications.approve(ws, risk, loan.id, date(2026, 1, 11))  # valid 30 days: to 10 Feb
     assert close(ws, date(2026, 2, 10)).approvals_expired == 0
     assert close(ws, date(2026, 2, 11)).approvals_expired == 1
-    assert status(ws, loan["id"])[0] == "expired"
+    assert status(ws, loan.id)[0] == "expired"
 
 
 def test_bad_dates_are_refused() -> None:

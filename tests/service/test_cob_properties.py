@@ -36,7 +36,6 @@ from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
-from lendflow.domain.money import parse_amount
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
@@ -202,7 +201,7 @@ def applicant(plan: LoanPlan, serial: int) -> Application:
 def open_loan(desk: Desk, index: int, plan: LoanPlan) -> None:
     """Apply, review, approve and pay out on one day; the upfront fee paid then if planned."""
     ws, ops, risk = desk.ws, desk.ws.actor("ops"), desk.ws.actor("risk")
-    loan_id = applications.apply(ws, ops, applicant(plan, 100 + index), plan.disbursed)["id"]
+    loan_id = applications.apply(ws, ops, applicant(plan, 100 + index), plan.disbursed).id
     applications.start_review(ws, ops, loan_id, plan.disbursed)
     applications.approve(ws, risk, loan_id, plan.disbursed)
     disbursement.disburse(ws, ops, loan_id, plan.disbursed)
@@ -216,7 +215,7 @@ def lapse_approval(desk: Desk, day: date) -> None:
     """An approved application never paid out: close of business must let it expire."""
     ws, ops = desk.ws, desk.ws.actor("ops")
     plan = LoanPlan("cash-easy", 500_000, 6, day, fee_at_signing=False)
-    loan_id = applications.apply(ws, ops, applicant(plan, 99), day)["id"]
+    loan_id = applications.apply(ws, ops, applicant(plan, 99), day).id
     applications.start_review(ws, ops, loan_id, day)
     applications.approve(ws, ws.actor("risk"), loan_id, day)
 
@@ -273,8 +272,7 @@ def amount_for(ws: Workspace, loan_id: int, payment: PaymentPlan) -> int | None:
         return first["principal"] + first["interest"] + first["fee"]
     if payment.kind == "partial":
         return max(1, due * payment.share // 100)
-    quote = repayments.quote(ws, ws.actor("ops"), loan_id, payment.day)
-    return parse_amount(quote["total"])
+    return repayments.quote(ws, ws.actor("ops"), loan_id, payment.day).total
 
 
 def post(desk: Desk, book: Book, day: date, amounts: list[int | None] | None) -> None:

@@ -19,6 +19,7 @@ from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.config.product_spec import example_product_paths
 from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans.results import RepaymentResult
 from lendflow.products import catalogue as products
 from lendflow.store import cob_queries as q
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
@@ -30,10 +31,10 @@ DAY = timedelta(days=1)
 def open_loan(ws, ops, risk, applicant, on: date, product: str = "cash-easy") -> int:  # type: ignore[no-untyped-def]
     """Applied for, approved and paid out on `on`: 10,000.00 over 3 months."""
     loan = applications.apply(ws, ops, applicant(product=product, amount="10000", term=3), on)
-    applications.start_review(ws, ops, loan["id"], on)
-    applications.approve(ws, risk, loan["id"], on)
-    disbursement.disburse(ws, ops, loan["id"], on)
-    return loan["id"]
+    applications.start_review(ws, ops, loan.id, on)
+    applications.approve(ws, risk, loan.id, on)
+    disbursement.disburse(ws, ops, loan.id, on)
+    return loan.id
 
 
 def close(ws, first: date, last: date | None = None, config: CobConfig = CONFIG) -> SweepCounts:  # type: ignore[no-untyped-def]
@@ -251,7 +252,7 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
 
     monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
     closed: list[SweepCounts] = []
-    paid: list[dict[str, object]] = []
+    paid: list[RepaymentResult] = []
     closing = threading.Thread(target=lambda: closed.append(close(ws, date(2026, 2, 20))))
     closing.start()
     assert paused.wait(30)
@@ -267,8 +268,8 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
     closing.join(30)
     paying.join(30)
     assert closed and closed[0].penalty_accrued == 219
-    assert paid and paid[0]["state"] == "active"
-    assert paid[0]["outstanding"]["penalty"] == "0.00"
+    assert paid and paid[0].status == "active"
+    assert paid[0].outstanding.penalty == 0
     assert status(ws, loan_id) == ("active", 0, "M0", "normal", 0, date(2026, 2, 20))
     with ws.engine.connect() as c:
         assert c.execute(select(loans.c.credit_balance).where(loans.c.id == loan_id)).scalar() == 0

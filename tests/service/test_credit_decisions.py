@@ -17,6 +17,7 @@ from lendflow.domain.identity import sample_national_id
 from lendflow.loans import applications, disbursement
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
+from lendflow.loans.results import LoanDetail, LoanResult, ModelRef
 from lendflow.workspace.context import Workspace
 
 DAY = date(2026, 2, 2)
@@ -42,14 +43,14 @@ def apply(
         "employment": "salaried",
         **fields,
     }
-    return int(applications.apply(ws, ops, Application.parse(**raw), DAY)["id"])
+    return applications.apply(ws, ops, Application.parse(**raw), DAY).id
 
 
-def review(ws: Workspace, ops: Actor, loan_id: int) -> dict:
+def review(ws: Workspace, ops: Actor, loan_id: int) -> LoanResult:
     return applications.start_review(ws, ops, loan_id, DAY)
 
 
-def shown(ws: Workspace, risk: Actor, loan_id: int) -> dict:
+def shown(ws: Workspace, risk: Actor, loan_id: int) -> LoanDetail:
     return loan_views.show(ws, risk, loan_id, DAY)
 
 
@@ -58,21 +59,22 @@ def test_a_good_applicant_is_approved_at_the_grades_price_with_the_decision_on_r
 ) -> None:
     loan_id = apply(auto, ops, 501)
     view = review(auto, ops, loan_id)
-    assert view["state"] == "approved"
-    assert view["approved"] == "20000.00"
-    assert view["annual_rate"] == "14.40"  # grade C of cash-easy's band
+    assert view.status == "approved"
+    assert view.approved == 2_000_000
+    assert str(view.annual_rate) == "14.40"  # grade C of cash-easy's band
     loan = shown(auto, risk, loan_id)
-    assert loan["risk_grade"] == "C"
-    champion, challenger = loan["credit_decisions"]
-    assert champion["role"] == "champion" and challenger["role"] == "challenger"
-    assert champion["scorecard"] == {"code": "consumer-v1", "version": 1}
-    assert champion["decision_table"] == {"code": "consumer-rules-v1", "version": 1}
-    assert champion["score"] == 602
-    assert champion["points"]["age"] == {"bin": "[30, 45)", "points": 88, "lost": 0}
-    assert champion["inputs"]["monthly_income"] == "9000.00"
-    assert champion["inputs"]["dti"] == "20.34"
-    assert champion["rules"] == [10]
-    assert challenger["scorecard"] == {"code": "consumer-v2", "version": 1}
+    assert loan.risk_grade == "C"
+    champion, challenger = loan.credit_decisions
+    assert champion.role == "champion" and challenger.role == "challenger"
+    assert champion.scorecard == ModelRef(code="consumer-v1", version=1)
+    assert champion.decision_table == ModelRef(code="consumer-rules-v1", version=1)
+    assert champion.score == 602
+    assert champion.points is not None and champion.inputs is not None
+    assert champion.points["age"].model_dump() == {"bin": "[30, 45)", "points": 88, "lost": 0}
+    assert champion.inputs["monthly_income"] == "9000.00"
+    assert champion.inputs["dti"] == "20.34"
+    assert champion.rules == [10]
+    assert challenger.scorecard == ModelRef(code="consumer-v2", version=1)
 
 
 def test_a_decline_names_the_rule_and_the_characteristics_that_cost_most(
@@ -83,16 +85,16 @@ def test_a_decline_names_the_rule_and_the_characteristics_that_cost_most(
         purpose="travel", amount="10000", term=6,
     )  # fmt: skip
     view = review(auto, ops, loan_id)
-    assert view["state"] == "rejected"
-    champion = shown(auto, risk, loan_id)["credit_decisions"][0]
-    assert champion["outcome"] == "reject"
-    assert champion["reasons"][0] == "SCORE_TOO_LOW"
+    assert view.status == "rejected"
+    champion = shown(auto, risk, loan_id).credit_decisions[0]
+    assert champion.outcome == "reject"
+    assert champion.reasons[0] == "SCORE_TOO_LOW"
     # points lost: DTI 96−57 = 39, income 98−68 = 30, employment 96−69 = 27, age 88−70 = 18
-    assert champion["reasons"][1:] == [
+    assert champion.reasons[1:] == [
         "HIGH_DEBT_TO_INCOME", "LOW_INCOME", "EMPLOYMENT", "AGE",
     ]  # fmt: skip
-    assert champion["score"] == 70 + 68 + 57 + 69 + 78 + 80 + 85
-    assert view["reason_code"] == "SCORE_TOO_LOW"
+    assert champion.score == 70 + 68 + 57 + 69 + 78 + 80 + 85
+    assert view.reason_code == "SCORE_TOO_LOW"
 
 
 def test_unaffordable_debt_cuts_the_amount_or_declines(
@@ -100,13 +102,14 @@ def test_unaffordable_debt_cuts_the_amount_or_declines(
 ) -> None:
     cut = apply(auto, ops, 503, monthly_debt="2800", amount="20000")
     view = review(auto, ops, cut)
-    assert view["state"] == "approved"
-    approved = int(view["approved"].split(".")[0])
+    assert view.status == "approved"
+    assert view.approved is not None
+    approved = view.approved // 100
     assert 1000 <= approved < 20000 and approved % 100 == 0
-    decision = shown(auto, risk, cut)["credit_decisions"][0]
-    assert "AMOUNT_REDUCED_FOR_AFFORDABILITY" in decision["reasons"]
+    decision = shown(auto, risk, cut).credit_decisions[0]
+    assert "AMOUNT_REDUCED_FOR_AFFORDABILITY" in decision.reasons
     none_left = apply(auto, ops, 504, monthly_debt="4500")
-    assert review(auto, ops, none_left)["state"] == "rejected"
+    assert review(auto, ops, none_left).status == "rejected"
 
 
 def test_a_referred_loan_waits_for_a_risk_officer_with_a_note(
@@ -115,7 +118,7 @@ def test_a_referred_loan_waits_for_a_risk_officer_with_a_note(
     loan_id = apply(auto, ops, 505, born=date(2004, 6, 1), monthly_income="4500",
                     employment="freelance", term=6, amount="10000")  # fmt: skip
     view = review(auto, ops, loan_id)
-    assert view["state"] == "under_review"
+    assert view.status == "under_review"
     queue = review_queue(auto, risk, DAY)
     assert [(q.id, q.reasons) for q in queue] == [(loan_id, ("SCORE_MARGINAL",))]
     assert queue[0].risk_grade == "E" and queue[0].annual_rate == Decimal("18.00")
@@ -127,11 +130,11 @@ def test_a_referred_loan_waits_for_a_risk_officer_with_a_note(
         BadInput, match=r"referred by automated review \(SCORE_MARGINAL\); give --note"
     ):
         applications.approve(auto, risk, loan_id, DAY)
-    assert shown(auto, risk, loan_id)["state"] == "under_review"
+    assert shown(auto, risk, loan_id).status == "under_review"
     approved = applications.approve(auto, risk, loan_id, DAY, note="payslips checked")
-    assert approved["state"] == "approved" and approved["annual_rate"] == "18.00"
-    manual = shown(auto, risk, loan_id)["credit_decisions"][-1]
-    assert (manual["role"], manual["actor"], manual["note"]) == (
+    assert approved.status == "approved" and str(approved.annual_rate) == "18.00"
+    manual = shown(auto, risk, loan_id).credit_decisions[-1]
+    assert (manual.role, manual.actor, manual.note) == (
         "manual",
         "risk",
         "payslips checked",
@@ -144,7 +147,7 @@ def test_a_blocklisted_person_is_declined(auto: Workspace, ops: Actor, risk: Act
     with pytest.raises(Refused, match="may not change the blocklist"):
         block(auto, ops, sample_national_id(date(1990, 5, 17), 507), "FRAUD_CONFIRMED", None, DAY)
     loan_id = apply(auto, ops, 506)
-    assert review(auto, ops, loan_id)["reason_code"] == "BLOCKLISTED"
+    assert review(auto, ops, loan_id).reason_code == "BLOCKLISTED"
 
 
 def _override(ws: Workspace, name: str, old: str, new: str) -> Path:
@@ -161,7 +164,7 @@ def test_changing_a_yaml_rule_changes_decisions_and_old_ones_keep_their_version(
     auto: Workspace, ops: Actor, risk: Actor
 ) -> None:
     first = apply(auto, ops, 508)
-    assert review(auto, ops, first)["state"] == "approved"
+    assert review(auto, ops, first).status == "approved"
     _override(auto, "consumer-rules-v1.yaml", "version: 1\n", "version: 2\n").write_text(
         (auto.settings.home / "scorecards" / "consumer-rules-v1.yaml")
         .read_text(encoding="utf-8")
@@ -169,9 +172,9 @@ def test_changing_a_yaml_rule_changes_decisions_and_old_ones_keep_their_version(
         encoding="utf-8",
     )
     second = apply(auto, ops, 509)
-    assert review(auto, ops, second)["reason_code"] == "SCORE_TOO_LOW"
-    assert shown(auto, risk, first)["credit_decisions"][0]["decision_table"]["version"] == 1
-    assert shown(auto, risk, second)["credit_decisions"][0]["decision_table"]["version"] == 2
+    assert review(auto, ops, second).reason_code == "SCORE_TOO_LOW"
+    assert shown(auto, risk, first).credit_decisions[0].decision_table.version == 1
+    assert shown(auto, risk, second).credit_decisions[0].decision_table.version == 2
 
 
 def test_changed_rules_under_an_old_version_number_are_refused(
@@ -183,7 +186,7 @@ def test_changed_rules_under_an_old_version_number_are_refused(
     second = apply(auto, ops, 511)
     with pytest.raises(Refused, match="version 1 has decided loans with different rules"):
         review(auto, ops, second)
-    assert shown(auto, risk, second)["state"] == "submitted"
+    assert shown(auto, risk, second).status == "submitted"
 
 
 def test_a_broken_override_stops_review_with_file_and_path(
@@ -193,7 +196,7 @@ def test_a_broken_override_stops_review_with_file_and_path(
     loan_id = apply(auto, ops, 512)
     with pytest.raises(BadInput, match=rf"{path}: characteristics\[2\].input: unknown input"):
         review(auto, ops, loan_id)
-    assert shown(auto, risk, loan_id)["state"] == "submitted"
+    assert shown(auto, risk, loan_id).status == "submitted"
 
 
 def test_challenger_report_compares_outcomes_over_stored_decisions(

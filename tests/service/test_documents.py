@@ -30,7 +30,7 @@ HOSTILE = "<script>alert(1)</script>"
 
 def disbursed_loan(ws: Workspace, applicant: Applicant, **terms: object) -> int:
     ops, risk = ws.actor("ops"), ws.actor("risk")
-    loan_id = int(applications.apply(ws, ops, applicant(**terms), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(**terms), APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     disbursement.disburse(ws, ops, loan_id, PAID_OUT)
@@ -88,7 +88,7 @@ def test_who_may_not_see_personal_data_gets_the_contract_masked(
 
 
 def test_a_loan_not_yet_disbursed_has_no_contract(ws: Workspace, applicant: Applicant) -> None:
-    loan_id = int(applications.apply(ws, ws.actor("ops"), applicant(), APPLIED)["id"])
+    loan_id = applications.apply(ws, ws.actor("ops"), applicant(), APPLIED).id
     with pytest.raises(Refused, match="issued at disbursement"):
         _render_contract(ws, "risk", loan_id)
     assert documents.list_documents(ws, ws.actor("ops"), loan_id) == []
@@ -109,7 +109,7 @@ def test_a_contract_for_a_product_without_penalty_terms_fails_clearly(
 ) -> None:
     _product_without_penalty(ws, tmp_path)
     ops, risk = ws.actor("ops"), ws.actor("risk")
-    loan_id = int(applications.apply(ws, ops, applicant(product="no-penalty"), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(product="no-penalty"), APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     message = (
@@ -123,7 +123,7 @@ def test_a_contract_for_a_product_without_penalty_terms_fails_clearly(
         f"loan {loan_id}: its contract cannot be issued, so nothing is paid out: missing"
         " penalty terms (product no-penalty declares no penalty interest)"
     )
-    assert loan_views.show(ws, ops, loan_id, PAID_OUT)["state"] == "approved"
+    assert loan_views.show(ws, ops, loan_id, PAID_OUT).status == "approved"
     with ws.engine.connect() as connection:
         assert disbursement.payout_in_flight(UnitOfWork(connection), loan_id) is None
     with ws.engine.connect() as connection:

@@ -68,7 +68,7 @@ def refused_quietly(
 
 
 def under_review(ws: Workspace, ops: Actor, application: Application) -> int:
-    loan_id = int(applications.apply(ws, ops, application, APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, application, APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     return loan_id
 
@@ -133,12 +133,8 @@ def test_the_edges_of_the_product_are_inside_it(
     oldest = applications.apply(
         ws, ops, applicant(born=date(1970, 1, 11), amount="50000", term=12), APPLIED
     )
-    assert (youngest["state"], youngest["requested"], youngest["term"]) == (
-        "submitted",
-        "1000.00",
-        3,
-    )
-    assert (oldest["state"], oldest["requested"], oldest["term"]) == ("submitted", "50000.00", 12)
+    assert (youngest.status, youngest.requested, youngest.term) == ("submitted", 100_000, 3)
+    assert (oldest.status, oldest.requested, oldest.term) == ("submitted", 5_000_000, 12)
 
 
 def test_one_open_application_per_product_and_one_name_per_national_id(
@@ -149,7 +145,7 @@ def test_one_open_application_per_product_and_one_name_per_national_id(
     refused_quietly(
         ws,
         Refused,
-        f"customer already has an open application for cash-easy (loan {first['id']})",
+        f"customer already has an open application for cash-easy (loan {first.id})",
         lambda: applications.apply(ws, ops, applicant(serial=7, amount="2000"), APPLIED),
     )
     refused_quietly(
@@ -164,12 +160,12 @@ def test_one_open_application_per_product_and_one_name_per_national_id(
     other = applications.apply(
         ws, ops, applicant(serial=7, product="sme-growth", amount="20000"), APPLIED
     )
-    assert other["customer"]["id"] == first["customer"]["id"]
-    applications.start_review(ws, ops, first["id"], APPLIED)
-    applications.reject(ws, risk, first["id"], DECIDED, "DTI_TOO_HIGH")
+    assert other.customer.id == first.customer.id
+    applications.start_review(ws, ops, first.id, APPLIED)
+    applications.reject(ws, risk, first.id, DECIDED, "DTI_TOO_HIGH")
     again = applications.apply(ws, ops, applicant(serial=7, amount="2000"), DECIDED)
-    assert again["state"] == "submitted"
-    assert again["customer"]["id"] == first["customer"]["id"]
+    assert again.status == "submitted"
+    assert again.customer.id == first.customer.id
 
 
 def test_single_borrower_cap_counts_every_open_application(
@@ -189,11 +185,11 @@ def test_single_borrower_cap_counts_every_open_application(
         ws, ops, applicant(serial=22, product="sme-growth", amount="150000"), APPLIED
     )
     at_cap = applications.apply(ws, ops, applicant(serial=22, amount="50000"), APPLIED)
-    assert at_cap["state"] == "submitted"
+    assert at_cap.status == "submitted"
     # A declined application no longer counts against the borrower.
-    applications.start_review(ws, ops, big["id"], APPLIED)
-    applications.reject(ws, risk, big["id"], DECIDED, "EXPOSURE")
-    assert applications.apply(ws, ops, applicant(serial=21), DECIDED)["state"] == "submitted"
+    applications.start_review(ws, ops, big.id, APPLIED)
+    applications.reject(ws, risk, big.id, DECIDED, "EXPOSURE")
+    assert applications.apply(ws, ops, applicant(serial=21), DECIDED).status == "submitted"
 
 
 def test_malformed_national_id_and_phone_are_bad_input_without_echoing_them(
@@ -231,7 +227,7 @@ def test_illegal_moves_are_refused_with_the_state_they_need(
     ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant
 ) -> None:
     """The loan machine, not the caller, decides which step may follow which."""
-    submitted = int(applications.apply(ws, ops, applicant(), APPLIED)["id"])
+    submitted = applications.apply(ws, ops, applicant(), APPLIED).id
     refusals: list[tuple[str, Callable[[], object]]] = [
         (
             f"loan {submitted} is submitted; disburse needs approved",
@@ -289,14 +285,14 @@ def test_an_applicant_may_withdraw_until_the_money_is_paid(
     ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant
 ) -> None:
     """Withdrawal is allowed from submitted, under review and approved, and is final."""
-    submitted = int(applications.apply(ws, ops, applicant(), APPLIED)["id"])
+    submitted = applications.apply(ws, ops, applicant(), APPLIED).id
     reviewing = under_review(ws, ops, applicant())
     approved = under_review(ws, ops, applicant())
     applications.approve(ws, risk, approved, DECIDED)
     for loan_id in (submitted, reviewing, approved):
         view = applications.withdraw(ws, ops, loan_id, DECIDED, note="changed my mind")
-        assert view["state"] == "withdrawn"
-        assert loan_views.loan_events(ws, ops, loan_id)[-1]["name"] == "LoanWithdrawn"
+        assert view.status == "withdrawn"
+        assert loan_views.loan_events(ws, ops, loan_id)[-1].name == "LoanWithdrawn"
     refused_quietly(
         ws,
         Refused,
@@ -319,17 +315,13 @@ def test_approval_amount_and_rejection_reason_rules(
             lambda a=too_much: applications.approve(ws, risk, loan_id, DECIDED, amount=a),
         )
     view = applications.approve(ws, risk, loan_id, DECIDED, amount=800_000, note="income")
-    assert (view["state"], view["requested"], view["approved"]) == (
-        "approved",
-        "10000.00",
-        "8000.00",
-    )
-    assert view["principal"] == "8000.00"
-    assert view["decided_on"] == DECIDED.isoformat()
-    assert view["approval_expires_on"] == "2026-02-10"  # cash-easy: valid 30 days
+    assert (view.status, view.requested, view.approved) == ("approved", 1_000_000, 800_000)
+    assert view.principal == 800_000
+    assert view.decided_on == DECIDED
+    assert view.approval_expires_on == date(2026, 2, 10)  # cash-easy: valid 30 days
     approved_event = loan_views.loan_events(ws, ops, loan_id)[-1]
-    assert approved_event["name"] == "LoanApproved"
-    assert '"approved_amount":800000' in approved_event["payload"]
+    assert approved_event.name == "LoanApproved"
+    assert '"approved_amount":800000' in approved_event.payload
 
     declined = under_review(ws, ops, applicant())
     for bad_code in ("", "two words", "1STARTS_WITH_DIGIT"):
@@ -340,7 +332,7 @@ def test_approval_amount_and_rejection_reason_rules(
             lambda c=bad_code: applications.reject(ws, risk, declined, DECIDED, c),
         )
     view = applications.reject(ws, risk, declined, DECIDED, "DTI_TOO_HIGH")
-    assert (view["state"], view["reason_code"]) == ("rejected", "DTI_TOO_HIGH")
+    assert (view.status, view.reason_code) == ("rejected", "DTI_TOO_HIGH")
 
 
 def test_each_role_does_only_its_own_job(
@@ -388,7 +380,7 @@ def test_a_business_date_before_the_application_is_bad_input(
     ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant
 ) -> None:
     """Back-dating a decision before the application would falsify the trail."""
-    loan_id = int(applications.apply(ws, ops, applicant(), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(), APPLIED).id
     message = f"business date 2026-01-09 is before loan {loan_id} was applied for (2026-01-10)"
     early = date(2026, 1, 9)
     refused_quietly(
@@ -401,7 +393,7 @@ def test_a_business_date_before_the_application_is_bad_input(
         ws, BadInput, message, lambda: applications.reject(ws, risk, loan_id, early, "LATE")
     )
     # The same day as the application is fine.
-    assert applications.approve(ws, risk, loan_id, APPLIED)["state"] == "approved"
+    assert applications.approve(ws, risk, loan_id, APPLIED).status == "approved"
 
 
 def test_an_approval_must_be_an_amount_the_product_offers(

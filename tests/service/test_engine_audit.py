@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import Conflict, Refused
-from lendflow.domain.money import parse_amount
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
@@ -31,7 +30,7 @@ PAID_OUT = date(2026, 1, 12)
 
 def approved_loan(ws: Workspace, applicant: Applicant, **terms: Any) -> int:
     ops, risk = ws.actor("ops"), ws.actor("risk")
-    loan_id = int(applications.apply(ws, ops, applicant(**terms), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(**terms), APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     return loan_id
@@ -57,13 +56,11 @@ def test_a_busy_day_through_every_path_proves(
     assert isinstance(gateway, SandboxGateway)
 
     paid_off = active_loan(ws, applicant)
-    first = loan_views.schedule(ws, ops, paid_off)["instalments"][0]
-    repayments.repay(ws, ops, paid_off, parse_amount(first["total"]), date(2026, 2, 12))
+    first = loan_views.schedule(ws, ops, paid_off).instalments[0]
+    repayments.repay(ws, ops, paid_off, first.total, date(2026, 2, 12))
     quote = repayments.quote(ws, ops, paid_off, date(2026, 3, 1))
-    closed = repayments.repay(
-        ws, ops, paid_off, parse_amount(quote["total"]) + 5_000, date(2026, 3, 1)
-    )
-    assert (closed["state"], closed["credit_balance"]) == ("closed", "50.00")
+    closed = repayments.repay(ws, ops, paid_off, quote.total + 5_000, date(2026, 3, 1))
+    assert (closed.status, closed.credit_balance) == ("closed", 5_000)
 
     sme = active_loan(ws, applicant, product="sme-growth", amount="100000", term=12)
     repayments.repay(ws, ops, sme, 150_000, date(2026, 2, 12))  # fee, then part of interest
@@ -82,7 +79,7 @@ def test_a_busy_day_through_every_path_proves(
 
     withdrawn = approved_loan(ws, applicant)
     applications.withdraw(ws, ops, withdrawn, DECIDED)
-    reviewing = int(applications.apply(ws, ops, applicant(), APPLIED)["id"])
+    reviewing = applications.apply(ws, ops, applicant(), APPLIED).id
     applications.start_review(ws, ops, reviewing, APPLIED)
     applications.reject(ws, risk, reviewing, DECIDED, "DTI_TOO_HIGH")
     applications.apply(ws, ops, applicant(), DECIDED)  # still waiting
@@ -109,25 +106,24 @@ def test_an_edited_or_deleted_event_breaks_the_chain_at_that_event(
     """Nobody may quietly rewrite who approved what: the hash chain names the event."""
     loan_id = active_loan(ws, applicant)
     trail = loan_views.loan_events(ws, ops, loan_id)
-    approved = next(e for e in trail if e["name"] == "LoanApproved")
-    original = approved["payload"]
+    approved = next(e for e in trail if e.name == "LoanApproved")
+    original = approved.payload
     assert '"approved_amount":1000000' in original
 
     forged = original.replace('"approved_amount":1000000', '"approved_amount":900000')
-    tamper(ws, "UPDATE events SET payload = :p WHERE id = :id", p=forged, id=approved["id"])
+    tamper(ws, "UPDATE events SET payload = :p WHERE id = :id", p=forged, id=approved.id)
     report = audit.verify(ws, auditor)
-    assert report.problems == [f"event {approved['id']}: content does not match its hash (altered)"]
+    assert report.problems == [f"event {approved.id}: content does not match its hash (altered)"]
 
-    tamper(ws, "UPDATE events SET payload = :p WHERE id = :id", p=original, id=approved["id"])
+    tamper(ws, "UPDATE events SET payload = :p WHERE id = :id", p=original, id=approved.id)
     assert audit.verify(ws, auditor).ok
 
-    ids = [e["id"] for e in trail]
-    reviewed = ids[ids.index(approved["id"]) - 1]
-    tamper(ws, "DELETE FROM events WHERE id = :id", id=approved["id"])
+    ids = [e.id for e in trail]
+    reviewed = ids[ids.index(approved.id) - 1]
+    tamper(ws, "DELETE FROM events WHERE id = :id", id=approved.id)
     report = audit.verify(ws, auditor)
     assert report.problems == [
-        f"event {ids[ids.index(approved['id']) + 1]}: does not follow event {reviewed}"
-        " (chain broken)"
+        f"event {ids[ids.index(approved.id) + 1]}: does not follow event {reviewed} (chain broken)"
     ]
 
 

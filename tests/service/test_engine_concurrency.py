@@ -22,7 +22,6 @@ from lendflow.access.permissions import Actor
 from lendflow.bootstrap import open_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import Conflict, LendflowError
-from lendflow.domain.money import format_fen, parse_amount
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
@@ -35,12 +34,12 @@ APPLIED = date(2026, 1, 10)
 DECIDED = date(2026, 1, 11)
 PAID_OUT = date(2026, 1, 12)
 DUE = date(2026, 2, 12)
-OWED_ON_DUE_DATE = "10140.00"  # 10,000.00 principal + 130.00 interest + 10.00 fee due
+OWED_ON_DUE_DATE = 1_014_000  # 10,000.00 principal + 130.00 interest + 10.00 fee due
 PROCESS_TIMEOUT = 60
 
 
 Job = tuple[int, int, str]  # loan id, amount in fen, idempotency key
-Answer = tuple[int, str, int, str, str]  # round, key, amount, outcome, outstanding or error
+Answer = tuple[int, str, int, str, int | str]  # round, key, amount, outcome, outstanding or error
 
 
 def repay_in_own_process(
@@ -56,7 +55,7 @@ def repay_in_own_process(
                 loan_views.show(ws, clerk, loan_id, day)  # connected and warm before the start
                 start.wait(timeout=PROCESS_TIMEOUT)
                 view = repayments.repay(ws, clerk, loan_id, amount, day, idempotency_key=key)
-                answers.put((round_no, key, amount, "ok", view["outstanding"]["total"]))
+                answers.put((round_no, key, amount, "ok", view.outstanding.total))
             except Conflict as exc:
                 answers.put((round_no, key, amount, "conflict", str(exc)))
             except BaseException as exc:  # reported to the parent, which fails the test
@@ -100,7 +99,7 @@ def race(settings: Settings, rounds: list[list[Job]]) -> list[list[Answer]]:
 
 
 def active_loan(ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant) -> int:
-    loan_id = int(applications.apply(ws, ops, applicant(), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(), APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     disbursement.disburse(ws, ops, loan_id, PAID_OUT)
@@ -141,7 +140,7 @@ def test_two_processes_repaying_one_loan_at_once_lose_nothing_and_double_nothing
     two_tellers = active_loan(ws, ops, risk, applicant)
     one_payment_twice = active_loan(ws, ops, risk, applicant)
     for loan_id in (two_tellers, one_payment_twice):
-        assert loan_views.show(ws, ops, loan_id, DUE)["outstanding"]["total"] == OWED_ON_DUE_DATE
+        assert loan_views.show(ws, ops, loan_id, DUE).outstanding.total == OWED_ON_DUE_DATE
     tellers, duplicates = race(
         settings,
         [
@@ -157,17 +156,17 @@ def test_two_processes_repaying_one_loan_at_once_lose_nothing_and_double_nothing
     assert repayment_keys(ws, two_tellers) == [f"repay:{key}" for key, _ in landed]
     received = sum(amount for _, amount in landed)
     assert paid_on_instalments(ws, two_tellers) == received
-    after = loan_views.show(ws, ops, two_tellers, DUE)["outstanding"]["total"]
-    assert after == format_fen(parse_amount(OWED_ON_DUE_DATE) - received)
+    after = loan_views.show(ws, ops, two_tellers, DUE).outstanding.total
+    assert after == OWED_ON_DUE_DATE - received
 
     # The same key twice: money moves once, and both callers hear the same answer.
     assert repayment_keys(ws, one_payment_twice) == ["repay:bank-tx-77"]
     assert paid_on_instalments(ws, one_payment_twice) == 50_000
-    after = loan_views.show(ws, ops, one_payment_twice, DUE)["outstanding"]["total"]
-    assert after == "9640.00"
+    after = loan_views.show(ws, ops, one_payment_twice, DUE).outstanding.total
+    assert after == 964_000
     acknowledged = [answer for *_, outcome, answer in duplicates if outcome == "ok"]
     assert acknowledged, duplicates
-    assert set(acknowledged) == {"9640.00"}  # a replay answers with the first result
+    assert set(acknowledged) == {964_000}  # a replay answers with the first result
     assert audit.verify(ws, auditor).ok
 
 

@@ -21,10 +21,10 @@ from lendflow.access.permissions import Actor
 from lendflow.bootstrap import open_workspace
 from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.domain.money import parse_amount
 from lendflow.loans import applications, audit, disbursement
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
+from lendflow.loans.results import DisbursementResult
 from lendflow.store.tables import (
     events,
     instalments,
@@ -44,7 +44,7 @@ PAID_OUT = date(2026, 1, 12)
 
 def approved_loan(ws: Workspace, applicant: Applicant, **terms: Any) -> int:
     ops, risk = ws.actor("ops"), ws.actor("risk")
-    loan_id = int(applications.apply(ws, ops, applicant(**terms), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(**terms), APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     return loan_id
@@ -65,9 +65,9 @@ def workspace_with(settings: Settings, gateway: Any) -> Iterator[Workspace]:
         workspace.close()
 
 
-def without_marker(answer: dict[str, Any]) -> dict[str, Any]:
-    """A replayed answer, minus any flag that only says it is a replay."""
-    return {k: v for k, v in answer.items() if k != "replayed"}
+def without_marker(answer: DisbursementResult) -> DisbursementResult:
+    """A replayed answer, minus the flag that only says it is a replay."""
+    return answer.model_copy(update={"replayed": False})
 
 
 def payout_row(ws: Workspace, loan_id: int) -> dict[str, Any] | None:
@@ -108,24 +108,24 @@ def test_disbursement_builds_schedule_posts_ledger_and_stores_apr(
     """After paying out, schedule, ledger, APR and the gateway must all tell one story."""
     loan_id = approved_loan(ws, applicant, amount="10000", term=6)
     view = disbursement.disburse(ws, ops, loan_id, PAID_OUT)
-    assert view["state"] == "active"
-    assert view["outstanding"] == {
+    assert view.status == "active"
+    assert view.outstanding.model_dump(mode="json") == {
         "principal": "10000.00",
         "interest": "0.00",
         "penalty": "0.00",
         "fees": "0.00",
         "total": "10000.00",
     }
-    assert (view["disbursed_on"], view["maturity_on"]) == (PAID_OUT.isoformat(), "2026-07-12")
+    assert (view.disbursed_on, view.maturity_on) == (PAID_OUT, date(2026, 7, 12))
 
     schedule = loan_views.schedule(ws, ops, loan_id)
-    rows = schedule["instalments"]
-    assert [r["n"] for r in rows] == [1, 2, 3, 4, 5, 6]
-    assert [r["due_date"] for r in rows] == [f"2026-{m:02d}-12" for m in range(2, 8)]
-    assert sum(parse_amount(r["principal"]) for r in rows) == 1_000_000
-    assert schedule["total_principal"] == "10000.00"
-    assert {r["fee"] for r in rows} == {"10.00"}  # 0.10 % of the principal each month
-    assert rows[-1]["balance"] == "0.00"
+    rows = schedule.instalments
+    assert [r.n for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r.due_date for r in rows] == [date(2026, m, 12) for m in range(2, 8)]
+    assert sum(r.principal for r in rows) == 1_000_000
+    assert schedule.total_principal == 1_000_000
+    assert {r.fee for r in rows} == {1_000}  # 0.10 % of the principal each month
+    assert rows[-1].balance == 0
 
     with ws.engine.connect() as conn:
         loan = conn.execute(select(loans).where(loans.c.id == loan_id)).mappings().one()
@@ -138,13 +138,13 @@ def test_disbursement_builds_schedule_posts_ledger_and_stores_apr(
     assert sorted(lines) == [("cash", 0, 1_000_000), ("loan_principal", 1_000_000, 0)]
 
     # APR: the IRR of 10,000.00 against the six instalments, annualised both ways.
-    assert view["apr"] == schedule["apr"]
-    assert loan["apr"] == f"{view['apr']['compound']}/{view['apr']['simple']}"
-    rate = monthly_irr(1_000_000, [parse_amount(r["total"]) for r in rows])
+    assert view.apr is not None and view.apr == schedule.apr
+    assert loan["apr"] == f"{view.apr.compound}/{view.apr.simple}"
+    rate = monthly_irr(1_000_000, [r.total for r in rows])
     compound = ((1 + rate) ** 12 - 1) * 100
-    assert abs(Decimal(view["apr"]["compound"]) - compound) <= Decimal("0.01")
-    assert abs(Decimal(view["apr"]["simple"]) - rate * 1200) <= Decimal("0.01")
-    assert Decimal("15.60") < Decimal(view["apr"]["compound"]) < Decimal(24)  # fee + policy cap
+    assert abs(view.apr.compound - compound) <= Decimal("0.01")
+    assert abs(view.apr.simple - rate * 1200) <= Decimal("0.01")
+    assert Decimal("15.60") < view.apr.compound < Decimal(24)  # fee + policy cap
 
     assert sandbox(ws).payouts() == {f"LF-{loan_id}": 1_000_000}
     payout = payout_row(ws, loan_id)
@@ -155,8 +155,8 @@ def test_disbursement_builds_schedule_posts_ledger_and_stores_apr(
         1,
     )
     disbursed = loan_views.loan_events(ws, ops, loan_id)[-1]
-    assert disbursed["name"] == "LoanDisbursed"
-    assert json.loads(disbursed["payload"])["principal"] == 1_000_000
+    assert disbursed.name == "LoanDisbursed"
+    assert json.loads(disbursed.payload)["principal"] == 1_000_000
     assert audit.verify(ws, ws.actor("auditor")).ok
 
 
@@ -166,20 +166,20 @@ def test_sme_growth_upfront_fee_is_instalment_zero_and_never_deducted(
     """The 1 % arrangement fee is owed at signing; the borrower still receives every yuan."""
     loan_id = approved_loan(ws, applicant, product="sme-growth", amount="100000", term=12)
     view = disbursement.disburse(ws, ops, loan_id, PAID_OUT)
-    assert view["outstanding"]["fees"] == "1000.00"
-    assert view["outstanding"]["principal"] == "100000.00"
-    assert view["payoff"] == "101000.00"
+    assert view.outstanding.fees == 100_000
+    assert view.outstanding.principal == 10_000_000
+    assert view.payoff == 10_100_000
 
-    rows = loan_views.schedule(ws, ops, loan_id)["instalments"]
+    rows = loan_views.schedule(ws, ops, loan_id).instalments
     fee_row = rows[0]
-    assert (fee_row["n"], fee_row["due_date"], fee_row["fee"]) == (0, "2026-01-12", "1000.00")
-    assert (fee_row["principal"], fee_row["interest"]) == ("0.00", "0.00")
+    assert (fee_row.n, fee_row.due_date, fee_row.fee) == (0, PAID_OUT, 100_000)
+    assert (fee_row.principal, fee_row.interest) == (0, 0)
     later = rows[1:]
     assert len(later) == 12
-    assert [r["principal"] for r in later] == ["0.00"] * 11 + ["100000.00"]  # 先息后本
+    assert [r.principal for r in later] == [0] * 11 + [10_000_000]  # 先息后本
     # Daily interest at 14.40 % / 360: 31 days to 12 Feb, 28 days to 12 Mar.
-    assert (later[0]["interest"], later[1]["interest"]) == ("1240.00", "1120.00")
-    assert {r["fee"] for r in later} == {"0.00"}
+    assert (later[0].interest, later[1].interest) == (124_000, 112_000)
+    assert {r.fee for r in later} == {0}
 
     with ws.engine.connect() as conn:
         loan = conn.execute(select(loans).where(loans.c.id == loan_id)).mappings().one()
@@ -195,7 +195,8 @@ def test_same_idempotency_key_pays_once_and_returns_the_first_answer(
     loan_id = approved_loan(ws, applicant)
     first = disbursement.disburse(ws, ops, loan_id, PAID_OUT, idempotency_key="pay-once")
     again = disbursement.disburse(ws, ops, loan_id, PAID_OUT, idempotency_key="pay-once")
-    assert without_marker(again) == json.loads(json.dumps(first, default=str))
+    assert again.replayed and not first.replayed
+    assert without_marker(again).model_dump(mode="json") == first.model_dump(mode="json")
     assert sandbox(ws).payouts() == {f"LF-{loan_id}": 1_000_000}
     payout = payout_row(ws, loan_id)
     assert payout is not None and payout["attempts"] == 1
@@ -227,7 +228,7 @@ def test_declined_payout_leaves_the_loan_approved_and_a_retry_pays(
         with pytest.raises(GatewayError, match="payout declined") as caught:
             disbursement.disburse(declining, ops, loan_id, PAID_OUT)
         assert not caught.value.transient
-        assert loan_views.show(ws, ops, loan_id, PAID_OUT)["state"] == "approved"
+        assert loan_views.show(ws, ops, loan_id, PAID_OUT).status == "approved"
         failed = payout_row(ws, loan_id)
         assert failed is not None
         assert (failed["status"], failed["attempts"]) == ("failed", 1)
@@ -236,7 +237,7 @@ def test_declined_payout_leaves_the_loan_approved_and_a_retry_pays(
         books_untouched(ws, loan_id)
 
         view = disbursement.disburse(declining, ops, loan_id, PAID_OUT)
-        assert view["state"] == "active"
+        assert view.status == "active"
         paid = payout_row(ws, loan_id)
         assert paid is not None
         assert (paid["status"], paid["attempts"]) == ("paid", 2)
@@ -259,10 +260,10 @@ def test_timeouts_are_retried_under_one_reference_and_pay_exactly_once(
         assert gateway.payouts() == {reference: 1_000_000}  # the money did leave
         pending = payout_row(ws, paid_then_lost)
         assert pending is not None and pending["status"] == "pending"
-        assert loan_views.show(ws, ops, paid_then_lost, PAID_OUT)["state"] == "approved"
+        assert loan_views.show(ws, ops, paid_then_lost, PAID_OUT).status == "approved"
         books_untouched(ws, paid_then_lost)
 
-        assert disbursement.disburse(slow, ops, paid_then_lost, PAID_OUT)["state"] == "active"
+        assert disbursement.disburse(slow, ops, paid_then_lost, PAID_OUT).status == "active"
         assert gateway.payouts() == {reference: 1_000_000}
         settled = payout_row(ws, paid_then_lost)
         assert settled is not None
@@ -272,7 +273,7 @@ def test_timeouts_are_retried_under_one_reference_and_pay_exactly_once(
         with pytest.raises(GatewayError, match="timed out"):
             disbursement.disburse(slow, ops, lost_before_paying, PAID_OUT)
         assert f"LF-{lost_before_paying}" not in gateway.payouts()
-        assert disbursement.disburse(slow, ops, lost_before_paying, PAID_OUT)["state"] == "active"
+        assert disbursement.disburse(slow, ops, lost_before_paying, PAID_OUT).status == "active"
         assert gateway.payouts() == {reference: 1_000_000, f"LF-{lost_before_paying}": 1_000_000}
     assert count(ws, journal_entries, journal_entries.c.kind == "disbursement") == 2
     assert audit.verify(ws, ws.actor("auditor")).ok
@@ -283,7 +284,7 @@ def test_a_lapsed_approval_cannot_be_paid_out(
 ) -> None:
     """cash-easy approvals hold 30 days: approved 11 Jan, payable up to 10 Feb inclusive."""
     loan_id = approved_loan(ws, applicant)
-    assert loan_views.show(ws, ops, loan_id, DECIDED)["approval_expires_on"] == "2026-02-10"
+    assert loan_views.show(ws, ops, loan_id, DECIDED).approval_expires_on == date(2026, 2, 10)
     with pytest.raises(
         Refused, match=f"loan {loan_id}: the approval lapsed on 2026-02-10; it can only expire"
     ):
@@ -295,7 +296,7 @@ def test_a_lapsed_approval_cannot_be_paid_out(
     assert payout_row(ws, loan_id) is None
     assert sandbox(ws).payouts() == {}
     books_untouched(ws, loan_id)
-    assert disbursement.disburse(ws, ops, loan_id, date(2026, 2, 10))["state"] == "active"
+    assert disbursement.disburse(ws, ops, loan_id, date(2026, 2, 10)).status == "active"
 
 
 def test_money_paid_before_a_timeout_is_booked_even_after_the_approval_lapses(
@@ -309,7 +310,7 @@ def test_money_paid_before_a_timeout_is_booked_even_after_the_approval_lapses(
             disbursement.disburse(slow, ops, loan_id, date(2026, 2, 10))  # last valid day
         assert gateway.payouts() == {f"LF-{loan_id}": 1_000_000}
         view = disbursement.disburse(slow, ops, loan_id, date(2026, 2, 11))  # retried next day
-        assert view["state"] == "active"
+        assert view.status == "active"
 
 
 class SecondClerkGateway:
@@ -339,4 +340,4 @@ def test_two_clerks_disbursing_at_once_get_one_loan_and_a_clear_refusal(
         with workspace_with(settings, gateway) as clerk_a, pytest.raises(Refused):
             disbursement.disburse(clerk_a, ops, loan_id, PAID_OUT, "clerk-a")
     assert inner.payouts() == {f"LF-{loan_id}": 1_000_000}
-    assert loan_views.show(ws, ops, loan_id, PAID_OUT)["state"] == "active"
+    assert loan_views.show(ws, ops, loan_id, PAID_OUT).status == "active"

@@ -82,7 +82,7 @@ def clear_values_in_files(home: Path) -> list[str]:
 
 def lend_and_collect(ws: Workspace, clerk: Actor, risk: Actor) -> int:
     """Apply, decide, pay out and take a repayment, with `clerk` doing the money steps."""
-    loan_id = int(applications.apply(ws, clerk, borrower(), APPLIED)["id"])
+    loan_id = applications.apply(ws, clerk, borrower(), APPLIED).id
     applications.start_review(ws, clerk, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     disbursement.disburse(ws, clerk, loan_id, PAID_OUT, idempotency_key="pay-1")
@@ -97,8 +97,8 @@ def test_no_table_or_file_holds_the_borrower_in_clear(
     loan_id = lend_and_collect(ws, ops, risk)
     # The same borrower again, for another product: found by hash, still nothing in clear.
     again = applications.apply(ws, ops, second_product(), DECIDED)
-    first = loan_views.show(ws, risk, loan_id, DECIDED)["customer"]
-    assert (first["id"], first["national_id"]) == (again["customer"]["id"], NATIONAL_ID)
+    first = loan_views.show(ws, risk, loan_id, DECIDED).customer
+    assert (first.id, first.national_id) == (again.customer.id, NATIONAL_ID)
     assert clear_values_at_rest(ws) == []
     assert clear_values_in_files(ws.settings.home) == []
 
@@ -108,9 +108,9 @@ def test_events_carry_the_customer_id_and_nothing_personal(
 ) -> None:
     """The audit trail is kept for years and read widely: it names customers by id only."""
     loan_id = lend_and_collect(ws, ops, risk)
-    customer_id = loan_views.show(ws, risk, loan_id, DECIDED)["customer"]["id"]
+    customer_id = loan_views.show(ws, risk, loan_id, DECIDED).customer.id
     trail = loan_views.loan_events(ws, ops, loan_id)
-    assert [e["name"] for e in trail][:5] == [
+    assert [e.name for e in trail][:5] == [
         "LoanSubmitted",
         "LoanReviewStarted",
         "LoanApproved",
@@ -118,11 +118,11 @@ def test_events_carry_the_customer_id_and_nothing_personal(
         "RepaymentPosted",
     ]
     for event in trail:
-        payload = json.loads(event["payload"])
+        payload = json.loads(event.payload)
         assert payload["customer_id"] == customer_id
-        assert not {"name", "national_id", "phone", "customer"} & set(payload), event["name"]
+        assert not {"name", "national_id", "phone", "customer"} & set(payload), event.name
         for value in secrets_of_the_borrower().values():
-            assert value not in event["payload"], event["name"]
+            assert value not in event.payload, event.name
 
 
 def test_operators_see_masked_details_and_risk_officers_see_them_in_clear(
@@ -137,12 +137,12 @@ def test_operators_see_masked_details_and_risk_officers_see_them_in_clear(
     }
     clear = {"name": NAME, "national_id": NATIONAL_ID, "phone": PHONE}
     for actor, expected in ((ops, masked), (auditor, masked), (risk, clear)):
-        customer = loan_views.show(ws, actor, loan_id, DECIDED)["customer"]
-        assert {k: customer[k] for k in expected} == expected, actor.name
+        customer = loan_views.show(ws, actor, loan_id, DECIDED).customer
+        assert customer.model_dump(include=set(expected)) == expected, actor.name
         listed = loan_views.list_loans(ws, actor)
-        assert [row["customer"] for row in listed] == [expected["name"]], actor.name
+        assert [row.customer for row in listed] == [expected["name"]], actor.name
     applied = applications.apply(ws, ops, second_product(), DECIDED)
-    assert applied["customer"]["phone"] == masked["phone"]
+    assert applied.customer.phone == masked["phone"]
     for field in ("name", "national_id", "phone"):
         assert masked[field] != clear[field]
 
@@ -155,4 +155,5 @@ def test_an_admin_posting_money_leaves_nothing_in_clear_either(
     loan_id = lend_and_collect(ws, admin, risk)
     assert clear_values_at_rest(ws) == []
     replay = repayments.repay(ws, ops, loan_id, 50_000, date(2026, 2, 12), idempotency_key="tx-1")
-    assert replay["customer"]["national_id"] != NATIONAL_ID
+    assert replay.replayed
+    assert replay.customer.national_id != NATIONAL_ID

@@ -22,7 +22,6 @@ from lendflow.access.permissions import Actor
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
-from lendflow.domain.money import parse_amount
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.states.definition import machines_folder
@@ -154,8 +153,7 @@ def repayment_amount(desk: Desk, loan_id: int, state: str | None, number: int) -
     """Around the payoff for a repayable loan (below, at or above it); small otherwise."""
     if state not in REPAYABLE:
         return number + 1
-    quote = repayments.quote(desk.ws, desk.ops, loan_id, desk.today)
-    payoff = parse_amount(quote["total"], allow_zero=True)
+    payoff = repayments.quote(desk.ws, desk.ops, loan_id, desk.today).total
     if number % 10 == 0:
         return number + 1
     return max(1, payoff * number // 1_000)
@@ -207,7 +205,7 @@ def perform(desk: Desk, plan: Plan, step: Step) -> None:
         while len(desk.customers) <= who:
             desk.new_customer()
         view = applications.apply(ws, desk.ops, application_for(desk.customers[who], step), today)
-        desk.loan_ids.append(view["id"])
+        desk.loan_ids.append(view.id)
         return
     assert loan_id is not None and plan.state is not None
     if plan.action == "start_review":
@@ -342,19 +340,19 @@ def test_paying_early_never_costs_more_than_settling_later(  # type: ignore[no-u
     loan_ids = []
     for _ in range(2):
         loan = applications.apply(ws, ops, applicant(amount="3000", term=3), date(2026, 1, 10))
-        applications.start_review(ws, ops, loan["id"], date(2026, 1, 10))
-        applications.approve(ws, risk, loan["id"], date(2026, 1, 10))
-        disbursement.disburse(ws, ops, loan["id"], date(2026, 1, 12))
-        loan_ids.append(loan["id"])
+        applications.start_review(ws, ops, loan.id, date(2026, 1, 10))
+        applications.approve(ws, risk, loan.id, date(2026, 1, 10))
+        disbursement.disburse(ws, ops, loan.id, date(2026, 1, 12))
+        loan_ids.append(loan.id)
     early, late = loan_ids
 
     def payoff(loan_id: int, day: date) -> int:
-        return parse_amount(repayments.quote(ws, ops, loan_id, day)["total"])
+        return repayments.quote(ws, ops, loan_id, day).total
 
     first = payoff(early, date(2026, 1, 13)) - 1
     repayments.repay(ws, ops, early, first, date(2026, 1, 13))
     second = payoff(early, date(2026, 1, 14))
     closed = repayments.repay(ws, ops, early, second, date(2026, 1, 14))
-    assert closed["state"] == "closed"
-    paid_by_early = first + second - parse_amount(closed["credit_balance"], allow_zero=True)
+    assert closed.status == "closed"
+    paid_by_early = first + second - closed.credit_balance
     assert paid_by_early <= payoff(late, date(2026, 1, 14))

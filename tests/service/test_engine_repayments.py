@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import BadInput, Conflict, NotFound, Refused
 from lendflow.domain.ledger import Account, EntryDraft
-from lendflow.domain.money import format_fen, parse_amount
+from lendflow.domain.money import format_fen
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
+from lendflow.loans.results import RepaymentResult, ScheduledInstalment
 from lendflow.store import journal
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
@@ -38,10 +39,6 @@ FIRST_DUE = date(2026, 2, 12)
 SECOND_DUE = date(2026, 3, 12)
 
 
-def fen(text: str) -> int:
-    return parse_amount(text, allow_zero=True)
-
-
 def pro_rata(interest: int, elapsed: int, days: int) -> int:
     """Interest earned after `elapsed` of `days`, rounded half up to the fen."""
     return (2 * interest * elapsed + days) // (2 * days)
@@ -49,7 +46,7 @@ def pro_rata(interest: int, elapsed: int, days: int) -> int:
 
 def approved_loan(ws: Workspace, applicant: Applicant, **terms: Any) -> int:
     ops, risk = ws.actor("ops"), ws.actor("risk")
-    loan_id = int(applications.apply(ws, ops, applicant(**terms), APPLIED)["id"])
+    loan_id = applications.apply(ws, ops, applicant(**terms), APPLIED).id
     applications.start_review(ws, ops, loan_id, APPLIED)
     applications.approve(ws, risk, loan_id, DECIDED)
     return loan_id
@@ -61,22 +58,22 @@ def active_loan(ws: Workspace, applicant: Applicant, **terms: Any) -> int:
     return loan_id
 
 
-def rows(ws: Workspace, ops: Actor, loan_id: int) -> list[dict[str, Any]]:
+def rows(ws: Workspace, ops: Actor, loan_id: int) -> list[ScheduledInstalment]:
     """The schedule as staff see it, indexed by instalment number."""
-    return loan_views.schedule(ws, ops, loan_id)["instalments"]
+    return loan_views.schedule(ws, ops, loan_id).instalments
 
 
-def owed(row: dict[str, Any]) -> int:
-    return fen(row["total"]) + fen(row["penalty"])
+def owed(row: ScheduledInstalment) -> int:
+    return row.total + row.penalty
 
 
-def paid(row: dict[str, Any]) -> dict[str, int]:
-    return {k: fen(v) for k, v in row["paid"].items() if k != "total"}
+def paid(row: ScheduledInstalment) -> dict[str, int]:
+    return row.paid.model_dump(exclude={"total"})
 
 
-def without_marker(answer: dict[str, Any]) -> dict[str, Any]:
-    """A replayed answer, minus any flag that only says it is a replay."""
-    return {k: v for k, v in answer.items() if k != "replayed"}
+def without_marker(answer: RepaymentResult) -> RepaymentResult:
+    """A replayed answer, minus the flag that only says it is a replay."""
+    return answer.model_copy(update={"replayed": False})
 
 
 def loan_row(ws: Workspace, loan_id: int) -> dict[str, Any]:
@@ -134,24 +131,24 @@ def test_payment_serves_penalty_fee_interest_principal_oldest_instalment_first(
     assert paid(after[1]) == {"principal": 0, "interest": 0, "fee": 0, "penalty": 0}
 
     rest_of_first = owed(first) - 3_000
-    amount = rest_of_first + fen(second["fee"]) + 5_000
+    amount = rest_of_first + second.fee + 5_000
     repayments.repay(ws, ops, loan_id, amount, SECOND_DUE)
     after = rows(ws, ops, loan_id)
     assert paid(after[0]) == {
-        "principal": fen(first["principal"]),
-        "interest": fen(first["interest"]),
-        "fee": fen(first["fee"]),
+        "principal": first.principal,
+        "interest": first.interest,
+        "fee": first.fee,
         "penalty": 2_500,
     }
-    assert after[0]["paid_on"] == "2026-03-12"
+    assert after[0].paid_on == SECOND_DUE
     assert paid(after[1]) == {
         "principal": 0,
         "interest": 5_000,
-        "fee": fen(second["fee"]),
+        "fee": second.fee,
         "penalty": 0,
     }
-    assert after[1]["paid_on"] is None
-    assert all(fen(r["paid"]["total"]) == 0 for r in after[2:])
+    assert after[1].paid_on is None
+    assert all(r.paid.total == 0 for r in after[2:])
     assert loan_row(ws, loan_id)["penalty_receivable"] == 0
     assert audit.verify(ws, ws.actor("auditor")).ok
 
@@ -162,10 +159,10 @@ def test_a_partial_payment_leaves_the_instalment_partly_paid(
     """50.00 on the due date pays the 10.00 fee and 40.00 of the 130.00 interest, no principal."""
     loan_id = active_loan(ws, applicant)
     first = rows(ws, ops, loan_id)[0]
-    assert (first["fee"], first["interest"]) == ("10.00", "130.00")
+    assert (first.fee, first.interest) == (1_000, 13_000)
     view = repayments.repay(ws, ops, loan_id, 5_000, FIRST_DUE)
-    assert view["state"] == "active"
-    assert view["outstanding"] == {
+    assert view.status == "active"
+    assert view.outstanding.model_dump(mode="json") == {
         "principal": "10000.00",
         "interest": "90.00",
         "penalty": "0.00",
@@ -174,7 +171,7 @@ def test_a_partial_payment_leaves_the_instalment_partly_paid(
     }
     row = rows(ws, ops, loan_id)[0]
     assert paid(row) == {"principal": 0, "interest": 4_000, "fee": 1_000, "penalty": 0}
-    assert row["paid_on"] is None
+    assert row.paid_on is None
     loan = loan_row(ws, loan_id)
     assert (loan["principal_outstanding"], loan["interest_receivable"]) == (1_000_000, 9_000)
 
@@ -189,20 +186,20 @@ def test_a_prepayment_pays_the_next_instalments_in_advance(
     view = repayments.repay(ws, ops, loan_id, owed(first) + owed(second) + extra, FIRST_DUE)
     after = rows(ws, ops, loan_id)
     for before, now in ((first, after[0]), (second, after[1])):
-        assert now["paid"]["total"] == before["total"]
-        assert now["paid_on"] == "2026-02-12"
-    into_principal = extra - fen(third["fee"]) - fen(third["interest"])
+        assert now.paid.total == before.total
+        assert now.paid_on == FIRST_DUE
+    into_principal = extra - third.fee - third.interest
     assert paid(after[2]) == {
         "principal": into_principal,
-        "interest": fen(third["interest"]),
-        "fee": fen(third["fee"]),
+        "interest": third.interest,
+        "fee": third.fee,
         "penalty": 0,
     }
-    assert after[2]["paid_on"] is None
-    assert all(fen(r["paid"]["total"]) == 0 for r in after[3:])
-    expected = 1_000_000 - fen(first["principal"]) - fen(second["principal"]) - into_principal
-    assert view["outstanding"]["principal"] == format_fen(expected)
-    assert view["outstanding"]["total"] == format_fen(expected)  # nothing else is due yet
+    assert after[2].paid_on is None
+    assert all(r.paid.total == 0 for r in after[3:])
+    expected = 1_000_000 - first.principal - second.principal - into_principal
+    assert view.outstanding.principal == expected
+    assert view.outstanding.total == expected  # nothing else is due yet
     loan = loan_row(ws, loan_id)
     assert loan["principal_outstanding"] == expected
     assert loan["interest_receivable"] == loan["fee_receivable"] == 0  # advance went to income
@@ -218,8 +215,8 @@ def test_paying_the_quote_exactly_closes_the_loan_and_it_takes_no_more_money(
     repayments.repay(ws, ops, loan_id, owed(schedule[0]), FIRST_DUE)
     payoff_day = date(2026, 3, 1)
     quote = repayments.quote(ws, ops, loan_id, payoff_day)
-    interest = pro_rata(fen(schedule[1]["interest"]), 17, 28)
-    principal = 1_000_000 - fen(schedule[0]["principal"])
+    interest = pro_rata(schedule[1].interest, 17, 28)
+    principal = 1_000_000 - schedule[0].principal
     expected = {
         "loan_id": loan_id,
         "as_of": "2026-03-01",
@@ -229,28 +226,29 @@ def test_paying_the_quote_exactly_closes_the_loan_and_it_takes_no_more_money(
         "penalty": "0.00",
         "total": format_fen(principal + interest),
     }
-    assert {k: quote[k] for k in expected} == expected
-    assert loan_views.show(ws, ops, loan_id, payoff_day)["payoff"] == quote["total"]
+    dumped = quote.model_dump(mode="json")
+    assert {k: dumped[k] for k in expected} == expected
+    assert loan_views.show(ws, ops, loan_id, payoff_day).payoff == quote.total
 
-    view = repayments.repay(ws, ops, loan_id, fen(quote["total"]), payoff_day)
-    assert (view["state"], view["closed_on"]) == ("closed", payoff_day.isoformat())
-    assert view["outstanding"]["total"] == "0.00"
-    assert view["credit_balance"] == "0.00"
+    view = repayments.repay(ws, ops, loan_id, quote.total, payoff_day)
+    assert (view.status, view.closed_on) == ("closed", payoff_day)
+    assert view.outstanding.total == 0
+    assert view.credit_balance == 0
     after = rows(ws, ops, loan_id)
     assert paid(after[1])["interest"] == interest
-    assert fen(after[1]["waived"]) == owed(schedule[1]) - fen(schedule[1]["principal"]) - interest
+    assert after[1].waived == owed(schedule[1]) - schedule[1].principal - interest
     for before, now in zip(schedule[2:], after[2:], strict=True):
         assert paid(now) == {
-            "principal": fen(before["principal"]),
+            "principal": before.principal,
             "interest": 0,
             "fee": 0,
             "penalty": 0,
         }
-        assert fen(now["waived"]) == fen(before["interest"]) + fen(before["fee"])
+        assert now.waived == before.interest + before.fee
     loan = loan_row(ws, loan_id)
     balances = ("principal_outstanding", "interest_receivable", "fee_receivable")
     assert {c: loan[c] for c in balances} == dict.fromkeys(balances, 0)
-    assert loan_views.loan_events(ws, ops, loan_id)[-1]["name"] == "LoanClosed"
+    assert loan_views.loan_events(ws, ops, loan_id)[-1].name == "LoanClosed"
 
     closed = footprint(ws, loan_id)
     with pytest.raises(Refused, match=f"loan {loan_id} is closed; repay needs active or overdue"):
@@ -269,13 +267,13 @@ def test_early_payoff_charges_interest_pro_rata_and_keeps_any_excess_as_credit(
     first = rows(ws, ops, loan_id)[0]
     payoff_day = date(2026, 1, 27)
     quote = repayments.quote(ws, ops, loan_id, payoff_day)
-    interest = pro_rata(fen(first["interest"]), 15, 31)
+    interest = pro_rata(first.interest, 15, 31)
     assert interest == 6_290
-    assert (quote["principal"], quote["interest"], quote["fees"]) == ("10000.00", "62.90", "0.00")
-    assert quote["total"] == "10062.90"
+    assert (quote.principal, quote.interest, quote.fees) == (1_000_000, 6_290, 0)
+    assert quote.total == 1_006_290
 
-    view = repayments.repay(ws, ops, loan_id, fen(quote["total"]) + 12_345, payoff_day)
-    assert (view["state"], view["credit_balance"]) == ("closed", "123.45")
+    view = repayments.repay(ws, ops, loan_id, quote.total + 12_345, payoff_day)
+    assert (view.status, view.credit_balance) == ("closed", 12_345)
     assert loan_row(ws, loan_id)["credit_balance"] == 12_345
     with ws.engine.connect() as conn:
         overpaid = conn.execute(
@@ -284,20 +282,20 @@ def test_early_payoff_charges_interest_pro_rata_and_keeps_any_excess_as_credit(
             )
         ).scalar_one()
     assert overpaid == 12_345
-    posted = [e for e in loan_views.loan_events(ws, ops, loan_id) if e["name"] == "RepaymentPosted"]
-    assert json.loads(posted[-1]["payload"])["overpayment"] == 12_345
+    posted = [e for e in loan_views.loan_events(ws, ops, loan_id) if e.name == "RepaymentPosted"]
+    assert json.loads(posted[-1].payload)["overpayment"] == 12_345
 
     # sme-growth: the 1 % fee fell due at signing; interest is 124000 fen x 20/31 days.
     sme = active_loan(ws, applicant, product="sme-growth", amount="100000", term=12)
     sme_quote = repayments.quote(ws, ops, sme, date(2026, 2, 1))
-    assert rows(ws, ops, sme)[1]["interest"] == "1240.00"
-    assert (sme_quote["interest"], sme_quote["fees"], sme_quote["total"]) == (
-        format_fen(pro_rata(124_000, 20, 31)),
-        "1000.00",
-        "101800.00",
+    assert rows(ws, ops, sme)[1].interest == 124_000
+    assert (sme_quote.interest, sme_quote.fees, sme_quote.total) == (
+        pro_rata(124_000, 20, 31),
+        100_000,
+        10_180_000,
     )
-    closed = repayments.repay(ws, ops, sme, fen(sme_quote["total"]), date(2026, 2, 1))
-    assert (closed["state"], closed["credit_balance"]) == ("closed", "0.00")
+    closed = repayments.repay(ws, ops, sme, sme_quote.total, date(2026, 2, 1))
+    assert (closed.status, closed.credit_balance) == ("closed", 0)
     assert audit.verify(ws, ws.actor("auditor")).ok
 
 
@@ -308,9 +306,14 @@ def test_the_same_key_moves_money_once_and_a_different_request_under_it_conflict
     loan_id = active_loan(ws, applicant)
     first = repayments.repay(ws, ops, loan_id, 50_000, FIRST_DUE, idempotency_key="bank-tx-1")
     again = repayments.repay(ws, ops, loan_id, 50_000, FIRST_DUE, idempotency_key="bank-tx-1")
-    assert without_marker(again) == json.loads(json.dumps(first, default=str))
-    assert first["outstanding"]["total"] == "9640.00"  # 10,000 + 130 + 10 due - 500
-    assert loan_views.show(ws, ops, loan_id, FIRST_DUE)["outstanding"]["total"] == "9640.00"
+    assert again.replayed and not first.replayed
+    assert without_marker(again) == first
+    assert {**again.model_dump(mode="json"), "replayed": False} == {
+        **first.model_dump(mode="json"),
+        "replayed": False,
+    }
+    assert first.outstanding.total == 964_000  # 10,000 + 130 + 10 due - 500
+    assert loan_views.show(ws, ops, loan_id, FIRST_DUE).outstanding.total == 964_000
     with ws.engine.connect() as conn:
         keys = conn.execute(
             select(journal_entries.c.idempotency_key).where(
@@ -318,7 +321,7 @@ def test_the_same_key_moves_money_once_and_a_different_request_under_it_conflict
             )
         ).scalars()
         assert list(keys) == ["repay:bank-tx-1"]
-    assert sum(fen(r["paid"]["total"]) for r in rows(ws, ops, loan_id)) == 50_000
+    assert sum(r.paid.total for r in rows(ws, ops, loan_id)) == 50_000
 
     settled = footprint(ws, loan_id)
     message = "idempotency key 'bank-tx-1' was already used for a different request"
@@ -386,14 +389,14 @@ def test_falling_a_fen_short_of_the_payoff_costs_no_more_than_a_days_interest(
     """
     loan_id = active_loan(ws, applicant)
     quote = repayments.quote(ws, ops, loan_id, PAID_OUT)
-    assert quote["total"] == "10000.00"
-    repayments.repay(ws, ops, loan_id, fen(quote["total"]) - 1, PAID_OUT)
+    assert quote.total == 1_000_000
+    repayments.repay(ws, ops, loan_id, quote.total - 1, PAID_OUT)
     next_day = date(2026, 1, 13)
     rest = repayments.quote(ws, ops, loan_id, next_day)
-    one_days_interest = pro_rata(fen(rows(ws, ops, loan_id)[0]["interest"]), 1, 31)
-    assert fen(rest["total"]) <= 1 + one_days_interest
-    view = repayments.repay(ws, ops, loan_id, fen(rest["total"]), next_day)
-    assert (view["state"], view["outstanding"]["total"]) == ("closed", "0.00")
+    one_days_interest = pro_rata(rows(ws, ops, loan_id)[0].interest, 1, 31)
+    assert rest.total <= 1 + one_days_interest
+    view = repayments.repay(ws, ops, loan_id, rest.total, next_day)
+    assert (view.status, view.outstanding.total) == ("closed", 0)
     assert audit.verify(ws, ws.actor("auditor")).ok
 
 
@@ -408,5 +411,5 @@ def test_a_back_dated_payoff_quote_is_either_refused_or_honoured(
         quote = repayments.quote(ws, ops, loan_id, back_dated)
     except BadInput:
         return  # refusing a date before the loan's own history is a fine answer
-    view = repayments.repay(ws, ops, loan_id, fen(quote["total"]), back_dated)
-    assert view["state"] == "closed"
+    view = repayments.repay(ws, ops, loan_id, quote.total, back_dated)
+    assert view.status == "closed"

@@ -66,7 +66,7 @@ def borrower(ws: Workspace) -> Borrow:
             referrer=referrer,
         )
         applied = date.fromordinal(on.toordinal() - 2)
-        loan_id = int(applications.apply(ws, ops, application, applied)["id"])
+        loan_id = applications.apply(ws, ops, application, applied).id
         applications.start_review(ws, ops, loan_id, applied)
         applications.approve(ws, ws.actor("risk"), loan_id, applied)
         disbursement.disburse(ws, ops, loan_id, on)
@@ -140,7 +140,7 @@ def test_the_launch_plans_channels_and_a_go_takes_the_version_live(ws: Workspace
     decided = go(ws, "anxin", "launch", LAUNCHED)
     assert (decided["state"], decided["retired_versions"]) == ("live", [])
     loan = applications.apply(ws, ws.actor("ops"), anxin_application(1), LAUNCHED)
-    assert loan["state"] == "submitted"
+    assert loan.status == "submitted"
 
 
 def test_the_channel_plan_ranks_by_target_applications_per_yuan_within_the_budget(
@@ -191,8 +191,8 @@ def test_a_first_loan_with_30_interest_free_days_agrees_in_schedule_contract_and
     assert waived(ws, loan_id) == [13548] + [0] * 11  # 140.00 × 30/31 = 135.48
     first = rows_of(ws, instalments, instalments.c.loan_id == loan_id, instalments.c.n == 1)[0]
     assert first["interest"] == 14000
-    schedule = loan_views.schedule(ws, ws.actor("ops"), loan_id)["instalments"][0]
-    assert (schedule["interest"], schedule["waived"]) == ("140.00", "135.48")
+    schedule = loan_views.schedule(ws, ws.actor("ops"), loan_id).instalments[0]
+    assert (schedule.interest, schedule.waived) == (14_000, 13_548)
     assert entry_lines(ws, loan_id, "interest_waiver") == [
         ("marketing_expense", 13548, 0),
         ("interest_income", 0, 13548),
@@ -305,4 +305,4 @@ def test_settling_inside_the_free_days_charges_no_interest(
 ) -> None:
     loan_id = launch()()
     quote = repayments.quote(ws, ws.actor("ops"), loan_id, date(2026, 7, 25))
-    assert quote["interest"] == "0.00"
+    assert quote.interest == 0

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from lendflow.domain.money import parse_amount
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 
 
 def test_full_life_closes_with_the_books_proven(ws, ops, risk, auditor, applicant) -> None:  # type: ignore[no-untyped-def]
     loan = applications.apply(ws, ops, applicant(), date(2026, 1, 10))
-    assert loan["state"] == "submitted"
-    loan_id = loan["id"]
-    assert applications.start_review(ws, ops, loan_id, date(2026, 1, 10))["state"] == "under_review"
-    assert applications.approve(ws, risk, loan_id, date(2026, 1, 11))["state"] == "approved"
+    assert loan.status == "submitted"
+    loan_id = loan.id
+    assert applications.start_review(ws, ops, loan_id, date(2026, 1, 10)).status == "under_review"
+    assert applications.approve(ws, risk, loan_id, date(2026, 1, 11)).status == "approved"
     active = disbursement.disburse(ws, ops, loan_id, date(2026, 1, 12))
-    assert active["state"] == "active"
-    assert active["outstanding"]["principal"] == "10000.00"
+    assert active.status == "active"
+    assert active.outstanding.principal == 1_000_000
     schedule = loan_views.schedule(ws, ops, loan_id)
-    for row in schedule["instalments"]:
-        view = repayments.repay(
-            ws, ops, loan_id, parse_amount(row["total"]), date.fromisoformat(row["due_date"])
-        )
-    assert view["state"] == "closed"
-    assert view["outstanding"]["total"] == "0.00"
+    for row in schedule.instalments:
+        view = repayments.repay(ws, ops, loan_id, row.total, row.due_date)
+    assert view.status == "closed"
+    assert view.outstanding.total == 0
     report = audit.verify(ws, auditor)
     assert report.ok, report.problems
-    names = [e["name"] for e in loan_views.loan_events(ws, ops, loan_id)]
+    names = [e.name for e in loan_views.loan_events(ws, ops, loan_id)]
     assert names[:4] == ["LoanSubmitted", "LoanReviewStarted", "LoanApproved", "LoanDisbursed"]
     assert names[-1] == "LoanClosed"

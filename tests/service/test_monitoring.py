@@ -20,21 +20,16 @@ def book(ws: Workspace, ops: Actor, risk: Actor, applicant) -> list[int]:  # typ
     """Three 6,000-yuan loans paid out on 12 Jan; loans 1 and 3 pay their first instalment."""
     ids = []
     for _ in range(3):
-        loan_id = applications.apply(ws, ops, applicant(amount="6000", term=6), date(2026, 1, 10))[
-            "id"
-        ]
+        application = applicant(amount="6000", term=6)
+        loan_id = applications.apply(ws, ops, application, date(2026, 1, 10)).id
         applications.start_review(ws, ops, loan_id, date(2026, 1, 10))
         applications.approve(ws, risk, loan_id, date(2026, 1, 11))
         disbursement.disburse(ws, ops, loan_id, date(2026, 1, 12))
         ids.append(loan_id)
     for loan_id in (ids[0], ids[2]):
-        first = loan_views.schedule(ws, ops, loan_id)["instalments"][0]
-        repayments.repay(ws, ops, loan_id, _fen(first["total"]), date(2026, 2, 12), f"k{loan_id}")
+        first = loan_views.schedule(ws, ops, loan_id).instalments[0]
+        repayments.repay(ws, ops, loan_id, first.total, date(2026, 2, 12), f"k{loan_id}")
     return ids
-
-
-def _fen(text: str) -> int:
-    return int(Decimal(text) * 100)
 
 
 def test_par30_and_the_book_agree_with_the_loans_by_hand(
@@ -43,7 +38,7 @@ def test_par30_and_the_book_agree_with_the_loans_by_hand(
     ids = book(ws, ops, risk, applicant)
     report = product_kpis(ws, risk, "cash-easy", date(2026, 3, 20))
     kpis = report.kpis
-    first_principal = _fen(loan_views.schedule(ws, ops, ids[0])["instalments"][0]["principal"])
+    first_principal = loan_views.schedule(ws, ops, ids[0]).instalments[0].principal
     repaying = 600_000 - first_principal
     # loan 2 has paid nothing: 36 days past due on 20 Mar (its first instalment fell due 12 Feb)
     assert kpis.outstanding == 600_000 + 2 * repaying
@@ -53,7 +48,7 @@ def test_par30_and_the_book_agree_with_the_loans_by_hand(
     assert str(kpis.non_performing_ratio) == "0.0000"
     assert kpis.buckets == {"M1": 2, "M2": 1}
     shown = loan_views.show(ws, ops, ids[1], date(2026, 3, 20))
-    assert shown["outstanding"]["principal"] == "6000.00"
+    assert shown.outstanding.principal == 600_000
     assert report.alerts[0].kpi == "par30"
     months = [p.month_end for p in report.series]
     assert months == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 20)]
@@ -68,7 +63,7 @@ def test_par30_and_the_book_agree_with_the_loans_by_hand(
 def test_tickets_carry_a_deadline_and_flag_breaches(
     ws: Workspace, ops: Actor, risk: Actor, auditor: Actor, applicant
 ) -> None:  # type: ignore[no-untyped-def]
-    loan_id = applications.apply(ws, ops, applicant(), date(2026, 1, 10))["id"]
+    loan_id = applications.apply(ws, ops, applicant(), date(2026, 1, 10)).id
     complaint = open_ticket(
         ws, ops, NewTicket("complaint", "催收电话太频繁", "phone", "客户说一天三次", loan_id),
         date(2026, 3, 1),

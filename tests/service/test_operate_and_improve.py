@@ -43,6 +43,7 @@ from lendflow.lifecycle.stages.operate import (
 )
 from lendflow.loans import applications, audit, disbursement
 from lendflow.loans.applications import Application
+from lendflow.loans.results import LoanResult
 from lendflow.monitoring import tickets
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.store.tables import events as event_rows
@@ -104,7 +105,7 @@ def live(ws: Workspace) -> Workspace:
     return ws
 
 
-def lend(ws: Workspace, on: date, *, disburse: bool = True) -> dict[str, Any]:
+def lend(ws: Workspace, on: date, *, disburse: bool = True) -> LoanResult:
     """An anxin application of 10,000 over 12, approved (and paid out unless told not to)."""
     ops = ws.actor("ops")
     application = Application.parse(
@@ -117,10 +118,10 @@ def lend(ws: Workspace, on: date, *, disburse: bool = True) -> dict[str, Any]:
         term=12,
     )
     loan = applications.apply(ws, ops, application, on)
-    applications.start_review(ws, ops, loan["id"], on)
-    loan = applications.approve(ws, ws.actor("risk"), loan["id"], on)
+    applications.start_review(ws, ops, loan.id, on)
+    loan = applications.approve(ws, ws.actor("risk"), loan.id, on)
     if disburse:
-        loan = disbursement.disburse(ws, ops, loan["id"], on)
+        loan = disbursement.disburse(ws, ops, loan.id, on)
     return loan
 
 
@@ -165,7 +166,7 @@ def test_the_review_report_shows_kpis_alerts_breaches_and_recommendations(
     tickets.open_ticket(
         ws,
         ws.actor("ops"),
-        tickets.NewTicket(kind="question", subject="怎么提前还款", loan_id=loan["id"]),
+        tickets.NewTicket(kind="question", subject="怎么提前还款", loan_id=loan.id),
         date(2026, 7, 6),
     )
     result = run_operate(ws, REVIEWED)
@@ -225,7 +226,7 @@ def test_an_improvement_opens_version_2_in_design_while_version_1_keeps_lending(
     live: Workspace,
 ) -> None:
     ws = live
-    v1_loans = [lend(ws, date(2026, 7, 5))["id"], lend(ws, date(2026, 7, 20))["id"]]
+    v1_loans = [lend(ws, date(2026, 7, 5)).id, lend(ws, date(2026, 7, 20)).id]
     improved = run_improve(ws)
     assert improved["criteria_passed"] is True
     outputs = live_stages.run_outputs(ws, ws.actor("auditor"), "anxin", "improve")[1]
@@ -253,7 +254,7 @@ def test_an_improvement_opens_version_2_in_design_while_version_1_keeps_lending(
     assert 'annual: "15.60"' in text or "annual: '15.60'" in text
     assert "improvement run" in source
     # Version 1 still takes applications; a second improvement must wait for version 2.
-    assert loan_version(ws, lend(ws, date(2026, 8, 14))["id"]) == 1
+    assert loan_version(ws, lend(ws, date(2026, 8, 14)).id) == 1
     run_improve(ws, date(2026, 8, 20))
     with pytest.raises(Refused, match="v2 is already in development"):
         decide(ws, "improve", "recycle", to="design", on=date(2026, 8, 20))
@@ -265,8 +266,8 @@ def test_after_version_2_launches_new_loans_go_to_it_and_version_1_loans_are_unt
     live: Workspace, tmp_path: Path
 ) -> None:
     ws = live
-    made = [lend(ws, date(2026, 7, 5))["id"], lend(ws, date(2026, 7, 20))["id"]]
-    waiting = lend(ws, date(2026, 9, 10), disburse=False)["id"]  # approved under v1
+    made = [lend(ws, date(2026, 7, 5)).id, lend(ws, date(2026, 7, 20)).id]
+    waiting = lend(ws, date(2026, 9, 10), disburse=False).id  # approved under v1
     run_improve(ws)
     decide(ws, "improve", "recycle", to="design")
     proposed = tmp_path / "anxin-v2.yaml"
@@ -278,7 +279,7 @@ def test_after_version_2_launches_new_loans_go_to_it_and_version_1_loans_are_unt
         outcome = StageOutcome({}, [Criterion("checked", True, "fine")], b"<html/>", "html", [])
         stage_runs.finish_run(ws, started, outcome)
         # Version 1 keeps lending while version 2 is in development.
-        assert loan_version(ws, lend(ws, on)["id"]) == 1
+        assert loan_version(ws, lend(ws, on).id) == 1
         go(ws, "anxin", stage_id, on)
     before = loan_rows(ws, made)
     run_launch(ws, on=V2_LAUNCH)
@@ -297,10 +298,10 @@ def test_after_version_2_launches_new_loans_go_to_it_and_version_1_loans_are_unt
         ).all()
     assert (states[1], states[2]) == ("retired", "live")
     assert [tuple(r) for r in retired] == [("retire", "live", "retired")]
-    fresh = lend(ws, date(2026, 9, 16))["id"]
+    fresh = lend(ws, date(2026, 9, 16)).id
     assert (loan_version(ws, fresh), loan_rate(ws, fresh)) == (2, "15.60")
     finished = disbursement.disburse(ws, ws.actor("ops"), waiting, date(2026, 9, 16))
-    assert loan_version(ws, finished["id"]) == 1  # approved under v1, made on v1's terms
+    assert loan_version(ws, finished.id) == 1  # approved under v1, made on v1's terms
     assert loan_rows(ws, made) == before
     assert audit.verify(ws, ws.actor("auditor")).problems == []
 

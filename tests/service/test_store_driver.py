@@ -33,7 +33,7 @@ def test_a_loan_and_its_schedule_read_the_same_through_the_driver_as_through_sql
     ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant
 ) -> None:
     applied = applications.apply(ws, ops, applicant(amount="6000", term=3), APPLIED)
-    loan_id = int(applied["id"])
+    loan_id = applied.id
     with ws.engine.begin() as connection:
         submitted = loan_store.get(UnitOfWork(connection), loan_id)
     # The defaults SQLAlchemy would have filled in were filled in.
@@ -94,7 +94,7 @@ def test_a_write_from_a_stale_read_is_a_conflict(
     ws: Workspace, ops: Actor, applicant: Applicant
 ) -> None:
     applied = applications.apply(ws, ops, applicant(), APPLIED)
-    loan_id = int(applied["id"])
+    loan_id = applied.id
 
     def stale_write(uow: UnitOfWork) -> None:
         read = loan_store.get(uow, loan_id, for_update=True)
@@ -105,4 +105,4 @@ def test_a_write_from_a_stale_read_is_a_conflict(
         run_in_transaction(ws.engine, stale_write)
     with ws.engine.connect() as connection:
         purpose = connection.execute(select(loans.c.purpose).where(loans.c.id == loan_id))
-        assert purpose.scalar_one() == applied["purpose"] != "education"  # nothing written
+        assert purpose.scalar_one() == applied.purpose != "education"  # nothing written

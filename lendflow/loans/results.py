@@ -1,0 +1,307 @@
+"""What the loan use cases return: typed, frozen results every entry point presents.
+
+The CLI prints them (`--json` is `model_dump(mode="json")`), the HTTP API and the
+console will serve the same models, and idempotency keeps their JSON so a replay
+answers with an equal result. Inside a model money is integer fen (`Fen`), exact;
+in JSON it is the two-place yuan string `format_fen` gives ("10000.00"), and such a
+string validates back to the same fen. Statuses are `LoanStatus`, dates `date`,
+rates `Decimal` (their JSON keeps the digits they were stored with).
+
+The JSON keeps the shape `lendflow loan ... --json` has always printed: a loan's
+status under "state", an event's moves under "from" and "to", and a key that had
+no value to give is left out (`payoff` of a loan nobody owes on, `replayed` of a
+first answer) rather than printed as null.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+)
+from pydantic_core import core_schema
+
+from lendflow.domain.money import format_fen
+from lendflow.domain.statuses import LoanStatus
+
+_YUAN = r"^-?[0-9]+\.[0-9]{2}$"
+
+
+def _fen_of_yuan(text: str) -> int:
+    """A two-place yuan string (a result's own JSON) as integer fen, exactly."""
+    return int(text.replace(".", "", 1))
+
+
+class _FenSchema:
+    """Validation and serialisation of `Fen`: an integer is taken as it is (strictly: never a
+    float or a bool, and without a Python call, as results are built on the hot path); a
+    two-place yuan string is read back exactly; JSON shows `format_fen`'s yuan string."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.union_schema(
+            [
+                core_schema.int_schema(strict=True),
+                core_schema.no_info_after_validator_function(
+                    _fen_of_yuan, core_schema.str_schema(pattern=_YUAN)
+                ),
+            ],
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                format_fen, return_schema=core_schema.str_schema(), when_used="json"
+            ),
+        )
+
+
+Fen = Annotated[int, _FenSchema()]
+"""An amount in integer fen; "1409.50" in JSON."""
+
+
+def _absent_if_none(value: Any) -> bool:
+    return value is None
+
+
+def _absent_if_false(value: Any) -> bool:
+    return not value
+
+
+class Result(BaseModel):
+    """A use case's answer: immutable, and dumped by field name unless a field says so."""
+
+    model_config = ConfigDict(
+        frozen=True, serialize_by_alias=True, validate_by_name=True, defer_build=True
+    )
+
+
+class CustomerView(Result):
+    """The borrower as the actor may see them: masked unless their role may see personal data."""
+
+    id: int
+    name: str
+    national_id: str
+    phone: str
+
+
+class Apr(Result):
+    """Annual percentage rate by both conventions, percent with two places ("23.45")."""
+
+    compound: Decimal
+    simple: Decimal
+
+    @staticmethod
+    def parse(stored: str | None) -> Apr | None:
+        """The loan's APR column ("23.45/12.34", compound then simple), or None before payout."""
+        return _apr_of(stored) if stored else None
+
+
+@lru_cache(maxsize=1024)
+def _apr_of(stored: str) -> Apr:
+    """One immutable Apr per stored value, shared by the results that show it."""
+    compound, _, simple = stored.partition("/")
+    return Apr(compound=Decimal(compound), simple=Decimal(simple))
+
+
+class Outstanding(Result):
+    """What the borrower owes on the result's date: all principal left, whatever else is due."""
+
+    principal: Fen
+    interest: Fen
+    penalty: Fen
+    fees: Fen
+    total: Fen
+
+
+class LoanResult(Result):
+    """A loan with its terms, balances and standing on `as_of`: what `loan show` shows."""
+
+    id: int
+    status: LoanStatus = Field(
+        serialization_alias="state", validation_alias=AliasChoices("status", "state")
+    )
+    product: str
+    product_version_id: int
+    customer: CustomerView
+    purpose: str
+    requested: Fen
+    approved: Fen | None
+    principal: Fen
+    term: int
+    method: str
+    annual_rate: Decimal
+    apr: Apr | None
+    outstanding: Outstanding
+    credit_balance: Fen
+    dpd: int
+    cob_through: date | None
+    bucket: str
+    classification: str
+    applied_on: date
+    decided_on: date | None
+    approval_expires_on: date | None
+    disbursed_on: date | None
+    maturity_on: date | None
+    closed_on: date | None
+    reason_code: str | None
+    risk_grade: str | None
+    version: int
+    as_of: date
+    payoff: Fen | None = Field(default=None, exclude_if=_absent_if_none)
+    """What settles the loan on `as_of`; only for a loan still owed on (active, overdue)."""
+
+
+class ModelRef(Result):
+    """A scorecard or decision table by code and version."""
+
+    code: str
+    version: int | None
+
+
+class ScoredCharacteristic(Result):
+    """One characteristic of a scorecard: the bin the applicant fell in, the points it lost
+    against the characteristic's best bin, and the points it scored (keys as stored)."""
+
+    bin: str
+    lost: int
+    points: int
+
+
+class CreditDecision(Result):
+    """One credit decision on the loan: who or which model versions decided, on what, why."""
+
+    role: str
+    decided_on: date
+    actor: str
+    outcome: str
+    scorecard: ModelRef | None
+    decision_table: ModelRef | None
+    score: int | None
+    probability_of_default: Decimal | None
+    risk_grade: str | None
+    approved_amount: Fen | None
+    annual_rate: Decimal | None
+    reasons: list[str]
+    points: dict[str, ScoredCharacteristic] | None
+    inputs: dict[str, Any] | None
+    rules: list[Any] | None
+    note: str | None
+
+
+class LoanDetail(LoanResult):
+    """`loan show`: the loan and every credit decision made on it, oldest first."""
+
+    credit_decisions: list[CreditDecision]
+
+
+class Payment(Result):
+    """The repayment just posted, under the key that makes it post once."""
+
+    amount: Fen
+    idempotency_key: str
+
+
+class RepaymentResult(LoanResult):
+    """The loan after a repayment, the payment, and whether this answer is a replay."""
+
+    payment: Payment
+    replayed: bool = Field(default=False, exclude_if=_absent_if_false)
+
+
+class DisbursementResult(LoanResult):
+    """The loan just paid out and activated, and whether this answer is a replay."""
+
+    replayed: bool = Field(default=False, exclude_if=_absent_if_false)
+
+
+class LoanSummary(Result):
+    """One row of `loan list`."""
+
+    id: int
+    status: LoanStatus = Field(
+        serialization_alias="state", validation_alias=AliasChoices("status", "state")
+    )
+    product: str
+    customer: str
+    """The borrower's name as the actor may see it."""
+    amount: Fen
+    """Principal paid out, else the amount approved, else the amount asked for."""
+    principal_outstanding: Fen
+    applied_on: date
+    dpd: int
+
+
+class PayoffQuote(Result):
+    """What it takes to settle the loan on `as_of`, by component."""
+
+    loan_id: int
+    as_of: date
+    principal: Fen
+    interest: Fen
+    fees: Fen
+    penalty: Fen
+    credit: Fen
+    total: Fen
+
+
+class PaidToDate(Result):
+    """What was paid of one instalment, by component."""
+
+    principal: Fen
+    interest: Fen
+    fee: Fen
+    penalty: Fen
+    total: Fen
+
+
+class ScheduledInstalment(Result):
+    """One instalment as scheduled (`balance` is the principal left after it), with what
+    was charged, paid and waived since."""
+
+    n: int
+    due_date: date
+    principal: Fen
+    interest: Fen
+    fee: Fen
+    total: Fen
+    balance: Fen
+    penalty: Fen
+    paid: PaidToDate
+    waived: Fen
+    paid_on: date | None
+
+
+class LoanSchedule(Result):
+    """`loan schedule`: the loan's instalments (an upfront fee is instalment 0) and totals."""
+
+    loan_id: int
+    instalments: list[ScheduledInstalment]
+    total_principal: Fen
+    total_interest: Fen
+    total_fees: Fen
+    apr: Apr | None
+
+
+class LoanEvent(Result):
+    """One event of the loan's audit trail; the payload is the JSON text that was hashed."""
+
+    id: int
+    name: str
+    trigger: str | None
+    from_state: str | None = Field(
+        serialization_alias="from", validation_alias=AliasChoices("from_state", "from")
+    )
+    to_state: str | None = Field(
+        serialization_alias="to", validation_alias=AliasChoices("to_state", "to")
+    )
+    actor: str
+    business_date: date
+    recorded_at: Annotated[datetime, PlainSerializer(str, return_type=str, when_used="json")]
+    """Wall-clock UTC time of recording, for audit only; JSON shows it as it always has."""
+    payload: str
+    hash: str
