@@ -25,43 +25,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    GetCoreSchemaHandler,
     PlainSerializer,
 )
-from pydantic_core import core_schema
 
-from lendflow.domain.money import format_fen
 from lendflow.domain.statuses import LoanStatus
-
-_YUAN = r"^-?[0-9]+\.[0-9]{2}$"
-
-
-def _fen_of_yuan(text: str) -> int:
-    """A two-place yuan string (a result's own JSON) as integer fen, exactly."""
-    return int(text.replace(".", "", 1))
-
-
-class _FenSchema:
-    """Validation and serialisation of `Fen`: an integer is taken as it is (strictly: never a
-    float or a bool, and without a Python call, as results are built on the hot path); a
-    two-place yuan string is read back exactly; JSON shows `format_fen`'s yuan string."""
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        return core_schema.union_schema(
-            [
-                core_schema.int_schema(strict=True),
-                core_schema.no_info_after_validator_function(
-                    _fen_of_yuan, core_schema.str_schema(pattern=_YUAN)
-                ),
-            ],
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                format_fen, return_schema=core_schema.str_schema(), when_used="json"
-            ),
-        )
-
-
-Fen = Annotated[int, _FenSchema()]
-"""An amount in integer fen; "1409.50" in JSON."""
+from lendflow.workspace.results import Fen
 
 
 def _absent_if_none(value: Any) -> bool:
