@@ -50,7 +50,7 @@ def expire_approvals(day: Day) -> None:
     loan_machine = machine("loan")
     for loan_id, version, customer_id, expires in q.expiring_approvals(day.uow, day.params):
         move = loan_machine.fire(
-            LoanStatus.APPROVED,
+            LoanStatus.APPROVED.value,
             "expire",
             {"as_of": day.d, "approval_expires_on": expires},
             label=f"loan {loan_id}",
@@ -72,7 +72,7 @@ def expire_approvals(day: Day) -> None:
             customer_id,
             "LoanExpired",
             "expire",
-            LoanStatus.APPROVED,
+            LoanStatus.APPROVED.value,
             move.dest,
             expired_on=expires,
         )

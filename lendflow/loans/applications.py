@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
 from lendflow.domain.money import format_fen, parse_amount
+from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.promotions import record_referral, referrer_reference
 from lendflow.loans.records import loan_event, not_before, transition
 from lendflow.loans.results import LoanResult
@@ -114,35 +116,8 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
             application.name, application.national_id, application.phone
         )
         customer = customers.enrol(uow, ws.cipher, person, application.monthly_income)
-        customer_id = customer["id"]
-        open_ids = loan_store.open_applications(uow, customer_id, spec.code)
-        if open_ids:
-            raise Refused(
-                f"customer already has an open application for {spec.code} (loan {open_ids[0]})"
-            )
-        exposure = loan_store.exposure(uow, customer_id) + application.amount
-        cap = ws.policy.single_borrower_cap
-        if exposure > cap:
-            raise Refused(
-                f"exposure {format_fen(exposure)} would exceed the single-borrower cap"
-                f" {format_fen(cap)}"
-            )
-        loan = loan_store.add(
-            uow,
-            {
-                "customer_id": customer_id,
-                "product_code": spec.code,
-                "product_version_id": version["id"],
-                "state": "submitted",
-                "purpose": application.purpose or spec.purposes[0],
-                "requested_amount": application.amount,
-                "principal": 0,
-                "term": application.term,
-                "annual_rate": str(spec.rate.annual),
-                "method": str(spec.repayment.method),
-                "applied_on": as_of,
-            },
-        )
+        _check_open_and_exposure(ws, uow, customer["id"], spec.code, application.amount)
+        loan = loan_store.add(uow, _new_loan(customer["id"], version, spec, application, as_of))
         if application.referrer:
             record_referral(ws, uow, loan, application.referrer)
         credit.save_facts(
@@ -167,11 +142,50 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
                 "product_version": version["version"],
             },
             trigger="apply",
-            to_state="submitted",
+            to_state=LoanStatus.SUBMITTED.value,
         )
         return loan_view(ws, uow, loan, actor, as_of, customer=customer)
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def _check_open_and_exposure(
+    ws: Workspace, uow: UnitOfWork, customer_id: int, code: str, amount: int
+) -> None:
+    """One open application per product, and the single-borrower cap over all loans."""
+    open_ids = loan_store.open_applications(uow, customer_id, code)
+    if open_ids:
+        raise Refused(f"customer already has an open application for {code} (loan {open_ids[0]})")
+    exposure = loan_store.exposure(uow, customer_id) + amount
+    cap = ws.policy.single_borrower_cap
+    if exposure > cap:
+        raise Refused(
+            f"exposure {format_fen(exposure)} would exceed the single-borrower cap"
+            f" {format_fen(cap)}"
+        )
+
+
+def _new_loan(
+    customer_id: int,
+    version: Mapping[str, Any],
+    spec: Any,
+    application: Application,
+    as_of: date,
+) -> dict[str, Any]:
+    """The loan row an application starts as: submitted, on the live version's terms."""
+    return {
+        "customer_id": customer_id,
+        "product_code": spec.code,
+        "product_version_id": version["id"],
+        "state": LoanStatus.SUBMITTED.value,
+        "purpose": application.purpose or spec.purposes[0],
+        "requested_amount": application.amount,
+        "principal": 0,
+        "term": application.term,
+        "annual_rate": str(spec.rate.annual),
+        "method": str(spec.repayment.method),
+        "applied_on": as_of,
+    }
 
 
 def _check_terms(spec: Any, application: Application, as_of: date) -> None:

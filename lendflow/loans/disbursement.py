@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.errors import Refused
-from lendflow.domain.ledger import Account, EntryDraft, balance_changes
-from lendflow.domain.schedule import generate
+from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
+from lendflow.domain.schedule import Schedule, generate
+from lendflow.domain.statuses import LoanStatus
 from lendflow.loans import promotions
 from lendflow.loans.presenters import percent
 from lendflow.loans.records import not_before, transition
@@ -159,6 +160,59 @@ def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> Non
     )
 
 
+def _schedule_rows(
+    uow: UnitOfWork, loan: dict[str, Any], as_of: date
+) -> tuple[Schedule, list[dict[str, Any]]]:
+    """The loan's schedule from the payout date, as instalment rows (an upfront fee is row 0,
+    recognised at once)."""
+    spec = spec_for(uow, loan)
+    loan_id = loan["id"]
+    schedule = generate(
+        spec.schedule_terms(
+            loan["approved_amount"], loan["term"], as_of, annual_rate=Decimal(loan["annual_rate"])
+        )
+    )
+    rows = []
+    if schedule.terms.upfront_fee:
+        rows.append(_row(loan_id, 0, as_of, 0, 0, schedule.terms.upfront_fee, recognised=True))
+    rows += [
+        _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
+        for i in schedule.instalments
+    ]
+    return schedule, rows
+
+
+def _post_payout(
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: int,
+    principal: int,
+    upfront_fee: int,
+    as_of: date,
+    receipt: PayoutReceipt,
+) -> list[Line]:
+    """Book the payout (and an upfront fee) under the gateway's reference; its lines."""
+    lines = (
+        EntryDraft("disbursement")
+        .debit(Account.LOAN_PRINCIPAL, principal)
+        .credit(Account.CASH, principal)
+        .debit(Account.FEE_RECEIVABLE, upfront_fee)
+        .credit(Account.FEE_INCOME, upfront_fee)
+        .lines()
+    )
+    journal.post(
+        uow,
+        kind="disbursement",
+        lines=lines,
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan_id,
+        idempotency_key=f"{OPERATION}:{receipt.reference}",
+        memo=receipt.gateway_ref,
+    )
+    return lines
+
+
 def _activate(
     ws: Workspace,
     uow: UnitOfWork,
@@ -174,43 +228,14 @@ def _activate(
     replayed = _replay(ws, uow, actor, key, request)
     if replayed is not None:
         return replayed
-    if loan["state"] != "approved":  # another request finished this disbursement first
+    if loan["state"] != LoanStatus.APPROVED:  # another request finished this disbursement first
         raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
-    spec = spec_for(uow, loan)
     principal = loan["approved_amount"]
-    schedule = generate(
-        spec.schedule_terms(
-            principal, loan["term"], as_of, annual_rate=Decimal(loan["annual_rate"])
-        )
-    )
+    schedule, rows = _schedule_rows(uow, loan, as_of)
     apr = apr_of_schedule(schedule)
-    rows = []
-    if schedule.terms.upfront_fee:
-        rows.append(_row(loan_id, 0, as_of, 0, 0, schedule.terms.upfront_fee, recognised=True))
-    rows += [
-        _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
-        for i in schedule.instalments
-    ]
     promotion = promotions.apply_to_schedule(uow, loan, rows, as_of)  # may waive interest
     loan_store.insert_instalments(uow, rows)
-    entry = (
-        EntryDraft("disbursement")
-        .debit(Account.LOAN_PRINCIPAL, principal)
-        .credit(Account.CASH, principal)
-        .debit(Account.FEE_RECEIVABLE, schedule.terms.upfront_fee)
-        .credit(Account.FEE_INCOME, schedule.terms.upfront_fee)
-    )
-    lines = entry.lines()
-    journal.post(
-        uow,
-        kind="disbursement",
-        lines=lines,
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan_id,
-        idempotency_key=f"{OPERATION}:{receipt.reference}",
-        memo=receipt.gateway_ref,
-    )
+    lines = _post_payout(uow, actor, loan_id, principal, schedule.terms.upfront_fee, as_of, receipt)
     balances = balance_changes(lines)
     updated = transition(
         uow,
