@@ -26,7 +26,7 @@ from lendflow.domain.delinquency import (
 )
 from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.ledger import Account
-from lendflow.domain.loan import CHARGE_COLUMNS, charges_falling_due
+from lendflow.domain.loan import charges_falling_due
 from lendflow.domain.statuses import LoanStatus
 from lendflow.states.machine import machine
 from lendflow.store import cob_queries as q
@@ -34,8 +34,6 @@ from lendflow.store.cob_ledger import LedgerLine, post_entry
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
-
-CHARGES = len(CHARGE_COLUMNS)
 
 MOVES = {
     # trigger: (event, count)
@@ -94,11 +92,12 @@ def recognise_due(day: Day) -> None:
     loans = day.loans
     # a loan written off by an earlier step today takes no more charges
     rows = [r for r in rows if r[1] not in loans or loans[r[1]].live]
-    for _, loan_id, *row in rows:
+    # each row: instalment id, loan id, the six columns of CHARGE_COLUMNS, the loan's own
+    for _, loan_id, i, i_paid, i_waived, f, f_paid, f_waived, *held_by_loan in rows:
         loan = loans.get(loan_id)
         if loan is None:
-            loan = loans[loan_id] = LoanDay(*row[CHARGES:])
-        interest, fee = charges_falling_due(*row[:CHARGES])
+            loan = loans[loan_id] = LoanDay(*held_by_loan)
+        interest, fee = charges_falling_due(i, i_paid, i_waived, f, f_paid, f_waived)
         loan.add_interest += interest
         loan.add_fee += fee
     lines: list[LedgerLine] = []

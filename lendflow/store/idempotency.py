@@ -56,6 +56,6 @@ def remember(
             "operation": operation,
             "request_hash": request_hash(operation, request),
             "loan_id": loan_id,
-            "response": json.dumps(response, default=str),
+            "response": json.dumps(response, sort_keys=True, default=str),
         },
     )
