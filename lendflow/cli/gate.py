@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
-from lendflow.cli.output import print_json
+from lendflow.cli.output import print_result
 
 app = typer.Typer(
     help="Stage gates: see the criteria, decide go, kill, hold, recycle or resume.",
@@ -47,18 +47,18 @@ def decide(
             ws, actor, code, stage, decision.value, to=to, note=note, as_of=business_date(on)
         )
     if json_output:
-        print_json(result)
+        print_result(result)
         return
-    where = f" to {result['to_stage']}" if decision is Decision.RECYCLE else ""
+    where = f" to {result.to_stage}" if decision is Decision.RECYCLE else ""
     typer.echo(
-        f"{code} v{result['version']}: {result['decision']}{where} at the {stage} gate by"
-        f" {result['decided_by']} on {result['business_date']}; {code} is now {result['state']}"
+        f"{code} v{result.version}: {result.decision}{where} at the {stage} gate by"
+        f" {result.decided_by} on {result.business_date}; {code} is now {result.state}"
     )
-    for retired in result.get("retired_versions") or ():
+    for retired in result.retired_versions or ():
         typer.echo(f"{code} v{retired} retired: no new applications; its loans run off")
-    opened = result.get("opened_version")
+    opened = result.opened_version
     if opened:
-        typer.echo(f"{code} v{opened['version']} opened in {opened['state']}")
+        typer.echo(f"{code} v{opened.version} opened in {opened.state}")
 
 
 @app.command("show")
@@ -73,16 +73,16 @@ def show(
     with acting(user) as (ws, actor):
         view = gate_view(ws, actor, code)
     if json_output:
-        print_json(view)
+        print_result(view)
         return
-    if view["run"] is None:
-        where = f"in {view['stage']}" if view["stage"] else view["state"]
-        typer.echo(f"{code} v{view['version']} is {where}; no run waits at a gate")
+    if view.run is None:
+        where = f"in {view.stage}" if view.stage else view.state
+        typer.echo(f"{code} v{view.version} is {where}; no run waits at a gate")
         return
     from lendflow.cli.stage import print_criteria
 
     typer.echo(
-        f"{code} v{view['version']} ({view['state']}) waits at the {view['stage']} gate with"
-        f" run {view['run']} by {view['run_by']} on {view['business_date']}"
+        f"{code} v{view.version} ({view.state}) waits at the {view.stage} gate with"
+        f" run {view.run} by {view.run_by} on {view.business_date}"
     )
-    print_criteria(view["criteria"])
+    print_criteria(view.criteria)

@@ -7,13 +7,17 @@ refusal comes back at once and plain commands never load Prefect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
 from lendflow.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from lendflow.lifecycle.results import GateCriterion
 
 app = typer.Typer(
     help="Product lifecycle stages: run one, list its runs, save its report.",
@@ -112,7 +116,9 @@ def _print_run(result: dict[str, Any]) -> None:
         f" succeeded; {result['code']} is {result['state']}, waiting at the"
         f" {result['stage']} gate"
     )
-    print_criteria(result["criteria"])
+    from lendflow.lifecycle.results import GateCriterion
+
+    print_criteria([GateCriterion.model_validate(c) for c in result["criteria"]])
     typer.echo(
         f"report: {result['report_bytes']:,} bytes of {result['report_format']}"
         f" with {result['charts']} charts"
@@ -120,12 +126,12 @@ def _print_run(result: dict[str, Any]) -> None:
     )
 
 
-def print_criteria(criteria: list[dict[str, Any]]) -> None:
+def print_criteria(criteria: Sequence[GateCriterion]) -> None:
     """Gate criteria one a line: pass/FAIL, name, figure."""
-    passed = sum(1 for c in criteria if c["passed"])
+    passed = sum(1 for c in criteria if c.passed)
     typer.echo(f"gate criteria: {passed} of {len(criteria)} passed")
     for c in criteria:
-        typer.echo(f"  {'pass' if c['passed'] else 'FAIL'}  {c['name']}: {c['figure']}")
+        typer.echo(f"  {'pass' if c.passed else 'FAIL'}  {c.name}: {c.figure}")
     if passed < len(criteria):
         typer.echo("  the gate cannot go: recycle, hold or kill, or run the stage again")
 

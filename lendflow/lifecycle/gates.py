@@ -30,6 +30,7 @@ from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import earlier, held_stage
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.live_stages import waiting_run
+from lendflow.lifecycle.results import GateCriterion, GateDecision, GateView, OpenedVersion
 from lendflow.lifecycle.succession import open_next_version, retire_superseded
 from lendflow.states.machine import Move, machine
 from lendflow.store import lifecycle as lifecycle_rows
@@ -144,7 +145,7 @@ def decide(
     to: str | None = None,
     note: str = "",
     as_of: date,
-) -> dict[str, Any]:
+) -> GateDecision:
     """Record a gate decision on any stage and move the product version as the machine
     allows, with what the decision sets off in the same transaction: a launch that goes
     retires the older live version (never two live), a recycled improvement opens the
@@ -215,7 +216,7 @@ def _to_stage(asked: _Request, dest: str) -> str | None:
     return {"go": dest, "recycle": asked.to, "resume": asked.stage_id}.get(asked.decision)
 
 
-def _decide_in(uow: UnitOfWork, actor: Actor, asked: _Request) -> dict[str, Any]:
+def _decide_in(uow: UnitOfWork, actor: Actor, asked: _Request) -> GateDecision:
     """Inside the transaction: decide the run at the gate, move the version, record it all."""
     gate = _live_gate(uow, asked) if asked.live else _pipeline_gate(uow, asked)
     run = gate.run
@@ -250,13 +251,12 @@ def _decide_in(uow: UnitOfWork, actor: Actor, asked: _Request) -> dict[str, Any]
         from_state=move.source,
         to_state=move.dest,
     )
-    retired: dict[str, Any] = {}
+    retired = None
     if asked.stage_id == "launch" and asked.decision == "go":
-        retired["retired_versions"] = retire_superseded(uow, actor, asked.code, asked.as_of)
-    answer = {**retired, **decided.answer(decision_id)}
-    if asked.live:
-        answer["opened_version"] = opened
-    return answer
+        retired = tuple(retire_superseded(uow, actor, asked.code, asked.as_of))
+    return decided.answer(
+        decision_id, retired, OpenedVersion.model_validate(opened) if opened else None
+    )
 
 
 @dataclass(frozen=True)
@@ -286,50 +286,59 @@ class _Decided:
             "criteria": records.dumps([c.as_dict() for c in self.criteria]),
         }
 
-    def answer(self, decision_id: int) -> dict[str, Any]:
-        return {
-            "decision_id": decision_id,
-            "code": self.asked.code,
-            "version": self.gate.version["version"],
-            "stage": self.asked.stage_id,
-            "decision": self.asked.decision,
-            "to_stage": self.to_stage,
-            "from_state": self.move.source,
-            "state": self.move.dest,
-            "run": self.gate.run["id"],
-            "decided_by": self.decided_by,
-            "business_date": self.asked.as_of.isoformat(),
-            "note": self.asked.note,
-            "criteria_passed": all_passed(self.criteria),
-            "criteria": [c.as_dict() for c in self.criteria],
-        }
+    def answer(
+        self,
+        decision_id: int,
+        retired: tuple[int, ...] | None,
+        opened: OpenedVersion | None,
+    ) -> GateDecision:
+        return GateDecision(
+            retired_versions=retired,
+            decision_id=decision_id,
+            code=self.asked.code,
+            version=self.gate.version["version"],
+            stage=self.asked.stage_id,
+            decision=self.asked.decision,
+            to_stage=self.to_stage,
+            from_state=self.move.source,
+            state=self.move.dest,
+            run=self.gate.run["id"],
+            decided_by=self.decided_by,
+            business_date=self.asked.as_of,
+            note=self.asked.note,
+            criteria_passed=all_passed(self.criteria),
+            criteria=tuple(GateCriterion.of(c) for c in self.criteria),
+            opened_version=opened,
+        )
 
 
-def gate_view(ws: Workspace, actor: Actor, code: str) -> dict[str, Any]:
+def gate_view(ws: Workspace, actor: Actor, code: str) -> GateView:
     """The gate the version in development waits at: its run and criteria, or why none."""
     actor.require(Permission.READ, "read product gates")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> GateView:
         version = records.latest_version(uow, code)
         stage = records.current_stage(version["state"])
-        view: dict[str, Any] = {
-            "code": code,
-            "version": version["version"],
-            "state": version["state"],
-            "stage": stage,
-            "run": version["gate_run_id"] if stage else None,
-            "criteria_passed": None,
-            "criteria": [],
-        }
-        if view["run"] is not None:
-            run = records.run_row(uow, view["run"])
-            criteria = [Criterion.from_dict(c) for c in records.loads(run["criteria"])]
-            view.update(
-                run_by=run["run_by"],
-                business_date=run["business_date"].isoformat(),
-                criteria_passed=all_passed(criteria),
-                criteria=[c.as_dict() for c in criteria],
-            )
-        return view
+        view = GateView(
+            code=code,
+            version=version["version"],
+            state=version["state"],
+            stage=stage,
+            run=version["gate_run_id"] if stage else None,
+            criteria_passed=None,
+            criteria=(),
+        )
+        if view.run is None:
+            return view
+        run = records.run_row(uow, view.run)
+        criteria = [Criterion.from_dict(c) for c in records.loads(run["criteria"])]
+        return view.model_copy(
+            update={
+                "run_by": run["run_by"],
+                "business_date": run["business_date"],
+                "criteria_passed": all_passed(criteria),
+                "criteria": tuple(GateCriterion.of(c) for c in criteria),
+            }
+        )
 
     return run_in_transaction(ws.engine, use_case)

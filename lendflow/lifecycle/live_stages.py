@@ -26,6 +26,7 @@ from lendflow.lifecycle.catalog import LIVE_STAGES
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.records import live_version
+from lendflow.lifecycle.results import GateCriterion, LiveGate
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -88,23 +89,23 @@ def waiting_run(uow: UnitOfWork, version_id: int, stage_id: str) -> dict[str, An
     return None if decided else newest
 
 
-def live_gate(uow: UnitOfWork, version: dict[str, Any], stage_id: str) -> dict[str, Any] | None:
+def live_gate(uow: UnitOfWork, version: dict[str, Any], stage_id: str) -> LiveGate | None:
     """A live stage's gate as `gate show` shows gates, or None when no run waits there."""
     run = waiting_run(uow, version["id"], stage_id)
     if run is None:
         return None
     criteria = [Criterion.from_dict(c) for c in records.loads(run["criteria"])]
-    return {
-        "code": version["product_code"],
-        "version": version["version"],
-        "state": version["state"],
-        "stage": stage_id,
-        "run": run["id"],
-        "run_by": run["run_by"],
-        "business_date": run["business_date"].isoformat(),
-        "criteria_passed": all_passed(criteria),
-        "criteria": [c.as_dict() for c in criteria],
-    }
+    return LiveGate(
+        code=version["product_code"],
+        version=version["version"],
+        state=version["state"],
+        stage=stage_id,
+        run=run["id"],
+        run_by=run["run_by"],
+        business_date=run["business_date"],
+        criteria_passed=all_passed(criteria),
+        criteria=tuple(GateCriterion.of(c) for c in criteria),
+    )
 
 
 def _shown_version(uow: UnitOfWork, code: str) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""What a stage run produces: outputs, gate criteria, the rendered report and its charts."""
+"""What a stage run produces (outputs, gate criteria, the rendered report and its charts),
+and the typed results the lifecycle's use cases return.
+
+The CLI prints a result's `model_dump(mode="json")`: the JSON `lendflow gate|stage|product
+... --json` has always printed, keys in the same order, a key that had no value to give
+left out where it always was. Product states are `ProductStatus`, dates `date`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+
 from lendflow.domain.criteria import Criterion
+from lendflow.domain.statuses import ProductStatus
+from lendflow.lifecycle.catalog import stage as stage_of
+from lendflow.workspace.results import Result
 
 
 @dataclass(frozen=True)
@@ -35,3 +46,107 @@ class StageOutcome:
     report: bytes
     report_format: str
     charts: list[dict[str, str]] = field(default_factory=list)
+
+
+def _absent_if_none(value: Any) -> bool:
+    return value is None
+
+
+class GateCriterion(Result):
+    """One automatic criterion as a gate shows it: passed or not, the figure that says so,
+    and the facts the figure is made of (left out when it has none)."""
+
+    name: str
+    passed: bool
+    figure: str
+    facts: dict[str, Any] | None = Field(default=None, exclude_if=_absent_if_none)
+
+    @classmethod
+    def of(cls, criterion: Criterion) -> GateCriterion:
+        return cls.model_validate(criterion.as_dict())
+
+
+def _criteria(criteria: list[Criterion]) -> tuple[GateCriterion, ...]:
+    return tuple(GateCriterion.of(c) for c in criteria)
+
+
+class OpenedVersion(Result):
+    """The next version a recycled improvement opened in design."""
+
+    version: int
+    state: ProductStatus
+    from_version: int
+
+
+class GateDecision(Result):
+    """A gate decided: where the version went, on which run, by whom, and the criteria read.
+
+    `retired_versions` is given only when a launch goes (the older live versions it
+    retired), `opened_version` only at a live stage's gate (null unless an improvement
+    was recycled, which opens the next version)."""
+
+    retired_versions: tuple[int, ...] | None = Field(default=None, exclude_if=_absent_if_none)
+    decision_id: int
+    code: str
+    version: int
+    stage: str
+    decision: str
+    to_stage: str | None
+    from_state: ProductStatus
+    state: ProductStatus
+    run: int
+    decided_by: str
+    business_date: date
+    note: str
+    criteria_passed: bool
+    criteria: tuple[GateCriterion, ...]
+    opened_version: OpenedVersion | None = None
+
+    @model_serializer(mode="wrap")
+    def _opened_only_when_live(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        shown: dict[str, Any] = handler(self)
+        if not stage_of(self.stage).live:
+            shown.pop("opened_version", None)
+        return shown
+
+
+class LiveGate(Result):
+    """A live stage's gate (operate, improve) with the run waiting at it."""
+
+    code: str
+    version: int
+    state: ProductStatus
+    stage: str
+    run: int
+    run_by: str
+    business_date: date
+    criteria_passed: bool
+    criteria: tuple[GateCriterion, ...]
+
+
+class GateView(Result):
+    """The gate a product waits at: the pipeline's, else the first live gate with a run
+    waiting; `run` is None (and `run_by`, `business_date` are left out) when no run waits.
+    `live_gates` lists every live gate with a run waiting."""
+
+    code: str
+    version: int
+    state: ProductStatus
+    stage: str | None
+    run: int | None
+    criteria_passed: bool | None
+    criteria: tuple[GateCriterion, ...]
+    run_by: str | None = Field(default=None, exclude_if=_absent_if_none)
+    business_date: date | None = Field(default=None, exclude_if=_absent_if_none)
+    live_gates: tuple[LiveGate, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _keys_in_their_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A live gate shown in the pipeline's place names its run after `live_gates` (the
+        order `gate show --json` has always printed)."""
+        shown: dict[str, Any] = handler(self)
+        if self.stage is not None and stage_of(self.stage).live and "run_by" in shown:
+            shown["live_gates"] = shown.pop("live_gates")
+            shown["run_by"] = shown.pop("run_by")
+            shown["business_date"] = shown.pop("business_date")
+        return shown

@@ -194,7 +194,6 @@ def storable(result: LoanResult) -> dict[str, Any]:
     return data
 
 
-
 def replay_of(
     ws: Workspace, uow: UnitOfWork, stored: dict[str, Any], actor: Actor, result: type[R]
 ) -> R:

@@ -104,7 +104,7 @@ def test_build_test_runs_the_sample_product_through_every_check(designed: str) -
     decided = gates.decide(
         ws, ws.actor("committee2"), designed, "build_test", "go", as_of=BUILD_DAY
     )
-    assert (decided["from_state"], decided["state"]) == ("build_test", "launch")
+    assert (decided.from_state, decided.state) == ("build_test", "launch")
 
 
 def test_build_test_waits_for_a_design_that_passed(isolated_environment: Path) -> None:

@@ -26,6 +26,7 @@ from lendflow.lifecycle import live_gates, live_stages
 from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import samples_folder
+from lendflow.lifecycle.results import GateDecision
 from lendflow.lifecycle.stages.launch.stage import education_material
 from lendflow.loans import applications, disbursement
 from lendflow.loans.applications import Application
@@ -43,7 +44,7 @@ def at_launch(isolated_environment: Path) -> str:
     return "anxin"
 
 
-def decide(code: str, stage: str, decision: str, on: date, **kw: str) -> dict:  # type: ignore[type-arg]
+def decide(code: str, stage: str, decision: str, on: date, **kw: str) -> GateDecision:
     ws = workspace()
     return live_gates.decide(ws, ws.actor("committee1"), code, stage, decision, as_of=on, **kw)
 
@@ -101,7 +102,7 @@ def test_the_launch_flow_plans_keeps_campaigns_and_educates_then_goes_live(at_la
     _, material = education_material(ws, ws.actor("auditor"), at_launch, "en", "md")
     assert b"# Anxin Loan: before you borrow" in material
     went = decide(at_launch, "launch", "go", LAUNCHED)
-    assert (went["state"], went["retired_versions"]) == ("live", [])
+    assert (went.state, went.retired_versions) == ("live", ())
 
 
 def test_bad_launch_inputs_fail_the_stage_with_file_line_and_problem(
@@ -148,7 +149,7 @@ def test_operate_and_the_monthly_review_write_review_reports(at_launch: str) -> 
     assert [r["run_by"] for r in history["runs"]] == ["scheduler"]
     assert history["at_gate"] == reviewed["reviewed"][0]["run"]
     kept = decide(at_launch, "operate", "go", REVIEWED)
-    assert (kept["state"], kept["decided_by"]) == ("live", "committee1")
+    assert (kept.state, kept.decided_by) == ("live", "committee1")
     again = operate_stage(code=at_launch, user="pm", as_of=date(2026, 8, 31))
     assert (again["stage"], again["state"]) == ("operate", "live")
     with pytest.raises(Refused, match="the review of 2026-07-31 failed for nosuch"):
@@ -191,7 +192,8 @@ def test_the_improve_flow_opens_the_next_version_through_a_recycle(
     plan = live_stages.run_outputs(ws, ws.actor("auditor"), at_launch, "improve")[1]["plan"]
     assert plan["changes"][0]["path"] == "rate.annual"  # 标准年利率 in the report
     opened = decide(at_launch, "improve", "recycle", IMPROVED, to="design")
-    assert opened["opened_version"]["version"] == 2
+    assert opened.opened_version is not None
+    assert opened.opened_version.version == 2
     assert (state(at_launch, 1), state(at_launch, 2)) == ("live", "design")
 
 
@@ -238,7 +240,7 @@ def test_version_2_goes_through_design_and_build_test_while_version_1_lends(
     relaunched = launch_stage(code=code, user="pm", as_of=date(2026, 9, 15), samples=True)
     assert relaunched["version"] == 2
     went = decide(code, "launch", "go", date(2026, 9, 15))
-    assert (went["version"], went["retired_versions"]) == (2, [1])
+    assert (went.version, went.retired_versions) == (2, (1,))
     assert (state(code, 1), state(code, 2)) == ("retired", "live")
     assert loan_version(lend(code, 13, date(2026, 9, 16))) == 2
     assert loan_snapshot(v1_loans) == before

@@ -170,7 +170,7 @@ def test_a_design_over_the_apr_cap_fails_its_gate_and_goes_back(anxin: str, tmp_
         note="price over the APR cap",
         as_of=DESIGN_DAY,
     )
-    assert back["state"] == "research"
+    assert back.state == "research"
 
 
 def test_a_step_retries_chance_failures_but_not_bad_input() -> None:

@@ -17,7 +17,7 @@ from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs, read_charter
-from lendflow.lifecycle.results import StageOutcome
+from lendflow.lifecycle.results import GateDecision, StageOutcome
 from lendflow.lifecycle.stages.charter import charter_outputs
 from lendflow.lifecycle.stages.launch.inputs import read_campaigns, read_channels
 from lendflow.lifecycle.stages.launch.stage import (
@@ -45,7 +45,7 @@ def fixed(ws: Workspace, code: str, stage_id: str, outputs: dict[str, Any], on: 
     return int(stage_runs.finish_run(ws, started, outcome)["run"])
 
 
-def go(ws: Workspace, code: str, stage_id: str, on: date) -> dict[str, Any]:
+def go(ws: Workspace, code: str, stage_id: str, on: date) -> GateDecision:
     return live_gates.decide(ws, ws.actor("committee1"), code, stage_id, "go", as_of=on)
 
 

@@ -138,7 +138,7 @@ def test_the_launch_plans_channels_and_a_go_takes_the_version_live(ws: Workspace
     with pytest.raises(Refused, match="may not decide product gates"):
         live_gates.decide(ws, ws.actor("pm"), "anxin", "launch", "go", as_of=LAUNCHED)
     decided = go(ws, "anxin", "launch", LAUNCHED)
-    assert (decided["state"], decided["retired_versions"]) == ("live", [])
+    assert (decided.state, decided.retired_versions) == ("live", ())
     loan = applications.apply(ws, ws.actor("ops"), anxin_application(1), LAUNCHED)
     assert loan.status == "submitted"
 

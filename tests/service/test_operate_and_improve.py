@@ -142,14 +142,14 @@ def test_the_review_repeats_while_live_and_a_go_keeps_the_product_live(live: Wor
     first = run_operate(ws, REVIEWED)
     assert (first["state"], first["criteria_passed"]) == ("live", True)
     gate = live_gates.gate_view(ws, ws.actor("committee1"), "anxin")
-    assert (gate["stage"], gate["run"], gate["state"]) == ("operate", first["run"], "live")
+    assert (gate.stage, gate.run, gate.state) == ("operate", first["run"], "live")
     by_head = run_operate(ws, REVIEWED, user="head")  # the newest run is the one at the gate
     with pytest.raises(Refused, match=f"user head ran operate \\(run {by_head['run']}\\)"):
         decide(ws, "operate", "go", user="head")
     with pytest.raises(Refused, match="can only go"):
         decide(ws, "operate", "hold", note="wait")
     kept = decide(ws, "operate", "go", on=REVIEWED)
-    assert (kept["from_state"], kept["state"]) == ("live", "live")
+    assert (kept.from_state, kept.state) == ("live", "live")
     with pytest.raises(Refused, match="no operate run waits"):
         decide(ws, "operate", "go")
     second = run_operate(ws, date(2026, 8, 31))
@@ -181,7 +181,7 @@ def test_the_review_report_shows_kpis_alerts_breaches_and_recommendations(
     assert [v["version"] for v in outputs["versions"]] == [1]
     with pytest.raises(Refused, match="needs a note"):
         decide(ws, "operate", "go", on=REVIEWED)
-    assert decide(ws, "operate", "go", on=REVIEWED, note="客服已补人")["state"] == "live"
+    assert decide(ws, "operate", "go", on=REVIEWED, note="客服已补人").state == "live"
 
 
 def test_the_stages_of_a_live_product_need_a_live_version(ws: Workspace) -> None:
@@ -212,8 +212,8 @@ def test_live_stages_use_the_one_run_recorder_and_the_one_decision_path(live: Wo
     with pytest.raises(Refused, match="can only go"):
         gates.decide(ws, ws.actor("committee1"), "anxin", "operate", "kill", as_of=REVIEWED)
     kept = gates.decide(ws, ws.actor("committee1"), "anxin", "operate", "go", as_of=REVIEWED)
-    assert (kept["run"], kept["from_state"], kept["state"]) == (finished["run"], "live", "live")
-    assert (kept["to_stage"], kept["opened_version"]) == (None, None)
+    assert (kept.run, kept.from_state, kept.state) == (finished["run"], "live", "live")
+    assert (kept.to_stage, kept.opened_version) == (None, None)
     with ws.engine.connect() as c:
         row = c.execute(select(gate_decisions).order_by(gate_decisions.c.id.desc())).mappings()
         last = dict(row.first() or {})
@@ -241,8 +241,13 @@ def test_an_improvement_opens_version_2_in_design_while_version_1_keeps_lending(
     with pytest.raises(BadInput, match="recycled with --to design"):
         decide(ws, "improve", "recycle", to="research")
     opened = decide(ws, "improve", "recycle", to="design")
-    assert opened["state"] == "live"
-    assert opened["opened_version"] == {"version": 2, "state": "design", "from_version": 1}
+    assert opened.state == "live"
+    assert opened.opened_version is not None
+    assert opened.opened_version.model_dump() == {
+        "version": 2,
+        "state": "design",
+        "from_version": 1,
+    }
     versions = product_lifecycle.product_versions_view(ws, ws.actor("auditor"), "anxin")
     assert [(v["version"], v["state"]) for v in versions["versions"]] == [
         (1, "live"),
@@ -284,10 +289,10 @@ def test_after_version_2_launches_new_loans_go_to_it_and_version_1_loans_are_unt
     before = loan_rows(ws, made)
     run_launch(ws, on=V2_LAUNCH)
     launched = go(ws, "anxin", "launch", V2_LAUNCH)
-    assert (launched["version"], launched["state"], launched["retired_versions"]) == (
+    assert (launched.version, launched.state, launched.retired_versions) == (
         2,
         "live",
-        [1],
+        (1,),
     )
     with ws.engine.connect() as c:
         states = dict(c.execute(select(product_versions.c.version, product_versions.c.state)).all())

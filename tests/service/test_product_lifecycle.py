@@ -81,7 +81,7 @@ def test_a_new_product_is_a_draft_whose_first_stage_is_the_charter(draft: Worksp
     result = run(ws, "charter")
     assert (result["state"], result["criteria_passed"]) == ("charter", True)
     gate = gates.gate_view(ws, ws.actor("committee1"), "anxin")
-    assert (gate["stage"], gate["run"], gate["run_by"]) == ("charter", result["run"], "pm")
+    assert (gate.stage, gate.run, gate.run_by) == ("charter", result["run"], "pm")
 
 
 def test_creating_products_is_checked(draft: Workspace) -> None:
@@ -122,7 +122,7 @@ def test_four_eyes_and_only_the_committee_decides(draft: Workspace) -> None:
         decide(ws, "charter", "go", user="pm")
     with pytest.raises(Refused, match="may not run product stages"):
         started(ws, "charter", user="committee1")
-    assert decide(ws, "charter", "go", user="committee2")["state"] == "research"
+    assert decide(ws, "charter", "go", user="committee2").state == "research"
 
 
 def test_failed_criteria_stop_go_and_the_stage_can_be_recycled(draft: Workspace) -> None:
@@ -138,7 +138,7 @@ def test_failed_criteria_stop_go_and_the_stage_can_be_recycled(draft: Workspace)
     with pytest.raises(BadInput, match="only for recycle"):
         decide(ws, "design", "kill", to="charter")
     back = decide(ws, "design", "recycle", to="research", note="APR above the cap")
-    assert (back["state"], back["to_stage"], back["criteria_passed"]) == (
+    assert (back.state, back.to_stage, back.criteria_passed) == (
         "research",
         "research",
         False,
@@ -150,13 +150,13 @@ def test_failed_criteria_stop_go_and_the_stage_can_be_recycled(draft: Workspace)
     run(ws, "research")
     decide(ws, "research", "go")
     run(ws, "design")
-    assert decide(ws, "design", "go")["state"] == "build_test"
+    assert decide(ws, "design", "go").state == "build_test"
 
 
 def test_kill_is_final(draft: Workspace) -> None:
     ws = draft
     run(ws, "charter")
-    assert decide(ws, "charter", "kill", note="no sponsor")["state"] == "killed"
+    assert decide(ws, "charter", "kill", note="no sponsor").state == "killed"
     with pytest.raises(Refused, match="anxin v1 was killed; a kill is final"):
         decide(ws, "charter", "resume")
     with pytest.raises(Refused, match="anxin v1 was killed; a kill is final"):
@@ -171,16 +171,16 @@ def test_a_hold_needs_a_note_and_resumes_at_the_same_gate(draft: Workspace) -> N
     waiting = run(ws, "research")["run"]
     with pytest.raises(Refused, match="a hold needs a note"):
         decide(ws, "research", "hold")
-    assert decide(ws, "research", "hold", note="等待资金到位")["state"] == "research_on_hold"
+    assert decide(ws, "research", "hold", note="等待资金到位").state == "research_on_hold"
     with pytest.raises(Refused, match="on hold at the research gate; the committee must resume"):
         started(ws, "research")
     with pytest.raises(Refused, match="on hold at the research gate; resume or kill it"):
         decide(ws, "research", "go")
     resumed = decide(ws, "research", "resume", user="committee2")
-    assert (resumed["state"], resumed["run"]) == ("research", waiting)
+    assert (resumed.state, resumed.run) == ("research", waiting)
     with pytest.raises(Refused, match="is not on hold"):
         decide(ws, "research", "resume")
-    assert decide(ws, "research", "go")["run"] == waiting
+    assert decide(ws, "research", "go").run == waiting
 
 
 def test_a_design_that_goes_becomes_the_versions_spec(draft: Workspace) -> None:
