@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
-from lendflow.cli.output import console, print_json
+from lendflow.cli.output import console, print_json, print_result
 
 if TYPE_CHECKING:
     from lendflow.lifecycle.results import GateCriterion
@@ -149,23 +149,23 @@ def show(
     with acting(user) as (ws, actor):
         history = stage_history(ws, actor, code, stage)
     if json_output:
-        print_json(history)
+        print_result(history)
         return
     from rich.table import Table
 
-    table = Table(title=f"{stage} runs of {code} v{history['version']} ({history['state']})")
+    table = Table(title=f"{stage} runs of {code} v{history.version} ({history.state})")
     for column in ("run", "status", "run by", "date", "inputs", "criteria", "error"):
         table.add_column(column)
-    for run in history["runs"]:
-        criteria = run["criteria"]
+    for run in history.runs:
+        criteria = run.criteria
         table.add_row(
-            str(run["run"]),
-            run["status"] + (" (at gate)" if run["run"] == history["at_gate"] else ""),
-            run["run_by"],
-            run["business_date"],
-            ", ".join(f"{i['name']} {i['sha256'][:12]}" for i in run["inputs"]),
-            f"{sum(c['passed'] for c in criteria)}/{len(criteria)}" if criteria else "",
-            run["error"] or "",
+            str(run.run),
+            run.status + (" (at gate)" if run.run == history.at_gate else ""),
+            run.run_by,
+            run.business_date.isoformat(),
+            ", ".join(f"{i.name} {i.sha256[:12]}" for i in run.inputs),
+            f"{sum(c.passed for c in criteria)}/{len(criteria)}" if criteria else "",
+            run.error or "",
         )
     console.print(table)
 
@@ -188,11 +188,9 @@ def report(
         view, data = stored_report(ws, actor, code, stage, run_id)
     out.write_bytes(data)
     if json_output:
-        print_json({"run": view["run"], "file": str(out), "bytes": len(data)})
+        print_json({"run": view.run, "file": str(out), "bytes": len(data)})
     else:
-        typer.echo(
-            f"wrote {out} ({len(data):,} bytes of {view['report_format']}, run {view['run']})"
-        )
+        typer.echo(f"wrote {out} ({len(data):,} bytes of {view.report_format}, run {view.run})")
 
 
 @app.command("education")

@@ -26,7 +26,7 @@ from lendflow.lifecycle.catalog import LIVE_STAGES
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
 from lendflow.lifecycle.records import live_version
-from lendflow.lifecycle.results import GateCriterion, LiveGate
+from lendflow.lifecycle.results import GateCriterion, LiveGate, RunView, StageHistory
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -116,38 +116,38 @@ def _shown_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
         return records.latest_version(uow, code)
 
 
-def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> dict[str, Any]:
+def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> StageHistory:
     """Every run of a stage: the live version's for operate and improve, else the pipeline's."""
     if not is_live_stage(stage_id):
         return stage_runs.stage_history(ws, actor, code, stage_id)
     actor.require(Permission.READ, "read product stages")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> StageHistory:
         version = _shown_version(uow, code)
         waiting = waiting_run(uow, version["id"], stage_id)
-        return {
-            "code": code,
-            "version": version["version"],
-            "state": version["state"],
-            "stage": stage_id,
-            "at_gate": waiting["id"] if waiting else None,
-            "runs": [
+        return StageHistory(
+            code=code,
+            version=version["version"],
+            state=version["state"],
+            stage=stage_id,
+            at_gate=waiting["id"] if waiting else None,
+            runs=tuple(
                 stage_runs.run_view(r) for r in lifecycle_rows.runs_of(uow, version["id"], stage_id)
-            ],
-        }
+            ),
+        )
 
     return run_in_transaction(ws.engine, use_case)
 
 
 def stored_report(
     ws: Workspace, actor: Actor, code: str, stage_id: str, run_id: int | None = None
-) -> tuple[dict[str, Any], bytes]:
+) -> tuple[RunView, bytes]:
     """A run's stored report, for any stage (live stages: the live version's newest)."""
     if not is_live_stage(stage_id):
         return stage_runs.stored_report(ws, actor, code, stage_id, run_id)
     actor.require(Permission.READ, "read product stages")
 
-    def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
+    def use_case(uow: UnitOfWork) -> tuple[RunView, bytes]:
         if run_id is None:
             version = _shown_version(uow, code)
             done = [

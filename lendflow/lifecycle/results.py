@@ -9,10 +9,10 @@ left out where it always was. Product states are `ProductStatus`, dates `date`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
 
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.statuses import ProductStatus
@@ -150,3 +150,68 @@ class GateView(Result):
             shown["run_by"] = shown.pop("run_by")
             shown["business_date"] = shown.pop("business_date")
         return shown
+
+
+class StageRunResult(Result):
+    """A stage run that succeeded: the run waiting at its gate, the criteria it met or
+    missed, and the report it stored (format, size, number of charts)."""
+
+    run: int
+    code: str
+    version: int
+    stage: str
+    status: str
+    state: ProductStatus
+    criteria_passed: bool
+    criteria: tuple[GateCriterion, ...]
+    report_format: str
+    report_bytes: int
+    charts: int
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+Moment = Annotated[datetime, PlainSerializer(_iso, when_used="json")]
+"""A time as it was stored, shown as `datetime.isoformat` shows it."""
+
+
+class RunInput(Result):
+    """An input a run read: its name, the file, the file's SHA-256 and size, and whether it
+    came from the shipped samples."""
+
+    name: str
+    file: str
+    sha256: str
+    size: int
+    from_samples: bool
+
+
+class RunView(Result):
+    """A stage run for people and JSON: its inputs, how it ended (criteria or the error)."""
+
+    run: int
+    stage: str
+    status: str
+    run_by: str
+    business_date: date
+    inputs: tuple[RunInput, ...]
+    criteria_passed: bool | None
+    """None unless the run succeeded."""
+    criteria: tuple[GateCriterion, ...]
+    error: str | None
+    report_format: str | None
+    started_at: Moment | None
+    finished_at: Moment | None
+
+
+class StageHistory(Result):
+    """Every run of a stage for one version, newest last, and the run waiting at its gate."""
+
+    code: str
+    version: int
+    state: ProductStatus
+    stage: str
+    at_gate: int | None
+    runs: tuple[RunView, ...]

@@ -23,7 +23,15 @@ from lendflow.domain.errors import Conflict, NotFound, Refused
 from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import stage as stage_of
 from lendflow.lifecycle.inputs import CapturedInput
-from lendflow.lifecycle.results import RunContext, StageOutcome
+from lendflow.lifecycle.results import (
+    GateCriterion,
+    RunContext,
+    RunInput,
+    RunView,
+    StageHistory,
+    StageOutcome,
+    StageRunResult,
+)
 from lendflow.states.machine import Move, machine
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -125,7 +133,7 @@ def record_start(
     return StartedRun(context, version["id"], version["row_version"])
 
 
-def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dict[str, Any]:
+def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> StageRunResult:
     """Store a successful run; it waits at the stage's gate.
 
     A pipeline run takes the version's gate slot; it is refused as a conflict
@@ -136,7 +144,7 @@ def finish_run(ws: Workspace, started: StartedRun, outcome: StageOutcome) -> dic
     ctx = started.context
     live = stage_of(ctx.stage).live
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> StageRunResult:
         version = records.version_by_id(uow, started.version_id)
         if live:
             if version["state"] != "live":
@@ -194,57 +202,57 @@ def passed_outputs(ws: Workspace, code: str, stage_id: str) -> tuple[int, dict[s
     return run_in_transaction(ws.engine, use_case)
 
 
-def run_view(run: dict[str, Any]) -> dict[str, Any]:
+def run_view(run: dict[str, Any]) -> RunView:
     """A run for people and JSON: inputs by name, file and SHA-256; criteria; the error."""
     criteria = [Criterion.from_dict(c) for c in records.loads(run.get("criteria")) or []]
-    return {
-        "run": run["id"],
-        "stage": run["stage"],
-        "status": run["status"],
-        "run_by": run["run_by"],
-        "business_date": run["business_date"].isoformat(),
-        "inputs": [
-            {k: i[k] for k in ("name", "file", "sha256", "size", "from_samples")}
+    return RunView(
+        run=run["id"],
+        stage=run["stage"],
+        status=run["status"],
+        run_by=run["run_by"],
+        business_date=run["business_date"],
+        inputs=tuple(
+            RunInput(**{k: i[k] for k in ("name", "file", "sha256", "size", "from_samples")})
             for i in records.loads(run["inputs"])
-        ],
-        "criteria_passed": all_passed(criteria) if run["status"] == "succeeded" else None,
-        "criteria": [c.as_dict() for c in criteria],
-        "error": run["error"],
-        "report_format": run["report_format"],
-        "started_at": run["started_at"].isoformat() if run["started_at"] else None,
-        "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
-    }
+        ),
+        criteria_passed=all_passed(criteria) if run["status"] == "succeeded" else None,
+        criteria=tuple(GateCriterion.of(c) for c in criteria),
+        error=run["error"],
+        report_format=run["report_format"],
+        started_at=run["started_at"] or None,
+        finished_at=run["finished_at"] or None,
+    )
 
 
-def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> dict[str, Any]:
+def stage_history(ws: Workspace, actor: Actor, code: str, stage_id: str) -> StageHistory:
     """Every run of a stage for the newest version of `code`, newest last."""
     actor.require(Permission.READ, "read product stages")
     stage_of(stage_id)
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> StageHistory:
         version = records.latest_version(uow, code)
         runs = lifecycle_rows.runs_of(uow, version["id"], stage_id)
         here = records.current_stage(version["state"]) == stage_id
-        return {
-            "code": code,
-            "version": version["version"],
-            "state": version["state"],
-            "stage": stage_id,
-            "at_gate": version["gate_run_id"] if here else None,
-            "runs": [run_view(r) for r in runs],
-        }
+        return StageHistory(
+            code=code,
+            version=version["version"],
+            state=version["state"],
+            stage=stage_id,
+            at_gate=version["gate_run_id"] if here else None,
+            runs=tuple(run_view(r) for r in runs),
+        )
 
     return run_in_transaction(ws.engine, use_case)
 
 
 def stored_report(
     ws: Workspace, actor: Actor, code: str, stage_id: str, run_id: int | None = None
-) -> tuple[dict[str, Any], bytes]:
+) -> tuple[RunView, bytes]:
     """A run's stored report: the run given, else the newest successful run of the stage."""
     actor.require(Permission.READ, "read product stages")
     stage_of(stage_id)
 
-    def use_case(uow: UnitOfWork) -> tuple[dict[str, Any], bytes]:
+    def use_case(uow: UnitOfWork) -> tuple[RunView, bytes]:
         version = records.latest_version(uow, code)
         if run_id is None:
             done = [
@@ -287,7 +295,7 @@ def record_success(
     outcome: StageOutcome,
     state: str,
     move: Move | None = None,
-) -> dict[str, Any]:
+) -> StageRunResult:
     """Inside a transaction: store what a successful run produced, and its event; the
     answer a stage command prints (pipeline and live stages alike)."""
     lifecycle_rows.finish_run(
@@ -319,16 +327,16 @@ def record_success(
         from_state=move.source if move else None,
         to_state=move.dest if move else None,
     )
-    return {
-        "run": ctx.run_id,
-        "code": ctx.code,
-        "version": ctx.version,
-        "stage": ctx.stage,
-        "status": "succeeded",
-        "state": state,
-        "criteria_passed": passed,
-        "criteria": [c.as_dict() for c in outcome.criteria],
-        "report_format": outcome.report_format,
-        "report_bytes": len(outcome.report),
-        "charts": len(outcome.charts),
-    }
+    return StageRunResult(
+        run=ctx.run_id,
+        code=ctx.code,
+        version=ctx.version,
+        stage=ctx.stage,
+        status="succeeded",
+        state=state,
+        criteria_passed=passed,
+        criteria=tuple(GateCriterion.of(c) for c in outcome.criteria),
+        report_format=outcome.report_format,
+        report_bytes=len(outcome.report),
+        charts=len(outcome.charts),
+    )

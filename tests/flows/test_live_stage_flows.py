@@ -126,9 +126,10 @@ def test_bad_launch_inputs_fail_the_stage_with_file_line_and_problem(
         )
     assert failed.value.message == f"{endless}: line {line}: campaigns[0].ends_on: Field required"
     ws = workspace()
-    runs = stage_runs.stage_history(ws, ws.actor("auditor"), at_launch, "launch")["runs"]
-    assert [r["status"] for r in runs] == ["failed", "failed"]
-    assert runs[0]["error"].endswith("line 3: cost_per_acquisition cannot be negative, got -18.00")
+    runs = stage_runs.stage_history(ws, ws.actor("auditor"), at_launch, "launch").runs
+    assert [r.status for r in runs] == ["failed", "failed"]
+    assert runs[0].error is not None
+    assert runs[0].error.endswith("line 3: cost_per_acquisition cannot be negative, got -18.00")
     assert state(at_launch) == "launch"
     with ws.engine.connect() as c:
         assert c.execute(select(campaigns.c.id)).all() == []
@@ -146,8 +147,8 @@ def test_operate_and_the_monthly_review_write_review_reports(at_launch: str) -> 
     assert "运营管理与监控" in report and "16,000.00" in report and "<svg" in report
     ws = workspace()
     history = live_stages.stage_history(ws, ws.actor("auditor"), at_launch, "operate")
-    assert [r["run_by"] for r in history["runs"]] == ["scheduler"]
-    assert history["at_gate"] == reviewed["reviewed"][0]["run"]
+    assert [r.run_by for r in history.runs] == ["scheduler"]
+    assert history.at_gate == reviewed["reviewed"][0]["run"]
     kept = decide(at_launch, "operate", "go", REVIEWED)
     assert (kept.state, kept.decided_by) == ("live", "committee1")
     again = operate_stage(code=at_launch, user="pm", as_of=date(2026, 8, 31))

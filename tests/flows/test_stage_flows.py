@@ -125,9 +125,10 @@ def test_bad_inputs_fail_the_stage_with_file_line_and_problem(anxin: str, tmp_pa
         assert message in failed.value.message
         assert where(anxin) == ("research", None)
     ws = workspace()
-    runs = stage_runs.stage_history(ws, ws.actor("auditor"), anxin, "research")["runs"]
-    assert [r["status"] for r in runs] == ["failed"] * 3
-    assert runs[1]["error"].endswith(
+    runs = stage_runs.stage_history(ws, ws.actor("auditor"), anxin, "research").runs
+    assert [r.status for r in runs] == ["failed"] * 3
+    assert runs[1].error is not None
+    assert runs[1].error.endswith(
         "line 4: monthly_income is not an amount: 'n/a' (use digits like 1000 or 1000.50)"
     )
 

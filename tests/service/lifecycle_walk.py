@@ -17,7 +17,7 @@ from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs, read_charter
-from lendflow.lifecycle.results import GateDecision, StageOutcome
+from lendflow.lifecycle.results import GateDecision, StageOutcome, StageRunResult
 from lendflow.lifecycle.stages.charter import charter_outputs
 from lendflow.lifecycle.stages.launch.inputs import read_campaigns, read_channels
 from lendflow.lifecycle.stages.launch.stage import (
@@ -42,7 +42,7 @@ def fixed(ws: Workspace, code: str, stage_id: str, outputs: dict[str, Any], on: 
     inputs = capture_inputs(stage(stage_id), {}, use_samples=True)
     started = stage_runs.start_run(ws, ws.actor("pm"), code, stage_id, inputs, on)
     outcome = StageOutcome(outputs, [Criterion("checked", True, "fine")], b"<html/>", "html", [])
-    return int(stage_runs.finish_run(ws, started, outcome)["run"])
+    return stage_runs.finish_run(ws, started, outcome).run
 
 
 def go(ws: Workspace, code: str, stage_id: str, on: date) -> GateDecision:
@@ -62,7 +62,7 @@ def walk_to_launch(ws: Workspace, code: str = "anxin") -> None:
 
 def run_launch(
     ws: Workspace, code: str = "anxin", on: date = LAUNCHED, **given: Path
-) -> dict[str, Any]:
+) -> StageRunResult:
     """The launch stage's work, as its flow does it, recorded as a run."""
     captured = capture_inputs(stage("launch"), given, use_samples=True)
     inputs = {c.name: c for c in captured}

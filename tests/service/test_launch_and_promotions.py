@@ -126,8 +126,8 @@ def anxin_application(serial: int) -> Application:
 def test_the_launch_plans_channels_and_a_go_takes_the_version_live(ws: Workspace) -> None:
     walk_to_launch(ws)
     result = run_launch(ws)
-    assert result["criteria_passed"] is True
-    assert [c["name"] for c in result["criteria"]] == [
+    assert result.criteria_passed is True
+    assert [c.name for c in result.criteria] == [
         "channel_plan_funded",
         "target_segments_reached",
         "campaigns_in_force",

@@ -24,7 +24,7 @@ from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs
 from lendflow.lifecycle.reports import chart_records, render
-from lendflow.lifecycle.results import StageOutcome
+from lendflow.lifecycle.results import StageOutcome, StageRunResult
 from lendflow.lifecycle.stages.improve.inputs import read_feedback, read_minutes, read_plan
 from lendflow.lifecycle.stages.improve.stage import (
     feedback_outputs,
@@ -56,7 +56,7 @@ V2_LAUNCH = date(2026, 9, 15)
 _serials = iter(range(100, 1000))
 
 
-def run_operate(ws: Workspace, on: date, user: str = "pm") -> dict[str, Any]:
+def run_operate(ws: Workspace, on: date, user: str = "pm") -> StageRunResult:
     actor = live_stages.stage_actor(ws, user)
     started = live_stages.start_run(ws, actor, "anxin", "operate", [], on)
     outputs = operate_outputs(read_book(ws, actor, "anxin", on), on)
@@ -66,7 +66,7 @@ def run_operate(ws: Workspace, on: date, user: str = "pm") -> dict[str, Any]:
     return live_stages.finish_run(ws, started, outcome)
 
 
-def run_improve(ws: Workspace, on: date = IMPROVED, **given: Path) -> dict[str, Any]:
+def run_improve(ws: Workspace, on: date = IMPROVED, **given: Path) -> StageRunResult:
     actor = ws.actor("pm")
     captured = capture_inputs(stage("improve"), given, use_samples=True)
     inputs = {c.name: c for c in captured}
@@ -140,11 +140,11 @@ def test_the_review_repeats_while_live_and_a_go_keeps_the_product_live(live: Wor
     for on in (date(2026, 7, 5), date(2026, 7, 10)):
         lend(ws, on)
     first = run_operate(ws, REVIEWED)
-    assert (first["state"], first["criteria_passed"]) == ("live", True)
+    assert (first.state, first.criteria_passed) == ("live", True)
     gate = live_gates.gate_view(ws, ws.actor("committee1"), "anxin")
-    assert (gate.stage, gate.run, gate.state) == ("operate", first["run"], "live")
+    assert (gate.stage, gate.run, gate.state) == ("operate", first.run, "live")
     by_head = run_operate(ws, REVIEWED, user="head")  # the newest run is the one at the gate
-    with pytest.raises(Refused, match=f"user head ran operate \\(run {by_head['run']}\\)"):
+    with pytest.raises(Refused, match=f"user head ran operate \\(run {by_head.run}\\)"):
         decide(ws, "operate", "go", user="head")
     with pytest.raises(Refused, match="can only go"):
         decide(ws, "operate", "hold", note="wait")
@@ -154,7 +154,7 @@ def test_the_review_repeats_while_live_and_a_go_keeps_the_product_live(live: Wor
         decide(ws, "operate", "go")
     second = run_operate(ws, date(2026, 8, 31))
     history = live_stages.stage_history(ws, ws.actor("auditor"), "anxin", "operate")
-    assert [r["run"] for r in history["runs"]][-1] == second["run"] == history["at_gate"]
+    assert [r.run for r in history.runs][-1] == second.run == history.at_gate
     assert product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin")["state"] == "live"
 
 
@@ -170,7 +170,7 @@ def test_the_review_report_shows_kpis_alerts_breaches_and_recommendations(
         date(2026, 7, 6),
     )
     result = run_operate(ws, REVIEWED)
-    failed = [c["name"] for c in result["criteria"] if not c["passed"]]
+    failed = [c.name for c in result.criteria if not c.passed]
     assert failed == ["service_levels_met"]  # a question unanswered past its 3 days
     _, report = live_stages.stored_report(ws, ws.actor("auditor"), "anxin", "operate")
     text = report.decode()
@@ -202,22 +202,22 @@ def test_live_stages_use_the_one_run_recorder_and_the_one_decision_path(live: Wo
     view = operate_report(started.context, outputs, criteria)
     outcome = StageOutcome(outputs, criteria, render(view, "zh-CN"), "html", chart_records(view))
     finished = stage_runs.finish_run(ws, started, outcome)
-    assert (finished["version"], finished["stage"], finished["state"]) == (1, "operate", "live")
+    assert (finished.version, finished.stage, finished.state) == (1, "operate", "live")
     with ws.engine.connect() as c:
         anxin = product_versions.c.product_code == "anxin"
         slot = c.execute(select(product_versions.c.gate_run_id).where(anxin)).scalar_one()
     assert slot is None  # the pipeline's gate slot is left to the pipeline
-    with pytest.raises(Refused, match=f"user head ran operate \\(run {finished['run']}\\)"):
+    with pytest.raises(Refused, match=f"user head ran operate \\(run {finished.run}\\)"):
         gates.decide(ws, head, "anxin", "operate", "go", as_of=REVIEWED)
     with pytest.raises(Refused, match="can only go"):
         gates.decide(ws, ws.actor("committee1"), "anxin", "operate", "kill", as_of=REVIEWED)
     kept = gates.decide(ws, ws.actor("committee1"), "anxin", "operate", "go", as_of=REVIEWED)
-    assert (kept.run, kept.from_state, kept.state) == (finished["run"], "live", "live")
+    assert (kept.run, kept.from_state, kept.state) == (finished.run, "live", "live")
     assert (kept.to_stage, kept.opened_version) == (None, None)
     with ws.engine.connect() as c:
         row = c.execute(select(gate_decisions).order_by(gate_decisions.c.id.desc())).mappings()
         last = dict(row.first() or {})
-    assert (last["stage"], last["decision"], last["run_id"]) == ("operate", "go", finished["run"])
+    assert (last["stage"], last["decision"], last["run_id"]) == ("operate", "go", finished.run)
     with pytest.raises(Refused, match="anxin has no version in development"):
         stage_runs.check_runnable(ws, ws.actor("pm"), "anxin", "design")
 
@@ -228,7 +228,7 @@ def test_an_improvement_opens_version_2_in_design_while_version_1_keeps_lending(
     ws = live
     v1_loans = [lend(ws, date(2026, 7, 5)).id, lend(ws, date(2026, 7, 20)).id]
     improved = run_improve(ws)
-    assert improved["criteria_passed"] is True
+    assert improved.criteria_passed is True
     outputs = live_stages.run_outputs(ws, ws.actor("auditor"), "anxin", "improve")[1]
     assert outputs["feedback"]["responses"] == 80
     assert outputs["feedback"]["themes"][0]["code"] == "price"

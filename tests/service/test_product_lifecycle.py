@@ -21,7 +21,7 @@ from lendflow.lifecycle import products as product_lifecycle
 from lendflow.lifecycle import runs as stage_runs
 from lendflow.lifecycle.catalog import stage
 from lendflow.lifecycle.inputs import capture_inputs, read_spec
-from lendflow.lifecycle.results import StageOutcome
+from lendflow.lifecycle.results import StageOutcome, StageRunResult
 from lendflow.loans import audit
 from lendflow.products import catalogue as products
 from lendflow.store import events
@@ -45,7 +45,7 @@ def outcome(passed: bool = True) -> StageOutcome:
     return StageOutcome({"stage": "work"}, criteria, b"<html>report</html>", "html", [])
 
 
-def run(ws: Workspace, stage_id: str, user: str = "pm", passed: bool = True) -> dict:  # type: ignore[type-arg]
+def run(ws: Workspace, stage_id: str, user: str = "pm", passed: bool = True) -> StageRunResult:
     return stage_runs.finish_run(ws, started(ws, stage_id, user), outcome(passed))
 
 
@@ -79,9 +79,9 @@ def test_a_new_product_is_a_draft_whose_first_stage_is_the_charter(draft: Worksp
     with pytest.raises(Refused, match="anxin v1 is at the charter stage; research runs after"):
         started(ws, "research")
     result = run(ws, "charter")
-    assert (result["state"], result["criteria_passed"]) == ("charter", True)
+    assert (result.state, result.criteria_passed) == ("charter", True)
     gate = gates.gate_view(ws, ws.actor("committee1"), "anxin")
-    assert (gate.stage, gate.run, gate.run_by) == ("charter", result["run"], "pm")
+    assert (gate.stage, gate.run, gate.run_by) == ("charter", result.run, "pm")
 
 
 def test_creating_products_is_checked(draft: Workspace) -> None:
@@ -104,7 +104,7 @@ def test_a_failed_run_leaves_the_product_where_it_was_and_the_stage_can_run_agai
     stage_runs.fail_run(ws, attempt, "charter.yaml: line 3: objective: Field required")
     assert state(ws) == "draft"
     history = stage_runs.stage_history(ws, ws.actor("auditor"), "anxin", "charter")
-    assert [(r["status"], r["error"]) for r in history["runs"]] == [
+    assert [(r.status, r.error) for r in history.runs] == [
         ("failed", "charter.yaml: line 3: objective: Field required")
     ]
     with pytest.raises(Refused, match="anxin v1 is a draft; its charter must run before any gate"):
@@ -168,7 +168,7 @@ def test_kill_is_final(draft: Workspace) -> None:
 def test_a_hold_needs_a_note_and_resumes_at_the_same_gate(draft: Workspace) -> None:
     ws = draft
     walk_to(ws, "charter")
-    waiting = run(ws, "research")["run"]
+    waiting = run(ws, "research").run
     with pytest.raises(Refused, match="a hold needs a note"):
         decide(ws, "research", "hold")
     assert decide(ws, "research", "hold", note="等待资金到位").state == "research_on_hold"
@@ -234,11 +234,11 @@ def test_every_step_of_the_lifecycle_is_an_event_and_the_chain_holds(draft: Work
 
 def test_reports_are_stored_with_their_runs(draft: Workspace) -> None:
     ws = draft
-    first = run(ws, "charter")["run"]
+    first = run(ws, "charter").run
     view, report = stage_runs.stored_report(ws, ws.actor("auditor"), "anxin", "charter")
-    assert (view["run"], report) == (first, b"<html>report</html>")
-    assert view["inputs"][0]["file"] == "samples/charter.yaml"
-    assert view["inputs"][0]["from_samples"] is True
+    assert (view.run, report) == (first, b"<html>report</html>")
+    assert view.inputs[0].file == "samples/charter.yaml"
+    assert view.inputs[0].from_samples is True
 
 
 def test_versions_diff_field_by_field(ws: Workspace, tmp_path: Path) -> None:

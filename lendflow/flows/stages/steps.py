@@ -69,12 +69,14 @@ def run_stage(
     started = start(ws, actor, code, stage_id, captured, as_of)
     try:
         outcome = work(ws, started, {c.name: c for c in captured})
-        result = stage_runs.finish_run(ws, started, outcome)
+        finished = stage_runs.finish_run(ws, started, outcome)
     except LendflowError as exc:
         fail_run(ws, started, exc.message)
         raise
     except Exception as exc:
         fail_run(ws, started, f"{type(exc).__name__}: {exc}")
         raise
+    # A flow's result stays plain JSON: Prefect keeps it, the demo's summary writes it.
+    result: dict[str, Any] = finished.model_dump(mode="json")
     result["samples"] = [{"name": c.name, "file": c.file} for c in captured if c.from_samples]
     return result
