@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
-from lendflow.cli.output import print_json
+from lendflow.cli.output import print_json, print_result
 from lendflow.domain.errors import Problems
 
 app = typer.Typer(
@@ -63,9 +63,9 @@ def create(
     with acting(user) as (ws, actor):
         view = create_product(ws, actor, code, name, business_date(on))
     if json_output:
-        print_json(view)
+        print_result(view)
     else:
-        typer.echo(f"product {view['code']} version {view['version']} is a draft")
+        typer.echo(f"product {view.code} version {view.version} is a draft")
 
 
 @app.command("list")
@@ -76,12 +76,12 @@ def list_products(user: AsOption = None, json_output: JsonOption = False) -> Non
     with acting(user) as (ws, actor):
         rows = listed(ws, actor)
     if json_output:
-        print_json(rows)
+        print_json([row.model_dump(mode="json") for row in rows])
         return
     from lendflow.cli.tables import print_rows
 
     columns = ["code", "name", "versions", "latest_version", "state", "live_version"]
-    print_rows("products", rows, columns)
+    print_rows("products", [{c: getattr(row, c) for c in columns} for row in rows], columns)
 
 
 @app.command("show")
@@ -99,7 +99,7 @@ def show(
     with acting(user) as (ws, actor):
         view = product_pipeline(ws, actor, code, version)
     if json_output:
-        print_json(view)
+        print_result(view)
         return
     from lendflow.cli.stage import print_pipeline
 
@@ -118,21 +118,24 @@ def versions(
     with acting(user) as (ws, actor):
         view = product_versions_view(ws, actor, code)
     if json_output:
-        print_json(view)
+        print_result(view)
         return
     from lendflow.cli.tables import print_rows
     from lendflow.domain.money import format_grouped
 
     rows = [
         {
-            **v,
-            "sha256": (v["sha256"] or "")[:12],
+            "version": v.version,
+            "state": v.state,
+            "sha256": (v.sha256 or "")[:12],
             "amounts": ""
-            if v["min_amount"] is None
-            else f"{format_grouped(v['min_amount'])} – {format_grouped(v['max_amount'])}",
-            "annual_rate": v["annual_rate"] or "",
+            if v.min_amount is None or v.max_amount is None
+            else f"{format_grouped(v.min_amount)} – {format_grouped(v.max_amount)}",
+            "annual_rate": v.annual_rate or "",
+            "created_by": v.created_by,
+            "created_at": v.created_at.isoformat(),
         }
-        for v in view["versions"]
+        for v in view.versions
     ]
     columns = ["version", "state", "sha256", "amounts", "annual_rate", "created_by", "created_at"]
     print_rows(f"versions of {code}", rows, columns)
@@ -174,10 +177,10 @@ def diff(
     with acting(user) as (ws, actor):
         view = diff_versions(ws, actor, code, older, newer)
     if json_output:
-        print_json(view)
+        print_result(view)
         return
-    if not view["changes"]:
+    if not view.changes:
         typer.echo(f"{code}: versions {older} and {newer} have the same spec")
         return
-    for line in view["diff"]:
+    for line in view.diff:
         typer.echo(line)

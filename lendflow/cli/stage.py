@@ -17,7 +17,7 @@ from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business
 from lendflow.cli.output import console, print_json, print_result
 
 if TYPE_CHECKING:
-    from lendflow.lifecycle.results import GateCriterion
+    from lendflow.lifecycle.results import GateCriterion, ProductPipeline
 
 app = typer.Typer(
     help="Product lifecycle stages: run one, list its runs, save its report.",
@@ -214,43 +214,43 @@ def education(
         typer.echo(f"wrote {out} ({len(data):,} bytes of {fmt}, launch run {run_id})")
 
 
-def print_pipeline(view: dict[str, Any]) -> None:
+def print_pipeline(view: ProductPipeline) -> None:
     """A product version's way through the stages, then its gate decisions."""
     from rich.table import Table
 
-    title = f"{view['name']} ({view['code']} v{view['version']}) — {view['state']}"
+    title = f"{view.name} ({view.code} v{view.version}) — {view.state}"
     table = Table(title=title)
     for column in ("#", "stage", "阶段", "status", "runs", "last run", "gate decision"):
         table.add_column(column)
-    for row in view["stages"]:
-        last, decided = row["last_run"], row["last_decision"]
+    for row in view.stages:
+        last, decided = row.last_run, row.last_decision
         table.add_row(
-            str(row["number"]),
-            row["stage"],
-            row["name_zh"],
-            row["status"],
-            str(row["runs"]),
+            str(row.number),
+            row.stage,
+            row.name_zh,
+            row.status,
+            str(row.runs),
             ""
             if last is None
-            else f"{last['run']} {last['status']} by {last['run_by']} on {last['business_date']}",
+            else f"{last.run} {last.status} by {last.run_by} on {last.business_date}",
             ""
             if decided is None
-            else f"{decided['decision']} by {decided['decided_by']} on {decided['business_date']}",
+            else f"{decided.decision} by {decided.decided_by} on {decided.business_date}",
         )
     console.print(table)
-    if view["decisions"]:
+    if view.decisions:
         decisions = Table(title="gate decisions")
         for column in ("date", "stage", "decision", "from", "to", "by", "run", "note"):
             decisions.add_column(column)
-        for d in view["decisions"]:
+        for d in view.decisions:
             decisions.add_row(
-                d["business_date"],
-                d["stage"],
-                d["decision"],
-                d["from_state"],
-                d["to_state"],
-                d["decided_by"],
-                str(d["run"]),
-                d["note"],
+                d.business_date.isoformat(),
+                d.stage,
+                d.decision,
+                str(d.from_state),
+                str(d.to_state),
+                d.decided_by,
+                str(d.run),
+                d.note,
             )
         console.print(decisions)

@@ -293,8 +293,8 @@ def write_report(
     )
     files.portfolio.append("portfolio.html")
     versions = [
-        {"version": v["version"], "state": v["state"], "annual_rate": v["annual_rate"]}
-        for v in product_versions_view(ws, risk, code)["versions"]
+        {"version": v.version, "state": str(v.state), "annual_rate": v.annual_rate}
+        for v in product_versions_view(ws, risk, code).versions
     ]  # no creation times: the same seed must give the same summary
     summary = {
         "product": code,

@@ -11,8 +11,22 @@ from lendflow.access.permissions import Actor, Permission
 from lendflow.config.loading import parse_yaml
 from lendflow.domain.criteria import Criterion, all_passed
 from lendflow.domain.errors import BadInput, NotFound, Refused
+from lendflow.domain.statuses import ProductStatus
 from lendflow.lifecycle import records
 from lendflow.lifecycle.catalog import STAGE_IDS, STAGES, held_stage
+from lendflow.lifecycle.results import (
+    DecisionView,
+    DiffSide,
+    LastRun,
+    NewProduct,
+    ProductPipeline,
+    ProductSummary,
+    ProductVersions,
+    SpecChange,
+    StageRow,
+    VersionDiff,
+    VersionSummary,
+)
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -22,9 +36,7 @@ if TYPE_CHECKING:
 PRODUCT_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-def create_product(
-    ws: Workspace, actor: Actor, code: str, name: str, as_of: date
-) -> dict[str, Any]:
+def create_product(ws: Workspace, actor: Actor, code: str, name: str, as_of: date) -> NewProduct:
     """A new product with its first version as a draft, ready for its charter."""
     actor.require(Permission.MANAGE_PRODUCTS, "create products")
     if not PRODUCT_CODE.match(code):
@@ -35,7 +47,7 @@ def create_product(
     if not name or len(name) > 200:
         raise BadInput("product name must be 1 to 200 characters")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> NewProduct:
         if lifecycle_rows.product_exists(uow, code):
             raise Refused(f"product {code} already exists")
         lifecycle_rows.add_product(uow, code, name)
@@ -51,30 +63,30 @@ def create_product(
             trigger="create",
             to_state="draft",
         )
-        return {"code": code, "name": name, "version": 1, "state": "draft"}
+        return NewProduct(code=code, name=name, version=1, state=ProductStatus.DRAFT)
 
     return run_in_transaction(ws.engine, use_case)
 
 
-def list_products(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
+def list_products(ws: Workspace, actor: Actor) -> list[ProductSummary]:
     """Every product with its newest version and where that version stands."""
     actor.require(Permission.READ, "read products")
 
-    def use_case(uow: UnitOfWork) -> list[dict[str, Any]]:
+    def use_case(uow: UnitOfWork) -> list[ProductSummary]:
         listed = []
         for product in lifecycle_rows.all_products(uow):
             versions = lifecycle_rows.versions_of(uow, product["code"])
             live = [v["version"] for v in versions if v["state"] == "live"]
             latest = versions[-1] if versions else None
             listed.append(
-                {
-                    "code": product["code"],
-                    "name": product["name"],
-                    "versions": len(versions),
-                    "latest_version": latest["version"] if latest else None,
-                    "state": latest["state"] if latest else None,
-                    "live_version": live[-1] if live else None,
-                }
+                ProductSummary(
+                    code=product["code"],
+                    name=product["name"],
+                    versions=len(versions),
+                    latest_version=latest["version"] if latest else None,
+                    state=latest["state"] if latest else None,
+                    live_version=live[-1] if live else None,
+                )
             )
         return listed
 
@@ -82,6 +94,7 @@ def list_products(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
 
 
 def _version_summary(version: dict[str, Any]) -> dict[str, Any]:
+    """A version's row as the fields of `VersionSummary` (and the head of a pipeline)."""
     return {
         "version": version["version"],
         "id": version["id"],
@@ -92,27 +105,30 @@ def _version_summary(version: dict[str, Any]) -> dict[str, Any]:
         "annual_rate": version["annual_rate"],
         "gate_run": version["gate_run_id"],
         "created_by": version["created_by"],
-        "created_at": version["created_at"].isoformat(),
+        "created_at": version["created_at"],
     }
 
 
-def product_versions_view(ws: Workspace, actor: Actor, code: str) -> dict[str, Any]:
+def product_versions_view(ws: Workspace, actor: Actor, code: str) -> ProductVersions:
+    """Every version of a product, oldest first."""
     actor.require(Permission.READ, "read products")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> ProductVersions:
         product = records.product_row(uow, code)
-        return {
-            "code": code,
-            "name": product["name"],
-            "versions": [_version_summary(v) for v in lifecycle_rows.versions_of(uow, code)],
-        }
+        return ProductVersions(
+            code=code,
+            name=product["name"],
+            versions=tuple(
+                VersionSummary(**_version_summary(v)) for v in lifecycle_rows.versions_of(uow, code)
+            ),
+        )
 
     return run_in_transaction(ws.engine, use_case)
 
 
 def _stage_rows(
     version: dict[str, Any], runs: list[dict[str, Any]], decisions: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[StageRow]:
     """Each stage of the version: passed, at its gate, failed, on hold, killed, open, …"""
     state = version["state"]
     held = held_stage(state)
@@ -146,51 +162,51 @@ def _stage_rows(
             status = "open"
         decided = [d for d in decisions if d["stage"] == stage.id]
         rows.append(
-            {
-                "stage": stage.id,
-                "number": stage.number,
-                "name_zh": stage.name_zh,
-                "status": status,
-                "runs": len(stage_runs),
-                "last_run": None
+            StageRow(
+                stage=stage.id,
+                number=stage.number,
+                name_zh=stage.name_zh,
+                status=status,
+                runs=len(stage_runs),
+                last_run=None
                 if last is None
-                else {
-                    "run": last["id"],
-                    "status": last["status"],
-                    "run_by": last["run_by"],
-                    "business_date": last["business_date"].isoformat(),
-                    "error": last["error"],
-                },
-                "last_decision": None if not decided else _decision_view(decided[-1]),
-            }
+                else LastRun(
+                    run=last["id"],
+                    status=last["status"],
+                    run_by=last["run_by"],
+                    business_date=last["business_date"],
+                    error=last["error"],
+                ),
+                last_decision=None if not decided else _decision_view(decided[-1]),
+            )
         )
     return rows
 
 
-def _decision_view(decision: dict[str, Any]) -> dict[str, Any]:
+def _decision_view(decision: dict[str, Any]) -> DecisionView:
     criteria = [Criterion.from_dict(c) for c in records.loads(decision["criteria"])]
-    return {
-        "id": decision["id"],
-        "stage": decision["stage"],
-        "decision": decision["decision"],
-        "to_stage": decision["to_stage"],
-        "from_state": decision["from_state"],
-        "to_state": decision["to_state"],
-        "run": decision["run_id"],
-        "decided_by": decision["decided_by"],
-        "business_date": decision["business_date"].isoformat(),
-        "note": decision["note"],
-        "criteria_passed": all_passed(criteria),
-    }
+    return DecisionView(
+        id=decision["id"],
+        stage=decision["stage"],
+        decision=decision["decision"],
+        to_stage=decision["to_stage"],
+        from_state=decision["from_state"],
+        to_state=decision["to_state"],
+        run=decision["run_id"],
+        decided_by=decision["decided_by"],
+        business_date=decision["business_date"],
+        note=decision["note"],
+        criteria_passed=all_passed(criteria),
+    )
 
 
 def product_pipeline(
     ws: Workspace, actor: Actor, code: str, version_number: int | None = None
-) -> dict[str, Any]:
+) -> ProductPipeline:
     """A version's way through the stages: each stage's status, runs and gate decisions."""
     actor.require(Permission.READ, "read products")
 
-    def use_case(uow: UnitOfWork) -> dict[str, Any]:
+    def use_case(uow: UnitOfWork) -> ProductPipeline:
         product = records.product_row(uow, code)
         versions = lifecycle_rows.versions_of(uow, code)
         if not versions:
@@ -204,13 +220,13 @@ def product_pipeline(
             version = matching[0]
         runs = lifecycle_rows.runs_of(uow, version["id"])
         decisions = lifecycle_rows.decisions_of(uow, version["id"])
-        return {
-            "code": code,
-            "name": product["name"],
+        return ProductPipeline(
+            code=code,
+            name=product["name"],
             **_version_summary(version),
-            "stages": _stage_rows(version, runs, decisions),
-            "decisions": [_decision_view(d) for d in decisions],
-        }
+            stages=tuple(_stage_rows(version, runs, decisions)),
+            decisions=tuple(_decision_view(d) for d in decisions),
+        )
 
     return run_in_transaction(ws.engine, use_case)
 
@@ -230,7 +246,7 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: str(data)}
 
 
-def diff_versions(ws: Workspace, actor: Actor, code: str, older: int, newer: int) -> dict[str, Any]:
+def diff_versions(ws: Workspace, actor: Actor, code: str, older: int, newer: int) -> VersionDiff:
     """What changed in the spec between two versions: field by field, and as a text diff."""
     actor.require(Permission.READ, "read products")
 
@@ -247,11 +263,11 @@ def diff_versions(ws: Workspace, actor: Actor, code: str, older: int, newer: int
     texts = {n: chosen[n]["spec_yaml"] or "" for n in (older, newer)}
     flat = {n: _flatten(parse_yaml(texts[n]) or {}) for n in (older, newer)}
     fields = sorted(set(flat[older]) | set(flat[newer]))
-    changes = [
-        {"field": f, "from": flat[older].get(f), "to": flat[newer].get(f)}
+    changes = tuple(
+        SpecChange(field=f, from_=flat[older].get(f), to=flat[newer].get(f))
         for f in fields
         if flat[older].get(f) != flat[newer].get(f)
-    ]
+    )
     lines = list(
         difflib.unified_diff(
             texts[older].splitlines(),
@@ -261,10 +277,10 @@ def diff_versions(ws: Workspace, actor: Actor, code: str, older: int, newer: int
             lineterm="",
         )
     )
-    return {
-        "code": code,
-        "from": {"version": older, "state": chosen[older]["state"], "has_spec": bool(texts[older])},
-        "to": {"version": newer, "state": chosen[newer]["state"], "has_spec": bool(texts[newer])},
-        "changes": changes,
-        "diff": lines,
-    }
+    return VersionDiff(
+        code=code,
+        from_=DiffSide(version=older, state=chosen[older]["state"], has_spec=bool(texts[older])),
+        to=DiffSide(version=newer, state=chosen[newer]["state"], has_spec=bool(texts[newer])),
+        changes=changes,
+        diff=tuple(lines),
+    )

@@ -215,3 +215,133 @@ class StageHistory(Result):
     stage: str
     at_gate: int | None
     runs: tuple[RunView, ...]
+
+
+class NewProduct(Result):
+    """A product just created, its first version a draft."""
+
+    code: str
+    name: str
+    version: int
+    state: ProductStatus
+
+
+class ProductSummary(Result):
+    """A product in the list: its newest version, where that stands, and its live version."""
+
+    code: str
+    name: str
+    versions: int
+    latest_version: int | None
+    state: ProductStatus | None
+    live_version: int | None
+
+
+class VersionSummary(Result):
+    """One version of a product. Its amounts are integer fen as stored (JSON keeps the
+    integers `product versions --json` has always printed); the rate is its spec's text."""
+
+    version: int
+    id: int
+    state: ProductStatus
+    sha256: str | None
+    min_amount: int | None
+    max_amount: int | None
+    annual_rate: str | None
+    gate_run: int | None
+    created_by: str
+    created_at: Moment
+
+
+class ProductVersions(Result):
+    """Every version of a product, oldest first."""
+
+    code: str
+    name: str
+    versions: tuple[VersionSummary, ...]
+
+
+class LastRun(Result):
+    """The newest run of a stage, as the pipeline shows it."""
+
+    run: int
+    status: str
+    run_by: str
+    business_date: date
+    error: str | None
+
+
+class DecisionView(Result):
+    """A gate decision as the pipeline shows it."""
+
+    id: int
+    stage: str
+    decision: str
+    to_stage: str | None
+    from_state: ProductStatus
+    to_state: ProductStatus
+    run: int
+    decided_by: str
+    business_date: date
+    note: str
+    criteria_passed: bool
+
+
+class StageRow(Result):
+    """One stage of a version's way: its status (passed, at gate, open, …), its runs, the
+    newest run and the newest gate decision."""
+
+    stage: str
+    number: int
+    name_zh: str
+    status: str
+    runs: int
+    last_run: LastRun | None
+    last_decision: DecisionView | None
+
+
+class ProductPipeline(Result):
+    """A version's way through the stages (the version's summary first, then each stage and
+    every gate decision taken on it)."""
+
+    code: str
+    name: str
+    version: int
+    id: int
+    state: ProductStatus
+    sha256: str | None
+    min_amount: int | None
+    max_amount: int | None
+    annual_rate: str | None
+    gate_run: int | None
+    created_by: str
+    created_at: Moment
+    stages: tuple[StageRow, ...]
+    decisions: tuple[DecisionView, ...]
+
+
+class DiffSide(Result):
+    """One of the two versions compared, and whether it has a spec yet."""
+
+    version: int
+    state: ProductStatus
+    has_spec: bool
+
+
+class SpecChange(Result):
+    """A spec field that differs: its dotted path and its value in each version (None where
+    the version does not have it)."""
+
+    field: str
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
+class VersionDiff(Result):
+    """What changed in the spec between two versions: field by field, and a unified diff."""
+
+    code: str
+    from_: DiffSide = Field(alias="from")
+    to: DiffSide
+    changes: tuple[SpecChange, ...]
+    diff: tuple[str, ...]

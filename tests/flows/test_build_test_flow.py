@@ -98,7 +98,7 @@ def test_build_test_runs_the_sample_product_through_every_check(designed: str) -
     english = render(build_test_report(ctx, outputs, criteria)).decode("utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in english and "<script>alert" not in english
     pipeline = product_lifecycle.product_pipeline(ws, auditor, designed)
-    assert (pipeline["state"], pipeline["gate_run"]) == ("build_test", view.run)
+    assert (pipeline.state, pipeline.gate_run) == ("build_test", view.run)
     assert loan_views.list_loans(ws, auditor) == []  # the sandbox's loans never reach the book
 
     decided = gates.decide(

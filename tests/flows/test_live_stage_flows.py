@@ -51,7 +51,7 @@ def decide(code: str, stage: str, decision: str, on: date, **kw: str) -> GateDec
 
 def state(code: str, version: int | None = None) -> str:
     ws = workspace()
-    return str(product_lifecycle.product_pipeline(ws, ws.actor("auditor"), code, version)["state"])
+    return str(product_lifecycle.product_pipeline(ws, ws.actor("auditor"), code, version).state)
 
 
 def stored(code: str, stage: str) -> str:

@@ -47,7 +47,7 @@ def report(code: str, stage: str) -> str:
 def where(code: str) -> tuple[str, int | None]:
     ws = workspace()
     view = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), code)
-    return view["state"], view["gate_run"]
+    return view.state, view.gate_run
 
 
 def to_research(code: str) -> None:

@@ -155,7 +155,7 @@ def test_the_review_repeats_while_live_and_a_go_keeps_the_product_live(live: Wor
     second = run_operate(ws, date(2026, 8, 31))
     history = live_stages.stage_history(ws, ws.actor("auditor"), "anxin", "operate")
     assert [r.run for r in history.runs][-1] == second.run == history.at_gate
-    assert product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin")["state"] == "live"
+    assert product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin").state == "live"
 
 
 def test_the_review_report_shows_kpis_alerts_breaches_and_recommendations(
@@ -249,12 +249,12 @@ def test_an_improvement_opens_version_2_in_design_while_version_1_keeps_lending(
         "from_version": 1,
     }
     versions = product_lifecycle.product_versions_view(ws, ws.actor("auditor"), "anxin")
-    assert [(v["version"], v["state"]) for v in versions["versions"]] == [
+    assert [(v.version, v.state) for v in versions.versions] == [
         (1, "live"),
         (2, "design"),
     ]
     pipeline = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin", 2)
-    assert [s["status"] for s in pipeline["stages"][:3]] == ["passed", "passed", "open"]
+    assert [s.status for s in pipeline.stages[:3]] == ["passed", "passed", "open"]
     text, source = version_spec(ws, ws.actor("auditor"), "anxin", 2)
     assert 'annual: "15.60"' in text or "annual: '15.60'" in text
     assert "improvement run" in source

@@ -55,7 +55,7 @@ def decide(ws: Workspace, stage_id: str, decision: str, user: str = "committee1"
 
 def state(ws: Workspace, code: str = "anxin") -> str:
     view = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), code)
-    return str(view["state"])
+    return str(view.state)
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_creating_products_is_checked(draft: Workspace) -> None:
     with pytest.raises(Refused, match=r"committee1 \(product_committee\) may not create products"):
         product_lifecycle.create_product(ws, ws.actor("committee1"), "other", "x", DAY)
     listed = product_lifecycle.list_products(ws, ws.actor("auditor"))
-    assert {p["code"]: p["state"] for p in listed}["anxin"] == "draft"
+    assert {p.code: p.state for p in listed}["anxin"] == "draft"
 
 
 def test_a_failed_run_leaves_the_product_where_it_was_and_the_stage_can_run_again(
@@ -161,8 +161,8 @@ def test_kill_is_final(draft: Workspace) -> None:
         decide(ws, "charter", "resume")
     with pytest.raises(Refused, match="anxin v1 was killed; a kill is final"):
         started(ws, "charter")
-    stages = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin")["stages"]
-    assert [s["status"] for s in stages][:2] == ["killed", "not started"]
+    stages = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin").stages
+    assert [s.status for s in stages][:2] == ["killed", "not started"]
 
 
 def test_a_hold_needs_a_note_and_resumes_at_the_same_gate(draft: Workspace) -> None:
@@ -189,19 +189,20 @@ def test_a_design_that_goes_becomes_the_versions_spec(draft: Workspace) -> None:
     (spec_input,) = capture_inputs(stage("design"), {}, use_samples=True)
     spec = read_spec(spec_input, "anxin")
     versions = product_lifecycle.product_versions_view(ws, ws.actor("auditor"), "anxin")
-    (v1,) = versions["versions"]
-    assert (v1["state"], v1["sha256"], v1["gate_run"]) == ("build_test", spec_input.sha256, None)
-    assert (v1["min_amount"], v1["max_amount"]) == (spec.amount.min, spec.amount.max)
-    assert v1["annual_rate"] == str(spec.rate.annual)
-    stages = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin")["stages"]
-    assert [(s["stage"], s["status"]) for s in stages] == [
+    (v1,) = versions.versions
+    assert (v1.state, v1.sha256, v1.gate_run) == ("build_test", spec_input.sha256, None)
+    assert (v1.min_amount, v1.max_amount) == (spec.amount.min, spec.amount.max)
+    assert v1.annual_rate == str(spec.rate.annual)
+    stages = product_lifecycle.product_pipeline(ws, ws.actor("auditor"), "anxin").stages
+    assert [(s.stage, s.status) for s in stages] == [
         ("charter", "passed"),
         ("research", "passed"),
         ("design", "passed"),
         ("build_test", "open"),
         ("launch", "not started"),
     ]
-    assert stages[2]["last_decision"]["decided_by"] == "committee1"
+    assert stages[2].last_decision is not None
+    assert stages[2].last_decision.decided_by == "committee1"
 
 
 def test_a_run_that_finishes_after_the_product_moved_on_is_a_conflict(draft: Workspace) -> None:
@@ -250,13 +251,15 @@ def test_versions_diff_field_by_field(ws: Workspace, tmp_path: Path) -> None:
     )
     products.import_product(ws, ws.actor("admin"), changed, activate=False, as_of=DAY)
     diff = product_lifecycle.diff_versions(ws, ws.actor("auditor"), "cash-easy", 1, 2)
-    assert diff["changes"] == [{"field": "rate.annual", "from": "15.60", "to": "16.20"}]
-    assert any(line.startswith('+  annual: "16.20"') for line in diff["diff"])
+    assert [c.model_dump() for c in diff.changes] == [
+        {"field": "rate.annual", "from": "15.60", "to": "16.20"}
+    ]
+    assert any(line.startswith('+  annual: "16.20"') for line in diff.diff)
     states = [
-        v["state"]
-        for v in product_lifecycle.product_versions_view(ws, ws.actor("auditor"), "cash-easy")[
-            "versions"
-        ]
+        v.state
+        for v in product_lifecycle.product_versions_view(
+            ws, ws.actor("auditor"), "cash-easy"
+        ).versions
     ]
     assert states == ["live", "draft"]
     live = run_in_transaction(
