@@ -22,7 +22,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -30,6 +29,7 @@ from pydantic import (
 
 from lendflow.domain.statuses import LoanStatus
 from lendflow.workspace.results import Fen
+from lendflow.workspace.results import Result as SharedResult
 
 
 def _absent_if_none(value: Any) -> bool:
@@ -40,12 +40,12 @@ def _absent_if_false(value: Any) -> bool:
     return not value
 
 
-class Result(BaseModel):
-    """A use case's answer: immutable, and dumped by field name unless a field says so."""
+class Result(SharedResult):
+    """A loan result: the shared frozen `Result`, except that a stored idempotency answer
+    with a key this version no longer shows is still replayed (the key is ignored), and
+    the models are built on first use, so `loan show` pays for none it does not print."""
 
-    model_config = ConfigDict(
-        frozen=True, serialize_by_alias=True, validate_by_name=True, defer_build=True
-    )
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class CustomerView(Result):
