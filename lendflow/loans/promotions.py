@@ -147,18 +147,9 @@ def _book_waiver(
     """The interest-free days: a marketing expense that pays the waived interest."""
     assert promotion.waiver is not None
     rule, amount = promotion.waiver, promotion.waived
-    entry = journal.post(
-        uow,
-        kind="interest_waiver",
-        lines=EntryDraft("interest_waiver")
-        .debit(Account.MARKETING_EXPENSE, amount)
-        .credit(Account.INTEREST_INCOME, amount)
-        .lines(),
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan["id"],
-        idempotency_key=f"promotion:{rule.id}:{loan['id']}",
-        memo=f"campaign {rule.code}: {rule.free_days} days interest-free",
+    memo = f"campaign {rule.code}: {rule.free_days} days interest-free"
+    entry = _post_cost(
+        uow, actor, loan, rule, "interest_waiver", Account.INTEREST_INCOME, amount, memo, as_of
     )
     _award(uow, rule, loan["id"], loan["customer_id"], "interest_waiver", amount, as_of, entry)
     loan_event(
@@ -187,19 +178,8 @@ def _book_reward(
     """The referrer's reward, paid out in cash as a marketing expense."""
     assert promotion.reward is not None and promotion.referrer_id is not None
     rule, amount = promotion.reward, promotion.reward.reward or 0
-    entry = journal.post(
-        uow,
-        kind="referral_reward",
-        lines=EntryDraft("referral_reward")
-        .debit(Account.MARKETING_EXPENSE, amount)
-        .credit(Account.CASH, amount)
-        .lines(),
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan["id"],
-        idempotency_key=f"promotion:{rule.id}:{loan['id']}",
-        memo=f"campaign {rule.code}: reward to customer {promotion.referrer_id}",
-    )
+    memo = f"campaign {rule.code}: reward to customer {promotion.referrer_id}"
+    entry = _post_cost(uow, actor, loan, rule, "referral_reward", Account.CASH, amount, memo, as_of)
     _award(uow, rule, loan["id"], promotion.referrer_id, "referral_reward", amount, as_of, entry)
     loan_event(
         uow,
@@ -210,6 +190,33 @@ def _book_reward(
         {"campaign": rule.code, "referrer_id": promotion.referrer_id, "amount": amount},
     )
     return {"referral_reward": format_fen(amount), "referrer_id": promotion.referrer_id}
+
+
+def _post_cost(
+    uow: UnitOfWork,
+    actor: Actor,
+    loan: dict[str, Any],
+    rule: CampaignRule,
+    kind: str,
+    credit: Account,
+    amount: int,
+    memo: str,
+    as_of: date,
+) -> int:
+    """A campaign's cost as a marketing expense, once per campaign and loan (keyed)."""
+    return journal.post(
+        uow,
+        kind=kind,
+        lines=EntryDraft(kind)
+        .debit(Account.MARKETING_EXPENSE, amount)
+        .credit(credit, amount)
+        .lines(),
+        business_date=as_of,
+        actor=actor.name,
+        loan_id=loan["id"],
+        idempotency_key=f"promotion:{rule.id}:{loan['id']}",
+        memo=memo,
+    )
 
 
 def _award(
