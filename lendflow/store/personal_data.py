@@ -66,27 +66,8 @@ class PersonalDataCipher:
 
     @classmethod
     def from_key_file(cls, path: Path) -> PersonalDataCipher:
-        """Load the workspace secret: one line of 64 hex characters.
-
-        Messages name the file and what is wrong with it but never echo its
-        content, which would put the key in a terminal scrollback or a log.
-        """
-        path = Path(path)
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise BadInput(f"cannot read personal data key file {path}: {reason}") from None
-        try:
-            text = content.decode("ascii").strip()
-        except UnicodeDecodeError:
-            text = None
-        if text is None or not _HEX_KEY.fullmatch(text):
-            raise BadInput(
-                f"personal data key file {path} must hold exactly {2 * SECRET_BYTES} hex "
-                f"characters ({SECRET_BYTES} bytes)"
-            )
-        return cls.from_secret(bytes.fromhex(text))
+        """The cipher under the workspace secret kept in `path`."""
+        return cls.from_secret(read_secret(path))
 
     def encrypt(self, text: str, field: str) -> str:
         """Seal `text` as 'v1:' + urlsafe base64 of nonce + ciphertext.
@@ -128,6 +109,35 @@ class PersonalDataCipher:
         """
         message = _associated_data(field) + b"\x00" + _utf8(text, field)
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+
+def read_secret(path: Path) -> bytes:
+    """Load the workspace secret: one line of 64 hex characters.
+
+    Messages name the file and what is wrong with it but never echo its
+    content, which would put the key in a terminal scrollback or a log.
+    """
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BadInput(f"cannot read personal data key file {path}: {reason}") from None
+    try:
+        text = content.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = None
+    if text is None or not _HEX_KEY.fullmatch(text):
+        raise BadInput(
+            f"personal data key file {path} must hold exactly {2 * SECRET_BYTES} hex "
+            f"characters ({SECRET_BYTES} bytes)"
+        )
+    return bytes.fromhex(text)
+
+
+def derive_key(secret: bytes, info: bytes) -> bytes:
+    """A 32-byte key for one purpose (`info`) from the workspace secret (HKDF-SHA256)."""
+    return _derive(secret, info)
 
 
 def _derive(secret: bytes, info: bytes) -> bytes:
