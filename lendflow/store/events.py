@@ -7,8 +7,9 @@ whoever can write the database but not read the key file cannot recompute the
 chain after an edit. Events older than the keyed chain (before revision 0014)
 keep their plain SHA-256 hashes; the head row's `keyed_from` says where keying
 starts. The key reaches `append` through a registry by database that the workspace
-fills when it opens its engine (`register_chain_key`), read once per transaction. Writers take the chain
-head row (locked on PostgreSQL, serialised by BEGIN IMMEDIATE on SQLite), so
+fills when it opens its engine (`register_chain_key`), read once per transaction.
+
+Writers take the chain head row (locked on PostgreSQL, serialised by BEGIN IMMEDIATE on SQLite), so
 there is one chain and never a fork. A transaction reads the head once and keeps
 it on its unit of work (it holds the lock until it ends), so a use case that
 appends several events reads the head once; each append still moves the head.
@@ -220,9 +221,7 @@ def _batches(uow: UnitOfWork, batch: int) -> Iterator[list[Mapping[str, Any]]]:
         last_id = rows[-1]["id"]
 
 
-def chain_problems(
-    uow: UnitOfWork, key: bytes | None = None, batch: int = 10_000
-) -> Iterator[str]:
+def chain_problems(uow: UnitOfWork, key: bytes | None = None, batch: int = 10_000) -> Iterator[str]:
     """Every break in the chain: a changed event, a missing one, a wrong head.
 
     Events from the head row's `keyed_from` on must carry an HMAC under `key` (the
