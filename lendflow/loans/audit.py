@@ -167,8 +167,7 @@ def _anchor_problems(ws: Workspace, uow: UnitOfWork, anchors: list[ChainAnchor])
             yield f"event {kept.event_id} is missing: it is in the {label}"
         elif kept.key_id == current_key and stored[kept.event_id] != kept.hash:
             yield (
-                f"event {kept.event_id}: hash does not match the {label}"
-                " (the chain was recomputed)"
+                f"event {kept.event_id}: hash does not match the {label} (the chain was recomputed)"
             )
         if kept.key_id == current_key and kept.keyed_from != head.keyed_from:
             yield (
