@@ -3,8 +3,8 @@
 Every loan is applied for, reviewed, approved and paid out through the service layer
 (without rendering contracts, which only the document check reads), half of them repay
 their first instalment on its due date, and close of business closes every day to
-2026-02-20 (the other half falls overdue and accrues penalty), so the audit has events, journal entries,
-instalments with `paid_on` and days past due to recompute. Then `audit verify` runs
+2026-02-20 (the other half falls overdue and accrues penalty), so the audit has events,
+journal entries, instalments with `paid_on` and days past due to recompute. Then `audit verify` runs
 once, timed; it must find nothing.
 
 `python -m benchmarks.bench_audit [N]`.

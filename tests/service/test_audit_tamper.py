@@ -11,20 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import insert, select, text
 
+from lendflow.bootstrap import ensure_key_file, init_workspace, open_workspace
 from lendflow.close_of_business import sweep as cob
 from lendflow.close_of_business.results import SweepCounts
 from lendflow.config.cob import load_cob_config
+from lendflow.config.product_spec import example_product_paths
+from lendflow.config.settings import Settings
 from lendflow.domain.errors import Conflict
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans import views as loan_views
 from lendflow.loans.applications import Application
+from lendflow.products import catalogue as products
 from lendflow.store import events as event_store
+from lendflow.store.engine import make_engine
+from lendflow.store.migrate import alembic_config
 from lendflow.store.personal_data import read_secret
 from lendflow.store.tables import events, loans
 from lendflow.store.uow import run_in_transaction
@@ -331,3 +338,65 @@ def test_events_from_before_the_keyed_chain_still_verify_as_plain_sha256(book: B
     assert book.verify() == []
     book.tamper("UPDATE event_chain SET keyed_from = 1")
     assert book.verify()[0] == f"event {ids[0]}: content does not match its hash (altered)"
+
+
+def test_a_database_from_before_the_keyed_chain_keeps_its_events_and_keys_new_ones(
+    settings: Settings,
+) -> None:
+    """Migrating to 0014 marks where keying starts: the old SHA-256 links still verify,
+    every event written after is keyed, and an edit on either side is still caught."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_key_file(settings.key_file)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0011")
+        prev = event_store.GENESIS_HASH
+        with engine.begin() as c:
+            for n in (1, 2):
+                row = {
+                    "entity": "product",
+                    "entity_id": "legacy",
+                    "name": f"LegacyEvent{n}",
+                    "trigger": None,
+                    "from_state": None,
+                    "to_state": None,
+                    "actor": "admin",
+                    "business_date": date(2025, 12, n),
+                    "recorded_at": datetime(2025, 12, n, 8, 0, tzinfo=UTC),
+                    "payload": "{}",
+                }
+                digest = event_store.event_hash(prev, row, None)
+                last = c.execute(
+                    insert(events).values(**row, prev_hash=prev, hash=digest).returning(events.c.id)
+                ).scalar_one()
+                prev = digest
+            c.execute(
+                text("UPDATE event_chain SET last_event_id = :e, last_hash = :h"),
+                {"e": last, "h": prev},
+            )
+        command.upgrade(alembic_config(engine), "head")
+    finally:
+        engine.dispose()
+    init_workspace(settings)
+    ws = open_workspace(settings)
+    try:
+        admin = ws.actor("admin")
+        products.import_product(
+            ws, admin, example_product_paths()[0], activate=True, as_of=date(2026, 1, 5)
+        )
+        with ws.engine.connect() as c:
+            assert c.execute(text("SELECT keyed_from FROM event_chain")).scalar_one() == last + 1
+            newest = (
+                c.execute(select(events).order_by(events.c.id.desc()).limit(1)).mappings().one()
+            )
+        key = event_store.chain_key(read_secret(settings.key_file))
+        assert newest["hash"] == event_store.event_hash(newest["prev_hash"], newest, key)
+        assert newest["hash"] != event_store.event_hash(newest["prev_hash"], newest, None)
+        assert audit.verify(ws, ws.actor("auditor")).problems == []
+        with ws.engine.begin() as c:
+            c.execute(text("UPDATE events SET actor = 'ops' WHERE id = :id"), {"id": last})
+        assert audit.verify(ws, ws.actor("auditor")).problems == [
+            f"event {last}: content does not match its hash (altered)"
+        ]
+    finally:
+        ws.close()
