@@ -400,3 +400,10 @@ def test_a_database_from_before_the_keyed_chain_keeps_its_events_and_keys_new_on
         ]
     finally:
         ws.close()
+
+
+def test_an_edited_anchors_file_is_named_by_its_line(book: Book) -> None:
+    audit.anchor(book.ws, book.ws.actor("auditor"), CLOSED_THROUGH)
+    path = anchors_path(book.ws)
+    path.write_text(path.read_text().replace("\t", " ", 1))
+    assert book.verify() == ["audit-anchors.log line 1: not an anchor (altered)"]
