@@ -37,7 +37,8 @@ def product_import(
 
 @audit_app.command("verify")
 def verify(user: AsOption = None, json_output: JsonOption = False) -> None:
-    """Check that the journal balances, loan balances match it, and the event chain holds."""
+    """Check the journal balances, loans match it and their recomputed figures, documents
+    their SHA-256, and the keyed event chain holds and reaches every anchor."""
     from lendflow.loans.audit import verify as verify_books
 
     with acting(user) as (ws, actor):
@@ -47,13 +48,28 @@ def verify(user: AsOption = None, json_output: JsonOption = False) -> None:
     elif report.ok:
         typer.echo(
             f"OK: {report.entries_checked} journal entries balance, {report.loans_checked} loans"
-            f" match the journal, {report.events_checked} events chain intact"
+            f" match the journal and their recomputed figures, {report.events_checked} events"
+            f" chain intact and reach {report.anchors_checked} anchors,"
+            f" {report.documents_checked} documents match their SHA-256"
         )
     else:
         for problem in report.problems:
             typer.echo(problem)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def anchor(on: OnOption = None, user: AsOption = None, json_output: JsonOption = False) -> None:
+    """Write the event chain's head to the anchors file outside the database."""
+    from lendflow.loans.audit import anchor as anchor_chain
+
+    with acting(user) as (ws, actor):
+        kept = anchor_chain(ws, actor, business_date(on))
+    if json_output:
+        print_json(kept.model_dump(mode="json"))
+    else:
+        typer.echo(f"anchored event {kept.event_id} ({kept.hash}) for {kept.business_date}")
 
 
 class MachineFormat(StrEnum):

@@ -107,12 +107,15 @@ def _print_result(result: CobRun) -> None:
 
     money = {"penalty_accrued", "written_off_principal"}
     typer.echo(f"closed {result.first} to {result.last} in {result.chunks} chunks")
-    for key, value in result.model_dump(exclude={"first", "last", "chunks"}).items():
+    for key, value in result.model_dump(exclude={"first", "last", "chunks", "anchor"}).items():
         if key in ("buckets", "classes"):
             continue
         typer.echo(f"  {key.replace('_', ' ')}: {format_grouped(value) if key in money else value}")
     typer.echo("  loans per bucket: " + ", ".join(f"{k} {v}" for k, v in result.buckets.items()))
     typer.echo("  loans per class: " + ", ".join(f"{k} {v}" for k, v in result.classes.items()))
+    if result.anchor is not None:
+        anchor = result.anchor
+        typer.echo(f"  event chain anchored: event {anchor.event_id} {anchor.hash[:16]}…")
 
 
 def serve_command(

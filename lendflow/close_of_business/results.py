@@ -15,6 +15,7 @@ from datetime import date
 
 from pydantic import Field
 
+from lendflow.workspace.anchors import ChainAnchor
 from lendflow.workspace.results import Result
 
 
@@ -81,12 +82,22 @@ class CobRun(Result):
     notices: int
     buckets: dict[str, int]
     classes: dict[str, int]
+    anchor: ChainAnchor | None = None
+    """The event chain's head as anchored outside the database when the run finished."""
 
     @classmethod
     def of(
-        cls, first: date, last: date, chunks: int, counts: SweepCounts, after: PortfolioCounts
+        cls,
+        first: date,
+        last: date,
+        chunks: int,
+        counts: SweepCounts,
+        after: PortfolioCounts,
+        anchor: ChainAnchor | None = None,
     ) -> CobRun:
         """The run's report: the counts a run has always reported (not
-        `notices_not_rendered`), and the book after it."""
+        `notices_not_rendered`), the book after it and the chain's anchor."""
         kept = counts.model_dump(exclude={"notices_not_rendered"})
-        return cls(first=first, last=last, chunks=chunks, **kept, **after.model_dump())
+        return cls(
+            first=first, last=last, chunks=chunks, **kept, **after.model_dump(), anchor=anchor
+        )

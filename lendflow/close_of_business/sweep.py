@@ -33,6 +33,7 @@ from lendflow.domain.errors import BadInput
 from lendflow.store import cob_queries as q
 from lendflow.store import cob_runs, events
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.anchors import anchor_chain
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
@@ -43,6 +44,7 @@ __all__ = [
     "STEPS",
     "check_dates",
     "close_range",
+    "finish_run",
     "id_ranges",
     "portfolio_counts",
     "record_run",
@@ -139,3 +141,15 @@ def record_run(ws: Workspace, run: CobRun, actor: str) -> None:
     run_in_transaction(
         ws.engine, lambda uow: cob_runs.record_run(uow, run.first, run.last, actor, report)
     )
+
+
+def finish_run(
+    ws: Workspace, first: date, last: date, chunks: int, totals: SweepCounts, actor: str
+) -> CobRun:
+    """The run's report once every chunk has closed its dates: the book after it, and the
+    event chain's head anchored outside the database for the last date closed (so a later
+    deletion or rewrite of the day's events shows in `audit verify`); kept as the run's record."""
+    anchor = anchor_chain(ws, last)
+    run = CobRun.of(first, last, chunks, totals, portfolio_counts(ws), anchor)
+    record_run(ws, run, actor)
+    return run

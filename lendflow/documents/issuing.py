@@ -143,13 +143,18 @@ def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[Issue
         row = document_store.get(uow, document_id)
         if row is None:
             raise NotFound(f"document {document_id} does not exist")
-        packed = ws.cipher.decrypt(row["content_enc"], _SEALED_FIELD)
-        content = zlib.decompress(base64.b64decode(packed))
+        content = sealed_content(ws, row)
         if hashlib.sha256(content).hexdigest() != row["sha256"]:
             raise Refused(f"document {document_id} does not match its SHA-256: tampered record")
         return _listed(row), content
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def sealed_content(ws: Workspace, row: Mapping[str, Any]) -> bytes:
+    """The clear bytes of a kept document's sealed `content_enc` (the audit hashes them)."""
+    packed = ws.cipher.decrypt(row["content_enc"], _SEALED_FIELD)
+    return zlib.decompress(base64.b64decode(packed))
 
 
 def list_documents(ws: Workspace, actor: Actor, loan_id: int) -> list[IssuedDocument]:

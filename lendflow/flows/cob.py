@@ -23,9 +23,8 @@ from lendflow.close_of_business.results import CobRun, SweepCounts
 from lendflow.close_of_business.sweep import (
     check_dates,
     close_range,
+    finish_run,
     id_ranges,
-    portfolio_counts,
-    record_run,
 )
 from lendflow.config.cob import load_cob_config
 from lendflow.flows.runtime import workspace
@@ -80,9 +79,7 @@ def close_of_business(
         totals += future.result()
         if on_chunk_done is not None:
             on_chunk_done(done, len(futures))
-    run = CobRun.of(first, last, len(ranges), totals, portfolio_counts(ws))
-    record_run(ws, run, actor)
-    return run
+    return finish_run(ws, first, last, len(ranges), totals, actor)
 
 
 def task_runner_from_environment() -> Any:

@@ -2,24 +2,66 @@
 
 Checks that every journal entry balances, that every loan's stored balances
 equal what its journal lines add up to, that instalment payments agree with
-the principal the ledger says was repaid, and that the event chain is intact.
-Every problem is returned, not just the first.
+the principal the ledger says was repaid, and that the event chain is intact,
+keyed and still reaches every anchor kept outside the database. It then
+recomputes what a borrower owes from the source of truth and names every stored
+figure that disagrees: a loan's status (its events), days past due, bucket and
+class (its schedule, payments and closed-through date, by the delinquency rules
+close of business applies), each instalment's principal, interest and fee (the
+product version's schedule), penalty (the journal's penalty postings), paid amounts
+(the receivables the journal holds) and `paid_on` (the repayments posted), each
+payout (the disbursement entry), every issued document's SHA-256 (its stored bytes)
+and every live loan's contract. Every problem is returned, not just the first.
+
+The book is read set-based: whole-book facts once, loans and instalments per id
+range of `LOAN_BATCH`, documents `DOCUMENT_BATCH` at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
-from lendflow.domain.ledger import LOAN_BALANCES
+from lendflow.documents.issuing import sealed_content
+from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
+from lendflow.domain.errors import BadInput
+from lendflow.domain.ledger import LOAN_BALANCES, Account
 from lendflow.domain.money import format_fen
+from lendflow.domain.schedule import generate
+from lendflow.domain.statuses import LoanStatus
+from lendflow.products.catalogue import spec_for
 from lendflow.store import audit as audit_store
 from lendflow.store import events, journal
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.anchors import ChainAnchor, anchor_chain, read_anchors
+from lendflow.workspace.context import NoContracts
 
 if TYPE_CHECKING:
+    from lendflow.config.product_spec import ProductSpec
     from lendflow.workspace.context import Workspace
+
+LOAN_BATCH = 2_000
+DOCUMENT_BATCH = 500
+LIVE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE})
+# Loans whose days past due, bucket and class are frozen as close of business last set them.
+JUDGED = LIVE | {LoanStatus.WRITTEN_OFF}
+DISBURSED_STATES = LIVE | {LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED}
+REPAYMENT_KINDS = ("repayment",)
+OWED = ("principal", "interest", "fee", "penalty")
+PAID_AND_WAIVED = (
+    "principal_paid",
+    "interest_paid",
+    "fee_paid",
+    "penalty_paid",
+    "interest_waived",
+    "fee_waived",
+)
 
 
 @dataclass
@@ -27,6 +69,8 @@ class AuditReport:
     loans_checked: int = 0
     entries_checked: int = 0
     events_checked: int = 0
+    anchors_checked: int = 0
+    documents_checked: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -39,22 +83,47 @@ class AuditReport:
             "loans_checked": self.loans_checked,
             "journal_entries_checked": self.entries_checked,
             "events_checked": self.events_checked,
+            "anchors_checked": self.anchors_checked,
+            "documents_checked": self.documents_checked,
             "problems": self.problems,
         }
 
 
 def verify(ws: Workspace, actor: Actor) -> AuditReport:
     actor.require(Permission.AUDIT, "run the audit")
-    return run_in_transaction(ws.engine, _verify)
+    ws.engine  # noqa: B018 - opening the engine registers the chain key the chain is checked with
+    kept = read_anchors(ws)
+    report = run_in_transaction(ws.engine, lambda uow: _verify(ws, uow, kept.anchors))
+    report.problems += kept.problems
+    return report
 
 
-def _verify(uow: UnitOfWork) -> AuditReport:
+def anchor(ws: Workspace, actor: Actor, as_of: date) -> ChainAnchor:
+    """Anchor the chain's head now, outside the database (`lendflow audit anchor`)."""
+    actor.require(Permission.AUDIT, "anchor the audit trail")
+    return anchor_chain(ws, as_of)
+
+
+def _verify(ws: Workspace, uow: UnitOfWork, anchors: list[ChainAnchor]) -> AuditReport:
     report = AuditReport()
     report.entries_checked = audit_store.journal_entry_count(uow)
     report.problems += list(journal.unbalanced_entries(uow))
     debits, credits = audit_store.journal_totals(uow)
     if debits != credits:
         report.problems.append(f"journal: total debits {debits} != total credits {credits}")
+    _check_balances(uow, report)
+    report.events_checked = audit_store.event_count(uow)
+    report.problems += list(events.chain_problems(uow))
+    report.anchors_checked = len(anchors)
+    report.problems += list(_anchor_problems(ws, uow, anchors))
+    report.problems += list(_recomputed(ws, uow))
+    documents_checked, problems = _document_problems(ws, uow)
+    report.documents_checked = documents_checked
+    report.problems += problems
+    return report
+
+
+def _check_balances(uow: UnitOfWork, report: AuditReport) -> None:
     rebuilt = journal.rebuilt_loan_balances(uow)
     paid = audit_store.principal_paid(uow)
     columns = list(LOAN_BALANCES)
@@ -74,6 +143,294 @@ def _verify(uow: UnitOfWork) -> AuditReport:
                 f"loan {loan['id']}: instalments show {format_fen(repaid)} principal repaid but the"
                 f" journal shows {format_fen(booked)}"
             )
-    report.events_checked = audit_store.event_count(uow)
-    report.problems += list(events.chain_problems(uow))
-    return report
+
+
+# --- anchors ------------------------------------------------------------------------
+
+
+def _anchor_problems(ws: Workspace, uow: UnitOfWork, anchors: list[ChainAnchor]) -> Iterator[str]:
+    """Each anchor must still be in the chain: its event there, with the anchored hash
+    while the chain is under the key it was anchored with, and the chain reaching it."""
+    if not anchors:
+        return
+    head = events.head(uow)
+    current_key = events.key_id(events.registered_chain_key(uow.database))
+    stored = events.hashes_of(uow, [a.event_id for a in anchors if a.event_id])
+    for kept in anchors:
+        label = f"anchor of {kept.business_date} (event {kept.event_id})"
+        if kept.event_id > head.event_id:
+            yield f"event chain is shorter than {label}: its head is event {head.event_id}"
+            continue
+        if not kept.event_id:
+            continue
+        if kept.event_id not in stored:
+            yield f"event {kept.event_id} is missing: it is in the {label}"
+        elif kept.key_id == current_key and stored[kept.event_id] != kept.hash:
+            yield (
+                f"event {kept.event_id}: hash does not match the {label} (the chain was recomputed)"
+            )
+        if kept.key_id == current_key and kept.keyed_from != head.keyed_from:
+            yield (
+                f"event chain is keyed from event {head.keyed_from}, the {label} says"
+                f" {kept.keyed_from}"
+            )
+
+
+# --- recomputation from the source of truth ------------------------------------------
+
+
+@dataclass(frozen=True)
+class _BookFacts:
+    """Whole-book facts read once: the sources each loan's figures are recomputed from."""
+
+    states: dict[int, str]
+    penalties: dict[int, int]
+    repayment_dates: set[tuple[int, date]]
+    disbursed: dict[int, int]
+    payouts: list[dict[str, Any]]
+    contracts: set[int]
+
+
+def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
+    facts = _BookFacts(
+        states=audit_store.last_loan_states(uow),
+        penalties=audit_store.posted_by_loan(uow, "penalty", Account.PENALTY_RECEIVABLE),
+        repayment_dates=audit_store.entry_dates_by_loan(uow, REPAYMENT_KINDS),
+        disbursed=audit_store.posted_by_loan(uow, "disbursement", Account.LOAN_PRINCIPAL),
+        payouts=audit_store.all_payouts(uow),
+        contracts=audit_store.loans_with_document(uow, "contract"),
+    )
+    issues_contracts = not isinstance(ws.contracts, NoContracts)
+    schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    low, high = audit_store.loan_id_bounds(uow)
+    for lo in range(low, high + 1, LOAN_BATCH):
+        hi = lo + LOAN_BATCH - 1
+        items = audit_store.instalments_between(uow, lo, hi)
+        for loan in audit_store.loans_between(uow, lo, hi):
+            rows = items.get(loan["id"], [])
+            yield from _loan_problems(uow, loan, rows, facts, schedules)
+            if issues_contracts and loan["state"] in LIVE and loan["id"] not in facts.contracts:
+                yield f"loan {loan['id']}: disbursed with a contract, but it has none"
+    yield from _payout_problems(facts)
+
+
+def _loan_problems(
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    rows: list[dict[str, Any]],
+    facts: _BookFacts,
+    schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
+) -> Iterator[str]:
+    loan_id = loan["id"]
+    told = facts.states.get(loan_id)
+    if told is not None and told != loan["state"]:
+        yield f"loan {loan_id}: state is {loan['state']} but its events say {told}"
+    if loan["state"] not in DISBURSED_STATES or loan["disbursed_on"] is None:
+        return
+    spec = spec_for(uow, loan)
+    yield from _schedule_problems(loan, rows, spec, schedules)
+    penalty = sum(r["penalty"] for r in rows)
+    posted = facts.penalties.get(loan_id, 0)
+    if penalty != posted:
+        yield (
+            f"loan {loan_id}: instalments carry {format_fen(penalty)} penalty but the journal"
+            f" posted {format_fen(posted)}"
+        )
+    yield from _paid_problems(loan, rows, facts)
+    if loan["state"] in LIVE:
+        yield from _receivable_problems(loan, rows)
+        yield from _delinquency_problems(loan, rows, spec)
+    if loan["state"] in JUDGED:
+        yield from _grading_problems(loan, spec)
+
+
+def _schedule_problems(
+    loan: dict[str, Any],
+    rows: list[dict[str, Any]],
+    spec: ProductSpec,
+    schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
+) -> Iterator[str]:
+    """Each instalment's due date, principal, interest and fee against the schedule the
+    product version gives for the loan's amount, term, rate and payout date."""
+    key = (
+        loan["product_version_id"],
+        loan["approved_amount"],
+        loan["term"],
+        loan["annual_rate"],
+        loan["disbursed_on"],
+    )
+    expected = schedules.get(key)
+    if expected is None:
+        expected = schedules[key] = _schedule_of(loan, spec)
+    stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
+    if len(stored) != len(expected):
+        yield (
+            f"loan {loan['id']}: has {len(stored)} instalments but the schedule says"
+            f" {len(expected)}"
+        )
+        return
+    names = ("n", "due_date", "principal", "interest", "fee")
+    for have, want in zip(stored, expected, strict=True):
+        for i, name in enumerate(names[1:], start=1):
+            if have[i] != want[i]:
+                shown = (
+                    (format_fen(have[i]), format_fen(want[i]))
+                    if name != "due_date"
+                    else (have[i], want[i])
+                )
+                yield (
+                    f"loan {loan['id']} instalment {want[0]}: {name} is {shown[0]} but the"
+                    f" schedule says {shown[1]}"
+                )
+
+
+def _schedule_of(loan: Mapping[str, Any], spec: ProductSpec) -> list[tuple[Any, ...]]:
+    """(n, due date, principal, interest, fee) as disbursement writes them."""
+    disbursed = loan["disbursed_on"]
+    schedule = generate(
+        spec.schedule_terms(
+            loan["approved_amount"],
+            loan["term"],
+            disbursed,
+            annual_rate=Decimal(loan["annual_rate"]),
+        )
+    )
+    rows: list[tuple[Any, ...]] = []
+    if schedule.terms.upfront_fee:
+        rows.append((0, disbursed, 0, 0, schedule.terms.upfront_fee))
+    rows += [(i.n, i.due_date, i.principal, i.interest, i.fee) for i in schedule.instalments]
+    return rows
+
+
+def _owed(row: Mapping[str, Any]) -> int:
+    return sum(row[c] for c in OWED) - sum(row[c] for c in PAID_AND_WAIVED)
+
+
+def _paid_problems(
+    loan: dict[str, Any], rows: list[dict[str, Any]], facts: _BookFacts
+) -> Iterator[str]:
+    """An instalment is marked paid exactly when nothing is owed on it, on a day a
+    repayment of the loan was posted."""
+    for row in rows:
+        owed, paid_on = _owed(row), row["paid_on"]
+        label = f"loan {loan['id']} instalment {row['n']}"
+        if paid_on is None and owed == 0 and sum(row[c] for c in OWED):
+            yield f"{label}: nothing is owed but it has no paid_on"
+        elif paid_on is not None and owed:
+            yield f"{label}: paid_on is {paid_on} but {format_fen(owed)} is still owed"
+        elif paid_on is not None and (loan["id"], paid_on) not in facts.repayment_dates:
+            yield f"{label}: paid_on is {paid_on} but no repayment was posted that day"
+
+
+def _receivable_problems(loan: dict[str, Any], rows: list[dict[str, Any]]) -> Iterator[str]:
+    """A live loan's receivables (proved against the journal above) are what its
+    instalments still owe of what fell due: so an edited amount, payment or waiver shows."""
+    recognised = [r for r in rows if r["recognised"]]
+    owed = {
+        "interest_receivable": sum(
+            r["interest"] - r["interest_paid"] - r["interest_waived"] for r in recognised
+        ),
+        "fee_receivable": sum(r["fee"] - r["fee_paid"] - r["fee_waived"] for r in recognised),
+        "penalty_receivable": sum(r["penalty"] - r["penalty_paid"] for r in rows),
+    }
+    for column, amount in owed.items():
+        if loan[column] != amount:
+            yield (
+                f"loan {loan['id']}: {column} is {format_fen(loan[column])} but its instalments"
+                f" owe {format_fen(amount)}"
+            )
+
+
+def _delinquency_problems(
+    loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec
+) -> Iterator[str]:
+    """Days past due as close of business counted them on the loan's closed-through date,
+    from the instalments then unpaid (a repayment since may only have cured the loan)."""
+    through = loan["cob_through"]
+    if through is None or through < loan["disbursed_on"]:
+        allowed = {0}
+    else:
+        allowed = _dpd_on(rows, through, spec)
+    if loan["dpd"] not in allowed:
+        want = max(allowed)
+        yield f"loan {loan['id']}: days_past_due is {loan['dpd']} but the schedule says {want}"
+
+
+def _dpd_on(rows: list[dict[str, Any]], through: date, spec: ProductSpec) -> set[int]:
+    rules = spec.delinquency
+    behind = [
+        r
+        for r in rows
+        if r["due_date"] < through and (r["paid_on"] is None or r["paid_on"] > through)
+    ]
+    oldest = min((r["due_date"] for r in behind), default=None)
+    # What is owed now is at most what was owed then: above the tolerance now, above it then.
+    arrears = sum(_owed(r) if r["paid_on"] is None else sum(r[c] for c in OWED) for r in behind)
+    counted = effective_dpd(
+        days_late(oldest, arrears, through, rules.arrears_tolerance), rules.grace_days
+    )
+    allowed = {counted}
+    if oldest is not None and arrears <= rules.arrears_tolerance:
+        allowed.add(effective_dpd((through - oldest).days, rules.grace_days))
+    still_behind = [r for r in behind if r["paid_on"] is None]
+    if sum(_owed(r) for r in still_behind) <= rules.arrears_tolerance:
+        allowed.add(0)  # cured by a repayment since the day was closed
+    return allowed
+
+
+def _grading_problems(loan: dict[str, Any], spec: ProductSpec) -> Iterator[str]:
+    rules = spec.delinquency
+    dpd = loan["dpd"]
+    bucket = bucket_for(dpd, [(b.name, b.max_dpd) for b in rules.buckets])
+    if loan["bucket"] != bucket:
+        yield f"loan {loan['id']}: bucket is {loan['bucket']} but {dpd} days past due is {bucket}"
+    grade = classification_for(dpd, [(c.code, c.min_dpd) for c in rules.classification])
+    if loan["classification"] != grade:
+        yield (
+            f"loan {loan['id']}: classification is {loan['classification']} but {dpd} days"
+            f" past due is {grade}"
+        )
+
+
+def _payout_problems(facts: _BookFacts) -> Iterator[str]:
+    """A payout is paid exactly when the loan's disbursement was booked, for that amount."""
+    paid: dict[int, int] = {}
+    for payout in facts.payouts:
+        loan_id = payout["loan_id"]
+        booked = facts.disbursed.get(loan_id)
+        label = f"payout {payout['id']} (loan {loan_id})"
+        if payout["status"] == "paid":
+            paid[loan_id] = payout["amount"]
+            if booked is None:
+                yield f"{label}: status is paid but no disbursement was booked"
+            elif payout["amount"] != booked:
+                yield (
+                    f"{label}: amount is {format_fen(payout['amount'])} but the disbursement"
+                    f" booked {format_fen(booked)}"
+                )
+    for loan_id, booked in sorted(facts.disbursed.items()):
+        if loan_id not in paid:
+            yield (
+                f"loan {loan_id}: a disbursement of {format_fen(booked)} was booked but no"
+                " payout is paid"
+            )
+
+
+def _document_problems(ws: Workspace, uow: UnitOfWork) -> tuple[int, list[str]]:
+    """Every issued document's stored SHA-256 against the SHA-256 of its stored bytes."""
+    checked, problems, last = 0, [], 0
+    while rows := audit_store.documents_after(uow, last, DOCUMENT_BATCH):
+        for row in rows:
+            checked += 1
+            last = row["id"]
+            try:
+                digest = hashlib.sha256(sealed_content(ws, row)).hexdigest()
+            except (BadInput, ValueError, zlib.error):
+                problems.append(f"document {row['id']}: its sealed content cannot be opened")
+                continue
+            if digest != row["sha256"]:
+                problems.append(
+                    f"document {row['id']} ({row['kind']}, loan {row['loan_id']}): content does"
+                    " not match its SHA-256"
+                )
+    return checked, problems

@@ -1,14 +1,25 @@
 """The reads of `audit verify` that the journal and event modules do not already offer:
-counts and totals over the whole book, and every loan's stored balances."""
+counts and totals over the whole book, every loan's stored balances, and the sources a
+loan's stored figures are recomputed from (events, journal postings, payouts, documents),
+each read set-based, once or per id range, never per loan."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 
-from lendflow.store.tables import events, instalments, journal_lines, loans
+from lendflow.store.tables import (
+    documents,
+    events,
+    instalments,
+    journal_entries,
+    journal_lines,
+    loans,
+    payouts,
+)
 from lendflow.store.uow import UnitOfWork
 
 
@@ -60,3 +71,126 @@ def loan_balances(uow: UnitOfWork, columns: Sequence[str]) -> Iterator[dict[str,
 
 def event_count(uow: UnitOfWork) -> int:
     return int(uow.connection.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+# --- the source of truth a loan's stored figures are recomputed from -------------------
+
+LOAN_FACTS = (
+    "id",
+    "state",
+    "product_version_id",
+    "approved_amount",
+    "principal",
+    "term",
+    "annual_rate",
+    "disbursed_on",
+    "cob_through",
+    "dpd",
+    "bucket",
+    "classification",
+    "interest_receivable",
+    "fee_receivable",
+    "penalty_receivable",
+)
+
+
+def loan_id_bounds(uow: UnitOfWork) -> tuple[int, int]:
+    """(lowest, highest) loan id, (0, -1) for an empty book."""
+    low, high = uow.connection.execute(select(func.min(loans.c.id), func.max(loans.c.id))).one()
+    return (0, -1) if low is None else (int(low), int(high))
+
+
+def loans_between(uow: UnitOfWork, lo: int, hi: int) -> list[dict[str, Any]]:
+    """The facts of every loan with an id in [lo, hi], by id."""
+    rows = uow.connection.execute(
+        select(*[loans.c[c] for c in LOAN_FACTS])
+        .where(loans.c.id.between(lo, hi))
+        .order_by(loans.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def instalments_between(uow: UnitOfWork, lo: int, hi: int) -> dict[int, list[dict[str, Any]]]:
+    """The instalments of the loans with an id in [lo, hi], by loan id, each by number."""
+    rows = uow.connection.execute(
+        select(instalments)
+        .where(instalments.c.loan_id.between(lo, hi))
+        .order_by(instalments.c.loan_id, instalments.c.n)
+    ).mappings()
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["loan_id"], []).append(dict(row))
+    return found
+
+
+def last_loan_states(uow: UnitOfWork) -> dict[int, str]:
+    """Each loan's status as its newest state-changing event left it, by loan id."""
+    last = (
+        select(func.max(events.c.id).label("id"))
+        .where(events.c.entity == "loan", events.c.to_state.is_not(None))
+        .group_by(events.c.entity_id)
+        .subquery()
+    )
+    rows = uow.connection.execute(
+        select(events.c.entity_id, events.c.to_state).join(last, events.c.id == last.c.id)
+    ).all()
+    return {int(entity_id): state for entity_id, state in rows}
+
+
+def posted_by_loan(uow: UnitOfWork, kind: str, account: str) -> dict[int, int]:
+    """Debits to `account` in journal entries of `kind`, summed per loan."""
+    rows = uow.connection.execute(
+        select(journal_lines.c.loan_id, func.sum(journal_lines.c.debit))
+        .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+        .where(
+            journal_entries.c.kind == kind,
+            journal_lines.c.account == account,
+            journal_lines.c.loan_id.is_not(None),
+        )
+        .group_by(journal_lines.c.loan_id)
+    ).all()
+    return {int(loan_id): int(total or 0) for loan_id, total in rows}
+
+
+def entry_dates_by_loan(uow: UnitOfWork, kinds: Sequence[str]) -> set[tuple[int, date]]:
+    """(loan id, business date) of every journal entry of `kinds` that moved a loan."""
+    rows = uow.connection.execute(
+        select(journal_lines.c.loan_id, journal_entries.c.business_date)
+        .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+        .where(journal_entries.c.kind.in_(list(kinds)), journal_lines.c.loan_id.is_not(None))
+        .distinct()
+    ).all()
+    return {(int(loan_id), on) for loan_id, on in rows}
+
+
+def all_payouts(uow: UnitOfWork) -> list[dict[str, Any]]:
+    rows = uow.connection.execute(
+        select(payouts.c.id, payouts.c.loan_id, payouts.c.amount, payouts.c.status).order_by(
+            payouts.c.id
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def documents_after(uow: UnitOfWork, after_id: int, batch: int) -> list[dict[str, Any]]:
+    """The next `batch` issued documents after id `after_id`, with their sealed content."""
+    rows = uow.connection.execute(
+        select(
+            documents.c.id,
+            documents.c.loan_id,
+            documents.c.kind,
+            documents.c.sha256,
+            documents.c.content_enc,
+        )
+        .where(documents.c.id > after_id)
+        .order_by(documents.c.id)
+        .limit(batch)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def loans_with_document(uow: UnitOfWork, kind: str) -> set[int]:
+    rows = uow.connection.execute(
+        select(documents.c.loan_id).where(documents.c.kind == kind).distinct()
+    ).all()
+    return {int(r[0]) for r in rows if r[0] is not None}

@@ -1,8 +1,15 @@
 """The append-only, hash-chained event log.
 
 Each event's hash covers its content and the previous event's hash, so any
-edit or deletion breaks the chain from that point on. Writers take the chain
-head row (locked on PostgreSQL, serialised by BEGIN IMMEDIATE on SQLite), so
+edit or deletion breaks the chain from that point on. The chain is keyed: an
+event's hash is an HMAC-SHA256 under a key derived from the workspace secret, so
+whoever can write the database but not read the key file cannot recompute the
+chain after an edit. Events older than the keyed chain (before revision 0014)
+keep their plain SHA-256 hashes; the head row's `keyed_from` says where keying
+starts. The key reaches `append` through a registry by database that the workspace
+fills when it opens its engine (`register_chain_key`), read once per transaction.
+
+Writers take the chain head row (locked on PostgreSQL, serialised by BEGIN IMMEDIATE on SQLite), so
 there is one chain and never a fork. A transaction reads the head once and keeps
 it on its unit of work (it holds the lock until it ends), so a use case that
 appends several events reads the head once; each append still moves the head.
@@ -11,6 +18,7 @@ appends several events reads the head once; each append still moves the head.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,8 +27,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from lendflow.domain.errors import Conflict
 from lendflow.store import driver
 from lendflow.store.bulk import execute_many
+from lendflow.store.personal_data import derive_key
 from lendflow.store.tables import event_chain, utc_now
 from lendflow.store.tables import events as events_table
 from lendflow.store.uow import UnitOfWork
@@ -28,6 +38,13 @@ from lendflow.store.uow import UnitOfWork
 EVENTS = events_table
 CHAIN = event_chain
 GENESIS_HASH = "0" * 64
+CHAIN_KEY_INFO = b"lendflow event chain"
+
+# The chain key of each database this process opened, by the database's URL (the
+# key a unit of work's `database` gives); filled by the workspace with its engine.
+_CHAIN_KEYS: dict[str, bytes] = {}
+# One HMAC state per key, copied per event: cheaper than keying a new HMAC each time.
+_MACS: dict[bytes, Any] = {}
 
 _HEAD = select(CHAIN.c.last_hash).where(CHAIN.c.id == 1).with_for_update()
 _INSERT = insert(EVENTS).returning(EVENTS.c.id)
@@ -59,7 +76,28 @@ def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+def chain_key(secret: bytes) -> bytes:
+    """The event chain's key, derived from the workspace secret for this purpose alone."""
+    return derive_key(secret, CHAIN_KEY_INFO)
+
+
+def register_chain_key(database: str, key: bytes) -> None:
+    """Make `key` the chain key of `database` (a URL) for every later transaction on it."""
+    _CHAIN_KEYS[database] = key
+
+
+def registered_chain_key(database: str) -> bytes | None:
+    return _CHAIN_KEYS.get(database)
+
+
+def key_id(key: bytes | None) -> str:
+    """A short public name for a chain key (anchors record it), which reveals nothing of it."""
+    if key is None:
+        return "unkeyed"
+    return hmac.new(key, b"lendflow event chain key id", hashlib.sha256).hexdigest()[:16]
+
+
+def _body(row: Mapping[str, Any]) -> bytes:
     body = {
         "entity": row["entity"],
         "entity_id": row["entity_id"],
@@ -72,8 +110,22 @@ def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
         "recorded_at": canonical_time(row["recorded_at"]),
         "payload": row["payload"],
     }
-    text = prev_hash + json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def event_hash(prev_hash: str, row: Mapping[str, Any], key: bytes | None = None) -> str:
+    """The event's link in the chain: HMAC-SHA256 under `key`, or the plain SHA-256 of
+    the events written before the chain was keyed (`key` None)."""
+    message = prev_hash.encode("ascii") + _body(row)
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    mac = _MACS.get(key)
+    if mac is None:
+        mac = _MACS[key] = hmac.new(key, digestmod=hashlib.sha256)
+    link = mac.copy()
+    link.update(message)
+    return link.hexdigest()
 
 
 def _row(event: NewEvent, recorded_at: datetime) -> dict[str, Any]:
@@ -95,12 +147,24 @@ def _row(event: NewEvent, recorded_at: datetime) -> dict[str, Any]:
 
 
 def _head(uow: UnitOfWork) -> str:
-    """The chain head's hash, locked and read once per transaction."""
+    """The chain head's hash, locked and read once per transaction, with the chain key."""
     if uow.chain_head is None:
+        if uow.chain_key is None:
+            uow.chain_key = _key_of(uow)
         uow.chain_head = driver.scalar(uow, _HEAD)
         if uow.chain_head is None:
             raise LookupError("the event chain has no head row; the database is not initialised")
     return uow.chain_head
+
+
+def _key_of(uow: UnitOfWork) -> bytes:
+    """The registered chain key of the unit of work's database; never write unkeyed."""
+    key = _CHAIN_KEYS.get(uow.database)
+    if key is None:
+        raise LookupError(
+            "no event chain key for this database: open it through the workspace (its key file)"
+        )
+    return key
 
 
 def _move_head(uow: UnitOfWork, event_id: int, digest: str) -> None:
@@ -112,7 +176,7 @@ def append(uow: UnitOfWork, event: NewEvent) -> int:
     """Append one event to the chain; returns its id."""
     head = _head(uow)
     row = _row(event, utc_now())
-    digest = event_hash(head, row)
+    digest = event_hash(head, row, uow.chain_key)
     event_id = int(driver.scalar(uow, _INSERT, {**row, "prev_hash": head, "hash": digest}))
     _move_head(uow, event_id, digest)
     return event_id
@@ -125,11 +189,24 @@ def for_entity(uow: UnitOfWork, entity: str, entity_id: str) -> list[dict[str, A
     return [dict(r) for r in rows]
 
 
-def chain_problems(uow: UnitOfWork, batch: int = 10_000) -> Iterator[str]:
-    """Every break in the chain: a changed event, a missing one, a wrong head."""
-    prev = GENESIS_HASH
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the chain ends (`event_id` 0 for an empty chain) and where keying starts."""
+
+    event_id: int
+    hash: str
+    keyed_from: int
+
+
+def head(uow: UnitOfWork) -> ChainHead:
+    """The chain head as stored, unlocked (for anchoring and the audit)."""
+    row = uow.connection.execute(select(CHAIN).where(CHAIN.c.id == 1)).mappings().one()
+    return ChainHead(int(row["last_event_id"]), row["last_hash"], int(row["keyed_from"]))
+
+
+def _batches(uow: UnitOfWork, batch: int) -> Iterator[list[Mapping[str, Any]]]:
+    """Every event in id order, a batch at a time (the chain may be long)."""
     last_id = 0
-    expected_prev_id = 0
     while True:
         rows = (
             uow.connection.execute(
@@ -139,17 +216,89 @@ def chain_problems(uow: UnitOfWork, batch: int = 10_000) -> Iterator[str]:
             .all()
         )
         if not rows:
-            break
+            return
+        yield list(rows)
+        last_id = rows[-1]["id"]
+
+
+def chain_problems(uow: UnitOfWork, key: bytes | None = None, batch: int = 10_000) -> Iterator[str]:
+    """Every break in the chain: a changed event, a missing one, a wrong head.
+
+    Events from the head row's `keyed_from` on must carry an HMAC under `key` (the
+    registered key of the database by default), so a chain recomputed without the
+    key shows as altered from the first event it touched.
+    """
+    key = key if key is not None else _CHAIN_KEYS.get(uow.database)
+    stored = head(uow)
+    prev = GENESIS_HASH
+    last_id = 0
+    for rows in _batches(uow, batch):
         for row in rows:
+            keyed = row["id"] >= stored.keyed_from
             if row["prev_hash"] != prev:
-                yield f"event {row['id']}: does not follow event {expected_prev_id} (chain broken)"
-            elif event_hash(prev, row) != row["hash"]:
+                yield f"event {row['id']}: does not follow event {last_id} (chain broken)"
+            elif keyed and key is None:
+                yield f"event {row['id']}: keyed, but no chain key is known to check it"
+                return
+            elif event_hash(prev, row, key if keyed else None) != row["hash"]:
                 yield f"event {row['id']}: content does not match its hash (altered)"
             prev = row["hash"]
-            last_id = expected_prev_id = row["id"]
-    head = uow.connection.execute(select(CHAIN).where(CHAIN.c.id == 1)).mappings().one()
-    if head["last_hash"] != prev or head["last_event_id"] != last_id:
-        yield f"event chain head points at event {head['last_event_id']}, last event is {last_id}"
+            last_id = row["id"]
+    if stored.hash != prev or stored.event_id != last_id:
+        yield f"event chain head points at event {stored.event_id}, last event is {last_id}"
+
+
+def hashes_of(uow: UnitOfWork, ids: list[int]) -> dict[int, str]:
+    """The stored hash of each event in `ids` that still exists."""
+    if not ids:
+        return {}
+    rows = uow.connection.execute(
+        select(EVENTS.c.id, EVENTS.c.hash).where(EVENTS.c.id.in_(sorted(set(ids))))
+    ).all()
+    return {int(i): h for i, h in rows}
+
+
+_REHASH = (
+    update(EVENTS)
+    .where(EVENTS.c.id == bindparam("b_id"))
+    .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash"))
+)
+
+
+def rechain_events(
+    uow: UnitOfWork, old_secret: bytes, new_secret: bytes, batch: int = 10_000
+) -> ChainHead:
+    """Move the whole chain to the key of `new_secret` (key rotation); the new head.
+
+    The chain must first verify under the old secret's key (a chain already broken is
+    refused, not laundered under the new key); then every event, the plain SHA-256 ones
+    before `keyed_from` too, is re-linked under the new key and the head moved. Runs in
+    the caller's transaction: after it commits, register the new key
+    (`register_chain_key(database, chain_key(new_secret))`) and anchor the new head, as
+    the anchors written before name the old key and are then checked by id only.
+    """
+    problems = list(chain_problems(uow, chain_key(old_secret), batch))
+    if problems:
+        raise Conflict(f"the event chain does not verify under the old key: {problems[0]}")
+    new_key = chain_key(new_secret)
+    prev = GENESIS_HASH
+    last_id = 0
+    for rows in _batches(uow, batch):
+        changes = []
+        for row in rows:
+            digest = event_hash(prev, row, new_key)
+            changes.append({"b_id": row["id"], "b_prev": prev, "b_hash": digest})
+            prev = digest
+            last_id = row["id"]
+        uow.connection.execute(_REHASH, changes)
+    uow.connection.execute(
+        update(CHAIN)
+        .where(CHAIN.c.id == 1)
+        .values(last_event_id=last_id, last_hash=prev, keyed_from=1)
+    )
+    uow.chain_key = new_key
+    uow.chain_head = prev
+    return ChainHead(last_id, prev, 1)
 
 
 _INSERT_MANY = insert(EVENTS).inline()
@@ -165,7 +314,7 @@ def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
     rows = []
     for event in batch:
         row = _row(event, now)
-        digest = event_hash(prev, row)
+        digest = event_hash(prev, row, uow.chain_key)
         rows.append({**row, "prev_hash": prev, "hash": digest})
         prev = digest
     execute_many(uow, _INSERT_MANY, rows)

@@ -296,6 +296,8 @@ class EventChain(StoredTable, table=True):
     id: int | None = _id()
     last_event_id: int
     last_hash: str = _str(64)
+    # Events from this id on are keyed (HMAC-SHA256); older ones kept plain SHA-256.
+    keyed_from: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 # The first answer to a money-moving request, returned again on replay.

@@ -25,12 +25,14 @@ class UnitOfWork:
 
     Hot fixed statements go through the driver's cursor of this same connection
     (`store.driver`); `chain_head` holds the event chain's head hash once this
-    transaction has locked and read it, so further events in it need not read it again.
+    transaction has locked and read it, so further events in it need not read it again;
+    `chain_key` the chain's key for this database, looked up with it.
     """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.chain_head: str | None = None
+        self.chain_key: bytes | None = None
         self._cursor: Any = None
 
     @property

@@ -90,7 +90,19 @@ class Workspace:
         from lendflow.store.engine import open_at_head
         from lendflow.store.schema_version import HEAD_REVISION
 
-        return open_at_head(self.settings.resolved_database_url, HEAD_REVISION)
+        engine = open_at_head(self.settings.resolved_database_url, HEAD_REVISION)
+        self._register_chain_key(str(engine.url))
+        return engine
+
+    def _register_chain_key(self, database: str) -> None:
+        """Give the store the event chain's key for this database (derived from the
+        workspace secret), so every event written through the engine is keyed. Without
+        a key file nothing is registered and writing an event is refused."""
+        from lendflow.store.events import chain_key, register_chain_key
+        from lendflow.store.personal_data import read_secret
+
+        if self.settings.key_file.exists():
+            register_chain_key(database, chain_key(read_secret(self.settings.key_file)))
 
     def reader(self) -> Reader:
         """A read-only connection straight through the driver, for plain commands."""

@@ -57,3 +57,29 @@ def test_an_operator_without_the_right_is_refused(desk) -> None:  # type: ignore
     result = desk("cob run --as-of 2026-03-01 --as auditor")
     assert result.exit_code == 1
     assert "may not run close of business" in one_line(result)
+
+
+def test_the_run_report_shows_where_the_event_chain_was_anchored(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from lendflow.cli.cob import _print_result
+    from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCounts
+    from lendflow.workspace.anchors import ChainAnchor
+
+    anchor = ChainAnchor(
+        event_id=812,
+        hash="ab" * 32,
+        business_date=date(2026, 3, 20),
+        recorded_at=datetime(2026, 3, 20, 16, 30, tzinfo=UTC),
+        key_id="0123456789abcdef",
+        keyed_from=1,
+    )
+    after = PortfolioCounts(buckets={"M0": 1}, classes={"normal": 1})
+    run = CobRun.of(date(2026, 3, 20), date(2026, 3, 20), 1, SweepCounts(), after, anchor)
+    _print_result(run)
+    out = capsys.readouterr().out
+    assert "  event chain anchored: event 812 abababababababab…\n" in out
+    assert "anchor:" not in out
+    assert run.model_dump(mode="json")["anchor"]["business_date"] == "2026-03-20"

@@ -176,3 +176,16 @@ def test_machine_show_as_table_and_mermaid(lendflow) -> None:  # type: ignore[no
     mermaid = lendflow("machine show loan --format mermaid")
     assert mermaid.stdout.startswith("stateDiagram-v2")
     assert "approved --> active: disburse [approval_valid]" in mermaid.stdout
+
+
+def test_audit_anchor_then_verify_from_the_command_line(desk) -> None:  # type: ignore[no-untyped-def]
+    loan = apply(desk)
+    assert desk(f"loan review {loan} --on 2026-01-10").exit_code == 0
+    anchored = desk("audit anchor --on 2026-01-10 --as auditor --json")
+    assert anchored.exit_code == 0, anchored.stderr
+    kept = json.loads(anchored.stdout)
+    assert kept["business_date"] == "2026-01-10" and kept["event_id"] >= 2
+    report = json.loads(desk("audit verify --as auditor --json").stdout)
+    assert (report["ok"], report["anchors_checked"]) == (True, 1)
+    text = desk("audit verify --as auditor").stdout
+    assert text.startswith("OK: ") and "reach 1 anchors" in text

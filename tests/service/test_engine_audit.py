@@ -94,6 +94,8 @@ def test_a_busy_day_through_every_path_proves(
         "loans_checked": 7,
         "journal_entries_checked": entries,
         "events_checked": logged,
+        "anchors_checked": 0,
+        "documents_checked": 4,
         "problems": [],
     }
     assert entries >= 10
