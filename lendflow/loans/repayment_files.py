@@ -389,9 +389,7 @@ def _reference(value: str) -> str:
 
 def _loan_id(value: str) -> int:
     if not _LOAN_ID.fullmatch(value) or not 1 <= int(value) <= MAX_LOAN_ID:
-        raise BadInput(
-            f"loan_id must be a loan number from 1 to {MAX_LOAN_ID}, got {_shown(value)}"
-        )
+        raise BadInput(f"loan_id must be a number from 1 to {MAX_LOAN_ID}, got {_shown(value)}")
     return int(value)
 
 
