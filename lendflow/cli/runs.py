@@ -123,11 +123,17 @@ def post_repayments(
 
     Exit 0: every row is posted (now or before); 1: some rows were refused; 2: none posted.
     """
-    from lendflow.loans.repayment_files import FileLimits, check_channel, inspect_repayment_file
+    from lendflow.loans.repayment_files import (
+        FileLimits,
+        check_channel,
+        check_errors_path,
+        inspect_repayment_file,
+    )
 
     limits = FileLimits(max_rows=max_rows, max_bytes=max_mb * 1024 * 1024)
     # A file that is not a repayment file at all fails here, in one line, before any flow.
     inspect_repayment_file(file, chunk_size, limits)
+    check_errors_path(file, errors)
     arguments = (file, _user(user), business_date(on), chunk_size, check_channel(channel), errors)
     prepare_prefect()
     from lendflow.flows import loans

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from lendflow.domain.errors import Refused
 from lendflow.flows.runtime import DEFAULT_CHUNK, chunks, workspace
@@ -97,7 +98,8 @@ def disburse_approved(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -
     return {**_sum(results, scanned=len(approved)), "failures": failures}
 
 
-@task(retries=1, retry_delay_seconds=1)
+# Never cached: a chunk's report must say what this run posted, not what an earlier one did.
+@task(retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def post_file_chunk(
     file: RepaymentFile,
     chunk: FileChunk,

@@ -456,7 +456,8 @@ def post_chunk(
     try:
         rows, problems = read_chunk(file, chunk, channel, limits)
     except BadInput as exc:
-        return ChunkReport(problems=[RowProblem(chunk.first_line, "", "failed", exc.message)])
+        message = f"lines {chunk.first_line}-{chunk.last_line} not posted: {exc.message}"
+        return ChunkReport(problems=[RowProblem(chunk.first_line, "", "failed", message)])
     postable: list[RepaymentRow] = []
     for row in rows:
         try:
@@ -513,8 +514,16 @@ def _post_row(ws: Workspace, actor: Actor, row: RepaymentRow, report: ChunkRepor
 # --- the report ---------------------------------------------------------------------
 
 
-def default_errors_path(path: Path) -> Path:
-    return path.with_name(f"{path.name}.errors.csv")
+def check_errors_path(path: Path, errors_path: Path | None) -> Path:
+    """Where the report of `path` goes (default `<file>.errors.csv`), if it can go there."""
+    target = errors_path or path.with_name(f"{path.name}.errors.csv")
+    if target.resolve() == path.resolve():
+        raise BadInput(f"{target}: the error report would overwrite the repayment file")
+    if not target.parent.is_dir():
+        raise BadInput(f"{target}: no such folder for the error report")
+    if target.is_dir():
+        raise BadInput(f"{target}: is a folder; give a file for the error report")
+    return target
 
 
 class RepaymentFileReport:
@@ -522,9 +531,7 @@ class RepaymentFileReport:
     so a file of 100,000 bad rows is never held in memory."""
 
     def __init__(self, file: RepaymentFile, errors_path: Path | None = None) -> None:
-        target = errors_path or default_errors_path(file.path)
-        if target.resolve() == file.path.resolve():
-            raise BadInput(f"{target}: the error report would overwrite the repayment file")
+        target = check_errors_path(file.path, errors_path)
         try:
             self._handle: TextIO = target.open("w", encoding="utf-8", newline="")
         except OSError as exc:

@@ -137,6 +137,16 @@ def test_a_file_that_is_not_a_repayment_file_fails_in_one_line(
     run = lendflow(f"run post-repayments {path} --on {PAID_ON} --as ops")
     assert run.exit_code == 2
     assert "line 1: header must be reference,loan_id,amount,paid_on" in run.error()
+    good = write(tmp_path / "good.csv", [f"G1,1,10.00,{PAID_ON}"])
+    for errors, message in [
+        (good, "the error report would overwrite the repayment file"),
+        (tmp_path / "nowhere" / "e.csv", "no such folder for the error report"),
+    ]:
+        run = lendflow(f"run post-repayments {good} --errors {errors} --on {PAID_ON} --as ops")
+        assert run.exit_code == 2 and message in run.error()
+    run = lendflow(f"run post-repayments {good} --channel 'A B' --on {PAID_ON} --as ops")
+    assert run.exit_code == 2 and "--channel must be 1-32 lowercase letters" in run.error()
+    assert repayments_posted(ws) == 0
 
 
 def test_references_are_namespaced_by_channel(ws: Workspace, tmp_path: Path, lendflow) -> None:  # type: ignore[no-untyped-def]
