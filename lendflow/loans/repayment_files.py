@@ -252,7 +252,7 @@ def _cut(
     in_chunk = 0
     line = 1
     for line, (offset, raw) in enumerate(_physical_lines(handle, limits.max_line_bytes), 2):
-        if raw is not None and not raw.strip():
+        if raw is not None and not raw.strip(b" \t"):
             continue
         rows += 1
         if rows > limits.max_rows:
