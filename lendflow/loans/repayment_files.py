@@ -428,10 +428,10 @@ def _check_business_date(ws: Workspace, paid_on: date, as_of: date) -> None:
     """
     clock = getattr(ws, "clock", None)
     today = clock.today() if clock is not None and hasattr(clock, "today") else as_of
-    horizon = getattr(ws.policy, "business_date_horizon_days", 0)
-    latest = today + timedelta(days=int(horizon or 0))
-    if paid_on > latest:
-        raise BadInput(f"paid_on {paid_on} is after the business date {latest}")
+    horizon = int(getattr(ws.policy, "business_date_horizon_days", 0) or 0)
+    if paid_on > today + timedelta(days=horizon):
+        ahead = f"more than {horizon} days after" if horizon else "after"
+        raise BadInput(f"paid_on {paid_on} is {ahead} the business date {today}")
 
 
 def post_chunk(
