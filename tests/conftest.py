@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -24,6 +25,10 @@ from lendflow.cli import app
 from lendflow.config.settings import Settings
 
 POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
+
+# HYPOTHESIS_PROFILE=deep runs every property and fuzz test with 1,000 examples.
+hypothesis_settings.register_profile("deep", max_examples=1000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -97,15 +97,66 @@ def disburse_approved(
 
 @app.command("post-repayments")
 def post_repayments(
-    file: Annotated[Path, typer.Argument(help="CSV with header reference,loan_id,amount,paid_on.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="UTF-8 CSV with header reference,loan_id,amount,paid_on"
+            " (or channel,reference,loan_id,amount,paid_on)."
+        ),
+    ],
+    channel: Annotated[
+        str | None,
+        typer.Option(help="The payment channel the file comes from; references are its own."),
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option(help="Where to write every row not posted (default: FILE.errors.csv)."),
+    ] = None,
+    max_rows: Annotated[int, typer.Option(help="Refuse a file with more rows.", min=1)] = 1_000_000,
+    max_mb: Annotated[int, typer.Option(help="Refuse a bigger file (megabytes).", min=1)] = 64,
     chunk_size: ChunkOption = 1000,
+    on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Post a payment channel's repayment file; bad rows are reported and not posted."""
-    from lendflow.loans.repayment_files import read_repayment_file
+    """Post a payment channel's repayment file; every row not posted is reported.
 
-    read_repayment_file(file)  # a missing file or a bad header fails here, before any flow
-    result = _run("post_repayments", file, _user(user), chunk_size, json_output=json_output)
-    if result["bad_rows"] or result["refused"]:
-        raise typer.Exit(2 if result["bad_rows"] else 1)
+    Exit 0: every row is posted (now or before); 1: some rows were refused; 2: none posted.
+    """
+    from lendflow.loans.repayment_files import (
+        FileLimits,
+        check_channel,
+        check_errors_path,
+        inspect_repayment_file,
+    )
+
+    limits = FileLimits(max_rows=max_rows, max_bytes=max_mb * 1024 * 1024)
+    # A file that is not a repayment file at all fails here, in one line, before any flow.
+    inspect_repayment_file(file, chunk_size, limits)
+    check_errors_path(file, errors)
+    arguments = (file, _user(user), business_date(on), chunk_size, check_channel(channel), errors)
+    prepare_prefect()
+    from lendflow.flows import loans
+    from lendflow.flows.runtime import batch_run
+
+    with batch_run():
+        result = loans.post_repayments(*arguments, max_rows, limits.max_bytes)
+    if json_output:
+        print_json(result)
+    else:
+        _summarise_file(result)
+    if result["exit_code"]:
+        raise typer.Exit(result["exit_code"])
+
+
+def _summarise_file(result: dict[str, Any]) -> None:
+    typer.echo(
+        f"posted {result['posted']}, refused {result['refused']},"
+        f" duplicates {result['duplicates']}, total amount posted {result['amount_posted']}"
+    )
+    for problem in result["first_problems"]:
+        typer.echo(f"  {problem}")
+    if result["refused"] > len(result["first_problems"]):
+        typer.echo(f"  … and {result['refused'] - len(result['first_problems'])} more")
+    if result["refused"]:
+        typer.echo(f"every row not posted: {result['errors_file']}")

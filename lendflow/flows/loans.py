@@ -3,7 +3,7 @@
 Each flow reads as a table of contents; each task handles one chunk of loans
 through the same use cases an operator's command uses, and is safe to retry:
 a loan already moved is skipped, a disbursement is paid under one gateway
-reference per loan, and a repayment row is posted under its channel reference.
+reference per loan, and a repayment row is posted under its channel's reference.
 """
 
 from __future__ import annotations
@@ -15,13 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
-from lendflow.domain.errors import LendflowError, Refused
+from lendflow.domain.errors import Refused
 from lendflow.flows.runtime import DEFAULT_CHUNK, chunks, workspace
 from lendflow.loans.applications import start_review
 from lendflow.loans.disbursement import disburse
-from lendflow.loans.repayment_files import RepaymentRow, read_repayment_file
-from lendflow.loans.repayments import repay
+from lendflow.loans.repayment_files import (
+    ChunkReport,
+    FileChunk,
+    FileLimits,
+    RepaymentFile,
+    RepaymentFileReport,
+    inspect_repayment_file,
+    post_chunk,
+)
 from lendflow.loans.views import ids_in_state
 from lendflow.workspace.payments import GatewayError
 
@@ -90,39 +98,44 @@ def disburse_approved(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -
     return {**_sum(results, scanned=len(approved)), "failures": failures}
 
 
-@task(retries=2, retry_delay_seconds=1)
-def post_chunk(rows: list[RepaymentRow], user: str) -> dict[str, Any]:
+# Never cached: a chunk's report must say what this run posted, not what an earlier one did.
+@task(retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def post_file_chunk(
+    file: RepaymentFile,
+    chunk: FileChunk,
+    as_of: date,
+    channel: str | None,
+    limits: FileLimits,
+    user: str,
+) -> ChunkReport:
     ws = workspace()
-    actor = ws.actor(user)
-    posted = replayed = 0
-    refused: list[str] = []
-    for row in rows:
-        try:
-            result = repay(ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key)
-        except LendflowError as exc:
-            refused.append(f"line {row.line}: {exc.message}")
-            continue
-        if result.replayed:
-            replayed += 1
-        else:
-            posted += 1
-    return {"posted": posted, "already_posted": replayed, "refused": refused}
+    return post_chunk(ws, ws.actor(user), file, chunk, as_of=as_of, channel=channel, limits=limits)
 
 
 @flow(name="post-repayments")
-def post_repayments(path: Path, user: str, chunk_size: int = DEFAULT_CHUNK) -> dict[str, Any]:
-    """Post a channel's repayment file: good rows posted once each, bad rows reported."""
-    rows, problems = read_repayment_file(Path(path))
-    futures = [post_chunk.submit(batch, user) for batch in chunks(rows, chunk_size)]
-    results = [f.result() for f in futures]
-    refused = [line for r in results for line in r["refused"]]
-    return {
-        "rows": len(rows) + len(problems),
-        "posted": sum(r["posted"] for r in results),
-        "already_posted": sum(r["already_posted"] for r in results),
-        "bad_rows": [str(p) for p in problems],
-        "refused": refused,
-    }
+def post_repayments(
+    path: Path,
+    user: str,
+    as_of: date,
+    chunk_size: int = DEFAULT_CHUNK,
+    channel: str | None = None,
+    errors_path: Path | None = None,
+    max_rows: int = FileLimits.max_rows,
+    max_bytes: int = FileLimits.max_bytes,
+) -> dict[str, Any]:
+    """Post a channel's repayment file chunk by chunk; every row not posted is reported.
+
+    Chunks run one after another: every repayment appends to the one event chain, so
+    chunks in parallel would only queue for its lock, each holding a connection
+    (100 concurrent chunks were what exhausted the pool). One chunk, one task, one
+    connection, one transaction.
+    """
+    limits = FileLimits(max_rows=max_rows, max_bytes=max_bytes)
+    file = inspect_repayment_file(Path(path), chunk_size, limits)
+    with RepaymentFileReport(file, Path(errors_path) if errors_path else None) as report:
+        for chunk in file.chunks:
+            report.add(post_file_chunk(file, chunk, as_of, channel, limits, user))
+        return report.result(channel, as_of).model_dump(mode="json")
 
 
 def _sum(results: list[dict[str, int]], scanned: int) -> dict[str, int]:

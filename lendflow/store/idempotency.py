@@ -19,6 +19,19 @@ _FIND = select(RECORDS).where(RECORDS.c.key == bindparam("key"))
 _INSERT = insert(RECORDS)
 
 
+def channel_key(channel: str | None, reference: str) -> str:
+    """The idempotency key of a payment channel's reference.
+
+    References are unique only within their channel: channel B's `20260212-0001` is
+    not channel A's. Rows of files without a channel keep the key they were always
+    posted under, so such a file posted again still moves its money once. Neither a
+    channel nor a reference may contain `:`, so no two (channel, reference) share a key.
+    """
+    if ":" in reference or (channel is not None and (":" in channel or not channel)):
+        raise ValueError("a channel or reference must not contain ':' or be empty")
+    return f"channel:{reference}" if channel is None else f"channel:{channel}:{reference}"
+
+
 def request_hash(operation: str, request: Mapping[str, Any]) -> str:
     text = json.dumps({"op": operation, **request}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -91,15 +91,15 @@ def test_repayment_file_posts_good_rows_once_and_reports_bad_ones(
         f"PAY-5,{book[3]},1050.50,2026-02-12\n",
         encoding="utf-8",
     )
-    first = post_repayments(file, "ops")
-    assert first["posted"] == 2
-    assert first["bad_rows"] == [
-        "line 3: amount must be positive, got -5",
+    first = post_repayments(file, "ops", date(2026, 2, 12))
+    assert (first["posted"], first["refused"], first["exit_code"]) == (2, 3, 1)
+    assert first["first_problems"] == [
+        "line 3: amount must be positive, got '-5'",
         "line 4: paid_on is not a date: '2026-13-01' (use YYYY-MM-DD)",
+        "line 5: loan 9999 does not exist",
     ]
-    assert first["refused"] == ["line 5: loan 9999 does not exist"]
-    second = post_repayments(file, "ops")
-    assert second["posted"] == 0 and second["already_posted"] == 2
+    second = post_repayments(file, "ops", date(2026, 2, 12))
+    assert second["posted"] == 0 and second["duplicates"] == 2
     shown = loan_views.show(ws, ws.actor("ops"), book[0], date(2026, 2, 12))
     assert shown.outstanding.principal != 600_000
     assert audit.verify(ws, ws.actor("auditor")).ok
