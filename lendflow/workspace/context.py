@@ -18,7 +18,12 @@ from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings
 from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
 from lendflow.domain.errors import BadInput
-from lendflow.store.personal_data import PersonalDataCipher
+from lendflow.store.personal_data import (
+    PersonalDataCipher,
+    key_fingerprint,
+    read_secret,
+    require_private,
+)
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 from lendflow.workspace.payments import PaymentGateway, SandboxGateway
 
@@ -29,6 +34,11 @@ if TYPE_CHECKING:
     from lendflow.store.uow import UnitOfWork
 
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
+NEW_KEY_SUFFIX = ".new"
+
+# (database URL, key fingerprint) pairs already proven in this process: the check costs
+# one query, paid once per database, not per use case. A rotation or restore clears it.
+_VERIFIED_KEYS: set[tuple[str, str]] = set()
 
 
 class ContractRenderer(Protocol):
@@ -87,6 +97,7 @@ class Workspace:
     def engine(self) -> Engine:
         """The SQLAlchemy engine, made on first use (plain reads never need it)."""
         require_workspace(self.settings)
+        self.cipher  # noqa: B018 - the key must be the one that sealed this database
         from lendflow.store.engine import open_at_head
         from lendflow.store.schema_version import HEAD_REVISION
 
@@ -96,6 +107,7 @@ class Workspace:
         """A read-only connection straight through the driver, for plain commands."""
         from lendflow.store.reads import Reader
 
+        self.cipher  # noqa: B018 - the key must be the one that sealed this database
         return Reader(self.settings.resolved_database_url)
 
     @cached_property
@@ -116,7 +128,12 @@ class Workspace:
 
     @cached_property
     def cipher(self) -> PersonalDataCipher:
-        return PersonalDataCipher.from_key_file(self.settings.key_file)
+        """The cipher under the workspace key, once that key is shown to be the one
+        the database records: a replaced key would seal new data under a key nobody
+        else has and make every look-up hash miss (duplicates, blocklist)."""
+        secret = workspace_secret(self.settings)
+        verify_key(self.settings, key_fingerprint(secret))
+        return PersonalDataCipher.from_secret(secret)
 
     @cached_property
     def directory(self) -> Directory:
@@ -130,6 +147,51 @@ class Workspace:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def workspace_secret(settings: Settings) -> bytes:
+    """The workspace key, refused if group or others may read its file."""
+    require_private(settings.key_file)
+    return read_secret(settings.key_file)
+
+
+def verify_key(settings: Settings, fingerprint: str) -> None:
+    """Refuse a key file whose fingerprint is not the one the database records."""
+    url = settings.resolved_database_url
+    if (url, fingerprint) in _VERIFIED_KEYS:
+        return
+    require_workspace(settings)
+    from lendflow.store.reads import Reader
+
+    reader = Reader(url)
+    try:
+        recorded = reader.key_fingerprint()
+    finally:
+        reader.close()
+    if recorded is None:
+        raise BadInput("the database records no key fingerprint: run `lendflow init` first")
+    if recorded != fingerprint:
+        raise BadInput(_wrong_key(settings, recorded))
+    _VERIFIED_KEYS.add((url, fingerprint))
+
+
+def forget_verified_keys() -> None:
+    """After a rotation or restore the database names another key."""
+    _VERIFIED_KEYS.clear()
+
+
+def _wrong_key(settings: Settings, recorded: str) -> str:
+    pending = settings.key_file.with_name(settings.key_file.name + NEW_KEY_SUFFIX)
+    if pending.exists():
+        try:
+            if key_fingerprint(read_secret(pending)) == recorded:
+                return "a key rotation was interrupted: run `lendflow key rotate` to finish it"
+        except BadInput:
+            pass
+    return (
+        f"{settings.key_file} is not the key this database was sealed with (fingerprint"
+        f" {recorded[:16]}): restore secret.key from backup, or `lendflow restore DIR`"
+    )
 
 
 def require_workspace(settings: Settings) -> None:
