@@ -69,7 +69,7 @@ def record_fingerprint(uow: UnitOfWork, fingerprint: str) -> None:
     if known is None:
         uow.connection.execute(
             insert(workspace_keys),
-            {"fingerprint": fingerprint, "state": CURRENT, "recorded_at": utc_now()},
+            {"fingerprint": fingerprint, "state": CURRENT, "created_at": utc_now()},
         )
     else:
         uow.connection.execute(

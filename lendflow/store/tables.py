@@ -578,7 +578,7 @@ class WorkspaceKey(StoredTable, table=True):
 
     fingerprint: str = _str(64, primary_key=True)
     state: str = _str(16)  # current | retired
-    recorded_at: datetime = _stamp()
+    created_at: datetime = _stamp()
 
 
 # The tables under the names the Core statements use.

@@ -26,7 +26,7 @@ def upgrade() -> None:
         "workspace_keys",
         sa.Column("fingerprint", sa.String(length=64), primary_key=True),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     with op.batch_alter_table("tickets") as batch:
         batch.alter_column(
