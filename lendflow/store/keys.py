@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, inspect, select, update
+from sqlalchemy import Engine, bindparam, func, insert, inspect, select, update
 
 from lendflow.store.tables import (
     blocklist,
@@ -114,12 +114,19 @@ def sealed_rows(uow: UnitOfWork, table: str) -> list[dict[str, Any]]:
 
 
 def rewrite(uow: UnitOfWork, table: str, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Write re-sealed values back; each change names its row by the table's key as
-    `old_<key>` (a customer's or blocked person's look-up hash changes too)."""
+    """Write re-sealed values back in one batch; each change names its row by the
+    table's key as `old_<key>` (a customer's or blocked person's look-up hash changes)."""
+    if not changes:
+        return
     source = _TABLES[table]
     key = _KEYS[table]
-    for change in changes:
-        values = {k: v for k, v in change.items() if k != f"old_{key}"}
-        uow.connection.execute(
-            update(source).where(source.c[key] == change[f"old_{key}"]).values(**values)
-        )
+    columns = [c for c in changes[0] if c != f"old_{key}"]
+    statement = (
+        update(source)
+        .where(source.c[key] == bindparam("b_old_key"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
+    )
+    uow.connection.execute(
+        statement,
+        [{"b_old_key": ch[f"old_{key}"], **{f"b_{c}": ch[c] for c in columns}} for ch in changes],
+    )

@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
 NEW_KEY_SUFFIX = ".new"
 
-# (database URL, key fingerprint) pairs already proven in this process: the check costs
-# one query, paid once per database, not per use case. A rotation or restore clears it.
-_VERIFIED_KEYS: set[tuple[str, str]] = set()
-
 
 class ContractRenderer(Protocol):
     """The seam through which disbursement keeps a loan's contract.
@@ -156,28 +152,30 @@ def workspace_secret(settings: Settings) -> bytes:
 
 
 def verify_key(settings: Settings, fingerprint: str) -> None:
-    """Refuse a key file whose fingerprint is not the one the database records."""
-    url = settings.resolved_database_url
-    if (url, fingerprint) in _VERIFIED_KEYS:
-        return
-    require_workspace(settings)
-    from lendflow.store.reads import Reader
+    """Refuse a key file whose fingerprint is not the one the database records.
 
-    reader = Reader(url)
-    try:
-        recorded = reader.key_fingerprint()
-    finally:
-        reader.close()
+    One query, paid once per workspace (`Workspace.cipher` is made once), not per use
+    case. Not cached per process: another process may rotate the key meanwhile, and a
+    fresh workspace must see that. A long-running process (a web server, a worker)
+    keeps the key it opened with: restart it after a rotation.
+    """
+    recorded = recorded_fingerprint(settings)
     if recorded is None:
         raise BadInput("the database records no key fingerprint: run `lendflow init` first")
     if recorded != fingerprint:
         raise BadInput(_wrong_key(settings, recorded))
-    _VERIFIED_KEYS.add((url, fingerprint))
 
 
-def forget_verified_keys() -> None:
-    """After a rotation or restore the database names another key."""
-    _VERIFIED_KEYS.clear()
+def recorded_fingerprint(settings: Settings) -> str | None:
+    """The fingerprint the database records, read without proving the key file."""
+    require_workspace(settings)
+    from lendflow.store.reads import Reader
+
+    reader = Reader(settings.resolved_database_url)
+    try:
+        return reader.key_fingerprint()
+    finally:
+        reader.close()
 
 
 def _wrong_key(settings: Settings, recorded: str) -> str:
