@@ -130,3 +130,15 @@ def rewrite(uow: UnitOfWork, table: str, changes: Sequence[Mapping[str, Any]]) -
         statement,
         [{"b_old_key": ch[f"old_{key}"], **{f"b_{c}": ch[c] for c in columns}} for ch in changes],
     )
+
+
+def holds_tables(url: str) -> bool:
+    """Whether the database at `url` has any table: a restore must not overwrite it
+    unless told to."""
+    from lendflow.store.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        return bool(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
