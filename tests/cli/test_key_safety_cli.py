@@ -141,3 +141,20 @@ def test_notes_and_ticket_text_are_sealed_and_events_only_point_to_them(
     assert withheld[0]["subject"] == "(withheld)"
     listed = desk("blocklist list --as risk --json").json()
     assert listed[0]["note"] == "冒用他人身份证"
+
+
+def test_a_name_swapped_onto_another_customers_row_does_not_open(
+    desk, isolated_environment: Path
+) -> None:  # type: ignore[no-untyped-def]
+    first = apply(desk, ID, "王五").stdout.strip()
+    assert apply(desk, BLOCKED_ID, "赵六").exit_code == 0
+    database = sqlite3.connect(isolated_environment / "lendflow.db")
+    (one,), (two,) = database.execute("SELECT name_enc FROM customers ORDER BY id").fetchall()
+    database.execute("UPDATE customers SET name_enc = ? WHERE id = 1", (two,))
+    database.execute("UPDATE customers SET name_enc = ? WHERE id = 2", (one,))
+    database.commit()
+    shown = desk(f"loan show {first} --as admin --on 2026-01-10")
+    assert shown.exit_code == 2
+    assert (
+        shown.error() == "error: personal data could not be decrypted: wrong key or tampered record"
+    )
