@@ -400,7 +400,7 @@ class SecurityTest:
             f"{len(people)} customers' names, national IDs and phones searched for in"
             f" {len(files)} database files ({len(raw):,} bytes) and {dump.rows:,} rows of"
             f" {dump.tables} tables: none in clear; sealed values (AES-GCM,"
-            " v1:…) do not open with another key"
+            " v2:…, bound to row and field) do not open with another key"
         )
         return Criterion(name, bool(people) and not problems, "; ".join([figure, *problems]))
 

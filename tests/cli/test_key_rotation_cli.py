@@ -22,9 +22,11 @@ NOTE = "收入由其雇主李雷电话确认"
 
 
 @pytest.fixture
-def book(lendflow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+def book(lendflow, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """A book with everything that is sealed: customers, a blocked person, a decision
-    note, a contract, a ticket."""
+    note, a contract, a ticket (on the test's `database_url` when it asks for one)."""
+    if "database_url" in request.fixturenames:
+        monkeypatch.setenv("LENDFLOW_DATABASE_URL", request.getfixturevalue("database_url"))
     monkeypatch.setenv("LENDFLOW_USER", "ops")
     assert lendflow("init").exit_code == 0
     imported = lendflow(f"product import {CASH_EASY} --activate --as admin --on 2026-01-05")
@@ -84,7 +86,11 @@ def key_files(home: Path) -> list[str]:
 
 
 def test_rotate_moves_everything_to_a_new_key(  # type: ignore[no-untyped-def]
-    book, isolated_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
+    book,
+    isolated_environment: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key = isolated_environment / "secret.key"
     before = key.read_text()
