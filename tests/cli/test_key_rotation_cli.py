@@ -158,3 +158,42 @@ def test_a_rotation_killed_midway_is_finished_by_running_it_again(  # type: igno
     assert key.read_text() != before
     assert key_files(isolated_environment) == ["secret.key"]
     assert_book_reads_and_checks(book, tmp_path, monkeypatch)
+
+
+def test_rotation_hands_both_keys_to_the_event_chain_when_it_is_keyed(  # type: ignore[no-untyped-def]
+    book, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lendflow.store import events
+
+    seen: list[tuple[bytes, bytes]] = []
+    old = bytes.fromhex((isolated_environment / "secret.key").read_text().strip())
+    monkeypatch.setattr(
+        events, "rechain_events", lambda uow, a, b: seen.append((a, b)), raising=False
+    )
+    assert book("key rotate --as admin").exit_code == 0
+    new = bytes.fromhex((isolated_environment / "secret.key").read_text().strip())
+    assert seen == [(old, new)]
+
+
+def test_init_records_the_fingerprint_of_a_workspace_sealed_before_fingerprints(  # type: ignore[no-untyped-def]
+    book, isolated_environment: Path
+) -> None:
+    import sqlite3
+
+    database = sqlite3.connect(isolated_environment / "lendflow.db")
+    database.execute("DELETE FROM workspace_keys")
+    database.commit()
+    unrecorded = book("loan show 1 --on 2026-01-13")
+    assert unrecorded.exit_code == 2 and "run `lendflow init`" in unrecorded.error()
+    key = isolated_environment / "secret.key"
+    kept = key.read_text()
+    key.write_text("ab" * 32 + "\n")
+    wrong = book("init")
+    assert (
+        wrong.exit_code == 2 and "does not open the personal data already stored" in wrong.error()
+    )
+    key.write_text(kept)
+    assert book("init").exit_code == 0
+    assert (
+        book("loan show 1 --as admin --on 2026-01-13 --json").json()["customer"]["name"] == "王五"
+    )
