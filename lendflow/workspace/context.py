@@ -127,6 +127,7 @@ class Workspace:
         """The cipher under the workspace key, once that key is shown to be the one
         the database records: a replaced key would seal new data under a key nobody
         else has and make every look-up hash miss (duplicates, blocklist)."""
+        require_workspace(self.settings)
         secret = workspace_secret(self.settings)
         verify_key(self.settings, key_fingerprint(secret))
         return PersonalDataCipher.from_secret(secret)
@@ -147,6 +148,10 @@ class Workspace:
 
 def workspace_secret(settings: Settings) -> bytes:
     """The workspace key, refused if group or others may read its file."""
+    if not settings.key_file.exists():
+        raise BadInput(
+            f"{settings.key_file} is missing: restore it from backup, or `lendflow restore DIR`"
+        )
     require_private(settings.key_file)
     return read_secret(settings.key_file)
 

@@ -46,6 +46,11 @@ def test_init_never_writes_a_new_key_over_sealed_data(desk, isolated_environment
     key = isolated_environment / "secret.key"
     kept = key.read_bytes()
     key.rename(isolated_environment / "moved.key")
+    missing = desk(f"loan show {applied.stdout.strip()} --on 2026-01-10")
+    assert missing.exit_code == 2
+    assert missing.error().endswith(
+        "secret.key is missing: restore it from backup, or `lendflow restore DIR`"
+    )
     again = desk("init")
     assert again.exit_code == 2
     assert "secret.key is missing" in again.error() and "restore" in again.error()
