@@ -73,6 +73,7 @@ def rotate_key(ws: Workspace, actor: Actor) -> KeyRotation:
     new_cipher = PersonalDataCipher.from_secret(new_secret)
 
     def use_case(uow: UnitOfWork) -> None:
+        key_store.hold_sealed_tables(uow)
         for table, reseal in _RESEALERS.items():
             changes = [reseal(old_cipher, new_cipher, r) for r in key_store.sealed_rows(uow, table)]
             key_store.rewrite(uow, table, changes)

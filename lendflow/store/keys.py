@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Engine, bindparam, func, insert, inspect, select, text, update
 
 from lendflow.store.tables import (
     blocklist,
@@ -102,6 +102,15 @@ def first_sealed_customer(engine: Engine) -> dict[str, Any] | None:
     with engine.connect() as connection:
         row = connection.execute(select(customers).limit(1)).mappings().first()
     return dict(row) if row is not None else None
+
+
+def hold_sealed_tables(uow: UnitOfWork) -> None:
+    """Keep other writers out of every table with sealed values until this transaction
+    ends, so nothing is sealed under the old key while a rotation re-seals the rest.
+    SQLite's BEGIN IMMEDIATE already holds the one write lock there."""
+    if uow.dialect == "postgresql":
+        names = ", ".join(f'"{t}"' for t in SEALED_COLUMNS)
+        uow.connection.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def sealed_rows(uow: UnitOfWork, table: str) -> list[dict[str, Any]]:
