@@ -33,6 +33,7 @@ from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.products import catalogue as products
+from lendflow.store.personal_data import customer_row
 
 BUDGET = 100_000
 MEMORY_BUDGET_MB = 1024
@@ -81,10 +82,11 @@ def generate(home: Path, count: int) -> float:
     )
     began = time.perf_counter()
     cipher = ws.cipher  # one real borrower: the notices close of business renders name them
+    bound = customer_row("bench")  # sealed for the row below, whose look-up hash is 'bench'
     borrower = {
-        "name": cipher.encrypt("测试客户", "name"),
-        "national_id": cipher.encrypt("110105199005170016", "national_id"),
-        "phone": cipher.encrypt("13800000000", "phone"),
+        "name": cipher.encrypt("测试客户", "name", bound),
+        "national_id": cipher.encrypt("110105199005170016", "national_id", bound),
+        "phone": cipher.encrypt("13800000000", "phone", bound),
     }
     with ws.engine.begin() as c:
         c.execute(

@@ -20,10 +20,24 @@ from typing import TYPE_CHECKING, Any
 from lendflow.config.settings import Settings, load_settings
 from lendflow.config.users import USERS_FILE_NAME, default_users_path
 from lendflow.domain.errors import BadInput
-from lendflow.workspace.context import SANDBOX_FILE_NAME, Workspace, require_workspace
+from lendflow.store.personal_data import (
+    PersonalDataCipher,
+    customer_row,
+    key_fingerprint,
+    require_private,
+)
+from lendflow.workspace.context import (
+    SANDBOX_FILE_NAME,
+    Workspace,
+    require_workspace,
+    verify_key,
+    workspace_secret,
+)
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from lendflow.access.permissions import Actor
     from lendflow.store.uow import UnitOfWork
     from lendflow.workspace.payments import PaymentGateway
@@ -115,14 +129,11 @@ def ensure_key_file(path: Path) -> bool:
     """Create the workspace secret (32 random bytes, hex) with mode 0600 if missing.
 
     The key encrypts personal data and keys its look-up hashes; losing it makes
-    stored names and ID numbers unreadable, so an existing key is never replaced.
+    stored names and ID numbers unreadable, so an existing key is never replaced
+    (and `init_workspace` writes none for a database that was sealed already).
     """
     if path.exists():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise BadInput(
-                f"{path}: secret key is readable by others (mode {mode:o}); chmod 600 it"
-            )
+        require_private(path)
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -132,19 +143,31 @@ def ensure_key_file(path: Path) -> bool:
 
 
 def init_workspace(settings: Settings) -> WorkspaceReport:
-    """Create the home, the key and the database schema; safe to run again."""
+    """Create the home, the key and the database schema; safe to run again.
+
+    A database that already holds sealed data or a key fingerprint is never given a
+    new key: the lost one is what opens it, so init refuses and says where to get it.
+    """
     home_created = not settings.home.exists()
     settings.home.mkdir(parents=True, exist_ok=True)
-    key_created = ensure_key_file(settings.key_file)
-    users = settings.home / USERS_FILE_NAME
-    if not users.exists():
-        shutil.copyfile(default_users_path(), users)
     from lendflow.store.engine import make_engine, redact_url
     from lendflow.store.migrate import upgrade_to_head  # alembic is slow to import: only here
 
     engine = make_engine(settings.resolved_database_url)
     try:
+        recorded, holds_data = _sealed_state(engine)
+        if not settings.key_file.exists() and (recorded or holds_data):
+            raise BadInput(
+                f"{settings.key_file} is missing but the database holds data sealed with it:"
+                " restore secret.key from backup, or `lendflow restore DIR`"
+                " (init never writes a new key over sealed data)"
+            )
+        key_created = ensure_key_file(settings.key_file)
+        users = settings.home / USERS_FILE_NAME
+        if not users.exists():
+            shutil.copyfile(default_users_path(), users)
         revision = upgrade_to_head(engine)
+        _record_key(engine, settings, recorded, holds_data)
     finally:
         engine.dispose()
     return WorkspaceReport(
@@ -154,3 +177,43 @@ def init_workspace(settings: Settings) -> WorkspaceReport:
         key_created=key_created,
         home_created=home_created,
     )
+
+
+def _sealed_state(engine: Engine) -> tuple[str | None, bool]:
+    from lendflow.store.keys import sealed_state
+
+    return sealed_state(engine)
+
+
+def _record_key(engine: Engine, settings: Settings, recorded: str | None, holds: bool) -> None:
+    """Record the key's fingerprint in a database that has none yet, once the key is
+    shown to open what is stored; refuse a key that is not the recorded one."""
+    from lendflow.store import keys
+    from lendflow.store.uow import run_in_transaction
+
+    secret = workspace_secret(settings)
+    fingerprint = key_fingerprint(secret)
+    if recorded is not None:
+        verify_key(settings, fingerprint)
+        return
+    if holds:
+        _prove_key_opens(engine, settings, secret)
+    run_in_transaction(engine, lambda uow: keys.record_fingerprint(uow, fingerprint))
+
+
+def _prove_key_opens(engine: Engine, settings: Settings, secret: bytes) -> None:
+    """A database sealed before fingerprints were recorded: its first customer's name
+    must open with this key, else it is some other key and must not be recorded."""
+    from lendflow.store.keys import first_sealed_customer
+
+    row = first_sealed_customer(engine)
+    if row is None:
+        return
+    cipher = PersonalDataCipher.from_secret(secret)
+    try:
+        cipher.decrypt(row["name_enc"], "name", customer_row(row["id_hash"]))
+    except BadInput:
+        raise BadInput(
+            f"{settings.key_file} does not open the personal data already stored:"
+            " restore secret.key from backup, or `lendflow restore DIR`"
+        ) from None

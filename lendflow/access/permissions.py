@@ -28,6 +28,7 @@ class Permission(StrEnum):
     SERVE_CUSTOMERS = "serve_customers"
     RUN_STAGES = "run_stages"
     DECIDE_GATES = "decide_gates"
+    MANAGE_KEYS = "manage_keys"  # rotate the workspace key, back up and restore: admin only
 
 
 GRANTS: dict[str, frozenset[Permission]] = {

@@ -90,6 +90,9 @@ def _register() -> None:
     app.add_typer(monitoring.kpi_app, name="kpi")
     app.add_typer(monitoring.ticket_app, name="ticket")
     app.command("serve")(cob.serve_command)
+    from lendflow.cli import keys
+
+    keys.register(app)
 
 
 _register()

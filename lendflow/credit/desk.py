@@ -28,6 +28,7 @@ from lendflow.credit.results import (
     ScoreBin,
     ScorecardView,
 )
+from lendflow.customers.views import text_view
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import validate_national_id
 from lendflow.domain.rules import DecisionTable
@@ -35,6 +36,7 @@ from lendflow.domain.scoring import Characteristic, Scorecard
 from lendflow.domain.statuses import DISBURSED, LoanStatus
 from lendflow.store import credit as credit_store
 from lendflow.store.credit import ComparedDecision
+from lendflow.store.personal_data import row_ref
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -89,6 +91,7 @@ def block(
     if not re.match(REASON_CODE_PATTERN, reason):
         raise BadInput(f"reason must be a code like FRAUD_CONFIRMED, got {reason!r}")
     id_hash = ws.cipher.lookup_hash(national_id, "national_id")
+    bound = row_ref("blocklist", id_hash)
 
     def use_case(uow: UnitOfWork) -> BlockedPerson:
         found = credit_store.blocklist_reason_by_hash(uow, id_hash)
@@ -99,7 +102,8 @@ def block(
             {
                 "id_hash": id_hash,
                 "reason": reason,
-                "note": note,
+                "note": ws.cipher.encrypt(note, "note", bound) if note else None,
+                "national_id_enc": ws.cipher.encrypt(national_id, "national_id", bound),
                 "added_by": actor.name,
                 "added_on": as_of,
             },
@@ -131,7 +135,9 @@ def blocklist_entries(ws: Workspace, actor: Actor) -> list[BlocklistEntry]:
             BlocklistEntry(
                 id_hash=r["id_hash"][:16],
                 reason=r["reason"],
-                note=r["note"],
+                note=text_view(
+                    r["note"], "note", row_ref("blocklist", r["id_hash"]), ws.cipher, actor
+                ),
                 added_by=r["added_by"],
                 added_on=r["added_on"],
             )

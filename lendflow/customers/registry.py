@@ -7,7 +7,7 @@ from typing import Any
 
 from lendflow.domain.errors import NotFound, Refused
 from lendflow.store import customers as customer_store
-from lendflow.store.personal_data import PersonalDataCipher
+from lendflow.store.personal_data import PersonalDataCipher, customer_row
 from lendflow.store.uow import UnitOfWork
 
 
@@ -36,11 +36,12 @@ def enrol(
     id_hash = cipher.lookup_hash(person.national_id, "national_id")
     row = customer_store.by_id_hash(uow, id_hash)
     phone_hash = cipher.lookup_hash(person.phone, "phone")
+    bound = customer_row(id_hash)
     if row is None:
         values = {
-            "name_enc": cipher.encrypt(person.name, "name"),
-            "national_id_enc": cipher.encrypt(person.national_id, "national_id"),
-            "phone_enc": cipher.encrypt(person.phone, "phone"),
+            "name_enc": cipher.encrypt(person.name, "name", bound),
+            "national_id_enc": cipher.encrypt(person.national_id, "national_id", bound),
+            "phone_enc": cipher.encrypt(person.phone, "phone", bound),
             "id_hash": id_hash,
             "phone_hash": phone_hash,
             "monthly_income": monthly_income,
@@ -54,11 +55,12 @@ def enrol(
         row = customer_store.by_id_hash(uow, id_hash)
         if row is None:  # pragma: no cover - the conflicting row cannot vanish
             raise NotFound("the customer entered at another terminal could not be read")
-    if cipher.decrypt(row["name_enc"], "name") != person.name:
+    if cipher.decrypt(row["name_enc"], "name", bound) != person.name:
         raise Refused("the name does not match the customer on file for this national ID")
     changes: dict[str, Any] = {"monthly_income": monthly_income}
     if row["phone_hash"] != phone_hash:
-        changes |= {"phone_enc": cipher.encrypt(person.phone, "phone"), "phone_hash": phone_hash}
+        sealed = cipher.encrypt(person.phone, "phone", bound)
+        changes |= {"phone_enc": sealed, "phone_hash": phone_hash}
     customer_store.update_customer(uow, row["id"], changes)
     return {**row, **changes}
 

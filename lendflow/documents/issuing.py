@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
+from lendflow.customers.views import opened
 from lendflow.documents.results import IssuedDocument
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
@@ -31,6 +32,7 @@ from lendflow.store import documents as document_store
 from lendflow.store import loans as loan_store
 from lendflow.store import products as product_store
 from lendflow.store.caches import DatabaseCache
+from lendflow.store.personal_data import document_row
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -123,7 +125,9 @@ def store(
         "media_type": document.media_type,
         "sha256": document.sha256,
         "size": len(document.content),
-        "content_enc": ws.cipher.encrypt(packed, _SEALED_FIELD),
+        "content_enc": ws.cipher.encrypt(
+            packed, _SEALED_FIELD, document_row(loan["id"], document.kind, as_of)
+        ),
         "business_date": as_of,
         "actor": actor.name,
     }
@@ -153,7 +157,8 @@ def stored_content(ws: Workspace, actor: Actor, document_id: int) -> tuple[Issue
 
 def sealed_content(ws: Workspace, row: Mapping[str, Any]) -> bytes:
     """The clear bytes of a kept document's sealed `content_enc` (the audit hashes them)."""
-    packed = ws.cipher.decrypt(row["content_enc"], _SEALED_FIELD)
+    bound = document_row(row["loan_id"], row["kind"], row["business_date"])
+    packed = ws.cipher.decrypt(row["content_enc"], _SEALED_FIELD, bound)
     return zlib.decompress(base64.b64decode(packed))
 
 
@@ -362,9 +367,7 @@ def _borrower(ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], *, clear:
     from lendflow.rendering.views import PartyView
 
     row = customers.get(uow, loan["customer_id"])
-    name = ws.cipher.decrypt(row["name_enc"], "name")
-    national_id = ws.cipher.decrypt(row["national_id_enc"], "national_id")
-    phone = ws.cipher.decrypt(row["phone_enc"], "phone")
+    name, national_id, phone = opened(row, ws.cipher)
     if not clear:
         name, national_id, phone = mask_name(name), mask_national_id(national_id), mask_phone(phone)
     return PartyView(name=name, national_id=national_id, phone=phone)

@@ -24,6 +24,7 @@ from lendflow.loans.views import loan_view
 from lendflow.products.catalogue import spec_for, spec_of
 from lendflow.store import credit, products
 from lendflow.store import loans as loan_store
+from lendflow.store.personal_data import decision_row, row_ref
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.decisioning import CreditDecision
 
@@ -336,7 +337,7 @@ def _approve(
             "approved_amount": amount,
             "annual_rate": (priced or {}).get("annual_rate", loan["annual_rate"]),
             "expires_on": expires.isoformat(),
-            "note": note,
+            **_note_payload(loan, note),
             **_decision_payload(decision),
         },
     )
@@ -360,7 +361,11 @@ def _reject(
         event_name="LoanRejected",
         context={"reason": reason},
         changes={"reason_code": reason, "decided_on": as_of, "decision_note": note},
-        payload={"reason_code": reason, "note": note, **_decision_payload(decision)},
+        payload={
+            "reason_code": reason,
+            **_note_payload(loan, note),
+            **_decision_payload(decision),
+        },
     )
 
 
@@ -379,8 +384,9 @@ def approve(
         referral = _referral(uow, loan, note)
         proposed = referral.get("approved_amount") if referral else None
         chosen = amount if amount is not None else proposed or loan["requested_amount"]
-        updated = _approve(uow, loan, actor, as_of, chosen, note)
-        _record_manual(uow, updated, actor, as_of, "approve", note, amount=chosen)
+        on_loan, on_decision = _sealed_notes(ws, loan["id"], note)
+        updated = _approve(uow, loan, actor, as_of, chosen, on_loan)
+        _record_manual(uow, updated, actor, as_of, "approve", on_decision, amount=chosen)
         return updated
 
     return _decide(ws, actor, loan_id, as_of, step)
@@ -396,11 +402,33 @@ def reject(
 
     def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
         _referral(uow, loan, note)
-        updated = _reject(uow, loan, actor, as_of, reason, note)
-        _record_manual(uow, updated, actor, as_of, "reject", note, reason=reason)
+        on_loan, on_decision = _sealed_notes(ws, loan["id"], note)
+        updated = _reject(uow, loan, actor, as_of, reason, on_loan)
+        _record_manual(uow, updated, actor, as_of, "reject", on_decision, reason=reason)
         return updated
 
     return _decide(ws, actor, loan_id, as_of, step)
+
+
+def _sealed_notes(ws: Workspace, loan_id: int, note: str | None) -> tuple[str | None, str | None]:
+    """A note a person typed, sealed for the loan row and for its manual credit decision:
+    it may name people or their circumstances, so it is personal data."""
+    if not note:
+        return None, None
+    return (
+        ws.cipher.encrypt(note, "decision_note", row_ref("loans", loan_id)),
+        ws.cipher.encrypt(note, "note", decision_row(loan_id)),
+    )
+
+
+def _note_payload(loan: Mapping[str, Any], note: str | None) -> dict[str, Any]:
+    """What an event says of a note: where it is kept, never its text (events can never
+    be erased). Automated review's fixed note is no one's words and stays as it is."""
+    if note is None:
+        return {}
+    if note == AUTOMATED:
+        return {"note": AUTOMATED}
+    return {"note_ref": f"loans:{loan['id']}:decision_note"}
 
 
 def _referral(uow: UnitOfWork, loan: dict[str, Any], note: str | None) -> dict[str, Any] | None:
@@ -462,8 +490,8 @@ def withdraw(
             actor=actor,
             as_of=as_of,
             event_name="LoanWithdrawn",
-            changes={"decision_note": note},
-            payload={"note": note},
+            changes={"decision_note": _sealed_notes(ws, loan["id"], note)[0]},
+            payload=_note_payload(loan, note),
         )
 
     return _decide(ws, actor, loan_id, as_of, step)

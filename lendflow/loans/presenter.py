@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from lendflow.access.permissions import Actor
-from lendflow.customers.views import customer_view
+from lendflow.customers.views import customer_view, text_view
 from lendflow.domain.repayment import InstalmentState, payoff_quote
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.results import (
@@ -23,7 +23,7 @@ from lendflow.loans.results import (
     ModelRef,
     Outstanding,
 )
-from lendflow.store.personal_data import PersonalDataCipher
+from lendflow.store.personal_data import PersonalDataCipher, decision_row
 
 L = TypeVar("L", bound=LoanResult)
 
@@ -96,8 +96,14 @@ def present_loan(
     )
 
 
-def credit_decision(row: Mapping[str, Any]) -> CreditDecision:
-    """One credit decision as shown: which model versions decided, on what, and why."""
+def decision_note(row: Mapping[str, Any], cipher: PersonalDataCipher, actor: Actor) -> str | None:
+    """A decision's note (sealed: a person typed it) as `actor` may see it."""
+    return text_view(row["note"], "note", decision_row(row["loan_id"]), cipher, actor)
+
+
+def credit_decision(row: Mapping[str, Any], note: str | None = None) -> CreditDecision:
+    """One credit decision as shown: which model versions decided, on what, and why
+    (`note` opened by `decision_note`: never the stored, sealed value)."""
 
     def parsed(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
@@ -123,5 +129,5 @@ def credit_decision(row: Mapping[str, Any]) -> CreditDecision:
         points=detail.get("points"),
         inputs=detail.get("inputs"),
         rules=detail.get("rules"),
-        note=row["note"],
+        note=note,
     )

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor
 from lendflow.customers import registry as customers
+from lendflow.customers.views import opened
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import validate_national_id
 from lendflow.domain.ledger import Account, EntryDraft
@@ -283,9 +284,7 @@ def _store_waiver_terms(
         total_waived=promotion.waived,
         lender=lender_view(locale, ws.settings.templates),
         borrower=PartyView(
-            name=ws.cipher.decrypt(person["name_enc"], "name"),
-            national_id=ws.cipher.decrypt(person["national_id_enc"], "national_id"),
-            phone=ws.cipher.decrypt(person["phone_enc"], "phone"),
+            **dict(zip(("name", "national_id", "phone"), opened(person, ws.cipher), strict=True))
         ),
     )
     content = render_campaign_document(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.statuses import DISBURSED
-from lendflow.loans.presenter import credit_decision, present_loan
+from lendflow.loans.presenter import credit_decision, decision_note, present_loan
 from lendflow.loans.results import LoanDetail
 
 if TYPE_CHECKING:
@@ -33,5 +33,7 @@ def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanDetail:
         actor,
         as_of,
         LoanDetail,
-        credit_decisions=[credit_decision(d) for d in decisions],
+        credit_decisions=[
+            credit_decision(d, note=decision_note(d, ws.cipher, actor)) for d in decisions
+        ],
     )

@@ -13,12 +13,14 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.customers.views import text_view
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.monitoring.results import Ticket
 from lendflow.store import customers as customer_store
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store import tickets as ticket_store
+from lendflow.store.personal_data import row_ref
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
@@ -73,13 +75,18 @@ def open_ticket(ws: Workspace, actor: Actor, new: NewTicket, as_of: date) -> Tic
             "customer_id": customer_id,
             "loan_id": new.loan_id,
             "channel": new.channel,
-            "subject": new.subject.strip(),
-            "details_enc": ws.cipher.encrypt(new.details, "ticket") if new.details else None,
+            "subject": "",  # sealed below, bound to the ticket's id once it has one
             "opened_on": as_of,
             "due_on": as_of + timedelta(days=days),
             "opened_by": actor.name,
         }
         ticket_id = ticket_store.add(uow, values)
+        bound = ticket_row(ticket_id)
+        sealed = {
+            "subject": ws.cipher.encrypt(new.subject.strip(), "subject", bound),
+            "details_enc": ws.cipher.encrypt(new.details, "ticket", bound) if new.details else None,
+        }
+        ticket_store.seal(uow, ticket_id, sealed)
         _event(uow, ticket_id, "TicketOpened", actor, as_of, new.kind, customer_id)
         return _get(uow, ws, actor, ticket_id, as_of)
 
@@ -99,7 +106,11 @@ def resolve(ws: Workspace, actor: Actor, ticket_id: int, resolution: str, as_of:
         if as_of < row["opened_on"]:
             raise BadInput(f"business date {as_of} is before the ticket was opened")
         written = ticket_store.mark_resolved(
-            uow, row, on=as_of, by=actor.name, resolution=resolution.strip()
+            uow,
+            row,
+            on=as_of,
+            by=actor.name,
+            resolution=ws.cipher.encrypt(resolution.strip(), "resolution", ticket_row(ticket_id)),
         )
         if not written:
             raise Refused(f"ticket {ticket_id} was changed by someone else; try again")
@@ -143,13 +154,13 @@ def breached(row: dict[str, Any], as_of: date) -> bool:
 
 def _view(ws: Workspace, actor: Actor, row: dict[str, Any], as_of: date) -> Ticket:
     resolved = row["resolved_on"] if row["resolved_on"] and row["resolved_on"] <= as_of else None
-    details = None
-    if row["details_enc"]:
-        details = (
-            ws.cipher.decrypt(row["details_enc"], "ticket")
-            if actor.can(Permission.SEE_PERSONAL_DATA) or actor.can(Permission.SERVE_CUSTOMERS)
-            else "(withheld)"
+    bound = ticket_row(row["id"])
+
+    def shown(column: str, field: str) -> str | None:
+        return text_view(
+            row[column], field, bound, ws.cipher, actor, also=Permission.SERVE_CUSTOMERS
         )
+
     return Ticket(
         id=row["id"],
         kind=row["kind"],
@@ -158,12 +169,12 @@ def _view(ws: Workspace, actor: Actor, row: dict[str, Any], as_of: date) -> Tick
         customer_id=row["customer_id"],
         loan_id=row["loan_id"],
         channel=row["channel"],
-        subject=row["subject"],
-        details=details,
+        subject=shown("subject", "subject") or "",
+        details=shown("details_enc", "ticket"),
         opened_on=row["opened_on"],
         due_on=row["due_on"],
         resolved_on=resolved,
-        resolution=row["resolution"] if resolved else None,
+        resolution=shown("resolution", "resolution") if resolved else None,
         breached=breached(row, as_of),
         days_open=((resolved or as_of) - row["opened_on"]).days,
     )
@@ -193,3 +204,8 @@ def _event(
             payload={"kind": kind, "customer_id": customer_id},
         ),
     )
+
+
+def ticket_row(ticket_id: int) -> str:
+    """What a ticket's sealed text is bound to: its own row."""
+    return row_ref("tickets", ticket_id)

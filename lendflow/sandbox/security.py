@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import escape
 
 from lendflow.credit import desk as credit_desk
+from lendflow.customers.views import opened
 from lendflow.documents import issuing as documents
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import BadInput, LendflowError, NotFound, Refused
@@ -384,7 +385,7 @@ class SecurityTest:
         stranger = PersonalDataCipher.from_secret(os.urandom(32))
         sealed = run_in_transaction(self.ws.engine, book_checks.a_sealed_name)
         try:
-            stranger.decrypt(sealed, "name")
+            stranger.decrypt(sealed, "name", "customers:any")
             opened_by_stranger = True
         except LendflowError:
             opened_by_stranger = False
@@ -399,7 +400,7 @@ class SecurityTest:
             f"{len(people)} customers' names, national IDs and phones searched for in"
             f" {len(files)} database files ({len(raw):,} bytes) and {dump.rows:,} rows of"
             f" {dump.tables} tables: none in clear; sealed values (AES-GCM,"
-            " v1:…) do not open with another key"
+            " v2:…, bound to row and field) do not open with another key"
         )
         return Criterion(name, bool(people) and not problems, "; ".join([figure, *problems]))
 
@@ -407,14 +408,7 @@ class SecurityTest:
         """Every customer's personal data, opened with the sandbox's key (to search for it)."""
         cipher = self.ws.cipher
         rows = run_in_transaction(self.ws.engine, book_checks.sealed_personal_data)
-        return [
-            (
-                cipher.decrypt(n, "name"),
-                cipher.decrypt(i, "national_id"),
-                cipher.decrypt(p, "phone"),
-            )
-            for n, i, p in rows
-        ]
+        return [opened(row, cipher) for row in rows]
 
     def table_dump(self) -> book_checks.TableDump:
         """Every row of every table as text: what a copied database would show."""

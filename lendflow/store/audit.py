@@ -179,6 +179,7 @@ def documents_after(uow: UnitOfWork, after_id: int, batch: int) -> list[dict[str
             documents.c.id,
             documents.c.loan_id,
             documents.c.kind,
+            documents.c.business_date,
             documents.c.sha256,
             documents.c.content_enc,
         )

@@ -83,12 +83,18 @@ def a_sealed_name(uow: UnitOfWork) -> Any:
     return uow.connection.execute(select(customers.c.name_enc).limit(1)).scalar_one()
 
 
-def sealed_personal_data(uow: UnitOfWork) -> list[tuple[Any, Any, Any]]:
-    """Every customer's name, national ID and phone as stored, sealed."""
+def sealed_personal_data(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every customer's name, national ID and phone as stored, sealed (with the look-up
+    hash they are bound to)."""
     rows = uow.connection.execute(
-        select(customers.c.name_enc, customers.c.national_id_enc, customers.c.phone_enc)
-    )
-    return [(n, i, p) for n, i, p in rows]
+        select(
+            customers.c.name_enc,
+            customers.c.national_id_enc,
+            customers.c.phone_enc,
+            customers.c.id_hash,
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
 
 
 @dataclass(frozen=True)

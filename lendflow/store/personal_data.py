@@ -1,8 +1,11 @@
-"""Encryption at rest for personal data (names, national IDs, phone numbers).
+"""Encryption at rest for personal data (names, national IDs, phone numbers, free text).
 
 A copied database file or backup must not reveal who borrowed: each value is
 sealed with AES-256-GCM under a key derived from the workspace secret, and bound
-to its field name so a sealed phone number cannot be passed off as a name.
+to its table, row and field (`v2:` tokens), so a sealed phone number cannot be
+passed off as a name, nor one customer's name moved onto another's row. `v1:`
+tokens, bound to the field only, still open (older workspaces) but are never
+written; `lendflow key rotate` re-seals them as `v2:`.
 Duplicates are found through a keyed hash instead of the clear value; the hash
 key is derived separately so the lookup column gives no handle on the cipher.
 """
@@ -27,9 +30,12 @@ from lendflow.domain.errors import BadInput
 SECRET_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
-TOKEN_PREFIX = "v1:"
+TOKEN_PREFIX = "v2:"
+LEGACY_PREFIX = "v1:"
 ENCRYPTION_INFO = b"lendflow personal data encryption"
 LOOKUP_INFO = b"lendflow personal data lookup"
+FINGERPRINT_INFO = b"lendflow workspace key fingerprint"
+FINGERPRINT_BYTES = 16
 
 _HEX_KEY = re.compile(rf"[0-9a-fA-F]{{{2 * SECRET_BYTES}}}")
 _URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]*={0,2}")
@@ -69,22 +75,28 @@ class PersonalDataCipher:
         """The cipher under the workspace secret kept in `path`."""
         return cls.from_secret(read_secret(path))
 
-    def encrypt(self, text: str, field: str) -> str:
-        """Seal `text` as 'v1:' + urlsafe base64 of nonce + ciphertext.
+    def encrypt(self, text: str, field: str, row: str) -> str:
+        """Seal `text` as 'v2:' + urlsafe base64 of nonce + ciphertext, bound to `row`
+        (a `row_ref`) and `field`.
 
         A fresh random nonce per call means equal values give unequal tokens, so
         the column does not reveal which borrowers share a value.
         """
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, _utf8(text, field), _associated_data(field))
+        sealed = self._aead.encrypt(nonce, _utf8(text, field), _bound_data(field, row))
         return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
-    def decrypt(self, token: str, field: str) -> str:
-        """Open a token made by `encrypt` for the same field and secret."""
-        associated = _associated_data(field)
-        if not token.startswith(TOKEN_PREFIX):
-            raise BadInput("personal data record is not in a known format (expected v1:)")
-        body = token[len(TOKEN_PREFIX) :]
+    def decrypt(self, token: str, field: str, row: str) -> str:
+        """Open a token made by `encrypt` for the same row, field and secret (or an
+        older `v1:` token, bound to the field alone)."""
+        if token.startswith(TOKEN_PREFIX):
+            associated = _bound_data(field, row)
+            body = token[len(TOKEN_PREFIX) :]
+        elif token.startswith(LEGACY_PREFIX):
+            associated = _associated_data(field)
+            body = token[len(LEGACY_PREFIX) :]
+        else:
+            raise BadInput("personal data record is not in a known format (expected v2:)")
         if not _URLSAFE_BASE64.fullmatch(body):
             raise BadInput(_UNREADABLE)
         try:
@@ -109,6 +121,50 @@ class PersonalDataCipher:
         """
         message = _associated_data(field) + b"\x00" + _utf8(text, field)
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+
+def row_ref(table: str, key: object) -> str:
+    """The identity a sealed value is bound to: its table and a key of its row known
+    before the insert (a customer's look-up hash, a loan's id, a ticket's id)."""
+    return f"{table}:{key}"
+
+
+def customer_row(id_hash: str) -> str:
+    """A customer's sealed values are bound to the look-up hash of their national ID:
+    known before the insert (the id is not), unique, and stored in the same row."""
+    return row_ref("customers", id_hash)
+
+
+def document_row(loan_id: object, kind: str, business_date: object) -> str:
+    """A kept document is bound to its loan, kind and date (the table's unique key)."""
+    return row_ref("documents", f"{loan_id}/{kind}/{business_date}")
+
+
+def decision_row(loan_id: object) -> str:
+    """A credit decision's note is bound to its loan: the loan's decisions are written
+    together, before their ids are known; a note cannot move to another loan."""
+    return row_ref("credit_decisions", f"loan-{loan_id}")
+
+
+def key_fingerprint(secret: bytes) -> str:
+    """A public name for the workspace secret (hex), recorded in the database.
+
+    Derived with its own HKDF label, so it tells nothing about the keys that seal
+    or hash, yet a different secret gives a different fingerprint: a replaced key
+    file is caught before it seals anything.
+    """
+    return _derive(secret, FINGERPRINT_INFO)[:FINGERPRINT_BYTES].hex()
+
+
+def require_private(path: Path) -> None:
+    """Refuse a key file that group or others may read: whoever can read it can open
+    every sealed name and ID in the database and in each backup of it."""
+    try:
+        mode = Path(path).stat().st_mode & 0o777
+    except OSError:
+        return  # a missing file is named by read_secret, with its reason
+    if mode & 0o077:
+        raise BadInput(f"{path}: secret key is readable by others (mode {mode:o}); chmod 600 it")
 
 
 def read_secret(path: Path) -> bytes:
@@ -150,6 +206,13 @@ def _associated_data(field: str) -> bytes:
     if not field or "\x00" in field:
         raise BadInput("personal data field name must be non-empty and must not contain NUL")
     return _utf8(field, "field name")
+
+
+def _bound_data(field: str, row: str) -> bytes:
+    """Version, row and field as the associated data of a `v2:` token."""
+    if not row or "\x00" in row:
+        raise BadInput("personal data row reference must be non-empty and must not contain NUL")
+    return b"v2\x00" + _utf8(row, "row reference") + b"\x00" + _associated_data(field)
 
 
 def _utf8(text: str, field: str) -> bytes:

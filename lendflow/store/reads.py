@@ -29,7 +29,7 @@ INSTALMENT_COLUMNS = (
     "principal_paid", "interest_paid", "fee_paid", "penalty_paid", "interest_waived",
     "fee_waived", "recognised", "paid_on",
 )  # fmt: skip
-CUSTOMER_COLUMNS = ("id", "name_enc", "national_id_enc", "phone_enc")
+CUSTOMER_COLUMNS = ("id", "name_enc", "national_id_enc", "phone_enc", "id_hash")
 DECISION_COLUMNS = (
     "id", "loan_id", "role", "decided_on", "actor", "outcome", "scorecard", "scorecard_version",
     "decision_table", "decision_table_version", "score", "probability_of_default", "risk_grade",
@@ -114,6 +114,11 @@ class Reader:
         """The loan's credit decisions in the order they were made (JSON fields as text)."""
         rows = self._dicts("credit_decisions", DECISION_COLUMNS, "loan_id = ?", (loan_id,))
         return sorted(rows, key=lambda r: r["id"])
+
+    def key_fingerprint(self) -> str | None:
+        """The fingerprint of the key that sealed this database (see store.keys)."""
+        found = self._rows("SELECT fingerprint FROM workspace_keys WHERE state = ?", ("current",))
+        return str(found[0][0]) if found else None
 
     def close(self) -> None:
         self._db.close()

@@ -400,7 +400,8 @@ class BlocklistEntry(StoredTable, table=True):
 
     id_hash: str = _str(64, primary_key=True)
     reason: str = _str(64)
-    note: str | None = _text(None)
+    note: str | None = _text(None)  # sealed
+    national_id_enc: str | None = _text(None)  # sealed, so a key rotation can re-hash it
     added_by: str = _str(64)
     added_on: date
     created_at: datetime = _stamp()
@@ -494,7 +495,7 @@ class Ticket(StoredTable, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customers.id")
     loan_id: int | None = Field(default=None, foreign_key="loans.id")
     channel: str = _str(32)
-    subject: str = _str(200)
+    subject: str = _text()  # sealed: free text a person typed may name people
     details_enc: str | None = _text(None)  # may hold personal data: encrypted like the customer's
     opened_on: date = Field(index=True)
     due_on: date
@@ -572,6 +573,16 @@ class VersionOrigin(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+# Which workspace key sealed this database: its fingerprint, never the key. One row is
+# `current`; a rotation retires it and records the new key's.
+class WorkspaceKey(StoredTable, table=True):
+    __tablename__ = "workspace_keys"
+
+    fingerprint: str = _str(64, primary_key=True)
+    state: str = _str(16)  # current | retired
+    created_at: datetime = _stamp()
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -597,3 +608,4 @@ campaigns = _table(Campaign)
 promotion_awards = _table(PromotionAward)
 referrals = _table(Referral)
 version_origins = _table(VersionOrigin)
+workspace_keys = _table(WorkspaceKey)

@@ -20,6 +20,11 @@ def add(uow: UnitOfWork, values: Mapping[str, Any]) -> int:
     return int(uow.connection.execute(insert(TICKETS).returning(TICKETS.c.id), values).scalar_one())
 
 
+def seal(uow: UnitOfWork, ticket_id: int, values: Mapping[str, Any]) -> None:
+    """Write a new ticket's sealed text, bound to the id the insert gave it."""
+    uow.connection.execute(update(TICKETS).where(TICKETS.c.id == ticket_id).values(**values))
+
+
 def get(uow: UnitOfWork, ticket_id: int) -> dict[str, Any]:
     row = uow.connection.execute(select(TICKETS).where(TICKETS.c.id == ticket_id)).mappings()
     found = row.first()

@@ -18,7 +18,12 @@ from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings
 from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
 from lendflow.domain.errors import BadInput
-from lendflow.store.personal_data import PersonalDataCipher
+from lendflow.store.personal_data import (
+    PersonalDataCipher,
+    key_fingerprint,
+    read_secret,
+    require_private,
+)
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 from lendflow.workspace.payments import PaymentGateway, SandboxGateway
 
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from lendflow.store.uow import UnitOfWork
 
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
+NEW_KEY_SUFFIX = ".new"
 
 
 class ContractRenderer(Protocol):
@@ -87,6 +93,7 @@ class Workspace:
     def engine(self) -> Engine:
         """The SQLAlchemy engine, made on first use (plain reads never need it)."""
         require_workspace(self.settings)
+        self.cipher  # noqa: B018 - the key must be the one that sealed this database
         from lendflow.store.engine import open_at_head
         from lendflow.store.schema_version import HEAD_REVISION
 
@@ -108,6 +115,7 @@ class Workspace:
         """A read-only connection straight through the driver, for plain commands."""
         from lendflow.store.reads import Reader
 
+        self.cipher  # noqa: B018 - the key must be the one that sealed this database
         return Reader(self.settings.resolved_database_url)
 
     @cached_property
@@ -128,7 +136,13 @@ class Workspace:
 
     @cached_property
     def cipher(self) -> PersonalDataCipher:
-        return PersonalDataCipher.from_key_file(self.settings.key_file)
+        """The cipher under the workspace key, once that key is shown to be the one
+        the database records: a replaced key would seal new data under a key nobody
+        else has and make every look-up hash miss (duplicates, blocklist)."""
+        require_workspace(self.settings)
+        secret = workspace_secret(self.settings)
+        verify_key(self.settings, key_fingerprint(secret))
+        return PersonalDataCipher.from_secret(secret)
 
     @cached_property
     def directory(self) -> Directory:
@@ -142,6 +156,57 @@ class Workspace:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def workspace_secret(settings: Settings) -> bytes:
+    """The workspace key, refused if group or others may read its file."""
+    if not settings.key_file.exists():
+        raise BadInput(
+            f"{settings.key_file} is missing: restore it from backup, or `lendflow restore DIR`"
+        )
+    require_private(settings.key_file)
+    return read_secret(settings.key_file)
+
+
+def verify_key(settings: Settings, fingerprint: str) -> None:
+    """Refuse a key file whose fingerprint is not the one the database records.
+
+    One query, paid once per workspace (`Workspace.cipher` is made once), not per use
+    case. Not cached per process: another process may rotate the key meanwhile, and a
+    fresh workspace must see that. A long-running process (a web server, a worker)
+    keeps the key it opened with: restart it after a rotation.
+    """
+    recorded = recorded_fingerprint(settings)
+    if recorded is None:
+        raise BadInput("the database records no key fingerprint: run `lendflow init` first")
+    if recorded != fingerprint:
+        raise BadInput(_wrong_key(settings, recorded))
+
+
+def recorded_fingerprint(settings: Settings) -> str | None:
+    """The fingerprint the database records, read without proving the key file."""
+    require_workspace(settings)
+    from lendflow.store.reads import Reader
+
+    reader = Reader(settings.resolved_database_url)
+    try:
+        return reader.key_fingerprint()
+    finally:
+        reader.close()
+
+
+def _wrong_key(settings: Settings, recorded: str) -> str:
+    pending = settings.key_file.with_name(settings.key_file.name + NEW_KEY_SUFFIX)
+    if pending.exists():
+        try:
+            if key_fingerprint(read_secret(pending)) == recorded:
+                return "a key rotation was interrupted: run `lendflow key rotate` to finish it"
+        except BadInput:
+            pass
+    return (
+        f"{settings.key_file} is not the key this database was sealed with (fingerprint"
+        f" {recorded[:16]}): restore secret.key from backup, or `lendflow restore DIR`"
+    )
 
 
 def require_workspace(settings: Settings) -> None:

@@ -74,7 +74,7 @@ def test_the_kept_contract_is_sealed_at_rest(ws: Workspace, applicant: Applicant
         sealed = connection.execute(
             select(documents_table.c.content_enc).where(documents_table.c.loan_id == loan_id)
         ).scalar_one()
-    assert "李四" not in sealed and sealed.startswith("v1:")
+    assert "李四" not in sealed and sealed.startswith("v2:")
 
 
 def test_who_may_not_see_personal_data_gets_the_contract_masked(

@@ -189,11 +189,11 @@ class InterleavingCipher:
             interleave()
         return digest
 
-    def encrypt(self, text: str, field: str) -> str:
-        return self.inner.encrypt(text, field)
+    def encrypt(self, text: str, field: str, row: str) -> str:
+        return self.inner.encrypt(text, field, row)
 
-    def decrypt(self, token: str, field: str) -> str:
-        return self.inner.decrypt(token, field)
+    def decrypt(self, token: str, field: str, row: str) -> str:
+        return self.inner.decrypt(token, field, row)
 
 
 def test_a_new_borrower_entered_at_two_terminals_at_once_gets_a_clear_answer(
