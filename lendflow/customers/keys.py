@@ -37,12 +37,12 @@ from lendflow.store.personal_data import (
     row_ref,
 )
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.anchors import anchor_chain
 from lendflow.workspace.context import (
     NEW_KEY_SUFFIX,
     Workspace,
     recorded_fingerprint,
 )
-from lendflow.workspace.anchors import anchor_chain
 from lendflow.workspace.faults import fault_point
 
 OLD_KEY_PREFIX = ".old-"
