@@ -17,6 +17,7 @@ from typing import Any
 from prefect import flow, task
 
 from lendflow.domain.errors import LendflowError, Refused
+from lendflow.flows.permissions import BATCH_PERMISSIONS
 from lendflow.flows.runtime import DEFAULT_CHUNK, chunks, workspace
 from lendflow.loans.applications import start_review
 from lendflow.loans.disbursement import disburse
@@ -32,6 +33,7 @@ GATEWAY_ATTEMPTS = 3
 def review_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, int]:
     ws = workspace()
     actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["review_applications"])
     counts: Counter[str] = Counter()
     for loan_id in loan_ids:
         try:
@@ -45,7 +47,9 @@ def review_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, int]:
 def review_applications(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -> dict[str, int]:
     """Move every submitted application into review (and through the credit decider)."""
     ws = workspace()
-    pending = ids_in_state(ws, ws.actor(user), "submitted")
+    actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["review_applications"])  # refused, never "skipped"
+    pending = ids_in_state(ws, actor, "submitted")
     futures = [review_chunk.submit(batch, as_of, user) for batch in chunks(pending, chunk_size)]
     return _sum([f.result() for f in futures], scanned=len(pending))
 
@@ -54,6 +58,7 @@ def review_applications(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK)
 def disburse_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, Any]:
     ws = workspace()
     actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["disburse_approved"])
     counts: Counter[str] = Counter()
     failures: list[str] = []
     for loan_id in loan_ids:
@@ -83,7 +88,9 @@ def _disburse_one(ws: Any, actor: Any, loan_id: int, as_of: date) -> tuple[str, 
 def disburse_approved(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -> dict[str, Any]:
     """Pay out every approved loan; a loan is never paid twice, whatever is retried."""
     ws = workspace()
-    approved = ids_in_state(ws, ws.actor(user), "approved")
+    actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["disburse_approved"])
+    approved = ids_in_state(ws, actor, "approved")
     futures = [disburse_chunk.submit(batch, as_of, user) for batch in chunks(approved, chunk_size)]
     results = [f.result() for f in futures]
     failures = [line for r in results for line in r.pop("failures")]
@@ -94,6 +101,7 @@ def disburse_approved(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -
 def post_chunk(rows: list[RepaymentRow], user: str) -> dict[str, Any]:
     ws = workspace()
     actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["post_repayments"])
     posted = replayed = 0
     refused: list[str] = []
     for row in rows:
@@ -112,6 +120,7 @@ def post_chunk(rows: list[RepaymentRow], user: str) -> dict[str, Any]:
 @flow(name="post-repayments")
 def post_repayments(path: Path, user: str, chunk_size: int = DEFAULT_CHUNK) -> dict[str, Any]:
     """Post a channel's repayment file: good rows posted once each, bad rows reported."""
+    workspace().actor(user).require(*BATCH_PERMISSIONS["post_repayments"])
     rows, problems = read_repayment_file(Path(path))
     futures = [post_chunk.submit(batch, user) for batch in chunks(rows, chunk_size)]
     results = [f.result() for f in futures]
