@@ -130,9 +130,7 @@ def test_a_product_file_giving_a_key_twice_is_refused_with_its_line(
     )
 
 
-def test_a_product_file_over_the_size_limit_is_refused_unread(
-    lendflow, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_product_file_over_the_size_limit_is_refused_unread(lendflow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = _product_file(tmp_path, CASH_EASY.read_text("utf-8") + "#" * 50_000_000 + "\n")
     result = lendflow(f"product validate {spec}")
     assert result.exit_code == 2
