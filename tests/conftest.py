@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
@@ -24,6 +25,10 @@ from lendflow.cli import app
 from lendflow.config.settings import Settings
 
 POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
+
+# HYPOTHESIS_PROFILE=deep (make fuzz): 1,000 examples per property, no deadline.
+hypothesis.settings.register_profile("deep", max_examples=1000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
