@@ -93,6 +93,13 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_StrictLoader)
 
 
+def parse_stored_yaml(text: str) -> Any:
+    """YAML that lendflow itself stored (a product version's spec), read back as it was
+    read when it was accepted: a spec stored before the strict loader keeps its meaning,
+    so the loans made under it are not refused."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing, oversized or malformed file is one clear line."""
     try:

@@ -9,7 +9,13 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from lendflow.config.loading import MAX_YAML_BYTES, parse_model, parse_yaml, read_yaml
+from lendflow.config.loading import (
+    MAX_YAML_BYTES,
+    parse_model,
+    parse_stored_yaml,
+    parse_yaml,
+    read_yaml,
+)
 from lendflow.config.users import load_directory
 from lendflow.domain.errors import BadInput, Problems
 
@@ -50,3 +56,10 @@ def test_a_date_not_on_the_calendar_is_named_by_its_field_path() -> None:
     ]
     good = parse_model(Window, parse_yaml("opens: 2026-02-28\ncloses: [2028-02-29]\n"), "w")
     assert good.closes == [date(2028, 2, 29)]
+
+
+def test_a_spec_stored_before_the_strict_loader_reads_back_as_it_was_accepted() -> None:
+    stored = "code: cash-easy\nkind: consumer\nkind: sme\n"
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'kind'"):
+        parse_yaml(stored)
+    assert parse_stored_yaml(stored) == {"code": "cash-easy", "kind": "sme"}
