@@ -8,17 +8,29 @@ commands start fast.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
-from lendflow.domain.errors import LendflowError
+from lendflow.domain.errors import BadInput, LendflowError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class LendflowGroup(TyperGroup):
     """The root command: turns every error into one line and an exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse a control character anywhere on the command line, before any command:
+        no option means one, and PostgreSQL refuses a NUL outright."""
+        for arg in args:
+            if _CONTROL.search(arg):
+                raise BadInput(f"argument {arg[:20]!r} contains a control character")
+        return super().parse_args(ctx, args)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date, parse_code
 from lendflow.cli.output import print_json
 
 audit_app = typer.Typer(help="Prove the books and the audit trail.", no_args_is_help=True)
@@ -79,7 +79,9 @@ class MachineFormat(StrEnum):
 
 @machine_app.command("show")
 def machine_show(
-    name: Annotated[str, typer.Argument(help="Machine name, e.g. loan.")],
+    name: Annotated[
+        str, typer.Argument(help="Machine name, e.g. loan.", parser=parse_code("machine"))
+    ],
     output: Annotated[MachineFormat, typer.Option("--format", help="table or mermaid.")] = (
         MachineFormat.TABLE
     ),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from lendflow.cli.common import parse_date, parse_money
+from lendflow.domain.bounds import AmountKind, check_schedule_length
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
 from lendflow.domain.errors import BadInput
 
@@ -44,11 +47,24 @@ def _enum(value: StrEnum, target: type[StrEnum]) -> StrEnum:
 
 @app.command("schedule")
 def schedule(
-    principal: Annotated[str, typer.Option(help="Amount lent, in yuan (e.g. 10000 or 10000.50).")],
+    principal: Annotated[
+        int,
+        typer.Option(
+            help="Amount lent, in yuan (e.g. 10000 or 10000.50).",
+            parser=parse_money("--principal", AmountKind.LOAN),
+        ),
+    ],
     annual_rate: Annotated[str, typer.Option(help="Nominal annual rate in percent (e.g. 18).")],
     repayments: Annotated[int, typer.Option(help="Number of instalments.")],
-    disbursed: Annotated[str, typer.Option(help="Disbursement date, YYYY-MM-DD.")],
-    every: Annotated[int, typer.Option(help="Length of a repayment period, in units.")] = 1,
+    disbursed: Annotated[
+        date,
+        typer.Option(
+            help="Disbursement date, YYYY-MM-DD.", parser=parse_date("--disbursed"), metavar="DATE"
+        ),
+    ],
+    every: Annotated[
+        int, typer.Option(help="Length of a repayment period, in units.", min=1, max=366)
+    ] = 1,
     frequency: Annotated[Frequency, typer.Option(help="Unit of a repayment period.")] = (
         Frequency.MONTHS
     ),
@@ -68,12 +84,27 @@ def schedule(
     principal_grace: Annotated[int | None, typer.Option(help="Periods without principal.")] = None,
     interest_grace: Annotated[int, typer.Option(help="Periods whose interest is deferred.")] = 0,
     instalment_multiple: Annotated[
-        str | None, typer.Option(help="Round instalments to multiples of this many yuan.")
+        int | None,
+        typer.Option(
+            help="Round instalments to multiples of this many yuan.",
+            parser=parse_money("--instalment-multiple", AmountKind.FEE),
+        ),
     ] = None,
     first_repayment: Annotated[
-        str | None, typer.Option(help="First due date, YYYY-MM-DD (default one period on).")
+        date | None,
+        typer.Option(
+            help="First due date, YYYY-MM-DD (default one period on).",
+            parser=parse_date("--first-repayment"),
+            metavar="DATE",
+        ),
     ] = None,
-    upfront_fee: Annotated[str, typer.Option(help="Fee paid at disbursement, in yuan.")] = "0",
+    upfront_fee: Annotated[
+        int,
+        typer.Option(
+            help="Fee paid at disbursement, in yuan.",
+            parser=parse_money("--upfront-fee", AmountKind.FEE, allow_zero=True),
+        ),
+    ] = 0,
     method: Annotated[
         MethodOption | None,
         typer.Option(
@@ -87,8 +118,7 @@ def schedule(
     from lendflow.cli.output import print_json
     from lendflow.cli.tables import print_schedule
     from lendflow.domain.apr import apr_of_schedule
-    from lendflow.domain.calendar import parse_date
-    from lendflow.domain.money import parse_amount, parse_decimal
+    from lendflow.domain.money import parse_decimal
     from lendflow.domain.schedule import (
         Amortization,
         InterestMethod,
@@ -101,10 +131,10 @@ def schedule(
     from lendflow.loans.presenters import schedule_view
 
     terms = ScheduleTerms(
-        principal=parse_amount(principal, field="--principal"),
+        principal=principal,
         annual_rate=parse_decimal(annual_rate, field="--annual-rate"),
         repayments=repayments,
-        disbursed=parse_date(disbursed, field="--disbursed"),
+        disbursed=disbursed,
         every=every,
         frequency=frequency,
         amortization=Amortization(
@@ -116,19 +146,15 @@ def schedule(
         days_in_month=days_in_month,
         principal_grace=principal_grace or 0,
         interest_grace=interest_grace,
-        instalment_multiple=(
-            parse_amount(instalment_multiple, field="--instalment-multiple")
-            if instalment_multiple is not None
-            else None
-        ),
-        first_repayment=(
-            parse_date(first_repayment, field="--first-repayment") if first_repayment else None
-        ),
-        upfront_fee=parse_amount(upfront_fee, field="--upfront-fee", allow_zero=True),
+        instalment_multiple=instalment_multiple,
+        first_repayment=first_repayment,
+        upfront_fee=upfront_fee,
     )
     if method is not None:
         _refuse_conflicts(method, amortization, interest, principal_grace, interest_grace)
         terms = apply_method(terms, Method(_enum(method, Method)))
+    terms.check()
+    check_schedule_length(terms.repayments, terms.every, terms.frequency)
     result = generate(terms)
     apr = apr_of_schedule(result)
     if json_output:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, business_date
+from lendflow.cli.common import AsOption, JsonOption, business_date, parse_date
 from lendflow.cli.output import print_json
 from lendflow.cli.runs import _user, prepare_prefect
 
@@ -24,12 +24,25 @@ app = typer.Typer(
 @app.command("run")
 def run(
     as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Date to close (default: yesterday, Asia/Shanghai)."),
+        date | None,
+        typer.Option(
+            "--as-of",
+            help="Date to close (default: yesterday, Asia/Shanghai).",
+            parser=parse_date("--as-of"),
+            metavar="DATE",
+        ),
     ] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Close every date up to this one.")] = None,
+    to: Annotated[
+        date | None,
+        typer.Option(
+            "--to",
+            help="Close every date up to this one.",
+            parser=parse_date("--to"),
+            metavar="DATE",
+        ),
+    ] = None,
     chunk_size: Annotated[
-        int | None, typer.Option(help="Loans per task (default: cob.yaml).", min=1)
+        int | None, typer.Option(help="Loans per task (default: cob.yaml).", min=1, max=100_000)
     ] = None,
     config: Annotated[
         Path | None,
@@ -40,11 +53,10 @@ def run(
 ) -> None:
     """Close one business date, or a range; a date already closed changes nothing."""
     from lendflow.access.permissions import Permission
-    from lendflow.domain.calendar import parse_date
 
     today = business_date(None)
-    first = parse_date(as_of, field="--as-of") if as_of else today - timedelta(days=1)
-    last = parse_date(to, field="--to") if to else first
+    first = as_of or today - timedelta(days=1)
+    last = to or first
     from lendflow.close_of_business.sweep import check_dates
 
     check_dates(first, last, today)
@@ -119,7 +131,9 @@ def _print_result(result: CobRun) -> None:
 
 
 def serve_command(
-    limit: Annotated[int | None, typer.Option(help="At most this many runs at once.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many runs at once.", min=1, max=1000)
+    ] = None,
 ) -> None:
     """Serve the scheduled deployments (close of business daily at 00:30 Asia/Shanghai)."""
     prepare_prefect()

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date, workspace
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    OnOption,
+    ProductOption,
+    acting,
+    business_date,
+    parse_code,
+    parse_date,
+    parse_note,
+    workspace,
+)
 from lendflow.cli.output import print_json
-from lendflow.domain.calendar import parse_date
 
 if TYPE_CHECKING:
     from lendflow.credit.results import CreditModelView
@@ -22,7 +33,7 @@ blocklist_app = typer.Typer(help="People the lender will not lend to.", no_args_
 
 @queue_app.command("list")
 def queue_list(
-    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
+    product: ProductOption = None,
     limit: Annotated[int, typer.Option(help="At most this many.", min=1, max=10_000)] = 200,
     on: OnOption = None,
     user: AsOption = None,
@@ -53,7 +64,10 @@ def queue_list(
 
 @scorecard_app.command("show")
 def scorecard_show(
-    code: Annotated[str, typer.Argument(help="Scorecard or decision table code.")],
+    code: Annotated[
+        str,
+        typer.Argument(help="Scorecard or decision table code.", parser=parse_code("code")),
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Every characteristic's bins and points, or every rule of a decision table."""
@@ -104,9 +118,19 @@ def _print_model(model: CreditModelView, json_output: bool) -> None:
 
 @decisions_app.command("compare")
 def decisions_compare(
-    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
-    since: Annotated[str | None, typer.Option("--from", help="Decided on or after.")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Decided on or before.")] = None,
+    product: ProductOption = None,
+    since: Annotated[
+        date | None,
+        typer.Option(
+            "--from", help="Decided on or after.", parser=parse_date("--from"), metavar="DATE"
+        ),
+    ] = None,
+    until: Annotated[
+        date | None,
+        typer.Option(
+            "--to", help="Decided on or before.", parser=parse_date("--to"), metavar="DATE"
+        ),
+    ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -118,8 +142,8 @@ def decisions_compare(
             ws,
             actor,
             product=product,
-            since=parse_date(since, field="--from") if since else None,
-            until=parse_date(until, field="--to") if until else None,
+            since=since,
+            until=until,
         )
     shown = report.model_dump(mode="json")
     if json_output:
@@ -136,9 +160,19 @@ def decisions_compare(
 
 @blocklist_app.command("add")
 def blocklist_add(
-    national_id: Annotated[str, typer.Option("--national-id", help="The person's ID number.")],
-    reason: Annotated[str, typer.Option(help="Reason code, e.g. FRAUD_CONFIRMED.")],
-    note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+    national_id: Annotated[
+        str,
+        typer.Option(
+            "--national-id", help="The person's ID number.", parser=parse_code("--national-id")
+        ),
+    ],
+    reason: Annotated[
+        str,
+        typer.Option(help="Reason code, e.g. FRAUD_CONFIRMED.", parser=parse_code("--reason")),
+    ],
+    note: Annotated[
+        str | None, typer.Option(help="Why, for the record.", parser=parse_note("--note"))
+    ] = None,
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,

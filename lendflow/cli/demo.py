@@ -20,7 +20,9 @@ def demo(
         int, typer.Option(help="Simulated applicants.", min=10, max=200_000)
     ] = 3_000,
     months: Annotated[int, typer.Option(help="Months of lending.", min=1, max=36)] = 12,
-    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same report.")] = 2025,
+    seed: Annotated[
+        int, typer.Option(help="Seed: the same seed gives the same report.", min=0, max=2**31 - 1)
+    ] = 2025,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("demo-report"),
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    OnOption,
+    acting,
+    business_date,
+    parse_code,
+    parse_id,
+)
 from lendflow.cli.output import console, print_json
 from lendflow.domain.errors import BadInput
 
@@ -18,19 +26,30 @@ app = typer.Typer(
 )
 
 KindArgument = Annotated[
-    str, typer.Argument(help="brochure, contract, risk-disclosure or overdue-notice.")
+    str,
+    typer.Argument(
+        help="brochure, contract, risk-disclosure or overdue-notice.", parser=parse_code("kind")
+    ),
 ]
 
 
 @app.command("render")
 def render(
     kind: KindArgument,
-    product: Annotated[str | None, typer.Option(help="Product code (its live version).")] = None,
-    loan: Annotated[int | None, typer.Option(help="Loan id: that loan's document.", min=1)] = None,
-    locale: Annotated[
-        str | None, typer.Option(help="zh-CN or en (default: LENDFLOW_LOCALE).")
+    product: Annotated[
+        str | None,
+        typer.Option(help="Product code (its live version).", parser=parse_code("--product")),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="md, html or pdf.")] = "md",
+    loan: Annotated[
+        int | None, typer.Option(help="Loan id: that loan's document.", parser=parse_id("--loan"))
+    ] = None,
+    locale: Annotated[
+        str | None,
+        typer.Option(help="zh-CN or en (default: LENDFLOW_LOCALE).", parser=parse_code("--locale")),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="md, html or pdf.", parser=parse_code("--format"))
+    ] = "md",
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     on: OnOption = None,
     user: AsOption = None,
@@ -63,7 +82,7 @@ def render(
 
 @app.command("list")
 def list_documents(
-    loan: Annotated[int, typer.Option(help="Loan id.", min=1)],
+    loan: Annotated[int, typer.Option(help="Loan id.", parser=parse_id("--loan"))],
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -96,7 +115,9 @@ def list_documents(
 
 @app.command("get")
 def get(
-    document: Annotated[int, typer.Argument(help="Document id (see docs list).", min=1)],
+    document: Annotated[
+        int, typer.Argument(help="Document id (see docs list).", parser=parse_id("document id"))
+    ],
     out: Annotated[Path, typer.Option(help="Write the document as issued to this file.")],
     user: AsOption = None,
 ) -> None:

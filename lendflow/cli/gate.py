@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    OnOption,
+    acting,
+    business_date,
+    parse_code,
+    parse_note,
+)
 from lendflow.cli.output import print_result
 
 app = typer.Typer(
@@ -26,15 +34,22 @@ class Decision(StrEnum):
 
 @app.command("decide")
 def decide(
-    code: Annotated[str, typer.Argument(help="Product code.")],
-    stage: Annotated[str, typer.Argument(help="The stage whose gate is decided.")],
+    code: Annotated[str, typer.Argument(help="Product code.", parser=parse_code("product code"))],
+    stage: Annotated[
+        str, typer.Argument(help="The stage whose gate is decided.", parser=parse_code("stage"))
+    ],
     decision: Annotated[
         Decision, typer.Option("--decision", help="go, kill, hold, recycle or resume.")
     ],
     to: Annotated[
-        str | None, typer.Option("--to", help="For recycle: the earlier stage to go back to.")
+        str | None,
+        typer.Option(
+            "--to", help="For recycle: the earlier stage to go back to.", parser=parse_code("--to")
+        ),
     ] = None,
-    note: Annotated[str, typer.Option("--note", help="Why (a hold needs one).")] = "",
+    note: Annotated[
+        str, typer.Option("--note", help="Why (a hold needs one).", parser=parse_note("--note"))
+    ] = "",
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -63,7 +78,7 @@ def decide(
 
 @app.command("show")
 def show(
-    code: Annotated[str, typer.Argument(help="Product code.")],
+    code: Annotated[str, typer.Argument(help="Product code.", parser=parse_code("product code"))],
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -7,10 +7,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, KeyOption, OnOption, acting, business_date
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    KeyOption,
+    NoteOption,
+    OnOption,
+    ProductOption,
+    acting,
+    amount_text,
+    business_date,
+    parse_code,
+    parse_id,
+    parse_line,
+    parse_money,
+    parse_note,
+)
 from lendflow.cli.output import console, print_json, print_result
+from lendflow.domain.bounds import AmountKind
 from lendflow.domain.errors import BadInput
-from lendflow.domain.money import format_fen, parse_amount
+from lendflow.domain.money import format_fen
+from lendflow.domain.schedule import MAX_REPAYMENTS
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -19,7 +36,7 @@ app = typer.Typer(
     help="Apply, review, decide, disburse, repay and inspect loans.", no_args_is_help=True
 )
 
-LoanId = Annotated[int, typer.Argument(help="Loan id.", min=1)]
+LoanId = Annotated[int, typer.Argument(help="Loan id.", parser=parse_id("loan id"))]
 
 
 def _done(result: BaseModel, json_output: bool, message: str) -> None:
@@ -31,25 +48,58 @@ def _done(result: BaseModel, json_output: bool, message: str) -> None:
 
 @app.command("apply")
 def apply(
-    product: Annotated[str | None, typer.Option(help="Product code.")] = None,
-    name: Annotated[str | None, typer.Option(help="Applicant's full name.")] = None,
-    id_number: Annotated[
-        str | None, typer.Option(help="Chinese national ID (18 characters).")
+    product: Annotated[
+        str | None, typer.Option(help="Product code.", parser=parse_code("--product"))
     ] = None,
-    phone: Annotated[str | None, typer.Option(help="Mainland mobile number.")] = None,
-    monthly_income: Annotated[str | None, typer.Option(help="Monthly income in yuan.")] = None,
-    amount: Annotated[str | None, typer.Option(help="Amount requested in yuan.")] = None,
-    term: Annotated[int | None, typer.Option(help="Number of repayments.")] = None,
-    purpose: Annotated[str | None, typer.Option(help="Loan purpose code.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Applicant's full name.", parser=parse_line("--name"))
+    ] = None,
+    id_number: Annotated[
+        str | None,
+        typer.Option(help="Chinese national ID (18 characters).", parser=parse_code("--id-number")),
+    ] = None,
+    phone: Annotated[
+        str | None, typer.Option(help="Mainland mobile number.", parser=parse_code("--phone"))
+    ] = None,
+    monthly_income: Annotated[
+        str | None,
+        typer.Option(
+            help="Monthly income in yuan.",
+            parser=amount_text("--monthly-income", AmountKind.INCOME),
+        ),
+    ] = None,
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            help="Amount requested in yuan.", parser=amount_text("--amount", AmountKind.LOAN)
+        ),
+    ] = None,
+    term: Annotated[
+        int | None, typer.Option(help="Number of repayments.", min=1, max=MAX_REPAYMENTS)
+    ] = None,
+    purpose: Annotated[
+        str | None, typer.Option(help="Loan purpose code.", parser=parse_code("--purpose"))
+    ] = None,
     monthly_debt: Annotated[
-        str | None, typer.Option(help="Monthly repayments owed to other lenders, in yuan.")
+        str | None,
+        typer.Option(
+            help="Monthly repayments owed to other lenders, in yuan.",
+            parser=amount_text("--monthly-debt", AmountKind.INCOME),
+        ),
     ] = None,
     employment: Annotated[
-        str | None, typer.Option(help="salaried, civil_servant, self_employed, business_owner, …")
+        str | None,
+        typer.Option(
+            help="salaried, civil_servant, self_employed, business_owner, …",
+            parser=parse_code("--employment"),
+        ),
     ] = None,
     referrer: Annotated[
         str | None,
-        typer.Option(help="Who referred the applicant: customer number or national ID."),
+        typer.Option(
+            help="Who referred the applicant: customer number or national ID.",
+            parser=parse_code("--referrer"),
+        ),
     ] = None,
     applicant: Annotated[
         Path | None,
@@ -113,9 +163,13 @@ def review(
 def approve(
     loan_id: LoanId,
     amount: Annotated[
-        str | None, typer.Option(help="Approved amount (default: as requested).")
+        int | None,
+        typer.Option(
+            help="Approved amount (default: as requested).",
+            parser=parse_money("--amount", AmountKind.LOAN),
+        ),
     ] = None,
-    note: Annotated[str | None, typer.Option(help="Decision note.")] = None,
+    note: NoteOption = None,
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -123,9 +177,8 @@ def approve(
     """Approve an application under review."""
     from lendflow.loans.applications import approve as approve_loan
 
-    fen = parse_amount(amount, field="--amount") if amount is not None else None
     with acting(user) as (ws, actor):
-        result = approve_loan(ws, actor, loan_id, business_date(on), fen, note)
+        result = approve_loan(ws, actor, loan_id, business_date(on), amount, note)
     approved = "—" if result.approved is None else format_fen(result.approved)
     _done(
         result,
@@ -137,8 +190,10 @@ def approve(
 @app.command("reject")
 def reject(
     loan_id: LoanId,
-    reason: Annotated[str, typer.Option(help="Reason code, e.g. DTI_TOO_HIGH.")],
-    note: Annotated[str | None, typer.Option(help="Decision note.")] = None,
+    reason: Annotated[
+        str, typer.Option(help="Reason code, e.g. DTI_TOO_HIGH.", parser=parse_code("--reason"))
+    ],
+    note: NoteOption = None,
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -154,7 +209,9 @@ def reject(
 @app.command("withdraw")
 def withdraw(
     loan_id: LoanId,
-    note: Annotated[str | None, typer.Option(help="Why the applicant withdrew.")] = None,
+    note: Annotated[
+        str | None, typer.Option(help="Why the applicant withdrew.", parser=parse_note("--note"))
+    ] = None,
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -191,7 +248,12 @@ def disburse(
 @app.command("repay")
 def repay(
     loan_id: LoanId,
-    amount: Annotated[str, typer.Option(help="Amount received, in yuan.")],
+    amount: Annotated[
+        int,
+        typer.Option(
+            help="Amount received, in yuan.", parser=parse_money("--amount", AmountKind.REPAYMENT)
+        ),
+    ],
     idempotency_key: KeyOption = None,
     on: OnOption = None,
     user: AsOption = None,
@@ -200,9 +262,8 @@ def repay(
     """Post a repayment; it is allocated by the product's waterfall."""
     from lendflow.loans.repayments import repay as repay_loan
 
-    fen = parse_amount(amount, field="--amount")
     with acting(user) as (ws, actor):
-        result = repay_loan(ws, actor, loan_id, fen, business_date(on), idempotency_key)
+        result = repay_loan(ws, actor, loan_id, amount, business_date(on), idempotency_key)
     credit = result.credit_balance
     _done(
         result,
@@ -249,8 +310,10 @@ def show(
 
 @app.command("list")
 def list_loans(
-    state: Annotated[str | None, typer.Option(help="Only loans in this status.")] = None,
-    product: Annotated[str | None, typer.Option(help="Only loans of this product.")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="Only loans in this status.", parser=parse_code("--state"))
+    ] = None,
+    product: ProductOption = None,
     limit: Annotated[int, typer.Option(help="At most this many.", min=1, max=10_000)] = 100,
     user: AsOption = None,
     json_output: JsonOption = False,

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    OnOption,
+    ProductOption,
+    acting,
+    business_date,
+    parse_code,
+    parse_date,
+    parse_id,
+    parse_line,
+    parse_note,
+)
 from lendflow.cli.output import console, print_json
 
 if TYPE_CHECKING:
@@ -18,11 +31,19 @@ ticket_app = typer.Typer(help="Customer service tickets.", no_args_is_help=True)
 
 @kpi_app.command("show")
 def kpi_show(
-    code: Annotated[str, typer.Argument(help="Product code.")],
+    code: Annotated[str, typer.Argument(help="Product code.", parser=parse_code("product code"))],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Business date (default: today).")
+        date | None,
+        typer.Option(
+            "--as-of",
+            help="Business date (default: today).",
+            parser=parse_date("--as-of"),
+            metavar="DATE",
+        ),
     ] = None,
-    version: Annotated[int | None, typer.Option(help="Only this product version.")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="Only this product version.", parser=parse_id("--version"))
+    ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -56,13 +77,27 @@ def _print_kpis(report: ProductKpis) -> None:
 
 @ticket_app.command("open")
 def ticket_open(
-    kind: Annotated[str, typer.Argument(help="complaint or question")],
-    subject: Annotated[str, typer.Option(help="One line: what it is about.")],
-    loan: Annotated[int | None, typer.Option(help="The loan it concerns.")] = None,
-    customer: Annotated[int | None, typer.Option(help="The customer it concerns.")] = None,
-    product: Annotated[str | None, typer.Option(help="Product, when no loan is named.")] = None,
-    channel: Annotated[str, typer.Option(help="phone, app, wechat, email, branch, …")] = "phone",
-    details: Annotated[str | None, typer.Option(help="What the customer said.")] = None,
+    kind: Annotated[str, typer.Argument(help="complaint or question", parser=parse_code("kind"))],
+    subject: Annotated[
+        str, typer.Option(help="One line: what it is about.", parser=parse_line("--subject"))
+    ],
+    loan: Annotated[
+        int | None, typer.Option(help="The loan it concerns.", parser=parse_id("--loan"))
+    ] = None,
+    customer: Annotated[
+        int | None, typer.Option(help="The customer it concerns.", parser=parse_id("--customer"))
+    ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option(help="Product, when no loan is named.", parser=parse_code("--product")),
+    ] = None,
+    channel: Annotated[
+        str,
+        typer.Option(help="phone, app, wechat, email, branch, …", parser=parse_code("--channel")),
+    ] = "phone",
+    details: Annotated[
+        str | None, typer.Option(help="What the customer said.", parser=parse_note("--details"))
+    ] = None,
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -81,8 +116,10 @@ def ticket_open(
 
 @ticket_app.command("resolve")
 def ticket_resolve(
-    ticket_id: Annotated[int, typer.Argument(help="Ticket id.")],
-    resolution: Annotated[str, typer.Option(help="What was done.")],
+    ticket_id: Annotated[int, typer.Argument(help="Ticket id.", parser=parse_id("ticket id"))],
+    resolution: Annotated[
+        str, typer.Option(help="What was done.", parser=parse_note("--resolution"))
+    ],
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -103,7 +140,7 @@ def ticket_resolve(
 def ticket_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only open tickets.")] = False,
     breached: Annotated[bool, typer.Option("--breached", help="Only breached ones.")] = False,
-    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
+    product: ProductOption = None,
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,

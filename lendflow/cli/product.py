@@ -7,9 +7,29 @@ from typing import Annotated
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    OnOption,
+    acting,
+    business_date,
+    parse_code,
+    parse_id,
+    parse_line,
+    write_file,
+)
 from lendflow.cli.output import print_json, print_result
 from lendflow.domain.errors import Problems
+
+CodeArgument = Annotated[
+    str, typer.Argument(help="Product code.", parser=parse_code("product code"))
+]
+VersionOption = Annotated[
+    int | None,
+    typer.Option(
+        "--version", help="Version number (default: the newest).", parser=parse_id("--version")
+    ),
+]
 
 app = typer.Typer(
     help="Products: create, list, show the pipeline, versions and diffs; check specs.",
@@ -51,8 +71,10 @@ def validate(
 
 @app.command("create")
 def create(
-    code: Annotated[str, typer.Argument(help="Product code, e.g. anxin.")],
-    name: Annotated[str, typer.Option("--name", help="Product name.")],
+    code: Annotated[
+        str, typer.Argument(help="Product code, e.g. anxin.", parser=parse_code("product code"))
+    ],
+    name: Annotated[str, typer.Option("--name", help="Product name.", parser=parse_line("--name"))],
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -86,10 +108,8 @@ def list_products(user: AsOption = None, json_output: JsonOption = False) -> Non
 
 @app.command("show")
 def show(
-    code: Annotated[str, typer.Argument(help="Product code.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="Version number (default: the newest).")
-    ] = None,
+    code: CodeArgument,
+    version: VersionOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -108,7 +128,7 @@ def show(
 
 @app.command("versions")
 def versions(
-    code: Annotated[str, typer.Argument(help="Product code.")],
+    code: CodeArgument,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -143,8 +163,10 @@ def versions(
 
 @app.command("spec")
 def spec(
-    code: Annotated[str, typer.Argument(help="Product code.")],
-    version: Annotated[int, typer.Option("--version", help="Version number.")],
+    code: CodeArgument,
+    version: Annotated[
+        int, typer.Option("--version", help="Version number.", parser=parse_id("--version"))
+    ],
     out: Annotated[
         Path | None, typer.Option("--out", help="File to write the spec to (default: print it).")
     ] = None,
@@ -159,15 +181,19 @@ def spec(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text.encode("utf-8"))
     typer.echo(f"wrote {out}: {source}")
 
 
 @app.command("diff")
 def diff(
-    code: Annotated[str, typer.Argument(help="Product code.")],
-    older: Annotated[int, typer.Argument(help="Version to compare from.")],
-    newer: Annotated[int, typer.Argument(help="Version to compare to.")],
+    code: CodeArgument,
+    older: Annotated[
+        int, typer.Argument(help="Version to compare from.", parser=parse_id("older version"))
+    ],
+    newer: Annotated[
+        int, typer.Argument(help="Version to compare to.", parser=parse_id("newer version"))
+    ],
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -57,8 +57,19 @@ def _report(result: dict[str, Any], json_output: bool) -> None:
             typer.echo(f"{key}: {value}")
 
 
+def _require(flow_name: str, user: str) -> None:
+    """Refuse a user without the flow's permission in one line, before Prefect starts (the
+    flow checks again, for runs that do not come through here)."""
+    from lendflow.cli.common import acting
+    from lendflow.flows.permissions import BATCH_PERMISSIONS
+
+    with acting(user) as (_, actor):
+        actor.require(*BATCH_PERMISSIONS[flow_name])
+
+
 def _run(flow_name: str, *arguments: Any, json_output: bool) -> dict[str, Any]:
     """Run one of the batch loan flows locally, without heartbeats, and print its counts."""
+    _require(flow_name, arguments[1])
     prepare_prefect()
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run
@@ -135,6 +146,7 @@ def post_repayments(
     inspect_repayment_file(file, chunk_size, limits)
     check_errors_path(file, errors)
     arguments = (file, _user(user), business_date(on), chunk_size, check_channel(channel), errors)
+    _require("post_repayments", arguments[1])
     prepare_prefect()
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run

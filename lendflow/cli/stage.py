@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
+from lendflow.cli.common import (
+    AsOption,
+    JsonOption,
+    OnOption,
+    acting,
+    business_date,
+    parse_code,
+    parse_id,
+    write_file,
+)
 from lendflow.cli.output import console, print_json, print_result
 
 if TYPE_CHECKING:
@@ -24,10 +33,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-CodeArgument = Annotated[str, typer.Argument(help="Product code.")]
+CodeArgument = Annotated[
+    str, typer.Argument(help="Product code.", parser=parse_code("product code"))
+]
 StageArgument = Annotated[
     str,
-    typer.Argument(help="Stage: charter, research, design, build_test, launch, operate, improve."),
+    typer.Argument(
+        help="Stage: charter, research, design, build_test, launch, operate, improve.",
+        parser=parse_code("stage"),
+    ),
 ]
 
 
@@ -176,7 +190,12 @@ def report(
     stage: StageArgument,
     out: Annotated[Path, typer.Option("--out", help="File to write the report to.")],
     run_id: Annotated[
-        int | None, typer.Option("--run", help="Run number (default: the newest with a report).")
+        int | None,
+        typer.Option(
+            "--run",
+            help="Run number (default: the newest with a report).",
+            parser=parse_id("--run"),
+        ),
     ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -186,7 +205,7 @@ def report(
 
     with acting(user) as (ws, actor):
         view, data = stored_report(ws, actor, code, stage, run_id)
-    out.write_bytes(data)
+    write_file(out, data)
     if json_output:
         print_json({"run": view.run, "file": str(out), "bytes": len(data)})
     else:
@@ -197,8 +216,12 @@ def report(
 def education(
     code: CodeArgument,
     out: Annotated[Path, typer.Option("--out", help="File to write the material to.")],
-    locale: Annotated[str, typer.Option("--locale", help="zh-CN or en.")] = "zh-CN",
-    fmt: Annotated[str, typer.Option("--format", help="md or html.")] = "html",
+    locale: Annotated[
+        str, typer.Option("--locale", help="zh-CN or en.", parser=parse_code("--locale"))
+    ] = "zh-CN",
+    fmt: Annotated[
+        str, typer.Option("--format", help="md or html.", parser=parse_code("--format"))
+    ] = "html",
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -207,7 +230,7 @@ def education(
 
     with acting(user) as (ws, actor):
         run_id, data = education_material(ws, actor, code, locale, fmt)
-    out.write_bytes(data)
+    write_file(out, data)
     if json_output:
         print_json({"run": run_id, "file": str(out), "bytes": len(data)})
     else:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lendflow.config.fields import Percent
-from lendflow.config.loading import parse_model, parse_yaml
+from lendflow.config.loading import MAX_YAML_BYTES, parse_model, parse_yaml, yaml_problem
 from lendflow.config.policy import Strict
 from lendflow.domain.credit_facts import FACTS, TABLE_FACTS
 from lendflow.domain.errors import BadInput, NotFound, Problems
@@ -304,9 +304,7 @@ def compile_text(text: str, source: str) -> Scorecard | DecisionTable:
     try:
         data = parse_yaml(text)
     except Exception as exc:  # yaml.YAMLError, reported as one line
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise BadInput(f"{source}:{line}: not valid YAML") from None
+        raise BadInput(f"{source}:{yaml_problem(exc)}") from None
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "scorecard":
         return compile_scorecard(parse_model(ScorecardSpec, data, source), source)
@@ -317,10 +315,14 @@ def compile_text(text: str, source: str) -> Scorecard | DecisionTable:
 
 def load_file(path: Path) -> Loaded:
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise BadInput(f"{path}: the file is over the {MAX_YAML_BYTES:,}-byte limit for YAML")
         raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise BadInput(f"{path}: file not found") from None
-    text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read: {exc}") from None
     return Loaded(compile_text(text, str(path)), str(path), hashlib.sha256(raw).hexdigest(), text)
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lendflow.config.loading import load_model
+from lendflow.domain.errors import BadInput
 
 Role = Literal[
     "admin", "product_manager", "product_committee", "risk_officer", "operator", "auditor"
@@ -30,8 +31,13 @@ class Directory(BaseModel):
 
 
 def default_users_path() -> Path:
+    """The packaged users: only `lendflow init` copies them, into a new workspace."""
     return Path(str(resources.files("lendflow.config").joinpath(USERS_FILE_NAME)))
 
 
 def load_directory(path: Path) -> Directory:
+    """A workspace's users. A missing file is refused, never replaced by the packaged users:
+    falling back would bring back their `admin` in a workspace whose staff removed it."""
+    if not path.is_file():
+        raise BadInput(f"users file {path} is missing: run lendflow init or restore it")
     return load_model(Directory, path)

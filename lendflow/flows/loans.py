@@ -18,6 +18,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from lendflow.domain.errors import Refused
+from lendflow.flows.permissions import BATCH_PERMISSIONS
 from lendflow.flows.runtime import DEFAULT_CHUNK, chunks, workspace
 from lendflow.loans.applications import start_review
 from lendflow.loans.disbursement import disburse
@@ -40,6 +41,7 @@ GATEWAY_ATTEMPTS = 3
 def review_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, int]:
     ws = workspace()
     actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["review_applications"])
     counts: Counter[str] = Counter()
     for loan_id in loan_ids:
         try:
@@ -53,7 +55,9 @@ def review_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, int]:
 def review_applications(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -> dict[str, int]:
     """Move every submitted application into review (and through the credit decider)."""
     ws = workspace()
-    pending = ids_in_state(ws, ws.actor(user), "submitted")
+    actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["review_applications"])  # refused, never "skipped"
+    pending = ids_in_state(ws, actor, "submitted")
     futures = [review_chunk.submit(batch, as_of, user) for batch in chunks(pending, chunk_size)]
     return _sum([f.result() for f in futures], scanned=len(pending))
 
@@ -62,6 +66,7 @@ def review_applications(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK)
 def disburse_chunk(loan_ids: list[int], as_of: date, user: str) -> dict[str, Any]:
     ws = workspace()
     actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["disburse_approved"])
     counts: Counter[str] = Counter()
     failures: list[str] = []
     for loan_id in loan_ids:
@@ -91,7 +96,9 @@ def _disburse_one(ws: Any, actor: Any, loan_id: int, as_of: date) -> tuple[str, 
 def disburse_approved(as_of: date, user: str, chunk_size: int = DEFAULT_CHUNK) -> dict[str, Any]:
     """Pay out every approved loan; a loan is never paid twice, whatever is retried."""
     ws = workspace()
-    approved = ids_in_state(ws, ws.actor(user), "approved")
+    actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["disburse_approved"])
+    approved = ids_in_state(ws, actor, "approved")
     futures = [disburse_chunk.submit(batch, as_of, user) for batch in chunks(approved, chunk_size)]
     results = [f.result() for f in futures]
     failures = [line for r in results for line in r.pop("failures")]
@@ -109,7 +116,9 @@ def post_file_chunk(
     user: str,
 ) -> ChunkReport:
     ws = workspace()
-    return post_chunk(ws, ws.actor(user), file, chunk, as_of=as_of, channel=channel, limits=limits)
+    actor = ws.actor(user)
+    actor.require(*BATCH_PERMISSIONS["post_repayments"])
+    return post_chunk(ws, actor, file, chunk, as_of=as_of, channel=channel, limits=limits)
 
 
 @flow(name="post-repayments")
@@ -130,6 +139,7 @@ def post_repayments(
     (100 concurrent chunks were what exhausted the pool). One chunk, one task, one
     connection, one transaction.
     """
+    workspace().actor(user).require(*BATCH_PERMISSIONS["post_repayments"])
     limits = FileLimits(max_rows=max_rows, max_bytes=max_bytes)
     file = inspect_repayment_file(Path(path), chunk_size, limits)
     with RepaymentFileReport(file, Path(errors_path) if errors_path else None) as report:

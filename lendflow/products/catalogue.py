@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.credit_models import FOLDER_NAME as MODELS_FOLDER
 from lendflow.config.credit_models import CreditModels, credit_setup_problems, packaged_folder
-from lendflow.config.loading import parse_yaml, read_yaml
+from lendflow.config.loading import parse_stored_yaml, parse_yaml, read_yaml
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import (
     ProductSpec,
@@ -62,7 +62,7 @@ def check_product_file(
 
 @lru_cache(maxsize=256)
 def _parse_stored_spec(sha256: str, spec_yaml: str) -> ProductSpec:
-    return parse_product(parse_yaml(spec_yaml), f"product spec {sha256[:12]}")
+    return parse_product(parse_stored_yaml(spec_yaml), f"product spec {sha256[:12]}")
 
 
 def spec_of(version: Mapping[str, Any]) -> ProductSpec:

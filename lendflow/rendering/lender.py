@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from lendflow.config.loading import parse_yaml, yaml_problem
 from lendflow.domain.errors import BadInput
 from lendflow.rendering.environment import load_text
 from lendflow.rendering.filters import check_locale
@@ -27,9 +28,9 @@ def lender_view(locale: str, user_folder: Path | None = None) -> LenderView:
 @lru_cache(maxsize=16)
 def _parse(source: str, where: str) -> LenderView:
     try:
-        data = yaml.safe_load(source)
+        data = parse_yaml(source)
     except yaml.YAMLError as exc:
-        raise BadInput(f"{where}: not valid YAML: {exc}") from None
+        raise BadInput(f"{where}:{yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise BadInput(f"{where}: must be a mapping of the lender's particulars")
     names = [f.name for f in fields(LenderView)]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings
-from lendflow.config.users import USERS_FILE_NAME, Directory, default_users_path, load_directory
+from lendflow.config.users import USERS_FILE_NAME, Directory, load_directory
 from lendflow.domain.errors import BadInput
 from lendflow.store.personal_data import (
     PersonalDataCipher,
@@ -146,8 +146,8 @@ class Workspace:
 
     @cached_property
     def directory(self) -> Directory:
-        path = self.settings.home / USERS_FILE_NAME
-        return load_directory(path if path.exists() else default_users_path())
+        """The workspace's own users; never the packaged ones (see `load_directory`)."""
+        return load_directory(self.settings.home / USERS_FILE_NAME)
 
     def actor(self, name: str | None = None) -> Actor:
         """The acting user: `name`, else LENDFLOW_USER."""
