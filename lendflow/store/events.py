@@ -148,9 +148,9 @@ def _row(event: NewEvent, recorded_at: datetime) -> dict[str, Any]:
 
 def _head(uow: UnitOfWork) -> str:
     """The chain head's hash, locked and read once per transaction, with the chain key."""
+    if uow.chain_key is None:  # a use case joined to a batch's transaction has the head only
+        uow.chain_key = _key_of(uow)
     if uow.chain_head is None:
-        if uow.chain_key is None:
-            uow.chain_key = _key_of(uow)
         uow.chain_head = driver.scalar(uow, _HEAD)
         if uow.chain_head is None:
             raise LookupError("the event chain has no head row; the database is not initialised")

@@ -119,6 +119,7 @@ def _under_savepoint(outer: UnitOfWork, use_case: Callable[[UnitOfWork], T]) -> 
     cursor = outer.cursor
     inner = UnitOfWork(outer.connection)
     inner.chain_head = outer.chain_head
+    inner.chain_key = outer.chain_key
     inner._cursor = cursor
     cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
