@@ -42,7 +42,7 @@ def run(
     from lendflow.access.permissions import Permission
     from lendflow.domain.calendar import parse_date
 
-    today = business_date(None)
+    today = business_date(None)  # the real date: LENDFLOW_TODAY or the system clock
     first = parse_date(as_of, field="--as-of") if as_of else today - timedelta(days=1)
     last = parse_date(to, field="--to") if to else first
     from lendflow.close_of_business.sweep import check_dates

@@ -39,7 +39,9 @@ def business_date(on: str | None) -> date:
     """
     if on:
         return parse_date(on, field="--on")
-    return datetime.now(BUSINESS_TIME_ZONE).date()
+    from lendflow.config.settings import load_settings
+
+    return load_settings().today or datetime.now(BUSINESS_TIME_ZONE).date()
 
 
 @contextmanager

@@ -33,6 +33,7 @@ from lendflow.domain.errors import BadInput
 from lendflow.store import cob_queries as q
 from lendflow.store import cob_runs, events
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.faults import fault_point
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
@@ -68,6 +69,7 @@ def _close_day(
     scanned, settled = day.close()
     day.counts["loans_scanned"] += scanned
     events.append_many(uow, day.events)
+    fault_point("cob.inside_chunk")  # everything written, nothing committed
     return day.counts, settled
 
 
@@ -82,6 +84,7 @@ def close_range(
     its own watermark on, date by date, before the range goes on: every loan sees
     every date once and in order, and on a nightly run nothing is read twice.
     """
+    check_dates(first, last, ws.today(), ws.policy.business_dates.horizon_days)
     totals: Counter[str] = Counter()
     notices = RenderedNotices(ws) if config.render_notices else None
 
@@ -119,12 +122,22 @@ def id_ranges(ws: Workspace, chunk_size: int) -> list[tuple[int, int]]:
     ]
 
 
-def check_dates(first: date, last: date, today: date) -> None:
-    """Refuse a range that ends before it starts, or reaches past tomorrow."""
+def check_dates(first: date, last: date, today: date, horizon_days: int = 1) -> None:
+    """Refuse a range that ends before it starts, or closes a day that has not come.
+
+    `today` is the real date (the workspace's clock); the policy's horizon (a day
+    by default) is the only slack.
+    """
     if last < first:
         raise BadInput(f"the range ends ({last}) before it starts ({first})")
-    if last > today + timedelta(days=1):
-        raise BadInput(f"cannot close {last}: it is more than a day after today ({today})")
+    if last > today + timedelta(days=horizon_days):
+        raise BadInput(
+            f"cannot close {last}: it is more than {_days(horizon_days)} after today ({today})"
+        )
+
+
+def _days(n: int) -> str:
+    return "a day" if n == 1 else f"{n} days"
 
 
 def portfolio_counts(ws: Workspace) -> PortfolioCounts:

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
-from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.business_date import check_horizon, check_open_date
+from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
+from lendflow.domain.money import format_fen
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.records import (
     loan_event,
@@ -30,19 +32,28 @@ if TYPE_CHECKING:
 OPERATION = "repay"
 
 
-def check_not_backdated(uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> None:
-    """Refuse money dated into a closed business day or before the loan's last movement.
+def check_not_backdated(ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> None:
+    """Refuse money not dated on the loan's open business date (`domain.business_date`).
 
     Close of business has already aged and charged the loan for every date up to
-    its watermark; a later movement dated earlier would leave those figures wrong.
+    its watermark; a movement dated earlier would leave those figures wrong, and
+    one dated later would have the days between closed as if it had arrived.
     """
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
     not_before(as_of, loan["disbursed_on"], f"loan {loan['id']} was disbursed")
-    if loan["cob_through"] is not None and as_of <= loan["cob_through"]:
-        raise BadInput(
-            f"business date {as_of} is already closed for loan {loan['id']}"
-            f" (closed through {loan['cob_through']})"
-        )
+    check_open_date(loan["id"], as_of, loan["cob_through"], loan["disbursed_on"])
     not_before(as_of, journal.last_movement(uow, loan["id"]), f"loan {loan['id']}'s last payment")
+
+
+def check_overpayment(ws: Workspace, loan_id: int, overpayment: int) -> None:
+    """Refuse a payment leaving more credit than the policy lets the lender hold."""
+    limit = ws.policy.max_overpayment
+    if overpayment > limit:
+        raise Refused(
+            f"loan {loan_id}: the payment is {format_fen(overpayment)} more than settles the"
+            f" loan, over the policy's limit of {format_fen(limit)}; return it to the payer"
+            " or post what is owed"
+        )
 
 
 def repay(
@@ -70,9 +81,9 @@ def repay(
             return replay_of(ws, uow, stored, actor, RepaymentResult)
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
-        check_not_backdated(uow, loan, as_of)
+        check_not_backdated(ws, uow, loan, as_of)
         rows = loan_store.instalments(uow, loan_id)
-        loan = _post(uow, loan, rows, amount, as_of, actor, key)
+        loan = _post(ws, uow, loan, rows, amount, as_of, actor, key)
         result = loan_view(
             ws,
             uow,
@@ -90,6 +101,7 @@ def repay(
 
 
 def _post(
+    ws: Workspace,
     uow: UnitOfWork,
     row: dict[str, Any],
     rows: list[dict[str, Any]],
@@ -106,6 +118,8 @@ def _post(
     loan = Loan.from_rows(row, rows)
     spec = spec_for(uow, row)
     outcome = loan.repay(amount, as_of, spec.allocation)
+    if outcome.plan is not None:
+        check_overpayment(ws, row["id"], outcome.plan.overpayment)
     if outcome.charges_due:
         _post_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
     for instalment_id, values in loan.changed_instalments().items():
@@ -180,7 +194,7 @@ def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> PayoffQuote
             raise Refused(
                 f"loan {loan_id} is {loan['state']}; a payoff quote needs active or overdue"
             )
-        check_not_backdated(uow, loan, as_of)
+        check_not_backdated(ws, uow, loan, as_of)
         payoff = Loan.from_rows(loan, loan_store.instalments(uow, loan_id)).payoff(as_of)
         return PayoffQuote(
             loan_id=loan_id,

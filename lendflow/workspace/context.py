@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
     from lendflow.store.uow import UnitOfWork
 
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
+BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def real_today(settings: Settings) -> date:
+    """The real date where the lender operates: LENDFLOW_TODAY, else the system clock.
+
+    Not a business date: it only bounds them (nothing is dated beyond it plus the
+    policy's horizon, and close of business never closes a day that has not come).
+    """
+    return settings.today or datetime.now(BUSINESS_TIME_ZONE).date()
 
 
 class ContractRenderer(Protocol):
@@ -82,6 +93,12 @@ class Workspace:
     policy_path: Path | None = None
     contracts: ContractRenderer = field(default_factory=NoContracts)
     make_decider: Callable[[Workspace], CreditDecider] = _refer_everything
+    clock: Callable[[], date] | None = None
+    """The real date, injectable (a simulation moves it day by day); default `real_today`."""
+
+    def today(self) -> date:
+        """The real date business dates are bounded by (see `real_today`)."""
+        return self.clock() if self.clock is not None else real_today(self.settings)
 
     @cached_property
     def engine(self) -> Engine:
