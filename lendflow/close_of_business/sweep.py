@@ -28,7 +28,7 @@ from lendflow.close_of_business.day import Day, NoticeIssuer
 from lendflow.close_of_business.notices import RenderedNotices
 from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCounts
 from lendflow.close_of_business.steps import STEPS
-from lendflow.config.cob import CobConfig
+from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.domain.errors import BadInput
 from lendflow.store import cob_queries as q
 from lendflow.store import cob_runs, events
@@ -102,6 +102,21 @@ def close_range(
                 totals.update(close(behind)[0])
         d += DAY
     return SweepCounts.of(totals)
+
+
+def close_loan_days(
+    ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+) -> None:
+    """Close `first` … `last` for one loan inside the caller's transaction (reprocessing).
+
+    The same steps as the night's run, over a range of one id; no notice is rendered
+    again (one already issued for a milestone is never issued twice).
+    """
+    config = load_cob_config()
+    d = first
+    while d <= last:
+        _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy)
+        d += DAY
 
 
 def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:

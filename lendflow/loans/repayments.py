@@ -8,17 +8,24 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
-from lendflow.domain.business_date import check_horizon, check_open_date
+from lendflow.domain.business_date import (
+    check_backdated,
+    check_horizon,
+    check_open_date,
+    open_date,
+)
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
 from lendflow.domain.money import format_fen
+from lendflow.domain.reprocessing import Payment as Booked
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.records import (
     loan_event,
     not_before,
     transition,
 )
+from lendflow.loans.reprocessing import PostRepayment, repayments_of, reprocess
 from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
@@ -109,6 +116,7 @@ def _post(
     as_of: date,
     actor: Actor,
     key: str,
+    journal_key: str | None = "",
 ) -> dict[str, Any]:
     """Let the loan spend the payment, then write what it decided: instalments and the
     loan once each, the journal entries, the event and any close or cure.
@@ -124,7 +132,10 @@ def _post(
         _post_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
     for instalment_id, values in loan.changed_instalments().items():
         loan_store.update_instalment(uow, instalment_id, values)
-    _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, f"{OPERATION}:{key}")
+    if journal_key == "":
+        journal_key = f"{OPERATION}:{key}"
+    # the memo keeps the reference, so reprocessing can book the payment again under it
+    _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
     after = {**row, **outcome.balances}
     event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
     loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
@@ -162,6 +173,7 @@ def _post_lines(
     as_of: date,
     actor: Actor,
     idempotency_key: str | None = None,
+    memo: str = "",
 ) -> None:
     journal.post(
         uow,
@@ -171,6 +183,101 @@ def _post_lines(
         actor=actor.name,
         loan_id=loan["id"],
         idempotency_key=idempotency_key,
+        memo=memo,
+    )
+
+
+def repay_backdated(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    amount: int,
+    value_date: date,
+    reference: str | None = None,
+) -> RepaymentResult:
+    """Book money that arrived on a closed day of the loan, as if it had been there then.
+
+    The loan is reprocessed (`loans.reprocessing`): what was booked for it since its
+    payout is reversed, and its repayments, this one on `value_date`, and its closed
+    days are booked again in order. Repayment files call this for rows dated into a
+    loan's closed days. A replay of the same reference returns the first answer.
+    """
+    actor.require(Permission.REPAY, "post repayments")
+    if amount <= 0:
+        raise Refused("a repayment must be more than zero")
+    key = reference or f"repay-{secrets.token_hex(8)}"
+    request = {
+        "loan_id": loan_id,
+        "amount": amount,
+        "as_of": value_date.isoformat(),
+        "backdated": True,
+    }
+
+    def use_case(uow: UnitOfWork) -> RepaymentResult:
+        loan = loan_store.get(uow, loan_id, for_update=True)
+        stored = idempotency.replay(uow, key, OPERATION, request)
+        if stored is not None:
+            return replay_of(ws, uow, stored, actor, RepaymentResult)
+        check_horizon(value_date, ws.today(), ws.policy.business_dates.horizon_days)
+        check_backdated(loan_id, value_date, loan["cob_through"], loan["disbursed_on"])
+        payments = [*repayments_of(uow, loan_id), Booked(value_date, amount, key)]
+        row = reprocess(
+            ws,
+            uow,
+            actor,
+            loan,
+            payments,
+            _replayer(ws, actor),
+            changed_on=value_date,
+            reason="backdated repayment",
+        )
+        loan_event(
+            uow,
+            row,
+            "RepaymentBackdated",
+            actor,
+            value_date,
+            {"amount": amount, "value_date": value_date.isoformat(), "idempotency_key": key},
+        )
+        result = _answer(ws, uow, row, actor, amount, key)
+        idempotency.remember(uow, key, OPERATION, request, storable(result), loan_id)
+        return result
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _replayer(ws: Workspace, actor: Actor) -> PostRepayment:
+    """Books a repayment again during reprocessing: same rules, no idempotency key
+    (the first booking holds it), its reference kept as the memo."""
+
+    def post(
+        uow: UnitOfWork,
+        row: dict[str, Any],
+        rows: list[dict[str, Any]],
+        amount: int,
+        on: date,
+        reference: str,
+    ) -> dict[str, Any]:
+        return _post(ws, uow, row, rows, amount, on, actor, reference, journal_key=None)
+
+    return post
+
+
+def _answer(
+    ws: Workspace, uow: UnitOfWork, row: dict[str, Any], actor: Actor, amount: int, key: str
+) -> RepaymentResult:
+    """The loan as it stands on its open business date, with the payment booked."""
+    opened = open_date(row["cob_through"], row["disbursed_on"])
+    assert opened is not None
+    return loan_view(
+        ws,
+        uow,
+        row,
+        actor,
+        opened,
+        loan_store.instalments(uow, row["id"]),
+        result=RepaymentResult,
+        payment=Payment(amount=amount, idempotency_key=key),
     )
 
 

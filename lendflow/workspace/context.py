@@ -76,6 +76,25 @@ class NoContracts:
         return None
 
 
+class LoanDayCloser(Protocol):
+    """The seam through which reprocessing a loan closes its days again.
+
+    Loans and close of business are independent contexts; a backdated repayment
+    needs the night's steps for one loan, inside its own transaction. bootstrap plugs
+    in `close_of_business.sweep.close_loan_days`.
+    """
+
+    def __call__(
+        self, ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+    ) -> None: ...
+
+
+def _not_wired(
+    ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+) -> None:
+    raise BadInput("this workspace cannot reprocess loans: open it through lendflow.bootstrap")
+
+
 def _refer_everything(_ws: Workspace) -> CreditDecider:
     return ManualReview()
 
@@ -93,6 +112,7 @@ class Workspace:
     policy_path: Path | None = None
     contracts: ContractRenderer = field(default_factory=NoContracts)
     make_decider: Callable[[Workspace], CreditDecider] = _refer_everything
+    close_loan_days: LoanDayCloser = _not_wired
     clock: Callable[[], date] | None = None
     """The real date, injectable (a simulation moves it day by day); default `real_today`."""
 
