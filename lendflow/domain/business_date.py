@@ -51,9 +51,19 @@ def has_closed_days(closed_through: date | None, disbursed_on: date | None) -> b
 
 
 def check_open_date(
-    loan_id: int, as_of: date, closed_through: date | None, disbursed_on: date | None
+    loan_id: int,
+    as_of: date,
+    closed_through: date | None,
+    disbursed_on: date | None,
+    *,
+    in_sweep: bool = True,
 ) -> None:
-    """Refuse money dated into a closed day, or after the open date once days were closed."""
+    """Refuse money dated into a closed day, or after the open date once days were closed.
+
+    A loan that left the live book (written off) keeps its watermark and close of
+    business closes no more of its days, so money for it (a recovery, income, never
+    against its balances) is bounded by its last closed day and the horizon only.
+    """
     opened = open_date(closed_through, disbursed_on)
     if opened is None or closed_through is None:
         return
@@ -62,7 +72,7 @@ def check_open_date(
             f"loan {loan_id} is closed through {closed_through}; its open business date is"
             f" {opened}: use `loan repay --backdated` for money that arrived on {as_of}"
         )
-    if has_closed_days(closed_through, disbursed_on) and as_of > opened:
+    if in_sweep and has_closed_days(closed_through, disbursed_on) and as_of > opened:
         raise BadInput(
             f"loan {loan_id} is closed through {closed_through}; its open business date is"
             f" {opened}: close {opened} … {as_of - DAY} first (`lendflow cob run --as-of"

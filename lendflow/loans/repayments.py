@@ -48,7 +48,13 @@ def check_not_backdated(ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as
     """
     check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
     not_before(as_of, loan["disbursed_on"], f"loan {loan['id']} was disbursed")
-    check_open_date(loan["id"], as_of, loan["cob_through"], loan["disbursed_on"])
+    check_open_date(
+        loan["id"],
+        as_of,
+        loan["cob_through"],
+        loan["disbursed_on"],
+        in_sweep=loan["state"] in OUTSTANDING,
+    )
     not_before(as_of, journal.last_movement(uow, loan["id"]), f"loan {loan['id']}'s last payment")
 
 
