@@ -7,11 +7,14 @@ The loan of test_cob_golden: cash-easy, 10,000.00 over 3 months at 15.60%, paid 
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from lendflow.close_of_business import sweep as cob
@@ -298,3 +301,70 @@ def test_a_reversed_repayment_leaves_the_loan_as_if_never_paid(ws, ops, risk, ap
     assert loan_state(ws, paid) == loan_state(ws, never)
     assert account_totals(ws, paid) == account_totals(ws, never)
     assert "RepaymentReversed" in event_names(ws, paid)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    value_day=st.dates(min_value=date(2026, 1, 12), max_value=date(2026, 3, 9)),
+    amount=st.integers(min_value=1, max_value=900_000),
+    later=st.integers(min_value=1, max_value=200_000),
+)
+def test_backdating_is_the_same_as_paying_on_the_day(
+    ws, ops, risk, applicant, value_day, amount, later
+) -> None:  # type: ignore[no-untyped-def]
+    """For any day, amount and later repayment: "repay on D, then close the days" ends
+    exactly as "close the days, then repay on D backdated" (balances, penalty, days past
+    due, class, journal totals per balance-sheet account)."""
+    ordered = open_loan(ws, ops, risk, applicant)
+    backdated = open_loan(ws, ops, risk, applicant)
+    last = date(2026, 3, 10)
+    d = date(2026, 1, 12)
+    while d <= last:
+        if d == value_day:
+            repayments.repay(ws, ops, ordered, amount, d)
+        if d == date(2026, 3, 10):
+            repayments.repay(ws, ops, ordered, later, d)
+            repayments.repay(ws, ops, backdated, later, d)
+        cob.close_range(ws, ordered, backdated, d, d, "cob", CONFIG)
+        d += DAY
+    repayments.repay_backdated(ws, ops, backdated, amount, value_day)
+    assert loan_state(ws, backdated) == loan_state(ws, ordered)
+    assert account_totals(ws, backdated) == account_totals(ws, ordered)
+
+
+def test_repayments_dated_after_the_open_date_racing_cob_change_nothing(
+    ws, ops, risk, applicant
+) -> None:  # type: ignore[no-untyped-def]
+    """Finding 2's race: repayments dated 05-01 posted while close of business closes
+    03-21 … 04-29 (so 05-01 is after the open date whatever the interleaving). Every
+    one is refused, and the book ends as close of business alone leaves it (the
+    reference loans, never paid)."""
+    racing = [open_loan(ws, ops, risk, applicant) for _ in range(3)]
+    reference = [open_loan(ws, ops, risk, applicant) for _ in range(3)]
+    close(ws, date(2026, 1, 12), date(2026, 3, 20))
+    outcomes: list[str] = []
+
+    def pay() -> None:
+        for n in range(30):
+            loan_id = racing[n % len(racing)]
+            try:
+                repayments.repay(ws, ops, loan_id, 100_000, date(2026, 5, 1))
+                outcomes.append("taken")
+            except (BadInput, Refused) as refused:
+                outcomes.append(str(refused).split(";")[0])
+
+    payer = threading.Thread(target=pay)
+    payer.start()
+    cob.close_range(ws, racing[0], racing[-1], date(2026, 3, 21), date(2026, 4, 29), "cob", CONFIG)
+    payer.join()
+    cob.close_range(
+        ws, reference[0], reference[-1], date(2026, 3, 21), date(2026, 4, 29), "cob", CONFIG
+    )
+    assert "taken" not in outcomes and len(outcomes) == 30
+    for raced, untouched in zip(racing, reference, strict=True):
+        assert loan_state(ws, raced) == loan_state(ws, untouched)
+        assert account_totals(ws, raced) == account_totals(ws, untouched)
