@@ -102,3 +102,50 @@ def test_cob_killed_inside_a_chunk_then_rerun_equals_an_uninterrupted_run(
     cob.close_range(ws, clean[0], clean[1], FIRST, LAST, "cob", CONFIG)
     for killed, uninterrupted in zip(crashed, clean, strict=True):
         assert _loan_book(ws, killed) == _loan_book(ws, uninterrupted)
+
+
+PAY_OUT = """
+import sys
+from datetime import date
+from lendflow.bootstrap import open_workspace
+from lendflow.loans.disbursement import disburse
+
+ws = open_workspace()
+disburse(ws, ws.actor("ops"), int(sys.argv[1]), date.fromisoformat(sys.argv[2]))
+"""
+
+
+def test_a_payout_killed_after_the_gateway_is_booked_on_its_date_when_resumed(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    """Killed between the gateway's payment and the commit on 01-12, resumed on 01-14:
+    paid once, and booked (schedule, journal, payout day) on 01-12 as asked."""
+    loan = applications.apply(ws, ops, applicant(amount="10000", term=3), date(2026, 1, 10))
+    applications.start_review(ws, ops, loan.id, date(2026, 1, 10))
+    applications.approve(ws, risk, loan.id, date(2026, 1, 11))
+    env = {
+        **os.environ,
+        "LENDFLOW_HOME": str(ws.settings.home),
+        "LENDFLOW_DATABASE_URL": ws.settings.resolved_database_url,
+        "LENDFLOW_FAULT": "disbursement.after_gateway",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", PAY_OUT, str(loan.id), "2026-01-12"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == KILLED_EXIT_CODE, killed.stderr
+    resumed = disbursement.disburse(ws, ops, loan.id, date(2026, 1, 14))
+    assert (resumed.status, resumed.disbursed_on) == ("active", date(2026, 1, 12))
+    with ws.engine.connect() as c:
+        row = c.execute(select(loans).where(loans.c.id == loan.id)).mappings().one()
+        cash_out = c.execute(
+            select(func.sum(journal_lines.c.credit)).where(
+                journal_lines.c.loan_id == loan.id, journal_lines.c.account == "cash"
+            )
+        ).scalar_one()
+    assert row["cob_through"] == date(2026, 1, 11) and row["maturity_on"] == date(2026, 4, 12)
+    assert cash_out == 1_000_000  # paid once
