@@ -71,12 +71,18 @@ def configured_decider(ws: Workspace) -> CreditDecider:
 
 
 def _close_loan_days(
-    ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan_id: int,
+    first: date,
+    last: date,
+    actor: str,
+    quiet: bool = False,
 ) -> None:
     """Close of business for one loan, day by day, inside the caller's transaction."""
     from lendflow.close_of_business.sweep import close_loan_days
 
-    close_loan_days(ws, uow, loan_id, first, last, actor)
+    close_loan_days(ws, uow, loan_id, first, last, actor, quiet)
 
 
 def workspace_for(

@@ -59,16 +59,23 @@ def _close_day(
     config: CobConfig,
     policy: Policy,
     notices: NoticeIssuer | None = None,
+    quiet: bool = False,
 ) -> tuple[Counter[str], bool]:
-    """Close `d` inside one transaction; also whether every live loan is now closed through it."""
+    """Close `d` inside one transaction; also whether every live loan is now closed through it.
+
+    `quiet` rebuilds the day's effect on the rows only (reprocessing a loan from a later
+    date: the day's entries and events stand).
+    """
     q.begin_chunk(uow, lo, hi)
     day = Day(uow, lo, hi, d, actor, config, policy)
     day.notices = notices
+    day.quiet = quiet
     for step in config.steps:
         STEPS[step](day)
     scanned, settled = day.close()
     day.counts["loans_scanned"] += scanned
-    events.append_many(uow, day.events)
+    if not quiet:
+        events.append_many(uow, day.events)
     fault_point("cob.inside_chunk")  # everything written, nothing committed
     return day.counts, settled
 
@@ -105,17 +112,24 @@ def close_range(
 
 
 def close_loan_days(
-    ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan_id: int,
+    first: date,
+    last: date,
+    actor: str,
+    quiet: bool = False,
 ) -> None:
     """Close `first` … `last` for one loan inside the caller's transaction (reprocessing).
 
     The same steps as the night's run, over a range of one id; no notice is rendered
-    again (one already issued for a milestone is never issued twice).
+    again (one already issued for a milestone is never issued twice). `quiet` only
+    rebuilds the rows, for days whose entries and events stand.
     """
     config = load_cob_config()
     d = first
     while d <= last:
-        _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy)
+        _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy, quiet=quiet)
         d += DAY
 
 

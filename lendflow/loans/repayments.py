@@ -29,6 +29,7 @@ from lendflow.loans.reprocessing import PostRepayment, repayments_of, reprocess
 from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult, RepaymentReversal
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
+from lendflow.states.machine import machine
 from lendflow.store import idempotency, journal, reversals
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -123,34 +124,40 @@ def _post(
     actor: Actor,
     key: str,
     journal_key: str | None = "",
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Let the loan spend the payment, then write what it decided: instalments and the
     loan once each, the journal entries, the event and any close or cure.
 
-    `rows` are kept current, so the answer shows the loan as it now stands.
+    `rows` are kept current, so the answer shows the loan as it now stands. `quiet`
+    rebuilds the rows only, for a payment whose entries and events stand (reprocessing
+    a loan from a later date).
     """
     loan = Loan.from_rows(row, rows)
     spec = spec_for(uow, row)
     outcome = loan.repay(amount, as_of, spec.allocation)
     if outcome.plan is not None:
         check_overpayment(ws, row["id"], outcome.plan.overpayment)
-    if outcome.charges_due:
+    if outcome.charges_due and not quiet:
         _post_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
     for instalment_id, values in loan.changed_instalments().items():
         loan_store.update_instalment(uow, instalment_id, values)
     if journal_key == "":
         journal_key = f"{OPERATION}:{key}"
-    # the memo keeps the reference, so reprocessing can book the payment again under it
-    _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
     after = {**row, **outcome.balances}
-    event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
-    loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
+    if not quiet:
+        # the memo keeps the reference, so reprocessing can book the payment again under it
+        _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
+        event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
+        loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
     if outcome.trigger == "close":
         assert outcome.plan is not None
-        return transition(
+        return _move(
             uow,
             row,
             "close",
+            quiet,
             actor=actor,
             as_of=as_of,
             event_name="LoanClosed",
@@ -159,16 +166,29 @@ def _post(
             payload={"credit_balance": after["credit_balance"]},
         )
     if outcome.trigger == "cure":
-        return transition(
+        return _move(
             uow,
             row,
             "cure",
+            quiet,
             actor=actor,
             as_of=as_of,
             event_name="LoanCured",
             changes={**outcome.balances, **_current(spec)},
         )
     return loan_store.save(uow, row, outcome.balances) if outcome.balances else row
+
+
+def _move(
+    uow: UnitOfWork, row: dict[str, Any], trigger: str, quiet: bool, **how: Any
+) -> dict[str, Any]:
+    """A checked move through the loan machine; a quiet one writes the row, no event."""
+    if not quiet:
+        return transition(uow, row, trigger, **how)
+    move = machine("loan").fire(
+        row["state"], trigger, how.get("context"), label=f"loan {row['id']}"
+    )
+    return loan_store.save(uow, row, {"state": move.dest, **how.get("changes", {})})
 
 
 def _post_lines(
@@ -263,8 +283,11 @@ def _replayer(ws: Workspace, actor: Actor) -> PostRepayment:
         amount: int,
         on: date,
         reference: str,
+        quiet: bool,
     ) -> dict[str, Any]:
-        return _post(ws, uow, row, rows, amount, on, actor, reference, journal_key=None)
+        return _post(
+            ws, uow, row, rows, amount, on, actor, reference, journal_key=None, quiet=quiet
+        )
 
     return post
 

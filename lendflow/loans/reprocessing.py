@@ -1,11 +1,13 @@
 """Reprocess one loan inside the caller's transaction: reverse, rebuild, book again.
 
 Used by a backdated repayment (money that arrived on a closed day) and by a reversed
-repayment. Every entry booked for the loan after its payout is reversed by a new
-entry naming it (`reversal_of`); the loan and its instalments go back to how the
-payout left them; then its repayments (with the new one, or without the reversed
-one) and its closed days are booked again in order (`domain.reprocessing`), through
-the same repayment rules and the same close-of-business steps as the first time.
+repayment. The loan and its instalments go back to how the payout left them, its days
+and repayments before the value date are rebuilt on the rows only (their entries and
+events stand), every entry booked for it from the value date on is reversed by a new
+entry naming it (`reversal_of`, never a deletion), and its repayments (with the new
+one, or without the reversed one) and closed days from then on are booked again in
+order (`domain.reprocessing`), through the same repayment rules and the same
+close-of-business steps as the first time.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor
-from lendflow.domain.errors import Refused
+from lendflow.domain.errors import Conflict, Refused
+from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.domain.reprocessing import (
     REPROCESSED_KINDS,
     Payment,
+    Step,
     replay_steps,
     reversal_lines,
 )
@@ -37,9 +41,12 @@ REPROCESSABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE})
 write-off's recoveries cannot be told apart from the payout's once booked."""
 
 PostRepayment = Callable[
-    [UnitOfWork, dict[str, Any], list[dict[str, Any]], int, date, str], dict[str, Any]
+    [UnitOfWork, dict[str, Any], list[dict[str, Any]], int, date, str, bool], dict[str, Any]
 ]
-"""Posts one repayment (row, instalments, amount, date, reference); returns the loan row."""
+"""Posts one repayment (row, instalments, amount, date, reference, quiet); returns the row.
+A quiet one rebuilds the rows only: its entries and events stand."""
+
+BALANCES = tuple(LOAN_BALANCES)
 
 
 def reference_of(entry: dict[str, Any]) -> str:
@@ -70,10 +77,14 @@ def reprocess(
     changed_on: date,
     reason: str,
 ) -> dict[str, Any]:
-    """Rebuild the loan from its payout with `payments` as its repayments; the new row.
+    """Book the loan again from `changed_on` with `payments` as its repayments; the new row.
 
-    `changed_on` is the value date that made it necessary (the payment's, or the
-    reversed one's): the event names it with the days booked again.
+    The rows go back to how the payout left them and the days and payments before
+    `changed_on` are rebuilt quietly (their entries and events stand); the loan's
+    books must then agree with its journal before that day. Then everything booked
+    from `changed_on` on is reversed and booked again. A loan whose earlier history does
+    not rebuild to its books (booked under older rules) is rebuilt from its payout
+    instead: everything since is reversed and booked again.
     """
     if loan["state"] not in REPROCESSABLE:
         raise Refused(
@@ -82,16 +93,16 @@ def reprocess(
         )
     loan_id = loan["id"]
     closed_through: date = loan["cob_through"]
-    reversed_count = _reverse_all(uow, actor, loan_id)
-    row = _reset(uow, loan)
-    for step in replay_steps(payments, loan["disbursed_on"], closed_through):
-        if step.payment is None:
-            ws.close_loan_days(ws, uow, loan_id, step.on, step.on, actor.name)
-            row = loan_store.get(uow, loan_id, for_update=True)
-            continue
-        rows = loan_store.instalments(uow, loan_id)
-        row = post(uow, row, rows, step.payment.amount, step.on, step.payment.reference)
-    row = loan_store.get(uow, loan_id, for_update=True)
+    steps = replay_steps(payments, loan["disbursed_on"], closed_through)
+    start = changed_on
+    row = _rebuild(ws, uow, actor, _reset(uow, loan), steps, post, until=start)
+    if _books(row) != journal.loan_balances(uow, loan_id, before=start):
+        start = loan["disbursed_on"]
+        row = _reset(uow, row)
+    reversed_count = _reverse_from(uow, actor, loan_id, start)
+    row = _rebuild(ws, uow, actor, row, [s for s in steps if s.on >= start], post)
+    if _books(row) != journal.loan_balances(uow, loan_id):  # pragma: no cover - a bug
+        raise Conflict(f"loan {loan_id}: reprocessing left its balances apart from its journal")
     loan_event(
         uow,
         row,
@@ -99,9 +110,9 @@ def reprocess(
         actor,
         changed_on,
         {
-            "from": changed_on.isoformat(),
+            "from": start.isoformat(),
             "to": closed_through.isoformat(),
-            "rebuilt_from": loan["disbursed_on"].isoformat(),
+            "value_date": changed_on.isoformat(),
             "entries_reversed": reversed_count,
             "repayments": len(payments),
             "reason": reason,
@@ -110,9 +121,41 @@ def reprocess(
     return row
 
 
-def _reverse_all(uow: UnitOfWork, actor: Actor, loan_id: int) -> int:
-    """Reverse every standing entry booked for the loan since its payout; how many."""
-    entries = journal.standing_entries(uow, loan_id, REPROCESSED_KINDS)
+def _books(row: dict[str, Any]) -> dict[str, int]:
+    return {column: row[column] for column in BALANCES}
+
+
+def _rebuild(
+    ws: Workspace,
+    uow: UnitOfWork,
+    actor: Actor,
+    row: dict[str, Any],
+    steps: list[Step],
+    post: PostRepayment,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Book `steps` again (before `until`: quietly, rows only); the loan row after them."""
+    loan_id = row["id"]
+    for step in steps:
+        if until is not None and step.on >= until:
+            break
+        quiet = until is not None
+        if step.payment is None:
+            ws.close_loan_days(ws, uow, loan_id, step.on, step.on, actor.name, quiet)
+            row = loan_store.get(uow, loan_id, for_update=True)
+            continue
+        rows = loan_store.instalments(uow, loan_id)
+        row = post(uow, row, rows, step.payment.amount, step.on, step.payment.reference, quiet)
+    return loan_store.get(uow, loan_id, for_update=True)
+
+
+def _reverse_from(uow: UnitOfWork, actor: Actor, loan_id: int, start: date) -> int:
+    """Reverse every standing entry booked for the loan from `start` on; how many."""
+    entries = [
+        e
+        for e in journal.standing_entries(uow, loan_id, REPROCESSED_KINDS)
+        if e["business_date"] >= start
+    ]
     for entry in entries:
         whole_chunk = entry["loan_id"] is None and entry["kind"] in ("charges_due", "penalty")
         journal.post(
@@ -129,7 +172,7 @@ def _reverse_all(uow: UnitOfWork, actor: Actor, loan_id: int) -> int:
 
 
 def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
-    """The loan as its payout left it: balances from its journal, current, nothing closed."""
+    """The loan as its payout left it: balances from its payout's entries, nothing closed."""
     spec = spec_for(uow, loan)
     rules = spec.delinquency
     for item in loan_store.instalments(uow, loan["id"]):
@@ -146,11 +189,12 @@ def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
                 "recognised": item["n"] == 0,  # an upfront fee is recognised at payout
             },
         )
+    at_payout = journal.loan_balances(uow, loan["id"], leaving_out=(*REPROCESSED_KINDS, "reversal"))
     return loan_store.save(
         uow,
         loan,
         {
-            **journal.loan_balances(uow, loan["id"]),
+            **at_payout,
             "state": LoanStatus.ACTIVE.value,
             "dpd": 0,
             "bucket": rules.buckets[0].name,

@@ -22,7 +22,6 @@ _LAST_MOVEMENT = select(func.max(ENTRIES.c.business_date)).where(
     ENTRIES.c.loan_id == bindparam("loan_id"), ENTRIES.c.kind.in_(("disbursement", "repayment"))
 )
 _INSERT_LINE = insert(LINES).inline()
-_REVERSED = select(ENTRIES.c.reversal_of).where(ENTRIES.c.reversal_of.is_not(None))
 
 
 def post(
@@ -108,8 +107,12 @@ def standing_entries(uow: UnitOfWork, loan_id: int, kinds: tuple[str, ...]) -> l
 
     Each with its lines that name the loan (a close-of-business entry also has
     income lines for the whole chunk, which name no loan): `lines` as
-    (account, debit, credit).
+    (account, debit, credit). A chunk's entry is reversed one loan at a time, so an
+    entry counts as reversed for this loan only by a reversal that names this loan.
     """
+    reversed_here = select(ENTRIES.c.reversal_of).where(
+        ENTRIES.c.reversal_of.is_not(None), ENTRIES.c.loan_id == loan_id
+    )
     rows = uow.connection.execute(
         select(
             ENTRIES.c.id,
@@ -127,7 +130,7 @@ def standing_entries(uow: UnitOfWork, loan_id: int, kinds: tuple[str, ...]) -> l
             LINES.c.loan_id == loan_id,
             ENTRIES.c.kind.in_(kinds),
             ENTRIES.c.reversal_of.is_(None),
-            ENTRIES.c.id.not_in(_REVERSED.scalar_subquery()),
+            ENTRIES.c.id.not_in(reversed_here.scalar_subquery()),
         )
         .order_by(ENTRIES.c.id, LINES.c.id)
     ).all()
@@ -149,16 +152,31 @@ def standing_entries(uow: UnitOfWork, loan_id: int, kinds: tuple[str, ...]) -> l
     return list(entries.values())
 
 
-def loan_balances(uow: UnitOfWork, loan_id: int) -> dict[str, int]:
-    """One loan's balance columns as its journal lines say they should be."""
+def loan_balances(
+    uow: UnitOfWork,
+    loan_id: int,
+    *,
+    before: date | None = None,
+    leaving_out: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """One loan's balance columns as its journal lines say they should be.
+
+    `before`: from the entries dated before that day only; `leaving_out`: without the
+    entries of those kinds.
+    """
     by_account = {
         account.value: (column, sign) for column, (account, sign) in LOAN_BALANCES.items()
     }
-    rows = uow.connection.execute(
+    query = (
         select(LINES.c.account, func.sum(LINES.c.debit - LINES.c.credit))
+        .join(ENTRIES, ENTRIES.c.id == LINES.c.entry_id)
         .where(LINES.c.loan_id == loan_id)
-        .group_by(LINES.c.account)
     )
+    if before is not None:
+        query = query.where(ENTRIES.c.business_date < before)
+    if leaving_out:
+        query = query.where(ENTRIES.c.kind.not_in(leaving_out))
+    rows = uow.connection.execute(query.group_by(LINES.c.account))
     balances = dict.fromkeys(LOAN_BALANCES, 0)
     for account, net in rows:
         target = by_account.get(account)

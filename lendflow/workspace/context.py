@@ -85,12 +85,25 @@ class LoanDayCloser(Protocol):
     """
 
     def __call__(
-        self, ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+        self,
+        ws: Workspace,
+        uow: UnitOfWork,
+        loan_id: int,
+        first: date,
+        last: date,
+        actor: str,
+        quiet: bool = False,
     ) -> None: ...
 
 
 def _not_wired(
-    ws: Workspace, uow: UnitOfWork, loan_id: int, first: date, last: date, actor: str
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan_id: int,
+    first: date,
+    last: date,
+    actor: str,
+    quiet: bool = False,
 ) -> None:
     raise BadInput("this workspace cannot reprocess loans: open it through lendflow.bootstrap")
 

@@ -7,6 +7,7 @@ The loan of test_cob_golden: cash-easy, 10,000.00 over 3 months at 15.60%, paid 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from datetime import date, timedelta
@@ -21,7 +22,7 @@ from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import BadInput, LendflowError, Refused
 from lendflow.loans import applications, audit, disbursement, repayments
-from lendflow.store.tables import events, journal_lines, loans, payouts
+from lendflow.store.tables import events, journal_entries, journal_lines, loans, payouts
 from lendflow.workspace.payments import GatewayError
 
 CONFIG = load_cob_config()
@@ -226,6 +227,19 @@ def test_backdated_repayment_says_so_and_keeps_the_books_provable(
     with ws.engine.connect() as c:
         lines_after = c.execute(select(func.count()).select_from(journal_lines)).scalar_one()
     assert lines_after > lines_before  # reversed and booked again, nothing deleted
+    with ws.engine.connect() as c:
+        payload = c.execute(
+            select(events.c.payload).where(events.c.name == "LoanReprocessed")
+        ).scalar_one()
+        reversed_on = c.execute(
+            select(func.min(journal_entries.c.business_date)).where(
+                journal_entries.c.kind == "reversal"
+            )
+        ).scalar_one()
+    # booked again from the value date: what came before it stands
+    assert json.loads(payload)["from"] == "2026-02-12"
+    assert json.loads(payload)["to"] == "2026-03-20"
+    assert reversed_on == date(2026, 2, 12)
     assert audit.verify(ws, auditor).ok
     # the same reference again moves nothing
     again = repayments.repay_backdated(ws, ops, loan_id, 342_037, date(2026, 2, 12), "file-0212")
@@ -368,3 +382,33 @@ def test_repayments_dated_after_the_open_date_racing_cob_change_nothing(
     for raced, untouched in zip(racing, reference, strict=True):
         assert loan_state(ws, raced) == loan_state(ws, untouched)
         assert account_totals(ws, raced) == account_totals(ws, untouched)
+
+
+def test_a_history_booked_out_of_order_is_rebuilt_from_the_payout(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant
+) -> None:
+    """A loan paid before close of business ever closed a day of it (allowed), then closed
+    through days before that payment, has books no in-order replay gives. Backdated money
+    then rebuilds it from its payout, and it ends as a loan booked in order."""
+    legacy = open_loan(ws, ops, risk, applicant)
+    ordered = open_loan(ws, ops, risk, applicant)
+    repayments.repay(ws, ops, legacy, 100_000, date(2026, 2, 20), idempotency_key="early")
+    cob.close_range(ws, ordered, ordered, date(2026, 1, 12), date(2026, 2, 19), "cob", CONFIG)
+    repayments.repay(ws, ops, ordered, 100_000, date(2026, 2, 20), idempotency_key="o1")
+    close(ws, date(2026, 1, 12), date(2026, 3, 20))
+    assert loan_state(ws, legacy) != loan_state(ws, ordered)  # closed as if paid early
+    repayments.repay_backdated(ws, ops, legacy, 50_000, date(2026, 3, 1), "late")
+    repayments.repay_backdated(ws, ops, ordered, 50_000, date(2026, 3, 1), "late-o")
+    assert loan_state(ws, legacy) == loan_state(ws, ordered)
+    assert account_totals(ws, legacy) == account_totals(ws, ordered)
+    with ws.engine.connect() as c:
+        froms = [
+            json.loads(p)["from"]
+            for p in c.execute(
+                select(events.c.payload)
+                .where(events.c.name == "LoanReprocessed")
+                .order_by(events.c.id)
+            ).scalars()
+        ]
+    assert froms == ["2026-01-12", "2026-03-01"]
+    assert audit.verify(ws, auditor).ok
