@@ -2,12 +2,13 @@
 
 Money that arrived on a closed day, or a repayment taken back, changes everything
 booked for the loan since: charges that fell due, days past due, penalty, moves
-through the machine, later repayments. The loan is rebuilt from its payout: every
-entry booked for it since (close of business and repayments) is reversed by a new
-entry, never deleted, and its repayments and closed days are booked again in the
-order they would have happened, so the loan ends exactly as if the money had been
-there on its day (or never). The rules come from the same places as ever (the loan
-aggregate, the close-of-business steps); this module only decides the order.
+through the machine, later repayments. The loan's history is walked again from its
+payout in the order it would have happened (`replay_steps`): before the value date
+only its rows are rebuilt, from the value date on every entry booked for it (close
+of business and repayments) is reversed by a new entry, never deleted
+(`reversal_lines`), and booked again, so the loan ends exactly as if the money had
+been there on its day (or never). The rules come from the same places as ever (the
+loan aggregate, the close-of-business steps); this module only decides the order.
 """
 
 from __future__ import annotations
