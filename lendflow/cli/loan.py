@@ -238,7 +238,7 @@ def reverse_repayment(
     json_output: JsonOption = False,
 ) -> None:
     """Ask for a repayment to be reversed; another person approves it (approve-reversal)."""
-    from lendflow.loans.repayments import ask_reversal
+    from lendflow.loans.reversals import ask_reversal
 
     with acting(user) as (ws, actor):
         result = ask_reversal(ws, actor, loan_id, transaction, reason, business_date(on))
@@ -258,7 +258,7 @@ def approve_reversal(
     json_output: JsonOption = False,
 ) -> None:
     """Approve a repayment reversal someone else asked for; the loan is reprocessed."""
-    from lendflow.loans.repayments import approve_reversal as approve
+    from lendflow.loans.reversals import approve_reversal as approve
 
     with acting(user) as (ws, actor):
         result = approve(ws, actor, reversal_id, business_date(on))

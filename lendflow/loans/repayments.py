@@ -14,7 +14,7 @@ from lendflow.domain.business_date import (
     check_open_date,
     open_date,
 )
-from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
 from lendflow.domain.money import format_fen
@@ -26,11 +26,11 @@ from lendflow.loans.records import (
     transition,
 )
 from lendflow.loans.reprocessing import PostRepayment, repayments_of, reprocess
-from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult, RepaymentReversal
+from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
 from lendflow.states.machine import machine
-from lendflow.store import idempotency, journal, reversals
+from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -253,7 +253,7 @@ def repay_backdated(
             actor,
             loan,
             payments,
-            _replayer(ws, actor),
+            replayer(ws, actor),
             changed_on=value_date,
             reason="backdated repayment",
         )
@@ -272,7 +272,7 @@ def repay_backdated(
     return run_in_transaction(ws.engine, use_case)
 
 
-def _replayer(ws: Workspace, actor: Actor) -> PostRepayment:
+def replayer(ws: Workspace, actor: Actor) -> PostRepayment:
     """Books a repayment again during reprocessing: same rules, no idempotency key
     (the first booking holds it), its reference kept as the memo."""
 
@@ -344,96 +344,3 @@ def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> PayoffQuote
         )
 
     return run_in_transaction(ws.engine, use_case)
-
-
-def ask_reversal(
-    ws: Workspace, actor: Actor, loan_id: int, reference: str, reason: str, as_of: date
-) -> RepaymentReversal:
-    """Ask for a repayment to be taken back (a bounced transfer, a payment on the wrong
-    loan); another person approves it (`approve_reversal`)."""
-    actor.require(Permission.REVERSE_REPAYMENTS, "reverse repayments")
-    reason = reason.strip()
-    if not reason or len(reason) > 200:
-        raise BadInput("--reason: say why in 1 to 200 characters")
-    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
-
-    def use_case(uow: UnitOfWork) -> RepaymentReversal:
-        loan_store.get(uow, loan_id, for_update=True)
-        payment = _standing_payment(uow, loan_id, reference)
-        if reversals.pending_for(uow, loan_id, reference) is not None:
-            raise Refused(f"a reversal of {reference} on loan {loan_id} is already waiting")
-        row = reversals.add(uow, loan_id, reference, reason, actor.name, as_of)
-        return _reversal(row, payment)
-
-    return run_in_transaction(ws.engine, use_case)
-
-
-def approve_reversal(
-    ws: Workspace, actor: Actor, reversal_id: int, as_of: date
-) -> RepaymentReversal:
-    """Approve a reversal someone else asked for: reprocess the loan without the payment."""
-    actor.require(Permission.REVERSE_REPAYMENTS, "reverse repayments")
-    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
-
-    def use_case(uow: UnitOfWork) -> RepaymentReversal:
-        asked = reversals.get(uow, reversal_id)
-        if asked["status"] != "pending":
-            raise Refused(f"repayment reversal {reversal_id} is already {asked['status']}")
-        if asked["asked_by"] == actor.name:
-            raise Refused(
-                f"{actor.name} asked for reversal {reversal_id}; another person must approve it"
-                " (four eyes)"
-            )
-        loan_id = asked["loan_id"]
-        loan = loan_store.get(uow, loan_id, for_update=True)
-        payment = _standing_payment(uow, loan_id, asked["reference"])
-        kept = [p for p in repayments_of(uow, loan_id) if p.reference != asked["reference"]]
-        row = reprocess(
-            ws,
-            uow,
-            actor,
-            loan,
-            kept,
-            _replayer(ws, actor),
-            changed_on=payment.on,
-            reason=f"repayment {asked['reference']} reversed: {asked['reason']}",
-        )
-        loan_event(
-            uow,
-            row,
-            "RepaymentReversed",
-            actor,
-            as_of,
-            {
-                "amount": payment.amount,
-                "value_date": payment.on.isoformat(),
-                "idempotency_key": asked["reference"],
-                "asked_by": asked["asked_by"],
-                "reversal_id": reversal_id,
-            },
-        )
-        reversals.decide(uow, reversal_id, actor.name, as_of)
-        return _reversal({**asked, "status": "reversed", "decided_by": actor.name}, payment)
-
-    return run_in_transaction(ws.engine, use_case)
-
-
-def _standing_payment(uow: UnitOfWork, loan_id: int, reference: str) -> Booked:
-    for payment in repayments_of(uow, loan_id):
-        if payment.reference == reference:
-            return payment
-    raise BadInput(f"loan {loan_id} has no standing repayment {reference}")
-
-
-def _reversal(row: dict[str, Any], payment: Booked) -> RepaymentReversal:
-    return RepaymentReversal(
-        id=row["id"],
-        loan_id=row["loan_id"],
-        reference=row["reference"],
-        amount=payment.amount,
-        value_date=payment.on,
-        reason=row["reason"],
-        status=row["status"],
-        asked_by=row["asked_by"],
-        decided_by=row.get("decided_by"),
-    )

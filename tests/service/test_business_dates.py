@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import BadInput, LendflowError, Refused
-from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import applications, audit, disbursement, repayments, reversals
 from lendflow.store.tables import events, journal_entries, journal_lines, loans, payouts
 from lendflow.workspace.payments import GatewayError
 
@@ -304,13 +304,13 @@ def test_a_reversed_repayment_leaves_the_loan_as_if_never_paid(ws, ops, risk, ap
     close(ws, date(2026, 1, 12), date(2026, 2, 9))
     repayments.repay(ws, ops, paid, 342_037, date(2026, 2, 10), idempotency_key="bounced")
     close(ws, date(2026, 2, 10), date(2026, 3, 20))
-    asked = repayments.ask_reversal(ws, ops, paid, "bounced", "transfer bounced", date(2026, 3, 21))
+    asked = reversals.ask_reversal(ws, ops, paid, "bounced", "transfer bounced", date(2026, 3, 21))
     assert (asked.status, asked.amount) == ("pending", 342_037)
     with pytest.raises(Refused, match="another person must approve it"):
-        repayments.approve_reversal(ws, ops, asked.id, date(2026, 3, 21))
+        reversals.approve_reversal(ws, ops, asked.id, date(2026, 3, 21))
     with pytest.raises(LendflowError, match="may not reverse repayments"):
-        repayments.approve_reversal(ws, risk, asked.id, date(2026, 3, 21))
-    done = repayments.approve_reversal(ws, admin, asked.id, date(2026, 3, 21))
+        reversals.approve_reversal(ws, risk, asked.id, date(2026, 3, 21))
+    done = reversals.approve_reversal(ws, admin, asked.id, date(2026, 3, 21))
     assert (done.status, done.decided_by) == ("reversed", "admin")
     assert loan_state(ws, paid) == loan_state(ws, never)
     assert account_totals(ws, paid) == account_totals(ws, never)
