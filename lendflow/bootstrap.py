@@ -84,6 +84,21 @@ def configured_decider(ws: Workspace) -> CreditDecider:
     return AutomatedReview(ws)
 
 
+def _close_loan_days(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan_id: int,
+    first: date,
+    last: date,
+    actor: str,
+    quiet: bool = False,
+) -> None:
+    """Close of business for one loan, day by day, inside the caller's transaction."""
+    from lendflow.close_of_business.sweep import close_loan_days
+
+    close_loan_days(ws, uow, loan_id, first, last, actor, quiet)
+
+
 def workspace_for(
     settings: Settings,
     *,
@@ -96,6 +111,7 @@ def workspace_for(
         policy_path=policy_path,
         contracts=RenderedContracts(),
         make_decider=configured_decider,
+        close_loan_days=_close_loan_days,
     )
     if gateway is not None:
         ws.gateway = gateway

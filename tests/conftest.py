@@ -41,6 +41,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     # Loan-engine tests decide applications by hand; decisioning tests opt in to
     # automated review (the product default) with `automated_review`.
     monkeypatch.setenv("LENDFLOW_DECISIONING", "manual")
+    # The real date is fixed, never the wall clock: business dates in tests run up to
+    # early 2027, and the horizon (policy) is measured from this day.
+    monkeypatch.setenv("LENDFLOW_TODAY", "2027-12-31")
     return home
 
 

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     WITHDRAW = "withdraw"
     DISBURSE = "disburse"
     REPAY = "repay"
+    REVERSE_REPAYMENTS = "reverse_repayments"
     READ = "read"
     SEE_PERSONAL_DATA = "see_personal_data"
     AUDIT = "audit"
@@ -40,6 +41,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
             Permission.WITHDRAW,
             Permission.DISBURSE,
             Permission.REPAY,
+            Permission.REVERSE_REPAYMENTS,  # asked by one person, approved by another
             Permission.READ,
             Permission.RUN_COB,
             Permission.SERVE_CUSTOMERS,

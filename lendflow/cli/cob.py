@@ -54,7 +54,7 @@ def run(
     """Close one business date, or a range; a date already closed changes nothing."""
     from lendflow.access.permissions import Permission
 
-    today = business_date(None)
+    today = business_date(None)  # the real date: LENDFLOW_TODAY or the system clock
     first = as_of or today - timedelta(days=1)
     last = to or first
     from lendflow.close_of_business.sweep import check_dates

@@ -128,7 +128,9 @@ def business_date(on: date | str | None) -> date:
         return on
     if on:
         return bounds.parse_date(on, field="--on")
-    return datetime.now(BUSINESS_TIME_ZONE).date()
+    from lendflow.config.settings import load_settings
+
+    return load_settings().today or datetime.now(BUSINESS_TIME_ZONE).date()
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from lendflow.cli.common import (
     business_date,
     parse_code,
     parse_id,
+    parse_key,
     parse_line,
     parse_money,
     parse_note,
@@ -256,14 +257,28 @@ def repay(
     ],
     idempotency_key: KeyOption = None,
     on: OnOption = None,
+    backdated: Annotated[
+        bool,
+        typer.Option(
+            "--backdated",
+            help="Money that arrived on a closed day (--on): reprocess the loan from it.",
+        ),
+    ] = False,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Post a repayment; it is allocated by the product's waterfall."""
+    """Post a repayment on the loan's open business date; it is allocated by the product's
+    waterfall. With --backdated, money that arrived on a closed day reprocesses the loan."""
     from lendflow.loans.repayments import repay as repay_loan
+    from lendflow.loans.repayments import repay_backdated
 
+    if backdated and not on:
+        raise BadInput("--backdated needs --on: the day the money arrived")
     with acting(user) as (ws, actor):
-        result = repay_loan(ws, actor, loan_id, amount, business_date(on), idempotency_key)
+        if backdated:
+            result = repay_backdated(ws, actor, loan_id, amount, business_date(on), idempotency_key)
+        else:
+            result = repay_loan(ws, actor, loan_id, amount, business_date(on), idempotency_key)
     credit = result.credit_balance
     _done(
         result,
@@ -271,6 +286,54 @@ def repay(
         f"loan {loan_id} is {result.status}; outstanding {format_fen(result.outstanding.total)}"
         + (f", credit balance {format_fen(credit)}" if credit else ""),
     )
+
+
+@app.command("reverse-repayment")
+def reverse_repayment(
+    loan_id: LoanId,
+    transaction: Annotated[
+        str,
+        typer.Option(
+            "--transaction",
+            help="The repayment's idempotency key.",
+            parser=parse_key("--transaction"),
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it is taken back.", parser=parse_note("--reason"))
+    ],
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Ask for a repayment to be reversed; another person approves it (approve-reversal)."""
+    from lendflow.loans.reversals import ask_reversal
+
+    with acting(user) as (ws, actor):
+        result = ask_reversal(ws, actor, loan_id, transaction, reason, business_date(on))
+    _done(
+        result,
+        json_output,
+        f"reversal {result.id} of {result.reference} ({format_fen(result.amount)} on"
+        f" {result.value_date}) waits for another person: `loan approve-reversal {result.id}`",
+    )
+
+
+@app.command("approve-reversal")
+def approve_reversal(
+    reversal_id: Annotated[
+        int, typer.Argument(help="Reversal id.", parser=parse_id("reversal id"))
+    ],
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Approve a repayment reversal someone else asked for; the loan is reprocessed."""
+    from lendflow.loans.reversals import approve_reversal as approve
+
+    with acting(user) as (ws, actor):
+        result = approve(ws, actor, reversal_id, business_date(on))
+    _done(result, json_output, f"repayment {result.reference} on loan {result.loan_id} reversed")
 
 
 @app.command("quote")

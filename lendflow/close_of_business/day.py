@@ -25,6 +25,7 @@ from lendflow.products.catalogue import spec_of
 from lendflow.store import cob_queries as q
 from lendflow.store import events
 from lendflow.store import products as product_store
+from lendflow.store.cob_ledger import LedgerLine, post_entry
 from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ class Day:
         self.uow, self.lo, self.hi, self.d, self.actor = uow, lo, hi, d, actor
         self.config, self.policy = config, policy
         self.notices: NoticeIssuer | None = None
+        self.quiet = False
+        """Rebuilding a loan's state for a day whose entries and events stand (reprocessing):
+        rows are written, nothing is posted or appended."""
         self.counts: Counter[str] = Counter()
         self.loans: dict[int, LoanDay] = {}
         self.events: list[events.NewEvent] = []
@@ -128,6 +132,11 @@ class Day:
         if version_id not in self._specs:
             self._specs[version_id] = spec_of(product_store.version_by_id(self.uow, version_id))
         return self._specs[version_id]
+
+    def post(self, *, kind: str, lines: list[LedgerLine]) -> None:
+        """Post the step's entry for the day, unless the day is only being rebuilt."""
+        if not self.quiet:
+            post_entry(self.uow, kind=kind, lines=lines, business_date=self.d, actor=self.actor)
 
     def judged(self) -> list[LoanDay]:
         return [loan for loan in self.loans.values() if loan.judged]

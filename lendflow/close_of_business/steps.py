@@ -30,7 +30,7 @@ from lendflow.domain.loan import charges_falling_due
 from lendflow.domain.statuses import LoanStatus
 from lendflow.states.machine import machine
 from lendflow.store import cob_queries as q
-from lendflow.store.cob_ledger import LedgerLine, post_entry
+from lendflow.store.cob_ledger import LedgerLine
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
@@ -111,7 +111,7 @@ def recognise_due(day: Day) -> None:
             fee_total += loan.add_fee
     lines += [(None, Account.INTEREST_INCOME, 0, interest_total)]
     lines += [(None, Account.FEE_INCOME, 0, fee_total)]
-    post_entry(day.uow, kind="charges_due", lines=lines, business_date=day.d, actor=day.actor)
+    day.post(kind="charges_due", lines=lines)
     q.execute_rows(day.uow, q.MARK_RECOGNISED, ("b_id",), [(r[0],) for r in rows])
     day.counts["instalments_fell_due"] += len(rows)
 
@@ -233,7 +233,7 @@ def _write_off(day: Day, written: list[LoanDay]) -> None:
         lines += [(loan.id, account, 0, amount) for account, amount in parts.items() if amount]
         loan.written_off = True
         day.counts["written_off_principal"] += loan.principal
-    post_entry(day.uow, kind="write_off", lines=lines, business_date=day.d, actor=day.actor)
+    day.post(kind="write_off", lines=lines)
 
 
 def _penalty_rate(spec: ProductSpec, policy: Policy) -> Decimal | None:
@@ -271,7 +271,7 @@ def penalty(day: Day) -> None:
     if not total:
         return
     lines.append((None, Account.PENALTY_INCOME, 0, total))
-    post_entry(day.uow, kind="penalty", lines=lines, business_date=day.d, actor=day.actor)
+    day.post(kind="penalty", lines=lines)
     q.execute_rows(day.uow, q.ADD_PENALTY, ("b_id", "b_amount"), per_item)
     day.counts["penalty_accrued"] += total
 

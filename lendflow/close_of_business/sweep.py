@@ -28,12 +28,13 @@ from lendflow.close_of_business.day import Day, NoticeIssuer
 from lendflow.close_of_business.notices import RenderedNotices
 from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCounts
 from lendflow.close_of_business.steps import STEPS
-from lendflow.config.cob import CobConfig
+from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.domain.errors import BadInput
 from lendflow.store import cob_queries as q
 from lendflow.store import cob_runs, events
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.anchors import anchor_chain
+from lendflow.workspace.faults import fault_point
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
@@ -60,16 +61,24 @@ def _close_day(
     config: CobConfig,
     policy: Policy,
     notices: NoticeIssuer | None = None,
+    quiet: bool = False,
 ) -> tuple[Counter[str], bool]:
-    """Close `d` inside one transaction; also whether every live loan is now closed through it."""
+    """Close `d` inside one transaction; also whether every live loan is now closed through it.
+
+    `quiet` rebuilds the day's effect on the rows only (reprocessing a loan from a later
+    date: the day's entries and events stand).
+    """
     q.begin_chunk(uow, lo, hi)
     day = Day(uow, lo, hi, d, actor, config, policy)
     day.notices = notices
+    day.quiet = quiet
     for step in config.steps:
         STEPS[step](day)
     scanned, settled = day.close()
     day.counts["loans_scanned"] += scanned
-    events.append_many(uow, day.events)
+    if not quiet:
+        events.append_many(uow, day.events)
+    fault_point("cob.inside_chunk")  # everything written, nothing committed
     return day.counts, settled
 
 
@@ -84,6 +93,7 @@ def close_range(
     its own watermark on, date by date, before the range goes on: every loan sees
     every date once and in order, and on a nightly run nothing is read twice.
     """
+    check_dates(first, last, ws.today(), ws.policy.business_dates.horizon_days)
     totals: Counter[str] = Counter()
     notices = RenderedNotices(ws) if config.render_notices else None
 
@@ -101,6 +111,28 @@ def close_range(
                 totals.update(close(behind)[0])
         d += DAY
     return SweepCounts.of(totals)
+
+
+def close_loan_days(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan_id: int,
+    first: date,
+    last: date,
+    actor: str,
+    quiet: bool = False,
+) -> None:
+    """Close `first` … `last` for one loan inside the caller's transaction (reprocessing).
+
+    The same steps as the night's run, over a range of one id; no notice is rendered
+    again (one already issued for a milestone is never issued twice). `quiet` only
+    rebuilds the rows, for days whose entries and events stand.
+    """
+    config = load_cob_config()
+    d = first
+    while d <= last:
+        _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy, quiet=quiet)
+        d += DAY
 
 
 def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:
@@ -121,12 +153,22 @@ def id_ranges(ws: Workspace, chunk_size: int) -> list[tuple[int, int]]:
     ]
 
 
-def check_dates(first: date, last: date, today: date) -> None:
-    """Refuse a range that ends before it starts, or reaches past tomorrow."""
+def check_dates(first: date, last: date, today: date, horizon_days: int = 1) -> None:
+    """Refuse a range that ends before it starts, or closes a day that has not come.
+
+    `today` is the real date (the workspace's clock); the policy's horizon (a day
+    by default) is the only slack.
+    """
     if last < first:
         raise BadInput(f"the range ends ({last}) before it starts ({first})")
-    if last > today + timedelta(days=1):
-        raise BadInput(f"cannot close {last}: it is more than a day after today ({today})")
+    if last > today + timedelta(days=horizon_days):
+        raise BadInput(
+            f"cannot close {last}: it is more than {_days(horizon_days)} after today ({today})"
+        )
+
+
+def _days(n: int) -> str:
+    return "a day" if n == 1 else f"{n} days"
 
 
 def portfolio_counts(ws: Workspace) -> PortfolioCounts:

@@ -95,6 +95,18 @@ class ServiceLevels(Strict):
     question: int = Field(default=3, ge=1)
 
 
+class BusinessDates(Strict):
+    """How far a business date may run ahead of the real date, in days.
+
+    Money is dated on a loan's open business date; this bounds every date a
+    person or a file can give (apply, approve, disburse, repay, payoff, files,
+    close of business), so a mistyped year can never recognise a whole schedule.
+    A day of slack lets a bank file cut in another time zone through.
+    """
+
+    horizon_days: int = Field(default=1, ge=0, le=7)
+
+
 class Policy(Strict):
     """The lender's regulatory limits."""
 
@@ -109,6 +121,12 @@ class Policy(Strict):
     product_gates: ProductGates = Field(default_factory=ProductGates)
     affordability: Affordability = Field(default_factory=Affordability)
     service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
+    business_dates: BusinessDates = Field(default_factory=BusinessDates)
+    max_overpayment: Fen = Field(
+        default=1_000_000,
+        description="most a repayment may pay beyond settling the loan, kept as the borrower's"
+        " credit; more is refused (returned to the payer, never booked)",
+    )
 
 
 def default_policy_path() -> Path:

@@ -6,6 +6,7 @@ deployments change behaviour by environment, never by editing code.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     decisioning: Literal["automated", "manual"] = Field(
         default="automated",
         description="automated: scorecard and decision table decide or refer; manual: refer all",
+    )
+
+    today: date | None = Field(
+        default=None,
+        description="the real date (LENDFLOW_TODAY) instead of the system clock in Asia/Shanghai;"
+        " tests and replays fix it",
     )
 
     @cached_property

@@ -64,6 +64,7 @@ class SimulatedBook:
     behaviours: Counter[str] = field(default_factory=Counter)
     counts: Counter[str] = field(default_factory=Counter)
     paid_through: date | None = None
+    closed_through: date | None = None
 
 
 class Simulator:
@@ -78,8 +79,14 @@ class Simulator:
         self.rng = random.Random(book.seed)
 
     def day(self, d: date, arrivals: list[SimulatedApplicant]) -> None:
-        """One business day: pay out yesterday's approvals, take today's applications,
-        borrowers pay what falls due, then close the day."""
+        """One business day: close the days since the last one (a weekend), pay out
+        yesterday's approvals, take today's applications, borrowers pay what falls due,
+        then close the day.
+
+        Money is dated on the open business date, so the days between two business
+        days are closed before Monday's payments, never after them.
+        """
+        self.close(d - timedelta(days=1))
         self._pay_out(d)
         for applicant in arrivals:
             self._apply(applicant, d)
@@ -185,8 +192,14 @@ class Simulator:
         return owed
 
     def close(self, d: date) -> None:
+        """Close every calendar day not yet closed, through `d` (a no-op when it is)."""
+        closed = self.book.closed_through
+        first = d if closed is None else closed + timedelta(days=1)
+        if first > d:
+            return
         for lo, hi in id_ranges(self.ws, 5_000):
-            close_range(self.ws, lo, hi, d, d, "system", self.cob)
+            close_range(self.ws, lo, hi, first, d, "system", self.cob)
+        self.book.closed_through = d
 
 
 def survey_people(path: Path) -> list[SurveyResponse]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
+from lendflow.domain.business_date import check_horizon
 from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
@@ -108,6 +109,7 @@ class Application:
 def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) -> LoanResult:
     """Register an application for a live product, or refuse it with the rule it breaks."""
     actor.require(Permission.APPLY, "take applications")
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
 
     def use_case(uow: UnitOfWork) -> LoanResult:
         version = products.live_version(uow, application.product)
@@ -222,6 +224,8 @@ def _decide(
     as_of: date,
     step: Any,
 ) -> LoanResult:
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
+
     def use_case(uow: UnitOfWork) -> LoanResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
         not_before(as_of, loan["applied_on"], f"loan {loan_id} was applied for")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.business_date import check_horizon
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
 from lendflow.domain.schedule import Schedule, generate
@@ -30,6 +31,7 @@ from lendflow.states.machine import machine
 from lendflow.store import idempotency, journal, payouts
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
+from lendflow.workspace.faults import fault_point
 from lendflow.workspace.payments import GatewayError, PayoutReceipt
 
 if TYPE_CHECKING:
@@ -60,6 +62,10 @@ def disburse(
     )
     if "replayed" in prepared:
         return prepared["replayed"]
+    # A payout resumed after a crash or a timeout is booked on the business date it
+    # was first asked for, not on the date of the retry: the schedule, the journal and
+    # the watermark all start from the day the money was meant to leave.
+    booked_on: date = prepared["requested_on"]
     try:
         receipt = ws.gateway.pay_out(
             prepared["reference"], prepared["amount"], prepared["customer_id"]
@@ -70,10 +76,11 @@ def disburse(
             ws.engine, lambda uow: _record_failure(uow, prepared["reference"], failed)
         )
         raise
+    fault_point("disbursement.after_gateway")
     return run_in_transaction(
         ws.engine,
         lambda uow: _activate(
-            ws, uow, actor, loan_id, as_of, idempotency_key, request, receipt, prepared
+            ws, uow, actor, loan_id, booked_on, idempotency_key, request, receipt, prepared
         ),
     )
 
@@ -108,6 +115,7 @@ def _prepare(
     if loan["state"] != "approved":
         raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
     not_before(as_of, loan["decided_on"], f"loan {loan_id} was approved")
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
     reference = payout_reference(loan_id)
     existing = payouts.by_reference(uow, reference)
     resuming = existing is not None and existing["status"] in ("pending", "paid")

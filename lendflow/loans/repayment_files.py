@@ -24,15 +24,16 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.business_date import ClosedDay, check_horizon
 from lendflow.domain.calendar import parse_date
 from lendflow.domain.errors import BadInput, LendflowError
 from lendflow.domain.money import format_fen, parse_amount
-from lendflow.loans.repayments import repay
+from lendflow.loans.repayments import repay, repay_backdated
 from lendflow.store.idempotency import channel_key
 from lendflow.store.uow import one_transaction
 from lendflow.workspace.faults import fault_point
@@ -420,18 +421,15 @@ def _shown(value: str) -> str:
 
 
 def _check_business_date(ws: Workspace, paid_on: date, as_of: date) -> None:
-    """Refuse money dated after the business date, plus the policy's horizon if it has one.
+    """Refuse money dated after the file's business date or beyond the policy's horizon
+    after the real date (the workspace's clock).
 
     One row dated 2099 would otherwise be posted, and every later payment on that loan
-    refused as dated before its last movement. The workspace's clock, once it has one,
-    decides the real date; until then `as_of` (the command's business date) does.
+    refused as dated before its last movement.
     """
-    clock = getattr(ws, "clock", None)
-    today = clock.today() if clock is not None and hasattr(clock, "today") else as_of
-    horizon = int(getattr(ws.policy, "business_date_horizon_days", 0) or 0)
-    if paid_on > today + timedelta(days=horizon):
-        ahead = f"more than {horizon} days after" if horizon else "after"
-        raise BadInput(f"paid_on {paid_on} is {ahead} the business date {today}")
+    if paid_on > as_of:
+        raise BadInput(f"paid_on {paid_on} is after the file's business date {as_of}")
+    check_horizon(paid_on, ws.today(), ws.policy.business_dates.horizon_days, "paid_on")
 
 
 def post_chunk(
@@ -499,8 +497,15 @@ def _post_rows(
 
 
 def _post_row(ws: Workspace, actor: Actor, row: RepaymentRow, report: ChunkReport) -> None:
+    """Post one row on its own savepoint; a row for a day already closed for its loan (a
+    bank file for an earlier day) goes through the backdated path, which reprocesses it."""
     try:
-        result = repay(ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key)
+        try:
+            result = repay(ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key)
+        except ClosedDay:
+            result = repay_backdated(
+                ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key
+            )
     except LendflowError as exc:
         report.problems.append(RowProblem(row.line, row.reference, "refused", exc.message))
         return

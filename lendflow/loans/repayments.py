@@ -8,18 +8,28 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
-from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.business_date import (
+    check_backdated,
+    check_horizon,
+    check_open_date,
+    open_date,
+)
+from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
+from lendflow.domain.money import format_fen
+from lendflow.domain.reprocessing import Payment as Booked
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.records import (
     loan_event,
     not_before,
     transition,
 )
+from lendflow.loans.reprocessing import PostRepayment, repayments_of, reprocess
 from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
+from lendflow.states.machine import machine
 from lendflow.store import idempotency, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -30,19 +40,34 @@ if TYPE_CHECKING:
 OPERATION = "repay"
 
 
-def check_not_backdated(uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> None:
-    """Refuse money dated into a closed business day or before the loan's last movement.
+def check_not_backdated(ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as_of: date) -> None:
+    """Refuse money not dated on the loan's open business date (`domain.business_date`).
 
     Close of business has already aged and charged the loan for every date up to
-    its watermark; a later movement dated earlier would leave those figures wrong.
+    its watermark; a movement dated earlier would leave those figures wrong, and
+    one dated later would have the days between closed as if it had arrived.
     """
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
     not_before(as_of, loan["disbursed_on"], f"loan {loan['id']} was disbursed")
-    if loan["cob_through"] is not None and as_of <= loan["cob_through"]:
-        raise BadInput(
-            f"business date {as_of} is already closed for loan {loan['id']}"
-            f" (closed through {loan['cob_through']})"
-        )
+    check_open_date(
+        loan["id"],
+        as_of,
+        loan["cob_through"],
+        loan["disbursed_on"],
+        in_sweep=loan["state"] in OUTSTANDING,
+    )
     not_before(as_of, journal.last_movement(uow, loan["id"]), f"loan {loan['id']}'s last payment")
+
+
+def check_overpayment(ws: Workspace, loan_id: int, overpayment: int) -> None:
+    """Refuse a payment leaving more credit than the policy lets the lender hold."""
+    limit = ws.policy.max_overpayment
+    if overpayment > limit:
+        raise Refused(
+            f"loan {loan_id}: the payment is {format_fen(overpayment)} more than settles the"
+            f" loan, over the policy's limit of {format_fen(limit)}; return it to the payer"
+            " or post what is owed"
+        )
 
 
 def repay(
@@ -70,9 +95,9 @@ def repay(
             return replay_of(ws, uow, stored, actor, RepaymentResult)
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
-        check_not_backdated(uow, loan, as_of)
+        check_not_backdated(ws, uow, loan, as_of)
         rows = loan_store.instalments(uow, loan_id)
-        loan = _post(uow, loan, rows, amount, as_of, actor, key)
+        loan = _post(ws, uow, loan, rows, amount, as_of, actor, key)
         result = loan_view(
             ws,
             uow,
@@ -90,6 +115,7 @@ def repay(
 
 
 def _post(
+    ws: Workspace,
     uow: UnitOfWork,
     row: dict[str, Any],
     rows: list[dict[str, Any]],
@@ -97,29 +123,41 @@ def _post(
     as_of: date,
     actor: Actor,
     key: str,
+    journal_key: str | None = "",
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Let the loan spend the payment, then write what it decided: instalments and the
     loan once each, the journal entries, the event and any close or cure.
 
-    `rows` are kept current, so the answer shows the loan as it now stands.
+    `rows` are kept current, so the answer shows the loan as it now stands. `quiet`
+    rebuilds the rows only, for a payment whose entries and events stand (reprocessing
+    a loan from a later date).
     """
     loan = Loan.from_rows(row, rows)
     spec = spec_for(uow, row)
     outcome = loan.repay(amount, as_of, spec.allocation)
-    if outcome.charges_due:
+    if outcome.plan is not None:
+        check_overpayment(ws, row["id"], outcome.plan.overpayment)
+    if outcome.charges_due and not quiet:
         _post_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
     for instalment_id, values in loan.changed_instalments().items():
         loan_store.update_instalment(uow, instalment_id, values)
-    _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, f"{OPERATION}:{key}")
+    if journal_key == "":
+        journal_key = f"{OPERATION}:{key}"
     after = {**row, **outcome.balances}
-    event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
-    loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
+    if not quiet:
+        # the memo keeps the reference, so reprocessing can book the payment again under it
+        _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
+        event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
+        loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
     if outcome.trigger == "close":
         assert outcome.plan is not None
-        return transition(
+        return _move(
             uow,
             row,
             "close",
+            quiet,
             actor=actor,
             as_of=as_of,
             event_name="LoanClosed",
@@ -128,16 +166,29 @@ def _post(
             payload={"credit_balance": after["credit_balance"]},
         )
     if outcome.trigger == "cure":
-        return transition(
+        return _move(
             uow,
             row,
             "cure",
+            quiet,
             actor=actor,
             as_of=as_of,
             event_name="LoanCured",
             changes={**outcome.balances, **_current(spec)},
         )
     return loan_store.save(uow, row, outcome.balances) if outcome.balances else row
+
+
+def _move(
+    uow: UnitOfWork, row: dict[str, Any], trigger: str, quiet: bool, **how: Any
+) -> dict[str, Any]:
+    """A checked move through the loan machine; a quiet one writes the row, no event."""
+    if not quiet:
+        return transition(uow, row, trigger, **how)
+    move = machine("loan").fire(
+        row["state"], trigger, how.get("context"), label=f"loan {row['id']}"
+    )
+    return loan_store.save(uow, row, {"state": move.dest, **how.get("changes", {})})
 
 
 def _post_lines(
@@ -148,6 +199,7 @@ def _post_lines(
     as_of: date,
     actor: Actor,
     idempotency_key: str | None = None,
+    memo: str = "",
 ) -> None:
     journal.post(
         uow,
@@ -157,6 +209,101 @@ def _post_lines(
         actor=actor.name,
         loan_id=loan["id"],
         idempotency_key=idempotency_key,
+        memo=memo,
+    )
+
+
+def repay_backdated(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    amount: int,
+    value_date: date,
+    reference: str | None = None,
+) -> RepaymentResult:
+    """Book money that arrived on a closed day of the loan, as if it had been there then.
+
+    The loan is reprocessed (`loans.reprocessing`): what was booked for it since its
+    payout is reversed, and its repayments, this one on `value_date`, and its closed
+    days are booked again in order. Repayment files call this for rows dated into a
+    loan's closed days. A replay of the same reference returns the first answer.
+    """
+    actor.require(Permission.REPAY, "post repayments")
+    if amount <= 0:
+        raise Refused("a repayment must be more than zero")
+    key = reference or f"repay-{secrets.token_hex(8)}"
+    # The same request as `repay`'s: a payment is its loan, amount and value date however
+    # it was booked, so a repayment file posted again replays a row that was backdated.
+    request = {"loan_id": loan_id, "amount": amount, "as_of": value_date.isoformat()}
+
+    def use_case(uow: UnitOfWork) -> RepaymentResult:
+        loan = loan_store.get(uow, loan_id, for_update=True)
+        stored = idempotency.replay(uow, key, OPERATION, request)
+        if stored is not None:
+            return replay_of(ws, uow, stored, actor, RepaymentResult)
+        check_horizon(value_date, ws.today(), ws.policy.business_dates.horizon_days)
+        check_backdated(loan_id, value_date, loan["cob_through"], loan["disbursed_on"])
+        payments = [*repayments_of(uow, loan_id), Booked(value_date, amount, key)]
+        row = reprocess(
+            ws,
+            uow,
+            actor,
+            loan,
+            payments,
+            replayer(ws, actor),
+            changed_on=value_date,
+            reason="backdated repayment",
+        )
+        loan_event(
+            uow,
+            row,
+            "RepaymentBackdated",
+            actor,
+            value_date,
+            {"amount": amount, "value_date": value_date.isoformat(), "idempotency_key": key},
+        )
+        result = _answer(ws, uow, row, actor, amount, key)
+        idempotency.remember(uow, key, OPERATION, request, storable(result), loan_id)
+        return result
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def replayer(ws: Workspace, actor: Actor) -> PostRepayment:
+    """Books a repayment again during reprocessing: same rules, no idempotency key
+    (the first booking holds it), its reference kept as the memo."""
+
+    def post(
+        uow: UnitOfWork,
+        row: dict[str, Any],
+        rows: list[dict[str, Any]],
+        amount: int,
+        on: date,
+        reference: str,
+        quiet: bool,
+    ) -> dict[str, Any]:
+        return _post(
+            ws, uow, row, rows, amount, on, actor, reference, journal_key=None, quiet=quiet
+        )
+
+    return post
+
+
+def _answer(
+    ws: Workspace, uow: UnitOfWork, row: dict[str, Any], actor: Actor, amount: int, key: str
+) -> RepaymentResult:
+    """The loan as it stands on its open business date, with the payment booked."""
+    opened = open_date(row["cob_through"], row["disbursed_on"])
+    assert opened is not None
+    return loan_view(
+        ws,
+        uow,
+        row,
+        actor,
+        opened,
+        loan_store.instalments(uow, row["id"]),
+        result=RepaymentResult,
+        payment=Payment(amount=amount, idempotency_key=key),
     )
 
 
@@ -180,7 +327,7 @@ def quote(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> PayoffQuote
             raise Refused(
                 f"loan {loan_id} is {loan['state']}; a payoff quote needs active or overdue"
             )
-        check_not_backdated(uow, loan, as_of)
+        check_not_backdated(ws, uow, loan, as_of)
         payoff = Loan.from_rows(loan, loan_store.instalments(uow, loan_id)).payoff(as_of)
         return PayoffQuote(
             loan_id=loan_id,

@@ -273,3 +273,17 @@ class LoanEvent(Result):
     """Wall-clock UTC time of recording, for audit only; JSON shows it as it always has."""
     payload: str
     hash: str
+
+
+class RepaymentReversal(Result):
+    """`loan reverse-repayment`: a reversal asked for, or approved and booked (`reversed`)."""
+
+    id: int
+    loan_id: int
+    reference: str
+    amount: Fen
+    value_date: date
+    reason: str
+    status: str
+    asked_by: str
+    decided_by: str | None = None

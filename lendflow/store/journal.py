@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 
@@ -33,6 +34,7 @@ def post(
     loan_id: int | None,
     idempotency_key: str | None = None,
     memo: str = "",
+    reversal_of: int | None = None,
 ) -> int:
     """Write one entry and its lines (already checked balanced); returns the entry id."""
     entry_id = driver.scalar(
@@ -45,6 +47,7 @@ def post(
             "idempotency_key": idempotency_key,
             "actor": actor,
             "memo": memo[:200],
+            "reversal_of": reversal_of,
         },
     )
     driver.execute_many(
@@ -97,3 +100,87 @@ def last_movement(uow: UnitOfWork, loan_id: int) -> date | None:
     """The business date of the loan's latest payout or repayment."""
     found: date | None = driver.scalar(uow, _LAST_MOVEMENT, {"loan_id": loan_id})
     return found
+
+
+def standing_entries(uow: UnitOfWork, loan_id: int, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The loan's entries of `kinds` neither reversed nor reversals, in the order posted.
+
+    Each with its lines that name the loan (a close-of-business entry also has
+    income lines for the whole chunk, which name no loan): `lines` as
+    (account, debit, credit). A chunk's entry is reversed one loan at a time, so an
+    entry counts as reversed for this loan only by a reversal that names this loan.
+    """
+    reversed_here = select(ENTRIES.c.reversal_of).where(
+        ENTRIES.c.reversal_of.is_not(None), ENTRIES.c.loan_id == loan_id
+    )
+    rows = uow.connection.execute(
+        select(
+            ENTRIES.c.id,
+            ENTRIES.c.kind,
+            ENTRIES.c.business_date,
+            ENTRIES.c.loan_id,
+            ENTRIES.c.idempotency_key,
+            ENTRIES.c.memo,
+            LINES.c.account,
+            LINES.c.debit,
+            LINES.c.credit,
+        )
+        .join(LINES, LINES.c.entry_id == ENTRIES.c.id)
+        .where(
+            LINES.c.loan_id == loan_id,
+            ENTRIES.c.kind.in_(kinds),
+            ENTRIES.c.reversal_of.is_(None),
+            ENTRIES.c.id.not_in(reversed_here.scalar_subquery()),
+        )
+        .order_by(ENTRIES.c.id, LINES.c.id)
+    ).all()
+    entries: dict[int, dict[str, Any]] = {}
+    for entry_id, kind, day, owner, key, memo, account, debit, credit in rows:
+        entry = entries.setdefault(
+            entry_id,
+            {
+                "id": entry_id,
+                "kind": kind,
+                "business_date": day,
+                "loan_id": owner,
+                "idempotency_key": key,
+                "memo": memo,
+                "lines": [],
+            },
+        )
+        entry["lines"].append((account, int(debit), int(credit)))
+    return list(entries.values())
+
+
+def loan_balances(
+    uow: UnitOfWork,
+    loan_id: int,
+    *,
+    before: date | None = None,
+    leaving_out: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """One loan's balance columns as its journal lines say they should be.
+
+    `before`: from the entries dated before that day only; `leaving_out`: without the
+    entries of those kinds.
+    """
+    by_account = {
+        account.value: (column, sign) for column, (account, sign) in LOAN_BALANCES.items()
+    }
+    query = (
+        select(LINES.c.account, func.sum(LINES.c.debit - LINES.c.credit))
+        .join(ENTRIES, ENTRIES.c.id == LINES.c.entry_id)
+        .where(LINES.c.loan_id == loan_id)
+    )
+    if before is not None:
+        query = query.where(ENTRIES.c.business_date < before)
+    if leaving_out:
+        query = query.where(ENTRIES.c.kind.not_in(leaving_out))
+    rows = uow.connection.execute(query.group_by(LINES.c.account))
+    balances = dict.fromkeys(LOAN_BALANCES, 0)
+    for account, net in rows:
+        target = by_account.get(account)
+        if target:
+            column, sign = target
+            balances[column] += sign * int(net)
+    return balances

@@ -257,6 +257,24 @@ class JournalEntry(StoredTable, table=True):
     actor: str = _str(64)
     memo: str = _str(200, "")
     created_at: datetime = _stamp()
+    reversal_of: int | None = Field(default=None, index=True)  # the entry this one reverses
+
+
+class RepaymentReversal(StoredTable, table=True):
+    """A repayment someone asked to reverse, and who approved it (four eyes)."""
+
+    __tablename__ = "repayment_reversals"
+
+    id: int | None = _id()
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    reference: str = _str(128)  # the repayment's idempotency key
+    reason: str = _str(200)
+    status: str = _str(16)  # pending, reversed
+    asked_by: str = _str(64)
+    asked_on: date
+    decided_by: str | None = _str(64, None)
+    decided_on: date | None = None
+    created_at: datetime = _stamp()
 
 
 class JournalLine(StoredTable, table=True):
@@ -590,6 +608,7 @@ customers = _table(Customer)
 loans = _table(Loan)
 journal_entries = _table(JournalEntry)
 journal_lines = _table(JournalLine)
+repayment_reversals = _table(RepaymentReversal)
 events = _table(Event)
 event_chain = _table(EventChain)
 idempotency_records = _table(IdempotencyRecord)

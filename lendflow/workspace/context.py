@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from lendflow.access.permissions import Actor, resolve_actor
 from lendflow.config.settings import Settings
@@ -35,6 +36,17 @@ if TYPE_CHECKING:
 
 SANDBOX_FILE_NAME = "sandbox_gateway.db"
 NEW_KEY_SUFFIX = ".new"
+
+BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def real_today(settings: Settings) -> date:
+    """The real date where the lender operates: LENDFLOW_TODAY, else the system clock.
+
+    Not a business date: it only bounds them (nothing is dated beyond it plus the
+    policy's horizon, and close of business never closes a day that has not come).
+    """
+    return settings.today or datetime.now(BUSINESS_TIME_ZONE).date()
 
 
 class ContractRenderer(Protocol):
@@ -71,6 +83,38 @@ class NoContracts:
         return None
 
 
+class LoanDayCloser(Protocol):
+    """The seam through which reprocessing a loan closes its days again.
+
+    Loans and close of business are independent contexts; a backdated repayment
+    needs the night's steps for one loan, inside its own transaction. bootstrap plugs
+    in `close_of_business.sweep.close_loan_days`.
+    """
+
+    def __call__(
+        self,
+        ws: Workspace,
+        uow: UnitOfWork,
+        loan_id: int,
+        first: date,
+        last: date,
+        actor: str,
+        quiet: bool = False,
+    ) -> None: ...
+
+
+def _not_wired(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan_id: int,
+    first: date,
+    last: date,
+    actor: str,
+    quiet: bool = False,
+) -> None:
+    raise BadInput("this workspace cannot reprocess loans: open it through lendflow.bootstrap")
+
+
 def _refer_everything(_ws: Workspace) -> CreditDecider:
     return ManualReview()
 
@@ -88,6 +132,13 @@ class Workspace:
     policy_path: Path | None = None
     contracts: ContractRenderer = field(default_factory=NoContracts)
     make_decider: Callable[[Workspace], CreditDecider] = _refer_everything
+    close_loan_days: LoanDayCloser = _not_wired
+    clock: Callable[[], date] | None = None
+    """The real date, injectable (a simulation moves it day by day); default `real_today`."""
+
+    def today(self) -> date:
+        """The real date business dates are bounded by (see `real_today`)."""
+        return self.clock() if self.clock is not None else real_today(self.settings)
 
     @cached_property
     def engine(self) -> Engine:

@@ -233,11 +233,21 @@ def approved_amount(desk: Desk, plan: Plan, step: Step) -> int:
     return requested * step.number // 1_000
 
 
+def over_the_overpayment_limit(desk: Desk, plan: Plan, step: Step) -> bool:
+    """Whether the repayment would leave more credit than the policy lets the lender hold."""
+    assert plan.loan_id is not None
+    if plan.state == "written_off":
+        return False  # a recovery, never credit
+    amount = repayment_amount(desk, plan.loan_id, plan.state, step.number)
+    payoff = repayments.quote(desk.ws, desk.ops, plan.loan_id, desk.today).total
+    return amount - payoff > desk.ws.policy.max_overpayment
+
+
 def expected_to_succeed(desk: Desk, plan: Plan, step: Step) -> bool:
     """Whether loan.yaml, its guards and the service's own rules allow the move."""
     assert plan.loan_id is not None and plan.state is not None
     if plan.action == "repay":
-        return plan.state in REPAYABLE
+        return plan.state in REPAYABLE and not over_the_overpayment_limit(desk, plan, step)
     if (plan.state, plan.action) not in YAML_TABLE:
         return False
     row = loan_row(desk.ws, plan.loan_id)

@@ -5,7 +5,7 @@ hashes and still verify as such. The chain's head row records the first event id
 is keyed, so a fresh workspace (no events yet) writes only keyed events.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
