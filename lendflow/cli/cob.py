@@ -37,6 +37,20 @@ def run(
     ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
+    dask_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--dask-workers",
+            help="Close the chunks on a local Dask cluster of this many worker processes.",
+        ),
+    ] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="Close the chunks on a running Dask scheduler (tcp://host:8786).",
+        ),
+    ] = None,
 ) -> None:
     """Close one business date, or a range; a date already closed changes nothing."""
     from lendflow.access.permissions import Permission
@@ -60,9 +74,11 @@ def run(
     from lendflow.flows import cob as cob_flow
     from lendflow.flows.runtime import batch_run
 
+    runner = cob_flow.task_runner(dask_workers, dask_address)
     with batch_run(), _Progress(not json_output) as progress:
         cob_flow.on_chunk_done = progress
         result = cob_flow.run_close_of_business(
+            runner,
             as_of=first,
             to=last,
             actor=name,
@@ -113,6 +129,38 @@ def _print_result(result: CobRun) -> None:
         typer.echo(f"  {key.replace('_', ' ')}: {format_grouped(value) if key in money else value}")
     typer.echo("  loans per bucket: " + ", ".join(f"{k} {v}" for k, v in result.buckets.items()))
     typer.echo("  loans per class: " + ", ".join(f"{k} {v}" for k, v in result.classes.items()))
+
+
+@app.command("deploy")
+def deploy(
+    pool: Annotated[
+        str, typer.Option("--pool", help="Prefect work pool (a process pool, made if missing).")
+    ],
+    user: AsOption = None,
+) -> None:
+    """Deploy the daily close of business to a work pool of the Prefect server at PREFECT_API_URL.
+
+    Start workers with `prefect worker start --pool NAME --type process` where
+    lendflow is installed; a run whose process dies is scheduled again.
+    """
+    import os
+
+    from lendflow.access.permissions import Permission
+    from lendflow.cli.common import acting
+    from lendflow.domain.errors import BadInput
+
+    if not pool.strip():
+        raise BadInput("--pool: give the name of a Prefect work pool")
+    if not os.environ.get("PREFECT_API_URL"):
+        raise BadInput("set PREFECT_API_URL to the Prefect server, e.g. http://127.0.0.1:4200/api")
+    with acting(_user(user)) as (_, actor):
+        actor.require(Permission.RUN_COB, "deploy close of business")
+    prepare_prefect()
+    from lendflow.flows.deploy import deploy_close_of_business
+
+    deployment_id = deploy_close_of_business(pool)
+    typer.echo(f"close of business deployed to work pool {pool} (deployment {deployment_id})")
+    typer.echo(f"start workers with: prefect worker start --pool {pool} --type process")
 
 
 def serve_command(
