@@ -27,6 +27,8 @@ from tests.flows.cob_book import book, make_book, run_parameters
 
 BIN = Path(sys.executable).parent
 
+pytestmark = pytest.mark.scale
+
 
 def close(home: Path, monkeypatch: pytest.MonkeyPatch, runner: Any = None) -> tuple[Any, float]:
     monkeypatch.setenv("LENDFLOW_HOME", str(home))
