@@ -136,14 +136,23 @@ def deploy(
     pool: Annotated[
         str, typer.Option("--pool", help="Prefect work pool (a process pool, made if missing).")
     ],
+    lost_after: Annotated[
+        int,
+        typer.Option(
+            "--lost-after",
+            help="Seconds without a heartbeat before a run is taken for lost with its worker.",
+        ),
+    ] = 90,
     user: AsOption = None,
 ) -> None:
     """Deploy the daily close of business to a work pool of the Prefect server at PREFECT_API_URL.
 
     Start workers with `prefect worker start --pool NAME --type process` where
-    lendflow is installed; a run whose process dies is scheduled again.
+    lendflow is installed; a run whose process dies, or that falls silent with
+    its worker, is scheduled again.
     """
     import os
+    from datetime import timedelta
 
     from lendflow.access.permissions import Permission
     from lendflow.cli.common import acting
@@ -158,7 +167,7 @@ def deploy(
     prepare_prefect()
     from lendflow.flows.deploy import deploy_close_of_business
 
-    deployment_id = deploy_close_of_business(pool)
+    deployment_id = deploy_close_of_business(pool, timedelta(seconds=lost_after))
     typer.echo(f"close of business deployed to work pool {pool} (deployment {deployment_id})")
     typer.echo(f"start workers with: prefect worker start --pool {pool} --type process")
 
