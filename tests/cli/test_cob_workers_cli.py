@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
 @pytest.fixture
-def desk(lendflow, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def desk(lendflow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("LENDFLOW_USER", "ops")
+    # The commands point Prefect at the workspace unless PREFECT_HOME is set: keep it per test.
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.delenv("LENDFLOW_TASK_RUNNER", raising=False)
     assert lendflow("init").exit_code == 0
@@ -49,3 +53,15 @@ def test_an_operator_without_the_right_may_not_deploy(
     result = desk("cob deploy --pool night --as auditor")
     assert result.exit_code == 1
     assert "may not deploy close of business" in result.error()
+
+
+def test_a_run_cannot_be_taken_for_lost_between_two_heartbeats(
+    desk, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    result = desk("cob deploy --pool night --lost-after 20")
+    assert result.exit_code == 2
+    assert result.error() == (
+        "error: a run is heard from every 30 s: give it longer than that"
+        " before taking it for lost, not 20 s"
+    )
