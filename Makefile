@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test fuzz bench lint format clean
+.PHONY: demo test fuzz scale bench lint format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ demo: $(STAMP)
 	$(BIN)/lendflow demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+
+# Close of business on Dask and on a work pool with workers that die (README); the
+# slow test waits out a silent run's heartbeat.
+scale: $(STAMP)
+	$(BIN)/python -m pytest -m "scale or slow" tests/flows tests/e2e
 
 # The fuzz tests with 1,000 examples each (a few minutes); `make test` runs a few of each.
 fuzz: $(STAMP)

@@ -50,6 +50,20 @@ def run(
     ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
+    dask_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--dask-workers",
+            help="Close the chunks on a local Dask cluster of this many worker processes.",
+        ),
+    ] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="Close the chunks on a running Dask scheduler (tcp://host:8786).",
+        ),
+    ] = None,
 ) -> None:
     """Close one business date, or a range; a date already closed changes nothing."""
     from lendflow.access.permissions import Permission
@@ -72,9 +86,11 @@ def run(
     from lendflow.flows import cob as cob_flow
     from lendflow.flows.runtime import batch_run
 
+    runner = cob_flow.task_runner(dask_workers, dask_address)
     with batch_run(), _Progress(not json_output) as progress:
         cob_flow.on_chunk_done = progress
         result = cob_flow.run_close_of_business(
+            runner,
             as_of=first,
             to=last,
             actor=name,
@@ -128,6 +144,47 @@ def _print_result(result: CobRun) -> None:
     if result.anchor is not None:
         anchor = result.anchor
         typer.echo(f"  event chain anchored: event {anchor.event_id} {anchor.hash[:16]}…")
+
+
+@app.command("deploy")
+def deploy(
+    pool: Annotated[
+        str, typer.Option("--pool", help="Prefect work pool (a process pool, made if missing).")
+    ],
+    lost_after: Annotated[
+        int,
+        typer.Option(
+            "--lost-after",
+            help="Seconds without a heartbeat before a run is taken for lost with its worker.",
+        ),
+    ] = 90,
+    user: AsOption = None,
+) -> None:
+    """Deploy the daily close of business to a work pool of the Prefect server at PREFECT_API_URL.
+
+    Start workers with `prefect worker start --pool NAME --type process` where
+    lendflow is installed; a run whose process dies, or that falls silent with
+    its worker, is scheduled again.
+    """
+    import os
+    from datetime import timedelta
+
+    from lendflow.access.permissions import Permission
+    from lendflow.cli.common import acting
+    from lendflow.domain.errors import BadInput
+
+    if not pool.strip():
+        raise BadInput("--pool: give the name of a Prefect work pool")
+    if not os.environ.get("PREFECT_API_URL"):
+        raise BadInput("set PREFECT_API_URL to the Prefect server, e.g. http://127.0.0.1:4200/api")
+    with acting(_user(user)) as (_, actor):
+        actor.require(Permission.RUN_COB, "deploy close of business")
+    prepare_prefect()
+    from lendflow.flows.deploy import deploy_close_of_business
+
+    deployment_id = deploy_close_of_business(pool, timedelta(seconds=lost_after))
+    typer.echo(f"close of business deployed to work pool {pool} (deployment {deployment_id})")
+    typer.echo(f"start workers with: prefect worker start --pool {pool} --type process")
 
 
 def serve_command(

@@ -4,7 +4,16 @@ Each chunk task closes every date its loans still need (catch-up) up to the
 requested date, one transaction per date, so a retried task redoes at most
 one date and the watermark makes that a no-op. Chunks are independent, so
 they run concurrently on the default task runner, or across processes and
-machines on Dask (`LENDFLOW_TASK_RUNNER=dask`).
+machines on Dask (`lendflow cob run --dask-workers 2`, `--dask-address`, or
+`LENDFLOW_TASK_RUNNER=dask`).
+
+A lost worker costs a retry, never a difference in the book: a Dask worker that
+dies mid-chunk has its chunk handed to another worker by the scheduler (and the
+task's own retries cover a chunk that failed), and a flow run whose process
+dies on a work pool is crashed by its worker and scheduled again by the
+deployment's automation (`lendflow.flows.deploy`). Either way the rerun finds
+the dates the dead process committed already closed, and the one it was inside
+rolled back.
 """
 
 from __future__ import annotations
@@ -27,10 +36,16 @@ from lendflow.close_of_business.sweep import (
     id_ranges,
 )
 from lendflow.config.cob import load_cob_config
+from lendflow.domain.errors import BadInput
 from lendflow.flows.runtime import workspace
+from lendflow.workspace.faults import fault_point
 
 BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 SCHEDULER = "scheduler"
+# A run is started at most this often: its first go, its flow retry, and reruns
+# after its process crashed (`lendflow.flows.deploy`). One that keeps dying
+# stops here, failed, for a person to look at.
+MOST_RUNS = 4
 
 # Set by an interactive caller (the CLI) to follow chunks as they finish.
 on_chunk_done: Callable[[int, int], None] | None = None
@@ -41,6 +56,7 @@ def close_chunk(
     lo: int, hi: int, first: date, last: date, actor: str, config_path: str | None = None
 ) -> SweepCounts:
     """Close dates up to `last` for loans with ids in [lo, hi]."""
+    fault_point("cob.flow_chunk")  # a worker lost as it takes up a chunk
     config = load_cob_config(Path(config_path) if config_path else None)
     return close_range(workspace(), lo, hi, first, last, actor, config)
 
@@ -67,6 +83,7 @@ def close_of_business(
     config_path: str | None = None,
 ) -> CobRun:
     """Close business dates `as_of` … `to` (default: the previous business date)."""
+    _refuse_endless_reruns()
     first = as_of or previous_business_date()
     last = to or first
     check_dates(first, last, today or last)
@@ -82,32 +99,63 @@ def close_of_business(
     return finish_run(ws, first, last, len(ranges), totals, actor)
 
 
+def _refuse_endless_reruns() -> None:
+    from prefect.runtime import flow_run
+
+    runs = flow_run.run_count
+    if runs > MOST_RUNS:
+        raise RuntimeError(
+            f"close of business started {runs} times without finishing; "
+            "look at the workers' logs before running it again"
+        )
+
+
+def task_runner(dask_workers: int | None = None, dask_address: str | None = None) -> Any:
+    """The task runner for the chunks: Prefect's threads unless Dask is asked for.
+
+    `dask_address` (tcp://scheduler:8786) sends the chunks to a running Dask
+    cluster, which is how the sweep scales past one machine; `dask_workers`
+    starts a local cluster of that many worker processes, one thread each, so a
+    worker that dies takes one chunk with it. Without either, the environment
+    decides (`LENDFLOW_TASK_RUNNER`, `LENDFLOW_DASK_ADDRESS`, `LENDFLOW_DASK_WORKERS`).
+    """
+    if dask_address and dask_workers:
+        raise BadInput("give --dask-workers or --dask-address, not both")
+    if dask_workers is not None and dask_workers < 1:
+        raise BadInput(f"--dask-workers must be at least 1, got {dask_workers}")
+    if dask_address is None and dask_workers is None:
+        return task_runner_from_environment()
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        return DaskTaskRunner(address=dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1, "processes": True}
+    )
+
+
 def task_runner_from_environment() -> Any:
     """The task runner LENDFLOW_TASK_RUNNER names: default threads, or `dask`.
 
     `dask` starts a local cluster unless LENDFLOW_DASK_ADDRESS names a running
-    scheduler (tcp://host:8786), which is how the sweep scales past one machine.
+    scheduler (tcp://host:8786).
     """
     name = os.environ.get("LENDFLOW_TASK_RUNNER", "default")
     if name == "default":
         return None
     if name != "dask":
-        from lendflow.domain.errors import BadInput
-
         raise BadInput(f"LENDFLOW_TASK_RUNNER must be default or dask, got {name!r}")
-    from prefect_dask import DaskTaskRunner
-
     address = os.environ.get("LENDFLOW_DASK_ADDRESS")
     if address:
-        return DaskTaskRunner(address=address)
-    workers = int(os.environ.get("LENDFLOW_DASK_WORKERS", "2"))
-    return DaskTaskRunner(
-        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
-    )
+        return task_runner(dask_address=address)
+    workers = os.environ.get("LENDFLOW_DASK_WORKERS", "2")
+    if not workers.isdigit():
+        raise BadInput(f"LENDFLOW_DASK_WORKERS must be a whole number, got {workers!r}")
+    return task_runner(dask_workers=int(workers))
 
 
-def run_close_of_business(**parameters: Any) -> CobRun:
-    """Run the flow with the task runner the environment asks for."""
-    runner = task_runner_from_environment()
+def run_close_of_business(runner: Any = None, **parameters: Any) -> CobRun:
+    """Run the flow on `runner`, or on the task runner the environment asks for."""
+    runner = runner or task_runner_from_environment()
     runnable = close_of_business.with_options(task_runner=runner) if runner else close_of_business
     return runnable(**parameters)
