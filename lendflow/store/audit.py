@@ -138,8 +138,11 @@ def last_loan_states(uow: UnitOfWork) -> dict[int, str]:
 
 
 def posted_by_loan(uow: UnitOfWork, kind: str, account: str) -> dict[int, int]:
-    """Debits to `account` in journal entries of `kind`, summed per loan."""
-    rows = uow.connection.execute(
+    """Debits to `account` in journal entries of `kind`, net of the reversals of those
+    entries (a backdated repayment or a reversal reprocesses a loan by reversing what was
+    booked for it and booking it again), summed per loan."""
+    reversed_entry = journal_entries.alias("reversed_entry")
+    booked = uow.connection.execute(
         select(journal_lines.c.loan_id, func.sum(journal_lines.c.debit))
         .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
         .where(
@@ -149,7 +152,21 @@ def posted_by_loan(uow: UnitOfWork, kind: str, account: str) -> dict[int, int]:
         )
         .group_by(journal_lines.c.loan_id)
     ).all()
-    return {int(loan_id): int(total or 0) for loan_id, total in rows}
+    undone = uow.connection.execute(
+        select(journal_lines.c.loan_id, func.sum(journal_lines.c.credit - journal_lines.c.debit))
+        .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+        .join(reversed_entry, reversed_entry.c.id == journal_entries.c.reversal_of)
+        .where(
+            reversed_entry.c.kind == kind,
+            journal_lines.c.account == account,
+            journal_lines.c.loan_id.is_not(None),
+        )
+        .group_by(journal_lines.c.loan_id)
+    ).all()
+    totals = {int(loan_id): int(total or 0) for loan_id, total in booked}
+    for loan_id, total in undone:
+        totals[int(loan_id)] = totals.get(int(loan_id), 0) - int(total or 0)
+    return totals
 
 
 def entry_dates_by_loan(uow: UnitOfWork, kinds: Sequence[str]) -> set[tuple[int, date]]:

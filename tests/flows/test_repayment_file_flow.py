@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -178,8 +178,44 @@ def test_a_payment_dated_far_ahead_is_refused_and_blocks_nothing(
     result = post_repayments(write(tmp_path / "f.csv", rows), "ops", ON, chunk_size=20)
     assert (result["posted"], result["refused"], result["exit_code"]) == (50, 1, 1)
     assert result["first_problems"] == [
-        "line 2: paid_on 2099-01-01 is after the business date 2026-02-12"
+        "line 2: paid_on 2099-01-01 is after the file's business date 2026-02-12"
     ]
+
+
+def test_a_row_for_a_closed_day_is_booked_as_if_the_money_had_come_that_day(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A bank's file for 02-12 arriving after 02-20 was closed: the row takes the
+    backdated path, and the loan ends as one paid on 02-12 before its days were closed."""
+    from lendflow.close_of_business import sweep
+    from lendflow.config.cob import load_cob_config
+    from lendflow.loans import repayments
+    from lendflow.store.tables import events, loans
+
+    config = load_cob_config()
+    on_time, late_file = active_loans(ws, 2)
+    sweep.close_range(ws, 1, 10_000, date(2026, 1, 12), ON - timedelta(days=1), "cob", config)
+    repayments.repay(ws, ws.actor("ops"), on_time, 150_000, ON, "teller-0212")
+    sweep.close_range(ws, 1, 10_000, ON, date(2026, 3, 20), "cob", config)
+
+    late = write(tmp_path / "late.csv", [f"B0212-1,{late_file},1500.00,{PAID_ON}"])
+    result = post_repayments(late, "ops", date(2026, 3, 21), channel="bank")
+    assert (result["posted"], result["refused"], result["exit_code"]) == (1, 0, 0)
+    again = post_repayments(late, "ops", date(2026, 3, 21), channel="bank")
+    assert (again["posted"], again["duplicates"], again["exit_code"]) == (0, 1, 0)
+
+    columns = ("state", "dpd", "classification", "principal_outstanding", "penalty_receivable")
+    with ws.engine.connect() as connection:
+        rows = connection.execute(
+            select(loans).where(loans.c.id.in_((on_time, late_file))).order_by(loans.c.id)
+        ).mappings()
+        paid, backdated = ({c: r[c] for c in columns} for r in rows)
+        names = connection.execute(
+            select(events.c.name).where(events.c.entity_id == str(late_file))
+        ).scalars()
+        assert {"LoanReprocessed", "RepaymentBackdated"} <= set(names)
+    assert backdated == paid
+    assert audit.verify(ws, ws.actor("auditor")).ok
 
 
 def test_an_unexpected_failure_rolls_back_its_chunk_only(
