@@ -40,7 +40,7 @@ DATABASES = ("sqlite", "postgres")
 
 def weekly_spec_yaml() -> str:
     """The consumer example product repaid weekly over 4 to 8 weeks, quick to go overdue
-    (1 day of grace), written off at 28 days past due, approvals valid 5 days."""
+    (1 day of grace), written off at 14 days past due, approvals valid 5 days."""
     consumer = next(p for p in example_product_paths() if p.stem == "cash-easy")
     spec = read_yaml(consumer)
     spec["code"] = WEEKLY_CODE
@@ -51,7 +51,7 @@ def weekly_spec_yaml() -> str:
     spec["delinquency"] = {
         "grace_days": 1,
         "arrears_tolerance": "1.00",
-        "write_off_dpd": 28,
+        "write_off_dpd": 14,
     }
     spec["approval_validity_days"] = 5
     spec["fees"] = []  # a per-instalment fee every week would break the policy's APR cap

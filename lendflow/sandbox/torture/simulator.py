@@ -79,7 +79,6 @@ PROFILES = (
     (24, 600_000, 180_000, "freelance"),
     (26, 500_000, 0, "salaried"),
     (40, 900_000, 0, "self_employed"),
-    (22, 450_000, 150_000, "unknown"),
     (35, 2_000_000, 0, "business_owner"),
     (22, 300_000, 250_000, "unemployed"),
 )
@@ -139,7 +138,7 @@ class Simulator:
             "apply": 14,
             "decide_referrals": 5,
             "withdraw": 2,
-            "pay_out": 12,
+            "pay_out": 16,
             "repay": 16,
             "repay_twice": 4,
             "repay_concurrently": 4,
@@ -243,10 +242,14 @@ class Simulator:
     # --- payouts ------------------------------------------------------------------------------
 
     def pay_out(self) -> str:
+        """The operator pays out up to three approved loans, whatever the gateway does."""
         approved = self._ids(LoanStatus.APPROVED)
         if not approved:
             return "no approved loan"
-        loan_id = self.rng.choice(approved)
+        chosen = self.rng.sample(approved, min(len(approved), self.rng.randint(1, 3)))
+        return "; ".join(self._pay_out_one(loan_id) for loan_id in sorted(chosen))
+
+    def _pay_out_one(self, loan_id: int) -> str:
         fault = self.rng.choice(
             ("none", "none", "none", "none", "decline", "timeout", "timeout_after_paying", "kill")
         )
@@ -256,12 +259,18 @@ class Simulator:
             )
             if not killed:
                 return f"loan {loan_id} paid out in a process that was not killed"
-            return f"killed after the gateway; {self._resume(loan_id)}"
+            return f"loan {loan_id} killed after the gateway; {self._resume(loan_id)}"
+        if fault == "decline" and disbursement.payout_reference(loan_id) in self.gateway.payouts():
+            # A real gateway answers a reference it already paid with the first receipt and
+            # never declines it; the sandbox adapter checks its injected decline first.
+            fault = "none"
         self._arm_gateway(fault)
         try:
             disbursement.disburse(self.ws, self.ops, loan_id, self.today)
         except GatewayError as exc:
             return f"loan {loan_id}: gateway {fault}: {exc.message}"
+        except LendflowError as exc:
+            return f"loan {loan_id} refused: {exc.message}"
         finally:
             self._arm_gateway("none")
         return f"loan {loan_id} paid out" + ("" if fault == "none" else f" despite {fault}")
@@ -448,7 +457,7 @@ class Simulator:
     def close_days(self) -> str:
         """Close the open date and maybe a few more, day by day; now and then killed inside a
         chunk and rerun by the operator."""
-        days = self.rng.choice((1, 1, 1, 1, 2, 3, 5, 7, 10))
+        days = self.rng.choice((1, 1, 2, 3, 5, 7, 10, 14))
         first, last = self.today, self.today + timedelta(days=days - 1)
         self._set_real_date(last + DAY)  # the batch runs the morning after
         killed = False
@@ -533,8 +542,18 @@ class Simulator:
             LoanStatus.WRITTEN_OFF,
         ),
     ) -> int | None:
-        loans = self._ids(*statuses)
+        written_off = set(self._ids(LoanStatus.WRITTEN_OFF))
+        loans = [
+            loan_id
+            for loan_id in self._ids(*statuses)
+            if loan_id in written_off or not self._defaults(loan_id)
+        ]
         return self.rng.choice(loans) if loans else None
+
+    def _defaults(self, loan_id: int) -> bool:
+        """One borrower in four stops paying: the loan falls overdue and is written off
+        (and may pay something back later, as a recovery)."""
+        return (loan_id * 7 + self.seed) % 4 == 0
 
     def _loan(self, loan_id: int) -> dict[str, Any]:
         return run_in_transaction(self.ws.engine, lambda uow: loan_store.get(uow, loan_id))
