@@ -240,7 +240,9 @@ def test_the_auditor_finds_a_payment_booked_twice_and_cash_that_no_borrower_paid
         "loan 1: payment k1 of 5000 was accepted but is booked 2 times for 10000"
     ]
     (conserved,) = money_conserved(book, {"LF-1": 100_000}, statement)
-    assert conserved.startswith("money not conserved: gateway paid out 100000 - borrowers paid 5000")
+    assert conserved.startswith(
+        "money not conserved: gateway paid out 100000 - borrowers paid 5000"
+    )
 
 
 def test_the_auditor_finds_a_status_its_events_do_not_explain() -> None:

@@ -112,9 +112,7 @@ def read_book(ws: Workspace) -> Book:
     return run_in_transaction(ws.engine, read)
 
 
-def check_book(
-    ws: Workspace, gateway_paid: Mapping[str, int], statement: Statement
-) -> list[str]:
+def check_book(ws: Workspace, gateway_paid: Mapping[str, int], statement: Statement) -> list[str]:
     """Every broken invariant of the book, as one line each (empty when all hold)."""
     problems = list(audit.verify(ws, ws.actor("auditor")).problems)
     book = read_book(ws)
@@ -135,11 +133,16 @@ def statuses(book: Book) -> list[str]:
     problems: list[str] = []
     last: dict[str, str] = {}
     for loan_id, trigger, source, dest in book.moves:
-        if not (not source and dest == initial) and loan_machine.table.get((source, trigger)) != dest:
+        if (
+            not (not source and dest == initial)
+            and loan_machine.table.get((source, trigger)) != dest
+        ):
             problems.append(f"loan {loan_id}: {source} --{trigger}--> {dest} is not a transition")
         previous = last.get(loan_id)
         if source and previous is not None and previous != source:
-            problems.append(f"loan {loan_id}: moved from {source}, but its last move left it {previous}")
+            problems.append(
+                f"loan {loan_id}: moved from {source}, but its last move left it {previous}"
+            )
         last[loan_id] = dest
     for loan in book.loans:
         state = loan["state"]
@@ -164,8 +167,9 @@ def nothing_negative(book: Book) -> list[str]:
             settled = row[f"{part}_paid"] + (row[f"{part}_waived"] if part in WAIVABLE else 0)
             if row[f"{part}_paid"] < 0 or settled > row[part]:
                 problems.append(
-                    f"loan {row['loan_id']} instalment {row['n']}: {part} paid {row[f'{part}_paid']}"
-                    f" (waived {row.get(f'{part}_waived', 0)}) of {row[part]}"
+                    f"loan {row['loan_id']} instalment {row['n']}: {part} paid"
+                    f" {row[f'{part}_paid']} (waived {row.get(f'{part}_waived', 0)})"
+                    f" of {row[part]}"
                 )
     return problems
 
@@ -248,9 +252,7 @@ def payments_booked(book: Book, statement: Statement) -> list[str]:
     return problems
 
 
-def money_conserved(
-    book: Book, gateway_paid: Mapping[str, int], statement: Statement
-) -> list[str]:
+def money_conserved(book: Book, gateway_paid: Mapping[str, int], statement: Statement) -> list[str]:
     """The conservation identity of the module's docstring, exact to the fen."""
     net = _net_by_account(book.lines)
     disbursed = {f"LF-{loan['id']}" for loan in book.loans if loan["state"] in DISBURSED}

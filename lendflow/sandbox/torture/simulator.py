@@ -320,7 +320,9 @@ class Simulator:
             try:
                 repayments.repay(self.ws, self.ops, loan_id, amount + 100, self.today, key)
             except LendflowError as exc:
-                return f"loan {loan_id} {kind}: {first}; same key, other amount refused: {exc.message}"
+                return (
+                    f"loan {loan_id} {kind}: {first}; same key, other amount refused: {exc.message}"
+                )
             raise StepCrashed(f"loan {loan_id}: key {key} reused for another amount was accepted")
         again = self._settle(key, loan_id, amount)
         return f"loan {loan_id} {kind}: {first}; again: {again}"
@@ -412,9 +414,8 @@ class Simulator:
                 f"file {path.name} posted again: {replays} rows replayed, {accepted} accepted"
             )
         return (
-            ("killed mid-file, rerun: " if killed else "")
-            + f"{len(rows)} rows, {accepted} accepted, again {replays} replayed"
-        )
+            "killed mid-file, rerun: " if killed else ""
+        ) + f"{len(rows)} rows, {accepted} accepted, again {replays} replayed"
 
     def _settle(self, key: str, loan_id: int, amount: int) -> str:
         """Send a payment (or resend it) under `key` and keep its outcome on the statement."""
@@ -560,7 +561,6 @@ class Simulator:
 
     def _instalments(self, loan_id: int) -> list[dict[str, Any]]:
         return run_in_transaction(self.ws.engine, lambda uow: loan_store.instalments(uow, loan_id))
-
 
 
 def _child(order: dict[str, Any], point: str, crash: Path) -> int:  # pragma: no cover
