@@ -20,9 +20,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -495,8 +497,7 @@ class Simulator:
         child = os.fork()
         if child == 0:  # pragma: no cover - the child's coverage is not collected
             os._exit(_child(order, point, crash))
-        _pid, status = os.waitpid(child, 0)
-        code = os.waitstatus_to_exitcode(status)
+        code = _wait(child, kind)
         if code in (0, worker.REFUSED_EXIT_CODE):
             return False
         if code == KILLED_EXIT_CODE:
@@ -561,6 +562,21 @@ class Simulator:
 
     def _instalments(self, loan_id: int) -> list[dict[str, Any]]:
         return run_in_transaction(self.ws.engine, lambda uow: loan_store.instalments(uow, loan_id))
+
+
+def _wait(child: int, kind: str) -> int:
+    """The child's exit code; a child still running after the step's time limit is killed
+    and the step reported as hung."""
+    waited = 0.0
+    while waited < STEP_TIMEOUT_SECONDS:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.005)
+        waited += 0.005
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    raise StepCrashed(f"{kind} step process hung for {STEP_TIMEOUT_SECONDS} s and was killed")
 
 
 def _child(order: dict[str, Any], point: str, crash: Path) -> int:  # pragma: no cover
