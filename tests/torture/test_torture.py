@@ -18,7 +18,6 @@ import pytest
 
 from lendflow.close_of_business import sweep
 from lendflow.loans import repayments
-from lendflow.sandbox.torture import __main__ as cli
 from lendflow.sandbox.torture.auditor import (
     Book,
     BorrowerPayment,
@@ -39,9 +38,7 @@ POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parents[2]
 CI_SEEDS = (1, 2, 3)
 """Seeds that hold on this engine; a seed that finds a real bug is reported, not kept here."""
-BROKEN_SEED, BROKEN_STEPS = 2, 30
-"""With a penalty line dropped from repayments, seed 2 breaks at step 15 (an overdue loan's
-arrears paid through a channel file)."""
+BROKEN_STEPS = 40
 
 
 def test_a_few_seeds_hold_every_invariant_on_sqlite() -> None:
@@ -62,47 +59,60 @@ def test_a_few_seeds_hold_every_invariant_on_postgres() -> None:
 
 
 def test_a_dropped_penalty_line_is_caught_with_a_command_that_replays_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Repayments that pay penalty lose the line settling the receivable: the first seed
+    whose borrowers pay penalty breaks, and its replay command breaks at the same step,
+    while the same command without the break holds."""
     monkeypatch.setattr(journal, "post", journal.post)  # the break's wrapper is undone after
     monkeypatch.setenv(BREAK_ENV, "drop_penalty_line")
 
-    code = cli.main(["--seed", str(BROKEN_SEED), "--steps", str(BROKEN_STEPS)])
+    broken = next((o for seed in range(1, 11) if not (o := run_seed(seed, BROKEN_STEPS)).ok), None)
 
-    printed = capsys.readouterr().out
-    assert code == 1
-    first = printed.splitlines()[0]
-    assert first.startswith(f"seed {BROKEN_SEED} FAILED at step 15 ")
-    assert "penalty_receivable is 0.00 but the journal says" in printed
-    replay = next(line for line in printed.splitlines() if "replay:" in line)
-    command = replay.split("replay: ", 1)[1]
+    assert broken is not None, "no seed of 1..10 paid any penalty"
+    assert broken.broke_at is not None
+    assert any("penalty_receivable is 0.00 but the journal says" in p for p in broken.problems)
+    report = broken.report().splitlines()
+    assert report[0] == f"seed {broken.seed} FAILED at {broken.broke_at}"
+    command = report[-1].split("replay: ", 1)[1]
     assert command == (
         f"{BREAK_ENV}=drop_penalty_line python -m lendflow.sandbox.torture"
-        f" --seed {BROKEN_SEED} --steps {BROKEN_STEPS} --database sqlite"
+        f" --seed {broken.seed} --steps {BROKEN_STEPS} --database sqlite"
     )
-    assignment, *argv = shlex.split(command)
+    assignment, _python, *argv = shlex.split(command)
     name, value = assignment.split("=")
-    replayed = subprocess.run(
-        [sys.executable, *argv[1:]],
-        env={**os.environ, name: value, "PYTHONPATH": str(ROOT)},
+    replayed = _run([*argv], {name: value})
+    assert replayed.returncode == 1, replayed.stderr
+    assert replayed.stdout.splitlines()[0] == report[0]
+    assert _run([*argv], {}).returncode == 0
+
+
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k != BREAK_ENV}
+    return subprocess.run(
+        [sys.executable, *argv],
+        env={**clean, **env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
     )
-    assert replayed.returncode == 1, replayed.stderr
-    assert replayed.stdout.splitlines()[0] == first
 
 
-def test_without_the_break_the_same_seed_holds() -> None:
-    assert run_seed(BROKEN_SEED, BROKEN_STEPS).ok
+def _first_seed_showing(
+    phrase: str, seeds: range = range(1, 11), steps: int = 40
+) -> tuple[int, list[StepRecord]]:
+    """The first seed one of whose steps says `phrase`; every seed run on the way must hold.
 
-
-def _steps_of(seed: int, steps: int) -> tuple[bool, list[StepRecord]]:
-    seen: list[StepRecord] = []
-    outcome = run_seed(seed, steps, on_step=seen.append)
-    assert outcome.ok, outcome.report()
-    return outcome.ok, seen
+    Searching (rather than naming a seed) keeps the test true when the simulator learns
+    new steps and every seed's sequence changes."""
+    for seed in seeds:
+        seen: list[StepRecord] = []
+        outcome = run_seed(seed, steps, on_step=seen.append)
+        assert outcome.ok, outcome.report()
+        if any(phrase in step.what for step in seen):
+            return seed, seen
+    raise AssertionError(f"no seed of {seeds} had a step saying {phrase!r}")
 
 
 def test_a_payout_killed_after_the_gateway_paid_is_resumed_once(
@@ -119,11 +129,10 @@ def test_a_payout_killed_after_the_gateway_paid_is_resumed_once(
 
     monkeypatch.setattr(payments.SandboxGateway, "pay_out", pay_out_then_die)
 
-    _ok, seen = _steps_of(seed=1, steps=40)
+    _seed, seen = _first_seed_showing("killed after the gateway")
 
     killed = [s for s in seen if "killed after the gateway" in s.what]
-    assert killed, [str(s) for s in seen if s.name == "pay_out"]
-    assert all("resumed and paid out" in s.what for s in killed)
+    assert all("resumed and paid out" in s.what for s in killed), [str(s) for s in killed]
 
 
 def test_close_of_business_killed_inside_a_chunk_is_rerun(
@@ -138,11 +147,7 @@ def test_close_of_business_killed_inside_a_chunk_is_rerun(
 
     monkeypatch.setattr(sweep, "_close_day", close_day_then_die)
 
-    _ok, seen = _steps_of(seed=1, steps=40)
-
-    assert any("killed inside a chunk, rerun" in s.what for s in seen), [
-        str(s) for s in seen if s.name == "close_days"
-    ]
+    assert _first_seed_showing("killed inside a chunk, rerun")
 
 
 def test_a_repayment_file_killed_between_rows_posts_every_row_once(
@@ -157,11 +162,7 @@ def test_a_repayment_file_killed_between_rows_posts_every_row_once(
 
     monkeypatch.setattr(repayments, "repay", repay_then_die)
 
-    _ok, seen = _steps_of(seed=2, steps=40)
-
-    assert any("killed mid-file, rerun" in s.what for s in seen), [
-        str(s) for s in seen if s.name == "repayment_file"
-    ]
+    assert _first_seed_showing("killed mid-file, rerun")
 
 
 # --- the auditor's own checks, on books built by hand -----------------------------------------

@@ -65,6 +65,8 @@ KILL_POINTS = {
 }
 STEP_TIMEOUT_SECONDS = 120
 CRASHED_EXIT_CODE = 3
+RACE_MINIMUM = 2_000
+"""Fen a loan must still owe for two racing payments to share it."""
 # (product code, lowest and highest amount in the product's steps, the step in fen, terms,
 # how often applicants ask for it)
 PRODUCTS = (
@@ -330,14 +332,20 @@ class Simulator:
         return f"loan {loan_id} {kind}: {first}; again: {again}"
 
     def repay_concurrently(self) -> str:
-        """Two payments for one loan at the same moment (two keys, or one key twice)."""
-        loan_id = self._repayable()
+        """Two payments for one loan at the same moment (two keys, or one key twice).
+
+        Together they pay less than the payoff, so whichever lands first the loan ends the
+        same (the waterfall spends a then b as it spends a + b) and the seed replays exactly.
+        """
+        loan_id = self._repayable(statuses=(LoanStatus.ACTIVE, LoanStatus.OVERDUE))
         if loan_id is None:
             return "no loan to repay"
-        amount, kind = self._amount(loan_id)
+        payoff = repayments.quote(self.ws, self.ops, loan_id, self.today).total
         same_key = self.rng.random() < 0.3
+        if payoff < RACE_MINIMUM:
+            return f"loan {loan_id}: {payoff} left, too little to split"
         keys = [self._key("race")] * 2 if same_key else [self._key("race"), self._key("race")]
-        amounts = [amount, amount] if same_key else [amount, max(100, amount // 2)]
+        amounts = [payoff // 4] * 2 if same_key else [payoff // 4, payoff // 5]
         start = threading.Barrier(2)
         outcomes: list[Any] = [None, None]
 
@@ -355,16 +363,20 @@ class Simulator:
             t.start()
         for t in threads:
             t.join()
-        said = []
-        for i, outcome in enumerate(outcomes):
+        for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, LendflowError):
                 raise StepCrashed(
                     f"loan {loan_id}: a concurrent repayment broke:"
                     f" {type(outcome).__name__}: {outcome}"
                 )
-            # whatever each thread saw, the operator's resend under the same key tells
-            said.append(self._settle(keys[i], loan_id, amounts[i]))
-        return f"loan {loan_id} {kind}, {'one key' if same_key else 'two keys'}: " + "; ".join(said)
+        # whatever each thread saw, the operator's resend under the same key tells
+        settled = [self._settle(keys[i], loan_id, amounts[i]).split(",")[0] for i in (0, 1)]
+        status = self._loan(loan_id)["state"]
+        return (
+            f"loan {loan_id}, {'one key' if same_key else 'two keys'} at once: "
+            + " and ".join(settled)
+            + f"; now {status}"
+        )
 
     def repay_backdated(self) -> str:
         """Money that arrived on a day already closed, through the backdated path."""
