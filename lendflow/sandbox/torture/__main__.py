@@ -31,6 +31,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps per seed")
     p.add_argument("--database", choices=DATABASES, default="sqlite")
     p.add_argument("--jobs", type=int, default=2, help="seeds run side by side")
+    p.add_argument(
+        "--gateway-declines-paid",
+        action="store_true",
+        help="let the sandbox gateway decline a retry of a reference it already paid",
+    )
     p.add_argument("--verbose", action="store_true", help="with --seed: print every step")
     return p
 
@@ -40,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.seed is not None:
         shown = (lambda step: print(step, flush=True)) if args.verbose else None
-        outcome = run_seed(args.seed, args.steps, args.database, on_step=shown)
+        outcome = run_seed(
+            args.seed,
+            args.steps,
+            args.database,
+            on_step=shown,
+            declines_paid=args.gateway_declines_paid,
+        )
         print(outcome.report())
         return 0 if outcome.ok else 1
 
@@ -48,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         if not outcome.ok:
             print(outcome.report(), flush=True)
 
-    outcomes = run_seeds(args.seeds, args.steps, args.database, args.jobs, on_outcome=show)
+    outcomes = run_seeds(
+        args.seeds,
+        args.steps,
+        args.database,
+        args.jobs,
+        on_outcome=show,
+        declines_paid=args.gateway_declines_paid,
+    )
     failed = [o.seed for o in outcomes if not o.ok]
     elapsed = time.perf_counter() - started
     print(

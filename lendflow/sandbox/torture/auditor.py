@@ -52,6 +52,14 @@ if TYPE_CHECKING:
 DISBURSED = frozenset(
     {LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF}
 )
+OUTSTANDING = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE})
+OWES_NOTHING = frozenset(LoanStatus) - DISBURSED | {LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF}
+RECEIVABLES = (
+    "principal_outstanding",
+    "interest_receivable",
+    "fee_receivable",
+    "penalty_receivable",
+)
 PAYOUT_KIND = "disbursement"
 REPAY_KEY_PREFIX = "repay:"
 OTHER_CASH_KINDS = frozenset({"referral_reward"})
@@ -118,6 +126,7 @@ def check_book(ws: Workspace, gateway_paid: Mapping[str, int], statement: Statem
     book = read_book(ws)
     problems += statuses(book)
     problems += nothing_negative(book)
+    problems += balances_fit_statuses(book)
     problems += payouts_once(book, gateway_paid)
     problems += payments_booked(book, statement)
     problems += money_conserved(book, gateway_paid, statement)
@@ -171,6 +180,31 @@ def nothing_negative(book: Book) -> list[str]:
                     f" {row[f'{part}_paid']} (waived {row.get(f'{part}_waived', 0)})"
                     f" of {row[part]}"
                 )
+    return problems
+
+
+def balances_fit_statuses(book: Book) -> list[str]:
+    """A loan's balances say what its status says: nothing owed before the payout or once
+    closed or written off; principal owed while active or overdue; and a paid-out loan's
+    instalments repay exactly its principal."""
+    problems = []
+    scheduled: Counter[int] = Counter()
+    for row in book.instalments:
+        scheduled[row["loan_id"]] += row["principal"]
+    for loan in book.loans:
+        loan_id, state = loan["id"], loan["state"]
+        owed = {c: loan[c] for c in RECEIVABLES if loan[c]}
+        if state in OWES_NOTHING and owed:
+            problems.append(f"loan {loan_id} is {state} but still owes {owed}")
+        if state in OUTSTANDING and loan["principal_outstanding"] <= 0:
+            problems.append(f"loan {loan_id} is {state} but owes no principal")
+        if state in DISBURSED and scheduled[loan_id] != loan["principal"]:
+            problems.append(
+                f"loan {loan_id}: its instalments repay {scheduled[loan_id]} of the"
+                f" {loan['principal']} lent"
+            )
+        if state == LoanStatus.WRITTEN_OFF and loan["written_off_amount"] <= 0:
+            problems.append(f"loan {loan_id} is written off but nothing was written off")
     return problems
 
 

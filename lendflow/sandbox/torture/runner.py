@@ -25,10 +25,11 @@ SHOWN_STEPS = 8
 MODULE = "lendflow.sandbox.torture"
 
 
-def replay_command(seed: int, steps: int, database: str) -> str:
+def replay_command(seed: int, steps: int, database: str, declines_paid: bool = False) -> str:
     """The command that runs exactly this seed again (with the break, if one is set)."""
     prefix = f"{BREAK_ENV}={os.environ[BREAK_ENV]} " if os.environ.get(BREAK_ENV) else ""
-    return f"{prefix}python -m {MODULE} --seed {seed} --steps {steps} --database {database}"
+    flag = " --gateway-declines-paid" if declines_paid else ""
+    return f"{prefix}python -m {MODULE} --seed {seed} --steps {steps} --database {database}{flag}"
 
 
 @dataclass
@@ -38,6 +39,7 @@ class SeedOutcome:
     seed: int
     steps: int
     database: str
+    declines_paid: bool = False
     seconds: float = 0.0
     taken: int = 0
     broke_at: StepRecord | None = None
@@ -51,7 +53,7 @@ class SeedOutcome:
 
     @property
     def replay(self) -> str:
-        return replay_command(self.seed, self.steps, self.database)
+        return replay_command(self.seed, self.steps, self.database, self.declines_paid)
 
     def report(self) -> str:
         """A few lines: the seed, the broken step and its problems, the steps before it, and
@@ -78,15 +80,16 @@ def run_seed(
     database: str = "sqlite",
     keep: Path | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
+    declines_paid: bool = False,
 ) -> SeedOutcome:
     """Drive seed's book `steps` steps (then resume what is in flight), auditing after each."""
     install_break()
-    outcome = SeedOutcome(seed=seed, steps=steps, database=database)
+    outcome = SeedOutcome(seed=seed, steps=steps, database=database, declines_paid=declines_paid)
     started = time.perf_counter()
     saved_today = os.environ.get(TODAY_ENV)
     try:
         with fresh_book(seed, database, keep) as place:
-            simulator = Simulator(place, seed)
+            simulator = Simulator(place, seed, declines_paid=declines_paid)
             try:
                 _drive(simulator, steps, outcome, on_step)
                 outcome.statuses = simulator.statuses()
@@ -138,8 +141,9 @@ def _restore(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _run_one(args: tuple[int, int, str]) -> SeedOutcome:
-    return run_seed(*args)
+def _run_one(args: tuple[int, int, str, bool]) -> SeedOutcome:
+    seed, steps, database, declines_paid = args
+    return run_seed(seed, steps, database, declines_paid=declines_paid)
 
 
 def run_seeds(
@@ -148,9 +152,10 @@ def run_seeds(
     database: str = "sqlite",
     jobs: int = 2,
     on_outcome: Callable[[SeedOutcome], None] | None = None,
+    declines_paid: bool = False,
 ) -> list[SeedOutcome]:
     """Every seed in its own book, `jobs` at a time; outcomes in seed order."""
-    orders = [(seed, steps, database) for seed in seeds]
+    orders = [(seed, steps, database, declines_paid) for seed in seeds]
     if jobs <= 1:
         results = []
         for order in orders:

@@ -109,7 +109,9 @@ class StepRecord:
 class Simulator:
     """Drives one seed's book step by step; `check()` audits it."""
 
-    def __init__(self, place: BookPlace, seed: int, *, notices: bool = False) -> None:
+    def __init__(
+        self, place: BookPlace, seed: int, *, notices: bool = False, declines_paid: bool = False
+    ) -> None:
         self.place = place
         self.seed = seed
         self.rng = random.Random(seed)  # the seed's own sequence, never the global one
@@ -126,6 +128,7 @@ class Simulator:
             update={"chunk_size": COB_CHUNK, "render_notices": notices}
         )
         self.notices = notices
+        self.declines_paid = declines_paid
         self.n = 0
         self.steps: dict[str, Callable[[], str]] = {
             "apply": self.apply,
@@ -264,9 +267,11 @@ class Simulator:
             if not killed:
                 return f"loan {loan_id} paid out in a process that was not killed"
             return f"loan {loan_id} killed after the gateway; {self._resume(loan_id)}"
-        if fault == "decline" and disbursement.payout_reference(loan_id) in self.gateway.payouts():
+        paid = disbursement.payout_reference(loan_id) in self.gateway.payouts()
+        if fault == "decline" and paid and not self.declines_paid:
             # A real gateway answers a reference it already paid with the first receipt and
-            # never declines it; the sandbox adapter checks its injected decline first.
+            # never declines it; the sandbox adapter checks its injected decline first
+            # (--gateway-declines-paid keeps that, and finds what lendflow then does).
             fault = "none"
         self._arm_gateway(fault)
         try:
