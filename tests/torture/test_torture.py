@@ -22,6 +22,7 @@ from lendflow.sandbox.torture.auditor import (
     Book,
     BorrowerPayment,
     Statement,
+    balances_fit_statuses,
     money_conserved,
     payments_booked,
     payouts_once,
@@ -264,4 +265,26 @@ def test_the_auditor_finds_a_status_its_events_do_not_explain() -> None:
     assert statuses(book) == [
         "loan 1: active --write_off--> written_off is not a transition",
         "loan 1 is closed but its events say written_off",
+    ]
+
+
+def test_the_auditor_finds_balances_that_do_not_fit_the_status() -> None:
+    closed = _loan(1, "closed", 100_000, principal_outstanding=0)
+    closed["interest_receivable"] = 1_250
+    active = _loan(2, "active", 50_000, principal_outstanding=0)
+    book = Book(
+        loans=[closed, active],
+        instalments=[
+            {"loan_id": 1, "principal": 100_000},
+            {"loan_id": 2, "principal": 40_000},
+        ],
+        lines=[],
+        payouts=[],
+        moves=[],
+    )
+
+    assert balances_fit_statuses(book) == [
+        "loan 1 is closed but still owes {'interest_receivable': 1250}",
+        "loan 2 is active but owes no principal",
+        "loan 2: its instalments repay 40000 of the 50000 lent",
     ]
