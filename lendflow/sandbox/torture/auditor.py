@@ -9,6 +9,9 @@ see, because it needs the world outside the database:
   transitions, and each loan's status the last `to_state` its events name;
 - nothing negative: no balance below zero, no instalment paid or waived beyond
   what it charges;
+- balances that fit the status: nothing owed before the payout or once closed or
+  written off, principal owed while active or overdue, and a paid-out loan's
+  instalments repaying exactly its principal;
 - no double payout: each loan is paid out at most once at the gateway and booked
   at most once, a disbursed loan's principal is what the gateway paid under its
   reference, and money the gateway paid without a booked loan is only ever a
