@@ -130,6 +130,7 @@ class Simulator:
         self.notices = notices
         self.declines_paid = declines_paid
         self.n = 0
+        self.forks = 0
         self.steps: dict[str, Callable[[], str]] = {
             "apply": self.apply,
             "decide_referrals": self.decide_referrals,
@@ -351,8 +352,53 @@ class Simulator:
             return f"loan {loan_id}: {payoff} left, too little to split"
         keys = [self._key("race")] * 2 if same_key else [self._key("race"), self._key("race")]
         amounts = [payoff // 4] * 2 if same_key else [payoff // 4, payoff // 5]
-        start = threading.Barrier(2)
+        across = self.rng.random() < 0.5 and hasattr(os, "fork")
         outcomes: list[Any] = [None, None]
+        if across:
+            self._race_across_processes(loan_id, keys, amounts, outcomes)
+        else:
+            self._race_in_threads(loan_id, keys, amounts, outcomes)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, LendflowError):
+                raise StepCrashed(
+                    f"loan {loan_id}: a concurrent repayment broke:"
+                    f" {type(outcome).__name__}: {outcome}"
+                )
+        # whatever each side saw, the operator's resend under the same key tells
+        settled = [self._settle(keys[i], loan_id, amounts[i]).split(",")[0] for i in (0, 1)]
+        status = self._loan(loan_id)["state"]
+        return (
+            f"loan {loan_id}, {'one key' if same_key else 'two keys'} at once"
+            f" {'from two processes' if across else 'in two threads'}: "
+            + " and ".join(settled)
+            + f"; now {status}"
+        )
+
+    def _race_across_processes(
+        self, loan_id: int, keys: list[str], amounts: list[int], outcomes: list[Any]
+    ) -> None:
+        """This process and a forked one post at the same moment."""
+        order = {
+            "action": "repay",
+            "loan_id": loan_id,
+            "amount": amounts[1],
+            "as_of": str(self.today),
+            "key": keys[1],
+        }
+        child, crash = self._fork(order, None)
+        try:
+            outcomes[0] = repayments.repay(
+                self.ws, self.ops, loan_id, amounts[0], self.today, keys[0]
+            )
+        except LendflowError as exc:
+            outcomes[0] = exc
+        finally:
+            self._ended("repay", child, crash)
+
+    def _race_in_threads(
+        self, loan_id: int, keys: list[str], amounts: list[int], outcomes: list[Any]
+    ) -> None:
+        start = threading.Barrier(2)
 
         def pay(i: int) -> None:
             start.wait()
@@ -368,20 +414,6 @@ class Simulator:
             t.start()
         for t in threads:
             t.join()
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, LendflowError):
-                raise StepCrashed(
-                    f"loan {loan_id}: a concurrent repayment broke:"
-                    f" {type(outcome).__name__}: {outcome}"
-                )
-        # whatever each thread saw, the operator's resend under the same key tells
-        settled = [self._settle(keys[i], loan_id, amounts[i]).split(",")[0] for i in (0, 1)]
-        status = self._loan(loan_id)["state"]
-        return (
-            f"loan {loan_id}, {'one key' if same_key else 'two keys'} at once: "
-            + " and ".join(settled)
-            + f"; now {status}"
-        )
 
     def repay_backdated(self) -> str:
         """Money that arrived on a day already closed, through the backdated path."""
@@ -506,23 +538,34 @@ class Simulator:
         milliseconds with everything imported) and opens the book afresh; it never touches
         this process's connections and leaves by `os._exit`, so nothing of ours is closed.
         """
-        order = {**order, "home": str(self.place.home), "database_url": self.place.database_url}
         point = f"{KILL_POINTS[kind]}@{hit}"
         if not hasattr(os, "fork"):
             return self._in_fresh_interpreter(kind, order, point)
-        crash = self.place.home / f"crash-{self.n}.txt"
+        child, crash = self._fork(order, point)
+        return self._ended(kind, child, crash) == KILLED_EXIT_CODE
+
+    def _fork(self, order: dict[str, Any], point: str | None) -> tuple[int, Path]:
+        """Start `order` in a forked child (armed at `point`, if any): its pid, and the file
+        it writes an unexpected error to."""
+        order = {**order, "home": str(self.place.home), "database_url": self.place.database_url}
+        self.forks += 1
+        crash = self.place.home / f"crash-{self.forks}.txt"
         child = os.fork()
         if child == 0:  # pragma: no cover - the child's coverage is not collected
             os._exit(_child(order, point, crash))
+        return child, crash
+
+    def _ended(self, kind: str, child: int, crash: Path) -> int:
+        """Wait for the child: 0 done, 1 refused by a business rule, 137 killed at its point;
+        anything else is a crash and ends the seed."""
         code = _wait(child, kind)
-        if code in (0, worker.REFUSED_EXIT_CODE):
-            return False
-        if code == KILLED_EXIT_CODE:
-            return True
+        if code in (0, worker.REFUSED_EXIT_CODE, KILLED_EXIT_CODE):
+            return code
         said = crash.read_text(encoding="utf-8") if crash.exists() else ""
         raise StepCrashed(f"{kind} step process exited {code}: {said.strip()[-2000:]}")
 
     def _in_fresh_interpreter(self, kind: str, order: dict[str, Any], point: str) -> bool:
+        order = {**order, "home": str(self.place.home), "database_url": self.place.database_url}
         env = {**os.environ, FAULT_ENV: point}
         done = subprocess.run(
             [sys.executable, "-m", "lendflow.sandbox.torture.worker", json.dumps(order)],
@@ -545,6 +588,7 @@ class Simulator:
         os.environ[TODAY_ENV] = today.isoformat()
         if "today" in type(self.ws.settings).model_fields:
             self.ws.settings = self.ws.settings.model_copy(update={"today": today})
+            self.ws.__dict__.pop("clock", None)  # a clock made from the old settings
 
     def _key(self, what: str) -> str:
         self.serial += 1
@@ -596,10 +640,13 @@ def _wait(child: int, kind: str) -> int:
     raise StepCrashed(f"{kind} step process hung for {STEP_TIMEOUT_SECONDS} s and was killed")
 
 
-def _child(order: dict[str, Any], point: str, crash: Path) -> int:  # pragma: no cover
+def _child(order: dict[str, Any], point: str | None, crash: Path) -> int:  # pragma: no cover
     """The forked child's whole life: arm the fault point, carry out the order, say how it
     ended (an unexpected error is written to `crash` for the parent's report)."""
-    os.environ[FAULT_ENV] = point
+    if point is None:
+        os.environ.pop(FAULT_ENV, None)
+    else:
+        os.environ[FAULT_ENV] = point
     try:
         worker.run(order)
     except LendflowError:

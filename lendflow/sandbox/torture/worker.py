@@ -18,7 +18,7 @@ from typing import Any
 from lendflow.close_of_business.sweep import close_range, id_ranges
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import LendflowError
-from lendflow.loans import disbursement
+from lendflow.loans import disbursement, repayments
 from lendflow.sandbox.torture.book import BookPlace
 from lendflow.sandbox.torture.breaks import install_break
 from lendflow.sandbox.torture.files import post_file
@@ -45,6 +45,11 @@ def run(order: dict[str, Any]) -> str:
             for lo, hi in id_ranges(ws, config.chunk_size):
                 close_range(ws, lo, hi, first, last, COB_ACTOR, config)
             return f"closed {first} to {last}"
+        if action == "repay":
+            ops = ws.actor("ops")
+            as_of = date.fromisoformat(order["as_of"])
+            repayments.repay(ws, ops, order["loan_id"], order["amount"], as_of, order["key"])
+            return f"loan {order['loan_id']} repaid"
         if action == "post_file":
             outcomes = post_file(ws, ws.actor("ops"), Path(order["path"]))
             return f"{len(outcomes)} rows"
