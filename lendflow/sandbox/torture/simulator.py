@@ -439,7 +439,9 @@ class Simulator:
 
     def repayment_file(self) -> str:
         """A channel's file of today's payments, posted, then posted again."""
-        loans = self._ids(LoanStatus.ACTIVE, LoanStatus.OVERDUE)
+        loans = [
+            i for i in self._ids(LoanStatus.ACTIVE, LoanStatus.OVERDUE) if not self._defaults(i)
+        ]
         if not loans:
             return "no loan to collect for"
         chosen = sorted(self.rng.sample(loans, min(len(loans), self.rng.randint(1, 5))))
