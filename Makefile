@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test fuzz scale bench lint format clean
+.PHONY: demo test fuzz scale torture bench lint format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ scale: $(STAMP)
 # The fuzz tests with 1,000 examples each (a few minutes); `make test` runs a few of each.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/fuzz
+
+# The seeded fault simulator: seeds 1..SEEDS, each a fresh book audited after every step.
+# `make torture SEEDS=200`; on PostgreSQL `make torture DATABASE=postgres SEEDS=50` (the server
+# in LENDFLOW_TEST_POSTGRES_URL, else postgresql+psycopg://root@127.0.0.1:5432/test).
+SEEDS ?= 20
+STEPS ?= 60
+JOBS ?= 2
+DATABASE ?= sqlite
+torture: $(STAMP)
+	$(BIN)/python -m lendflow.sandbox.torture --seeds $(SEEDS) --steps $(STEPS) --jobs $(JOBS) --database $(DATABASE)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
