@@ -1,9 +1,9 @@
 """Repayment files as a payment channel sends them, posted row by row under their keys.
 
-The simulator writes a channel's CSV (`reference,loan_id,amount,paid_on`), reads it
-back with the engine's own reader, and posts every good row through the repayment
-use case under the row's channel key, as the batch flow does; a file posted again
-must move no money twice.
+The simulator writes a channel's CSV (`reference,loan_id,amount,paid_on`) and posts it
+chunk by chunk through the engine's own file path (checked whole, each chunk one
+transaction, each row under its channel key), as the batch flow does; a file posted
+again must move no money twice.
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lendflow.domain.errors import LendflowError
 from lendflow.domain.money import format_fen
-from lendflow.loans import repayments
-from lendflow.loans.repayment_files import COLUMNS, read_repayment_file
+from lendflow.loans.repayment_files import (
+    COLUMNS,
+    FileLimits,
+    inspect_repayment_file,
+    post_chunk,
+    read_chunk,
+)
 
 if TYPE_CHECKING:
     from lendflow.access.permissions import Actor
@@ -54,16 +58,29 @@ def write_file(path: Path, rows: list[FileRow]) -> None:
             )
 
 
-def post_file(ws: Workspace, actor: Actor, path: Path) -> list[RowOutcome]:
-    """Post every good row of the file; each row's outcome (bad rows are left out)."""
-    rows, _problems = read_repayment_file(path)
-    outcomes = []
-    for row in rows:
-        key = row.idempotency_key
-        try:
-            result = repayments.repay(ws, actor, row.loan_id, row.amount, row.paid_on, key)
-        except LendflowError as exc:
-            outcomes.append(RowOutcome(key, row.loan_id, row.amount, False, False, exc.message))
-            continue
-        outcomes.append(RowOutcome(key, row.loan_id, row.amount, True, bool(result.replayed)))
-    return outcomes
+@dataclass(frozen=True)
+class FilePosting:
+    """What one posting of a file did: each well-formed row's outcome, and how many rows
+    were already on the books (a file posted again)."""
+
+    outcomes: list[RowOutcome]
+    duplicates: int
+
+
+def post_file(ws: Workspace, actor: Actor, path: Path, as_of: date) -> FilePosting:
+    """Post the file through the engine's own chunked path, two rows to a chunk, as the
+    batch flow does (`repayment_file.inside_chunk` is reached here, so a kill step can
+    stop it between rows); bad rows are left out of the outcomes."""
+    file = inspect_repayment_file(path, chunk_size=2)
+    outcomes: list[RowOutcome] = []
+    duplicates = 0
+    for chunk in file.chunks:
+        rows, _malformed = read_chunk(file, chunk, None, FileLimits())
+        report = post_chunk(ws, actor, file, chunk, as_of=as_of)
+        refused = {p.line: p.message for p in report.problems}
+        duplicates += report.duplicates
+        for row in rows:
+            why = refused.get(row.line)
+            key = row.idempotency_key
+            outcomes.append(RowOutcome(key, row.loan_id, row.amount, why is None, False, why))
+    return FilePosting(outcomes, duplicates)

@@ -452,16 +452,16 @@ class Simulator:
         path = self.place.home / f"channel-{self.seed}-{self.n}.csv"
         write_file(path, rows)
         killed = self.rng.random() < 0.3 and self._in_subprocess(
-            "file", {"action": "post_file", "path": str(path)}
+            "file", {"action": "post_file", "path": str(path), "on": self.today.isoformat()}
         )
-        first = post_file(self.ws, self.ops, path)
-        again = post_file(self.ws, self.ops, path)  # the channel sends the file twice
-        for outcome in [*first, *again]:
+        first = post_file(self.ws, self.ops, path, self.today)
+        again = post_file(self.ws, self.ops, path, self.today)  # the channel sends it twice
+        for outcome in [*first.outcomes, *again.outcomes]:
             self.statement.record(
                 BorrowerPayment(outcome.key, outcome.loan_id, outcome.amount, outcome.accepted)
             )
-        replays = sum(o.replayed for o in again)
-        accepted = sum(o.accepted for o in first)
+        replays = again.duplicates
+        accepted = sum(o.accepted for o in first.outcomes)
         if replays != accepted:
             raise StepCrashed(
                 f"file {path.name} posted again: {replays} rows replayed, {accepted} accepted"

@@ -51,8 +51,9 @@ def run(order: dict[str, Any]) -> str:
             repayments.repay(ws, ops, order["loan_id"], order["amount"], as_of, order["key"])
             return f"loan {order['loan_id']} repaid"
         if action == "post_file":
-            outcomes = post_file(ws, ws.actor("ops"), Path(order["path"]))
-            return f"{len(outcomes)} rows"
+            on = date.fromisoformat(order["on"])
+            posting = post_file(ws, ws.actor("ops"), Path(order["path"]), on)
+            return f"{len(posting.outcomes)} rows"
         raise ValueError(f"unknown order {action!r}")
     finally:
         ws.close()
