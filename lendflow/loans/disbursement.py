@@ -142,15 +142,10 @@ def _prepare(
         # A payout already sent may have been paid: finish it whatever the date now,
         # under the business date it was first asked for.
         requested_on = existing["requested_on"] if resuming else as_of
-        payouts.change(
-            uow,
-            reference,
-            {
-                "status": "pending",
-                "attempts": existing["attempts"] + 1,
-                "requested_on": requested_on,
-            },
-        )
+        changes = {"status": "pending", "attempts": existing["attempts"] + 1}
+        # after a decline the last attempt's outcome is known: nothing left
+        unknown = {"last_error": existing["last_error"]} if resuming else {"last_error": None}
+        payouts.change(uow, reference, {**changes, **unknown, "requested_on": requested_on})
     return {
         "reference": reference,
         "amount": loan["approved_amount"],
@@ -160,12 +155,20 @@ def _prepare(
 
 
 def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> None:
-    """A declined payout failed; a timed-out one stays pending, its outcome unknown."""
-    payouts.change(
-        uow,
-        reference,
-        {"status": "pending" if error.transient else "failed", "last_error": error.message[:200]},
-    )
+    """A declined payout failed; a timed-out one stays pending, its outcome unknown.
+
+    A decline of a retry after a timeout proves nothing about the earlier attempt,
+    which may have paid: the payout stays pending (close of business does not expire
+    the loan, and the next retry gets the gateway's answer for the reference), never
+    failed with the money possibly out.
+    """
+    payout = payouts.by_reference(uow, reference)
+    unknown_before = payout is not None and payout["last_error"] is not None
+    if error.transient or unknown_before:
+        why = error.message if error.transient else f"{error.message} after an unknown outcome"
+        payouts.change(uow, reference, {"status": "pending", "last_error": why[:200]})
+        return
+    payouts.change(uow, reference, {"status": "failed", "last_error": error.message[:200]})
 
 
 def _schedule_rows(

@@ -341,3 +341,54 @@ def test_two_clerks_disbursing_at_once_get_one_loan_and_a_clear_refusal(
             disbursement.disburse(clerk_a, ops, loan_id, PAID_OUT, "clerk-a")
     assert inner.payouts() == {f"LF-{loan_id}": 1_000_000}
     assert loan_views.show(ws, ops, loan_id, PAID_OUT).status == "active"
+
+
+class DeclinesAfterPaying:
+    """A gateway that lost its answer to a payout it made, then declines the retry (as a
+    gateway without idempotent references may), then answers the third call truly."""
+
+    def __init__(self, real: SandboxGateway) -> None:
+        self.real = real
+        self.calls = 0
+
+    def pay_out(self, reference: str, amount: int, customer_id: int) -> PayoutReceipt:
+        self.calls += 1
+        if self.calls == 1:
+            self.real.pay_out(reference, amount, customer_id)
+            raise GatewayError("timed out after paying", transient=True)
+        if self.calls == 2:
+            raise GatewayError("declined", transient=False)
+        return self.real.pay_out(reference, amount, customer_id)
+
+
+def test_a_decline_after_an_unknown_outcome_never_marks_money_out_as_failed(
+    ws: Workspace, settings: Settings, ops: Actor, applicant: Applicant, tmp_path: Path
+) -> None:
+    """The retry's decline says nothing of the first attempt, which paid: the payout stays
+    pending (so the approval cannot lapse with the money out) until the gateway says so."""
+    loan_id = approved_loan(ws, applicant)
+    real = SandboxGateway(tmp_path / "lost-answer.db")
+    gateway = DeclinesAfterPaying(real)
+    with workspace_with(settings, gateway) as paying:
+        with pytest.raises(GatewayError, match="timed out"):
+            disbursement.disburse(paying, ops, loan_id, PAID_OUT)
+        with pytest.raises(GatewayError, match="declined"):
+            disbursement.disburse(paying, ops, loan_id, PAID_OUT)
+        pending = payout_row(ws, loan_id)
+        assert pending is not None and pending["status"] == "pending"
+        assert "after an unknown outcome" in pending["last_error"]
+        assert disbursement.disburse(paying, ops, loan_id, PAID_OUT).status == "active"
+    assert real.payouts() == {f"LF-{loan_id}": 1_000_000}
+    assert audit.verify(ws, ws.actor("auditor")).ok
+
+
+def test_the_sandbox_gateway_answers_a_paid_reference_with_its_first_receipt(
+    tmp_path: Path,
+) -> None:
+    gateway = SandboxGateway(tmp_path / "gateway.db")
+    first = gateway.pay_out("LF-1", 500_000, 7)
+    gateway.fail_next = 1
+    assert gateway.pay_out("LF-1", 500_000, 7) == first
+    gateway.timeout_next = 1
+    assert gateway.pay_out("LF-1", 500_000, 7) == first
+    assert gateway.payouts() == {"LF-1": 500_000}

@@ -270,9 +270,9 @@ class Simulator:
             return f"loan {loan_id} killed after the gateway; {self._resume(loan_id)}"
         paid = disbursement.payout_reference(loan_id) in self.gateway.payouts()
         if fault == "decline" and paid and not self.declines_paid:
-            # A real gateway answers a reference it already paid with the first receipt and
-            # never declines it; the sandbox adapter checks its injected decline first
-            # (--gateway-declines-paid keeps that, and finds what lendflow then does).
+            # A gateway answers a reference it already paid with the first receipt, so an
+            # armed decline would stay armed for the next loan's payout instead
+            # (--gateway-declines-paid arms it anyway).
             fault = "none"
         self._arm_gateway(fault)
         try:
