@@ -93,7 +93,7 @@ def close_range(
     its own watermark on, date by date, before the range goes on: every loan sees
     every date once and in order, and on a nightly run nothing is read twice.
     """
-    check_dates(first, last, ws.today(), ws.policy.business_dates.horizon_days)
+    check_dates(first, last, ws.today())
     totals: Counter[str] = Counter()
     notices = RenderedNotices(ws) if config.render_notices else None
 
@@ -153,22 +153,17 @@ def id_ranges(ws: Workspace, chunk_size: int) -> list[tuple[int, int]]:
     ]
 
 
-def check_dates(first: date, last: date, today: date, horizon_days: int = 1) -> None:
+def check_dates(first: date, last: date, today: date) -> None:
     """Refuse a range that ends before it starts, or closes a day that has not come.
 
-    `today` is the real date (the workspace's clock); the policy's horizon (a day
-    by default) is the only slack.
+    `today` is the real date (the workspace's clock). Close of business has no
+    horizon: the policy's slack is for money dated a little ahead, never for closing a
+    day (its penalty, due dates and days past due) before it has come.
     """
     if last < first:
         raise BadInput(f"the range ends ({last}) before it starts ({first})")
-    if last > today + timedelta(days=horizon_days):
-        raise BadInput(
-            f"cannot close {last}: it is more than {_days(horizon_days)} after today ({today})"
-        )
-
-
-def _days(n: int) -> str:
-    return "a day" if n == 1 else f"{n} days"
+    if last > today:
+        raise BadInput(f"cannot close {last}: it is after today ({today})")
 
 
 def portfolio_counts(ws: Workspace) -> PortfolioCounts:
