@@ -29,7 +29,7 @@ from lendflow.domain.reprocessing import (
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.records import loan_event
 from lendflow.products.catalogue import spec_for
-from lendflow.store import journal
+from lendflow.store import events, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
 
@@ -37,6 +37,18 @@ if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
 
 REPROCESSABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE})
+
+# Booking a loan again starts from the status it had on the value date, which may not be
+# the one its trail last told (a backdated payment finds it current on a day it was
+# later overdue): the change is told as the loan machine's moves.
+_NET_MOVES: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("active", "overdue"): [("fall_overdue", "overdue")],
+    ("overdue", "active"): [("cure", "active")],
+    ("active", "closed"): [("close", "closed")],
+    ("overdue", "closed"): [("close", "closed")],
+    ("overdue", "written_off"): [("write_off", "written_off")],
+    ("active", "written_off"): [("fall_overdue", "overdue"), ("write_off", "written_off")],
+}
 """A closed or written-off loan is not reprocessed: a settled loan's waivers and a
 write-off's recoveries cannot be told apart from the payout's once booked."""
 
@@ -100,25 +112,46 @@ def reprocess(
         start = loan["disbursed_on"]
         row = _reset(uow, row)
     reversed_count = _reverse_from(uow, actor, loan_id, start)
+    payload = {
+        "from": start.isoformat(),
+        "to": closed_through.isoformat(),
+        "value_date": changed_on.isoformat(),
+        "entries_reversed": reversed_count,
+        "repayments": len(payments),
+        "reason": reason,
+    }
+    _tell_restart(uow, actor, row, changed_on, payload)
     row = _rebuild(ws, uow, actor, row, [s for s in steps if s.on >= start], post)
     if _books(row) != journal.loan_balances(uow, loan_id):  # pragma: no cover - a bug
         raise Conflict(f"loan {loan_id}: reprocessing left its balances apart from its journal")
-    loan_event(
-        uow,
-        row,
-        "LoanReprocessed",
-        actor,
-        changed_on,
-        {
-            "from": start.isoformat(),
-            "to": closed_through.isoformat(),
-            "value_date": changed_on.isoformat(),
-            "entries_reversed": reversed_count,
-            "repayments": len(payments),
-            "reason": reason,
-        },
-    )
     return row
+
+
+def _tell_restart(
+    uow: UnitOfWork, actor: Actor, row: dict[str, Any], on: date, payload: dict[str, Any]
+) -> None:
+    """`LoanReprocessed`, moving the trail to the status the loan is booked again from.
+
+    The days and payments booked again after it tell their own moves (a cure, a payoff)
+    from that status on, so the trail's last status is always the loan's.
+    """
+    told = events.last_state(uow, "loan", str(row["id"])) or row["state"]
+    moves = _NET_MOVES.get((told, row["state"]), [])
+    if not moves:
+        loan_event(uow, row, "LoanReprocessed", actor, on, payload)
+    for trigger, to_state in moves:
+        loan_event(
+            uow,
+            row,
+            "LoanReprocessed",
+            actor,
+            on,
+            payload,
+            trigger=trigger,
+            from_state=told,
+            to_state=to_state,
+        )
+        told = to_state
 
 
 def _books(row: dict[str, Any]) -> dict[str, int]:

@@ -198,6 +198,21 @@ class ChainHead:
     keyed_from: int
 
 
+def last_state(uow: UnitOfWork, entity: str, entity_id: str) -> str | None:
+    """The status the entity's newest state-changing event left it in."""
+    found = uow.connection.execute(
+        select(EVENTS.c.to_state)
+        .where(
+            EVENTS.c.entity == entity,
+            EVENTS.c.entity_id == entity_id,
+            EVENTS.c.to_state.is_not(None),
+        )
+        .order_by(EVENTS.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return None if found is None else str(found)
+
+
 def head(uow: UnitOfWork) -> ChainHead:
     """The chain head as stored, unlocked (for anchoring and the audit)."""
     row = uow.connection.execute(select(CHAIN).where(CHAIN.c.id == 1)).mappings().one()

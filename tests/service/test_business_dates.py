@@ -412,3 +412,35 @@ def test_a_history_booked_out_of_order_is_rebuilt_from_the_payout(  # type: igno
         ]
     assert froms == ["2026-01-12", "2026-03-01"]
     assert audit.verify(ws, auditor).ok
+
+
+def state_trail(ws, loan_id: int) -> list[tuple[str | None, str | None]]:  # type: ignore[no-untyped-def]
+    with ws.engine.connect() as c:
+        return [
+            (r.from_state, r.to_state)
+            for r in c.execute(
+                select(events.c.from_state, events.c.to_state)
+                .where(
+                    events.c.entity == "loan",
+                    events.c.entity_id == str(loan_id),
+                    events.c.to_state.is_not(None),
+                )
+                .order_by(events.c.id)
+            )
+        ]
+
+
+def test_a_backdated_payment_that_cures_the_loan_tells_the_move_in_its_trail(
+    ws, ops, risk, applicant, auditor
+) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fault simulator: the loan was booked again as current from the value
+    date while its trail still said overdue, so its status and its events disagreed."""
+    loan_id = open_loan(ws, ops, risk, applicant)
+    close(ws, date(2026, 1, 12), date(2026, 2, 20))
+    assert loan_state(ws, loan_id)["state"] == "overdue"
+    repayments.repay_backdated(ws, ops, loan_id, 400_000, date(2026, 2, 12), "bank-0212")
+    assert loan_state(ws, loan_id)["state"] == "active"
+    trail = state_trail(ws, loan_id)
+    assert trail[-1][1] == "active"
+    assert all(before[1] == after[0] for before, after in zip(trail, trail[1:], strict=False))
+    assert audit.verify(ws, auditor).ok
