@@ -1,0 +1,59 @@
+"""An API app over a ready workspace (both example products live, the sandbox gateway) on
+each database, and a client per role that goes through the real token dependency."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lendflow.bootstrap import init_workspace, open_workspace
+from lendflow.config.product_spec import example_product_paths
+from lendflow.config.settings import Settings
+from lendflow.products import catalogue as products
+from lendflow.web.app import create_app
+from lendflow.workspace.context import Workspace
+from lendflow.workspace.payments import SandboxGateway
+from tests.web.api_helpers import OPENING_DAY, TOKENS_VALUE, bearer
+
+
+@pytest.fixture
+def ws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    monkeypatch.setenv("LENDFLOW_API_TOKENS", TOKENS_VALUE)
+    init_workspace(settings)
+    workspace = open_workspace(
+        settings, gateway=SandboxGateway(settings.home / "sandbox_gateway.db")
+    )
+    admin = workspace.actor("admin")
+    for path in example_product_paths():
+        products.import_product(workspace, admin, path, activate=True, as_of=OPENING_DAY)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def api(ws: Workspace) -> Iterator[TestClient]:
+    """A client without a token; `as_user` gives one with a user's token."""
+    with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def as_user(api: TestClient) -> Callable[..., Any]:
+    """as_user("ops").post(url, json=...) -> the response, with ops's token."""
+
+    class Caller:
+        def __init__(self, user: str) -> None:
+            self.headers = bearer(user)
+
+        def __getattr__(self, method: str) -> Callable[..., Any]:
+            call = getattr(api, method)
+
+            def send(url: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+                return call(url, headers={**self.headers, **(headers or {})}, **kw)
+
+            return send
+
+    return Caller
