@@ -69,9 +69,7 @@ def test_the_same_key_with_another_body_is_422(as_user: Any) -> None:
     assert other.status_code == 422
     assert other.json()["detail"] == "idempotency key 'k' was already used for a different request"
     trail = ops.get(f"/api/v1/loans/{loan_id}/events").json()
-    assert [e["payload"].get("amount") for e in trail if e["name"] == "RepaymentPosted"] == [
-        "500.00"
-    ] or len([e for e in trail if e["name"] == "RepaymentPosted"]) == 1
+    assert len([e for e in trail if e["name"] == "RepaymentPosted"]) == 1
 
 
 def test_a_replayed_payout_answers_the_first_body(as_user: Any) -> None:
