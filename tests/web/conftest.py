@@ -3,9 +3,16 @@ each database, and a client per role that goes through the real token dependency
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -57,3 +64,46 @@ def as_user(api: TestClient) -> Callable[..., Any]:
             return send
 
     return Caller
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A real `lendflow web` on a free port over the `ws` workspace; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LENDFLOW_HOME": str(settings.home),
+        "LENDFLOW_DATABASE_URL": settings.resolved_database_url,
+        "LENDFLOW_API_TOKENS": TOKENS_VALUE,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), *sys.path]),
+    }
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from lendflow.cli import main; main()", "web", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "the server did not answer within 30 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
