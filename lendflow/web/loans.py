@@ -37,10 +37,10 @@ from lendflow.web.bodies import (
     RejectBody,
     RepaymentBody,
 )
-from lendflow.web.problems import RequestProblem
+from lendflow.web.problems import RequestProblem, documented
 from lendflow.workspace.context import Workspace
 
-router = APIRouter()
+router = APIRouter(responses=documented(400, 401, 403, 404, 409, 412, 413, 422, 500))
 
 LoanId = Annotated[int, Path(ge=1, le=bounds.MAX_ID, description="Loan id.")]
 On = Annotated[date | None, Query(description="Business date (default today, Asia/Shanghai).")]
@@ -309,6 +309,7 @@ def disburse(
     status_code=201,
     response_model=RepaymentResult,
     tags=["loan actions"],
+    responses={201: {"headers": {"Idempotent-Replayed": {"description": "On a replay."}}}},
 )
 def repay(
     loan_id: LoanId,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.api_helpers import OPENING_DAY, application, bearer
+from tests.web.api_helpers import OPENING_DAY, application
 
 DAY = OPENING_DAY.isoformat()
 PROBLEM = "application/problem+json"
@@ -164,5 +164,6 @@ def test_the_openapi_document_describes_the_loan_resources(api: TestClient) -> N
     document = api.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     assert {"/api/v1/loans", "/api/v1/loans/{loan_id}/repayments"} <= document["paths"].keys()
-    assert api.get("/api/v1/docs").status_code == 200
-    assert bearer("ops")  # the docs themselves need no token
+    repay = document["paths"]["/api/v1/loans/{loan_id}/repayments"]["post"]["responses"]
+    assert repay["422"]["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert api.get("/api/v1/docs").status_code == 200  # the docs need no token
