@@ -21,9 +21,9 @@ def web(
 
     from lendflow.bootstrap import open_workspace
 
-    open_workspace().close()  # refuse a missing or unreadable workspace before listening
-    if len(host) > 255 or not host.strip():
+    if len(host) > 255 or not host.strip() or any(c.isspace() for c in host):
         raise BadInput(f"--host must be a host name or address, got {host!r}")
+    open_workspace().close()  # refuse a missing or unreadable workspace before listening
     uvicorn.run(
         "lendflow.web.app:create_app",
         factory=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.web.api_helpers import OPENING_DAY, application, bearer
@@ -34,3 +36,9 @@ def test_a_short_loan_life_against_a_running_server(server: str) -> None:
         assert repaid.status_code == 201, repaid.text
         verified = http.post("/api/v1/audit/verify", headers=bearer("auditor"))
         assert verified.json()["ok"] is True, verified.text
+
+
+def test_web_refuses_to_start_without_a_workspace_in_one_line(lendflow: Any) -> None:
+    run = lendflow("web --port 8123")
+    assert run.exit_code == 2
+    assert "lendflow init" in run.error()
