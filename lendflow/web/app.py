@@ -112,6 +112,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     from lendflow.web import loans
 
     app.include_router(loans.router, prefix=API)
+    app.state.in_flight = loans.InFlight()
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

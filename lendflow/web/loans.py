@@ -3,10 +3,14 @@ serves its result model's JSON (the document `--json` prints), so the two cannot
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -104,6 +108,51 @@ def _key(key: str | None) -> str:
             "this request moves money: send an Idempotency-Key header", field="Idempotency-Key"
         )
     return bounds.check_key(key, field="Idempotency-Key")
+
+
+class InFlight:
+    """Idempotency keys whose first request this process is still answering.
+
+    A second request with such a key waits up to `wait` seconds for the first to finish,
+    then runs (and the use case replays the first answer); if the first is still going
+    it is refused with 409, retry later. Across worker processes the use cases still
+    hold: a repayment locks its loan row before it looks its key up, and a payout keeps
+    one reference per loan.
+    """
+
+    def __init__(self, wait: float = 10.0) -> None:
+        self.wait = wait
+        self._lock = threading.Lock()
+        self._running: dict[str, threading.Event] = {}
+
+    @contextmanager
+    def holding(self, key: str) -> Iterator[None]:
+        done = self._claim(key)
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._running[key]
+            done.set()
+
+    def _claim(self, key: str) -> threading.Event:
+        deadline = time.monotonic() + self.wait
+        while True:
+            with self._lock:
+                first = self._running.get(key)
+                if first is None:
+                    mine = self._running[key] = threading.Event()
+                    return mine
+            if not first.wait(max(0.0, deadline - time.monotonic())):
+                raise RequestProblem(
+                    f"idempotency key {key!r} is still being processed; retry when it is done",
+                    status=409,
+                )
+
+
+def _in_flight(request: Request) -> InFlight:
+    found: InFlight = request.app.state.in_flight
+    return found
 
 
 def _money_moved(result: RepaymentResult | DisbursementResult, status: int) -> Any:
@@ -288,6 +337,7 @@ def withdraw(
 @router.post("/loans/{loan_id}/disburse", response_model=DisbursementResult, tags=["loan actions"])
 def disburse(
     loan_id: LoanId,
+    request: Request,
     ws: Ws,
     actor: Acting,
     idempotency_key: IdempotencyKey = None,
@@ -300,7 +350,8 @@ def disburse(
 
     key = _key(idempotency_key)
     _check_match(ws, loan_id, if_match)
-    result = disburse_loan(ws, actor, loan_id, business_date(ws, body, on), key)
+    with _in_flight(request).holding(key):
+        result = disburse_loan(ws, actor, loan_id, business_date(ws, body, on), key)
     return _money_moved(result, 200)
 
 
@@ -313,6 +364,7 @@ def disburse(
 )
 def repay(
     loan_id: LoanId,
+    request: Request,
     body: RepaymentBody,
     ws: Ws,
     actor: Acting,
@@ -326,7 +378,8 @@ def repay(
     amount = _money(body.amount, "amount", AmountKind.REPAYMENT)
     if amount is None:  # pragma: no cover - the model requires it
         raise BadInput("amount is required")
-    result = repay_loan(ws, actor, loan_id, amount, business_date(ws, body, on), key)
+    with _in_flight(request).holding(key):
+        result = repay_loan(ws, actor, loan_id, amount, business_date(ws, body, on), key)
     return _money_moved(result, 201)
 
 

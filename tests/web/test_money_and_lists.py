@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -143,3 +145,37 @@ def test_the_calculator_answers_as_calc_schedule_json(as_user: Any, lendflow: An
     ).json()
     assert served.status_code == 200, served.text
     assert served.json() == printed
+
+
+def test_a_key_whose_first_request_is_still_in_flight_is_409(
+    api: Any, as_user: Any, ws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lendflow.web.loans import InFlight
+
+    ops, risk = as_user("ops"), as_user("risk")
+    loan_id = ops.post("/api/v1/loans", json=application()).json()["id"]
+    ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
+    risk.post(f"/api/v1/loans/{loan_id}/approve", json={"business_date": DAY})
+    api.app.state.in_flight = InFlight(wait=0.2)
+    entered, release = threading.Event(), threading.Event()
+    pay_out = ws.gateway.pay_out
+
+    def slow_pay_out(*args: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        return pay_out(*args)
+
+    monkeypatch.setattr(ws.gateway, "pay_out", slow_pay_out)
+    url, key = f"/api/v1/loans/{loan_id}/disburse", {"Idempotency-Key": "slow"}
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(ops.post, url, json={"business_date": DAY}, headers=key)
+        assert entered.wait(10)
+        second = ops.post(url, json={"business_date": DAY}, headers=key)
+        release.set()
+        assert first.result().status_code == 200
+    assert second.status_code == 409
+    assert second.json()["detail"] == (
+        "idempotency key 'slow' is still being processed; retry when it is done"
+    )
+    replay = ops.post(url, json={"business_date": DAY}, headers=key)
+    assert replay.headers["idempotent-replayed"] == "true"
