@@ -412,13 +412,14 @@ def queue(
     ws: Ws,
     actor: Acting,
     product: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     on: On = None,
 ) -> Any:
-    """Referred applications waiting for a risk officer, oldest first."""
+    """Referred applications waiting for a risk officer, oldest first, a page at a time."""
     from lendflow.credit.desk import review_queue
 
-    found = review_queue(ws, actor, business_date(ws, None, on), product, limit)
+    found = review_queue(ws, actor, business_date(ws, None, on), product, limit, offset)
     return JSONResponse([q.model_dump(mode="json") for q in found])
 
 

@@ -179,3 +179,13 @@ def test_a_key_whose_first_request_is_still_in_flight_is_409(
     )
     replay = ops.post(url, json={"business_date": DAY}, headers=key)
     assert replay.headers["idempotent-replayed"] == "true"
+
+
+def test_the_review_queue_comes_a_page_at_a_time_oldest_first(as_user: Any) -> None:
+    ops = as_user("ops")
+    ids = [ops.post("/api/v1/loans", json=application()).json()["id"] for _ in range(3)]
+    for loan_id in ids:
+        ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
+    risk = as_user("risk")
+    pages = [risk.get("/api/v1/queue", params={"limit": 2, "offset": n}).json() for n in (0, 2)]
+    assert [[q["id"] for q in page] for page in pages] == [ids[:2], ids[2:]]
