@@ -98,7 +98,7 @@ def _check_match(ws: Workspace, loan_id: int, if_match: str | None) -> None:
         reader.close()
     if current not in (tag.strip().removeprefix("W/") for tag in if_match.split(",")):
         raise RequestProblem(
-            f"loan {loan_id} changed: its ETag is {current}, not {if_match}", status=412
+            f"loan {loan_id} changed since that ETag: it is now {current}", status=412
         )
 
 
@@ -107,7 +107,10 @@ def _key(key: str | None) -> str:
         raise RequestProblem(
             "this request moves money: send an Idempotency-Key header", field="Idempotency-Key"
         )
-    return bounds.check_key(key, field="Idempotency-Key")
+    try:
+        return bounds.check_key(key, field="Idempotency-Key")
+    except BadInput as bad:
+        raise RequestProblem(bad.message, field="Idempotency-Key") from None
 
 
 class InFlight:

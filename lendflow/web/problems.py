@@ -151,7 +151,10 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         for e in found
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-    return problem(422, f"{first['field']}: {first['message']}", errors=errors)
+    # a header is part of the request's form, not a field of what is asked: 400
+    in_headers = bool(found) and all(e.get("loc", ("",))[:1] == ("header",) for e in found)
+    status = 400 if in_headers else 422
+    return problem(status, f"{first['field']}: {first['message']}", errors=errors)
 
 
 def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -189,3 +189,14 @@ def test_the_review_queue_comes_a_page_at_a_time_oldest_first(as_user: Any) -> N
     risk = as_user("risk")
     pages = [risk.get("/api/v1/queue", params={"limit": 2, "offset": n}).json() for n in (0, 2)]
     assert [[q["id"] for q in page] for page in pages] == [ids[:2], ids[2:]]
+
+
+def test_a_malformed_idempotency_key_is_400_naming_the_header(as_user: Any) -> None:
+    loan_id = _active(as_user)
+    response = as_user("ops").post(
+        f"/api/v1/loans/{loan_id}/repayments",
+        json={"amount": "100.00", "business_date": DAY},
+        headers={"Idempotency-Key": "x" * 101},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"].lower() == "idempotency-key"
