@@ -105,6 +105,9 @@ def _register() -> None:
     from lendflow.cli import keys
 
     keys.register(app)
+    from lendflow.cli import web
+
+    web.register(app)
 
 
 _register()

@@ -54,14 +54,19 @@ def models(ws: Workspace) -> CreditModels:
 
 
 def review_queue(
-    ws: Workspace, actor: Actor, as_of: date, product: str | None = None, limit: int = 200
+    ws: Workspace,
+    actor: Actor,
+    as_of: date,
+    product: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[QueuedApplication]:
     """Applications waiting for a person, oldest first, with what automated review found."""
     actor.require(Permission.READ, "read the review queue")
 
     def use_case(uow: UnitOfWork) -> list[QueuedApplication]:
         out = []
-        for row in credit_store.review_queue(uow, product, limit):
+        for row in credit_store.review_queue(uow, product, limit, offset):
             waiting_since = row["reviewed_on"] or row["applied_on"]
             out.append(
                 QueuedApplication(

@@ -204,6 +204,13 @@ class LoanSummary(Result):
     dpd: int
 
 
+class LoanPage(Result):
+    """One page of loans by id, with how many match in all."""
+
+    total: int
+    items: list[LoanSummary]
+
+
 class PayoffQuote(Result):
     """What it takes to settle the loan on `as_of`, by component."""
 

@@ -16,6 +16,7 @@ from lendflow.loans.results import (
     DisbursementResult,
     LoanDetail,
     LoanEvent,
+    LoanPage,
     LoanResult,
     LoanSchedule,
     LoanSummary,
@@ -93,6 +94,42 @@ def list_loans(
         return out
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def page_loans(
+    ws: Workspace,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    product: str | None = None,
+    dpd_min: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> LoanPage:
+    """One page of loans by id with the total that match, as `actor` may see them."""
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> LoanPage:
+        total, rows = loan_store.page_loans(
+            uow, state=state, product=product, dpd_min=dpd_min, offset=offset, limit=limit
+        )
+        return LoanPage(total=total, items=[_summary(ws, uow, actor, loan) for loan in rows])
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _summary(ws: Workspace, uow: UnitOfWork, actor: Actor, loan: Mapping[str, Any]) -> LoanSummary:
+    customer = customers.customer_view(customers.get(uow, loan["customer_id"]), ws.cipher, actor)
+    return LoanSummary(
+        id=loan["id"],
+        status=loan["state"],
+        product=loan["product_code"],
+        customer=customer["name"],
+        amount=loan["principal"] or loan["approved_amount"] or loan["requested_amount"],
+        principal_outstanding=loan["principal_outstanding"],
+        applied_on=loan["applied_on"],
+        dpd=loan["dpd"],
+    )
 
 
 def schedule(ws: Workspace, actor: Actor, loan_id: int) -> LoanSchedule:

@@ -153,7 +153,9 @@ def pin_model(uow: UnitOfWork, kind: str, code: str, version: int, sha256: str, 
         PINNED.put(uow, key, True)
 
 
-def review_queue(uow: UnitOfWork, product: str | None, limit: int) -> list[dict[str, Any]]:
+def review_queue(
+    uow: UnitOfWork, product: str | None, limit: int, offset: int = 0
+) -> list[dict[str, Any]]:
     """Loans under review, oldest first, each with the score, reasons and amount
     (`proposed`) of its latest champion decision (None where there is none)."""
     latest = (
@@ -173,6 +175,7 @@ def review_queue(uow: UnitOfWork, product: str | None, limit: int) -> list[dict[
         )
         .where(loans.c.state == LoanStatus.UNDER_REVIEW.value)
         .order_by(loans.c.reviewed_on, loans.c.id)
+        .offset(offset)
         .limit(limit)
     )  # fmt: skip
     if product:

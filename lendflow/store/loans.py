@@ -149,6 +149,30 @@ def list_loans(
     return [dict(r) for r in rows]
 
 
+def page_loans(
+    uow: UnitOfWork,
+    *,
+    state: str | None = None,
+    product: str | None = None,
+    dpd_min: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of loans by id, and how many match in all (an API's list with a total)."""
+    where = []
+    if state:
+        where.append(LOANS.c.state == state)
+    if product:
+        where.append(LOANS.c.product_code == product)
+    if dpd_min is not None:
+        where.append(LOANS.c.dpd >= dpd_min)
+    total = uow.connection.execute(select(func.count()).select_from(LOANS).where(*where)).scalar()
+    rows = uow.connection.execute(
+        select(LOANS).where(*where).order_by(LOANS.c.id).offset(offset).limit(limit)
+    ).mappings()
+    return int(total or 0), [dict(r) for r in rows]
+
+
 def ids_in_state(uow: UnitOfWork, state: str, after_id: int, limit: int) -> list[int]:
     rows = uow.connection.execute(
         select(LOANS.c.id)

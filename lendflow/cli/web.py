@@ -1,0 +1,39 @@
+"""`lendflow web`: serve the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lendflow.domain.errors import BadInput
+
+
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes, each with its own workspace.", min=1, max=64)
+    ] = 1,
+) -> None:
+    """Serve the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+    import uvicorn
+
+    from lendflow.bootstrap import open_workspace
+
+    if len(host) > 255 or not host.strip() or any(c.isspace() for c in host):
+        raise BadInput(f"--host must be a host name or address, got {host!r}")
+    open_workspace().close()  # refuse a missing or unreadable workspace before listening
+    uvicorn.run(
+        "lendflow.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("web")(web)

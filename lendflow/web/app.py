@@ -1,0 +1,130 @@
+"""The API application: one workspace per process, made on startup, and the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from lendflow.web import problems
+from lendflow.workspace.context import Workspace
+
+MAX_BODY = 1024 * 1024
+API = "/api/v1"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with 413 before any route reads it.
+
+    The body is read here (at most `limit` + 1 bytes) and handed on, so a client that
+    lies in Content-Length or streams chunks is held to the same limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem(413, f"the request body is over {self.limit} bytes")
+        await response(scope, receive, send)
+
+
+def _open_workspace() -> Workspace:
+    from lendflow.bootstrap import open_workspace
+
+    return open_workspace()
+
+
+def _warm(ws: Workspace) -> None:
+    """Build the workspace's lazy parts once, before requests share it across threads."""
+    ws.engine  # noqa: B018
+    ws.cipher  # noqa: B018
+    ws.directory  # noqa: B018
+    ws.policy  # noqa: B018
+
+
+def create_app(workspace: Workspace | None = None) -> FastAPI:
+    """The API app; tests hand in a workspace, a server opens the environment's one."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ws = workspace if workspace is not None else _open_workspace()
+        _warm(ws)
+        app.state.workspace = ws
+        try:
+            yield
+        finally:
+            if workspace is None:
+                ws.close()
+
+    app = FastAPI(
+        title="lendflow",
+        version="1",
+        summary="Microloans: apply, review, decide, disburse, repay, audit.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    from lendflow.web import loans
+
+    app.include_router(loans.router, prefix=API)
+    app.state.in_flight = loans.InFlight()
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """Whether the server is up and its database answers (no token needed)."""
+        ws: Workspace = app.state.workspace
+        try:
+            ws.reader().close()
+        except Exception:
+            problems.log.warning("health check: database not reachable", exc_info=True)
+            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "reachable"})
+
+    wrapped: Any = BodyLimit
+    app.add_middleware(wrapped)
+    return app

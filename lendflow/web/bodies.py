@@ -1,0 +1,123 @@
+"""Request bodies: strict models (an unknown field is refused), amounts as yuan strings.
+
+Amounts stay text here and are read into fen by `domain.money` and held to
+`domain.bounds` in the route, never through a float.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lendflow.domain import bounds
+from lendflow.domain.schedule import MAX_REPAYMENTS
+
+Yuan = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+        description="An amount in yuan as a decimal string (two places at most).",
+        examples=["5000.00"],
+    ),
+]
+Code = Annotated[str, Field(min_length=1, max_length=64, examples=["cash-easy"])]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Body(BaseModel):
+    """A request body: a field it does not declare is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Dated(Body):
+    business_date: date | None = Field(
+        default=None, description="Business date (default: ?on=, else today in Asia/Shanghai)."
+    )
+
+
+class ApplyBody(Dated):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "product": "cash-easy",
+                    "name": "张三",
+                    "id_number": "110101199005170012",
+                    "phone": "13812345678",
+                    "monthly_income": "8000.00",
+                    "amount": "10000.00",
+                    "term": 6,
+                    "business_date": "2026-01-05",
+                }
+            ]
+        },
+    )
+    product: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    id_number: Annotated[str, Field(min_length=1, max_length=64)]
+    phone: Annotated[str, Field(min_length=1, max_length=64)]
+    monthly_income: Yuan
+    amount: Yuan
+    term: Annotated[int, Field(ge=1, le=MAX_REPAYMENTS)]
+    purpose: Code | None = None
+    monthly_debt: Yuan | None = None
+    employment: Code | None = None
+    referrer: Code | None = None
+
+
+class NoteBody(Dated):
+    note: Note | None = None
+
+
+class ApproveBody(NoteBody):
+    amount: Yuan | None = Field(default=None, description="Default: as requested.")
+
+
+class RejectBody(NoteBody):
+    reason: Annotated[str, Field(min_length=1, max_length=64, examples=["DTI_TOO_HIGH"])]
+
+
+class RepaymentBody(Dated):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "1750.00", "business_date": "2026-02-05"}]},
+    )
+    amount: Yuan
+
+
+class CalcScheduleBody(Body):
+    """The calculator's inputs, as `lendflow calc schedule` takes them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "principal": "10000.00",
+                    "annual_rate": "18",
+                    "repayments": 12,
+                    "disbursed": "2026-01-05",
+                }
+            ]
+        },
+    )
+    principal: Yuan
+    annual_rate: Annotated[
+        str,
+        Field(pattern=r"^[0-9]{1,4}(\.[0-9]{1,6})?$", description='Percent a year, e.g. "18".'),
+    ]
+    repayments: Annotated[int, Field(ge=1, le=MAX_REPAYMENTS)]
+    disbursed: date
+    every: Annotated[int, Field(ge=1, le=366)] = 1
+    frequency: Literal["days", "weeks", "months"] = "months"
+    method: Literal["annuity", "equal_principal", "interest_only", "bullet"] | None = None
+    first_repayment: date | None = None
+    upfront_fee: Yuan = "0"
+
+
+MAX_LIMIT = 200
+MAX_OFFSET = bounds.MAX_ID

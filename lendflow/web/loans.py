@@ -1,0 +1,464 @@
+"""Loan resources over /api/v1: each route parses, calls the use case the CLI calls, and
+serves its result model's JSON (the document `--json` prints), so the two cannot drift."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from lendflow.credit.results import QueuedApplication
+from lendflow.domain import bounds
+from lendflow.domain.bounds import AmountKind
+from lendflow.domain.errors import BadInput
+from lendflow.domain.money import parse_amount, parse_decimal
+from lendflow.loans.results import (
+    DisbursementResult,
+    LoanDetail,
+    LoanEvent,
+    LoanPage,
+    LoanResult,
+    LoanSchedule,
+    PayoffQuote,
+    RepaymentResult,
+)
+from lendflow.web.auth import Acting, Ws
+from lendflow.web.bodies import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ApplyBody,
+    ApproveBody,
+    CalcScheduleBody,
+    Dated,
+    NoteBody,
+    RejectBody,
+    RepaymentBody,
+)
+from lendflow.web.problems import RequestProblem, documented
+from lendflow.workspace.context import Workspace
+
+router = APIRouter(responses=documented(400, 401, 403, 404, 409, 412, 413, 422, 500))
+
+LoanId = Annotated[int, Path(ge=1, le=bounds.MAX_ID, description="Loan id.")]
+On = Annotated[date | None, Query(description="Business date (default today, Asia/Shanghai).")]
+IfMatch = Annotated[
+    str | None, Header(description="The loan's ETag; a stale one is refused with 412.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=bounds.MAX_KEY_LENGTH,
+        description="Required: a replay returns the first answer and moves no money twice.",
+    ),
+]
+INCLUDES = ("schedule", "events", "decision")
+
+
+def served(result: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    """The result's JSON exactly as `--json` prints it."""
+    return JSONResponse(result.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def business_date(ws: Workspace, body: Dated | None, on: date | None) -> date:
+    """The body's business date, else `?on=`, else the lender's today."""
+    chosen = (body.business_date if body is not None else None) or on or ws.today()
+    return bounds.check_date(chosen, field="business_date")
+
+
+def _money(text: str | None, field: str, kind: AmountKind) -> int | None:
+    if text is None:
+        return None
+    fen = parse_amount(text, field=field)
+    return bounds.check_amount(fen, kind, field=field)
+
+
+def _check_match(ws: Workspace, loan_id: int, if_match: str | None) -> None:
+    """An If-Match naming an older version of the loan is refused before anything runs.
+
+    The use cases keep their own optimistic lock, so a change between this read and
+    the action is still a 409, never a lost update.
+    """
+    if if_match is None or if_match.strip() == "*":
+        return
+    reader = ws.reader()
+    try:
+        current = etag(reader.loan(loan_id)["version"])
+    finally:
+        reader.close()
+    if current not in (tag.strip().removeprefix("W/") for tag in if_match.split(",")):
+        raise RequestProblem(
+            f"loan {loan_id} changed since that ETag: it is now {current}", status=412
+        )
+
+
+def _key(key: str | None) -> str:
+    if key is None:
+        raise RequestProblem(
+            "this request moves money: send an Idempotency-Key header", field="Idempotency-Key"
+        )
+    try:
+        return bounds.check_key(key, field="Idempotency-Key")
+    except BadInput as bad:
+        raise RequestProblem(bad.message, field="Idempotency-Key") from None
+
+
+class InFlight:
+    """Idempotency keys whose first request this process is still answering.
+
+    A second request with such a key waits up to `wait` seconds for the first to finish,
+    then runs (and the use case replays the first answer); if the first is still going
+    it is refused with 409, retry later. Across worker processes the use cases still
+    hold: a repayment locks its loan row before it looks its key up, and a payout keeps
+    one reference per loan.
+    """
+
+    def __init__(self, wait: float = 10.0) -> None:
+        self.wait = wait
+        self._lock = threading.Lock()
+        self._running: dict[str, threading.Event] = {}
+
+    @contextmanager
+    def holding(self, key: str) -> Iterator[None]:
+        done = self._claim(key)
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._running[key]
+            done.set()
+
+    def _claim(self, key: str) -> threading.Event:
+        deadline = time.monotonic() + self.wait
+        while True:
+            with self._lock:
+                first = self._running.get(key)
+                if first is None:
+                    mine = self._running[key] = threading.Event()
+                    return mine
+            if not first.wait(max(0.0, deadline - time.monotonic())):
+                raise RequestProblem(
+                    f"idempotency key {key!r} is still being processed; retry when it is done",
+                    status=409,
+                )
+
+
+def _in_flight(request: Request) -> InFlight:
+    found: InFlight = request.app.state.in_flight
+    return found
+
+
+def _money_moved(result: RepaymentResult | DisbursementResult, status: int) -> Any:
+    """The answer to a money move; a replay is the first answer again, marked in a header."""
+    body = result.model_dump(mode="json", exclude={"replayed"})
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@router.post(
+    "/loans",
+    status_code=201,
+    response_model=LoanResult,
+    tags=["loans"],
+    responses={201: {"headers": {"Location": {"description": "The new loan."}}}},
+)
+def apply(body: ApplyBody, ws: Ws, actor: Acting, on: On = None) -> Any:
+    """Take an application (`lendflow loan apply`)."""
+    from lendflow.loans.applications import Application
+    from lendflow.loans.applications import apply as apply_loan
+
+    application = Application.parse(
+        product=bounds.check_code(body.product, field="product"),
+        name=body.name,
+        national_id=body.id_number,
+        phone=body.phone,
+        monthly_income=body.monthly_income,
+        amount=body.amount,
+        term=body.term,
+        purpose=body.purpose,
+        monthly_debt=body.monthly_debt,
+        employment=body.employment,
+        referrer=body.referrer,
+    )
+    bounds.check_amount(application.amount, AmountKind.LOAN, field="amount")
+    bounds.check_amount(
+        application.monthly_income, AmountKind.INCOME, field="monthly_income", allow_zero=True
+    )
+    result = apply_loan(ws, actor, application, business_date(ws, body, on))
+    return served(result, 201, {"Location": f"/api/v1/loans/{result.id}"})
+
+
+@router.get("/loans", response_model=LoanPage, tags=["loans"])
+def list_loans(
+    ws: Ws,
+    actor: Acting,
+    state: Annotated[str | None, Query(max_length=64)] = None,
+    product: Annotated[str | None, Query(max_length=64)] = None,
+    dpd_min: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Any:
+    """Loans by id, a page at a time, with the total that match."""
+    from lendflow.loans.views import page_loans
+
+    page = page_loans(
+        ws, actor, state=state, product=product, dpd_min=dpd_min, offset=offset, limit=limit
+    )
+    return served(page)
+
+
+@router.get(
+    "/loans/{loan_id}",
+    response_model=LoanDetail,
+    tags=["loans"],
+    responses={200: {"headers": {"ETag": {"description": "The loan's version."}}}},
+)
+def show(
+    loan_id: LoanId,
+    ws: Ws,
+    actor: Acting,
+    on: On = None,
+    include: Annotated[
+        str | None, Query(max_length=200, description="Comma list: schedule, events, decision.")
+    ] = None,
+) -> Any:
+    """The loan as `lendflow loan show --json` shows it; `include` adds parts."""
+    from lendflow.loans.show import show as show_loan
+
+    wanted = _includes(include)
+    shown = show_loan(ws, actor, loan_id, business_date(ws, None, on))
+    body = shown.model_dump(mode="json")
+    if "schedule" in wanted:
+        from lendflow.loans.views import schedule
+
+        body["schedule"] = (
+            schedule(ws, actor, loan_id).model_dump(mode="json") if shown.disbursed_on else None
+        )
+    if "events" in wanted:
+        from lendflow.loans.views import loan_events
+
+        body["events"] = [e.model_dump(mode="json") for e in loan_events(ws, actor, loan_id)]
+    return JSONResponse(body, headers={"ETag": etag(shown.version)})
+
+
+def _includes(include: str | None) -> set[str]:
+    wanted = {part.strip() for part in (include or "").split(",") if part.strip()}
+    unknown = sorted(wanted - set(INCLUDES))
+    if unknown:
+        raise RequestProblem(
+            f"include: {unknown[0]!r} is not one of {', '.join(INCLUDES)}",
+            status=422,
+            field="include",
+        )
+    return wanted
+
+
+@router.post("/loans/{loan_id}/review", response_model=LoanResult, tags=["loan actions"])
+def review(
+    loan_id: LoanId,
+    ws: Ws,
+    actor: Acting,
+    body: Dated | None = None,
+    on: On = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Review a submitted application (automated review approves, declines or refers)."""
+    from lendflow.loans.applications import start_review
+
+    _check_match(ws, loan_id, if_match)
+    return served(start_review(ws, actor, loan_id, business_date(ws, body, on)))
+
+
+def _note(body: NoteBody | None) -> str | None:
+    if body is None or body.note is None:
+        return None
+    return bounds.check_note(body.note, field="note")
+
+
+@router.post("/loans/{loan_id}/approve", response_model=LoanResult, tags=["loan actions"])
+def approve(
+    loan_id: LoanId,
+    ws: Ws,
+    actor: Acting,
+    body: ApproveBody | None = None,
+    on: On = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Approve an application under review (default: the amount requested)."""
+    from lendflow.loans.applications import approve as approve_loan
+
+    amount = _money(body.amount if body else None, "amount", AmountKind.LOAN)
+    _check_match(ws, loan_id, if_match)
+    result = approve_loan(ws, actor, loan_id, business_date(ws, body, on), amount, _note(body))
+    return served(result)
+
+
+@router.post("/loans/{loan_id}/reject", response_model=LoanResult, tags=["loan actions"])
+def reject(
+    loan_id: LoanId,
+    body: RejectBody,
+    ws: Ws,
+    actor: Acting,
+    on: On = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Decline an application under review with a reason code."""
+    from lendflow.loans.applications import reject as reject_loan
+
+    reason = bounds.check_code(body.reason, field="reason")
+    _check_match(ws, loan_id, if_match)
+    result = reject_loan(ws, actor, loan_id, business_date(ws, body, on), reason, _note(body))
+    return served(result)
+
+
+@router.post("/loans/{loan_id}/withdraw", response_model=LoanResult, tags=["loan actions"])
+def withdraw(
+    loan_id: LoanId,
+    ws: Ws,
+    actor: Acting,
+    body: NoteBody | None = None,
+    on: On = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Withdraw an application before the money is paid out."""
+    from lendflow.loans.applications import withdraw as withdraw_loan
+
+    _check_match(ws, loan_id, if_match)
+    return served(withdraw_loan(ws, actor, loan_id, business_date(ws, body, on), _note(body)))
+
+
+@router.post("/loans/{loan_id}/disburse", response_model=DisbursementResult, tags=["loan actions"])
+def disburse(
+    loan_id: LoanId,
+    request: Request,
+    ws: Ws,
+    actor: Acting,
+    idempotency_key: IdempotencyKey = None,
+    body: Dated | None = None,
+    on: On = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Pay out an approved loan and activate it (an `Idempotency-Key` is required)."""
+    from lendflow.loans.disbursement import disburse as disburse_loan
+
+    key = _key(idempotency_key)
+    _check_match(ws, loan_id, if_match)
+    with _in_flight(request).holding(key):
+        result = disburse_loan(ws, actor, loan_id, business_date(ws, body, on), key)
+    return _money_moved(result, 200)
+
+
+@router.post(
+    "/loans/{loan_id}/repayments",
+    status_code=201,
+    response_model=RepaymentResult,
+    tags=["loan actions"],
+    responses={201: {"headers": {"Idempotent-Replayed": {"description": "On a replay."}}}},
+)
+def repay(
+    loan_id: LoanId,
+    request: Request,
+    body: RepaymentBody,
+    ws: Ws,
+    actor: Acting,
+    idempotency_key: IdempotencyKey = None,
+    on: On = None,
+) -> Any:
+    """Post a repayment on the open business date (an `Idempotency-Key` is required)."""
+    from lendflow.loans.repayments import repay as repay_loan
+
+    key = _key(idempotency_key)
+    amount = _money(body.amount, "amount", AmountKind.REPAYMENT)
+    if amount is None:  # pragma: no cover - the model requires it
+        raise BadInput("amount is required")
+    with _in_flight(request).holding(key):
+        result = repay_loan(ws, actor, loan_id, amount, business_date(ws, body, on), key)
+    return _money_moved(result, 201)
+
+
+@router.get("/loans/{loan_id}/quote", response_model=PayoffQuote, tags=["loans"])
+def quote(loan_id: LoanId, ws: Ws, actor: Acting, on: On = None) -> Any:
+    """What it takes to settle the loan on the business date."""
+    from lendflow.loans.repayments import quote as quote_loan
+
+    return served(quote_loan(ws, actor, loan_id, business_date(ws, None, on)))
+
+
+@router.get("/loans/{loan_id}/schedule", response_model=LoanSchedule, tags=["loans"])
+def schedule(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
+    """The loan's schedule (`loan schedule --json`)."""
+    from lendflow.loans.views import schedule as loan_schedule
+
+    return served(loan_schedule(ws, actor, loan_id))
+
+
+@router.get("/loans/{loan_id}/events", response_model=list[LoanEvent], tags=["loans"])
+def events(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
+    """The loan's audit trail (`loan events --json`)."""
+    from lendflow.loans.views import loan_events
+
+    return JSONResponse([e.model_dump(mode="json") for e in loan_events(ws, actor, loan_id)])
+
+
+@router.get("/queue", response_model=list[QueuedApplication], tags=["credit"])
+def queue(
+    ws: Ws,
+    actor: Acting,
+    product: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    on: On = None,
+) -> Any:
+    """Referred applications waiting for a risk officer, oldest first, a page at a time."""
+    from lendflow.credit.desk import review_queue
+
+    found = review_queue(ws, actor, business_date(ws, None, on), product, limit, offset)
+    return JSONResponse([q.model_dump(mode="json") for q in found])
+
+
+@router.post("/calc/schedule", tags=["calculator"])
+def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
+    """The schedule and APR calculator (`calc schedule --json`)."""
+    del actor  # any authenticated user may price
+    from lendflow.domain.apr import apr_of_schedule
+    from lendflow.domain.bounds import check_schedule_length
+    from lendflow.domain.calendar import Frequency
+    from lendflow.domain.schedule import Method, ScheduleTerms, apply_method, generate
+    from lendflow.loans.presenters import schedule_view
+
+    principal = _money(body.principal, "principal", AmountKind.LOAN)
+    fee = parse_amount(body.upfront_fee, field="upfront_fee", allow_zero=True)
+    terms = ScheduleTerms(
+        principal=principal or 0,
+        annual_rate=parse_decimal(body.annual_rate, field="annual_rate"),
+        repayments=body.repayments,
+        disbursed=bounds.check_date(body.disbursed, field="disbursed"),
+        every=body.every,
+        frequency=Frequency(body.frequency),
+        first_repayment=body.first_repayment,
+        upfront_fee=bounds.check_amount(fee, AmountKind.FEE, field="upfront_fee", allow_zero=True),
+    )
+    if body.method is not None:
+        terms = apply_method(terms, Method(body.method))
+    terms.check()
+    check_schedule_length(terms.repayments, terms.every, terms.frequency)
+    result = generate(terms)
+    return JSONResponse(schedule_view(result, apr_of_schedule(result)))
+
+
+@router.post("/audit/verify", tags=["audit"])
+def audit_verify(ws: Ws, actor: Acting) -> Any:
+    """Check the journal, the loans, the documents and the event chain (auditor)."""
+    from lendflow.loans.audit import verify
+
+    return JSONResponse(verify(ws, actor).as_dict())

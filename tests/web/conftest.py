@@ -1,0 +1,109 @@
+"""An API app over a ready workspace (both example products live, the sandbox gateway) on
+each database, and a client per role that goes through the real token dependency."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from lendflow.bootstrap import init_workspace, open_workspace
+from lendflow.config.product_spec import example_product_paths
+from lendflow.config.settings import Settings
+from lendflow.products import catalogue as products
+from lendflow.web.app import create_app
+from lendflow.workspace.context import Workspace
+from lendflow.workspace.payments import SandboxGateway
+from tests.web.api_helpers import OPENING_DAY, TOKENS_VALUE, bearer
+
+
+@pytest.fixture
+def ws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    monkeypatch.setenv("LENDFLOW_API_TOKENS", TOKENS_VALUE)
+    init_workspace(settings)
+    workspace = open_workspace(
+        settings, gateway=SandboxGateway(settings.home / "sandbox_gateway.db")
+    )
+    admin = workspace.actor("admin")
+    for path in example_product_paths():
+        products.import_product(workspace, admin, path, activate=True, as_of=OPENING_DAY)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def api(ws: Workspace) -> Iterator[TestClient]:
+    """A client without a token; `as_user` gives one with a user's token."""
+    with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def as_user(api: TestClient) -> Callable[..., Any]:
+    """as_user("ops").post(url, json=...) -> the response, with ops's token."""
+
+    class Caller:
+        def __init__(self, user: str) -> None:
+            self.headers = bearer(user)
+
+        def __getattr__(self, method: str) -> Callable[..., Any]:
+            call = getattr(api, method)
+
+            def send(url: str, headers: dict[str, str] | None = None, **kw: Any) -> Any:
+                return call(url, headers={**self.headers, **(headers or {})}, **kw)
+
+            return send
+
+    return Caller
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A real `lendflow web` on a free port over the `ws` workspace; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LENDFLOW_HOME": str(settings.home),
+        "LENDFLOW_DATABASE_URL": settings.resolved_database_url,
+        "LENDFLOW_API_TOKENS": TOKENS_VALUE,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), *sys.path]),
+    }
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from lendflow.cli import main; main()", "web", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "the server did not answer within 30 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

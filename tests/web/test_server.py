@@ -1,0 +1,44 @@
+"""A real `lendflow web` on a free port: a short loan life over TCP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.web.api_helpers import OPENING_DAY, application, bearer
+
+DAY = OPENING_DAY.isoformat()
+
+
+def test_a_short_loan_life_against_a_running_server(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as http:
+        applied = http.post("/api/v1/loans", json=application(), headers=bearer("ops"))
+        assert applied.status_code == 201, applied.text
+        loan = applied.headers["location"]
+        for user, action, body in (
+            ("ops", "review", {"business_date": DAY}),
+            ("risk", "approve", {"business_date": DAY}),
+        ):
+            response = http.post(f"{loan}/{action}", json=body, headers=bearer(user))
+            assert response.status_code == 200, response.text
+        paid = http.post(
+            f"{loan}/disburse",
+            json={"business_date": DAY},
+            headers={**bearer("ops"), "Idempotency-Key": "payout-1"},
+        )
+        assert paid.json()["state"] == "active", paid.text
+        repaid = http.post(
+            f"{loan}/repayments",
+            json={"amount": "1000.00", "business_date": DAY},
+            headers={**bearer("ops"), "Idempotency-Key": "pay-1"},
+        )
+        assert repaid.status_code == 201, repaid.text
+        verified = http.post("/api/v1/audit/verify", headers=bearer("auditor"))
+        assert verified.json()["ok"] is True, verified.text
+
+
+def test_web_refuses_to_start_without_a_workspace_in_one_line(lendflow: Any) -> None:
+    run = lendflow("web --port 8123")
+    assert run.exit_code == 2
+    assert "lendflow init" in run.error()
