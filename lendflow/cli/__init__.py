@@ -105,6 +105,9 @@ def _register() -> None:
     from lendflow.cli import keys
 
     keys.register(app)
+    from lendflow.cli import users
+
+    users.register(app)
 
 
 _register()

@@ -54,3 +54,11 @@ class Problems(BadInput):
         more = len(self.problems) - 1
         suffix = f" (and {more} more)" if more > 0 else ""
         super().__init__(first + suffix)
+
+
+class Unauthenticated(LendflowError):
+    """No credentials, or credentials that name nobody who may act now: a missing,
+    unknown, expired or revoked token, a wrong password, a disabled user. The message
+    never says which, so a caller cannot probe for valid names or tokens."""
+
+    exit_code = 2
