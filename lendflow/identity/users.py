@@ -177,9 +177,7 @@ def verify_password(ws: Workspace, name: str, password: str) -> Actor:
     row = run_in_transaction(ws.engine, lambda uow: store.by_name(uow, name))
     stored = row["password_hash"] if row is not None else None
     matches = _hasher().verify(password[:MAX_PASSWORD], stored or _decoy_hash())
-    if row is None or stored is None or not matches:
-        raise Unauthenticated(WRONG_PASSWORD)
-    if row["disabled"]:
+    if row is None or stored is None or not matches or row["disabled"]:
         raise Unauthenticated(WRONG_PASSWORD)
     return actor_of_row(name, (row["roles"], False))
 

@@ -90,8 +90,8 @@ def revoke_token(uow: UnitOfWork, token_id: int, at: datetime) -> None:
 def mark_used(uow: UnitOfWork, token_id: int, at: datetime, unless_since: datetime) -> None:
     """Record a token's use at `at`, unless it was recorded at or after `unless_since`.
 
-    The condition is in the UPDATE, so requests racing on one token write it once and
-    the others change no row (and take no lock they would wait for)."""
+    The condition is in the UPDATE, so of requests racing on one token only the first
+    writes; the others find the condition false once it committed and change no row."""
     uow.connection.execute(
         update(TOKENS)
         .where(
