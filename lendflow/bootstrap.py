@@ -13,7 +13,7 @@ import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +139,7 @@ class WorkspaceReport:
     revision: str
     key_created: bool
     home_created: bool
+    users_seeded: int = 0
 
 
 def ensure_key_file(path: Path) -> bool:
@@ -184,6 +185,7 @@ def init_workspace(settings: Settings) -> WorkspaceReport:
             shutil.copyfile(default_users_path(), users)
         revision = upgrade_to_head(engine)
         _record_key(engine, settings, recorded, holds_data)
+        seeded = _seed_users(engine, users)
     finally:
         engine.dispose()
     return WorkspaceReport(
@@ -192,7 +194,17 @@ def init_workspace(settings: Settings) -> WorkspaceReport:
         revision=revision,
         key_created=key_created,
         home_created=home_created,
+        users_seeded=seeded,
     )
+
+
+def _seed_users(engine: Engine, users: Path) -> int:
+    """Seed an empty `users` table from the workspace's users.yaml; from then on the
+    table is the directory and users.yaml is never read again for it."""
+    from lendflow.config.users import load_directory
+    from lendflow.identity.users import seed
+
+    return seed(engine, load_directory(users), datetime.now(UTC))
 
 
 def _sealed_state(engine: Engine) -> tuple[str | None, bool]:

@@ -108,6 +108,9 @@ def _register() -> None:
     from lendflow.cli import web
 
     web.register(app)
+    from lendflow.cli import users
+
+    users.register(app)
 
 
 _register()

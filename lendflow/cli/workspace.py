@@ -23,6 +23,7 @@ def init(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
                 "revision": report.revision,
                 "key_created": report.key_created,
                 "home_created": report.home_created,
+                "users_seeded": report.users_seeded,
             }
         )
         return
@@ -31,6 +32,8 @@ def init(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
         f"workspace {verb} at {report.home} (database {report.database_url},"
         f" schema {report.revision})"
     )
+    if report.users_seeded:
+        typer.echo(f"{report.users_seeded} users copied from users.yaml: see lendflow user list")
     if report.key_created:
         typer.echo(f"secret key written to {report.home}/secret.key (mode 600): back it up")
 

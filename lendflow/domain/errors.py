@@ -41,6 +41,15 @@ class Conflict(Refused):
     """Someone else changed the same record first; retry from a fresh read."""
 
 
+class Forbidden(Refused):
+    """The acting user's roles do not grant what the action needs (HTTP 403)."""
+
+
+class KeyReused(Conflict):
+    """An idempotency key already used for a different request: a client's bug (HTTP 422),
+    never a second payment and never someone else's answer."""
+
+
 class Problems(BadInput):
     """Several independent problems found at once (a spec file, a CSV).
 
@@ -54,3 +63,11 @@ class Problems(BadInput):
         more = len(self.problems) - 1
         suffix = f" (and {more} more)" if more > 0 else ""
         super().__init__(first + suffix)
+
+
+class Unauthenticated(LendflowError):
+    """No credentials, or credentials that name nobody who may act now: a missing,
+    unknown, expired or revoked token, a wrong password, a disabled user. The message
+    never says which, so a caller cannot probe for valid names or tokens."""
+
+    exit_code = 2

@@ -46,8 +46,9 @@ def is_live_stage(stage_id: str) -> bool:
 
 
 def stage_actor(ws: Workspace, user: str) -> Actor:
-    """The user running a stage; `scheduler` is the scheduled review unless users.yaml has one."""
-    if user == SCHEDULER and SCHEDULER not in ws.directory.users:
+    """The user running a stage; `scheduler` is the scheduled review unless the
+    workspace's directory has a user of that name."""
+    if user == SCHEDULER and not ws.has_user(SCHEDULER):
         return SCHEDULED_REVIEWER
     return ws.actor(user)
 

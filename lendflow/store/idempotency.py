@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 
-from lendflow.domain.errors import Conflict
+from lendflow.domain.errors import KeyReused
 from lendflow.store import driver
 from lendflow.store.tables import idempotency_records
 from lendflow.store.uow import UnitOfWork
@@ -49,7 +49,7 @@ def replay(
     if row is None:
         return None
     if row["operation"] != operation or row["request_hash"] != request_hash(operation, request):
-        raise Conflict(f"idempotency key {key!r} was already used for a different request")
+        raise KeyReused(f"idempotency key {key!r} was already used for a different request")
     return json.loads(row["response"])
 
 

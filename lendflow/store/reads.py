@@ -120,5 +120,14 @@ class Reader:
         found = self._rows("SELECT fingerprint FROM workspace_keys WHERE state = ?", ("current",))
         return str(found[0][0]) if found else None
 
+    def user(self, name: str) -> tuple[str, bool] | None:
+        """A user's roles (as stored, comma-separated) and disabled flag, or None."""
+        found = self._rows("SELECT roles, disabled FROM users WHERE name = ?", (name,))
+        return (str(found[0][0]), bool(found[0][1])) if found else None
+
+    def has_users(self) -> bool:
+        """Whether the database keeps the directory yet (`lendflow init` seeds it)."""
+        return bool(self._rows("SELECT 1 FROM users LIMIT 1", ()))
+
     def close(self) -> None:
         self._db.close()

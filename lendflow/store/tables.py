@@ -601,6 +601,36 @@ class WorkspaceKey(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+# The workspace's staff: who may act and in which roles (comma-separated, sorted). The
+# `users.yaml` of a fresh workspace seeds it; from then on this table is the directory.
+# A disabled user is refused everywhere; the password hash is Argon2 (pwdlib), if set.
+class User(StoredTable, table=True):
+    __tablename__ = "users"
+
+    id: int | None = _id()
+    name: str = _str(64, unique=True)
+    full_name: str | None = _str(200, None)
+    roles: str = _str(200)
+    disabled: bool = False
+    password_hash: str | None = _str(255, None)
+    created_at: datetime = _stamp()
+
+
+# An API token of a user: only the SHA-256 of its text is kept, so the table can never
+# give a token back. `last_used_at` is refreshed at most once a minute.
+class ApiToken(StoredTable, table=True):
+    __tablename__ = "api_tokens"
+
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", index=True)
+    label: str | None = _str(100, None)
+    token_hash: str = _str(64, unique=True)
+    created_at: datetime = _stamp()
+    expires_at: datetime | None = _moment(None)
+    revoked_at: datetime | None = _moment(None)
+    last_used_at: datetime | None = _moment(None)
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -628,3 +658,5 @@ promotion_awards = _table(PromotionAward)
 referrals = _table(Referral)
 version_origins = _table(VersionOrigin)
 workspace_keys = _table(WorkspaceKey)
+users = _table(User)
+api_tokens = _table(ApiToken)

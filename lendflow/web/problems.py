@@ -7,7 +7,6 @@ A business refusal keeps the one-line reason the CLI prints; an unexpected error
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -17,16 +16,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from lendflow.domain.errors import BadInput, Conflict, LendflowError, NotFound, Refused
-from lendflow.web.auth import Unauthenticated
+from lendflow.domain.errors import (
+    BadInput,
+    Conflict,
+    Forbidden,
+    KeyReused,
+    LendflowError,
+    NotFound,
+    Refused,
+    Unauthenticated,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("lendflow.web")
 
 # `Actor.require` refuses with this line; it is a refusal of the person, not of the loan.
-_PERMISSION = re.compile(r"^user \S+ \(.*\) may not ")
 # The idempotency store refuses a key reused for another request with this line.
-_KEY_REUSED = re.compile(r"^idempotency key .* was already used for a different request$")
 
 _TITLES = {
     400: "Bad request",
@@ -112,9 +117,9 @@ def status_of(exc: LendflowError) -> int:
         return 404
     if isinstance(exc, BadInput):
         return 422
-    if _KEY_REUSED.match(exc.message):
+    if isinstance(exc, KeyReused):
         return 422
-    if isinstance(exc, Refused) and _PERMISSION.match(exc.message):
+    if isinstance(exc, Forbidden):
         return 403
     if isinstance(exc, Refused | Conflict):
         return 409

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from lendflow.access.permissions import Actor, resolve_actor
+from lendflow.access.permissions import Actor, actor_of_row, require_name, resolve_actor
 from lendflow.config.settings import Settings
 from lendflow.config.users import USERS_FILE_NAME, Directory, load_directory
 from lendflow.domain.errors import BadInput
@@ -197,12 +197,41 @@ class Workspace:
 
     @cached_property
     def directory(self) -> Directory:
-        """The workspace's own users; never the packaged ones (see `load_directory`)."""
+        """The users.yaml of the workspace; never the packaged ones (see `load_directory`).
+
+        Only the seed of the `users` table (`lendflow init`), and the directory of a
+        workspace whose database has no users yet: `actor` reads the table first."""
         return load_directory(self.settings.home / USERS_FILE_NAME)
 
     def actor(self, name: str | None = None) -> Actor:
-        """The acting user: `name`, else LENDFLOW_USER."""
-        return resolve_actor(self.directory, name or self.settings.user)
+        """The acting user: `name`, else LENDFLOW_USER, as the `users` table has them.
+
+        Read on every call, never cached: a user disabled meanwhile is refused at once,
+        even in a long-running process. The read goes through the driver (`Reader`), so
+        a plain command pays no SQLAlchemy import for it. A database with no users yet
+        falls back to users.yaml, whose absence is refused (fail-closed)."""
+        who = require_name(name or self.settings.user)
+        seeded, row = self._user_row(who)
+        if not seeded:
+            return resolve_actor(self.directory, who)
+        return actor_of_row(who, row)
+
+    def has_user(self, name: str) -> bool:
+        """Whether `name` is in the workspace's directory, disabled or not."""
+        seeded, row = self._user_row(name)
+        return row is not None if seeded else name in self.directory.users
+
+    def _user_row(self, name: str) -> tuple[bool, tuple[str, bool] | None]:
+        """Whether the database keeps the directory yet, and the user's row in it."""
+        require_workspace(self.settings)
+        from lendflow.store.reads import Reader
+
+        reader = Reader(self.settings.resolved_database_url)
+        try:
+            row = reader.user(name)
+            return row is not None or reader.has_users(), row
+        finally:
+            reader.close()
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -1,8 +1,10 @@
 """Configuration and roles fail closed (issue 14, finding 9): a user without the permission
-a batch needs is refused, not "skipped"; a workspace without users.yaml names nobody."""
+a batch needs is refused, not "skipped"; a workspace whose database has no users yet and
+no users.yaml names nobody."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -65,10 +67,25 @@ def test_the_batch_flows_themselves_refuse_a_user_without_the_permission(submitt
     assert _still_submitted(submitted)
 
 
-def test_a_workspace_without_users_yaml_refuses_every_user_until_init_restores_it(
+def test_once_seeded_the_database_is_the_directory_and_users_yaml_no_longer_counts(
     isolated_environment: Path, lendflow: Callable[[str], object]
 ) -> None:
     assert lendflow("init").exit_code == 0  # type: ignore[attr-defined]
+    users = isolated_environment / "users.yaml"
+    users.write_text("users:\n  ops: {roles: [operator]}\n", encoding="utf-8")
+    assert lendflow("loan list --as admin").exit_code == 0  # type: ignore[attr-defined]
+    users.unlink()
+    assert lendflow("loan list --as admin").exit_code == 0  # type: ignore[attr-defined]
+    refused = lendflow("loan list --as nobody")
+    assert refused.error() == "error: unknown user 'nobody' (see lendflow user list)"  # type: ignore[attr-defined]
+
+
+def test_a_workspace_whose_database_has_no_users_and_no_users_yaml_refuses_every_user(
+    isolated_environment: Path, lendflow: Callable[[str], object]
+) -> None:
+    assert lendflow("init").exit_code == 0  # type: ignore[attr-defined]
+    with sqlite3.connect(isolated_environment / "lendflow.db") as db:
+        db.execute("DELETE FROM users")  # as a database migrated to 0015 and not yet seeded
     users = isolated_environment / "users.yaml"
     users.write_text("users:\n  ops: {roles: [operator]}\n", encoding="utf-8")
     assert lendflow("loan list --as ops").exit_code == 0  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ from typing import Any
 from lendflow.domain.identity import sample_national_id
 
 OPENING_DAY = date(2026, 1, 5)
-TOKENS = {"ops": "t-ops", "risk": "t-risk", "auditor": "t-auditor", "admin": "t-admin"}
-TOKENS_VALUE = ",".join(f"{t}={u}" for u, t in TOKENS.items())
+USERS = ("ops", "risk", "auditor", "admin")
+TOKENS: dict[str, str] = {}  # user -> the API token the `ws` fixture made for them
 _serials = count(500)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,18 @@ from fastapi.testclient import TestClient
 from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
+from lendflow.identity.tokens import create_token
 from lendflow.products import catalogue as products
 from lendflow.web.app import create_app
 from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import SandboxGateway
-from tests.web.api_helpers import OPENING_DAY, TOKENS_VALUE, bearer
+from tests.web.api_helpers import OPENING_DAY, TOKENS, USERS, bearer
+
+ISSUED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def ws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    monkeypatch.setenv("LENDFLOW_API_TOKENS", TOKENS_VALUE)
+def ws(settings: Settings) -> Iterator[Workspace]:
     init_workspace(settings)
     workspace = open_workspace(
         settings, gateway=SandboxGateway(settings.home / "sandbox_gateway.db")
@@ -36,6 +39,9 @@ def ws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspac
     admin = workspace.actor("admin")
     for path in example_product_paths():
         products.import_product(workspace, admin, path, activate=True, as_of=OPENING_DAY)
+    TOKENS.clear()
+    for user in USERS:  # real API tokens, kept as hashes in the workspace's database
+        TOKENS[user] = create_token(workspace, admin, user, ISSUED, label="tests").token
     yield workspace
     workspace.close()
 
@@ -80,7 +86,6 @@ def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
         **os.environ,
         "LENDFLOW_HOME": str(settings.home),
         "LENDFLOW_DATABASE_URL": settings.resolved_database_url,
-        "LENDFLOW_API_TOKENS": TOKENS_VALUE,
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), *sys.path]),
     }
     log = (tmp_path / "server.log").open("w")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from lendflow.workspace.context import Workspace
 from tests.web.api_helpers import OPENING_DAY, application
 
 DAY = OPENING_DAY.isoformat()
@@ -34,6 +36,22 @@ def test_no_token_or_a_bad_one_is_401_with_a_bearer_challenge(api: TestClient) -
         response = api.get("/api/v1/loans", headers=headers)
         _problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_revoked_token_or_a_disabled_users_token_is_401(
+    api: TestClient, ws: Workspace, as_user: Any
+) -> None:
+    from lendflow.identity.tokens import list_tokens, revoke_token
+    from lendflow.identity.users import disable_user
+
+    admin = ws.actor("admin")
+    assert as_user("risk").get("/api/v1/loans").status_code == 200
+    disable_user(ws, admin, "risk")
+    _problem(as_user("risk").get("/api/v1/loans"), 401)
+    auditors = [t for t in list_tokens(ws, admin) if t.user == "auditor"]
+    revoke_token(ws, admin, auditors[0].id, datetime(2026, 1, 6, tzinfo=UTC))
+    _problem(as_user("auditor").get("/api/v1/loans"), 401)
+    assert as_user("ops").get("/api/v1/loans").status_code == 200
 
 
 def test_a_role_that_may_not_act_is_403_and_changes_nothing(as_user: Any) -> None:
