@@ -322,8 +322,8 @@ class SecurityTest:
         )
         after = self.counts()
         problems = list(accepted)
-        wrong = [t for t in turned if not t.endswith(": Refused")]
-        problems += [f"{t}, not Refused" for t in wrong]
+        wrong = [t for t in turned if not t.endswith(": Forbidden")]
+        problems += [f"{t}, not refused for the role (Forbidden)" for t in wrong]
         if after != before:
             problems.append(f"records changed: customers, events, journal lines {before} → {after}")
         figure = (
