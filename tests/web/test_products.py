@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 
 from lendflow.config.settings import Settings
@@ -164,22 +165,56 @@ def test_kpis_of_a_product_on_a_day(ws: Workspace, as_user: Callable[..., Any]) 
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "detail"),
     [
-        "/api/v1/products/nosuch",
-        "/api/v1/products/nosuch/kpis?as_of=2026-01-31",
-        "/api/v1/products/nosuch/gates/charter",
-        "/api/v1/products/cash-easy/gates/nosuchstage",
-        "/api/v1/products/cash-easy/stages/charter/runs/99",
+        ("/api/v1/products/nosuch", "product 'nosuch' does not exist"),
+        ("/api/v1/products/nosuch/kpis?as_of=2026-01-31", "no product 'nosuch'"),
+        ("/api/v1/products/nosuch/gates/charter", "product 'nosuch' does not exist"),
+        ("/api/v1/products/cash-easy/gates/nosuchstage", "no stage 'nosuchstage'"),
+        ("/api/v1/products/cash-easy/gates/charter", "no run of cash-easy waits at the charter"),
+        ("/api/v1/products/cash-easy/stages/charter/runs/99", "run 99 is not a charter run"),
     ],
 )
 def test_unknown_products_stages_and_runs_are_404(
-    ws: Workspace, as_user: Callable[..., Any], url: str
+    ws: Workspace, as_user: Callable[..., Any], url: str, detail: str
 ) -> None:
     response = as_user("auditor").get(url)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert detail in response.json()["detail"]
 
 
 def test_no_token_is_401(ws: Workspace, api: Any) -> None:
     assert api.get("/api/v1/products").status_code == 401
+
+
+def test_a_charter_run_and_its_gate_against_a_running_server(anxin: str, server: str) -> None:
+    """The run goes on in the server's own thread while the client reads its state."""
+
+    def auth(user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKENS[user]}"}
+
+    with httpx.Client(base_url=server, timeout=180) as http:
+        started = http.post(
+            "/api/v1/products/anxin/stages/charter/runs",
+            json={"samples": True, "business_date": CHARTER_DAY.isoformat()},
+            headers=auth("pm"),
+        )
+        assert started.status_code == 202, started.text
+        location = started.headers["Location"]
+        deadline = time.monotonic() + 120
+        while (run := http.get(location, headers=auth("auditor")).json())["status"] == "running":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.2)
+        assert (run["status"], run["criteria_passed"]) == ("succeeded", True)
+        decisions = "/api/v1/products/anxin/gates/charter/decisions"
+        own = http.post(decisions, json={"decision": "go"}, headers=auth("pm"))
+        assert own.status_code == 403
+        gone = http.post(
+            decisions,
+            json={"decision": "go", "business_date": "2026-01-06"},
+            headers=auth("committee2"),
+        )
+        assert gone.status_code == 200, gone.text
+        product = http.get("/api/v1/products/anxin", headers=auth("auditor")).json()
+        assert product["pipeline"]["state"] == "research"
