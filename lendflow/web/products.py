@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -35,7 +35,7 @@ from lendflow.monitoring.results import ProductKpis
 from lendflow.web.auth import Acting, Ws
 from lendflow.web.bodies import MAX_LIMIT, MAX_OFFSET, Body, Code, Dated, Note
 from lendflow.web.loans import business_date, served
-from lendflow.web.problems import documented
+from lendflow.web.problems import documented, log
 from lendflow.workspace.context import Workspace
 
 router = APIRouter(responses=documented(400, 401, 403, 404, 409, 413, 422, 500), tags=["products"])
@@ -54,8 +54,6 @@ Stage = Annotated[
 RunNumber = Annotated[int, Path(ge=1, le=bounds.MAX_ID, description="Run number.")]
 RUN_STARTS_WITHIN = 120.0
 """Seconds a request waits for the flow to record its run (Prefect may be starting)."""
-
-_runner = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stage-run")
 
 
 class ProductPage(BaseModel):
@@ -230,7 +228,26 @@ def _await_record(
             running.result()  # raises the flow's own error
             raise Refused(f"the {stage} run of {code} ended without recording a run")
         time.sleep(0.1)
-    raise Refused(f"the {stage} run of {code} did not start within {RUN_STARTS_WITHIN:.0f} s")
+    raise Refused(
+        f"the {stage} run of {code} has not recorded its start after {RUN_STARTS_WITHIN:.0f} s;"
+        f" it will appear among the stage's runs when it does"
+    )
+
+
+def _start_in_background(code: str, stage: str, user: str, as_of: date) -> Future[Any]:
+    """Run the flow in a thread of its own (never a bounded pool, where a run could wait
+    unseen behind others); a server stopping waits for it, so no run is left running."""
+    outcome: Future[Any] = Future()
+
+    def work() -> None:
+        try:
+            outcome.set_result(_flow_call(code, stage, user, as_of))
+        except BaseException as exc:  # the run records its own failure; the log says so too
+            log.warning("%s run of %s failed: %s", stage, code, exc)
+            outcome.set_exception(exc)
+
+    threading.Thread(target=work, name=f"stage-run-{code}-{stage}").start()
+    return outcome
 
 
 _start_lock = threading.Lock()
@@ -262,7 +279,7 @@ def start_stage_run(code: ProductCode, stage: Stage, body: RunBody, ws: Ws, acto
     _prepare_prefect(ws)
     with _start_lock:  # one start at a time, so each request finds its own run
         before = _newest_run(ws, actor, code, stage)
-        running = _runner.submit(_flow_call, code, stage, actor.name, as_of)
+        running = _start_in_background(code, stage, actor.name, as_of)
         run = _await_record(ws, actor, code, stage, before, running)
     view = _stage_run(ws, actor, code, stage, run)
     return served(view, 202, {"Location": _run_url(code, stage, run)})
