@@ -144,6 +144,21 @@ def test_a_stage_out_of_order_is_refused_before_any_run(
     assert history.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"samples": False}, None), ({"samples": True, "inputs": {}}, "inputs"), ({}, "samples")],
+)
+def test_a_stage_run_takes_only_the_samples_and_no_unknown_field(
+    anxin: str, as_user: Callable[..., Any], body: dict[str, Any], field: str | None
+) -> None:
+    refused = as_user("pm").post("/api/v1/products/anxin/stages/charter/runs", json=body)
+    assert refused.status_code == 422, refused.text
+    if field is not None:
+        assert field in [e["field"] for e in refused.json()["errors"]]
+    runs = as_user("auditor").get("/api/v1/products/anxin").json()["pipeline"]["stages"][0]
+    assert runs["runs"] == 0
+
+
 def test_products_are_listed_and_shown(ws: Workspace, as_user: Callable[..., Any]) -> None:
     page = as_user("auditor").get("/api/v1/products?limit=1")
     assert page.status_code == 200, page.text
