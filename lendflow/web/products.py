@@ -274,9 +274,9 @@ def start_stage_run(code: ProductCode, stage: Stage, body: RunBody, ws: Ws, acto
     as_of = business_date(ws, body, None)
     capture_inputs(stage_of(stage), {}, use_samples=True)
     check_runnable(ws, actor, code, stage)
+    _prepare_prefect(ws)  # before the flow's module imports prefect, which reads them
     if stage_flow(stage) is None:
         raise Refused(f"stage {stage} has no flow in this installation yet")
-    _prepare_prefect(ws)
     with _start_lock:  # one start at a time, so each request finds its own run
         before = _newest_run(ws, actor, code, stage)
         running = _start_in_background(code, stage, actor.name, as_of)
