@@ -168,7 +168,7 @@ def decide(code: ProductCode, stage: Stage, body: DecisionBody, ws: Ws, actor: A
         ws,
         actor,
         _code(code),
-        bounds.check_code(stage, field="stage"),
+        _stage(stage),
         body.decision,
         to=body.to,
         note=body.note or "",

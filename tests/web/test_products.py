@@ -199,6 +199,17 @@ def test_unknown_products_stages_and_runs_are_404(
     assert detail in response.json()["detail"]
 
 
+def test_a_decision_on_an_unknown_stage_or_product_is_404(
+    ws: Workspace, as_user: Callable[..., Any]
+) -> None:
+    for url in (
+        "/api/v1/products/cash-easy/gates/nosuchstage/decisions",
+        "/api/v1/products/nosuch/gates/charter/decisions",
+    ):
+        response = as_user("admin").post(url, json={"decision": "go"})
+        assert response.status_code == 404, response.text
+
+
 def test_no_token_is_401(ws: Workspace, api: Any) -> None:
     assert api.get("/api/v1/products").status_code == 401
 
