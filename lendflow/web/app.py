@@ -109,9 +109,10 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    from lendflow.web import loans
+    from lendflow.web import loans, products
 
     app.include_router(loans.router, prefix=API)
+    app.include_router(products.router, prefix=API)
     app.state.in_flight = loans.InFlight()
 
     @app.get("/healthz", tags=["health"])
