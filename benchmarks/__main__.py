@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks import (
+    bench_api,
     bench_cli_start,
     bench_cob,
     bench_decisions,
@@ -20,6 +21,7 @@ def main() -> int:
         bench_decisions.run(),
         bench_cli_start.run(),
         bench_cob.run(),
+        bench_api.run(),
     ]
     return 0 if all(results) else 1
 

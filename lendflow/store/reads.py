@@ -44,10 +44,17 @@ DATE_COLUMNS = frozenset(
 
 
 class Reader:
-    """One read-only connection to the workspace's database."""
+    """One read-only connection to the workspace's database.
 
-    def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
+    `connection` is a DBAPI connection to borrow instead of opening one (a long-lived
+    process lends its pool's); closing the reader hands it back."""
+
+    def __init__(self, url: str, connection: Any | None = None) -> None:
+        if connection is not None:
+            self._db = connection
+            self._sqlite = url.startswith("sqlite")
+            self._marker = "?" if self._sqlite else "%s"
+        elif url.startswith("sqlite:///"):
             import sqlite3
 
             self._db: Any = sqlite3.connect(

@@ -18,8 +18,11 @@ from lendflow.identity.tokens import authenticate_token
 from lendflow.workspace.context import Workspace
 
 
-def workspace_of(request: Request) -> Workspace:
-    """The process's one workspace, made when the app started."""
+async def workspace_of(request: Request) -> Workspace:
+    """The process's one workspace, made when the app started.
+
+    Async because it never waits: FastAPI runs a plain `def` dependency on a worker
+    thread, and that hand-off cost more than the lookup on every request."""
     ws: Workspace = request.app.state.workspace
     return ws
 
