@@ -109,10 +109,12 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    from lendflow.web import loans
+    from lendflow.web import loans, operations
 
     app.include_router(loans.router, prefix=API)
+    app.include_router(operations.router, prefix=API)
     app.state.in_flight = loans.InFlight()
+    app.state.cob_runs = operations.CobRuns()
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
