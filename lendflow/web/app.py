@@ -96,6 +96,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.cob_runs.stop()
             if workspace is None:
                 ws.close()
 

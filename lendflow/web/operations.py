@@ -80,11 +80,14 @@ class CobBody(Dated):
     to: date | None = Field(default=None, description="Last date to close (default: as_of).")
 
 
+RunState = Literal["queued", "running", "succeeded", "failed"]
+
+
 class CobRunState(BaseModel):
     """A close-of-business run this server started: where it stands and, once done, its report."""
 
     id: int
-    state: Literal["queued", "running", "succeeded", "failed"]
+    state: RunState
     first: date = Field(serialization_alias="from")
     last: date = Field(serialization_alias="to")
     actor: str
@@ -208,7 +211,7 @@ class _Job:
     first: date
     last: date
     actor: str
-    state: str = "queued"
+    state: RunState = "queued"
     counts: CobRun | None = None
     error: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -216,13 +219,17 @@ class _Job:
     def view(self) -> CobRunState:
         return CobRunState(
             id=self.id,
-            state=self.state,  # type: ignore[arg-type]
+            state=self.state,
             first=self.first,
             last=self.last,
             actor=self.actor,
             counts=self.counts,
             error=self.error,
         )
+
+
+class _Stopped(Exception):
+    """The server is stopping: a run ends between two closed dates."""
 
 
 class CobRuns:
@@ -239,6 +246,7 @@ class CobRuns:
         self._sweeping = threading.Lock()
         self._jobs: list[_Job] = []
         self._by_key: dict[str, _Job] = {}
+        self._stopping = threading.Event()
 
     def start(
         self, ws: Workspace, actor: Actor, key: str, first: date, last: date
@@ -259,20 +267,15 @@ class CobRuns:
         return job, False
 
     def _run(self, ws: Workspace, job: _Job) -> None:
-        from lendflow.close_of_business.results import SweepCounts
-        from lendflow.close_of_business.sweep import close_range, finish_run, id_ranges
-        from lendflow.config.cob import load_cob_config
-
         try:
             with self._sweeping:
+                if self._stopping.is_set():
+                    raise _Stopped("the server stopped before the run started")
                 job.state = "running"
-                config = load_cob_config()
-                ranges = id_ranges(ws, config.chunk_size)
-                totals = SweepCounts()
-                for lo, hi in ranges:
-                    totals += close_range(ws, lo, hi, job.first, job.last, job.actor, config)
-                job.counts = finish_run(ws, job.first, job.last, len(ranges), totals, job.actor)
+                job.counts = self._sweep(ws, job)
                 job.state = "succeeded"
+        except _Stopped as stopped:
+            job.error, job.state = str(stopped), "failed"
         except Exception as exc:  # the run fails; the server and its other runs go on
             error_id = uuid.uuid4().hex
             log.error("close of business run %s failed: %s", job.id, error_id, exc_info=exc)
@@ -281,6 +284,33 @@ class CobRuns:
             job.state = "failed"
         finally:
             job.done.set()
+
+    def _sweep(self, ws: Workspace, job: _Job) -> CobRun:
+        """What the close-of-business flow does, chunk by chunk, one date at a time so a
+        stopping server leaves between two closed dates (each date commits on its own)."""
+        from lendflow.close_of_business.results import SweepCounts
+        from lendflow.close_of_business.sweep import close_range, finish_run, id_ranges
+        from lendflow.config.cob import load_cob_config
+
+        config = load_cob_config()
+        ranges = id_ranges(ws, config.chunk_size)
+        totals = SweepCounts()
+        for lo, hi in ranges:
+            day = job.first
+            while day <= job.last:
+                if self._stopping.is_set():
+                    raise _Stopped(f"the server stopped; dates before {day} are closed")
+                totals += close_range(ws, lo, hi, day, day, job.actor, config)
+                day += timedelta(days=1)
+        return finish_run(ws, job.first, job.last, len(ranges), totals, job.actor)
+
+    def stop(self, wait: float = 10.0) -> None:
+        """Start no queued run and end the running one between two dates (on shutdown)."""
+        self._stopping.set()
+        with self._lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.done.wait(wait)
 
     def page(self, offset: int, limit: int) -> CobRunPage:
         with self._lock:

@@ -147,3 +147,19 @@ def test_close_of_business_refuses_bad_dates_and_missing_keys_at_once(as_user: A
     )
     assert ops.get("/api/v1/cob/runs").json()["total"] == 0
     assert ops.get("/api/v1/cob/runs/1").status_code == 404
+
+
+def test_a_stopping_server_starts_no_queued_run(api: Any, as_user: Any) -> None:
+    loan_id = _active(as_user)
+    api.app.state.cob_runs.stop()
+    started = as_user("ops").post(
+        "/api/v1/cob/runs",
+        json={"as_of": DAY, "to": "2026-03-10"},
+        headers={"Idempotency-Key": "k"},
+    )
+    assert started.status_code == 202
+    run = _finished(as_user, started.headers["location"])
+    assert run["state"] == "failed"
+    assert run["error"] == "the server stopped before the run started"
+    loan = as_user("ops").get(f"/api/v1/loans/{loan_id}", params={"on": "2026-03-10"}).json()
+    assert loan["state"] == "active"

@@ -9,6 +9,7 @@ status, media type, headers and body. `make api-fuzz` runs many more examples
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -43,13 +44,14 @@ CHECKS = [
 
 
 @pytest.fixture
-def web_schema(ws: Workspace, settings: Settings) -> Any:
+def web_schema(ws: Workspace, settings: Settings) -> Iterator[Any]:
     if not settings.resolved_database_url.startswith("sqlite"):
         pytest.skip("the schema is the same on every database; SQLite is enough")
     app = create_app(ws)
     app.state.workspace = ws  # the lifespan is not run by schemathesis' ASGI transport
     _a_small_book(app)
-    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    yield schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    app.state.cob_runs.stop()  # the runs it started end before the workspace closes
 
 
 def _a_small_book(app: Any) -> None:
