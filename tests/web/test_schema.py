@@ -36,6 +36,8 @@ from tests.web.api_helpers import OPENING_DAY, USERS, application, bearer
 EXAMPLES = int(os.environ.get("LENDFLOW_API_FUZZ_EXAMPLES", "6"))
 CHECKS = [
     schemathesis.checks.not_a_server_error,
+    schemathesis.checks.negative_data_rejection,
+    schemathesis.checks.ignored_auth,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
@@ -116,3 +118,15 @@ def test_every_operation_answers_as_documented(web_schema: Any) -> None:
         except Exception as failed:
             failures.append(f"{operation.label}: {failed}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_document_says_every_api_operation_needs_a_bearer_token(api: TestClient) -> None:
+    document = api.get("/api/v1/openapi.json").json()
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    unguarded = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if path.startswith("/api/v1/") and operation.get("security") != [{"HTTPBearer": []}]
+    ]
+    assert unguarded == []
