@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from lendflow.web import problems
 from lendflow.workspace.context import Workspace
@@ -71,6 +72,22 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the route does not take is refused (422), as an unknown JSON
+    field is: a mistyped filter (`?stat=active`) must not quietly list everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = {param.alias for param in route.dependant.query_params}
+    for dependency in route.dependant.dependencies:
+        known |= {param.alias for param in dependency.query_params}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise problems.RequestProblem(
+            f"unknown query parameter {unknown[0]!r}", status=422, field=unknown[0] or "query"
+        )
+
+
 def _open_workspace() -> Workspace:
     from lendflow.bootstrap import open_workspace
 
@@ -96,6 +113,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.cob_runs.stop()
             if workspace is None:
                 ws.close()
 
@@ -107,13 +125,16 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         docs_url=f"{API}/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     problems.install(app)
-    from lendflow.web import loans, products
+    from lendflow.web import loans, operations, products
 
     app.include_router(loans.router, prefix=API)
     app.include_router(products.router, prefix=API)
+    app.include_router(operations.router, prefix=API)
     app.state.in_flight = loans.InFlight()
+    app.state.cob_runs = operations.CobRuns()
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

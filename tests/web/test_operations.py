@@ -1,0 +1,165 @@
+"""Tickets, issued documents and close of business over the API."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from tests.web.api_helpers import OPENING_DAY, application
+
+DAY = OPENING_DAY.isoformat()
+
+
+def _active(as_user: Any) -> int:
+    """A loan paid out on the opening day (its contract is kept at disbursement)."""
+    ops, risk = as_user("ops"), as_user("risk")
+    loan_id = ops.post("/api/v1/loans", json=application()).json()["id"]
+    ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
+    risk.post(f"/api/v1/loans/{loan_id}/approve", json={"business_date": DAY})
+    paid = ops.post(
+        f"/api/v1/loans/{loan_id}/disburse",
+        json={"business_date": DAY},
+        headers={"Idempotency-Key": f"payout-{loan_id}"},
+    )
+    assert paid.status_code == 200, paid.text
+    return int(loan_id)
+
+
+def test_a_ticket_is_opened_listed_a_page_at_a_time_and_resolved(as_user: Any) -> None:
+    ops = as_user("ops")
+    loan_id = _active(as_user)
+    opened = [
+        ops.post(
+            "/api/v1/tickets",
+            json={
+                "kind": "complaint",
+                "subject": f"charged twice {n}",
+                "loan_id": loan_id,
+                "business_date": DAY,
+            },
+        )
+        for n in range(3)
+    ]
+    assert [r.status_code for r in opened] == [201, 201, 201]
+    first = opened[0].json()
+    assert opened[0].headers["location"] == f"/api/v1/tickets/{first['id']}"
+    assert first["state"] == "open" and first["loan_id"] == loan_id
+
+    page = ops.get("/api/v1/tickets", params={"on": DAY, "offset": 1, "limit": 1}).json()
+    assert page["total"] == 3
+    assert [t["id"] for t in page["items"]] == [opened[1].json()["id"]]
+
+    done = ops.post(
+        f"/api/v1/tickets/{first['id']}/resolve",
+        json={"resolution": "refunded the second charge", "business_date": DAY},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "resolved"
+    again = ops.post(
+        f"/api/v1/tickets/{first['id']}/resolve",
+        json={"resolution": "again", "business_date": DAY},
+    )
+    assert again.status_code == 409
+    assert "was resolved on" in again.json()["detail"]
+    still_open = ops.get("/api/v1/tickets", params={"on": DAY, "open": "true"}).json()
+    assert still_open["total"] == 2
+
+
+def test_a_ticket_needs_a_known_kind_and_the_right_to_serve_customers(as_user: Any) -> None:
+    bad = as_user("ops").post("/api/v1/tickets", json={"kind": "praise", "subject": "x"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "kind"
+    refused = as_user("auditor").post(
+        "/api/v1/tickets", json={"kind": "question", "subject": "when is my due date"}
+    )
+    assert refused.status_code == 403
+
+
+def test_a_loans_contract_downloads_as_issued(as_user: Any) -> None:
+    loan_id = _active(as_user)
+    listed = as_user("ops").get(f"/api/v1/loans/{loan_id}/documents")
+    assert listed.status_code == 200, listed.text
+    contract = next(d for d in listed.json() if d["kind"] == "contract")
+    # the contract names the borrower: only a role that may see personal data reads it
+    assert as_user("ops").get(f"/api/v1/documents/{contract['id']}").status_code == 403
+    got = as_user("risk").get(f"/api/v1/documents/{contract['id']}")
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith(contract["media_type"])
+    assert len(got.content) == contract["size"]
+    assert hashlib.sha256(got.content).hexdigest() == contract["sha256"]
+    assert as_user("risk").get("/api/v1/documents/999999").status_code == 404
+
+
+def _finished(as_user: Any, location: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        run = as_user("ops").get(location).json()
+        if run["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return dict(run)
+        time.sleep(0.1)
+
+
+def test_close_of_business_runs_in_the_background_and_replays_by_key(as_user: Any) -> None:
+    loan_id = _active(as_user)
+    ops = as_user("ops")
+    key = {"Idempotency-Key": "cob-2026-01-05"}
+    body = {"as_of": DAY, "to": "2026-03-10"}
+    started = ops.post("/api/v1/cob/runs", json=body, headers=key)
+    assert started.status_code == 202, started.text
+    location = started.headers["location"]
+    assert started.json()["state"] in ("queued", "running", "succeeded")
+
+    run = _finished(as_user, location)
+    assert run["state"] == "succeeded", run
+    assert run["from"] == DAY and run["to"] == "2026-03-10"
+    assert run["counts"]["became_overdue"] == 1
+    assert ops.get(f"/api/v1/loans/{loan_id}", params={"on": "2026-03-10"}).json()["state"] == (
+        "overdue"
+    )
+
+    replay = ops.post("/api/v1/cob/runs", json=body, headers=key)
+    assert replay.status_code == 202
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.headers["location"] == location
+    other = ops.post("/api/v1/cob/runs", json={"as_of": DAY}, headers=key)
+    assert other.status_code == 422
+    listed = ops.get("/api/v1/cob/runs").json()
+    assert listed["total"] == 1 and listed["items"][0]["state"] == "succeeded"
+
+
+def test_close_of_business_refuses_bad_dates_and_missing_keys_at_once(as_user: Any) -> None:
+    ops = as_user("ops")
+    no_key = ops.post("/api/v1/cob/runs", json={"as_of": DAY})
+    assert no_key.status_code == 400
+    backwards = ops.post(
+        "/api/v1/cob/runs",
+        json={"as_of": "2026-02-01", "to": DAY},
+        headers={"Idempotency-Key": "k"},
+    )
+    assert backwards.status_code == 422
+    assert "ends" in backwards.json()["detail"]
+    assert (
+        as_user("risk")
+        .post("/api/v1/cob/runs", json={"as_of": DAY}, headers={"Idempotency-Key": "k2"})
+        .status_code
+        == 403
+    )
+    assert ops.get("/api/v1/cob/runs").json()["total"] == 0
+    assert ops.get("/api/v1/cob/runs/1").status_code == 404
+
+
+def test_a_stopping_server_starts_no_queued_run(api: Any, as_user: Any) -> None:
+    loan_id = _active(as_user)
+    api.app.state.cob_runs.stop()
+    started = as_user("ops").post(
+        "/api/v1/cob/runs",
+        json={"as_of": DAY, "to": "2026-03-10"},
+        headers={"Idempotency-Key": "k"},
+    )
+    assert started.status_code == 202
+    run = _finished(as_user, started.headers["location"])
+    assert run["state"] == "failed"
+    assert run["error"] == "the server stopped before the run started"
+    loan = as_user("ops").get(f"/api/v1/loans/{loan_id}", params={"on": "2026-03-10"}).json()
+    assert loan["state"] == "active"
