@@ -300,22 +300,16 @@ class StageRow(Result):
     last_decision: DecisionView | None
 
 
-class ProductPipeline(Result):
-    """A version's way through the stages (the version's summary first, then each stage and
-    every gate decision taken on it)."""
-
+class ProductName(Result):
     code: str
     name: str
-    version: int
-    id: int
-    state: ProductStatus
-    sha256: str | None
-    min_amount: int | None
-    max_amount: int | None
-    annual_rate: str | None
-    gate_run: int | None
-    created_by: str
-    created_at: Moment
+
+
+class ProductPipeline(VersionSummary, ProductName):
+    """A version's way through the stages: the product's code and name, the version's
+    summary, then each stage and every gate decision taken on it (pydantic lays the
+    inherited fields out base by base, `ProductName` first, so the JSON keeps that order)."""
+
     stages: tuple[StageRow, ...]
     decisions: tuple[DecisionView, ...]
 

@@ -82,11 +82,7 @@ def repay(
 
     A replay of the same key returns the first answer and moves no money.
     """
-    actor.require(Permission.REPAY, "post repayments")
-    if amount <= 0:
-        raise Refused("a repayment must be more than zero")
-    key = idempotency_key or f"repay-{secrets.token_hex(8)}"
-    request = {"loan_id": loan_id, "amount": amount, "as_of": as_of.isoformat()}
+    key, request = _payment(actor, loan_id, amount, as_of, idempotency_key)
 
     def use_case(uow: UnitOfWork) -> RepaymentResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
@@ -112,6 +108,21 @@ def repay(
         return result
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def _payment(
+    actor: Actor, loan_id: int, amount: int, on: date, key: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The checks every repayment passes first, its idempotency key and its request.
+
+    A payment is its loan, amount and value date however it is booked (on the open date
+    or backdated), so a repayment file posted again replays a row that was backdated.
+    """
+    actor.require(Permission.REPAY, "post repayments")
+    if amount <= 0:
+        raise Refused("a repayment must be more than zero")
+    request = {"loan_id": loan_id, "amount": amount, "as_of": on.isoformat()}
+    return key or f"repay-{secrets.token_hex(8)}", request
 
 
 def _post(
@@ -228,13 +239,7 @@ def repay_backdated(
     days are booked again in order. Repayment files call this for rows dated into a
     loan's closed days. A replay of the same reference returns the first answer.
     """
-    actor.require(Permission.REPAY, "post repayments")
-    if amount <= 0:
-        raise Refused("a repayment must be more than zero")
-    key = reference or f"repay-{secrets.token_hex(8)}"
-    # The same request as `repay`'s: a payment is its loan, amount and value date however
-    # it was booked, so a repayment file posted again replays a row that was backdated.
-    request = {"loan_id": loan_id, "amount": amount, "as_of": value_date.isoformat()}
+    key, request = _payment(actor, loan_id, amount, value_date, reference)
 
     def use_case(uow: UnitOfWork) -> RepaymentResult:
         loan = loan_store.get(uow, loan_id, for_update=True)

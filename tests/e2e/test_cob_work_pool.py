@@ -23,7 +23,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -31,7 +30,7 @@ from uuid import UUID
 import pytest
 
 from lendflow.close_of_business.results import CobRun
-from tests.e2e.test_serve import free_port, healthy, wait_until
+from tests.e2e.test_serve import wait_until
 from tests.flows.cob_book import CHUNK, FIRST, LAST, TODAY, book, make_book
 
 BIN = Path(sys.executable).parent
@@ -41,28 +40,9 @@ pytestmark = pytest.mark.scale
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-server"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    process = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_until(lambda: healthy(url), 120, "the Prefect server to start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def server(prefect_server: str) -> str:
+    """A real `prefect server start` of this test's own (tests/e2e/conftest.py)."""
+    return prefect_server
 
 
 def client_env(url: str, home: Path, prefect_home: Path, **extra: str) -> dict[str, str]:

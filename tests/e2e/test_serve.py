@@ -15,11 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from lendflow.bootstrap import init_workspace, open_workspace
@@ -56,31 +54,6 @@ def healthy(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-@pytest.fixture
-def prefect_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-server"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_until(lambda: healthy(url), 180, "the Prefect server to start")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def make_book(home: Path) -> int:

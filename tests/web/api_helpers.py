@@ -31,3 +31,19 @@ def application(**changes: Any) -> dict[str, Any]:
         "business_date": OPENING_DAY.isoformat(),
     }
     return {**body, **changes}
+
+
+def active_loan(as_user: Any) -> int:
+    """A loan paid out on the opening day over HTTP (its contract kept at disbursement)."""
+    day = OPENING_DAY.isoformat()
+    ops, risk = as_user("ops"), as_user("risk")
+    loan_id = ops.post("/api/v1/loans", json=application()).json()["id"]
+    ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": day})
+    risk.post(f"/api/v1/loans/{loan_id}/approve", json={"business_date": day})
+    paid = ops.post(
+        f"/api/v1/loans/{loan_id}/disburse",
+        json={"business_date": day},
+        headers={"Idempotency-Key": f"payout-{loan_id}"},
+    )
+    assert paid.status_code == 200, paid.text
+    return int(loan_id)

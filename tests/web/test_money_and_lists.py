@@ -9,28 +9,13 @@ from typing import Any
 import pytest
 
 from lendflow.config.settings import Settings
-from tests.web.api_helpers import OPENING_DAY, application
+from tests.web.api_helpers import OPENING_DAY, active_loan, application
 
 DAY = OPENING_DAY.isoformat()
 
 
-def _active(as_user: Any) -> int:
-    """A loan paid out on the opening day."""
-    ops, risk = as_user("ops"), as_user("risk")
-    loan_id = ops.post("/api/v1/loans", json=application()).json()["id"]
-    ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
-    risk.post(f"/api/v1/loans/{loan_id}/approve", json={"business_date": DAY})
-    paid = ops.post(
-        f"/api/v1/loans/{loan_id}/disburse",
-        json={"business_date": DAY},
-        headers={"Idempotency-Key": f"payout-{loan_id}"},
-    )
-    assert paid.status_code == 200, paid.text
-    return int(loan_id)
-
-
 def test_a_money_move_without_an_idempotency_key_is_400(as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     response = as_user("ops").post(
         f"/api/v1/loans/{loan_id}/repayments", json={"amount": "100.00", "business_date": DAY}
     )
@@ -40,7 +25,7 @@ def test_a_money_move_without_an_idempotency_key_is_400(as_user: Any) -> None:
 
 def test_a_replayed_repayment_answers_the_first_body_and_moves_no_money(as_user: Any) -> None:
     ops = as_user("ops")
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     asked = {"amount": "500.00", "business_date": DAY}
     first = ops.post(
         f"/api/v1/loans/{loan_id}/repayments", json=asked, headers={"Idempotency-Key": "r-1"}
@@ -62,7 +47,7 @@ def test_a_replayed_repayment_answers_the_first_body_and_moves_no_money(as_user:
 
 def test_the_same_key_with_another_body_is_422(as_user: Any) -> None:
     ops = as_user("ops")
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     url = f"/api/v1/loans/{loan_id}/repayments"
     ops.post(url, json={"amount": "500.00", "business_date": DAY}, headers={"Idempotency-Key": "k"})
     other = ops.post(
@@ -75,7 +60,7 @@ def test_the_same_key_with_another_body_is_422(as_user: Any) -> None:
 
 
 def test_a_replayed_payout_answers_the_first_body(as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     again = as_user("ops").post(
         f"/api/v1/loans/{loan_id}/disburse",
         json={"business_date": DAY},
@@ -116,7 +101,7 @@ def test_personal_data_is_masked_by_role_exactly_as_the_cli_shows_it(
 
 
 def test_include_adds_the_schedule_and_the_events(as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     shown = as_user("ops").get(
         f"/api/v1/loans/{loan_id}", params={"include": "schedule,events,decision"}
     )
@@ -192,7 +177,7 @@ def test_the_review_queue_comes_a_page_at_a_time_oldest_first(as_user: Any) -> N
 
 
 def test_a_malformed_idempotency_key_is_400_naming_the_header(as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     response = as_user("ops").post(
         f"/api/v1/loans/{loan_id}/repayments",
         json={"amount": "100.00", "business_date": DAY},

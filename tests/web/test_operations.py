@@ -6,29 +6,14 @@ import hashlib
 import time
 from typing import Any
 
-from tests.web.api_helpers import OPENING_DAY, application
+from tests.web.api_helpers import OPENING_DAY, active_loan
 
 DAY = OPENING_DAY.isoformat()
 
 
-def _active(as_user: Any) -> int:
-    """A loan paid out on the opening day (its contract is kept at disbursement)."""
-    ops, risk = as_user("ops"), as_user("risk")
-    loan_id = ops.post("/api/v1/loans", json=application()).json()["id"]
-    ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
-    risk.post(f"/api/v1/loans/{loan_id}/approve", json={"business_date": DAY})
-    paid = ops.post(
-        f"/api/v1/loans/{loan_id}/disburse",
-        json={"business_date": DAY},
-        headers={"Idempotency-Key": f"payout-{loan_id}"},
-    )
-    assert paid.status_code == 200, paid.text
-    return int(loan_id)
-
-
 def test_a_ticket_is_opened_listed_a_page_at_a_time_and_resolved(as_user: Any) -> None:
     ops = as_user("ops")
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     opened = [
         ops.post(
             "/api/v1/tickets",
@@ -77,7 +62,7 @@ def test_a_ticket_needs_a_known_kind_and_the_right_to_serve_customers(as_user: A
 
 
 def test_a_loans_contract_downloads_as_issued(as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     listed = as_user("ops").get(f"/api/v1/loans/{loan_id}/documents")
     assert listed.status_code == 200, listed.text
     contract = next(d for d in listed.json() if d["kind"] == "contract")
@@ -101,7 +86,7 @@ def _finished(as_user: Any, location: str) -> dict[str, Any]:
 
 
 def test_close_of_business_runs_in_the_background_and_replays_by_key(as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     ops = as_user("ops")
     key = {"Idempotency-Key": "cob-2026-01-05"}
     body = {"as_of": DAY, "to": "2026-03-10"}
@@ -150,7 +135,7 @@ def test_close_of_business_refuses_bad_dates_and_missing_keys_at_once(as_user: A
 
 
 def test_a_stopping_server_starts_no_queued_run(api: Any, as_user: Any) -> None:
-    loan_id = _active(as_user)
+    loan_id = active_loan(as_user)
     api.app.state.cob_runs.stop()
     started = as_user("ops").post(
         "/api/v1/cob/runs",
