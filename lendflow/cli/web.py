@@ -15,6 +15,9 @@ def web(
     workers: Annotated[
         int, typer.Option(help="Worker processes, each with its own workspace.", min=1, max=64)
     ] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (a reverse proxy in front may log instead).")
+    ] = True,
 ) -> None:
     """Serve the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
     import uvicorn
@@ -32,6 +35,7 @@ def web(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        access_log=access_log,
     )
 
 

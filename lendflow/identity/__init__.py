@@ -2,5 +2,5 @@
 
 The `users` table is the directory (`lendflow init` seeds it from users.yaml);
 `Workspace.actor` reads it for the CLI's `--as`, and the HTTP API turns a bearer token
-into an `Actor` through `tokens.authenticate_token`.
+into an `Actor` through `tokens.check_token`.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -115,32 +116,60 @@ def list_tokens(ws: Workspace, actor: Actor) -> list[TokenView]:
     return run_in_transaction(ws.engine, lambda uow: [view(r) for r in store.tokens(uow)])
 
 
-def authenticate_token(ws: Workspace, token: str, now: datetime) -> Actor:
+@dataclass(frozen=True)
+class TokenCheck:
+    """Whom a token stands for, and which token, if its use is due to be recorded."""
+
+    actor: Actor
+    record_use_of: int | None
+
+
+def check_token(ws: Workspace, token: str, now: datetime) -> TokenCheck:
     """The actor a bearer token stands for, or `Unauthenticated` with one message for
     every failure (none, unknown, expired, revoked, its user disabled).
 
+    A plain read, never a write transaction: a server checks a token on every request,
+    and on SQLite a write transaction would queue every reader behind the one writer
+    (a close of business holding it would stall them all).
+
     Compared by looking its hash up, not by comparing texts, so no constant-time
     comparison is needed: the time a lookup takes depends on the hash, which an
-    attacker who does not have the token cannot steer towards a stored one.
-
-    The token's use is recorded at most once a minute (`USE_RECORDED_EVERY`): a
-    write on every request would serialise a client's requests on the token's row
-    (and on SQLite's one writer) for a figure nobody needs to the second; a minute
-    still shows which tokens are in use and which are stale."""
+    attacker who does not have the token cannot steer towards a stored one."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated(NOT_AUTHENTICATED)
     moment = as_utc(now)
+    reader = ws.reader()
+    try:
+        row = reader.token(token_hash(token))
+    finally:
+        reader.close()
+    if row is None or not _usable(row, moment):
+        raise Unauthenticated(NOT_AUTHENTICATED)
+    last = row["last_used_at"]
+    due = last is None or as_utc(last) < moment - USE_RECORDED_EVERY
+    actor = actor_of_row(row["user_name"], (row["user_roles"], False))
+    return TokenCheck(actor, row["id"] if due else None)
 
-    def check(uow: UnitOfWork) -> Actor:
-        row = store.token_by_hash(uow, token_hash(token))
-        if row is None or not _usable(row, moment):
-            raise Unauthenticated(NOT_AUTHENTICATED)
-        last = row["last_used_at"]
-        if last is None or as_utc(last) < moment - USE_RECORDED_EVERY:
-            store.mark_used(uow, row["id"], moment, moment - USE_RECORDED_EVERY)
-        return actor_of_row(row["user_name"], (row["user_roles"], False))
 
-    return run_in_transaction(ws.engine, check)
+def record_use(ws: Workspace, token_id: int, now: datetime) -> None:
+    """Record a token's use, at most once a minute (`USE_RECORDED_EVERY`).
+
+    A write on every request would serialise a client's requests on the token's row
+    for a figure nobody needs to the second; a minute still shows which tokens are in
+    use and which are stale. The condition is in the UPDATE, so of requests racing on
+    one token only the first writes."""
+    moment = as_utc(now)
+    since = moment - USE_RECORDED_EVERY
+    run_in_transaction(ws.engine, lambda uow: store.mark_used(uow, token_id, moment, since))
+
+
+def authenticate_token(ws: Workspace, token: str, now: datetime) -> Actor:
+    """`check_token`, recording the use at once when it is due (a server records it
+    after answering instead)."""
+    checked = check_token(ws, token, now)
+    if checked.record_use_of is not None:
+        record_use(ws, checked.record_use_of, now)
+    return checked.actor
 
 
 def _usable(row: Mapping[str, Any], moment: datetime) -> bool:

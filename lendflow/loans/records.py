@@ -24,8 +24,8 @@ def loan_event(
     trigger: str | None = None,
     from_state: str | None = None,
     to_state: str | None = None,
-) -> int:
-    return events.append(
+) -> None:
+    events.append(
         uow,
         events.NewEvent(
             entity="loan",

@@ -8,15 +8,25 @@ instead of failing at once.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from lendflow.domain.errors import BadInput
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+PING_IDLE_AFTER = 1.0
+"""Seconds a pooled PostgreSQL connection may sit unused before it is pinged again."""
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+"""Connections kept, and opened beyond them at a peak. The API serves a request on one
+of up to 40 threads; a smaller pool made threads queue for a connection, and each
+connection beyond the kept ones is opened and closed again (a PostgreSQL login, or
+SQLite's pragmas) on every use."""
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -44,6 +54,37 @@ def _begin_sqlite(connection: Any) -> None:
     connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use only when it sat idle.
+
+    SQLAlchemy's `pool_pre_ping` asks `SELECT 1` on every checkout: a round trip on
+    every request of a busy server for connections used a millisecond ago. A
+    connection idle longer than `PING_IDLE_AFTER` is pinged, and one that fails is
+    replaced before anyone uses it (the pool retries on `DisconnectionError`), which
+    covers a database restarted while the server was quiet."""
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since", 0.0)
+        if time.monotonic() - idle_since <= PING_IDLE_AFTER:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the connection did not answer a ping") from exc
+        if not alive:
+            raise DisconnectionError("the connection did not answer a ping")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`, tuned for its backend; refuses URLs it cannot use."""
     try:
@@ -54,13 +95,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": 15},
+            **{"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs},
         )
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
+        engine = create_engine(url, **pooled)
+        _ping_when_idle(engine)
+        return engine
     raise BadInput(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
 
 

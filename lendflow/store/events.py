@@ -10,9 +10,13 @@ starts. The key reaches `append` through a registry by database that the workspa
 fills when it opens its engine (`register_chain_key`), read once per transaction.
 
 Writers take the chain head row (locked on PostgreSQL, serialised by BEGIN IMMEDIATE on SQLite), so
-there is one chain and never a fork. A transaction reads the head once and keeps
-it on its unit of work (it holds the lock until it ends), so a use case that
-appends several events reads the head once; each append still moves the head.
+there is one chain and never a fork. That lock serialises every writer that records an
+event, so it is taken as late as possible: `append` only queues the event on the unit
+of work, and the queue is chained (head locked, events inserted, head moved) when the
+use case has done its work, just before its commit. On PostgreSQL the lock is then
+held for three statements and the commit instead of the whole use case. A read of
+the events inside the same transaction chains the queue first, so it sees its own
+events. A transaction reads the head once and keeps it on its unit of work.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from lendflow.domain.errors import Conflict
 from lendflow.store import driver
@@ -172,17 +176,63 @@ def _move_head(uow: UnitOfWork, event_id: int, digest: str) -> None:
     uow.chain_head = digest
 
 
-def append(uow: UnitOfWork, event: NewEvent) -> int:
-    """Append one event to the chain; returns its id."""
-    head = _head(uow)
-    row = _row(event, utc_now())
-    digest = event_hash(head, row, uow.chain_key)
-    event_id = int(driver.scalar(uow, _INSERT, {**row, "prev_hash": head, "hash": digest}))
-    _move_head(uow, event_id, digest)
-    return event_id
+def append(uow: UnitOfWork, event: NewEvent) -> None:
+    """Record one event: queued now (its recorded time is now), chained before the
+    commit (`chain_pending`), so the chain's lock is held as briefly as it can be."""
+    if not uow.pending_events:
+        uow.before_commit(chain_pending)
+    uow.pending_events.append(_row(event, utc_now()))
+
+
+def chain_pending(uow: UnitOfWork) -> None:
+    """Chain the events the unit of work queued, in the order they were recorded."""
+    queued, uow.pending_events = uow.pending_events, []
+    if not queued:
+        return
+    prev = _head(uow)
+    rows = []
+    for row in queued:
+        digest = event_hash(prev, row, uow.chain_key)
+        rows.append({**row, "prev_hash": prev, "hash": digest})
+        prev = digest
+    if uow.dialect == "postgresql":
+        # one statement, so the lock waits on one round trip before the commit
+        params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
+        driver.execute(uow, _chain_statement(len(rows)), {**params, "last_hash": prev})
+        uow.chain_head = prev
+        return
+    event_id = 0
+    for row in rows:
+        event_id = int(driver.scalar(uow, _INSERT, row))
+    _move_head(uow, event_id, prev)
+
+
+_CHAIN_STATEMENTS: dict[int, Any] = {}
+_CHAINED_COLUMNS = (
+    "entity", "entity_id", "name", "trigger", "from_state", "to_state", "actor",
+    "business_date", "recorded_at", "payload", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _chain_statement(count: int) -> Any:
+    """INSERT `count` events and move the head to the newest, as one statement (PostgreSQL
+    runs an INSERT in a WITH clause); one per count, so the driver compiles it once."""
+    found = _CHAIN_STATEMENTS.get(count)
+    if found is None:
+        values = [
+            {c: bindparam(f"{c}_{i}", type_=EVENTS.c[c].type) for c in _CHAINED_COLUMNS}
+            for i in range(count)
+        ]
+        inserted = insert(EVENTS).values(values).returning(EVENTS.c.id).cte("inserted")
+        newest = select(func.max(inserted.c.id)).scalar_subquery()
+        found = _CHAIN_STATEMENTS[count] = _MOVE_HEAD.values(
+            last_event_id=newest, last_hash=bindparam("last_hash")
+        )
+    return found
 
 
 def for_entity(uow: UnitOfWork, entity: str, entity_id: str) -> list[dict[str, Any]]:
+    chain_pending(uow)
     rows = uow.connection.execute(
         _FOR_ENTITY, {"entity": entity, "entity_id": entity_id}
     ).mappings()
@@ -200,6 +250,7 @@ class ChainHead:
 
 def last_state(uow: UnitOfWork, entity: str, entity_id: str) -> str | None:
     """The status the entity's newest state-changing event left it in."""
+    chain_pending(uow)
     found = uow.connection.execute(
         select(EVENTS.c.to_state)
         .where(
@@ -215,12 +266,14 @@ def last_state(uow: UnitOfWork, entity: str, entity_id: str) -> str | None:
 
 def head(uow: UnitOfWork) -> ChainHead:
     """The chain head as stored, unlocked (for anchoring and the audit)."""
+    chain_pending(uow)
     row = uow.connection.execute(select(CHAIN).where(CHAIN.c.id == 1)).mappings().one()
     return ChainHead(int(row["last_event_id"]), row["last_hash"], int(row["keyed_from"]))
 
 
 def _batches(uow: UnitOfWork, batch: int) -> Iterator[list[Mapping[str, Any]]]:
     """Every event in id order, a batch at a time (the chain may be long)."""
+    chain_pending(uow)
     last_id = 0
     while True:
         rows = (
@@ -322,6 +375,7 @@ _LAST_ID = select(EVENTS.c.id).order_by(EVENTS.c.id.desc()).limit(1)
 
 def append_many(uow: UnitOfWork, batch: list[NewEvent]) -> int:
     """Append many events in order with one round trip; returns how many."""
+    chain_pending(uow)
     if not batch:
         return 0
     prev = _head(uow)

@@ -9,7 +9,7 @@ that writes uses the SQLAlchemy store.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from lendflow.domain.errors import BadInput, NotFound
@@ -47,14 +47,24 @@ class Reader:
     """One read-only connection to the workspace's database.
 
     `connection` is a DBAPI connection to borrow instead of opening one (a long-lived
-    process lends its pool's); closing the reader hands it back."""
+    process lends its pool's); closing the reader hands it back. A borrowed connection
+    comes from an engine opened at the schema this code expects (`open_at_head`), so
+    the schema is not asked again on every request."""
 
     def __init__(self, url: str, connection: Any | None = None) -> None:
+        self._autocommit_lent = False
         if connection is not None:
             self._db = connection
             self._sqlite = url.startswith("sqlite")
             self._marker = "?" if self._sqlite else "%s"
-        elif url.startswith("sqlite:///"):
+            if not self._sqlite:
+                # Statements outside a transaction: under READ COMMITTED each one sees its
+                # own snapshot either way, and this saves the BEGIN and the ROLLBACK, two
+                # of a request's round trips. Put back before the pool has it again.
+                connection.driver_connection.autocommit = True
+                self._autocommit_lent = True
+            return
+        if url.startswith("sqlite:///"):
             import sqlite3
 
             self._db: Any = sqlite3.connect(
@@ -132,9 +142,32 @@ class Reader:
         found = self._rows("SELECT roles, disabled FROM users WHERE name = ?", (name,))
         return (str(found[0][0]), bool(found[0][1])) if found else None
 
+    def token(self, token_hash: str) -> dict[str, Any] | None:
+        """The API token with this hash and its owner's name, roles and disabled flag.
+
+        A plain read: a request checks its token on every call, and inside a write
+        transaction that would queue every reader behind SQLite's one writer."""
+        found = self._rows(
+            "SELECT t.id, t.revoked_at, t.expires_at, t.last_used_at, u.name, u.roles,"
+            " u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ?",
+            (token_hash,),
+        )
+        if not found:
+            return None
+        names = ("id", "revoked_at", "expires_at", "last_used_at", "user_name", "user_roles")
+        record = dict(zip(names, found[0][:6], strict=True))
+        record["user_disabled"] = bool(found[0][6])
+        for name in ("revoked_at", "expires_at", "last_used_at"):
+            if isinstance(record[name], str):
+                record[name] = datetime.fromisoformat(record[name])
+        return record
+
     def has_users(self) -> bool:
         """Whether the database keeps the directory yet (`lendflow init` seeds it)."""
         return bool(self._rows("SELECT 1 FROM users LIMIT 1", ()))
 
     def close(self) -> None:
+        if self._autocommit_lent:
+            self._db.driver_connection.autocommit = False
         self._db.close()

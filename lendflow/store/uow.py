@@ -42,7 +42,21 @@ class UnitOfWork:
         self.connection = connection
         self.chain_head: str | None = None
         self.chain_key: bytes | None = None
+        self.pending_events: list[dict[str, Any]] = []
         self._cursor: Any = None
+        self._before_commit: list[Callable[[UnitOfWork], None]] = []
+
+    def before_commit(self, hook: Callable[[UnitOfWork], None]) -> None:
+        """Run `hook` once when the use case has done its work, just before the commit
+        (inside the transaction: if it fails, nothing is kept)."""
+        if hook not in self._before_commit:
+            self._before_commit.append(hook)
+
+    def finish(self) -> None:
+        """Run the before-commit hooks; the use case's last writes."""
+        for hook in self._before_commit:
+            hook(self)
+        self._before_commit.clear()
 
     @property
     def dialect(self) -> str:
@@ -124,6 +138,7 @@ def _under_savepoint(outer: UnitOfWork, use_case: Callable[[UnitOfWork], T]) -> 
     cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
         result = use_case(inner)
+        inner.finish()
     except BaseException:
         with suppress(Exception):  # a dead connection: the batch's own rollback says so
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
@@ -139,7 +154,9 @@ def _run_alone(engine: Engine, use_case: Callable[[UnitOfWork], T]) -> T:
             with engine.begin() as connection:
                 uow = UnitOfWork(connection)
                 try:
-                    return use_case(uow)
+                    result = use_case(uow)
+                    uow.finish()
+                    return result
                 finally:
                     uow.close()
         except DBAPIError as exc:

@@ -62,13 +62,6 @@ def _tokens_with_owner() -> Any:
     ).join(USERS, USERS.c.id == TOKENS.c.user_id)
 
 
-def token_by_hash(uow: UnitOfWork, token_hash: str) -> dict[str, Any] | None:
-    """The token whose text hashes to `token_hash`, with its owner's name, roles and flag."""
-    query = _tokens_with_owner().where(TOKENS.c.token_hash == token_hash)
-    found = uow.connection.execute(query).mappings().first()
-    return dict(found) if found is not None else None
-
-
 def token(uow: UnitOfWork, token_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
     query = _tokens_with_owner().where(TOKENS.c.id == token_id)
     if for_update:

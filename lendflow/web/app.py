@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,13 @@ from lendflow.web import problems
 from lendflow.workspace.context import Workspace
 
 MAX_BODY = 1024 * 1024
+SWITCH_INTERVAL = 0.0002
+"""Seconds a thread may hold the GIL while others wait (Python's default is 0.005).
+
+A request thread lets the GIL go on every database call and must win it back to go on;
+with the default, a thread woken by its answer waited up to 5 ms behind the event
+loop or another request, several times a request: measured here, reads served at a
+third of the rate. A server process is I/O-bound, so switching sooner costs little."""
 API = "/api/v1"
 
 Scope = MutableMapping[str, Any]
@@ -72,9 +80,12 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def refuse_unknown_query(request: Request) -> None:
+async def refuse_unknown_query(request: Request) -> None:
     """A query parameter the route does not take is refused (422), as an unknown JSON
-    field is: a mistyped filter (`?stat=active`) must not quietly list everything."""
+    field is: a mistyped filter (`?stat=active`) must not quietly list everything.
+
+    Async because it never waits: a plain `def` would cost every request a hop to a
+    worker thread."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -107,6 +118,8 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if workspace is None:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         ws = workspace if workspace is not None else _open_workspace()
         _warm(ws)
         app.state.workspace = ws

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from lendflow.credit.results import QueuedApplication
@@ -59,11 +59,13 @@ IdempotencyKey = Annotated[
     ),
 ]
 INCLUDES = ("schedule", "events", "decision")
+JSON = "application/json"
 
 
 def served(result: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Any:
-    """The result's JSON exactly as `--json` prints it."""
-    return JSONResponse(result.model_dump(mode="json"), status_code=status, headers=headers)
+    """The result's JSON exactly as `--json` prints it (serialised by pydantic-core in one
+    step, not through a dict and the json module: a quarter of a read's time)."""
+    return Response(result.model_dump_json(), status_code=status, headers=headers, media_type=JSON)
 
 
 def etag(version: int) -> str:
@@ -237,6 +239,8 @@ def show(
 
     wanted = _includes(include)
     shown = show_loan(ws, actor, loan_id, business_date(ws, None, on))
+    if not wanted:
+        return served(shown, headers={"ETag": etag(shown.version)})
     body = shown.model_dump(mode="json")
     if "schedule" in wanted:
         from lendflow.loans.views import schedule
