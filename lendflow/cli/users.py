@@ -104,6 +104,38 @@ def password(
     typer.echo(f"password set for user {done.name}")
 
 
+@user_app.command("sessions")
+def sessions(
+    name: NameArgument,
+    revoke_all: Annotated[
+        bool, typer.Option("--revoke", help="End every live console session of the user.")
+    ] = False,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """A user's web console sessions; `--revoke` signs them out everywhere at once."""
+    from lendflow.identity.sessions import revoke_sessions, user_sessions
+
+    with acting(user) as (ws, actor):
+        if revoke_all:
+            ended = revoke_sessions(ws, actor, name, _now())
+            if json_output:
+                print_json({"user": name, "revoked": ended})
+            else:
+                typer.echo(f"{ended} session(s) of user {name} revoked")
+            return
+        found = user_sessions(ws, actor, name)
+    if json_output:
+        print_json([s.model_dump(mode="json") for s in found])
+        return
+    for one in found:
+        state = "revoked" if one.revoked_at is not None else "open"
+        typer.echo(
+            f"{one.id:>5}  {state:<8} signed in {_moment(one.created_at)}"
+            f"  last seen {_moment(one.last_seen_at)}  expires {_moment(one.expires_at)}"
+        )
+
+
 def _read_password() -> str:
     """The first line of standard input, without its line ending."""
     line = sys.stdin.readline()

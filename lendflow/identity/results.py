@@ -36,3 +36,21 @@ class IssuedToken(Result):
     user: str
     label: str | None
     expires_at: datetime | None
+
+
+class SignedIn(Result):
+    """A session just opened: `session` is the cookie's value, given only here."""
+
+    session: str
+    user: str
+    roles: list[str]
+    expires_at: datetime
+
+
+class SessionView(Result):
+    id: int
+    user: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None

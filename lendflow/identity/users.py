@@ -162,24 +162,30 @@ def set_password(ws: Workspace, actor: Actor, name: str, password: str) -> UserV
 
     def store_hash(uow: UnitOfWork) -> UserView:
         row = _existing(uow, name)
-        store.change(uow, row["id"], password_hash=hashed)
+        store.change(uow, row["id"], password_hash=hashed, failed_sign_ins=0, locked_until=None)
         return view({**row, "password_hash": hashed})
 
     return run_in_transaction(ws.engine, store_hash)
 
 
 def verify_password(ws: Workspace, name: str, password: str) -> Actor:
-    """The user whose password this is, for a sign-in form (the web console).
+    """The user whose password this is.
 
     An unknown name, a user without a password, a wrong password and a disabled user
     all raise the same `Unauthenticated`, and an unknown name still costs one Argon2
     verification, so neither the message nor the time tells which names exist."""
     row = run_in_transaction(ws.engine, lambda uow: store.by_name(uow, name))
-    stored = row["password_hash"] if row is not None else None
-    matches = _hasher().verify(password[:MAX_PASSWORD], stored or _decoy_hash())
-    if row is None or stored is None or not matches or row["disabled"]:
+    if row is None or not password_matches(row, password[:MAX_PASSWORD]):
         raise Unauthenticated(WRONG_PASSWORD)
     return actor_of_row(name, (row["roles"], False))
+
+
+def password_matches(row: Mapping[str, Any] | None, password: str) -> bool:
+    """Whether `password` is the password of the user `row` (None: no such user), and
+    the user may sign in. An unknown user costs one verification too (a decoy hash)."""
+    stored = row["password_hash"] if row is not None else None
+    matches = _hasher().verify(password, stored or _decoy_hash())
+    return row is not None and stored is not None and matches and not row["disabled"]
 
 
 def _existing(uow: UnitOfWork, name: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
 from lendflow.domain.money import format_fen, parse_amount
 from lendflow.domain.statuses import LoanStatus
+from lendflow.loans.claims import check_decider
 from lendflow.loans.promotions import record_referral, referrer_reference
 from lendflow.loans.records import loan_event, not_before, transition
 from lendflow.loans.results import LoanResult
@@ -385,6 +386,7 @@ def approve(
     actor.require(Permission.DECIDE, "approve loans")
 
     def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        check_decider(uow, loan["id"], actor)
         referral = _referral(uow, loan, note)
         proposed = referral.get("approved_amount") if referral else None
         chosen = amount if amount is not None else proposed or loan["requested_amount"]
@@ -405,6 +407,7 @@ def reject(
         raise BadInput(f"reason code must be a short code like DTI_TOO_HIGH, got {reason!r}")
 
     def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        check_decider(uow, loan["id"], actor)
         _referral(uow, loan, note)
         on_loan, on_decision = _sealed_notes(ws, loan["id"], note)
         updated = _reject(uow, loan, actor, as_of, reason, on_loan)

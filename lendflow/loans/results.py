@@ -294,3 +294,11 @@ class RepaymentReversal(Result):
     status: str
     asked_by: str
     decided_by: str | None = None
+
+
+class Claim(Result):
+    """Who holds a referred application, and since when (UTC)."""
+
+    loan_id: int
+    claimed_by: str
+    claimed_at: datetime

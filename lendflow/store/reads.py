@@ -147,18 +147,26 @@ class Reader:
 
         A plain read: a request checks its token on every call, and inside a write
         transaction that would queue every reader behind SQLite's one writer."""
+        return self._credential("api_tokens", "token_hash", token_hash, "last_used_at")
+
+    def session(self, session_hash: str) -> dict[str, Any] | None:
+        """The console session with this hash and its user's name, roles and flag."""
+        return self._credential("console_sessions", "session_hash", session_hash, "last_seen_at")
+
+    def _credential(
+        self, table: str, hash_column: str, digest: str, used: str
+    ) -> dict[str, Any] | None:
         found = self._rows(
-            "SELECT t.id, t.revoked_at, t.expires_at, t.last_used_at, u.name, u.roles,"
-            " u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id"
-            " WHERE t.token_hash = ?",
-            (token_hash,),
+            f"SELECT c.id, c.revoked_at, c.expires_at, c.{used}, u.name, u.roles, u.disabled"
+            f" FROM {table} c JOIN users u ON u.id = c.user_id WHERE c.{hash_column} = ?",
+            (digest,),
         )
         if not found:
             return None
-        names = ("id", "revoked_at", "expires_at", "last_used_at", "user_name", "user_roles")
+        names = ("id", "revoked_at", "expires_at", used, "user_name", "user_roles")
         record = dict(zip(names, found[0][:6], strict=True))
         record["user_disabled"] = bool(found[0][6])
-        for name in ("revoked_at", "expires_at", "last_used_at"):
+        for name in ("revoked_at", "expires_at", used):
             if isinstance(record[name], str):
                 record[name] = datetime.fromisoformat(record[name])
         return record

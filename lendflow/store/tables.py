@@ -614,6 +614,8 @@ class User(StoredTable, table=True):
     disabled: bool = False
     password_hash: str | None = _str(255, None)
     created_at: datetime = _stamp()
+    failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = _moment(None)
 
 
 # An API token of a user: only the SHA-256 of its text is kept, so the table can never
@@ -629,6 +631,33 @@ class ApiToken(StoredTable, table=True):
     expires_at: datetime | None = _moment(None)
     revoked_at: datetime | None = _moment(None)
     last_used_at: datetime | None = _moment(None)
+
+
+# A signed-in console session: only the SHA-256 of the cookie's random id is kept. It
+# ends at `expires_at`, after an idle spell (`last_seen_at`), or when revoked.
+class ConsoleSession(StoredTable, table=True):
+    __tablename__ = "console_sessions"
+
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", index=True)
+    session_hash: str = _str(64, unique=True)
+    created_at: datetime = _stamp()
+    last_seen_at: datetime = _moment()
+    expires_at: datetime = _moment()
+    revoked_at: datetime | None = _moment(None)
+
+
+# Who took a work item (kind `application`: a referred application) from a queue; one
+# claim per item, so only its holder decides it.
+class WorkClaim(StoredTable, table=True):
+    __tablename__ = "work_claims"
+    __table_args__ = (UniqueConstraint("kind", "subject_id"),)
+
+    id: int | None = _id()
+    kind: str = _str(32)
+    subject_id: int
+    claimed_by: str = _str(64)
+    claimed_at: datetime = _moment()
 
 
 # The tables under the names the Core statements use.
@@ -660,3 +689,5 @@ version_origins = _table(VersionOrigin)
 workspace_keys = _table(WorkspaceKey)
 users = _table(User)
 api_tokens = _table(ApiToken)
+console_sessions = _table(ConsoleSession)
+work_claims = _table(WorkClaim)
