@@ -172,6 +172,11 @@ def portfolio_counts(ws: Workspace) -> PortfolioCounts:
     return PortfolioCounts(**counts)
 
 
+def last_closed(ws: Workspace) -> date | None:
+    """The latest business date close of business has closed (per its run records)."""
+    return run_in_transaction(ws.engine, cob_runs.last_closed)
+
+
 def record_run(ws: Workspace, run: CobRun, actor: str) -> None:
     """Keep what a run did (dates, actor and its report as JSON), for the operators' record."""
     report = run.model_dump(mode="json")

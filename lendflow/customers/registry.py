@@ -73,3 +73,23 @@ def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
 from lendflow.customers.views import customer_view  # noqa: E402
 
 __all__ = ["PersonalData", "customer_view", "enrol", "find_or_create", "get"]
+
+
+def find_by_identity(uow: UnitOfWork, cipher: PersonalDataCipher, text: str) -> list[int] | None:
+    """Customers a national ID or a mobile number names, through their keyed hashes;
+    None when `text` is neither (the caller may read it as something else)."""
+    from lendflow.domain.errors import BadInput
+    from lendflow.domain.identity import validate_national_id, validate_phone
+
+    try:
+        national_id = validate_national_id(text)
+    except BadInput:
+        pass
+    else:
+        id_hash = cipher.lookup_hash(national_id, "national_id")
+        return customer_store.ids_by_hash(uow, id_hash=id_hash)
+    try:
+        phone = validate_phone(text)
+    except BadInput:
+        return None
+    return customer_store.ids_by_hash(uow, phone_hash=cipher.lookup_hash(phone, "phone"))

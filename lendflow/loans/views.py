@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
-from lendflow.domain.errors import Refused
+from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.statuses import DISBURSED
 from lendflow.loans.presenter import present_loan
+from lendflow.loans.records import loan_event
 from lendflow.loans.results import (
     Apr,
     DisbursementResult,
@@ -103,6 +104,9 @@ def page_loans(
     state: str | None = None,
     product: str | None = None,
     dpd_min: int | None = None,
+    dpd_max: int | None = None,
+    bucket: str | None = None,
+    customer_ids: list[int] | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> LoanPage:
@@ -111,7 +115,15 @@ def page_loans(
 
     def use_case(uow: UnitOfWork) -> LoanPage:
         total, rows = loan_store.page_loans(
-            uow, state=state, product=product, dpd_min=dpd_min, offset=offset, limit=limit
+            uow,
+            state=state,
+            product=product,
+            dpd_min=dpd_min,
+            dpd_max=dpd_max,
+            bucket=bucket,
+            customer_ids=customer_ids,
+            offset=offset,
+            limit=limit,
         )
         return LoanPage(total=total, items=[_summary(ws, uow, actor, loan) for loan in rows])
 
@@ -240,3 +252,49 @@ def replay_of(
         customers.get(uow, stored["customer"]["id"]), ws.cipher, actor
     )
     return result.model_validate({**stored, "customer": customer, "replayed": True})
+
+
+def customers_named_by(ws: Workspace, actor: Actor, text: str) -> list[int]:
+    """The customers a national ID or mobile number names (by keyed hash), to list their
+    loans; anything else is refused in one line."""
+    actor.require(Permission.READ, "read loans")
+    found = run_in_transaction(
+        ws.engine, lambda uow: customers.find_by_identity(uow, ws.cipher, text.strip())
+    )
+    if found is None:
+        raise BadInput("search by a loan id, an 18-character national ID or a mobile number")
+    return found
+
+
+def events_verified(ws: Workspace, actor: Actor, loan_id: int) -> dict[int, bool]:
+    """For each of the loan's events, whether its link in the chain holds (its content
+    matches its keyed hash and the next link names it); the audit walks the whole chain."""
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> dict[int, bool]:
+        loan_store.get(uow, loan_id)
+        return events.links_hold(uow, events.for_entity(uow, "loan", str(loan_id)))
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def reveal_customer(ws: Workspace, actor: Actor, loan_id: int) -> dict[str, str]:
+    """The borrower's name, national ID and phone in full, for a role that may see them;
+    the reveal is an event of the loan (who looked, when), since the console masks them
+    even for those roles until asked."""
+    actor.require(Permission.SEE_PERSONAL_DATA, "see personal data in full")
+
+    def use_case(uow: UnitOfWork) -> dict[str, str]:
+        loan = loan_store.get(uow, loan_id)
+        shown = customers.customer_view(customers.get(uow, loan["customer_id"]), ws.cipher, actor)
+        loan_event(
+            uow,
+            loan,
+            "PersonalDataRevealed",
+            actor,
+            ws.today(),
+            {"fields": ["national_id", "phone"]},
+        )
+        return {k: shown[k] for k in ("name", "national_id", "phone")}
+
+    return run_in_transaction(ws.engine, use_case)

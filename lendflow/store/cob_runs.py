@@ -49,3 +49,9 @@ def record_run(
             from_date=first, to_date=last, actor=actor, counts=json.dumps(counts)
         )
     )
+
+
+def last_closed(uow: UnitOfWork) -> date | None:
+    """The latest business date a recorded run closed, if any."""
+    found: date | None = uow.connection.execute(select(func.max(cob_runs.c.to_date))).scalar()
+    return found

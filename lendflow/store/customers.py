@@ -68,3 +68,14 @@ def _insert_if_new(dialect: str) -> Any:
             .returning(*CUSTOMERS.c)
         )
     return found
+
+
+def ids_by_hash(
+    uow: UnitOfWork, *, id_hash: str | None = None, phone_hash: str | None = None
+) -> list[int]:
+    """Customers whose national ID or phone has this keyed hash (an indexed lookup; the
+    clear text is never scanned)."""
+    column = CUSTOMERS.c.id_hash if id_hash is not None else CUSTOMERS.c.phone_hash
+    wanted = id_hash if id_hash is not None else phone_hash
+    query = select(CUSTOMERS.c.id).where(column == wanted).order_by(CUSTOMERS.c.id)
+    return [int(i) for i in uow.connection.execute(query).scalars()]

@@ -155,6 +155,9 @@ def page_loans(
     state: str | None = None,
     product: str | None = None,
     dpd_min: int | None = None,
+    dpd_max: int | None = None,
+    bucket: str | None = None,
+    customer_ids: list[int] | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -166,6 +169,12 @@ def page_loans(
         where.append(LOANS.c.product_code == product)
     if dpd_min is not None:
         where.append(LOANS.c.dpd >= dpd_min)
+    if dpd_max is not None:
+        where.append(LOANS.c.dpd <= dpd_max)
+    if bucket:
+        where.append(LOANS.c.bucket == bucket)
+    if customer_ids is not None:
+        where.append(LOANS.c.customer_id.in_(customer_ids or [-1]))
     total = uow.connection.execute(select(func.count()).select_from(LOANS).where(*where)).scalar()
     rows = uow.connection.execute(
         select(LOANS).where(*where).order_by(LOANS.c.id).offset(offset).limit(limit)

@@ -15,6 +15,7 @@ from lendflow.web import problems
 from lendflow.workspace.context import Workspace
 
 MAX_BODY = 1024 * 1024
+CSRF_PURPOSE = b"lendflow console csrf"
 SWITCH_INTERVAL = 0.0002
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005).
 
@@ -78,6 +79,26 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problems.problem(413, f"the request body is over {self.limit} bytes")
         await response(scope, receive, send)
+
+
+class ConsoleCsrf:
+    """CSRF protection for the console's paths, made on the first request: its signing
+    key comes from the workspace secret, which the app opens only when it starts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._protected: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/console"):
+            await self.app(scope, receive, send)
+            return
+        if self._protected is None:
+            from lendflow.web.console.install import csrf_protected
+
+            ws: Workspace = scope["app"].state.workspace
+            self._protected = csrf_protected(self.app, ws.purpose_key(CSRF_PURPOSE))
+        await self._protected(scope, receive, send)
 
 
 async def refuse_unknown_query(request: Request) -> None:
@@ -160,6 +181,11 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
             return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ok", "database": "reachable"})
 
+    from lendflow.web.console.install import install as install_console
+
+    install_console(app)
+    csrf: Any = ConsoleCsrf
+    app.add_middleware(csrf)
     wrapped: Any = BodyLimit
     app.add_middleware(wrapped)
     return app

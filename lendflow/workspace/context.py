@@ -193,6 +193,14 @@ class Workspace:
 
         return load_policy(self.policy_path)
 
+    def purpose_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for one purpose (the console's CSRF signing), derived from the
+        workspace secret, so every worker process of a server derives the same."""
+        from lendflow.store.personal_data import derive_key
+
+        self.cipher  # noqa: B018 - the key must be the one that sealed this database
+        return derive_key(workspace_secret(self.settings), purpose)
+
     @cached_property
     def cipher(self) -> PersonalDataCipher:
         """The cipher under the workspace key, once that key is shown to be the one
