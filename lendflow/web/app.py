@@ -108,7 +108,7 @@ async def refuse_unknown_query(request: Request) -> None:
     Async because it never waits: a plain `def` would cost every request a hop to a
     worker thread."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or not request.url.path.startswith(API):
         return
     known = {param.alias for param in route.dependant.query_params}
     for dependency in route.dependant.dependencies:
