@@ -8,6 +8,7 @@ from benchmarks import (
     bench_api,
     bench_cli_start,
     bench_cob,
+    bench_console,
     bench_decisions,
     bench_loan_actions,
     bench_schedules,
@@ -22,6 +23,7 @@ def main() -> int:
         bench_cli_start.run(),
         bench_cob.run(),
         bench_api.run(),
+        bench_console.run(),
     ]
     return 0 if all(results) else 1
 

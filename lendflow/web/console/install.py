@@ -3,6 +3,7 @@ headers, and HTML error pages for its paths (the API's stay problem documents)."
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -48,8 +49,11 @@ def install(app: FastAPI) -> None:
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        began = time.perf_counter()
         response = await call_next(request)
         if request.url.path.startswith(PREFIX):
+            spent = (time.perf_counter() - began) * 1000
+            response.headers["Server-Timing"] = f"app;dur={spent:.1f}"
             for name, value in SECURITY_HEADERS.items():
                 if name == "Cache-Control" and request.url.path.startswith(f"{PREFIX}/static"):
                     continue
