@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,17 +17,29 @@ def web(
     workers: Annotated[
         int, typer.Option(help="Worker processes, each with its own workspace.", min=1, max=64)
     ] = 1,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="The workspace folder (default: LENDFLOW_HOME), e.g. demo-report/workspace."
+        ),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Log every request (a reverse proxy in front may log instead).")
     ] = True,
 ) -> None:
-    """Serve the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+    """Serve the API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs) and
+    the web console at /console."""
     import uvicorn
 
     from lendflow.bootstrap import open_workspace
 
     if len(host) > 255 or not host.strip() or any(c.isspace() for c in host):
         raise BadInput(f"--host must be a host name or address, got {host!r}")
+    if home is not None:
+        if not home.is_dir():
+            raise BadInput(f"--home {home} is not a folder")
+        # the server's workers read the workspace from the environment, as every command does
+        os.environ["LENDFLOW_HOME"] = str(home.resolve())
     open_workspace().close()  # refuse a missing or unreadable workspace before listening
     uvicorn.run(
         "lendflow.web.app:create_app",

@@ -42,3 +42,13 @@ def test_web_refuses_to_start_without_a_workspace_in_one_line(lendflow: Any) -> 
     run = lendflow("web --port 8123")
     assert run.exit_code == 2
     assert "lendflow init" in run.error()
+
+
+def test_web_takes_the_workspace_folder_and_refuses_a_missing_one(
+    lendflow: Any, tmp_path: Any
+) -> None:
+    missing = lendflow(f"web --home {tmp_path / 'nowhere'} --port 8123")
+    assert missing.exit_code == 2
+    assert missing.error().strip() == f"error: --home {tmp_path / 'nowhere'} is not a folder"
+    empty = lendflow(f"web --home {tmp_path} --port 8123")  # a folder, but no workspace in it
+    assert empty.exit_code == 2 and "lendflow init" in empty.error()
