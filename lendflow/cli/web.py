@@ -40,7 +40,11 @@ def web(
             raise BadInput(f"--home {home} is not a folder")
         # the server's workers read the workspace from the environment, as every command does
         os.environ["LENDFLOW_HOME"] = str(home.resolve())
-    open_workspace().close()  # refuse a missing or unreadable workspace before listening
+    ws = open_workspace()  # refuse a missing or unreadable workspace before listening
+    try:
+        ws.reader().close()  # the key must open it and the schema be this code's
+    finally:
+        ws.close()
     uvicorn.run(
         "lendflow.web.app:create_app",
         factory=True,

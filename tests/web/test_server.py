@@ -50,5 +50,7 @@ def test_web_takes_the_workspace_folder_and_refuses_a_missing_one(
     missing = lendflow(f"web --home {tmp_path / 'nowhere'} --port 8123")
     assert missing.exit_code == 2
     assert missing.error().strip() == f"error: --home {tmp_path / 'nowhere'} is not a folder"
-    empty = lendflow(f"web --home {tmp_path} --port 8123")  # a folder, but no workspace in it
-    assert empty.exit_code == 2 and "lendflow init" in empty.error()
+    # a folder without the workspace's key: refused in one line before the server starts
+    empty = lendflow(f"web --home {tmp_path} --port 8123")
+    assert empty.exit_code == 2
+    assert len(empty.error().strip().splitlines()) == 1 and "Started server" not in empty.error()
