@@ -97,6 +97,7 @@ def _register() -> None:
     app.add_typer(credit.scorecard_app, name="scorecard")
     app.add_typer(credit.decisions_app, name="decisions")
     app.add_typer(credit.blocklist_app, name="blocklist")
+    app.add_typer(credit.related_app, name="related")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

@@ -29,6 +29,13 @@ queue_app = typer.Typer(help="Applications waiting for a risk officer.", no_args
 scorecard_app = typer.Typer(help="Scorecards and decision tables.", no_args_is_help=True)
 decisions_app = typer.Typer(help="Stored credit decisions.", no_args_is_help=True)
 blocklist_app = typer.Typer(help="People the lender will not lend to.", no_args_is_help=True)
+related_app = typer.Typer(
+    help="Groups of related parties, whose loans count together against concentration.",
+    no_args_is_help=True,
+)
+GroupArgument = Annotated[
+    str, typer.Argument(help="The group's code, e.g. ZHANG-FAMILY.", parser=parse_code("GROUP"))
+]
 
 
 @queue_app.command("list")
@@ -202,3 +209,46 @@ def blocklist_list(user: AsOption = None, json_output: JsonOption = False) -> No
     from lendflow.cli.tables import print_rows
 
     print_rows("Blocklist", rows, ["id_hash", "reason", "added_by", "added_on", "note"])
+
+
+@related_app.command("add")
+def related_add(
+    group: GroupArgument,
+    national_id: Annotated[
+        str,
+        typer.Option(
+            "--national-id", help="The person's ID number.", parser=parse_code("--national-id")
+        ),
+    ],
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Put a person in a group of related parties (a borrower with their related parties
+    may owe at most the policy's share of net assets)."""
+    from lendflow.customers.related import relate
+
+    with acting(user) as (ws, actor):
+        added = relate(ws, actor, group, national_id, business_date(on))
+    if json_output:
+        print_json(added.model_dump(mode="json"))
+        return
+    typer.echo(f"{added.national_id} added to related-party group {added.group}")
+
+
+@related_app.command("list")
+def related_list(
+    group: GroupArgument, user: AsOption = None, json_output: JsonOption = False
+) -> None:
+    """A group's members (national IDs masked unless your role may see them)."""
+    from lendflow.customers.related import group_members
+
+    with acting(user) as (ws, actor):
+        found = group_members(ws, actor, group)
+    rows = [m.model_dump(mode="json") for m in found]
+    if json_output:
+        print_json(rows)
+        return
+    from lendflow.cli.tables import print_rows
+
+    print_rows(f"Related parties: {group}", rows, ["national_id", "added_by", "added_on"])

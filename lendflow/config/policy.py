@@ -107,6 +107,50 @@ class BusinessDates(Strict):
     horizon_days: int = Field(default=1, ge=0, le=7)
 
 
+ProductKind = Literal["consumer", "small_business"]
+
+
+class Exclusions(Strict):
+    """Who may not borrow, whatever their score: employments refused for a product kind
+    (online consumer loans to college students are not allowed), and the oldest an
+    applicant may be when the loan matures."""
+
+    employment_by_kind: dict[ProductKind, tuple[str, ...]] = Field(
+        default_factory=lambda: {"consumer": ("student",)}
+    )
+    max_age_at_maturity: int = Field(default=65, ge=18, le=100)
+
+
+class Concentration(Strict):
+    """How much one borrower, or a group of related parties, may owe the lender.
+
+    The 2024 rules for microloan companies cap one borrower's balance at 10% of the
+    company's net assets and a borrower with their related parties at 15%; online loans
+    also have ceilings per borrower by kind (consumer ¥200,000). Without a net-asset
+    figure the fixed `single_borrower_cap` of older policies is the share's stand-in.
+    """
+
+    net_assets: Fen | None = None
+    net_assets_on: date | None = None
+    single_borrower_percent: Percent = Decimal(10)
+    related_parties_percent: Percent = Decimal(15)
+    ceilings: dict[ProductKind, Fen] = Field(
+        default_factory=lambda: {"consumer": 20_000_000, "small_business": 1_000_000_000}
+    )
+
+    @model_validator(mode="after")
+    def _dated(self) -> Concentration:
+        if (self.net_assets is None) != (self.net_assets_on is None):
+            raise ValueError("net_assets and net_assets_on go together: the figure and its date")
+        return self
+
+    def share(self, percent: Decimal) -> int | None:
+        """`percent` of the net assets in fen (down to the fen), or None without them."""
+        if self.net_assets is None:
+            return None
+        return int(self.net_assets * percent / 100)
+
+
 class Policy(Strict):
     """The lender's regulatory limits."""
 
@@ -122,11 +166,24 @@ class Policy(Strict):
     affordability: Affordability = Field(default_factory=Affordability)
     service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
     business_dates: BusinessDates = Field(default_factory=BusinessDates)
+    exclusions: Exclusions = Field(default_factory=Exclusions)
+    concentration: Concentration = Field(default_factory=Concentration)
     max_overpayment: Fen = Field(
         default=1_000_000,
         description="most a repayment may pay beyond settling the loan, kept as the borrower's"
         " credit; more is refused (returned to the payer, never booked)",
     )
+
+
+def borrower_cap(policy: Policy, kind: str) -> int:
+    """The most one borrower may owe for a product of `kind`: the kind's ceiling and the
+    net-asset share (or, without net assets, the fixed single-borrower cap), whichever
+    is lower. A product lending more than this in one loan could never be taken up."""
+    limits = policy.concentration
+    share = limits.share(limits.single_borrower_percent)
+    cap = share if share is not None else policy.single_borrower_cap
+    ceiling = limits.ceilings.get(kind)  # type: ignore[call-overload]
+    return min(cap, ceiling) if ceiling is not None else cap
 
 
 def default_policy_path() -> Path:

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from lendflow.config.fields import Fen, Percent
 from lendflow.config.loading import load_model, parse_model
-from lendflow.config.policy import Policy, Strict
+from lendflow.config.policy import Policy, Strict, borrower_cap
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEndRule
 from lendflow.domain.errors import BadInput
@@ -478,10 +478,11 @@ def policy_problems(
             f"{source}: penalty.annual_rate: {spec.penalty.annual_rate}% exceeds the policy cap"
             f" on overdue charges {policy.overdue_charges_cap}%"
         )
-    if spec.amount.max > policy.single_borrower_cap:
+    cap = borrower_cap(policy, spec.kind)
+    if spec.amount.max > cap:
         problems.append(
-            f"{source}: amount.max: {format_fen(spec.amount.max)} exceeds the single-borrower"
-            f" cap {format_fen(policy.single_borrower_cap)}"
+            f"{source}: amount.max: {format_fen(spec.amount.max)} exceeds what one borrower may"
+            f" owe for {spec.kind} loans, {format_fen(cap)} (policy concentration)"
         )
     return problems
 

@@ -182,6 +182,17 @@ def _blocked(
     }
 
 
+def _related(
+    old: PersonalDataCipher, new: PersonalDataCipher, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    national_id = old.decrypt(
+        row["national_id_enc"], "national_id", row_ref("related_parties", row["id_hash"])
+    )
+    id_hash = new.lookup_hash(national_id, "national_id")
+    sealed = new.encrypt(national_id, "national_id", row_ref("related_parties", id_hash))
+    return {"old_id": row["id"], "id_hash": id_hash, "national_id_enc": sealed}
+
+
 def _texts(fields: Mapping[str, str], bound: Callable[[Mapping[str, Any]], str]) -> Resealer:
     """Re-seal a row's free-text columns (`fields`: column -> field name), sealing any
     text kept in clear from before free text was sealed."""
@@ -212,4 +223,5 @@ _RESEALERS: dict[str, Resealer] = {
     ),
     "loans": _texts({"decision_note": "decision_note"}, lambda r: row_ref("loans", r["id"])),
     "credit_decisions": _texts({"note": "note"}, lambda r: decision_row(r["loan_id"])),
+    "related_parties": _related,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from lendflow.workspace.results import Result
 
 
@@ -12,3 +14,12 @@ class KeyRotation(Result):
     old_fingerprint: str
     new_fingerprint: str
     resumed: bool
+
+
+class RelatedParty(Result):
+    """A member of a group of related parties (the ID masked unless the role may see it)."""
+
+    group: str
+    national_id: str
+    added_by: str
+    added_on: date

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
 from lendflow.domain.business_date import check_horizon
+from lendflow.domain.calendar import add_periods
 from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
@@ -26,6 +27,7 @@ from lendflow.loans.views import loan_view
 from lendflow.products.catalogue import spec_for, spec_of
 from lendflow.store import credit, products
 from lendflow.store import loans as loan_store
+from lendflow.store import related as related_store
 from lendflow.store.personal_data import decision_row, row_ref
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.decisioning import CreditDecision
@@ -116,11 +118,12 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
         version = products.live_version(uow, application.product)
         spec = spec_of(version)
         _check_terms(spec, application, as_of)
+        _check_exclusions(ws, spec, application, as_of)
         person = customers.PersonalData(
             application.name, application.national_id, application.phone
         )
         customer = customers.enrol(uow, ws.cipher, person, application.monthly_income)
-        _check_open_and_exposure(ws, uow, customer["id"], spec.code, application.amount)
+        _check_open_and_exposure(ws, uow, customer["id"], spec, application)
         loan = loan_store.add(uow, _new_loan(customer["id"], version, spec, application, as_of))
         if application.referrer:
             record_referral(ws, uow, loan, application.referrer)
@@ -154,18 +157,72 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
 
 
 def _check_open_and_exposure(
-    ws: Workspace, uow: UnitOfWork, customer_id: int, code: str, amount: int
+    ws: Workspace, uow: UnitOfWork, customer_id: int, spec: Any, application: Application
 ) -> None:
-    """One open application per product, and the single-borrower cap over all loans."""
+    """One open application per product, and the concentration limits: the borrower's
+    ceiling for the product's kind, their share of the lender's net assets (or the fixed
+    single-borrower cap without them), and their related parties' share together."""
+    code, amount = spec.code, application.amount
     open_ids = loan_store.open_applications(uow, customer_id, code)
     if open_ids:
         raise Refused(f"customer already has an open application for {code} (loan {open_ids[0]})")
+    limits = ws.policy.concentration
     exposure = loan_store.exposure(uow, customer_id) + amount
-    cap = ws.policy.single_borrower_cap
+    ceiling = limits.ceilings.get(spec.kind)
+    if ceiling is not None and exposure > ceiling:
+        raise Refused(
+            f"refused by rule KIND_CEILING: exposure {format_fen(exposure)} would pass the"
+            f" ceiling of {format_fen(ceiling)} per borrower for {spec.kind} loans"
+        )
+    (cap, basis), (group_cap, group_basis) = _shares(ws)
     if exposure > cap:
         raise Refused(
-            f"exposure {format_fen(exposure)} would exceed the single-borrower cap"
-            f" {format_fen(cap)}"
+            f"refused by rule SINGLE_BORROWER_CAP: exposure {format_fen(exposure)} would pass"
+            f" {format_fen(cap)} ({basis})"
+        )
+    id_hash = ws.cipher.lookup_hash(application.national_id, "national_id")
+    for group in related_store.groups_of(uow, id_hash):
+        together = related_store.group_exposure(uow, group) + amount
+        if together > group_cap:
+            raise Refused(
+                f"refused by rule RELATED_PARTY_CAP: related-party group {group} would owe"
+                f" {format_fen(together)}, over {format_fen(group_cap)} ({group_basis})"
+            )
+
+
+def _shares(ws: Workspace) -> tuple[tuple[int, str], tuple[int, str]]:
+    """The single-borrower and related-party limits in fen, each with what it is: a share
+    of the net assets the policy names, else the fixed cap (and it scaled 15:10)."""
+    limits = ws.policy.concentration
+    single = limits.share(limits.single_borrower_percent)
+    group = limits.share(limits.related_parties_percent)
+    if single is not None and group is not None:
+        assets = f"of net assets {format_fen(limits.net_assets or 0)} on {limits.net_assets_on}"
+        return (
+            (single, f"{limits.single_borrower_percent}% {assets}"),
+            (group, f"{limits.related_parties_percent}% {assets}"),
+        )
+    cap = ws.policy.single_borrower_cap
+    scaled = int(cap * limits.related_parties_percent / limits.single_borrower_percent)
+    ratio = f"{limits.related_parties_percent}:{limits.single_borrower_percent}"
+    return (cap, "the single-borrower cap"), (scaled, f"the single-borrower cap scaled {ratio}")
+
+
+def _check_exclusions(ws: Workspace, spec: Any, application: Application, as_of: date) -> None:
+    """Who may not borrow this product whatever their score, each refusal naming its rule."""
+    rules = ws.policy.exclusions
+    if application.employment in rules.employment_by_kind.get(spec.kind, ()):
+        raise Refused(
+            f"refused by rule EMPLOYMENT_EXCLUDED: {application.employment} applicants may not"
+            f" borrow {spec.kind} loans ({spec.code})"
+        )
+    repayment = spec.repayment
+    maturity = add_periods(as_of, application.term, repayment.every, repayment.frequency)
+    age = age_on(application.national_id, maturity)
+    if age > rules.max_age_at_maturity:
+        raise Refused(
+            f"refused by rule AGE_AT_MATURITY: the applicant would be {age} when the loan"
+            f" matures on {maturity}; the policy lends to {rules.max_age_at_maturity} at most"
         )
 
 

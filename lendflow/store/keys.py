@@ -19,6 +19,7 @@ from lendflow.store.tables import (
     customers,
     documents,
     loans,
+    related_parties,
     tickets,
     utc_now,
     workspace_keys,
@@ -36,6 +37,7 @@ SEALED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "tickets": (("id",), ("subject", "details_enc", "resolution")),
     "loans": (("id",), ("decision_note",)),
     "credit_decisions": (("id", "loan_id"), ("note",)),
+    "related_parties": (("id", "id_hash"), ("national_id_enc",)),
 }
 _TABLES = {
     "customers": customers,
@@ -44,11 +46,12 @@ _TABLES = {
     "tickets": tickets,
     "loans": loans,
     "credit_decisions": credit_decisions,
+    "related_parties": related_parties,
 }
 _KEYS = {"customers": "id", "blocklist": "id_hash", "documents": "id", "tickets": "id"}
-_KEYS |= {"loans": "id", "credit_decisions": "id"}
+_KEYS |= {"loans": "id", "credit_decisions": "id", "related_parties": "id"}
 # Tables whose rows hold personal data: any row in one means a key sealed this database.
-_PERSONAL = ("customers", "blocklist", "documents", "tickets")
+_PERSONAL = ("customers", "blocklist", "documents", "tickets", "related_parties")
 
 
 def current_fingerprint(uow: UnitOfWork) -> str | None:

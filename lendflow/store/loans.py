@@ -132,6 +132,12 @@ def exposure(uow: UnitOfWork, customer_id: int) -> int:
     return int(driver.scalar(uow, _EXPOSURE, {"customer_id": customer_id}))
 
 
+def exposure_of_customers(uow: UnitOfWork, customer_ids: list[int]) -> int:
+    """`exposure` summed over several customers (a group of related parties, a few
+    people: one indexed query each)."""
+    return sum(exposure(uow, customer_id) for customer_id in customer_ids)
+
+
 def list_loans(
     uow: UnitOfWork,
     *,

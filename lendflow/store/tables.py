@@ -660,6 +660,21 @@ class WorkClaim(StoredTable, table=True):
     claimed_at: datetime = _moment()
 
 
+# A person in a group of related parties, by the keyed hash of their national ID (sealed
+# beside it, so a key rotation can move the hash); the group's loans count together.
+class RelatedParty(StoredTable, table=True):
+    __tablename__ = "related_parties"
+    __table_args__ = (UniqueConstraint("group_code", "id_hash"),)
+
+    id: int | None = _id()
+    group_code: str = _str(64)
+    id_hash: str = _str(64, index=True)
+    national_id_enc: str = _text()
+    added_by: str = _str(64)
+    added_on: date
+    created_at: datetime = _stamp()
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -691,3 +706,4 @@ users = _table(User)
 api_tokens = _table(ApiToken)
 console_sessions = _table(ConsoleSession)
 work_claims = _table(WorkClaim)
+related_parties = _table(RelatedParty)

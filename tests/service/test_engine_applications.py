@@ -171,14 +171,16 @@ def test_one_open_application_per_product_and_one_name_per_national_id(
 def test_single_borrower_cap_counts_every_open_application(
     ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant
 ) -> None:
-    """Policy caps one borrower at 200,000.00 across products; exactly the cap is allowed."""
+    """Policy caps one borrower at 200,000.00 across products (without net assets named, the
+    fixed cap; for consumer loans also the kind's ceiling); exactly the cap is allowed."""
     big = applications.apply(
         ws, ops, applicant(serial=21, product="sme-growth", amount="200000", term=12), APPLIED
     )
     refused_quietly(
         ws,
         Refused,
-        "exposure 201000.00 would exceed the single-borrower cap 200000.00",
+        "refused by rule KIND_CEILING: exposure 201000.00 would pass the ceiling of"
+        " 200000.00 per borrower for consumer loans",
         lambda: applications.apply(ws, ops, applicant(serial=21, amount="1000"), APPLIED),
     )
     applications.apply(

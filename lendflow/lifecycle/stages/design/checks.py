@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from lendflow.config.policy import borrower_cap
 from lendflow.config.product_spec import ProductSpec, costliest_loan, policy_problems
 from lendflow.domain.affordability import monthly_equivalent
 from lendflow.domain.apr import apr_of_schedule
@@ -261,14 +262,14 @@ def policy_limits(ctx: DesignContext) -> Criterion:
             f"no fee deducted from the principal; penalty"
             f" {'none' if penalty is None else f'{penalty}%'} within the overdue-charges cap"
             f" {ctx.policy.overdue_charges_cap}%; max amount {yuan(ctx.spec.amount.max)} within"
-            f" the single-borrower cap {yuan(ctx.policy.single_borrower_cap)}"
+            f" the single-borrower cap {yuan(borrower_cap(ctx.policy, ctx.spec.kind))}"
         )
     )
     facts = {
         "penalty": penalty,
         "overdue_charges_cap": ctx.policy.overdue_charges_cap,
         "max_amount": ctx.spec.amount.max,
-        "single_borrower_cap": ctx.policy.single_borrower_cap,
+        "single_borrower_cap": borrower_cap(ctx.policy, ctx.spec.kind),
         "messages": problems,
     }
     return Criterion("policy_limits", not problems, figure, facts)
