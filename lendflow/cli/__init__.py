@@ -98,6 +98,9 @@ def _register() -> None:
     app.add_typer(credit.decisions_app, name="decisions")
     app.add_typer(credit.blocklist_app, name="blocklist")
     app.add_typer(credit.related_app, name="related")
+    from lendflow.cli import collection
+
+    app.add_typer(collection.app, name="collection")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

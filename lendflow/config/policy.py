@@ -62,6 +62,13 @@ class CollectionHours(Strict):
     end: str = "21:00"
 
 
+class CollectionLimits(Strict):
+    """How often collectors may contact a borrower: at most `per_day` contacts a day
+    across every channel."""
+
+    per_day: int = Field(default=3, ge=1, le=20)
+
+
 class Affordability(Strict):
     """Most of a borrower's monthly income that all debt service may take, in percent."""
 
@@ -162,6 +169,7 @@ class Policy(Strict):
         description="penalty interest and overdue fees together, percent a year of the overdue",
     )
     collection_hours: CollectionHours = Field(default_factory=CollectionHours)
+    collection_limits: CollectionLimits = Field(default_factory=CollectionLimits)
     product_gates: ProductGates = Field(default_factory=ProductGates)
     affordability: Affordability = Field(default_factory=Affordability)
     service_levels: ServiceLevels = Field(default_factory=ServiceLevels)

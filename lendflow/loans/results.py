@@ -302,3 +302,16 @@ class Claim(Result):
     loan_id: int
     claimed_by: str
     claimed_at: datetime
+
+
+class CollectionContact(Result):
+    """One contact with a borrower about money owed (local time, Asia/Shanghai)."""
+
+    id: int
+    loan_id: int
+    channel: str
+    outcome: str
+    recipient: str
+    contacted_at: str
+    business_date: date
+    actor: str

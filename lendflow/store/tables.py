@@ -675,6 +675,22 @@ class RelatedParty(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+# A collector's contact with a borrower: channel, outcome, to whom, and the local time
+# (Asia/Shanghai, "YYYY-MM-DDTHH:MM", as the collector gave it) on its business date.
+class CollectionContact(StoredTable, table=True):
+    __tablename__ = "collection_contacts"
+
+    id: int | None = _id()
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    channel: str = _str(16)
+    outcome: str = _str(32)
+    recipient: str = _str(16)
+    contacted_at: str = _str(16)
+    business_date: date
+    actor: str = _str(64)
+    created_at: datetime = _stamp()
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -707,3 +723,4 @@ api_tokens = _table(ApiToken)
 console_sessions = _table(ConsoleSession)
 work_claims = _table(WorkClaim)
 related_parties = _table(RelatedParty)
+collection_contacts = _table(CollectionContact)

@@ -36,3 +36,23 @@ def test_tickets_and_kpis(desk) -> None:  # type: ignore[no-untyped-def]
     assert "no alerts" in desk("kpi show cash-easy --as-of 2026-02-28").stdout
     missing = desk("kpi show nothing --as-of 2026-02-28")
     assert missing.exit_code == 2 and "no product 'nothing'" in missing.stderr
+
+
+def test_a_collection_contact_at_half_past_eleven_is_refused_in_one_line(desk) -> None:  # type: ignore[no-untyped-def]
+    assert desk("loan apply --product cash-easy --name 张三 --id-number 110101199005170016"
+                " --phone 13812345678 --monthly-income 8000 --amount 5000 --term 6"
+                " --on 2026-01-05").exit_code == 0  # fmt: skip
+    desk("loan review 1 --on 2026-01-05")
+    desk("loan approve 1 --as risk --note ok --on 2026-01-05")
+    assert desk("loan disburse 1 --on 2026-01-05").exit_code == 0
+    late = desk("collection log 1 --channel call --outcome no_answer --at 2026-02-10T23:30")
+    assert late.exit_code == 1
+    assert late.stderr.strip() == (
+        "error: refused by rule COLLECTION_HOURS: a call at 23:30 is outside the hours 08:00–21:00"
+    )
+    fine = desk("collection log 1 --channel call --outcome promised_to_pay --at 2026-02-10T10:05")
+    assert fine.exit_code == 0 and "contact 1 logged" in fine.stdout
+    listed = json.loads(desk("collection list 1 --json").stdout)
+    assert [c["contacted_at"] for c in listed] == ["2026-02-10T10:05"]
+    odd = desk("collection log 1 --channel call --outcome no_answer --at teatime")
+    assert odd.exit_code == 2 and "--at must be a local time" in odd.stderr
