@@ -165,6 +165,7 @@ OVERDUE_NOTICE = (
     Content("penalty", "penalty interest", lambda v, loc: _penalty(v.penalty_terms, "the loan")),
     Content("how-to-pay", "how to pay"),
     Content("consequences", "consequences of not paying"),
+    Content("dispute", "the right to dispute the amount and the credit record"),
     Content("complaints", "complaints channel", lambda v, loc: (v.lender.complaints,)),
 )
 
