@@ -65,6 +65,30 @@ class Problems(BadInput):
         super().__init__(first + suffix)
 
 
+class FieldProblems(Problems):
+    """A form's problems, each named by its field (`fields`: field -> one line), so a
+    page can show each beside its field; the message is the first plus a count."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__(list(self.fields.values()))
+
+    def __reduce__(self) -> tuple[type[FieldProblems], tuple[dict[str, str]]]:
+        return type(self), (self.fields,)
+
+
+class FieldRefused(Refused):
+    """A business rule refusing the value of one field (an amount outside a product's
+    range, a term it does not offer): `field` names it, so a form shows it there."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self) -> tuple[type[FieldRefused], tuple[str, str]]:
+        return type(self), (self.message, self.field)
+
+
 class Unauthenticated(LendflowError):
     """No credentials, or credentials that name nobody who may act now: a missing,
     unknown, expired or revoked token, a wrong password, a disabled user. The message

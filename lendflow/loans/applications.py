@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
+from lendflow.domain.bounds import AmountKind, check_amount, check_code
 from lendflow.domain.business_date import check_horizon
 from lendflow.domain.calendar import add_periods
 from lendflow.domain.credit_facts import EMPLOYMENT
-from lendflow.domain.errors import BadInput, Refused
+from lendflow.domain.errors import BadInput, FieldProblems, FieldRefused, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
 from lendflow.domain.money import format_fen, parse_amount
 from lendflow.domain.statuses import LoanStatus
@@ -56,39 +57,29 @@ class Application:
 
     @classmethod
     def parse(cls, **raw: Any) -> Application:
-        """Validate every field of a raw application with one-line errors."""
-        missing = [
-            k
-            for k in ("product", "name", "national_id", "phone", "monthly_income", "amount", "term")
-            if raw.get(k) in (None, "")
-        ]
+        """Validate every field of a raw application; the first problem is the error."""
+        missing = [k for k in REQUIRED if raw.get(k) in (None, "")]
         if missing:
             raise BadInput(f"application is missing {', '.join(missing)}")
-        try:
-            term = int(raw["term"])
-        except (TypeError, ValueError):
-            raise BadInput(
-                f"term must be a whole number of repayments, got {raw['term']!r}"
-            ) from None
-        employment = str(raw.get("employment") or "unknown")
-        if employment not in EMPLOYMENT:
-            raise BadInput(f"employment must be one of {', '.join(EMPLOYMENT)}, got {employment!r}")
-        debt = raw.get("monthly_debt")
-        return cls(
-            product=str(raw["product"]),
-            name=validate_name(str(raw["name"])),
-            national_id=validate_national_id(str(raw["national_id"])),
-            phone=validate_phone(str(raw["phone"])),
-            monthly_income=parse_amount(raw["monthly_income"], field="monthly income"),
-            amount=parse_amount(raw["amount"], field="amount"),
-            term=term,
-            purpose=str(raw["purpose"]) if raw.get("purpose") else None,
-            monthly_debt=0
-            if debt in (None, "")
-            else parse_amount(debt, field="monthly debt", allow_zero=True),
-            employment=employment,
-            referrer=referrer_reference(raw.get("referrer")),
-        )
+        return cls(**{name: check(raw.get(name)) for name, check in _CHECKS.items()})
+
+    @classmethod
+    def parse_each(cls, **raw: Any) -> Application:
+        """Every field checked on its own, as a form shows them: the application, or
+        `FieldProblems` naming each field that is missing or wrong, with its line."""
+        values: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for name, check in _CHECKS.items():
+            if name in REQUIRED and raw.get(name) in (None, ""):
+                problems[name] = f"{name.replace('_', ' ')} is missing"
+                continue
+            try:
+                values[name] = check(raw.get(name))
+            except BadInput as bad:
+                problems[name] = bad.message
+        if problems:
+            raise FieldProblems(problems)
+        return cls(**values)
 
     @classmethod
     def from_file(cls, path: Path) -> Application:
@@ -107,6 +98,56 @@ class Application:
             )
         aliases = {"id_number": "national_id"}
         return cls.parse(**{aliases.get(k, k): v for k, v in data.items()})
+
+
+REQUIRED = ("product", "name", "national_id", "phone", "monthly_income", "amount", "term")
+
+
+def _term(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise BadInput(f"term must be a whole number of repayments, got {raw!r}") from None
+
+
+def _employment(raw: Any) -> str:
+    employment = str(raw or "unknown")
+    if employment not in EMPLOYMENT:
+        raise BadInput(f"employment must be one of {', '.join(EMPLOYMENT)}, got {employment!r}")
+    return employment
+
+
+def _income(raw: Any) -> int:
+    fen = parse_amount(raw, field="monthly income")
+    return check_amount(fen, AmountKind.INCOME, field="monthly income")
+
+
+def _amount(raw: Any) -> int:
+    return check_amount(parse_amount(raw, field="amount"), AmountKind.LOAN, field="amount")
+
+
+def _debt(raw: Any) -> int:
+    if raw in (None, ""):
+        return 0
+    fen = parse_amount(raw, field="monthly debt", allow_zero=True)
+    return check_amount(fen, AmountKind.INCOME, field="monthly debt", allow_zero=True)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "term": _term,
+    "employment": _employment,
+    "product": lambda raw: check_code(str(raw), field="product"),
+    "name": lambda raw: validate_name(str(raw)),
+    "national_id": lambda raw: validate_national_id(str(raw)),
+    "phone": lambda raw: validate_phone(str(raw)),
+    "monthly_income": _income,
+    "amount": _amount,
+    "purpose": lambda raw: str(raw) if raw else None,
+    "monthly_debt": _debt,
+    "referrer": referrer_reference,
+}
+"""Each field of an application and the check that reads it (in the order `parse` has
+always checked them, so its first problem stays the same)."""
 
 
 def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) -> LoanResult:
@@ -250,28 +291,35 @@ def _new_loan(
 
 
 def _check_terms(spec: Any, application: Application, as_of: date) -> None:
+    """The product's terms, each refusal naming the field it is about."""
     amount = spec.amount
     if not amount.min <= application.amount <= amount.max:
-        raise Refused(
+        raise FieldRefused(
             f"amount {format_fen(application.amount)} is outside {spec.code}'s range"
-            f" {format_fen(amount.min)} to {format_fen(amount.max)}"
+            f" {format_fen(amount.min)} to {format_fen(amount.max)}",
+            "amount",
         )
     if (application.amount - amount.min) % amount.step:
-        raise Refused(
-            f"amount must be in steps of {format_fen(amount.step)} above {format_fen(amount.min)}"
+        raise FieldRefused(
+            f"amount must be in steps of {format_fen(amount.step)} above {format_fen(amount.min)}",
+            "amount",
         )
     if application.term not in spec.terms:
         allowed = ", ".join(str(t) for t in spec.terms)
-        raise Refused(f"term {application.term} is not offered by {spec.code} (allowed: {allowed})")
+        raise FieldRefused(
+            f"term {application.term} is not offered by {spec.code} (allowed: {allowed})", "term"
+        )
     if application.purpose and application.purpose not in spec.purposes:
-        raise Refused(
+        raise FieldRefused(
             f"purpose {application.purpose!r} is not offered by {spec.code}"
-            f" (allowed: {', '.join(spec.purposes)})"
+            f" (allowed: {', '.join(spec.purposes)})",
+            "purpose",
         )
     age = age_on(application.national_id, as_of)
     if not spec.age.min <= age <= spec.age.max:
-        raise Refused(
-            f"applicant is {age}; {spec.code} lends from {spec.age.min} to {spec.age.max}"
+        raise FieldRefused(
+            f"applicant is {age}; {spec.code} lends from {spec.age.min} to {spec.age.max}",
+            "national_id",
         )
 
 

@@ -180,7 +180,7 @@ def apply(body: ApplyBody, ws: Ws, actor: Acting, on: On = None) -> Any:
     from lendflow.loans.applications import apply as apply_loan
 
     application = Application.parse(
-        product=bounds.check_code(body.product, field="product"),
+        product=body.product,
         name=body.name,
         national_id=body.id_number,
         phone=body.phone,
@@ -191,10 +191,6 @@ def apply(body: ApplyBody, ws: Ws, actor: Acting, on: On = None) -> Any:
         monthly_debt=body.monthly_debt,
         employment=body.employment,
         referrer=body.referrer,
-    )
-    bounds.check_amount(application.amount, AmountKind.LOAN, field="amount")
-    bounds.check_amount(
-        application.monthly_income, AmountKind.INCOME, field="monthly_income", allow_zero=True
     )
     result = apply_loan(ws, actor, application, business_date(ws, body, on))
     return served(result, 201, {"Location": f"/api/v1/loans/{result.id}"})

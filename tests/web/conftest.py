@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ from tests.web.api_helpers import OPENING_DAY, TOKENS, USERS, bearer
 ISSUED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def ws(settings: Settings) -> Iterator[Workspace]:
+def ready_workspace(settings: Settings) -> Workspace:
+    """A new workspace with both example products live (since the opening day) and the
+    sandbox gateway."""
     init_workspace(settings)
     workspace = open_workspace(
         settings, gateway=SandboxGateway(settings.home / "sandbox_gateway.db")
@@ -39,6 +41,13 @@ def ws(settings: Settings) -> Iterator[Workspace]:
     admin = workspace.actor("admin")
     for path in example_product_paths():
         products.import_product(workspace, admin, path, activate=True, as_of=OPENING_DAY)
+    return workspace
+
+
+@pytest.fixture
+def ws(settings: Settings) -> Iterator[Workspace]:
+    workspace = ready_workspace(settings)
+    admin = workspace.actor("admin")
     TOKENS.clear()
     for user in USERS:  # real API tokens, kept as hashes in the workspace's database
         TOKENS[user] = create_token(workspace, admin, user, ISSUED, label="tests").token
@@ -78,20 +87,22 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """A real `lendflow web` on a free port over the `ws` workspace; yields its base URL."""
+@contextmanager
+def running_server(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
+    """A real `lendflow web` on a free port over the workspace `settings` names, with
+    `env` added to its environment; yields its base URL and stops it after."""
     port = _free_port()
-    env = {
+    environment = {
         **os.environ,
         "LENDFLOW_HOME": str(settings.home),
         "LENDFLOW_DATABASE_URL": settings.resolved_database_url,
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), *sys.path]),
+        **env,
     }
-    log = (tmp_path / "server.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-c", "from lendflow.cli import main; main()", "web", "--port", str(port)],
-        env=env,
+        env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -104,7 +115,7 @@ def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the server did not answer within 30 s"
             time.sleep(0.2)
         yield base
@@ -112,3 +123,10 @@ def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def server(ws: Workspace, settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A real `lendflow web` on a free port over the `ws` workspace; yields its base URL."""
+    with running_server(settings, tmp_path / "server.log") as base:
+        yield base

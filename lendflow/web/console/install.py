@@ -36,11 +36,13 @@ HEADINGS = {401: "401", 403: "403", 404: "404", 409: "409", 422: "422", 500: "50
 
 def install(app: FastAPI) -> None:
     from lendflow.web.console import pages_loans, pages_queue, signin
+    from lendflow.web.console.pages_applications import router as applications
 
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signin.router)
     app.include_router(pages_queue.router)
     app.include_router(pages_loans.router)
+    app.include_router(applications)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     for error in (LendflowError, Exception):
         app.add_exception_handler(error, _html_for_console(app.exception_handlers[error]))
