@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -121,7 +122,7 @@ def test_a_payout_and_a_repayment_confirmed_twice_move_money_once(
     page = ops.get(f"/console/loans/{loan_id}")
     assert 'id="loan-state">active<' in page.text and 'id="action-repay"' in page.text
     apr = re.search(r'id="apr">([0-9.]+)% \(IRR, compound 复利\) / ([0-9.]+)% \(simple', page.text)
-    assert apr is not None and float(apr.group(1)) > float(apr.group(2)) > 0
+    assert apr is not None and Decimal(apr.group(1)) > Decimal(apr.group(2)) > 0
     key = re.search(r'name="key" value="([^"]+)"', page.text)
     assert key is not None
     pay = {"key": key.group(1), "amount": "500.00"}
