@@ -94,6 +94,7 @@ def _application(i: int) -> Application:
         monthly_income="9000",
         amount="6000",
         term=6,
+        consents="all",
     )
 
 

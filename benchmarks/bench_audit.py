@@ -45,6 +45,7 @@ def _person(i: int) -> Application:
         monthly_income="9000",
         amount="6000",
         term=6,
+        consents="all",
     )
 
 

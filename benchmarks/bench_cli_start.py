@@ -39,6 +39,7 @@ def run() -> bool:
             monthly_income="8000",
             amount="10000",
             term=6,
+            consents="all",
         )
         loan_id = applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10)).id
         ws.close()

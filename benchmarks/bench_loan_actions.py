@@ -44,6 +44,7 @@ def _people() -> list[Application]:
             monthly_income="9000",
             amount="6000",
             term=6,
+            consents="all",
         )
         for i in range(LOANS)
     ]

@@ -102,6 +102,18 @@ def apply(
             parser=parse_code("--referrer"),
         ),
     ] = None,
+    consent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--consent",
+            help="A consent the applicant gave (repeat): credit_check, personal_information,"
+            " sensitive_personal_information, credit_reporting, or all.",
+            parser=parse_code("--consent"),
+        ),
+    ] = None,
+    consent_language: Annotated[
+        str, typer.Option(help="Language of the consent texts shown: zh-CN or en.")
+    ] = "zh-CN",
     applicant: Annotated[
         Path | None,
         typer.Option(help="JSON file with the fields above (id_number or national_id)."),
@@ -110,7 +122,8 @@ def apply(
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Take an application; prints the new loan's id."""
+    """Take an application; prints the new loan's id. The applicant must have consented to
+    personal_information and sensitive_personal_information; review needs credit_check."""
     from lendflow.loans.applications import Application
     from lendflow.loans.applications import apply as apply_loan
 
@@ -124,6 +137,12 @@ def apply(
                 f" not both ({given[0]})"
             )
         application = Application.from_file(applicant)
+        if consent:  # given as options beside the file: they are the applicant's consents
+            from dataclasses import replace
+
+            from lendflow.domain.consents import parse_consents
+
+            application = replace(application, consents=parse_consents(consent))
     else:
         application = Application.parse(
             product=product,
@@ -137,6 +156,9 @@ def apply(
             monthly_debt=monthly_debt,
             employment=employment,
             referrer=referrer,
+            consents=consent,
+            channel="terminal",
+            consent_locale=consent_language,
         )
     as_of = business_date(on)
     with acting(user) as (ws, actor):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.sweep import close_range, id_ranges
 from lendflow.config.cob import load_cob_config
+from lendflow.domain.consents import CONSENTS
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.repayment import InstalmentState
@@ -107,6 +108,8 @@ class Simulator:
                 purpose=a.purpose,
                 monthly_debt=a.monthly_debt,
                 employment=a.employment,
+                consents=CONSENTS,
+                channel="app",
             )
             loan_id = applications.apply(self.ws, self.ops, application, d).id
         except LendflowError:

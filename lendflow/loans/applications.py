@@ -15,12 +15,14 @@ from lendflow.customers import registry as customers
 from lendflow.domain.bounds import AmountKind, check_amount, check_code
 from lendflow.domain.business_date import check_horizon
 from lendflow.domain.calendar import add_periods
+from lendflow.domain.consents import missing_to_apply, parse_consents
 from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import BadInput, FieldProblems, FieldRefused, Refused
 from lendflow.domain.identity import age_on, validate_name, validate_national_id, validate_phone
 from lendflow.domain.money import format_fen, parse_amount
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.claims import check_decider
+from lendflow.loans.consents import record_given, require_credit_check
 from lendflow.loans.promotions import record_referral, referrer_reference
 from lendflow.loans.records import loan_event, not_before, transition
 from lendflow.loans.results import LoanResult
@@ -54,6 +56,9 @@ class Application:
     monthly_debt: int = 0
     employment: str = "unknown"
     referrer: str | None = None  # who referred the applicant: customer number or national ID
+    consents: tuple[str, ...] = ()  # the authorisations given (domain.consents)
+    channel: str = "terminal"  # where the application was taken: terminal, api, console
+    consent_locale: str = "zh-CN"  # the language of the consent texts shown
 
     @classmethod
     def parse(cls, **raw: Any) -> Application:
@@ -133,6 +138,13 @@ def _debt(raw: Any) -> int:
     return check_amount(fen, AmountKind.INCOME, field="monthly debt", allow_zero=True)
 
 
+def _locale(raw: Any) -> str:
+    locale = str(raw or "zh-CN")
+    if locale not in ("zh-CN", "en"):
+        raise BadInput(f"consent language must be zh-CN or en, got {locale!r}")
+    return locale
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "term": _term,
     "employment": _employment,
@@ -145,6 +157,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "purpose": lambda raw: str(raw) if raw else None,
     "monthly_debt": _debt,
     "referrer": referrer_reference,
+    "consents": parse_consents,
+    "channel": lambda raw: check_code(str(raw or "terminal"), field="channel"),
+    "consent_locale": _locale,
 }
 """Each field of an application and the check that reads it (in the order `parse` has
 always checked them, so its first problem stays the same)."""
@@ -160,12 +175,16 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
         spec = spec_of(version)
         _check_terms(spec, application, as_of)
         _check_exclusions(ws, spec, application, as_of)
+        _check_consents(application)
         person = customers.PersonalData(
             application.name, application.national_id, application.phone
         )
         customer = customers.enrol(uow, ws.cipher, person, application.monthly_income)
         _check_open_and_exposure(ws, uow, customer["id"], spec, application)
         loan = loan_store.add(uow, _new_loan(customer["id"], version, spec, application, as_of))
+        record_given(
+            uow, loan, application.consents, application.consent_locale, application.channel, as_of
+        )
         if application.referrer:
             record_referral(ws, uow, loan, application.referrer)
         credit.save_facts(
@@ -188,6 +207,7 @@ def apply(ws: Workspace, actor: Actor, application: Application, as_of: date) ->
                 "amount": application.amount,
                 "term": application.term,
                 "product_version": version["version"],
+                "consents": list(application.consents),
             },
             trigger="apply",
             to_state=LoanStatus.SUBMITTED.value,
@@ -249,21 +269,33 @@ def _shares(ws: Workspace) -> tuple[tuple[int, str], tuple[int, str]]:
     return (cap, "the single-borrower cap"), (scaled, f"the single-borrower cap scaled {ratio}")
 
 
+def _check_consents(application: Application) -> None:
+    missing = missing_to_apply(application.consents)
+    if missing:
+        raise FieldRefused(
+            f"refused by rule CONSENT_REQUIRED: the applicant has not given consent to"
+            f" {', '.join(missing)}",
+            "consents",
+        )
+
+
 def _check_exclusions(ws: Workspace, spec: Any, application: Application, as_of: date) -> None:
     """Who may not borrow this product whatever their score, each refusal naming its rule."""
     rules = ws.policy.exclusions
     if application.employment in rules.employment_by_kind.get(spec.kind, ()):
-        raise Refused(
+        raise FieldRefused(
             f"refused by rule EMPLOYMENT_EXCLUDED: {application.employment} applicants may not"
-            f" borrow {spec.kind} loans ({spec.code})"
+            f" borrow {spec.kind} loans ({spec.code})",
+            "employment",
         )
     repayment = spec.repayment
     maturity = add_periods(as_of, application.term, repayment.every, repayment.frequency)
     age = age_on(application.national_id, maturity)
     if age > rules.max_age_at_maturity:
-        raise Refused(
+        raise FieldRefused(
             f"refused by rule AGE_AT_MATURITY: the applicant would be {age} when the loan"
-            f" matures on {maturity}; the policy lends to {rules.max_age_at_maturity} at most"
+            f" matures on {maturity}; the policy lends to {rules.max_age_at_maturity} at most",
+            "term",
         )
 
 
@@ -350,6 +382,8 @@ def start_review(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> Loan
     actor.require(Permission.REVIEW, "start reviews")
 
     def step(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
+        if loan["state"] == LoanStatus.SUBMITTED.value:  # else the machine refuses the move
+            require_credit_check(uow, loan["id"])
         loan = transition(
             uow,
             loan,

@@ -315,3 +315,15 @@ class CollectionContact(Result):
     contacted_at: str
     business_date: date
     actor: str
+
+
+class ConsentView(Result):
+    """A consent given with the application: which words (version, SHA-256), how, when."""
+
+    name: str
+    version: int
+    text_sha256: str
+    locale: str
+    channel: str
+    given_on: date
+    withdrawn_on: date | None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.close_of_business.sweep import close_range, id_ranges
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.documents import issuing as documents
+from lendflow.domain.consents import CONSENTS
 from lendflow.domain.criteria import Criterion
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
@@ -156,6 +157,8 @@ class Book:
             purpose=self.spec.purposes[0],
             monthly_debt=profile.monthly_debt,
             employment=profile.employment,
+            consents=CONSENTS,
+            channel="sandbox",
         )
 
     def apply(self, profile: Profile) -> int:

@@ -97,6 +97,7 @@ class SecurityTest:
             "employment": "business_owner"
             if self.spec.kind == "small_business"
             else "civil_servant",
+            "consents": "all",
         }
         raw.update(changes)
         return raw

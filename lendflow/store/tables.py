@@ -691,6 +691,25 @@ class CollectionContact(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+# An authorisation given with an application: the version and SHA-256 of the words shown,
+# the channel and the date; `withdrawn_on` once the borrower takes it back.
+class Consent(StoredTable, table=True):
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("loan_id", "name"),)
+
+    id: int | None = _id()
+    loan_id: int = Field(foreign_key="loans.id")
+    customer_id: int = Field(foreign_key="customers.id")
+    name: str = _str(64)
+    version: int
+    text_sha256: str = _str(64)
+    locale: str = _str(8)
+    channel: str = _str(32)
+    given_on: date
+    withdrawn_on: date | None = None
+    created_at: datetime = _stamp()
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -724,3 +743,4 @@ console_sessions = _table(ConsoleSession)
 work_claims = _table(WorkClaim)
 related_parties = _table(RelatedParty)
 collection_contacts = _table(CollectionContact)
+consents = _table(Consent)

@@ -51,6 +51,7 @@ class ApplyBody(Dated):
                     "monthly_income": "8000.00",
                     "amount": "10000.00",
                     "term": 6,
+                    "consents": ["all"],
                     "business_date": "2026-01-05",
                 }
             ]
@@ -67,6 +68,12 @@ class ApplyBody(Dated):
     monthly_debt: Yuan | None = None
     employment: Code | None = None
     referrer: Code | None = None
+    consents: list[Code] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Consents the applicant gave: credit_check, personal_information,"
+        " sensitive_personal_information, credit_reporting, or all.",
+    )
 
 
 class NoteBody(Dated):

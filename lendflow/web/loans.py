@@ -191,6 +191,8 @@ def apply(body: ApplyBody, ws: Ws, actor: Acting, on: On = None) -> Any:
         monthly_debt=body.monthly_debt,
         employment=body.employment,
         referrer=body.referrer,
+        consents=body.consents,
+        channel="api",
     )
     result = apply_loan(ws, actor, application, business_date(ws, body, on))
     return served(result, 201, {"Location": f"/api/v1/loans/{result.id}"})

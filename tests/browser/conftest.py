@@ -67,6 +67,7 @@ def _seed(settings: Settings) -> tuple[list[int], int]:
                 monthly_income="9000.00",
                 amount="6000.00",
                 term=6,
+                consents="all",
             )
             loan_ids.append(apply(ws, ops, application, BUSINESS_DAY).id)
         start_review(ws, ops, loan_ids[-1], BUSINESS_DAY)

@@ -27,7 +27,7 @@ def book(lendflow, database_url: str, monkeypatch: pytest.MonkeyPatch):  # type:
     assert imported.exit_code == 0, imported.stderr
     national_id = sample_national_id(date(1990, 5, 17), 321)
     applied = lendflow(
-        f"loan apply --product cash-easy --name 王五 --id-number {national_id}"
+        f"loan apply --consent all --product cash-easy --name 王五 --id-number {national_id}"
         " --phone 13812345678 --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-10"
     )
     assert applied.stdout.strip() == "1", applied.stderr

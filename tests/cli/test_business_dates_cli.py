@@ -27,7 +27,7 @@ def loan(lendflow, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-
         lendflow(f"product import {CASH_EASY} --activate --as admin --on 2026-01-05").exit_code == 0
     )
     applied = lendflow(
-        f"loan apply --product cash-easy --name 王五 --id-number {NATIONAL_ID}"
+        f"loan apply --consent all --product cash-easy --name 王五 --id-number {NATIONAL_ID}"
         " --phone 13812345678 --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-10"
     )
     assert applied.stdout.strip() == "1", applied.stderr

@@ -28,7 +28,7 @@ def desk(lendflow, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-
 def apply(desk, serial: int, income: str, extra: str = "") -> int:  # type: ignore[no-untyped-def]
     national_id = sample_national_id(date(2004, 6, 1), serial)
     result = desk(
-        f"loan apply --product cash-easy --name 赵六 --id-number {national_id}"
+        f"loan apply --consent all --product cash-easy --name 赵六 --id-number {national_id}"
         f" --phone 13812345678 --monthly-income {income} --amount 10000 --term 6"
         f" --on 2026-01-10 {extra}"
     )

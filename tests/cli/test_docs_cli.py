@@ -47,7 +47,7 @@ def test_english_html_and_pdf_to_files(desk, tmp_path: Path) -> None:  # type: i
 
 def test_a_loan_lists_its_contract_after_disbursement(desk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     applied = desk(
-        f"loan apply --product cash-easy --name 赵六 --id-number {NATIONAL_ID}"
+        f"loan apply --consent all --product cash-easy --name 赵六 --id-number {NATIONAL_ID}"
         " --phone 13812345678 --monthly-income 8000 --amount 10000 --term 6 --on 2026-01-10"
     )
     loan = int(applied.stdout.strip())

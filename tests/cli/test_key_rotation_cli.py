@@ -48,7 +48,7 @@ def book(lendflow, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureReque
 
 def apply(lendflow, national_id: str, name: str, on: str = "2026-01-10"):  # type: ignore[no-untyped-def]
     return lendflow(
-        f"loan apply --product cash-easy --name {name} --id-number {national_id}"
+        f"loan apply --consent all --product cash-easy --name {name} --id-number {national_id}"
         f" --phone 13812345678 --monthly-income 8000 --amount 10000 --term 3 --on {on}"
     )
 

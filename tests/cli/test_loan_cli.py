@@ -26,7 +26,7 @@ def desk(lendflow, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-
 
 def apply(desk, amount: str = "10000", term: int = 3) -> int:  # type: ignore[no-untyped-def]
     result = desk(
-        f"loan apply --product cash-easy --name 王五 --id-number {NATIONAL_ID}"
+        f"loan apply --consent all --product cash-easy --name 王五 --id-number {NATIONAL_ID}"
         f" --phone 13812345678 --monthly-income 8000 --amount {amount} --term {term}"
         " --on 2026-01-10"
     )
@@ -92,7 +92,7 @@ def test_applicant_from_a_json_file(desk, tmp_path: Path) -> None:  # type: igno
         ),
         encoding="utf-8",
     )
-    result = desk(f"loan apply --applicant {file} --on 2026-01-10 --json")
+    result = desk(f"loan apply --applicant {file} --consent all --on 2026-01-10 --json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["purpose"] == "education"
 
@@ -162,7 +162,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
 
 def test_apply_with_a_bad_national_id_names_the_problem(desk) -> None:  # type: ignore[no-untyped-def]
     result = desk(
-        "loan apply --product cash-easy --name 王五 --id-number 110105199005171234"
+        "loan apply --consent all --product cash-easy --name 王五 --id-number 110105199005171234"
         " --phone 13812345678 --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-10"
     )
     assert result.exit_code == 2

@@ -37,7 +37,7 @@ def test_loan_show_imports_neither_the_tables_nor_sqlmodel(
     imported = lendflow(f"product import {CASH_EASY} --activate --as admin --on 2026-01-05")
     assert imported.exit_code == 0, imported.stderr
     applied = lendflow(
-        f"loan apply --product cash-easy --name 王五 --id-number {NATIONAL_ID}"
+        f"loan apply --consent all --product cash-easy --name 王五 --id-number {NATIONAL_ID}"
         " --phone 13812345678 --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-10"
     )
     assert applied.exit_code == 0, applied.stderr

@@ -32,6 +32,7 @@ def referred(ws: Workspace, national_id: str = NATIONAL_ID) -> int:
         monthly_income="9000",
         amount="6000",
         term=6,
+        consents="all",
     )
     loan = apply(ws, ops, application, OPENING_DAY)
     start_review(ws, ops, loan.id, OPENING_DAY)

@@ -72,6 +72,7 @@ def make_book(home: Path) -> int:
         monthly_income="9000",
         amount="8000",
         term=3,
+        consents="all",
     )
     loan_id = applications.apply(ws, ops, application, date(2026, 1, 10)).id
     applications.start_review(ws, ops, loan_id, date(2026, 1, 10))

@@ -40,6 +40,7 @@ def submitted(isolated_environment: Path) -> int:
         monthly_income="9000",
         amount="6000",
         term=6,
+        consents="all",
     )
     return applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10)).id
 

@@ -38,6 +38,7 @@ def build_book(home: Path) -> None:
             monthly_income="12000",
             amount=str(3000 + 1000 * n),
             term=3,
+            consents="all",
         )
         loan_id = applications.apply(ws, ops, application, date(2026, 1, 10)).id
         applications.start_review(ws, ops, loan_id, date(2026, 1, 10))

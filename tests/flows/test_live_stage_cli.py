@@ -42,7 +42,7 @@ def test_launch_review_and_improve_from_the_command_line(lendflow, tmp_path: Pat
 
     stranger = sample_national_id(BORN, 5)
     refused = lendflow(
-        "loan apply --product anxin --name 李四 --id-number"
+        "loan apply --consent all --product anxin --name 李四 --id-number"
         f" {sample_national_id(BORN, 4)} --phone 13800001111 --monthly-income 9000"
         f" --amount 8000 --term 6 --referrer {stranger} --on 2026-07-01 --as ops"
     )

@@ -76,6 +76,7 @@ def lend(code: str, serial: int, on: date) -> int:
         monthly_income="11000",
         amount="8000",
         term=6,
+        consents="all",
     )
     loan_id = applications.apply(ws, ops, application, on).id
     applications.start_review(ws, ops, loan_id, on)

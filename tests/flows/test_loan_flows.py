@@ -38,6 +38,7 @@ def book(isolated_environment: Path) -> list[int]:
             monthly_income="9000",
             amount="6000",
             term=6,
+            consents="all",
         )
         ids.append(applications.apply(ws, ws.actor("ops"), application, date(2026, 1, 10)).id)
     return ids

@@ -64,6 +64,7 @@ def active_loans(ws: Workspace, count: int) -> list[int]:
             monthly_income="90000",
             amount="10000",
             term=6,
+            consents="all",
         )
         loan_id = applications.apply(ws, ops, application, date(2026, 1, 10)).id
         applications.start_review(ws, ops, loan_id, date(2026, 1, 10))

@@ -70,6 +70,7 @@ def _applicant(
         monthly_income=income,
         amount=amount,
         term=term,
+        consents="all",
     )
 
 

@@ -41,6 +41,7 @@ def apply(
         "amount": "20000",
         "term": 12,
         "employment": "salaried",
+        "consents": "all",
         **fields,
     }
     return applications.apply(ws, ops, Application.parse(**raw), DAY).id

@@ -216,6 +216,7 @@ def test_malformed_national_id_and_phone_are_bad_input_without_echoing_them(
                 monthly_income="8000",
                 amount="10000",
                 term=6,
+                consents="all",
             )
         assert national_id not in str(caught.value)
     for phone in ("12812345678", "1381234567", "138123456789", "138-abcd-5678"):

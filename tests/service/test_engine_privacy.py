@@ -49,6 +49,7 @@ def borrower() -> Application:
         monthly_income="12000",
         amount="10000",
         term=6,
+        consents="all",
     )
 
 

@@ -104,6 +104,7 @@ class Desk:
                 monthly_income="20000",
                 amount="1000",
                 term=3,
+                consents="all",
             )
         )
         return len(self.customers) - 1

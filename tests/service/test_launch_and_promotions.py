@@ -63,6 +63,7 @@ def borrower(ws: Workspace) -> Borrow:
             monthly_income="12000",
             amount="10000",
             term=12,
+            consents="all",
             referrer=referrer,
         )
         applied = date.fromordinal(on.toordinal() - 2)
@@ -120,6 +121,7 @@ def anxin_application(serial: int) -> Application:
         monthly_income="12000",
         amount="10000",
         term=12,
+        consents="all",
     )
 
 

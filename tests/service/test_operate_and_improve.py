@@ -116,6 +116,7 @@ def lend(ws: Workspace, on: date, *, disburse: bool = True) -> LoanResult:
         monthly_income="15000",
         amount="10000",
         term=12,
+        consents="all",
     )
     loan = applications.apply(ws, ops, application, on)
     applications.start_review(ws, ops, loan.id, on)

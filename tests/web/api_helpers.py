@@ -28,6 +28,7 @@ def application(**changes: Any) -> dict[str, Any]:
         "monthly_income": "8000.00",
         "amount": "10000.00",
         "term": 6,
+        "consents": ["all"],
         "business_date": OPENING_DAY.isoformat(),
     }
     return {**body, **changes}

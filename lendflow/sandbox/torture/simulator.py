@@ -34,6 +34,7 @@ from typing import Any
 
 from lendflow.close_of_business.sweep import close_range, id_ranges
 from lendflow.config.cob import CobConfig, load_cob_config
+from lendflow.domain.consents import CONSENTS
 from lendflow.domain.errors import LendflowError
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.repayment import InstalmentState
@@ -216,6 +217,8 @@ class Simulator:
             term=self.rng.choice(terms),
             monthly_debt=debt,
             employment=employment,
+            consents=CONSENTS,
+            channel="sandbox",
         )
         try:
             loan_id = applications.apply(self.ws, self.ops, application, self.today).id

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.credit_facts import EMPLOYMENT
 from lendflow.domain.errors import FieldProblems, FieldRefused, LendflowError
-from lendflow.web.console.render import render
+from lendflow.web.console.render import language, render
 from lendflow.web.console.session import Staff
 from lendflow.web.problems import status_of
 from lendflow.workspace.context import Workspace
@@ -42,11 +42,21 @@ class ApplicationForm(BaseModel):
     purpose: str = ""
     employment: str = ""
     referrer: str = ""
+    consents: list[str] = []
 
 
 def _ws(request: Request) -> Workspace:
     ws: Workspace = request.app.state.workspace
     return ws
+
+
+def _consent_texts(locale: str) -> list[tuple[str, str]]:
+    """Each consent's words in the page's language: what the applicant is shown."""
+    from lendflow.config.consents import load_consent_texts
+    from lendflow.domain.consents import CONSENTS
+
+    texts = load_consent_texts()
+    return [(name, texts.shown(name, locale)[1]) for name in CONSENTS]
 
 
 def _live_products(ws: Workspace, actor: Actor) -> list[tuple[str, str]]:
@@ -69,6 +79,7 @@ def _form(
     context = {
         "products": _live_products(ws, actor),
         "employment": EMPLOYMENT,
+        "consent_texts": _consent_texts(language(request)),
         "typed": typed.model_dump(),
         "problems": problems or {},
         "error": error,
@@ -91,10 +102,18 @@ def submit(request: Request, actor: Staff, typed: Annotated[ApplicationForm, For
 
     actor.require(Permission.APPLY, "take applications")
     ws = _ws(request)
-    raw = {k: v.strip() for k, v in typed.model_dump().items()}
+    raw: dict[str, object] = {
+        k: v.strip() for k, v in typed.model_dump().items() if isinstance(v, str)
+    }
+    raw |= {
+        "consents": typed.consents,
+        "channel": "console",
+        "consent_locale": language(request),
+    }
     problems: dict[str, str] = {}
-    if raw["product"] and raw["product"] not in dict(_live_products(ws, actor)):
-        problems["product"] = f"product {raw['product']!r} does not take applications"
+    product = str(raw["product"])
+    if product and product not in dict(_live_products(ws, actor)):
+        problems["product"] = f"product {product!r} does not take applications"
     try:
         application = Application.parse_each(**raw)
     except FieldProblems as bad:
