@@ -101,6 +101,9 @@ def _register() -> None:
     from lendflow.cli import collection
 
     app.add_typer(collection.app, name="collection")
+    from lendflow.cli import consent
+
+    app.add_typer(consent.app, name="consent")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

@@ -28,7 +28,8 @@ def fill(lendflow) -> str:  # type: ignore[no-untyped-def]
     imported = lendflow(f"product import {CASH_EASY} --activate --as admin --on 2026-01-05")
     assert imported.exit_code == 0, imported.stderr
     applied = lendflow(
-        f"loan apply --consent all --product cash-easy --name 王五 --id-number {ID} --phone 13812345678"
+        f"loan apply --consent all --product cash-easy --name 王五 --id-number {ID}"
+        " --phone 13812345678"
         " --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-10"
     )
     assert applied.exit_code == 0, applied.stderr

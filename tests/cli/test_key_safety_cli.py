@@ -70,9 +70,11 @@ def test_another_key_is_refused_before_it_seals_or_looks_up_anything(
     assert blocked.exit_code == 0, blocked.stderr
     write_key(isolated_environment / "secret.key")
     for command in [
-        f"loan apply --consent all --product cash-easy --name 钱七 --id-number {BLOCKED_ID} --phone 13812345678"
+        f"loan apply --consent all --product cash-easy --name 钱七 --id-number {BLOCKED_ID}"
+        " --phone 13812345678"
         " --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-11",
-        f"loan apply --consent all --product cash-easy --name 另一人 --id-number {ID} --phone 13812345678"
+        f"loan apply --consent all --product cash-easy --name 另一人 --id-number {ID}"
+        " --phone 13812345678"
         " --monthly-income 8000 --amount 10000 --term 3 --on 2026-01-11",
         "loan show 1 --on 2026-01-11",
         "audit verify --as auditor",

@@ -39,7 +39,8 @@ def test_tickets_and_kpis(desk) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_collection_contact_at_half_past_eleven_is_refused_in_one_line(desk) -> None:  # type: ignore[no-untyped-def]
-    assert desk("loan apply --consent all --product cash-easy --name 张三 --id-number 110101199005170016"
+    assert desk("loan apply --consent all --product cash-easy --name 张三"
+                " --id-number 110101199005170016"
                 " --phone 13812345678 --monthly-income 8000 --amount 5000 --term 6"
                 " --on 2026-01-05").exit_code == 0  # fmt: skip
     desk("loan review 1 --on 2026-01-05")
