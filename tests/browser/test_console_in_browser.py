@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
+from lendflow.domain.consents import CONSENTS
 from lendflow.domain.identity import sample_national_id
 from tests.browser.browser_helpers import SEEDED_ID, Console, screenshot, sign_in
 
@@ -64,6 +65,8 @@ def test_a_loan_from_application_to_a_repayment_double_clicked_moves_money_once(
     ops.fill("#f-amount", "8000.005")
     ops.fill("#f-term", "6")
     ops.select_option("#f-employment", "salaried")
+    for consent in CONSENTS:  # the applicant gave every consent, one box each
+        ops.check(f"#c-{consent}")
     ops.click("#submit-application")
     expect(ops.locator("#err-amount")).to_have_text(
         "amount has more than two decimal places: 8000.005"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -33,7 +34,7 @@ class Staff:
             self.token = csrf_of(page)
         return page
 
-    def post(self, url: str, data: dict[str, str] | None = None, **kw: object) -> httpx.Response:
+    def post(self, url: str, data: dict[str, Any] | None = None, **kw: object) -> httpx.Response:
         form = {"csrftoken": self.token, **(data or {})}
         return self.client.post(url, data=form, follow_redirects=False, **kw)  # type: ignore[arg-type]
 

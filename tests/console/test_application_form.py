@@ -13,13 +13,14 @@ from tests.console.console_helpers import Staff
 from tests.web.api_helpers import application
 
 
-def typed(**changes: str) -> dict[str, str]:
+def typed(**changes: Any) -> dict[str, Any]:
     """What an operator types for a new applicant (each call a new person): the API
     tests' valid application, as the form's fields."""
     body = application()
     form = {name: str(body[name]) for name in ("product", "name", "phone", "amount", "term")}
     form |= {"national_id": body["id_number"], "monthly_income": body["monthly_income"]}
     form |= {"monthly_debt": "", "purpose": "", "employment": "salaried", "referrer": ""}
+    form |= {"consents": ["personal_information", "sensitive_personal_information", "credit_check"]}
     return {**form, **changes}
 
 
@@ -141,3 +142,17 @@ def test_only_roles_that_take_applications_see_the_form_and_its_link(
     ops = browser("ops")
     assert 'href="/console/applications/new"' in ops.get("/console").text
     assert 'href="/console/applications/new"' in ops.get("/console/loans").text
+
+
+def test_an_application_without_the_personal_information_consents_is_shown_at_them(
+    browser: Callable[..., Staff], console_ws: Workspace
+) -> None:
+    ops = browser("ops")
+    page = ops.get("/console/applications/new")
+    assert 'id="c-sensitive_personal_information"' in page.text
+    before = loans_in(console_ws)
+    answer = ops.post("/console/applications", typed(consents=["credit_check"]))
+    assert answer.status_code == 422
+    assert "CONSENT_REQUIRED" in field_error(answer, "consents")
+    assert 'id="c-credit_check" name="consents" value="credit_check" checked' in answer.text
+    assert loans_in(console_ws) == before
