@@ -11,7 +11,7 @@ that is what `lendflow cob run --json` has always printed and what each run's re
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -101,3 +101,22 @@ class CobRun(Result):
         return cls(
             first=first, last=last, chunks=chunks, **kept, **after.model_dump(), anchor=anchor
         )
+
+
+class RecordedRun(Result):
+    """A run as close of business recorded it: when, by whom, and its report."""
+
+    id: int
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+    actor: str
+    recorded_at: datetime
+    """Wall-clock UTC time the run was recorded, for the record only."""
+    report: CobRun
+
+
+class RecordedRuns(Result):
+    """A page of the recorded runs, newest first, and how many there are in all."""
+
+    total: int
+    items: tuple[RecordedRun, ...]

@@ -29,15 +29,19 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.documents.issuing import sealed_content
+from lendflow.domain import bounds
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
-from lendflow.domain.errors import BadInput
+from lendflow.domain.errors import BadInput, NotFound
 from lendflow.domain.ledger import LOAN_BALANCES, Account
 from lendflow.domain.money import format_fen
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
+from lendflow.loans.results import EventTrail, TrailEvent
 from lendflow.products.catalogue import spec_for
 from lendflow.store import audit as audit_store
 from lendflow.store import events, journal
+from lendflow.store import lifecycle as lifecycle_rows
+from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.anchors import ChainAnchor, anchor_chain, read_anchors
 from lendflow.workspace.context import NoContracts
@@ -102,6 +106,36 @@ def anchor(ws: Workspace, actor: Actor, as_of: date) -> ChainAnchor:
     """Anchor the chain's head now, outside the database (`lendflow audit anchor`)."""
     actor.require(Permission.AUDIT, "anchor the audit trail")
     return anchor_chain(ws, as_of)
+
+
+TRAIL_ENTITIES = ("loan", "product")
+
+
+def event_trail(ws: Workspace, actor: Actor, entity: str, ref: str) -> EventTrail:
+    """The events of one loan (by id) or one product (by code), oldest first, each marked
+    with whether its link in the chain holds (`audit verify` walks the whole chain)."""
+    actor.require(Permission.READ, "read the audit trail")
+    if entity not in TRAIL_ENTITIES:
+        raise BadInput(f"a trail is of a loan or a product, not {entity!r}")
+
+    def use_case(uow: UnitOfWork) -> EventTrail:
+        if entity == "loan":
+            loan_store.get(uow, int(ref))
+        elif not lifecycle_rows.product_exists(uow, ref):
+            raise NotFound(f"product {ref!r} does not exist")
+        rows = events.for_entity(uow, entity, ref)
+        held = events.links_hold(uow, rows)
+        return EventTrail(
+            entity=entity,
+            ref=ref,
+            events=tuple(TrailEvent(**row, held=held.get(int(row["id"]), False)) for row in rows),
+        )
+
+    if entity == "loan":
+        ref = str(bounds.parse_id(ref, field="loan"))
+    else:
+        ref = bounds.check_code(ref, field="product")
+    return run_in_transaction(ws.engine, use_case)
 
 
 def _verify(ws: Workspace, uow: UnitOfWork, anchors: list[ChainAnchor]) -> AuditReport:

@@ -282,6 +282,20 @@ class LoanEvent(Result):
     hash: str
 
 
+class TrailEvent(LoanEvent):
+    """An event of a loan's or a product's trail, and whether its link in the chain holds."""
+
+    held: bool
+
+
+class EventTrail(Result):
+    """Every event of one loan or one product, oldest first (`audit trail`)."""
+
+    entity: str
+    ref: str
+    events: tuple[TrailEvent, ...]
+
+
 class RepaymentReversal(Result):
     """`loan reverse-repayment`: a reversal asked for, or approved and booked (`reversed`)."""
 

@@ -51,6 +51,15 @@ def record_run(
     )
 
 
+def recorded(uow: UnitOfWork, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """How many runs are recorded, and a page of them, newest first."""
+    total = int(uow.connection.execute(select(func.count()).select_from(cob_runs)).scalar() or 0)
+    rows = uow.connection.execute(
+        select(cob_runs).order_by(cob_runs.c.id.desc()).offset(offset).limit(limit)
+    ).mappings()
+    return total, [dict(r) for r in rows]
+
+
 def last_closed(uow: UnitOfWork) -> date | None:
     """The latest business date a recorded run closed, if any."""
     found: date | None = uow.connection.execute(select(func.max(cob_runs.c.to_date))).scalar()

@@ -13,7 +13,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +30,9 @@ from lendflow.web.bodies import MAX_LIMIT, MAX_OFFSET, Dated
 from lendflow.web.loans import IdempotencyKey, LoanId, On, _key, business_date, served
 from lendflow.web.problems import documented, log
 from lendflow.workspace.context import Workspace
+
+if TYPE_CHECKING:
+    from lendflow.monitoring.tickets import NewTicket
 
 router = APIRouter(responses=documented(400, 401, 403, 404, 409, 413, 422, 500))
 
@@ -129,6 +132,31 @@ def tickets(
     return served(TicketPage(total=len(found), items=found[offset : offset + limit]))
 
 
+def new_ticket(
+    kind: str,
+    subject: str,
+    channel: str,
+    details: str | None,
+    *,
+    loan_id: int | None = None,
+    customer_id: int | None = None,
+    product: str | None = None,
+) -> NewTicket:
+    """A ticket as asked over the web, each text held to its bounds (the use case checks
+    the kind, channel and links)."""
+    from lendflow.monitoring.tickets import NewTicket
+
+    return NewTicket(
+        kind=kind,
+        subject=bounds.check_text(subject, field="subject", max_length=200),
+        channel=channel,
+        details=bounds.check_note(details, field="details") if details else None,
+        loan_id=loan_id,
+        customer_id=customer_id,
+        product=bounds.check_code(product, field="product") if product else None,
+    )
+
+
 @router.post(
     "/tickets",
     status_code=201,
@@ -138,17 +166,16 @@ def tickets(
 )
 def open_ticket(body: TicketBody, ws: Ws, actor: Acting, on: On = None) -> Any:
     """Record a complaint or question, linked to a loan or a customer when given."""
-    from lendflow.monitoring.tickets import NewTicket
     from lendflow.monitoring.tickets import open_ticket as open_new
 
-    new = NewTicket(
-        kind=body.kind,
-        subject=bounds.check_text(body.subject, field="subject", max_length=200),
-        channel=body.channel,
-        details=bounds.check_note(body.details, field="details") if body.details else None,
+    new = new_ticket(
+        body.kind,
+        body.subject,
+        body.channel,
+        body.details,
         loan_id=body.loan_id,
         customer_id=body.customer_id,
-        product=bounds.check_code(body.product, field="product") if body.product else None,
+        product=body.product,
     )
     ticket = open_new(ws, actor, new, business_date(ws, body, on))
     return served(ticket, 201, {"Location": f"/api/v1/tickets/{ticket.id}"})
@@ -204,7 +231,7 @@ def document(document_id: Id, ws: Ws, actor: Acting) -> Response:
 
 
 @dataclass
-class _Job:
+class CobJob:
     id: int
     key: str
     asked: str
@@ -215,6 +242,9 @@ class _Job:
     counts: CobRun | None = None
     error: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    steps: int = 0
+    """Chunk-dates the run has to close (chunks of loans times dates), once it runs."""
+    steps_done: int = 0
 
     def view(self) -> CobRunState:
         return CobRunState(
@@ -244,13 +274,13 @@ class CobRuns:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sweeping = threading.Lock()
-        self._jobs: list[_Job] = []
-        self._by_key: dict[str, _Job] = {}
+        self._jobs: list[CobJob] = []
+        self._by_key: dict[str, CobJob] = {}
         self._stopping = threading.Event()
 
     def start(
         self, ws: Workspace, actor: Actor, key: str, first: date, last: date
-    ) -> tuple[_Job, bool]:
+    ) -> tuple[CobJob, bool]:
         """The job for `key` and whether it is a replay: the one already started with the
         key, else a new one now queued."""
         asked = json.dumps([first.isoformat(), last.isoformat()])
@@ -260,13 +290,13 @@ class CobRuns:
                 if known.asked != asked:
                     raise KeyReused(f"idempotency key {key!r} was used for another run")
                 return known, True
-            job = _Job(len(self._jobs) + 1, key, asked, first, last, actor.name)
+            job = CobJob(len(self._jobs) + 1, key, asked, first, last, actor.name)
             self._jobs.append(job)
             self._by_key[key] = job
         threading.Thread(target=self._run, args=(ws, job), daemon=True).start()
         return job, False
 
-    def _run(self, ws: Workspace, job: _Job) -> None:
+    def _run(self, ws: Workspace, job: CobJob) -> None:
         try:
             with self._sweeping:
                 if self._stopping.is_set():
@@ -285,7 +315,7 @@ class CobRuns:
         finally:
             job.done.set()
 
-    def _sweep(self, ws: Workspace, job: _Job) -> CobRun:
+    def _sweep(self, ws: Workspace, job: CobJob) -> CobRun:
         """What the close-of-business flow does, chunk by chunk, one date at a time so a
         stopping server leaves between two closed dates (each date commits on its own)."""
         from lendflow.close_of_business.results import SweepCounts
@@ -294,6 +324,7 @@ class CobRuns:
 
         config = load_cob_config()
         ranges = id_ranges(ws, config.chunk_size)
+        job.steps = len(ranges) * ((job.last - job.first).days + 1)
         totals = SweepCounts()
         for lo, hi in ranges:
             day = job.first
@@ -301,6 +332,7 @@ class CobRuns:
                 if self._stopping.is_set():
                     raise _Stopped(f"the server stopped; dates before {day} are closed")
                 totals += close_range(ws, lo, hi, day, day, job.actor, config)
+                job.steps_done += 1
                 day += timedelta(days=1)
         return finish_run(ws, job.first, job.last, len(ranges), totals, job.actor)
 
@@ -312,17 +344,41 @@ class CobRuns:
         for job in jobs:
             job.done.wait(wait)
 
-    def page(self, offset: int, limit: int) -> CobRunPage:
+    def newest(self) -> list[CobJob]:
+        """The runs this server started, newest first."""
         with self._lock:
-            newest = list(reversed(self._jobs))
+            return list(reversed(self._jobs))
+
+    def page(self, offset: int, limit: int) -> CobRunPage:
+        newest = self.newest()
         shown = [job.view() for job in newest[offset : offset + limit]]
         return CobRunPage(total=len(newest), items=shown)
 
-    def get(self, run_id: int) -> _Job:
+    def get(self, run_id: int) -> CobJob:
         with self._lock:
             if 1 <= run_id <= len(self._jobs):
                 return self._jobs[run_id - 1]
         raise NotFound(f"close of business run {run_id} does not exist")
+
+
+def begin_cob(
+    runs: CobRuns, ws: Workspace, actor: Actor, key: str, first: date | None, last: date | None
+) -> tuple[CobJob, bool]:
+    """Check the caller's right and the dates (a refusal is the CLI's line, and no run
+    starts), then hand the run to `runs`; the job and whether it is a replay of `key`.
+    `first` defaults to yesterday, `last` to `first`."""
+    from lendflow.close_of_business.sweep import check_dates
+    from lendflow.config.cob import load_cob_config
+
+    actor.require(Permission.RUN_COB, "run close of business")
+    today = ws.today()
+    first = first or today - timedelta(days=1)
+    last = last or first
+    bounds.check_date(first, field="as_of")
+    bounds.check_date(last, field="to")
+    check_dates(first, last, today)
+    load_cob_config()  # a malformed file fails here, in one line, before any run
+    return runs.start(ws, actor, key, first, last)
 
 
 def _runs(request: Request) -> CobRuns:
@@ -330,7 +386,7 @@ def _runs(request: Request) -> CobRuns:
     return found
 
 
-def _run_answer(job: _Job, replayed: bool) -> Any:
+def _run_answer(job: CobJob, replayed: bool) -> Any:
     headers = {"Location": f"/api/v1/cob/runs/{job.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -352,19 +408,9 @@ def start_cob(
     body: CobBody | None = None,
 ) -> Any:
     """Close a business date, or a range, in the background (`lendflow cob run`)."""
-    from lendflow.close_of_business.sweep import check_dates
-    from lendflow.config.cob import load_cob_config
-
     key = _key(idempotency_key)
-    actor.require(Permission.RUN_COB, "run close of business")
-    today = ws.today()
-    first = (body.as_of if body else None) or today - timedelta(days=1)
-    last = (body.to if body else None) or first
-    bounds.check_date(first, field="as_of")
-    bounds.check_date(last, field="to")
-    check_dates(first, last, today)
-    load_cob_config()  # a malformed file fails here, in one line, before any run
-    job, replayed = _runs(request).start(ws, actor, key, first, last)
+    first, last = (body.as_of, body.to) if body else (None, None)
+    job, replayed = begin_cob(_runs(request), ws, actor, key, first, last)
     return _run_answer(job, replayed)
 
 

@@ -1,18 +1,13 @@
 """Products and their lifecycle over /api/v1: each route parses, calls the use case the
 `product`, `stage`, `gate` and `kpi` commands call, and serves its result model's JSON.
 
-A stage run is long work: the request checks what would refuse it at once (the user's
-right, the stage's order, the inputs), starts the stage's Prefect flow in a thread of
-its own and answers 202 as soon as the flow has recorded the run, whose state
-(`lifecycle.runs`: running, succeeded, failed) is then readable while it goes.
+A stage run is long work: `stage_runs.start_run` checks what would refuse it at once,
+starts the stage's Prefect flow in a thread of its own and returns once the flow has
+recorded the run, so the API answers 202 and the run's state is read while it goes.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from concurrent.futures import Future
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -22,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from lendflow.access.permissions import Actor
 from lendflow.domain import bounds
-from lendflow.domain.errors import NotFound, Refused
+from lendflow.domain.errors import NotFound
 from lendflow.lifecycle.results import (
     GateDecision,
     GateView,
@@ -35,7 +30,8 @@ from lendflow.monitoring.results import ProductKpis
 from lendflow.web.auth import Acting, Ws
 from lendflow.web.bodies import MAX_LIMIT, MAX_OFFSET, Body, Code, Dated, Note
 from lendflow.web.loans import business_date, served
-from lendflow.web.problems import documented, log
+from lendflow.web.problems import documented
+from lendflow.web.stage_runs import checked_code, checked_stage, find_run, gate_at, start_run
 from lendflow.workspace.context import Workspace
 
 router = APIRouter(responses=documented(400, 401, 403, 404, 409, 413, 422, 500), tags=["products"])
@@ -52,8 +48,6 @@ Stage = Annotated[
     ),
 ]
 RunNumber = Annotated[int, Path(ge=1, le=bounds.MAX_ID, description="Run number.")]
-RUN_STARTS_WITHIN = 120.0
-"""Seconds a request waits for the flow to record its run (Prefect may be starting)."""
 
 
 class ProductPage(BaseModel):
@@ -88,21 +82,6 @@ class RunBody(Body):
     business_date: date | None = None
 
 
-def _code(code: str) -> str:
-    return bounds.check_code(code, field="code")
-
-
-def _stage(stage: str) -> str:
-    """A stage in the path names a resource: one that does not exist is 404."""
-    from lendflow.domain.errors import BadInput
-    from lendflow.lifecycle.catalog import stage as stage_of
-
-    try:
-        return stage_of(bounds.check_code(stage, field="stage")).id
-    except BadInput as bad:
-        raise NotFound(bad.message) from None
-
-
 @router.get("/products", response_model=ProductPage)
 def list_products(
     ws: Ws,
@@ -123,7 +102,7 @@ def show_product(code: ProductCode, ws: Ws, actor: Acting) -> Any:
     """The pipeline of the newest version and every version (`product show`, `versions`)."""
     from lendflow.lifecycle.products import product_pipeline, product_versions_view
 
-    code = _code(code)
+    code = checked_code(code)
     pipeline = product_pipeline(ws, actor, code, None)
     return served(ProductDetail(pipeline=pipeline, versions=product_versions_view(ws, actor, code)))
 
@@ -138,7 +117,7 @@ def kpis(
     """The product's portfolio indicators on a day (`lendflow kpi show`)."""
     from lendflow.monitoring.kpis import product_kpis
 
-    return served(product_kpis(ws, actor, _code(code), business_date(ws, None, as_of)))
+    return served(product_kpis(ws, actor, checked_code(code), business_date(ws, None, as_of)))
 
 
 @router.get("/products/{code}/gates/{stage}", response_model=GateView)
@@ -147,15 +126,11 @@ def show_gate(code: ProductCode, stage: Stage, ws: Ws, actor: Acting) -> Any:
     (`lendflow gate show`); 404 when no run of the product waits at that gate."""
     from lendflow.lifecycle.live_gates import gate_view
 
-    code, stage = _code(code), _stage(stage)
-    view = gate_view(ws, actor, code)
-    if view.stage == stage and view.run is not None:
-        return served(view)
-    for live in view.live_gates:
-        if live.stage == stage:
-            shown = live.model_dump(exclude={"code"})
-            return served(view.model_copy(update={**shown, "criteria": live.criteria}))
-    raise NotFound(f"no run of {code} waits at the {stage} gate")
+    code, stage = checked_code(code), checked_stage(stage)
+    found = gate_at(gate_view(ws, actor, code), stage)
+    if found is None:
+        raise NotFound(f"no run of {code} waits at the {stage} gate")
+    return served(found)
 
 
 @router.post("/products/{code}/gates/{stage}/decisions", response_model=GateDecision)
@@ -167,8 +142,8 @@ def decide(code: ProductCode, stage: Stage, body: DecisionBody, ws: Ws, actor: A
     result = decide_gate(
         ws,
         actor,
-        _code(code),
-        _stage(stage),
+        checked_code(code),
+        checked_stage(stage),
         body.decision,
         to=body.to,
         note=body.note or "",
@@ -181,78 +156,6 @@ def _run_url(code: str, stage: str, run: int) -> str:
     return f"/api/v1/products/{code}/stages/{stage}/runs/{run}"
 
 
-def _prepare_prefect(ws: Workspace) -> None:
-    """Prefect's local state in the workspace and its chatter down, as `stage run` does;
-    a server's own PREFECT_* settings win."""
-    home = ws.settings.home.resolve()
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-
-
-def _newest_run(ws: Workspace, actor: Actor, code: str, stage: str) -> int:
-    from lendflow.lifecycle.live_stages import stage_history
-
-    return max((r.run for r in stage_history(ws, actor, code, stage).runs), default=0)
-
-
-def _flow_call(code: str, stage: str, user: str, as_of: date) -> dict[str, Any]:
-    from lendflow.flows.runtime import batch_run
-    from lendflow.flows.stages import stage_flow
-
-    flow = stage_flow(stage)
-    if flow is None:  # checked before the thread starts; kept for the type
-        raise Refused(f"stage {stage} has no flow in this installation yet")
-    with batch_run():
-        return flow(code=code, user=user, as_of=as_of, inputs={}, samples=True)
-
-
-def _await_record(
-    ws: Workspace, actor: Actor, code: str, stage: str, before: int, running: Future[Any]
-) -> int:
-    """The run the flow recorded (the first newer than `before` by this user); a flow that
-    failed before recording one raises its error here."""
-    from lendflow.lifecycle.live_stages import stage_history
-
-    deadline = time.monotonic() + RUN_STARTS_WITHIN
-    while time.monotonic() < deadline:
-        mine = [
-            r.run
-            for r in stage_history(ws, actor, code, stage).runs
-            if r.run > before and r.run_by == actor.name
-        ]
-        if mine:
-            return min(mine)
-        if running.done():
-            running.result()  # raises the flow's own error
-            raise Refused(f"the {stage} run of {code} ended without recording a run")
-        time.sleep(0.1)
-    raise Refused(
-        f"the {stage} run of {code} has not recorded its start after {RUN_STARTS_WITHIN:.0f} s;"
-        f" it will appear among the stage's runs when it does"
-    )
-
-
-def _start_in_background(code: str, stage: str, user: str, as_of: date) -> Future[Any]:
-    """Run the flow in a thread of its own (never a bounded pool, where a run could wait
-    unseen behind others); a server stopping waits for it, so no run is left running."""
-    outcome: Future[Any] = Future()
-
-    def work() -> None:
-        try:
-            outcome.set_result(_flow_call(code, stage, user, as_of))
-        except BaseException as exc:  # the run records its own failure; the log says so too
-            log.warning("%s run of %s failed: %s", stage, code, exc)
-            outcome.set_exception(exc)
-
-    threading.Thread(target=work, name=f"stage-run-{code}-{stage}").start()
-    return outcome
-
-
-_start_lock = threading.Lock()
-
-
 @router.post(
     "/products/{code}/stages/{stage}/runs",
     status_code=202,
@@ -263,35 +166,20 @@ def start_stage_run(code: ProductCode, stage: Stage, body: RunBody, ws: Ws, acto
     """Start a stage's flow on the shipped samples (`lendflow stage run --samples`); 202 with
     the run, whose state is then read at its Location. A successful run waits at the gate."""
     from lendflow.domain.errors import BadInput
-    from lendflow.flows.stages import stage_flow
-    from lendflow.lifecycle.catalog import stage as stage_of
-    from lendflow.lifecycle.inputs import capture_inputs
-    from lendflow.lifecycle.live_stages import check_runnable
 
-    code, stage = _code(code), _stage(stage)
+    code, stage = checked_code(code), checked_stage(stage)
     if not body.samples:
         raise BadInput('send {"samples": true}: this API takes a stage\'s inputs from the samples')
     as_of = business_date(ws, body, None)
-    capture_inputs(stage_of(stage), {}, use_samples=True)
-    check_runnable(ws, actor, code, stage)
-    _prepare_prefect(ws)  # before the flow's module imports prefect, which reads them
-    if stage_flow(stage) is None:
-        raise Refused(f"stage {stage} has no flow in this installation yet")
-    with _start_lock:  # one start at a time, so each request finds its own run
-        before = _newest_run(ws, actor, code, stage)
-        running = _start_in_background(code, stage, actor.name, as_of)
-        run = _await_record(ws, actor, code, stage, before, running)
+    run = start_run(ws, actor, code, stage, as_of, {}, samples=True)
     view = _stage_run(ws, actor, code, stage, run)
     return served(view, 202, {"Location": _run_url(code, stage, run)})
 
 
 def _stage_run(ws: Workspace, actor: Actor, code: str, stage: str, run: int) -> StageRun:
-    from lendflow.lifecycle.live_stages import run_outputs, stage_history
+    from lendflow.lifecycle.live_stages import run_outputs
 
-    found = [r for r in stage_history(ws, actor, code, stage).runs if r.run == run]
-    if not found:
-        raise NotFound(f"run {run} is not a {stage} run of {code}")
-    view = found[0]
+    view = find_run(ws, actor, code, stage, run)
     outputs = None
     if view.status == "succeeded":
         newest, produced = run_outputs(ws, actor, code, stage)
@@ -303,7 +191,7 @@ def _stage_run(ws: Workspace, actor: Actor, code: str, stage: str, run: int) -> 
 @router.get("/products/{code}/stages/{stage}/runs/{run}", response_model=StageRun)
 def show_stage_run(code: ProductCode, stage: Stage, run: RunNumber, ws: Ws, actor: Acting) -> Any:
     """A run's state (running, succeeded, failed), inputs, criteria, outputs, report link."""
-    return served(_stage_run(ws, actor, _code(code), _stage(stage), run))
+    return served(_stage_run(ws, actor, checked_code(code), checked_stage(stage), run))
 
 
 @router.get(
@@ -317,7 +205,7 @@ def stage_run_report(
     """The run's stored report as written (`lendflow stage report`)."""
     from lendflow.lifecycle.live_stages import stored_report
 
-    view, data = stored_report(ws, actor, _code(code), _stage(stage), run)
+    view, data = stored_report(ws, actor, checked_code(code), checked_stage(stage), run)
     html = view.report_format == "html"
     media = "text/html; charset=utf-8" if html else "application/octet-stream"
     return Response(data, media_type=media)

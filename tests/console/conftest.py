@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from lendflow.web.app import create_app
 from lendflow.workspace.context import Workspace
 from tests.console.console_helpers import OPENING_DAY, PASSWORD, STAFF, Staff
-from tests.web.conftest import ws  # noqa: F401 - the workspace fixture, shared
+from tests.web.conftest import prefect_harness, ws  # noqa: F401 - fixtures, shared
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ gate with four eyes, KPIs, and unknown products or stages as 404."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -20,27 +18,9 @@ from lendflow.workspace.context import Workspace
 from tests.web.api_helpers import TOKENS, application
 from tests.web.conftest import ISSUED
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 CHARTER_DAY = date(2026, 1, 6)
 COMMITTEE = ("pm", "head", "committee1", "committee2")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_harness() -> Iterator[None]:
-    """Stage runs are Prefect flows: one temporary Prefect server for this module."""
-    saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL")}
-    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="lendflow-prefect-")
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    os.environ["PREFECT_API_URL"] = ""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture

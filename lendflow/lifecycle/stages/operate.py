@@ -299,7 +299,7 @@ def operate_report(ctx: RunContext, outputs: dict[str, Any], criteria: list[Crit
         ),
         advice=tuple(_advice(r, outputs) for r in outputs["recommendations"]),
     )
-    return stage_report(ctx, data, criteria, _charts(outputs))
+    return stage_report(ctx, data, criteria, kpi_charts(outputs))
 
 
 def roll_rates_view(rolls: dict[str, Any]) -> Rolls:
@@ -340,7 +340,10 @@ def _advice(recommendation: dict[str, Any], outputs: dict[str, Any]) -> Advice:
     return Advice(recommendation["code"], basis)
 
 
-def _charts(outputs: dict[str, Any]) -> tuple[Chart, ...]:
+def kpi_charts(outputs: dict[str, Any]) -> tuple[Chart, ...]:
+    """The review's charts (outstanding, quality, buckets, vintages) from a product's KPIs as
+    JSON (`product_kpis(...).model_dump(mode="json")` has every key read here); the
+    console's monitoring page draws the same ones."""
     series = outputs["series"]
     if not series:
         return ()

@@ -37,12 +37,18 @@ HEADINGS = {401: "401", 403: "403", 404: "404", 409: "409", 422: "422", 500: "50
 def install(app: FastAPI) -> None:
     from lendflow.web.console import pages_loans, pages_queue, signin
     from lendflow.web.console.pages_applications import router as applications
+    from lendflow.web.console.pages_audit import router as audit_router
+    from lendflow.web.console.pages_monitoring import router as monitoring_router
+    from lendflow.web.console.pages_products import router as products_router
 
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signin.router)
     app.include_router(pages_queue.router)
     app.include_router(pages_loans.router)
     app.include_router(applications)
+    app.include_router(products_router)
+    app.include_router(monitoring_router)
+    app.include_router(audit_router)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     for error in (LendflowError, Exception):
         app.add_exception_handler(error, _html_for_console(app.exception_handlers[error]))
@@ -103,6 +109,9 @@ def csrf_protected(app: Any, secret: bytes) -> Any:
     bearer tokens, which a forged cross-site request cannot carry)."""
     from asgi_csrf import asgi_csrf
 
+    from lendflow.web.console.csrf_multipart import keep_multipart_working
+
+    keep_multipart_working()
     return asgi_csrf(
         app,
         signing_secret=secret.hex(),

@@ -13,12 +13,16 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.money import format_fen
+from lendflow.rendering.filters import inline_svg
+from lendflow.rendering.formats import ratio_percent
 from lendflow.web.console.i18n import language_of, translator
 from lendflow.workspace.context import Workspace
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 pages = Jinja2Blocks(directory=str(TEMPLATES))
 pages.env.filters["yuan"] = lambda fen: "-" if fen is None else format_fen(int(fen))
+pages.env.filters["ratio"] = ratio_percent
+pages.env.filters["svg"] = inline_svg
 pages.env.globals["ROLE_NAMES"] = {
     "admin": "管理员 admin",
     "operator": "运营 operator",
