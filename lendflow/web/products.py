@@ -9,20 +9,20 @@ its own and answers 202 as soon as the flow has recorded the run, whose state
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import Future
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from lendflow.access.permissions import Actor
 from lendflow.domain import bounds
 from lendflow.domain.errors import NotFound, Refused
+from lendflow.flows.environment import prepare_prefect
 from lendflow.lifecycle.results import (
     GateDecision,
     GateView,
@@ -33,9 +33,16 @@ from lendflow.lifecycle.results import (
 )
 from lendflow.monitoring.results import ProductKpis
 from lendflow.web.auth import Acting, Ws
-from lendflow.web.bodies import MAX_LIMIT, MAX_OFFSET, Body, Code, Dated, Note
-from lendflow.web.loans import business_date, served
+from lendflow.web.bodies import Code, Dated, Note
+from lendflow.web.loans import Limit, Offset, business_date, served
 from lendflow.web.problems import documented, log
+from lendflow.web.stage_inputs import (
+    REQUEST_BODY,
+    RunInputs,
+    StagedFiles,
+    check_inputs,
+    run_inputs,
+)
 from lendflow.workspace.context import Workspace
 
 router = APIRouter(responses=documented(400, 401, 403, 404, 409, 413, 422, 500), tags=["products"])
@@ -83,11 +90,6 @@ class DecisionBody(Dated):
     to: Code | None = Field(default=None, description="For recycle: the stage to go back to.")
 
 
-class RunBody(Body):
-    samples: bool = Field(description="Take every input from the shipped samples.")
-    business_date: date | None = None
-
-
 def _code(code: str) -> str:
     return bounds.check_code(code, field="code")
 
@@ -107,8 +109,8 @@ def _stage(stage: str) -> str:
 def list_products(
     ws: Ws,
     actor: Acting,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> Any:
     """Every product, its newest version and where that stands (`lendflow product list`)."""
     from lendflow.lifecycle.products import list_products as listed
@@ -181,23 +183,15 @@ def _run_url(code: str, stage: str, run: int) -> str:
     return f"/api/v1/products/{code}/stages/{stage}/runs/{run}"
 
 
-def _prepare_prefect(ws: Workspace) -> None:
-    """Prefect's local state in the workspace and its chatter down, as `stage run` does;
-    a server's own PREFECT_* settings win."""
-    home = ws.settings.home.resolve()
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-
-
 def _newest_run(ws: Workspace, actor: Actor, code: str, stage: str) -> int:
     from lendflow.lifecycle.live_stages import stage_history
 
     return max((r.run for r in stage_history(ws, actor, code, stage).runs), default=0)
 
 
-def _flow_call(code: str, stage: str, user: str, as_of: date) -> dict[str, Any]:
+def _flow_call(
+    code: str, stage: str, user: str, as_of: date, files: StagedFiles, samples: bool
+) -> dict[str, Any]:
     from lendflow.flows.runtime import batch_run
     from lendflow.flows.stages import stage_flow
 
@@ -205,7 +199,7 @@ def _flow_call(code: str, stage: str, user: str, as_of: date) -> dict[str, Any]:
     if flow is None:  # checked before the thread starts; kept for the type
         raise Refused(f"stage {stage} has no flow in this installation yet")
     with batch_run():
-        return flow(code=code, user=user, as_of=as_of, inputs={}, samples=True)
+        return flow(code=code, user=user, as_of=as_of, inputs=files.paths, samples=samples)
 
 
 def _await_record(
@@ -234,17 +228,22 @@ def _await_record(
     )
 
 
-def _start_in_background(code: str, stage: str, user: str, as_of: date) -> Future[Any]:
+def _start_in_background(
+    code: str, stage: str, user: str, as_of: date, files: StagedFiles, samples: bool
+) -> Future[Any]:
     """Run the flow in a thread of its own (never a bounded pool, where a run could wait
-    unseen behind others); a server stopping waits for it, so no run is left running."""
+    unseen behind others); a server stopping waits for it, so no run is left running.
+    The sent files go once the flow has ended."""
     outcome: Future[Any] = Future()
 
     def work() -> None:
         try:
-            outcome.set_result(_flow_call(code, stage, user, as_of))
+            outcome.set_result(_flow_call(code, stage, user, as_of, files, samples))
         except BaseException as exc:  # the run records its own failure; the log says so too
             log.warning("%s run of %s failed: %s", stage, code, exc)
             outcome.set_exception(exc)
+        finally:
+            files.remove()
 
     threading.Thread(target=work, name=f"stage-run-{code}-{stage}").start()
     return outcome
@@ -258,28 +257,40 @@ _start_lock = threading.Lock()
     status_code=202,
     response_model=StageRun,
     responses={202: {"headers": {"Location": {"description": "The run."}}}},
+    openapi_extra={"requestBody": REQUEST_BODY},
 )
-def start_stage_run(code: ProductCode, stage: Stage, body: RunBody, ws: Ws, actor: Acting) -> Any:
-    """Start a stage's flow on the shipped samples (`lendflow stage run --samples`); 202 with
-    the run, whose state is then read at its Location. A successful run waits at the gate."""
-    from lendflow.domain.errors import BadInput
+def start_stage_run(
+    code: ProductCode,
+    stage: Stage,
+    asked: Annotated[RunInputs, Depends(run_inputs)],
+    ws: Ws,
+    actor: Acting,
+) -> Any:
+    """Start a stage's flow (`lendflow stage run`) on the files sent, one per input as
+    multipart/form-data, and the shipped samples for the rest when `samples` is true; 202
+    with the run, whose state is then read at its Location. A successful run waits at the
+    gate."""
     from lendflow.flows.stages import stage_flow
     from lendflow.lifecycle.catalog import stage as stage_of
     from lendflow.lifecycle.inputs import capture_inputs
     from lendflow.lifecycle.live_stages import check_runnable
 
     code, stage = _code(code), _stage(stage)
-    if not body.samples:
-        raise BadInput('send {"samples": true}: this API takes a stage\'s inputs from the samples')
-    as_of = business_date(ws, body, None)
-    capture_inputs(stage_of(stage), {}, use_samples=True)
+    as_of = business_date(ws, None, asked.business_date)
+    check_inputs(stage_of(stage), asked)
     check_runnable(ws, actor, code, stage)
-    _prepare_prefect(ws)  # before the flow's module imports prefect, which reads them
+    prepare_prefect(ws.settings.home)  # before the flow's module imports prefect
     if stage_flow(stage) is None:
         raise Refused(f"stage {stage} has no flow in this installation yet")
+    files = StagedFiles(asked.uploads)
+    try:
+        capture_inputs(stage_of(stage), files.given(), use_samples=asked.samples)
+    except BaseException:
+        files.remove()
+        raise
     with _start_lock:  # one start at a time, so each request finds its own run
         before = _newest_run(ws, actor, code, stage)
-        running = _start_in_background(code, stage, actor.name, as_of)
+        running = _start_in_background(code, stage, actor.name, as_of, files, asked.samples)
         run = _await_record(ws, actor, code, stage, before, running)
     view = _stage_run(ws, actor, code, stage, run)
     return served(view, 202, {"Location": _run_url(code, stage, run)})

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -28,10 +29,39 @@ from lendflow.workspace.payments import SandboxGateway
 from tests.web.api_helpers import OPENING_DAY, TOKENS, USERS, bearer
 
 ISSUED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+PREFECT_ENVIRONMENT = (
+    "PREFECT_HOME",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "PREFECT_LOGGING_LEVEL",
+    "PREFECT_API_URL",
+)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Stage runs and close of business are Prefect flows: one temporary Prefect server for
+    the tests that start them (ask for it by name), with flow heartbeats off."""
+    saved = {k: os.environ.get(k) for k in PREFECT_ENVIRONMENT}
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="lendflow-prefect-")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    os.environ["PREFECT_API_URL"] = ""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture
-def ws(settings: Settings) -> Iterator[Workspace]:
+def ws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """The workspace, which the environment also names: flows the API starts open it, as
+    they open a served API's own."""
+    monkeypatch.setenv("LENDFLOW_DATABASE_URL", settings.resolved_database_url)
     init_workspace(settings)
     workspace = open_workspace(
         settings, gateway=SandboxGateway(settings.home / "sandbox_gateway.db")
