@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from lendflow.cli.common import parse_date, parse_money
-from lendflow.domain.bounds import AmountKind, check_schedule_length
+from lendflow.domain.bounds import AmountKind
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
-from lendflow.domain.errors import BadInput
 
 app = typer.Typer(
     help="Price a product or quote a customer: schedules and APR.", no_args_is_help=True
@@ -117,65 +116,32 @@ def schedule(
     """Print a repayment schedule with totals and the APR (IRR and simple)."""
     from lendflow.cli.output import print_json
     from lendflow.cli.tables import print_schedule
-    from lendflow.domain.apr import apr_of_schedule
     from lendflow.domain.money import parse_decimal
-    from lendflow.domain.schedule import (
-        Amortization,
-        InterestMethod,
-        InterestPeriod,
-        Method,
-        ScheduleTerms,
-        apply_method,
-        generate,
-    )
+    from lendflow.domain.schedule import Amortization, InterestMethod, InterestPeriod, Method
+    from lendflow.loans.calculator import CalcOptions, Spelling, calculate
     from lendflow.loans.presenters import schedule_view
 
-    terms = ScheduleTerms(
+    options = CalcOptions(
         principal=principal,
         annual_rate=parse_decimal(annual_rate, field="--annual-rate"),
         repayments=repayments,
         disbursed=disbursed,
         every=every,
         frequency=frequency,
-        amortization=Amortization(
-            _enum(amortization or AmortizationOption.EQUAL_INSTALMENTS, Amortization)
-        ),
-        interest=InterestMethod(_enum(interest or InterestOption.DECLINING, InterestMethod)),
+        amortization=Amortization(_enum(amortization, Amortization)) if amortization else None,
+        interest=InterestMethod(_enum(interest, InterestMethod)) if interest else None,
         interest_period=InterestPeriod(_enum(interest_period, InterestPeriod)),
         days_in_year=days_in_year,
         days_in_month=days_in_month,
-        principal_grace=principal_grace or 0,
+        principal_grace=principal_grace,
         interest_grace=interest_grace,
         instalment_multiple=instalment_multiple,
         first_repayment=first_repayment,
         upfront_fee=upfront_fee,
+        method=Method(_enum(method, Method)) if method else None,
     )
-    if method is not None:
-        _refuse_conflicts(method, amortization, interest, principal_grace, interest_grace)
-        terms = apply_method(terms, Method(_enum(method, Method)))
-    terms.check()
-    check_schedule_length(terms.repayments, terms.every, terms.frequency)
-    result = generate(terms)
-    apr = apr_of_schedule(result)
+    result, apr = calculate(options, Spelling(prefix="--", separator="-"))
     if json_output:
         print_json(schedule_view(result, apr))
         return
     print_schedule(result, apr)
-
-
-def _refuse_conflicts(
-    method: MethodOption,
-    amortization: AmortizationOption | None,
-    interest: InterestOption | None,
-    principal_grace: int | None,
-    interest_grace: int,
-) -> None:
-    """A preset decides amortization and interest; refuse a contradicting option."""
-    if amortization is not None or interest is not None:
-        raise BadInput(
-            f"--method {method} sets amortization and interest; drop --amortization/--interest"
-        )
-    if method in (MethodOption.INTEREST_ONLY, MethodOption.BULLET) and principal_grace:
-        raise BadInput(f"--method {method} sets the principal grace; drop --principal-grace")
-    if method is MethodOption.BULLET and interest_grace:
-        raise BadInput("--method bullet pays everything at maturity; drop --interest-grace")

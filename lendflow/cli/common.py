@@ -65,6 +65,11 @@ def parse_key(field: str) -> Any:
     return partial(bounds.check_key, field=field)
 
 
+def parse_reference(field: str) -> Any:
+    """A parser for a payer's own reference of a payment (a bank serial number)."""
+    return partial(bounds.check_reference, field=field)
+
+
 def parse_code(field: str) -> Any:
     """A parser for a code or a user's name (at most 64 characters, one line)."""
     return partial(bounds.check_code, field=field)

@@ -54,7 +54,7 @@ def queue_list(
 
     with acting(user) as (ws, actor):
         queued = review_queue(ws, actor, business_date(on), product, limit)
-    rows = [q.model_dump(mode="json") for q in queued]
+    rows = [q.model_dump(mode="json") for q in queued.items]
     if json_output:
         print_json(rows)
         return

@@ -23,6 +23,7 @@ from lendflow.cli.common import (
     parse_line,
     parse_money,
     parse_note,
+    parse_reference,
 )
 from lendflow.cli.output import console, print_json, print_result
 from lendflow.domain.bounds import AmountKind
@@ -286,6 +287,14 @@ def repay(
             help="Money that arrived on a closed day (--on): reprocess the loan from it.",
         ),
     ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="The payer's own reference (a bank serial number), kept with the payment.",
+            parser=parse_reference("--reference"),
+        ),
+    ] = None,
     user: AsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -296,11 +305,9 @@ def repay(
 
     if backdated and not on:
         raise BadInput("--backdated needs --on: the day the money arrived")
+    post = repay_backdated if backdated else repay_loan
     with acting(user) as (ws, actor):
-        if backdated:
-            result = repay_backdated(ws, actor, loan_id, amount, business_date(on), idempotency_key)
-        else:
-            result = repay_loan(ws, actor, loan_id, amount, business_date(on), idempotency_key)
+        result = post(ws, actor, loan_id, amount, business_date(on), idempotency_key, reference)
     credit = result.credit_balance
     _done(
         result,
@@ -452,3 +459,19 @@ def loan_events(loan_id: LoanId, user: AsOption = None, json_output: JsonOption 
         f"Events of loan {loan_id}", rows, ["id", "business_date", "name", "from", "to", "actor"]
     )
     console.print(f"{len(rows)} events", highlight=False)
+
+
+@app.command("transactions")
+def transactions(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
+    """The loan's journal entries and their lines, oldest first, with what reversed them."""
+    from lendflow.loans.views import loan_transactions
+
+    with acting(user) as (ws, actor):
+        page = loan_transactions(ws, actor, loan_id)
+    if json_output:
+        print_result(page)
+        return
+    from lendflow.cli.tables import print_loan_transactions
+
+    print_loan_transactions(loan_id, page)
+    console.print(f"{page.total} entries", highlight=False)

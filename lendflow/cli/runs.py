@@ -24,14 +24,10 @@ def prepare_prefect() -> None:
     Set before prefect is imported: its settings are read at import.
     """
     from lendflow.config.settings import load_settings
+    from lendflow.flows.environment import prepare_prefect as prepare
 
     home = load_settings().home.resolve()
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # A busy small machine can take longer than Prefect's default 20 s to start
-    # the temporary local server.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    prepare(home)
     os.environ["LENDFLOW_HOME"] = str(home)
 
 

@@ -13,7 +13,7 @@ from lendflow.domain.schedule import Schedule
 from lendflow.loans.presenters import percent
 
 if TYPE_CHECKING:
-    from lendflow.loans.results import LoanResult, LoanSchedule
+    from lendflow.loans.results import LoanResult, LoanSchedule, TransactionPage
 
 
 def print_schedule(result: Schedule, apr: Apr) -> None:
@@ -118,4 +118,27 @@ def print_loan_schedule(schedule: LoanSchedule) -> None:
             format_fen(row.paid.total),
             row.paid_on.isoformat() if row.paid_on else "",
         )
+    console.print(table)
+
+
+def print_loan_transactions(loan_id: int, page: TransactionPage) -> None:
+    """The loan's journal entries, a row per line: the entry's date, kind, memo (or the
+    payer's reference) and reversal shown on its first line."""
+    table = Table(title=f"Transactions of loan {loan_id}")
+    for column in ("Entry", "Date", "Kind", "Account", "Debit", "Credit", "Memo", "Reversed by"):
+        table.add_column(column, justify="right" if column in ("Debit", "Credit") else "left")
+    for entry in page.items:
+        memo = entry.memo + (f" (ref {entry.reference})" if entry.reference else "")
+        for n, line in enumerate(entry.lines):
+            first = n == 0
+            table.add_row(
+                str(entry.id) if first else "",
+                entry.business_date.isoformat() if first else "",
+                entry.kind if first else "",
+                line.account,
+                format_fen(line.debit) if line.debit else "",
+                format_fen(line.credit) if line.credit else "",
+                memo if first else "",
+                _cell(entry.reversed_by) if first else "",
+            )
     console.print(table)

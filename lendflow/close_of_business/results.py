@@ -10,7 +10,7 @@ that is what `lendflow cob run --json` has always printed and what each run's re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 from pydantic import Field
@@ -101,6 +101,14 @@ class CobRun(Result):
         return cls(
             first=first, last=last, chunks=chunks, **kept, **after.model_dump(), anchor=anchor
         )
+
+    @classmethod
+    def combined(cls, runs: Sequence[CobRun]) -> CobRun:
+        """Runs of consecutive dates, oldest first, as one report for the whole range: its
+        counts summed; its chunks, the book and the anchor as the last run left them."""
+        counted = set(SweepCounts.model_fields) - {"notices_not_rendered"}
+        sums = {name: sum(getattr(run, name) for run in runs) for name in counted}
+        return runs[-1].model_copy(update={"first": runs[0].first, **sums})
 
 
 class RecordedRun(Result):

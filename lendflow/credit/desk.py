@@ -23,6 +23,7 @@ from lendflow.credit.results import (
     DecisionTableView,
     Performance,
     QueuedApplication,
+    QueuePage,
     RuleView,
     ScalingView,
     ScoreBin,
@@ -60,11 +61,12 @@ def review_queue(
     product: str | None = None,
     limit: int = 200,
     offset: int = 0,
-) -> list[QueuedApplication]:
-    """Applications waiting for a person, oldest first, with what automated review found."""
+) -> QueuePage:
+    """Applications waiting for a person, oldest first, with what automated review found:
+    a page of them, with how many wait in all."""
     actor.require(Permission.READ, "read the review queue")
 
-    def use_case(uow: UnitOfWork) -> list[QueuedApplication]:
+    def use_case(uow: UnitOfWork) -> QueuePage:
         out = []
         for row in credit_store.review_queue(uow, product, limit, offset):
             waiting_since = row["reviewed_on"] or row["applied_on"]
@@ -82,7 +84,7 @@ def review_queue(
                     waiting_days=(as_of - waiting_since).days,
                 )
             )
-        return out
+        return QueuePage(total=credit_store.count_review_queue(uow, product), items=out)
 
     return run_in_transaction(ws.engine, use_case)
 

@@ -33,6 +33,13 @@ class QueuedApplication(Result):
     waiting_days: int
 
 
+class QueuePage(Result):
+    """One page of the review queue, oldest first, with how many applications wait."""
+
+    total: int
+    items: list[QueuedApplication]
+
+
 class BlockedPerson(Result):
     """A person just put on the blocklist."""
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
 from lendflow.customers.views import opened
-from lendflow.documents.results import IssuedDocument
+from lendflow.documents.results import DocumentPage, IssuedDocument
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
 from lendflow.domain.repayment import InstalmentState
@@ -163,11 +163,21 @@ def sealed_content(ws: Workspace, row: Mapping[str, Any]) -> bytes:
 
 
 def list_documents(ws: Workspace, actor: Actor, loan_id: int) -> list[IssuedDocument]:
+    """Every document kept for a loan, in the order they were kept."""
+    return page_documents(ws, actor, loan_id, limit=None).items
+
+
+def page_documents(
+    ws: Workspace, actor: Actor, loan_id: int, *, offset: int = 0, limit: int | None = 50
+) -> DocumentPage:
+    """One page of the documents kept for a loan (all of them without a `limit`), with
+    how many it has in all."""
     actor.require(Permission.READ, "read loans")
 
-    def use_case(uow: UnitOfWork) -> list[IssuedDocument]:
+    def use_case(uow: UnitOfWork) -> DocumentPage:
         loan_store.get(uow, loan_id)
-        return [_listed(row) for row in document_store.for_loan(uow, loan_id)]
+        total, rows = document_store.page_for_loan(uow, loan_id, offset, limit)
+        return DocumentPage(total=total, items=[_listed(row) for row in rows])
 
     return run_in_transaction(ws.engine, use_case)
 

@@ -25,3 +25,10 @@ class IssuedDocument(Result):
     """Of the document's bytes as issued."""
     business_date: date
     actor: str
+
+
+class DocumentPage(Result):
+    """One page of a loan's documents in the order they were kept, with how many in all."""
+
+    total: int
+    items: list[IssuedDocument]

@@ -14,6 +14,8 @@ same functions. Limits, with their reasons:
 - dates: ISO YYYY-MM-DD, a real calendar day, years 2000 to 2100;
 - idempotency keys and references: printable ASCII, at most 100 characters (the
   columns hold 128 and the journal prefixes the operation, e.g. `repay:`);
+- a payer's reference for a payment (a bank serial number, a channel file's row): 1 to 64
+  ASCII letters, digits, '.', '_', '/' or '-', never ':' (a channel's key joins with it);
 - codes (product, reason, user names): at most 64 characters, the columns' length;
   one-line text (a subject, a name): at most 200; notes and details: at most 2,000.
 Text of any kind may not hold control characters (PostgreSQL refuses a NUL outright).
@@ -37,6 +39,11 @@ MAX_YEAR = 2100
 
 MAX_KEY_LENGTH = 100
 """Idempotency keys and references; their columns hold 128 with the operation's prefix."""
+
+MAX_REFERENCE_LENGTH = 64
+REFERENCE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._/-]{{0,{MAX_REFERENCE_LENGTH - 1}}}")
+"""A payer's reference. `[0-9]` and `[A-Za-z]` are ASCII only (unlike `\\d`, which takes
+`²` and `１２`)."""
 
 MAX_CODE_LENGTH = 64
 MAX_LINE_LENGTH = 200
@@ -118,6 +125,16 @@ def check_key(text: str, *, field: str) -> str:
         raise BadInput(f"{field} is too long: at most {MAX_KEY_LENGTH} characters")
     if not _PRINTABLE_ASCII.fullmatch(text):
         raise BadInput(f"{field} must be printable ASCII without spaces, got {text[:20]!r}")
+    return text
+
+
+def check_reference(text: str, *, field: str) -> str:
+    """A payer's own reference for a payment, kept with it and shown with its transaction."""
+    if not REFERENCE.fullmatch(text):
+        raise BadInput(
+            f"{field} must be 1-{MAX_REFERENCE_LENGTH} ASCII letters, digits, '.', '_', '/'"
+            f" or '-', got {text[:20]!r}"
+        )
     return text
 
 

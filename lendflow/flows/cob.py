@@ -37,7 +37,7 @@ from lendflow.close_of_business.sweep import (
 )
 from lendflow.config.cob import load_cob_config
 from lendflow.domain.errors import BadInput
-from lendflow.flows.runtime import workspace
+from lendflow.flows.runtime import batch_run, workspace
 from lendflow.workspace.faults import fault_point
 
 BUSINESS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
@@ -152,6 +152,33 @@ def task_runner_from_environment() -> Any:
     if not workers.isdigit():
         raise BadInput(f"LENDFLOW_DASK_WORKERS must be a whole number, got {workers!r}")
     return task_runner(dask_workers=int(workers))
+
+
+def close_one_date(
+    day: date, actor: str, today: date, on_start: Callable[[str], None] | None = None
+) -> tuple[str, CobRun]:
+    """Close one business date as a flow run of its own (without heartbeats, as a batch
+    run): the flow run's id and its report. `on_start` hears the id as the run starts.
+
+    The API closes a range this way, a date at a time, so a server that is stopping
+    ends between two closed dates; the flow's error, if it fails, is raised here.
+    """
+    hooks = [] if on_start is None else [_started(on_start)]
+    runner = task_runner_from_environment()
+    runnable = close_of_business.with_options(on_running=hooks)
+    if runner is not None:
+        runnable = runnable.with_options(task_runner=runner)
+    with batch_run():
+        state = runnable(as_of=day, to=day, actor=actor, today=today, return_state=True)
+    report: CobRun = state.result()
+    return str(state.state_details.flow_run_id), report
+
+
+def _started(on_start: Callable[[str], None]) -> Callable[..., None]:
+    def hook(_flow: Any, flow_run: Any, _state: Any) -> None:
+        on_start(str(flow_run.id))
+
+    return hook
 
 
 def run_close_of_business(runner: Any = None, **parameters: Any) -> CobRun:

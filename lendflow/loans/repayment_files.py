@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from lendflow.access.permissions import Actor, Permission
-from lendflow.domain.business_date import ClosedDay, check_horizon
+from lendflow.domain import bounds
+from lendflow.domain.business_date import check_horizon
 from lendflow.domain.calendar import parse_date
 from lendflow.domain.errors import BadInput, LendflowError
 from lendflow.domain.money import format_fen, parse_amount
-from lendflow.loans.repayments import repay, repay_backdated
+from lendflow.loans.repayments import repay_value_dated
 from lendflow.store.idempotency import channel_key
 from lendflow.store.uow import one_transaction
 from lendflow.workspace.faults import fault_point
@@ -46,13 +47,13 @@ COLUMNS = ("reference", "loan_id", "amount", "paid_on")
 CHANNEL_COLUMNS = ("channel", *COLUMNS)
 MAX_LOAN_ID = 2**31 - 1  # the largest id both SQLite and PostgreSQL's INTEGER hold
 CHANNEL_MAX = 32
-REFERENCE_MAX = 64
+REFERENCE_MAX = bounds.MAX_REFERENCE_LENGTH
 SHOWN_PROBLEMS = 20
 INSIDE_CHUNK = "repayment_file.inside_chunk"
 
 # `[0-9]` and `[A-Za-z]` are ASCII only (unlike `\d`, which takes `²` and `１２`).
 _CHANNEL = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{CHANNEL_MAX - 1}}}")
-_REFERENCE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._/-]{{0,{REFERENCE_MAX - 1}}}")
+_REFERENCE = bounds.REFERENCE
 _LOAN_ID = re.compile(r"[0-9]{1,10}")
 _AMOUNT = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -500,12 +501,9 @@ def _post_row(ws: Workspace, actor: Actor, row: RepaymentRow, report: ChunkRepor
     """Post one row on its own savepoint; a row for a day already closed for its loan (a
     bank file for an earlier day) goes through the backdated path, which reprocesses it."""
     try:
-        try:
-            result = repay(ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key)
-        except ClosedDay:
-            result = repay_backdated(
-                ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key
-            )
+        result = repay_value_dated(
+            ws, actor, row.loan_id, row.amount, row.paid_on, row.idempotency_key
+        )
     except LendflowError as exc:
         report.problems.append(RowProblem(row.line, row.reference, "refused", exc.message))
         return

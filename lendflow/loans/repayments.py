@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain import bounds
 from lendflow.domain.business_date import (
+    ClosedDay,
     check_backdated,
     check_horizon,
     check_open_date,
@@ -77,12 +79,15 @@ def repay(
     amount: int,
     as_of: date,
     idempotency_key: str | None = None,
+    reference: str | None = None,
 ) -> RepaymentResult:
     """Post a repayment: allocate it, book it, and close or cure the loan when it should.
 
-    A replay of the same key returns the first answer and moves no money.
+    A replay of the same key returns the first answer and moves no money. `reference`
+    is the payer's own (a bank serial number): kept in the payment's event, shown with
+    its transaction.
     """
-    key, request = _payment(actor, loan_id, amount, as_of, idempotency_key)
+    key, request = _payment(actor, loan_id, amount, as_of, idempotency_key, reference)
 
     def use_case(uow: UnitOfWork) -> RepaymentResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
@@ -93,7 +98,7 @@ def repay(
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
         check_not_backdated(ws, uow, loan, as_of)
         rows = loan_store.instalments(uow, loan_id)
-        loan = _post(ws, uow, loan, rows, amount, as_of, actor, key)
+        loan = _post(ws, uow, loan, rows, amount, as_of, actor, key, reference=reference)
         result = loan_view(
             ws,
             uow,
@@ -102,7 +107,7 @@ def repay(
             as_of,
             rows,
             result=RepaymentResult,
-            payment=Payment(amount=amount, idempotency_key=key),
+            payment=Payment(amount=amount, idempotency_key=key, reference=reference),
         )
         idempotency.remember(uow, key, OPERATION, request, storable(result), loan_id)
         return result
@@ -111,17 +116,20 @@ def repay(
 
 
 def _payment(
-    actor: Actor, loan_id: int, amount: int, on: date, key: str | None
+    actor: Actor, loan_id: int, amount: int, on: date, key: str | None, reference: str | None
 ) -> tuple[str, dict[str, Any]]:
     """The checks every repayment passes first, its idempotency key and its request.
 
-    A payment is its loan, amount and value date however it is booked (on the open date
-    or backdated), so a repayment file posted again replays a row that was backdated.
+    A payment is its loan, amount, value date and the payer's reference however it is
+    booked (on the open date or backdated), so a repayment file posted again replays a
+    row that was backdated. A payment without a reference keeps the request it always had.
     """
     actor.require(Permission.REPAY, "post repayments")
     if amount <= 0:
         raise Refused("a repayment must be more than zero")
-    request = {"loan_id": loan_id, "amount": amount, "as_of": on.isoformat()}
+    request: dict[str, Any] = {"loan_id": loan_id, "amount": amount, "as_of": on.isoformat()}
+    if reference is not None:
+        request["reference"] = bounds.check_reference(reference, field="reference")
     return key or f"repay-{secrets.token_hex(8)}", request
 
 
@@ -137,13 +145,14 @@ def _post(
     journal_key: str | None = "",
     *,
     quiet: bool = False,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     """Let the loan spend the payment, then write what it decided: instalments and the
     loan once each, the journal entries, the event and any close or cure.
 
     `rows` are kept current, so the answer shows the loan as it now stands. `quiet`
     rebuilds the rows only, for a payment whose entries and events stand (reprocessing
-    a loan from a later date).
+    a loan from a later date). The payer's `reference` goes into the event.
     """
     loan = Loan.from_rows(row, rows)
     spec = spec_for(uow, row)
@@ -161,7 +170,9 @@ def _post(
         # the memo keeps the reference, so reprocessing can book the payment again under it
         _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
         event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
-        loan_event(uow, after, event, actor, as_of, outcome.event_payload(key))
+        loan_event(
+            uow, after, event, actor, as_of, _with_reference(outcome.event_payload(key), reference)
+        )
     if outcome.trigger == "close":
         assert outcome.plan is not None
         return _move(
@@ -230,6 +241,7 @@ def repay_backdated(
     loan_id: int,
     amount: int,
     value_date: date,
+    idempotency_key: str | None = None,
     reference: str | None = None,
 ) -> RepaymentResult:
     """Book money that arrived on a closed day of the loan, as if it had been there then.
@@ -237,9 +249,10 @@ def repay_backdated(
     The loan is reprocessed (`loans.reprocessing`): what was booked for it since its
     payout is reversed, and its repayments, this one on `value_date`, and its closed
     days are booked again in order. Repayment files call this for rows dated into a
-    loan's closed days. A replay of the same reference returns the first answer.
+    loan's closed days. A replay of the same key returns the first answer; the payer's
+    `reference` goes into the `RepaymentBackdated` event.
     """
-    key, request = _payment(actor, loan_id, amount, value_date, reference)
+    key, request = _payment(actor, loan_id, amount, value_date, idempotency_key, reference)
 
     def use_case(uow: UnitOfWork) -> RepaymentResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
@@ -265,13 +278,43 @@ def repay_backdated(
             "RepaymentBackdated",
             actor,
             value_date,
-            {"amount": amount, "value_date": value_date.isoformat(), "idempotency_key": key},
+            _with_reference(
+                {"amount": amount, "value_date": value_date.isoformat(), "idempotency_key": key},
+                reference,
+            ),
         )
-        result = _answer(ws, uow, row, actor, amount, key)
+        result = _answer(
+            ws, uow, row, actor, Payment(amount=amount, idempotency_key=key, reference=reference)
+        )
         idempotency.remember(uow, key, OPERATION, request, storable(result), loan_id)
         return result
 
     return run_in_transaction(ws.engine, use_case)
+
+
+def repay_value_dated(
+    ws: Workspace,
+    actor: Actor,
+    loan_id: int,
+    amount: int,
+    value_date: date,
+    idempotency_key: str | None = None,
+    reference: str | None = None,
+) -> RepaymentResult:
+    """Post money that arrived on `value_date`: on the loan's open business date as an
+    ordinary repayment, on a day already closed for the loan through the backdated path
+    (`repay_backdated`), which reprocesses it. A repayment file's rows and the API's
+    value-dated repayments come this way; a replay of the key is the first answer either
+    way, as the payment's request does not say how it was booked."""
+    try:
+        return repay(ws, actor, loan_id, amount, value_date, idempotency_key, reference)
+    except ClosedDay:
+        return repay_backdated(ws, actor, loan_id, amount, value_date, idempotency_key, reference)
+
+
+def _with_reference(payload: dict[str, Any], reference: str | None) -> dict[str, Any]:
+    """An event's payload with the payer's reference, when there is one."""
+    return payload if reference is None else {**payload, "reference": reference}
 
 
 def replayer(ws: Workspace, actor: Actor) -> PostRepayment:
@@ -295,7 +338,7 @@ def replayer(ws: Workspace, actor: Actor) -> PostRepayment:
 
 
 def _answer(
-    ws: Workspace, uow: UnitOfWork, row: dict[str, Any], actor: Actor, amount: int, key: str
+    ws: Workspace, uow: UnitOfWork, row: dict[str, Any], actor: Actor, payment: Payment
 ) -> RepaymentResult:
     """The loan as it stands on its open business date, with the payment booked."""
     opened = open_date(row["cob_through"], row["disbursed_on"])
@@ -308,7 +351,7 @@ def _answer(
         opened,
         loan_store.instalments(uow, row["id"]),
         result=RepaymentResult,
-        payment=Payment(amount=amount, idempotency_key=key),
+        payment=payment,
     )
 
 

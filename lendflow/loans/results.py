@@ -168,10 +168,12 @@ class LoanDetail(LoanResult):
 
 
 class Payment(Result):
-    """The repayment just posted, under the key that makes it post once."""
+    """The repayment just posted, under the key that makes it post once, with the payer's
+    own reference when one was given (a bank serial number)."""
 
     amount: Fen
     idempotency_key: str
+    reference: str | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class RepaymentResult(LoanResult):
@@ -294,6 +296,47 @@ class EventTrail(Result):
     entity: str
     ref: str
     events: tuple[TrailEvent, ...]
+
+
+class EventPage(Result):
+    """One page of the loan's audit trail, oldest first, with how many events it has."""
+
+    total: int
+    items: list[LoanEvent]
+
+
+class TransactionLine(Result):
+    """One line of a journal entry that names the loan."""
+
+    account: str
+    debit: Fen
+    credit: Fen
+
+
+class LoanTransaction(Result):
+    """One journal entry of the loan, with its lines that name the loan: a close of
+    business entry also has lines of other loans, which are not the loan's to show."""
+
+    id: int
+    kind: str
+    business_date: date
+    actor: str
+    memo: str
+    """For a repayment, its idempotency key (`loan reverse-repayment --transaction`)."""
+    reversal_of: int | None
+    """The entry this one reverses (reprocessing reverses, never deletes)."""
+    reversed_by: int | None
+    """The later entry that reversed this one for the loan, if any."""
+    reference: str | None
+    """For a repayment, the payer's own reference (a bank serial number) when given."""
+    lines: list[TransactionLine]
+
+
+class TransactionPage(Result):
+    """One page of the loan's journal entries, oldest first, with how many it has."""
+
+    total: int
+    items: list[LoanTransaction]
 
 
 class RepaymentReversal(Result):

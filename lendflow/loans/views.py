@@ -12,20 +12,25 @@ from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.statuses import DISBURSED
 from lendflow.loans.presenter import present_loan
 from lendflow.loans.records import loan_event
+from lendflow.loans.reprocessing import reference_of
 from lendflow.loans.results import (
     Apr,
     DisbursementResult,
+    EventPage,
     LoanDetail,
     LoanEvent,
     LoanPage,
     LoanResult,
     LoanSchedule,
     LoanSummary,
+    LoanTransaction,
     PaidToDate,
     RepaymentResult,
     ScheduledInstalment,
+    TransactionLine,
+    TransactionPage,
 )
-from lendflow.store import events
+from lendflow.store import events, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -194,25 +199,83 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> LoanSchedule:
 
 
 def loan_events(ws: Workspace, actor: Actor, loan_id: int) -> list[LoanEvent]:
+    """The loan's whole audit trail, oldest first."""
+    return page_loan_events(ws, actor, loan_id, limit=None).items
+
+
+def page_loan_events(
+    ws: Workspace, actor: Actor, loan_id: int, *, offset: int = 0, limit: int | None = 50
+) -> EventPage:
+    """One page of the loan's audit trail, oldest first (all of it without a `limit`),
+    with how many events it has."""
     actor.require(Permission.READ, "read loans")
 
-    def use_case(uow: UnitOfWork) -> list[LoanEvent]:
+    def use_case(uow: UnitOfWork) -> EventPage:
         loan_store.get(uow, loan_id)
-        return [
-            LoanEvent(
-                id=e["id"],
-                name=e["name"],
-                trigger=e["trigger"],
-                from_state=e["from_state"],
-                to_state=e["to_state"],
-                actor=e["actor"],
-                business_date=e["business_date"],
-                recorded_at=e["recorded_at"],
-                payload=e["payload"],
-                hash=e["hash"],
-            )
-            for e in events.for_entity(uow, "loan", str(loan_id))
-        ]
+        total, rows = events.page_for_entity(uow, "loan", str(loan_id), offset, limit)
+        return EventPage(total=total, items=[_event(e) for e in rows])
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def _event(e: Mapping[str, Any]) -> LoanEvent:
+    return LoanEvent(
+        id=e["id"],
+        name=e["name"],
+        trigger=e["trigger"],
+        from_state=e["from_state"],
+        to_state=e["to_state"],
+        actor=e["actor"],
+        business_date=e["business_date"],
+        recorded_at=e["recorded_at"],
+        payload=e["payload"],
+        hash=e["hash"],
+    )
+
+
+PAYMENT_KINDS = ("repayment", "recovery")
+PAYMENT_EVENTS = ("RepaymentPosted", "RecoveryPosted", "RepaymentBackdated")
+"""The events that keep a payment's key and the payer's reference."""
+
+
+def loan_transactions(
+    ws: Workspace, actor: Actor, loan_id: int, *, offset: int = 0, limit: int | None = None
+) -> TransactionPage:
+    """The loan's journal entries, oldest first (a page of them when `limit` is given),
+    each with its lines that name the loan, the entry that reversed it if one did, and
+    for a repayment the payer's reference (kept in the payment's event)."""
+    actor.require(Permission.READ, "read loans")
+
+    def use_case(uow: UnitOfWork) -> TransactionPage:
+        loan_store.get(uow, loan_id)
+        total, entries = journal.loan_entries(uow, loan_id, offset, limit)
+        references: dict[str, str] = {}
+        if any(e["kind"] in PAYMENT_KINDS for e in entries):
+            for payload in events.payloads_named(uow, "loan", str(loan_id), PAYMENT_EVENTS):
+                if payload.get("reference") and payload.get("idempotency_key"):
+                    references.setdefault(payload["idempotency_key"], payload["reference"])
+        return TransactionPage(
+            total=total,
+            items=[
+                LoanTransaction(
+                    id=e["id"],
+                    kind=e["kind"],
+                    business_date=e["business_date"],
+                    actor=e["actor"],
+                    memo=e["memo"],
+                    reversal_of=e["reversal_of"],
+                    reversed_by=e["reversed_by"],
+                    reference=(
+                        references.get(reference_of(e)) if e["kind"] in PAYMENT_KINDS else None
+                    ),
+                    lines=[
+                        TransactionLine(account=account, debit=debit, credit=credit)
+                        for account, debit, credit in e["lines"]
+                    ],
+                )
+                for e in entries
+            ],
+        )
 
     return run_in_transaction(ws.engine, use_case)
 

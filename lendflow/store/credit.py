@@ -183,6 +183,18 @@ def review_queue(
     return [dict(row) for row in uow.connection.execute(query).mappings()]
 
 
+def count_review_queue(uow: UnitOfWork, product: str | None) -> int:
+    """How many loans are under review (of `product`, when given)."""
+    query = (
+        select(func.count())
+        .select_from(loans)
+        .where(loans.c.state == LoanStatus.UNDER_REVIEW.value)
+    )
+    if product:
+        query = query.where(loans.c.product_code == product)
+    return int(uow.connection.execute(query).scalar() or 0)
+
+
 def blocklist_reason_by_hash(uow: UnitOfWork, id_hash: str) -> str | None:
     """Why the person with this national ID hash is blocked, or None if they are not."""
     found: str | None = uow.connection.execute(

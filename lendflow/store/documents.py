@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from lendflow.store import driver
 from lendflow.store.tables import documents as documents_table
@@ -30,9 +30,18 @@ def get(uow: UnitOfWork, document_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-def for_loan(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
-    """The loan's documents in the order they were kept."""
+_LISTED = select(*(c for c in DOCUMENTS.c if c.name != "content_enc"))
+
+
+def page_for_loan(
+    uow: UnitOfWork, loan_id: int, offset: int, limit: int | None
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the loan's documents in the order they were kept (all without a
+    `limit`; without their sealed content, which a list does not show), and how many it
+    has in all."""
+    mine = DOCUMENTS.c.loan_id == loan_id
+    total = uow.connection.execute(select(func.count()).select_from(DOCUMENTS).where(mine)).scalar()
     rows = uow.connection.execute(
-        select(DOCUMENTS).where(DOCUMENTS.c.loan_id == loan_id).order_by(DOCUMENTS.c.id)
+        _LISTED.where(mine).order_by(DOCUMENTS.c.id).offset(offset).limit(limit)
     ).mappings()
-    return [dict(row) for row in rows]
+    return int(total or 0), [dict(row) for row in rows]

@@ -239,6 +239,33 @@ def for_entity(uow: UnitOfWork, entity: str, entity_id: str) -> list[dict[str, A
     return [dict(r) for r in rows]
 
 
+def page_for_entity(
+    uow: UnitOfWork, entity: str, entity_id: str, offset: int, limit: int | None
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the entity's events, oldest first (all without a `limit`), and how many
+    it has in all."""
+    chain_pending(uow)
+    mine = (EVENTS.c.entity == entity, EVENTS.c.entity_id == entity_id)
+    total = uow.connection.execute(select(func.count()).select_from(EVENTS).where(*mine)).scalar()
+    rows = uow.connection.execute(
+        select(EVENTS).where(*mine).order_by(EVENTS.c.id).offset(offset).limit(limit)
+    ).mappings()
+    return int(total or 0), [dict(r) for r in rows]
+
+
+def payloads_named(
+    uow: UnitOfWork, entity: str, entity_id: str, names: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The payloads of the entity's events with these names, oldest first, as read."""
+    chain_pending(uow)
+    rows = uow.connection.execute(
+        select(EVENTS.c.payload)
+        .where(EVENTS.c.entity == entity, EVENTS.c.entity_id == entity_id, EVENTS.c.name.in_(names))
+        .order_by(EVENTS.c.id)
+    )
+    return [json.loads(payload) for (payload,) in rows]
+
+
 @dataclass(frozen=True)
 class ChainHead:
     """Where the chain ends (`event_id` 0 for an empty chain) and where keying starts."""

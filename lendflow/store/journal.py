@@ -184,3 +184,54 @@ def loan_balances(
             column, sign = target
             balances[column] += sign * int(net)
     return balances
+
+
+def loan_entries(
+    uow: UnitOfWork, loan_id: int, offset: int = 0, limit: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the entries with a line naming the loan, oldest first, and how many
+    there are in all (counted, not paged).
+
+    Each entry has its lines that name the loan (`lines`: account, debit, credit) and
+    `reversed_by`, the later entry that reversed it for this loan (a chunk's entry is
+    reversed one loan at a time, so only a reversal naming this loan counts).
+    """
+    naming = LINES.c.loan_id == loan_id
+    total = uow.connection.execute(
+        select(func.count(func.distinct(LINES.c.entry_id))).where(naming)
+    ).scalar()
+    page = select(LINES.c.entry_id).where(naming).distinct().order_by(LINES.c.entry_id)
+    ids = [row[0] for row in uow.connection.execute(page.offset(offset).limit(limit))]
+    if not ids:
+        return int(total or 0), []
+    entries = {
+        row["id"]: {**row, "lines": [], "reversed_by": None}
+        for row in uow.connection.execute(
+            select(
+                ENTRIES.c.id,
+                ENTRIES.c.kind,
+                ENTRIES.c.business_date,
+                ENTRIES.c.actor,
+                ENTRIES.c.memo,
+                ENTRIES.c.idempotency_key,
+                ENTRIES.c.reversal_of,
+            )
+            .where(ENTRIES.c.id.in_(ids))
+            .order_by(ENTRIES.c.id)
+        ).mappings()
+    }
+    lines = uow.connection.execute(
+        select(LINES.c.entry_id, LINES.c.account, LINES.c.debit, LINES.c.credit)
+        .where(LINES.c.entry_id.in_(ids), naming)
+        .order_by(LINES.c.id)
+    )
+    for entry_id, account, debit, credit in lines:
+        entries[entry_id]["lines"].append((account, int(debit), int(credit)))
+    reversals = uow.connection.execute(
+        select(ENTRIES.c.id, ENTRIES.c.reversal_of)
+        .where(ENTRIES.c.reversal_of.in_(ids), ENTRIES.c.loan_id == loan_id)
+        .order_by(ENTRIES.c.id)
+    )
+    for reversal_id, reversed_id in reversals:
+        entries[reversed_id]["reversed_by"] = entries[reversed_id]["reversed_by"] or reversal_id
+    return int(total or 0), list(entries.values())

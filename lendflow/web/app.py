@@ -103,12 +103,13 @@ class ConsoleCsrf:
 
 async def refuse_unknown_query(request: Request) -> None:
     """A query parameter the route does not take is refused (422), as an unknown JSON
-    field is: a mistyped filter (`?stat=active`) must not quietly list everything.
+    field is: a mistyped filter (`?stat=active`) must not quietly list everything. Only
+    on /api/v1: a load balancer may add parameters of its own to `/healthz`.
 
     Async because it never waits: a plain `def` would cost every request a hop to a
     worker thread."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.url.path.startswith(API):
+    if not isinstance(route, APIRoute) or not request.scope["path"].startswith(f"{API}/"):
         return
     known = {param.alias for param in route.dependant.query_params}
     for dependency in route.dependant.dependencies:

@@ -91,9 +91,29 @@ class RejectBody(NoteBody):
 class RepaymentBody(Dated):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"amount": "1750.00", "business_date": "2026-02-05"}]},
+        json_schema_extra={
+            "examples": [
+                {"amount": "1750.00", "business_date": "2026-02-05", "reference": "ICBC-0205-17"}
+            ]
+        },
     )
     amount: Yuan
+    reference: (
+        Annotated[
+            str,
+            Field(
+                pattern=rf"^{bounds.REFERENCE.pattern}$",
+                description="The payer's own reference (a bank serial number), kept with the"
+                " payment and shown with its transaction.",
+            ),
+        ]
+        | None
+    ) = None
+    value_date: date | None = Field(
+        default=None,
+        description="The day the money arrived, instead of business_date: on a day already"
+        " closed for the loan the payment is backdated and the loan reprocessed.",
+    )
 
 
 class CalcScheduleBody(Body):
@@ -121,6 +141,24 @@ class CalcScheduleBody(Body):
     disbursed: date
     every: Annotated[int, Field(ge=1, le=366)] = 1
     frequency: Literal["days", "weeks", "months"] = "months"
+    amortization: Literal["equal_instalments", "equal_principal"] | None = Field(
+        default=None, description="Default equal_instalments; a method sets it."
+    )
+    interest: Literal["declining", "flat"] | None = Field(
+        default=None, description="Default declining; a method sets it."
+    )
+    interest_period: Literal["same_as_repayment", "daily"] = "same_as_repayment"
+    days_in_year: Literal["actual", "360", "364", "365"] = "360"
+    days_in_month: Literal["actual", "30"] = "actual"
+    principal_grace: Annotated[int, Field(ge=0, le=MAX_REPAYMENTS)] | None = Field(
+        default=None, description="Periods without principal."
+    )
+    interest_grace: Annotated[int, Field(ge=0, le=MAX_REPAYMENTS)] = Field(
+        default=0, description="Periods whose interest is deferred."
+    )
+    instalment_multiple: Yuan | None = Field(
+        default=None, description="Round instalments to multiples of this many yuan."
+    )
     method: Literal["annuity", "equal_principal", "interest_only", "bullet"] | None = None
     first_repayment: date | None = None
     upfront_fee: Yuan = "0"

@@ -14,20 +14,21 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from lendflow.credit.results import QueuedApplication
+from lendflow.credit.results import QueuePage
 from lendflow.domain import bounds
 from lendflow.domain.bounds import AmountKind
 from lendflow.domain.errors import BadInput
 from lendflow.domain.money import parse_amount, parse_decimal
 from lendflow.loans.results import (
     DisbursementResult,
+    EventPage,
     LoanDetail,
-    LoanEvent,
     LoanPage,
     LoanResult,
     LoanSchedule,
     PayoffQuote,
     RepaymentResult,
+    TransactionPage,
 )
 from lendflow.web.auth import Acting, Ws
 from lendflow.web.bodies import (
@@ -51,6 +52,8 @@ On = Annotated[date | None, Query(description="Business date (default today, Asi
 IfMatch = Annotated[
     str | None, Header(description="The loan's ETag; a stale one is refused with 412.")
 ]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most 200; default 50.")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -58,7 +61,7 @@ IdempotencyKey = Annotated[
         description="Required: a replay returns the first answer and moves no money twice.",
     ),
 ]
-INCLUDES = ("schedule", "events", "decision")
+INCLUDES = ("schedule", "transactions", "events", "decision", "documents")
 JSON = "application/json"
 
 
@@ -205,8 +208,8 @@ def list_loans(
     state: Annotated[str | None, Query(max_length=64)] = None,
     product: Annotated[str | None, Query(max_length=64)] = None,
     dpd_min: Annotated[int | None, Query(ge=0, le=100_000)] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> Any:
     """Loans by id, a page at a time, with the total that match."""
     from lendflow.loans.views import page_loans
@@ -229,10 +232,15 @@ def show(
     actor: Acting,
     on: On = None,
     include: Annotated[
-        str | None, Query(max_length=200, description="Comma list: schedule, events, decision.")
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma list: schedule, transactions, events, decision, documents.",
+        ),
     ] = None,
 ) -> Any:
-    """The loan as `lendflow loan show --json` shows it; `include` adds parts."""
+    """The loan as `lendflow loan show --json` shows it; `include` adds parts (each whole:
+    the loan's transactions, events and documents as their lists' items)."""
     from lendflow.loans.show import show as show_loan
 
     wanted = _includes(include)
@@ -246,10 +254,20 @@ def show(
         body["schedule"] = (
             schedule(ws, actor, loan_id).model_dump(mode="json") if shown.disbursed_on else None
         )
+    if "transactions" in wanted:
+        from lendflow.loans.views import loan_transactions
+
+        body["transactions"] = loan_transactions(ws, actor, loan_id).model_dump(mode="json")[
+            "items"
+        ]
     if "events" in wanted:
         from lendflow.loans.views import loan_events
 
         body["events"] = [e.model_dump(mode="json") for e in loan_events(ws, actor, loan_id)]
+    if "documents" in wanted:
+        from lendflow.documents.issuing import list_documents
+
+        body["documents"] = [d.model_dump(mode="json") for d in list_documents(ws, actor, loan_id)]
     return JSONResponse(body, headers={"ETag": etag(shown.version)})
 
 
@@ -376,16 +394,41 @@ def repay(
     idempotency_key: IdempotencyKey = None,
     on: On = None,
 ) -> Any:
-    """Post a repayment on the open business date (an `Idempotency-Key` is required)."""
+    """Post a repayment on the open business date (an `Idempotency-Key` is required); with
+    a `value_date` on a day already closed for the loan, a backdated one that reprocesses
+    the loan (`lendflow loan repay --backdated`)."""
     from lendflow.loans.repayments import repay as repay_loan
+    from lendflow.loans.repayments import repay_value_dated
 
     key = _key(idempotency_key)
     amount = _money(body.amount, "amount", AmountKind.REPAYMENT)
     if amount is None:  # pragma: no cover - the model requires it
         raise BadInput("amount is required")
+    value_date = _value_date(body, on)
     with _in_flight(request).holding(key):
-        result = repay_loan(ws, actor, loan_id, amount, business_date(ws, body, on), key)
+        if value_date is None:
+            on_date = business_date(ws, body, on)
+            result = repay_loan(ws, actor, loan_id, amount, on_date, key, body.reference)
+        else:
+            result = repay_value_dated(ws, actor, loan_id, amount, value_date, key, body.reference)
     return _money_moved(result, 201)
+
+
+def _value_date(body: RepaymentBody, on: date | None) -> date | None:
+    """The day the money arrived, when the body gives it; a business date besides it may
+    only name the same day (a payment has one date)."""
+    if body.value_date is None:
+        return None
+    day = bounds.check_date(body.value_date, field="value_date")
+    for other, field in ((body.business_date, "business_date"), (on, "on")):
+        if other is not None and other != day:
+            raise RequestProblem(
+                f"value_date {day} and {field} {other} differ: give the day the money arrived"
+                " as value_date alone",
+                status=422,
+                field=field,
+            )
+    return day
 
 
 @router.get("/loans/{loan_id}/quote", response_model=PayoffQuote, tags=["loans"])
@@ -404,58 +447,74 @@ def schedule(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
     return served(loan_schedule(ws, actor, loan_id))
 
 
-@router.get("/loans/{loan_id}/events", response_model=list[LoanEvent], tags=["loans"])
-def events(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
-    """The loan's audit trail (`loan events --json`)."""
-    from lendflow.loans.views import loan_events
+@router.get("/loans/{loan_id}/transactions", response_model=TransactionPage, tags=["loans"])
+def transactions(
+    loan_id: LoanId, ws: Ws, actor: Acting, offset: Offset = 0, limit: Limit = 50
+) -> Any:
+    """The loan's journal entries, oldest first, a page at a time (`loan transactions`)."""
+    from lendflow.loans.views import loan_transactions
 
-    return JSONResponse([e.model_dump(mode="json") for e in loan_events(ws, actor, loan_id)])
+    return served(loan_transactions(ws, actor, loan_id, offset=offset, limit=limit))
 
 
-@router.get("/queue", response_model=list[QueuedApplication], tags=["credit"])
+@router.get("/loans/{loan_id}/events", response_model=EventPage, tags=["loans"])
+def events(loan_id: LoanId, ws: Ws, actor: Acting, offset: Offset = 0, limit: Limit = 50) -> Any:
+    """The loan's audit trail, oldest first, a page at a time (`loan events`)."""
+    from lendflow.loans.views import page_loan_events
+
+    return served(page_loan_events(ws, actor, loan_id, offset=offset, limit=limit))
+
+
+@router.get("/queue", response_model=QueuePage, tags=["credit"])
 def queue(
     ws: Ws,
     actor: Acting,
     product: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     on: On = None,
 ) -> Any:
     """Referred applications waiting for a risk officer, oldest first, a page at a time."""
     from lendflow.credit.desk import review_queue
 
-    found = review_queue(ws, actor, business_date(ws, None, on), product, limit, offset)
-    return JSONResponse([q.model_dump(mode="json") for q in found])
+    return served(review_queue(ws, actor, business_date(ws, None, on), product, limit, offset))
 
 
 @router.post("/calc/schedule", tags=["calculator"])
 def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
-    """The schedule and APR calculator (`calc schedule --json`)."""
+    """The schedule and APR calculator, every option `lendflow calc schedule` takes (its
+    `--json` output); presets and values are spelled with underscores."""
     del actor  # any authenticated user may price
-    from lendflow.domain.apr import apr_of_schedule
-    from lendflow.domain.bounds import check_schedule_length
-    from lendflow.domain.calendar import Frequency
-    from lendflow.domain.schedule import Method, ScheduleTerms, apply_method, generate
+    from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
+    from lendflow.domain.schedule import Amortization, InterestMethod, InterestPeriod, Method
+    from lendflow.loans.calculator import CalcOptions, calculate
     from lendflow.loans.presenters import schedule_view
 
-    principal = _money(body.principal, "principal", AmountKind.LOAN)
     fee = parse_amount(body.upfront_fee, field="upfront_fee", allow_zero=True)
-    terms = ScheduleTerms(
-        principal=principal or 0,
+    options = CalcOptions(
+        principal=_money(body.principal, "principal", AmountKind.LOAN) or 0,
         annual_rate=parse_decimal(body.annual_rate, field="annual_rate"),
         repayments=body.repayments,
         disbursed=bounds.check_date(body.disbursed, field="disbursed"),
         every=body.every,
         frequency=Frequency(body.frequency),
-        first_repayment=body.first_repayment,
+        amortization=Amortization(body.amortization) if body.amortization else None,
+        interest=InterestMethod(body.interest) if body.interest else None,
+        interest_period=InterestPeriod(body.interest_period),
+        days_in_year=DaysInYear(body.days_in_year),
+        days_in_month=DaysInMonth(body.days_in_month),
+        principal_grace=body.principal_grace,
+        interest_grace=body.interest_grace,
+        instalment_multiple=_money(body.instalment_multiple, "instalment_multiple", AmountKind.FEE),
+        first_repayment=(
+            bounds.check_date(body.first_repayment, field="first_repayment")
+            if body.first_repayment
+            else None
+        ),
         upfront_fee=bounds.check_amount(fee, AmountKind.FEE, field="upfront_fee", allow_zero=True),
+        method=Method(body.method) if body.method else None,
     )
-    if body.method is not None:
-        terms = apply_method(terms, Method(body.method))
-    terms.check()
-    check_schedule_length(terms.repayments, terms.every, terms.frequency)
-    result = generate(terms)
-    return JSONResponse(schedule_view(result, apr_of_schedule(result)))
+    return JSONResponse(schedule_view(*calculate(options)))
 
 
 @router.post("/audit/verify", tags=["audit"])

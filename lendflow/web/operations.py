@@ -3,7 +3,8 @@
 Like the loan routes these only parse, call the use case the CLI calls and serve its
 result. Close of business is long work: the request checks the dates and the caller's
 right, hands the run to a background thread and answers 202 with the run's address;
-the run's state is read while it goes.
+the thread runs the close-of-business Prefect flow `lendflow cob run` runs, one flow run
+per date, and the run's state (with its flow runs) is read while it goes.
 """
 
 from __future__ import annotations
@@ -21,13 +22,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.close_of_business.results import CobRun
-from lendflow.documents.results import IssuedDocument
+from lendflow.documents.results import DocumentPage
 from lendflow.domain import bounds
 from lendflow.domain.errors import KeyReused, NotFound
+from lendflow.flows.environment import prepare_prefect
 from lendflow.monitoring.results import Ticket
 from lendflow.web.auth import Acting, Ws
-from lendflow.web.bodies import MAX_LIMIT, MAX_OFFSET, Dated
-from lendflow.web.loans import IdempotencyKey, LoanId, On, _key, business_date, served
+from lendflow.web.bodies import Dated
+from lendflow.web.loans import (
+    IdempotencyKey,
+    Limit,
+    LoanId,
+    Offset,
+    On,
+    _key,
+    business_date,
+    served,
+)
 from lendflow.web.problems import documented, log
 from lendflow.workspace.context import Workspace
 
@@ -37,8 +48,6 @@ if TYPE_CHECKING:
 router = APIRouter(responses=documented(400, 401, 403, 404, 409, 413, 422, 500))
 
 Id = Annotated[int, Path(ge=1, le=bounds.MAX_ID)]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 class TicketBody(Dated):
@@ -94,8 +103,11 @@ class CobRunState(BaseModel):
     first: date = Field(serialization_alias="from")
     last: date = Field(serialization_alias="to")
     actor: str
+    flow_runs: list[str] = Field(
+        description="The Prefect flow run of each date, oldest first, from when it starts."
+    )
     counts: CobRun | None = None
-    """The run's report (`lendflow cob run --json`), once it has succeeded."""
+    """The run's report (`lendflow cob run --json` over the range), once it has succeeded."""
     error: str | None = None
 
 
@@ -193,12 +205,14 @@ def resolve_ticket(ticket_id: Id, body: ResolveBody, ws: Ws, actor: Acting, on: 
 # ---------------------------------------------------------------- documents
 
 
-@router.get("/loans/{loan_id}/documents", response_model=list[IssuedDocument], tags=["documents"])
-def loan_documents(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
-    """The documents kept as issued for a loan (`lendflow docs list --json`)."""
-    from lendflow.documents.issuing import list_documents
+@router.get("/loans/{loan_id}/documents", response_model=DocumentPage, tags=["documents"])
+def loan_documents(
+    loan_id: LoanId, ws: Ws, actor: Acting, offset: Offset = 0, limit: Limit = 50
+) -> Any:
+    """The documents kept as issued for a loan, a page at a time (`lendflow docs list`)."""
+    from lendflow.documents.issuing import page_documents
 
-    return JSONResponse([d.model_dump(mode="json") for d in list_documents(ws, actor, loan_id)])
+    return served(page_documents(ws, actor, loan_id, offset=offset, limit=limit))
 
 
 @router.get(
@@ -239,12 +253,18 @@ class CobJob:
     last: date
     actor: str
     state: RunState = "queued"
+    flow_runs: list[str] = field(default_factory=list)
     counts: CobRun | None = None
     error: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
     steps: int = 0
-    """Chunk-dates the run has to close (chunks of loans times dates), once it runs."""
+    """Dates the run has to close (one flow run each), once it runs."""
     steps_done: int = 0
+
+    def started(self, flow_run_id: str) -> None:
+        """A date's flow run has started (again, on the flow's own retry: kept once)."""
+        if flow_run_id not in self.flow_runs:
+            self.flow_runs.append(flow_run_id)
 
     def view(self) -> CobRunState:
         return CobRunState(
@@ -253,6 +273,7 @@ class CobJob:
             first=self.first,
             last=self.last,
             actor=self.actor,
+            flow_runs=list(self.flow_runs),
             counts=self.counts,
             error=self.error,
         )
@@ -267,8 +288,9 @@ class CobRuns:
 
     One run sweeps at a time (a second waits, queued): two sweeps of the same dates
     would only find each other's work done, but one after the other is what an
-    operator expects to read. The record kept in `cob_runs` is written by the sweep
-    itself, as for `lendflow cob run`; this registry holds the state while it goes.
+    operator expects to read. Each date is a run of the close-of-business flow, which
+    keeps its own record in `cob_runs` as for `lendflow cob run`; this registry holds
+    the range's state while it goes.
     """
 
     def __init__(self) -> None:
@@ -316,25 +338,22 @@ class CobRuns:
             job.done.set()
 
     def _sweep(self, ws: Workspace, job: CobJob) -> CobRun:
-        """What the close-of-business flow does, chunk by chunk, one date at a time so a
-        stopping server leaves between two closed dates (each date commits on its own)."""
-        from lendflow.close_of_business.results import SweepCounts
-        from lendflow.close_of_business.sweep import close_range, finish_run, id_ranges
-        from lendflow.config.cob import load_cob_config
+        """The close-of-business flow over the range, one flow run per date (each date
+        commits on its own), so a stopping server leaves between two closed dates. The
+        flow opens the workspace the environment names, which is the server's own."""
+        from lendflow.flows.cob import close_one_date
 
-        config = load_cob_config()
-        ranges = id_ranges(ws, config.chunk_size)
-        job.steps = len(ranges) * ((job.last - job.first).days + 1)
-        totals = SweepCounts()
-        for lo, hi in ranges:
-            day = job.first
-            while day <= job.last:
-                if self._stopping.is_set():
-                    raise _Stopped(f"the server stopped; dates before {day} are closed")
-                totals += close_range(ws, lo, hi, day, day, job.actor, config)
-                job.steps_done += 1
-                day += timedelta(days=1)
-        return finish_run(ws, job.first, job.last, len(ranges), totals, job.actor)
+        reports = []
+        job.steps = (job.last - job.first).days + 1
+        day = job.first
+        while day <= job.last:
+            if self._stopping.is_set():
+                raise _Stopped(f"the server stopped; dates before {day} are closed")
+            _, report = close_one_date(day, job.actor, ws.today(), job.started)
+            reports.append(report)
+            job.steps_done += 1
+            day += timedelta(days=1)
+        return CobRun.combined(reports)
 
     def stop(self, wait: float = 10.0) -> None:
         """Start no queued run and end the running one between two dates (on shutdown)."""
@@ -378,6 +397,7 @@ def begin_cob(
     bounds.check_date(last, field="to")
     check_dates(first, last, today)
     load_cob_config()  # a malformed file fails here, in one line, before any run
+    prepare_prefect(ws.settings.home)  # before the flow's module imports prefect
     return runs.start(ws, actor, key, first, last)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -28,9 +28,10 @@ from lendflow.lifecycle.results import (
 )
 from lendflow.monitoring.results import ProductKpis
 from lendflow.web.auth import Acting, Ws
-from lendflow.web.bodies import MAX_LIMIT, MAX_OFFSET, Body, Code, Dated, Note
-from lendflow.web.loans import business_date, served
+from lendflow.web.bodies import Code, Dated, Note
+from lendflow.web.loans import Limit, Offset, business_date, served
 from lendflow.web.problems import documented
+from lendflow.web.stage_inputs import REQUEST_BODY, RunInputs, StagedFiles, check_inputs, run_inputs
 from lendflow.web.stage_runs import checked_code, checked_stage, find_run, gate_at, start_run
 from lendflow.workspace.context import Workspace
 
@@ -77,17 +78,12 @@ class DecisionBody(Dated):
     to: Code | None = Field(default=None, description="For recycle: the stage to go back to.")
 
 
-class RunBody(Body):
-    samples: bool = Field(description="Take every input from the shipped samples.")
-    business_date: date | None = None
-
-
 @router.get("/products", response_model=ProductPage)
 def list_products(
     ws: Ws,
     actor: Acting,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> Any:
     """Every product, its newest version and where that stands (`lendflow product list`)."""
     from lendflow.lifecycle.products import list_products as listed
@@ -161,17 +157,28 @@ def _run_url(code: str, stage: str, run: int) -> str:
     status_code=202,
     response_model=StageRun,
     responses={202: {"headers": {"Location": {"description": "The run."}}}},
+    openapi_extra={"requestBody": REQUEST_BODY},
 )
-def start_stage_run(code: ProductCode, stage: Stage, body: RunBody, ws: Ws, actor: Acting) -> Any:
-    """Start a stage's flow on the shipped samples (`lendflow stage run --samples`); 202 with
-    the run, whose state is then read at its Location. A successful run waits at the gate."""
-    from lendflow.domain.errors import BadInput
+def start_stage_run(
+    code: ProductCode,
+    stage: Stage,
+    asked: Annotated[RunInputs, Depends(run_inputs)],
+    ws: Ws,
+    actor: Acting,
+) -> Any:
+    """Start a stage's flow (`lendflow stage run`) on the files sent, one per input as
+    multipart/form-data, and the shipped samples for the rest when `samples` is true; 202
+    with the run, whose state is then read at its Location. A successful run waits at the
+    gate."""
+    from lendflow.lifecycle.catalog import stage as stage_of
 
     code, stage = checked_code(code), checked_stage(stage)
-    if not body.samples:
-        raise BadInput('send {"samples": true}: this API takes a stage\'s inputs from the samples')
-    as_of = business_date(ws, body, None)
-    run = start_run(ws, actor, code, stage, as_of, {}, samples=True)
+    as_of = business_date(ws, None, asked.business_date)
+    check_inputs(stage_of(stage), asked)
+    files = StagedFiles(asked.uploads)  # removed once the flow has read them, or refused
+    run = start_run(
+        ws, actor, code, stage, as_of, files.given(), samples=asked.samples, uploads=files.folder
+    )
     view = _stage_run(ws, actor, code, stage, run)
     return served(view, 202, {"Location": _run_url(code, stage, run)})
 

@@ -10,7 +10,6 @@ opens the workspace the environment names, like every flow, which is the server'
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import Any
 from lendflow.access.permissions import Actor
 from lendflow.domain import bounds
 from lendflow.domain.errors import BadInput, NotFound, Refused
+from lendflow.flows.environment import prepare_prefect
 from lendflow.lifecycle.results import GateView, RunView
 from lendflow.web.problems import log
 from lendflow.workspace.context import Workspace
@@ -42,16 +42,6 @@ def checked_stage(stage: str) -> str:
         return stage_of(bounds.check_code(stage, field="stage")).id
     except BadInput as bad:
         raise NotFound(bad.message) from None
-
-
-def prepare_prefect(ws: Workspace) -> None:
-    """Prefect's local state in the workspace and its chatter down, as `stage run` does;
-    a server's own PREFECT_* settings win."""
-    home = ws.settings.home.resolve()
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def _newest_run(ws: Workspace, actor: Actor, code: str, stage: str) -> int:
@@ -154,7 +144,7 @@ def start_run(
     try:
         capture_inputs(stage_of(stage), given, use_samples=samples)
         check_runnable(ws, actor, code, stage)
-        prepare_prefect(ws)  # before the flow's module imports prefect, which reads them
+        prepare_prefect(ws.settings.home)  # before the flow's module imports prefect
         if stage_flow(stage) is None:
             raise Refused(f"stage {stage} has no flow in this installation yet")
         paths = {name: str(path) for name, path in given.items()}

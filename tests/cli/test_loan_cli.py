@@ -111,6 +111,41 @@ def test_replayed_repayment_moves_money_once(desk) -> None:  # type: ignore[no-u
     assert desk(f"loan disburse {loan} --on 2026-01-12 --idempotency-key D1").exit_code == 0
 
 
+def test_transactions_show_each_entry_and_the_payers_reference(desk) -> None:  # type: ignore[no-untyped-def]
+    loan = apply(desk)
+    desk(f"loan review {loan} --on 2026-01-10")
+    desk(f"loan approve {loan} --as risk --on 2026-01-11")
+    desk(f"loan disburse {loan} --on 2026-01-12")
+    paid = desk(
+        f"loan repay {loan} --amount 500 --on 2026-01-12 --idempotency-key R1"
+        " --reference BANK-0112-7 --json"
+    )
+    assert json.loads(paid.stdout)["payment"]["reference"] == "BANK-0112-7"
+    listed = json.loads(desk(f"loan transactions {loan} --json").stdout)
+    assert listed["total"] == 2
+    payout, payment = listed["items"]
+    assert payout["kind"] == "disbursement" and payout["business_date"] == "2026-01-12"
+    assert (payment["kind"], payment["memo"], payment["reference"]) == (
+        "repayment",
+        "R1",
+        "BANK-0112-7",
+    )
+    assert {"account": "cash", "debit": "500.00", "credit": "0.00"} in payment["lines"]
+    assert payment["reversed_by"] is None and payment["reversal_of"] is None
+    table = desk(f"loan transactions {loan}")
+    assert table.exit_code == 0
+    for shown in (
+        f"Transactions of loan {loan}",
+        "disbursement",
+        "R1 (ref BANK-0112-7)",
+        "2 entries",
+    ):
+        assert shown in table.stdout
+    bad = desk(f"loan repay {loan} --amount 500 --on 2026-01-12 --reference 'a b'")
+    assert bad.exit_code == 2 and "--reference must be 1-64 ASCII letters" in one_line(bad)
+    assert desk("loan transactions 999").exit_code == 2
+
+
 def one_line(result) -> str:  # type: ignore[no-untyped-def]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

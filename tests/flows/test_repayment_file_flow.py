@@ -225,14 +225,14 @@ def test_an_unexpected_failure_rolls_back_its_chunk_only(
     from lendflow.loans import repayment_files
 
     (loan,) = active_loans(ws, 1)
-    real = repayment_files.repay
+    real = repayment_files.repay_value_dated
 
     def breaks_on_seven(ws, actor, loan_id, amount, paid_on, key):  # type: ignore[no-untyped-def]
         if key.endswith(":P7"):
             raise RuntimeError("disk on fire")
         return real(ws, actor, loan_id, amount, paid_on, key)
 
-    monkeypatch.setattr(repayment_files, "repay", breaks_on_seven)
+    monkeypatch.setattr(repayment_files, "repay_value_dated", breaks_on_seven)
     rows = [f"P{i},{loan},1,{PAID_ON}" for i in range(10)]
     result = post_repayments(write(tmp_path / "u.csv", rows), "ops", ON, chunk_size=5)
     assert (result["posted"], result["failed"], result["exit_code"]) == (5, 5, 1)

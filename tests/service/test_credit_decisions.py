@@ -120,7 +120,7 @@ def test_a_referred_loan_waits_for_a_risk_officer_with_a_note(
                     employment="freelance", term=6, amount="10000")  # fmt: skip
     view = review(auto, ops, loan_id)
     assert view.status == "under_review"
-    queue = review_queue(auto, risk, DAY)
+    queue = review_queue(auto, risk, DAY).items
     assert [(q.id, q.reasons) for q in queue] == [(loan_id, ("SCORE_MARGINAL",))]
     assert queue[0].risk_grade == "E" and queue[0].annual_rate == Decimal("18.00")
     with pytest.raises(Refused):
@@ -140,7 +140,7 @@ def test_a_referred_loan_waits_for_a_risk_officer_with_a_note(
         "risk",
         "payslips checked",
     )
-    assert review_queue(auto, risk, DAY) == []
+    assert review_queue(auto, risk, DAY).total == 0
 
 
 def test_a_blocklisted_person_is_declined(auto: Workspace, ops: Actor, risk: Actor) -> None:

@@ -30,6 +30,32 @@ from lendflow.workspace.payments import SandboxGateway
 from tests.web.api_helpers import OPENING_DAY, TOKENS, USERS, bearer
 
 ISSUED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+PREFECT_ENVIRONMENT = (
+    "PREFECT_HOME",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "PREFECT_LOGGING_LEVEL",
+    "PREFECT_API_URL",
+)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Stage runs and close of business are Prefect flows: one temporary Prefect server for
+    the tests that start them (ask for it by name), with flow heartbeats off."""
+    saved = {k: os.environ.get(k) for k in PREFECT_ENVIRONMENT}
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="lendflow-prefect-")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    os.environ["PREFECT_API_URL"] = ""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def ready_workspace(settings: Settings) -> Workspace:
@@ -46,7 +72,10 @@ def ready_workspace(settings: Settings) -> Workspace:
 
 
 @pytest.fixture
-def ws(settings: Settings) -> Iterator[Workspace]:
+def ws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """The workspace, which the environment also names: flows the API starts open it, as
+    they open a served API's own."""
+    monkeypatch.setenv("LENDFLOW_DATABASE_URL", settings.resolved_database_url)
     workspace = ready_workspace(settings)
     admin = workspace.actor("admin")
     TOKENS.clear()
@@ -54,26 +83,6 @@ def ws(settings: Settings) -> Iterator[Workspace]:
         TOKENS[user] = create_token(workspace, admin, user, ISSUED, label="tests").token
     yield workspace
     workspace.close()
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    """Stage runs are Prefect flows: one temporary Prefect server for the module that
-    asks for it (`pytestmark = pytest.mark.usefixtures("prefect_harness")`)."""
-    saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL")}
-    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="lendflow-prefect-")
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    os.environ["PREFECT_API_URL"] = ""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_a_loan_lives_its_whole_life_over_http_and_the_books_verify(as_user: Any
     reviewed = ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
     assert reviewed.status_code == 200, reviewed.text
     assert reviewed.json()["state"] == "under_review"
-    assert [q["id"] for q in risk.get("/api/v1/queue").json()] == [loan_id]
+    assert [q["id"] for q in risk.get("/api/v1/queue").json()["items"]] == [loan_id]
 
     approved = risk.post(
         f"/api/v1/loans/{loan_id}/approve",
@@ -60,7 +60,7 @@ def test_a_loan_lives_its_whole_life_over_http_and_the_books_verify(as_user: Any
     assert settled.status_code == 201, settled.text
     assert settled.json()["state"] == "closed"
 
-    events = ops.get(f"/api/v1/loans/{loan_id}/events").json()
+    events = ops.get(f"/api/v1/loans/{loan_id}/events").json()["items"]
     assert [e["to"] for e in events][-1] == "closed"
 
     verified = auditor.post("/api/v1/audit/verify")

@@ -44,7 +44,9 @@ def test_one_key_from_many_clients_lands_once_and_all_get_the_same_body(server: 
         assert {a.status_code for a in answers + distinct} == {201}, [a.text for a in answers]
         assert len({a.text for a in answers}) == 1
         assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == CLIENTS - 1
-        trail: list[dict[str, Any]] = http.get(f"{loan}/events", headers=bearer("ops")).json()
+        trail: list[dict[str, Any]] = http.get(
+            f"{loan}/events", headers=bearer("ops"), params={"limit": 200}
+        ).json()["items"]
         assert len([e for e in trail if e["name"] == "RepaymentPosted"]) == 1 + CLIENTS
         verified = http.post("/api/v1/audit/verify", headers=bearer("auditor")).json()
         assert verified["ok"] is True, verified["problems"]

@@ -39,7 +39,7 @@ def test_a_replayed_repayment_answers_the_first_body_and_moves_no_money(as_user:
     assert again.json() == first.json()
     payments = [
         e
-        for e in ops.get(f"/api/v1/loans/{loan_id}/events").json()
+        for e in ops.get(f"/api/v1/loans/{loan_id}/events").json()["items"]
         if e["name"] == "RepaymentPosted"
     ]
     assert len(payments) == 1
@@ -55,7 +55,7 @@ def test_the_same_key_with_another_body_is_422(as_user: Any) -> None:
     )
     assert other.status_code == 422
     assert other.json()["detail"] == "idempotency key 'k' was already used for a different request"
-    trail = ops.get(f"/api/v1/loans/{loan_id}/events").json()
+    trail = ops.get(f"/api/v1/loans/{loan_id}/events").json()["items"]
     assert len([e for e in trail if e["name"] == "RepaymentPosted"]) == 1
 
 
@@ -173,7 +173,8 @@ def test_the_review_queue_comes_a_page_at_a_time_oldest_first(as_user: Any) -> N
         ops.post(f"/api/v1/loans/{loan_id}/review", json={"business_date": DAY})
     risk = as_user("risk")
     pages = [risk.get("/api/v1/queue", params={"limit": 2, "offset": n}).json() for n in (0, 2)]
-    assert [[q["id"] for q in page] for page in pages] == [ids[:2], ids[2:]]
+    assert [[q["id"] for q in page["items"]] for page in pages] == [ids[:2], ids[2:]]
+    assert [page["total"] for page in pages] == [3, 3]
 
 
 def test_a_malformed_idempotency_key_is_400_naming_the_header(as_user: Any) -> None:

@@ -3,16 +3,18 @@ gate with four eyes, KPIs, and unknown products or stages as 404."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from lendflow.config.settings import Settings
 from lendflow.identity.tokens import create_token
+from lendflow.lifecycle.catalog import samples_folder
 from lendflow.lifecycle.products import create_product
 from lendflow.workspace.context import Workspace
 from tests.web.api_helpers import TOKENS, application
@@ -24,12 +26,8 @@ COMMITTEE = ("pm", "head", "committee1", "committee2")
 
 
 @pytest.fixture
-def anxin(ws: Workspace, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The draft product anxin, and tokens for the product people and the committee.
-
-    The stage flow opens the workspace the environment names, as a served API does.
-    """
-    monkeypatch.setenv("LENDFLOW_DATABASE_URL", settings.resolved_database_url)
+def anxin(ws: Workspace) -> str:
+    """The draft product anxin, and tokens for the product people and the committee."""
     admin = ws.actor("admin")
     for user in COMMITTEE:
         TOKENS[user] = create_token(ws, admin, user, ISSUED, label="tests").token
@@ -128,7 +126,7 @@ def test_a_stage_out_of_order_is_refused_before_any_run(
     ("body", "field"),
     [({"samples": False}, None), ({"samples": True, "inputs": {}}, "inputs"), ({}, "samples")],
 )
-def test_a_stage_run_takes_only_the_samples_and_no_unknown_field(
+def test_a_json_stage_run_takes_the_samples_and_no_unknown_field(
     anxin: str, as_user: Callable[..., Any], body: dict[str, Any], field: str | None
 ) -> None:
     refused = as_user("pm").post("/api/v1/products/anxin/stages/charter/runs", json=body)
@@ -137,6 +135,100 @@ def test_a_stage_run_takes_only_the_samples_and_no_unknown_field(
         assert field in [e["field"] for e in refused.json()["errors"]]
     runs = as_user("auditor").get("/api/v1/products/anxin").json()["pipeline"]["stages"][0]
     assert runs["runs"] == 0
+
+
+CHARTER_URL = "/api/v1/products/anxin/stages/charter/runs"
+BOUNDARY = "lendflow-test-boundary"
+
+
+def form(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+    """A multipart/form-data request, written by hand: httpx sends fields alone url-encoded."""
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts += [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"'
+        "\r\nContent-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for name, (filename, data) in files.items()
+    ]
+    body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+    return {
+        "content": body,
+        "headers": {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    }
+
+
+def test_a_stage_run_takes_its_inputs_as_multipart_files(
+    anxin: str, as_user: Callable[..., Any]
+) -> None:
+    ours = (samples_folder() / "charter.yaml").read_bytes() + b"\n# our own copy\n"
+    started = as_user("pm").post(
+        CHARTER_URL,
+        **form({"business_date": CHARTER_DAY.isoformat()}, {"charter": ("our charter.yaml", ours)}),
+    )
+    assert started.status_code == 202, started.text
+    run = finished(as_user, started.headers["Location"])
+    assert (run["status"], run["business_date"]) == ("succeeded", CHARTER_DAY.isoformat())
+    (given,) = run["inputs"]
+    assert (given["name"], given["from_samples"]) == ("charter", False)
+    assert (given["sha256"], given["size"]) == (hashlib.sha256(ours).hexdigest(), len(ours))
+    assert given["file"].endswith("our_charter.yaml")
+    deadline = time.monotonic() + 30  # the run keeps the text; the sent file goes with the flow
+    while Path(given["file"]).exists():
+        assert time.monotonic() < deadline, "the sent file outlived its flow"
+        time.sleep(0.1)
+
+
+def test_a_multipart_stage_run_may_take_the_samples(
+    anxin: str, as_user: Callable[..., Any]
+) -> None:
+    started = as_user("pm").post(
+        CHARTER_URL, **form({"samples": "true", "business_date": CHARTER_DAY.isoformat()}, {})
+    )
+    assert started.status_code == 202, started.text
+    run = finished(as_user, started.headers["Location"])
+    assert run["status"] == "succeeded" and run["inputs"][0]["from_samples"] is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "files", "field", "detail"),
+    [
+        ({}, {"survey": ("s.csv", b"a,b\n")}, "survey", "stage charter has no input 'survey'"),
+        ({"samples": "true"}, {"other": ("o", b"x")}, "other", "has no input 'other'"),
+        ({}, {"charter": ("c.yaml", b"\xff\xfe\x00bad")}, "charter", "c.yaml is not UTF-8 text"),
+        ({"samples": "true", "x": "1"}, {}, "x", "'x' is not a file"),
+        ({"samples": "maybe"}, {}, "samples", "samples must be true or false"),
+        ({"business_date": "2026-02-30"}, {}, "business_date", "business_date is not a date"),
+        ({"samples": "false"}, {}, "charter", "needs the input charter as a file"),
+    ],
+)
+def test_a_multipart_stage_run_names_the_field_it_refuses(
+    anxin: str,
+    as_user: Callable[..., Any],
+    fields: dict[str, str],
+    files: dict[str, tuple[str, bytes]],
+    field: str,
+    detail: str,
+) -> None:
+    refused = as_user("pm").post(CHARTER_URL, **form(fields, files))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == field
+    assert detail in refused.json()["detail"]
+    runs = as_user("auditor").get("/api/v1/products/anxin").json()["pipeline"]["stages"][0]
+    assert runs["runs"] == 0
+
+
+def test_a_missing_input_is_named_and_a_file_over_the_body_limit_is_413(
+    anxin: str, as_user: Callable[..., Any]
+) -> None:
+    missing = as_user("pm").post(CHARTER_URL, json={"samples": False})
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "charter"
+    big = as_user("pm").post(CHARTER_URL, **form({}, {"charter": ("c.yaml", b"a" * 1024 * 1024)}))
+    assert big.status_code == 413
 
 
 def test_products_are_listed_and_shown(ws: Workspace, as_user: Callable[..., Any]) -> None:

@@ -47,7 +47,9 @@ CHECKS = [
 
 
 @pytest.fixture
-def web_schema(ws: Workspace, settings: Settings) -> Iterator[Any]:
+def web_schema(ws: Workspace, settings: Settings, prefect_harness: None) -> Iterator[Any]:
+    """The document of an app over a small book; close of business and stage runs it
+    starts are Prefect flow runs, on the test harness's server."""
     if not settings.resolved_database_url.startswith("sqlite"):
         pytest.skip("the schema is the same on every database; SQLite is enough")
     app = create_app(ws)

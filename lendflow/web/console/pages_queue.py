@@ -47,9 +47,9 @@ def queues(ws: Workspace, actor: Actor) -> list[Queue]:
     today = ws.today()
     if actor.can(Permission.DECIDE):
         referred = review_queue(ws, actor, today, None, 200, 0)
-        holders = claims.holders(ws, actor, [q.id for q in referred])
-        rows = [{"app": q, "claimed_by": holders.get(q.id)} for q in referred]
-        found.append(Queue("referred", len(rows), rows[:SHOWN]))
+        holders = claims.holders(ws, actor, [q.id for q in referred.items])
+        rows = [{"app": q, "claimed_by": holders.get(q.id)} for q in referred.items]
+        found.append(Queue("referred", referred.total, rows[:SHOWN]))
         mine = [r for r in rows if r["claimed_by"] == actor.name]
         found.append(Queue("mine", len(mine), mine))
     if actor.can(Permission.REVIEW) and actor.can(Permission.APPLY):

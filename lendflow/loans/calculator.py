@@ -1,0 +1,116 @@
+"""The schedule and APR calculator, as `lendflow calc schedule` and `POST /calc/schedule`
+take it: one set of options, one rule for a preset that contradicts them, one answer.
+
+Both entry points call `calculate`, so the API cannot answer other figures than the
+command prints; only the spelling of an option in a refusal differs (`--method` on
+the command line, `method` in a request body).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from lendflow.domain.apr import Apr, apr_of_schedule
+from lendflow.domain.bounds import check_schedule_length
+from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
+from lendflow.domain.errors import BadInput
+from lendflow.domain.schedule import (
+    Amortization,
+    InterestMethod,
+    InterestPeriod,
+    Method,
+    Schedule,
+    ScheduleTerms,
+    apply_method,
+    generate,
+)
+
+
+@dataclass(frozen=True)
+class CalcOptions:
+    """What a person may set on the calculator; amounts in fen, the rate in percent."""
+
+    principal: int
+    annual_rate: Decimal
+    repayments: int
+    disbursed: date
+    every: int = 1
+    frequency: Frequency = Frequency.MONTHS
+    amortization: Amortization | None = None
+    """Default equal instalments; a `method` sets it."""
+    interest: InterestMethod | None = None
+    """Default declining; a `method` sets it."""
+    interest_period: InterestPeriod = InterestPeriod.SAME_AS_REPAYMENT
+    days_in_year: DaysInYear = DaysInYear.D360
+    days_in_month: DaysInMonth = DaysInMonth.ACTUAL
+    principal_grace: int | None = None
+    interest_grace: int = 0
+    instalment_multiple: int | None = None
+    first_repayment: date | None = None
+    upfront_fee: int = 0
+    method: Method | None = None
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How the caller's users write an option and a value: `principal_grace` and
+    `equal_principal` in a request body (the default), `--principal-grace` and
+    `equal-principal` on the command line."""
+
+    prefix: str = ""
+    separator: str = "_"
+
+    def option(self, name: str) -> str:
+        return self.prefix + self.value(name)
+
+    def value(self, name: str) -> str:
+        return name.replace("_", self.separator)
+
+
+def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Schedule, Apr]:
+    """The schedule and its APR (`loans.presenters.schedule_view` is the JSON both entry
+    points answer with); a refusal names options as `spelling` writes them."""
+    terms = ScheduleTerms(
+        principal=options.principal,
+        annual_rate=options.annual_rate,
+        repayments=options.repayments,
+        disbursed=options.disbursed,
+        every=options.every,
+        frequency=options.frequency,
+        amortization=options.amortization or Amortization.EQUAL_INSTALMENTS,
+        interest=options.interest or InterestMethod.DECLINING,
+        interest_period=options.interest_period,
+        days_in_year=options.days_in_year,
+        days_in_month=options.days_in_month,
+        principal_grace=options.principal_grace or 0,
+        interest_grace=options.interest_grace,
+        instalment_multiple=options.instalment_multiple,
+        first_repayment=options.first_repayment,
+        upfront_fee=options.upfront_fee,
+    )
+    if options.method is not None:
+        _refuse_conflicts(options, spelling)
+        terms = apply_method(terms, options.method)
+    terms.check()
+    check_schedule_length(terms.repayments, terms.every, terms.frequency)
+    result = generate(terms)
+    return result, apr_of_schedule(result)
+
+
+def _refuse_conflicts(options: CalcOptions, spelling: Spelling) -> None:
+    """A preset decides amortization and interest; refuse an option that contradicts it."""
+    method = options.method
+    assert method is not None
+    option = spelling.option
+    shown = f"{option('method')} {spelling.value(method.value)}"
+    if options.amortization is not None or options.interest is not None:
+        raise BadInput(
+            f"{shown} sets amortization and interest; drop {option('amortization')}"
+            f"/{option('interest')}"
+        )
+    if method in (Method.INTEREST_ONLY, Method.BULLET) and options.principal_grace:
+        raise BadInput(f"{shown} sets the principal grace; drop {option('principal_grace')}")
+    if method is Method.BULLET and options.interest_grace:
+        raise BadInput(f"{shown} pays everything at maturity; drop {option('interest_grace')}")
