@@ -135,6 +135,8 @@ def book(
         [
             "loan",
             "apply",
+            "--consent",
+            "all",
             "--product",
             "cash-easy",
             "--name",

@@ -34,6 +34,7 @@ from lendflow.close_of_business.results import SweepCounts
 from lendflow.config.cob import load_cob_config
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
+from lendflow.domain.consents import CONSENTS
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.loans import applications, audit, disbursement, repayments
@@ -195,6 +196,7 @@ def applicant(plan: LoanPlan, serial: int) -> Application:
         monthly_income=5_000_000,
         amount=plan.amount,
         term=plan.term,
+        consents=CONSENTS,
     )
 
 

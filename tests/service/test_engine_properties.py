@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from lendflow.access.permissions import Actor
+from lendflow.domain.consents import CONSENTS
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.domain.ledger import LOAN_BALANCES
@@ -123,6 +124,7 @@ def application_for(person: Application, step: Step) -> Application:
         monthly_income=person.monthly_income,
         amount=amount * 100,
         term=terms[step.number // 2 % len(terms)],
+        consents=CONSENTS,
     )
 
 
