@@ -4,6 +4,7 @@ personal data masked until a deliberate, recorded reveal."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -119,6 +120,15 @@ def test_a_payout_and_a_repayment_confirmed_twice_move_money_once(
     assert "paid+out" in first.headers["location"]
     assert "replayed" in again.headers["location"]
     assert events_named(console_ws, loan_id, "LoanDisbursed") == 1
+
+    papers = ops.get(f"/console/loans/{loan_id}", params={"tab": "documents"})
+    link = re.search(r'href="(/console/documents/\d+)">\d+</a></td><td>contract', papers.text)
+    assert link is not None, papers.text
+    assert ops.client.get(link.group(1)).status_code == 403  # the contract names the borrower
+    contract = risk.client.get(link.group(1))
+    assert contract.status_code == 200 and "attachment" in contract.headers["content-disposition"]
+    digest = hashlib.sha256(contract.content).hexdigest()
+    assert contract.headers["etag"] == f'"{digest}"' and digest[:16] in papers.text
 
     page = ops.get(f"/console/loans/{loan_id}")
     assert 'id="loan-state">active<' in page.text and 'id="action-repay"' in page.text

@@ -45,6 +45,7 @@ def install(app: FastAPI) -> None:
     app.include_router(signin.router)
     app.include_router(pages_queue.router)
     app.include_router(pages_loans.router)
+    app.include_router(pages_loans.documents)
     app.include_router(applications)
     app.include_router(products_router)
     app.include_router(monitoring_router)

@@ -315,3 +315,19 @@ def disburse(
         return _back(loan_id, refused=refused.message)
     said = "replayed: already paid out" if result.replayed else "paid out"
     return _back(loan_id, done=f"loan {loan_id} {said}")
+
+
+documents = APIRouter(prefix="/console/documents", include_in_schema=False)
+
+
+@documents.get("/{document_id}")
+def download(request: Request, actor: Staff, document_id: LoanId) -> Response:
+    """A document exactly as issued (its bytes and media type), with its SHA-256 as ETag."""
+    from lendflow.documents.issuing import stored_content
+
+    issued, content = stored_content(_ws(request), actor, document_id)
+    headers = {
+        "ETag": f'"{issued.sha256}"',
+        "Content-Disposition": f'attachment; filename="{issued.kind}-{issued.id}"',
+    }
+    return Response(content, media_type=issued.media_type, headers=headers)
