@@ -13,7 +13,7 @@ from lendflow.domain.identity import sample_national_id
 CHROMIUM = "/usr/bin/chromium"
 BUSINESS_DAY = date(2026, 1, 5)
 PASSWORD = "correct horse battery"
-STAFF = ("admin", "ops", "risk", "committee1", "auditor")
+STAFF = ("admin", "ops", "risk", "committee1", "auditor", "pm")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "screenshots"
 SEEDED_ID = sample_national_id(date(1991, 3, 9), 42)
 """The national ID of a borrower the workspace starts with (an application to review)."""

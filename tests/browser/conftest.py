@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
+from lendflow.lifecycle.products import create_product
 from lendflow.loans.applications import Application, apply, start_review
 from tests.browser.browser_helpers import (
     BUSINESS_DAY,
@@ -71,6 +72,7 @@ def _seed(settings: Settings) -> tuple[list[int], int]:
             )
             loan_ids.append(apply(ws, ops, application, BUSINESS_DAY).id)
         start_review(ws, ops, loan_ids[-1], BUSINESS_DAY)
+        create_product(ws, ws.actor("pm"), "anxin", "安心借", BUSINESS_DAY)  # a draft product
         return loan_ids[:-1], loan_ids[-1]
     finally:
         ws.close()

@@ -181,3 +181,37 @@ def test_an_operator_does_not_see_a_full_national_id(person: Person, console: Co
     assert re.fullmatch(r"110105\*+\d{4}", shown), shown
     assert SEEDED_ID not in ops.content()
     expect(ops.locator("#reveal")).to_have_count(0)
+
+
+def test_a_stage_run_is_started_and_its_gate_decided_by_the_committee_not_the_manager(
+    person: Person,
+) -> None:
+    """The product manager starts the charter run on the samples and follows it; at the
+    gate the manager gets no form and a forged decision is refused; a committee member
+    decides, and the product moves to research."""
+    pm = person("pm")
+    pm.goto("/console/products/anxin/stages/charter")
+    expect(pm.locator("#samples")).to_be_checked()
+    with pm.expect_navigation(url="**/stages/charter/runs/*", timeout=180_000):
+        pm.click("#start", no_wait_after=True)  # the server starts the flow (Prefect) first
+    expect(pm.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=120_000)
+    screenshot(pm, "stage-run")
+
+    pm.goto("/console/products/anxin/gates/charter")
+    expect(pm.locator("#criteria")).to_be_visible()
+    expect(pm.locator("#decide")).to_have_count(0)  # the form is the committee's
+    token = pm.locator("input[name=csrftoken]").first.get_attribute("value") or ""
+    forged = pm.request.post(
+        "/console/products/anxin/gates/charter/decisions",
+        form={"csrftoken": token, "decision": "go"},
+    )
+    assert "may not decide product gates" in forged.text()
+
+    committee = person("committee1")
+    committee.goto("/console/products/anxin/gates/charter")
+    screenshot(committee, "gate")
+    committee.select_option("#decision", "go")
+    committee.fill("#note", "证据充分")
+    committee.click("#submit-decision")
+    expect(committee.locator("main")).to_contain_text("go: anxin v1 is research")
+    expect(committee.locator("#product-state")).to_have_text("research")
