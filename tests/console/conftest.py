@@ -4,6 +4,7 @@ client per person (its own cookie jar) signed in through the real form."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,26 @@ from lendflow.web.app import create_app
 from lendflow.workspace.context import Workspace
 from tests.console.console_helpers import OPENING_DAY, PASSWORD, STAFF, Staff
 from tests.web.conftest import prefect_harness, ws  # noqa: F401 - fixtures, shared
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The console runs the same use cases as the API, whose tests cover both databases;
+    its pages are tested on SQLite, the embedded default."""
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with small costs: every test signs several people in, and the recommended
+    parameters spend a tenth of a second each on purpose (the identity tests keep them)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from lendflow.identity import users
+
+    quick = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(users, "_hasher", lambda: quick)
 
 
 @pytest.fixture
