@@ -299,6 +299,7 @@ def _raw(serial: int, referrer: str | None = None) -> dict[str, Any]:
         "amount": "10000",
         "term": 12,
         "referrer": referrer,
+        "consents": "all",
     }
 
 
