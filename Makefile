@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/lendflow demo
 
+# Two processes (pytest-xdist), a test file each at a time: most of a test's time is its
+# workspace's set-up and its waits on the database or Prefect, which overlap well on 2 cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 # Close of business on Dask and on a work pool with workers that die (README); the
 # slow test waits out a silent run's heartbeat.
