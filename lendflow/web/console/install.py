@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 
 from lendflow.domain.errors import LendflowError
 from lendflow.web.console.i18n import translator
@@ -54,20 +55,35 @@ def install(app: FastAPI) -> None:
     for error in (LendflowError, Exception):
         app.add_exception_handler(error, _html_for_console(app.exception_handlers[error]))
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    app.add_middleware(ConsoleHeaders)  # type: ignore[arg-type]
+
+
+class ConsoleHeaders:
+    """The console's security headers and its `Server-Timing`, as plain ASGI: the API's
+    requests pass straight through, paying nothing for the console's pages."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not path.startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
         began = time.perf_counter()
-        response = await call_next(request)
-        if request.url.path.startswith(PREFIX):
-            spent = (time.perf_counter() - began) * 1000
-            response.headers["Server-Timing"] = f"app;dur={spent:.1f}"
-            for name, value in SECURITY_HEADERS.items():
-                if name == "Cache-Control" and request.url.path.startswith(f"{PREFIX}/static"):
-                    continue
-                response.headers.setdefault(name, value)
-        return response
+        static = path.startswith(f"{PREFIX}/static")
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - began) * 1000:.1f}"
+                for name, value in SECURITY_HEADERS.items():
+                    if name == "Cache-Control" and static:
+                        continue
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _to_sign_in(_request: Request, exc: Exception) -> Response:
