@@ -173,8 +173,15 @@ def portfolio_counts(ws: Workspace) -> PortfolioCounts:
 
 
 def last_closed(ws: Workspace) -> date | None:
-    """The latest business date close of business has closed (per its run records)."""
-    return run_in_transaction(ws.engine, cob_runs.last_closed)
+    """The latest business date close of business has closed (per its run records).
+
+    A plain read: every console page shows it in its header, and a write transaction
+    would wait on SQLite for a close of business holding the writer."""
+    reader = ws.reader()
+    try:
+        return reader.last_closed()
+    finally:
+        reader.close()
 
 
 def record_run(ws: Workspace, run: CobRun, actor: str) -> None:

@@ -58,9 +58,3 @@ def recorded(uow: UnitOfWork, offset: int, limit: int) -> tuple[int, list[dict[s
         select(cob_runs).order_by(cob_runs.c.id.desc()).offset(offset).limit(limit)
     ).mappings()
     return total, [dict(r) for r in rows]
-
-
-def last_closed(uow: UnitOfWork) -> date | None:
-    """The latest business date a recorded run closed, if any."""
-    found: date | None = uow.connection.execute(select(func.max(cob_runs.c.to_date))).scalar()
-    return found

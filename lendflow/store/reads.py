@@ -171,6 +171,12 @@ class Reader:
                 record[name] = datetime.fromisoformat(record[name])
         return record
 
+    def last_closed(self) -> date | None:
+        """The latest business date a recorded close-of-business run closed, if any."""
+        found = self._rows("SELECT max(to_date) FROM cob_runs", ())
+        value = found[0][0] if found else None
+        return date.fromisoformat(value) if isinstance(value, str) else value
+
     def has_users(self) -> bool:
         """Whether the database keeps the directory yet (`lendflow init` seeds it)."""
         return bool(self._rows("SELECT 1 FROM users LIMIT 1", ()))
