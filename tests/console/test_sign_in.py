@@ -98,4 +98,3 @@ def test_the_language_switch_changes_the_words(browser: Callable[..., Staff]) ->
     assert "工作台" in person.get("/console").text
     person.follow(person.post("/console/language", {"lang": "en", "next": "/console"}))
     assert "Work queue" in person.get("/console").text
-
