@@ -32,6 +32,8 @@ class SweepCounts(Result):
     approvals_expired: int = 0
     penalty_accrued: int = 0
     """Fen of penalty interest accrued."""
+    penalty_capped: int = 0
+    """Fen of penalty interest not charged: the all-in charges cap left no room for it."""
     instalments_fell_due: int = 0
     reclassified: int = 0
     """Loans whose five-category class changed without a move."""
@@ -77,6 +79,9 @@ class CobRun(Result):
     approvals_expired: int
     penalty_accrued: int
     """Fen."""
+    penalty_capped: int = 0
+    """Fen of penalty not charged under the all-in charges cap (0 in runs recorded
+    before the cap)."""
     instalments_fell_due: int
     reclassified: int
     notices: int

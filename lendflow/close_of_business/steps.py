@@ -243,11 +243,10 @@ def _penalty_rate(spec: ProductSpec, policy: Policy) -> Decimal | None:
 
 
 def penalty(day: Day) -> None:
-    """Penalty interest for the day on each overdue instalment, posted once."""
-    per_item: list[tuple[int, int]] = []
-    lines: list[LedgerLine] = []
+    """Penalty interest for the day on each overdue instalment, posted once, and never
+    more than the all-in charges cap leaves of it."""
+    accrued: dict[int, list[tuple[int, int]]] = {}  # loan id: (instalment id, fen) each
     terms: dict[int, tuple[int, int, int, bool] | None] = {}  # by product version
-    total = 0
     for loan in day.judged():
         if loan.new_state != LoanStatus.OVERDUE:
             continue
@@ -258,22 +257,61 @@ def penalty(day: Day) -> None:
         if term is None:
             continue
         num, den, days, with_interest = term
-        added = 0
-        for item in loan.items:
-            amount = daily_penalty(item[3] + (item[4] if with_interest else 0), num, den, days)
-            if amount:
-                per_item.append((item[0], amount))
-                added += amount
-        if added:
-            loan.add_penalty += added
-            lines.append((loan.id, Account.PENALTY_RECEIVABLE, added, 0))
-            total += added
+        bases = [(item[0], item[3] + (item[4] if with_interest else 0)) for item in loan.items]
+        found = [
+            (item_id, amount)
+            for item_id, base in bases
+            if (amount := daily_penalty(base, num, den, days))
+        ]
+        if found:
+            accrued[loan.id] = found
+    if not accrued:
+        return
+    _hold_to_charges_cap(day, accrued)
+    per_item: list[tuple[int, int]] = []
+    lines: list[LedgerLine] = []
+    total = 0
+    for loan_id, found in accrued.items():
+        added = sum(amount for _, amount in found)
+        if not added:
+            continue
+        day.loans[loan_id].add_penalty += added
+        lines.append((loan_id, Account.PENALTY_RECEIVABLE, added, 0))
+        per_item += [entry for entry in found if entry[1]]
+        total += added
     if not total:
         return
     lines.append((None, Account.PENALTY_INCOME, 0, total))
     day.post(kind="penalty", lines=lines)
     q.execute_rows(day.uow, q.ADD_PENALTY, ("b_id", "b_amount"), per_item)
     day.counts["penalty_accrued"] += total
+
+
+def _hold_to_charges_cap(day: Day, accrued: dict[int, list[tuple[int, int]]]) -> None:
+    """Cut each loan's penalty for the day to what the all-in charges cap leaves.
+
+    The cap allows its rate on the principal outstanding at each close of business
+    since payout (today's included); everything charged so far, today's interest and
+    fees fallen due included, comes off it first, and penalty takes only the rest. A
+    cut is taken from the latest instalments first, so the oldest arrears keep theirs.
+    """
+    cap = day.policy.charges_cap
+    for loan_id, principal_days, charged in q.fetch_by_ids(
+        day.uow, q.CHARGES_SO_FAR, sorted(accrued), {}
+    ):
+        found = accrued[loan_id]
+        room = cap.allowed(principal_days + day.loans[loan_id].principal) - int(charged)
+        cut = sum(amount for _, amount in found) - max(room, 0)
+        if cut <= 0:
+            continue
+        day.counts["penalty_capped"] += cut
+        for at in range(len(found) - 1, -1, -1):
+            item_id, amount = found[at]
+            taken = min(amount, cut)
+            found[at] = (item_id, amount - taken)
+            cut -= taken
+            if not cut:
+                break
 
 
 def _penalty_terms(day: Day, spec: ProductSpec) -> tuple[int, int, int, bool] | None:

@@ -19,12 +19,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AprCap(Strict):
-    """The most a loan may cost a year, fees included (PBOC APR).
-
-    Either a fixed percent, or a multiple of the one-year Loan Prime Rate as
-    published on a date (the LPR changes; the policy names the value it uses).
-    """
+class RateLimit(Strict):
+    """A limit in percent a year: a fixed percent, or a multiple of the one-year Loan
+    Prime Rate as published on a date (the LPR changes; the policy names the value it
+    uses)."""
 
     kind: Literal["fixed", "lpr_multiple"] = "fixed"
     percent: Percent | None = Decimal(24)
@@ -33,13 +31,13 @@ class AprCap(Strict):
     lpr_date: date | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> AprCap:
+    def _complete(self) -> RateLimit:
         if self.kind == "fixed" and self.percent is None:
-            raise ValueError("a fixed APR cap needs percent")
+            raise ValueError("a fixed cap needs percent")
         if self.kind == "lpr_multiple" and (
             self.multiple is None or self.lpr is None or self.lpr_date is None
         ):
-            raise ValueError("an LPR-multiple APR cap needs multiple, lpr and lpr_date")
+            raise ValueError("an LPR-multiple cap needs multiple, lpr and lpr_date")
         return self
 
     @property
@@ -55,6 +53,33 @@ class AprCap(Strict):
         if self.kind == "lpr_multiple":
             return f"{self.limit}% ({self.multiple} x one-year LPR {self.lpr}% of {self.lpr_date})"
         return f"{self.limit}%"
+
+
+class AprCap(RateLimit):
+    """The most a loan may cost a year, fees included (PBOC APR)."""
+
+
+class ChargesCap(RateLimit):
+    """The most a borrower may be charged in all, a year: contract interest, penalty
+    interest, compound interest and fees together.
+
+    Courts do not support what financial lenders charge beyond 24% a year in all
+    (法释〔2020〕27号; the Supreme People's Court's 2017 opinion on financial
+    disputes, art. 2). The limit accrues day by day on the principal outstanding at
+    each close of business, at `days_in_year` days to the year (日利率 = 年利率 ÷ 360,
+    《人民币利率管理规定》 art. 24); close of business charges penalty interest only
+    up to what the charges so far leave of it. Contract interest and fees are what the
+    borrower signed for and are never cut: a product whose own charges pass the limit
+    is refused (`policy_problems`).
+    """
+
+    base: Literal["principal_outstanding"] = "principal_outstanding"
+    days_in_year: Literal[360, 365] = 360
+
+    def allowed(self, principal_days: int) -> int:
+        """What the limit allows, in fen (rounded down), on `principal_days` fen-days."""
+        num, den = self.limit.as_integer_ratio()
+        return principal_days * num // (den * 100 * self.days_in_year)
 
 
 class CollectionHours(Strict):
@@ -162,6 +187,7 @@ class Policy(Strict):
     """The lender's regulatory limits."""
 
     apr_cap: AprCap = Field(default_factory=AprCap)
+    charges_cap: ChargesCap = Field(default_factory=ChargesCap)
     single_borrower_cap: Fen = 20_000_000
     no_upfront_deduction: bool = True
     overdue_charges_cap: Percent = Field(

@@ -10,6 +10,7 @@ import math
 import re
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -478,6 +479,7 @@ def policy_problems(
             f"{source}: penalty.annual_rate: {spec.penalty.annual_rate}% exceeds the policy cap"
             f" on overdue charges {policy.overdue_charges_cap}%"
         )
+    problems += _charges_cap_problems(spec, policy, source, apr)
     cap = borrower_cap(policy, spec.kind)
     if spec.amount.max > cap:
         problems.append(
@@ -485,6 +487,44 @@ def policy_problems(
             f" owe for {spec.kind} loans, {format_fen(cap)} (policy concentration)"
         )
     return problems
+
+
+def _charges_cap_problems(
+    spec: ProductSpec, policy: Policy, source: str, apr: Decimal
+) -> list[str]:
+    """A product that could comply with the all-in charges cap only by being cut every day.
+
+    Contract interest and fees are never cut, so a costliest APR above the cap is
+    refused (named once: when the APR cap is the lower, its own problem says it). Once
+    a loan has matured unpaid, penalty interest is all that still accrues, on at least
+    the whole principal outstanding: a daily penalty rate above the cap's daily rate
+    would be cut on every such day, whatever the loan paid before.
+    """
+    cap = policy.charges_cap
+    problems: list[str] = []
+    if cap.limit < apr <= policy.apr_cap.limit:
+        problems.append(
+            f"{source}: rate: highest APR {apr.quantize(Decimal('0.01'))}% (fees included)"
+            f" exceeds the all-in charges cap {cap.describe()}: contract charges are never cut"
+        )
+    if spec.penalty is not None:
+        days = _PENALTY_YEAR_FLOOR[spec.penalty.days_in_year]
+        if Fraction(spec.penalty.annual_rate) / days > Fraction(cap.limit) / cap.days_in_year:
+            problems.append(
+                f"{source}: penalty.annual_rate: {spec.penalty.annual_rate}% over {days} days"
+                f" exceeds the all-in charges cap {cap.describe()} over {cap.days_in_year}"
+                " days: every overdue day after maturity would be cut"
+            )
+    return problems
+
+
+# The fewest days a penalty's year may have: its daily rate is highest then.
+_PENALTY_YEAR_FLOOR = {
+    DaysInYear.ACTUAL: 365,
+    DaysInYear.D360: 360,
+    DaysInYear.D364: 364,
+    DaysInYear.D365: 365,
+}
 
 
 def costliest_loan(spec: ProductSpec, rate: Decimal | None = None) -> tuple[Decimal, int, int]:

@@ -12,11 +12,13 @@ from datetime import date
 from typing import Any, TypeVar
 
 from lendflow.access.permissions import Actor
+from lendflow.config.policy import ChargesCap as CapRule
 from lendflow.customers.views import customer_view, text_view
 from lendflow.domain.repayment import InstalmentState, payoff_quote
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.results import (
     Apr,
+    ChargesCap,
     CreditDecision,
     CustomerView,
     LoanResult,
@@ -45,6 +47,22 @@ def outstanding_of(
     )
 
 
+def charges_cap_of(
+    cap: CapRule, loan: Mapping[str, Any], rows: list[dict[str, Any]]
+) -> ChargesCap | None:
+    """Where the loan stands against the all-in charges cap, as close of business left it;
+    None before payout."""
+    if loan["disbursed_on"] is None or not rows:
+        return None
+    fallen_due = [r for r in rows if r["recognised"]]
+    charged = sum(r["penalty"] for r in rows) + sum(
+        r["interest"] - r["interest_waived"] + r["fee"] - r["fee_waived"] for r in fallen_due
+    )
+    return ChargesCap(
+        rate=cap.limit, base=cap.base, charged=charged, allowed=cap.allowed(loan["principal_days"])
+    )
+
+
 def present_loan(
     loan: Mapping[str, Any],
     rows: list[dict[str, Any]],
@@ -53,14 +71,18 @@ def present_loan(
     actor: Actor,
     as_of: date,
     result: type[L] = LoanResult,  # type: ignore[assignment]
+    cap: CapRule | None = None,
     **more: Any,
 ) -> L:
     """The loan as `loan show` shows it, built once as `result` with the `more` fields
-    that kind of answer adds (a payment, the credit decisions)."""
+    that kind of answer adds (a payment, the credit decisions); with the all-in charges
+    `cap`, where the loan stands against it."""
     states = [InstalmentState.from_row(r) for r in rows]
     payoff = None
     if loan["state"] in OUTSTANDING:
         payoff = payoff_quote(states, as_of, loan["disbursed_on"]).total
+    if cap is not None:
+        more["charges_cap"] = charges_cap_of(cap, loan, rows)
     return result(
         id=loan["id"],
         status=loan["state"],

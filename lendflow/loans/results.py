@@ -122,6 +122,8 @@ class LoanResult(Result):
     as_of: date
     payoff: Fen | None = Field(default=None, exclude_if=_absent_if_none)
     """What settles the loan on `as_of`; only for a loan still owed on (active, overdue)."""
+    charges_cap: ChargesCap | None = Field(default=None, exclude_if=_absent_if_none)
+    """The all-in charges cap so far; only for a loan paid out."""
 
 
 class ModelRef(Result):
@@ -159,6 +161,17 @@ class CreditDecision(Result):
     inputs: dict[str, Any] | None
     rules: list[Any] | None
     note: str | None
+
+
+class ChargesCap(Result):
+    """The all-in charges cap on a loan so far: the cap's rate a year and its base, what
+    the borrower has been charged to date (interest and fees fallen due, net of waivers,
+    and penalty accrued) and what the cap allows to date (through the last closed day)."""
+
+    rate: Decimal
+    base: str
+    charged: Fen
+    allowed: Fen
 
 
 class LoanDetail(LoanResult):

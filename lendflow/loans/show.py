@@ -33,6 +33,7 @@ def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanDetail:
         actor,
         as_of,
         LoanDetail,
+        ws.policy.charges_cap,
         credit_decisions=[
             credit_decision(d, note=decision_note(d, ws.cipher, actor)) for d in decisions
         ],

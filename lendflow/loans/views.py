@@ -59,7 +59,8 @@ def loan_view(
         rows = loan_store.instalments(uow, loan["id"]) if loan["state"] in DISBURSED else []
     if customer is None:
         customer = customers.get(uow, loan["customer_id"])
-    return present_loan(loan, rows, customer, ws.cipher, actor, as_of, result, **more)
+    cap = ws.policy.charges_cap
+    return present_loan(loan, rows, customer, ws.cipher, actor, as_of, result, cap, **more)
 
 
 def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanDetail:

@@ -67,7 +67,7 @@ def _fees(fees: Any) -> tuple[str, ...]:
 def _penalty(penalty: Any, what: str) -> tuple[str, ...]:
     if penalty is None:
         raise Lacking(f"{what} declares no penalty interest")
-    return (percent(penalty.annual_rate), percent(penalty.cap))
+    return (percent(penalty.annual_rate), percent(penalty.cap), percent(penalty.all_in_cap))
 
 
 def _apr(apr: Any, locale: str) -> tuple[str, ...]:

@@ -109,6 +109,8 @@ def penalty_view(spec: ProductSpec, policy: Policy) -> PenaltyView | None:
         days_in_year=days,
         cap=policy.overdue_charges_cap,
         grace_days=spec.delinquency.grace_days,
+        all_in_cap=policy.charges_cap.limit,
+        all_in_days=policy.charges_cap.days_in_year,
     )
 
 

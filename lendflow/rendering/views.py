@@ -48,7 +48,7 @@ class FeeView:
 
 @dataclass(frozen=True)
 class PenaltyView:
-    """Penalty interest (罚息) and the cap on all overdue charges."""
+    """Penalty interest (罚息), the cap on overdue charges and the all-in charges cap."""
 
     annual_rate: Decimal
     daily_rate: Decimal  # percent a day: annual_rate / days_in_year
@@ -56,6 +56,8 @@ class PenaltyView:
     days_in_year: int
     cap: Decimal  # policy: penalty and overdue fees together, percent a year
     grace_days: int
+    all_in_cap: Decimal  # policy: everything charged together, percent a year
+    all_in_days: int  # days to the year of the all-in cap
 
 
 @dataclass(frozen=True)

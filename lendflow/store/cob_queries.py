@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
@@ -158,12 +159,47 @@ ADD_PENALTY = (
     .where(instalments.c.id == bindparam("b_id"))
     .values(penalty=instalments.c.penalty + bindparam("b_amount"))
 )
+# What the all-in charges cap weighs for loans about to accrue penalty: fen-days of
+# principal through the day before, and everything charged so far (interest and fees
+# fallen due, net of waivers, an upfront fee included, and all penalty accrued).
+CHARGES_SO_FAR = (
+    select(
+        loans.c.id,
+        loans.c.principal_days,
+        func.sum(
+            instalments.c.penalty
+            + case(
+                (
+                    _RECOGNISED,
+                    instalments.c.interest
+                    - instalments.c.interest_waived
+                    + instalments.c.fee
+                    - instalments.c.fee_waived,
+                ),
+                else_=0,
+            )
+        ),
+    )
+    .select_from(loans)
+    .join(instalments, instalments.c.loan_id == loans.c.id)
+    .where(loans.c.id.in_(bindparam("ids", expanding=True)))
+    .group_by(loans.c.id, loans.c.principal_days)
+)
 # Per-loan writes carry the version the sweep read: a concurrent change is a conflict.
 SET_LOAN = update(loans).where(
     loans.c.id == bindparam("b_id"), loans.c.version == bindparam("b_version")
 )
 # Every live loan of the range closed through the day before: now closed through `d`.
-WATERMARK = update(loans).where(_IN_RANGE, _LIVE_OPEN).values(cob_through=bindparam("d"))
+# Closing a day also adds the day's principal outstanding to the loan's fen-days, the base
+# of the all-in charges cap: the pages are written anyway, so it costs next to nothing.
+WATERMARK = (
+    update(loans)
+    .where(_IN_RANGE, _LIVE_OPEN)
+    .values(
+        cob_through=bindparam("d"),
+        principal_days=loans.c.principal_days + loans.c.principal_outstanding,
+    )
+)
 ID_BATCH = 900  # ids bound per statement: below SQLite's parameter limit on old builds
 
 

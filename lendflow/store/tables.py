@@ -185,6 +185,11 @@ class Loan(StoredTable, table=True):
     written_off_amount: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
     )
+    principal_days: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    """Fen-days of principal outstanding, one day's balance added at each close of
+    business: the base the all-in charges cap accrues on (`policy.ChargesCap`)."""
     dpd: int = 0
     bucket: str = _str(16, "M0")
     classification: str = _str(32, "normal")

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lendflow.config.loading import read_yaml
-from lendflow.config.policy import AprCap, Policy, load_policy
+from lendflow.config.policy import AprCap, ChargesCap, Policy, load_policy
 from lendflow.config.product_spec import (
     example_product_paths,
     highest_apr,
@@ -87,6 +87,33 @@ def test_lpr_multiple_cap_and_deducted_fees() -> None:
     problems = policy_problems(spec, policy, "s.yaml")
     assert any("deducting fees from the principal" in p for p in problems)
     assert any("12.00% (4 x one-year LPR 3.00% of 2025-05-20)" in p for p in problems)
+
+
+def test_the_shipped_products_fit_the_all_in_charges_cap() -> None:
+    for path in example_product_paths():
+        assert policy_problems(load_product(path), load_policy(), path.name) == []
+
+
+def test_a_penalty_cut_every_day_after_maturity_is_refused() -> None:
+    # cash-easy: 24% a year over 360 days a day; a cap of 24% over 365 days allows less
+    spec = parse_product(example("cash-easy"), "c.yaml")
+    problems = policy_problems(spec, Policy(charges_cap=ChargesCap(days_in_year=365)), "c.yaml")
+    assert problems == [
+        "c.yaml: penalty.annual_rate: 24.00% over 360 days exceeds the all-in charges cap 24%"
+        " over 365 days: every overdue day after maturity would be cut"
+    ]
+
+
+def test_contract_charges_above_a_stricter_all_in_cap_are_refused() -> None:
+    spec = parse_product(example("cash-easy"), "c.yaml")
+    cap = ChargesCap(kind="lpr_multiple", multiple=4, lpr="3.50", lpr_date="2025-05-20")
+    problems = policy_problems(spec, Policy(charges_cap=cap), "c.yaml")
+    assert len(problems) == 2  # its costliest loan, and its penalty at 24%
+    assert problems[0].startswith("c.yaml: rate: highest APR ")
+    assert problems[0].endswith(
+        "exceeds the all-in charges cap 14.00% (4 x one-year LPR 3.50% of 2025-05-20):"
+        " contract charges are never cut"
+    )
 
 
 def test_bad_yaml_is_one_line_with_the_line_number(tmp_path: Path) -> None:

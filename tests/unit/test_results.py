@@ -69,7 +69,7 @@ def test_a_cob_run_reports_the_keys_it_always_has() -> None:
     shown = run.model_dump(mode="json")
     assert list(shown) == [
         "from", "to", "chunks", "loans_scanned", "became_overdue", "cured", "written_off",
-        "written_off_principal", "approvals_expired", "penalty_accrued",
+        "written_off_principal", "approvals_expired", "penalty_accrued", "penalty_capped",
         "instalments_fell_due", "reclassified", "notices", "buckets", "classes", "anchor",
     ]  # fmt: skip
     assert shown["from"] == "2026-03-01" and shown["penalty_accrued"] == 1_761  # fen, as ever
