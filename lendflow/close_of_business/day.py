@@ -53,6 +53,7 @@ class LoanDay:
     dpd: int = 0
     bucket: str = ""
     classification: str = ""
+    held_since: date | None = None  # as read
     judged: bool = False  # read in full and judged by the delinquency step
     spec: ProductSpec | None = None
     items: list[Item] = field(default_factory=list)
@@ -61,6 +62,8 @@ class LoanDay:
     new_dpd: int = 0
     new_bucket: str = ""
     new_classification: str = ""
+    new_held_since: date | None = None
+    reason: str = ""  # why the class is what it is today
     moved: bool = False  # status, days past due, bucket or class changed
     written_off: bool = False  # moved to written_off with balances to take off the books
     add_interest: int = 0
@@ -91,7 +94,9 @@ class LoanDay:
             self.interest,
             self.fee,
             self.penalty,
+            held_since,
         ) = row
+        self.held_since = q.as_date(held_since) if held_since is not None else None
         self.new_state = self.state
         self.judged = True
 
@@ -195,6 +200,7 @@ class Day:
                     dpd=loan.new_dpd,
                     bucket=loan.new_bucket,
                     classification=loan.new_classification,
+                    held_since=loan.new_held_since,
                     version=loan.version + 1,
                     updated_at=now,
                 )

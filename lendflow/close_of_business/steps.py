@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.day import Day, Item, LoanDay, set_checked
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.calendar import year_length
+from lendflow.domain.classification import UpgradeRule, grade, on_time_days
 from lendflow.domain.delinquency import (
     bucket_for,
-    classification_for,
     daily_penalty,
     days_late,
     effective_dpd,
@@ -123,6 +124,8 @@ def _load_delinquent(day: Day) -> None:
         items[item[1]].append(item)
     rows = q.fetch(day.uow, q.OVERDUE_BEFORE, day.params)
     seen = {r[0] for r in rows}
+    rows += [r for r in q.fetch(day.uow, q.HELD, day.params) if r[0] not in seen]
+    seen = {r[0] for r in rows}
     missing = sorted(loan_id for loan_id in items if loan_id not in seen)
     rows += q.fetch_by_ids(day.uow, q.LOANS_BY_IDS, missing, day.params)
     loans = day.loans
@@ -145,6 +148,7 @@ class _Rules:
     write_off_dpd: int
     buckets: list[tuple[str, int | None]]
     classes: list[tuple[str, int]]
+    upgrade: UpgradeRule
 
     @classmethod
     def of(cls, spec: ProductSpec) -> _Rules:
@@ -154,8 +158,18 @@ class _Rules:
             rules.grace_days,
             rules.write_off_dpd,
             [(b.name, b.max_dpd) for b in rules.buckets],
-            [(level.code, level.min_dpd) for level in rules.classification],
+            rules.levels,
+            rules.upgrade.rule(),
         )
+
+
+def _on_time(day: Day) -> dict[int, list[tuple[date, date | None]]]:
+    """The scheduled instalments of the loans held at their class, by loan."""
+    held = sorted(loan.id for loan in day.judged() if loan.held_since is not None)
+    found: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
+    for loan_id, due, paid in q.fetch_by_ids(day.uow, q.HELD_INSTALMENTS, held, {}):
+        found[loan_id].append((q.as_date(due), q.as_date(paid) if paid is not None else None))
+    return found
 
 
 def delinquency(day: Day) -> None:
@@ -165,6 +179,7 @@ def delinquency(day: Day) -> None:
     table = loan_machine.table
     write_offs: list[LoanDay] = []
     rules: dict[int, _Rules] = {}
+    held = _on_time(day)
     for loan in day.judged():
         found = rules.get(loan.product_version_id)
         if found is None:
@@ -186,15 +201,21 @@ def delinquency(day: Day) -> None:
         loan.new_state = table[(state, trigger)] if trigger else state
         loan.new_dpd = dpd
         loan.new_bucket = bucket_for(dpd, found.buckets)
-        loan.new_classification = classification_for(dpd, found.classes)
-        if (loan.new_state, dpd, loan.new_bucket, loan.new_classification) == (
+        since = loan.held_since
+        seen = on_time_days(held.get(loan.id, ()), since, day.d, found.grace) if since else []
+        graded = grade(found.classes, found.upgrade, loan.classification, dpd, since, day.d, seen)
+        loan.new_classification, loan.new_held_since = graded.code, graded.held_since
+        if (loan.new_state, dpd, loan.new_bucket, loan.new_classification, graded.held_since) == (
             state,
             loan.dpd,
             loan.bucket,
             loan.classification,
+            loan.held_since,
         ):
             continue
         loan.moved = True
+        reclassified = loan.classification != loan.new_classification
+        because = {"reason": graded.reason} if reclassified else {}
         if trigger:
             name, count = MOVES[trigger]
             day.event(
@@ -207,11 +228,21 @@ def delinquency(day: Day) -> None:
                 dpd=dpd,
                 bucket=loan.new_bucket,
                 classification=loan.new_classification,
+                **because,
             )
             day.counts[count] += 1
             if trigger == "write_off":
                 write_offs.append(loan)
-        elif loan.classification != loan.new_classification:
+        elif reclassified:
+            day.event(
+                loan.id,
+                loan.customer_id,
+                "LoanReclassified",
+                dpd=dpd,
+                classification=loan.new_classification,
+                previous=loan.classification,
+                **because,
+            )
             day.counts["reclassified"] += 1
     _write_off(day, write_offs)
 

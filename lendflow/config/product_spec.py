@@ -22,6 +22,7 @@ from lendflow.config.loading import load_model, parse_model
 from lendflow.config.policy import Policy, Strict, borrower_cap
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEndRule
+from lendflow.domain.classification import UpgradeRule
 from lendflow.domain.errors import BadInput
 from lendflow.domain.money import Rounding, div_round, format_fen
 from lendflow.domain.schedule import (
@@ -187,6 +188,20 @@ DEFAULT_CLASSES = [
 ]
 
 
+class Upgrade(Strict):
+    """What a non-performing loan must show before it moves up a class: its arrears paid,
+    then `instalments` consecutive instalments repaid on time and `months` months, the
+    longer of the two (the 2023 classification rules) or the first (`whichever: first`)."""
+
+    held_from: str = "substandard"
+    instalments: int = Field(default=2, ge=1)
+    months: int = Field(default=6, ge=0)
+    whichever: Literal["longer", "first"] = "longer"
+
+    def rule(self) -> UpgradeRule:
+        return UpgradeRule(self.held_from, self.instalments, self.months, self.whichever)
+
+
 class Delinquency(Strict):
     """Days-past-due rules: grace, tolerance, buckets, classification, write-off."""
 
@@ -194,7 +209,23 @@ class Delinquency(Strict):
     arrears_tolerance: Fen = 0
     buckets: list[Bucket] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
     classification: list[ClassLevel] = Field(default_factory=lambda: list(DEFAULT_CLASSES))
+    upgrade: Upgrade = Field(default_factory=Upgrade)
     write_off_dpd: int = Field(default=360, ge=1)
+
+    @property
+    def levels(self) -> list[tuple[str, int]]:
+        """The classes as the domain's functions take them: (code, min_dpd)."""
+        return [(level.code, level.min_dpd) for level in self.classification]
+
+    @model_validator(mode="after")
+    def _held_from_is_a_class(self) -> Delinquency:
+        codes = [level.code for level in self.classification]
+        if self.upgrade.held_from not in codes:
+            raise ValueError(
+                f"upgrade.held_from: {self.upgrade.held_from} is not one of the classes"
+                f" ({', '.join(codes)})"
+            )
+        return self
 
     @field_validator("buckets")
     @classmethod

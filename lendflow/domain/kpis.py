@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from lendflow.domain.calendar import add_months
+from lendflow.domain.classification import UpgradeRule, class_on
 from lendflow.domain.delinquency import bucket_for, classification_for, effective_dpd
 
 RATIO = Decimal("0.0001")
@@ -93,9 +94,12 @@ def standing(
     grace_days: int,
     buckets: Sequence[tuple[str, int | None]],
     classes: Sequence[tuple[str, int]],
+    upgrade: UpgradeRule | None = None,
 ) -> Standing | None:
     """The loan's standing on `on`; None before disbursement. Closed and written-off
-    loans stand in buckets of their own."""
+    loans stand in buckets of their own. With the `upgrade` rule, a loan that was ever
+    non-performing keeps the class close of business held it at until the evidence was
+    in (`domain.classification`), so the non-performing ratio is not understated."""
     if loan.disbursed_on is None or loan.disbursed_on > on:
         return None
     if loan.written_off_on is not None and loan.written_off_on <= on:
@@ -103,7 +107,13 @@ def standing(
     if outstanding <= 0:
         return Standing(0, 0, "closed", classes[0][0])
     dpd = dpd_on(on, loan.instalments, grace_days)
-    return Standing(outstanding, dpd, bucket_for(dpd, buckets), classification_for(dpd, classes))
+    klass = classification_for(dpd, classes)
+    if upgrade is not None:
+        held_from = classes[upgrade.held_rank(classes)][1]
+        first = first_day_beyond(loan.instalments, max(held_from, grace_days + 1) - 1)
+        if first is not None and first <= on:
+            klass = class_on(on, loan.instalments, grace_days, classes, upgrade, None, first)
+    return Standing(outstanding, dpd, bucket_for(dpd, buckets), klass)
 
 
 def portfolio(

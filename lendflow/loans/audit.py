@@ -23,13 +23,14 @@ import hashlib
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.documents.issuing import sealed_content
 from lendflow.domain import bounds
+from lendflow.domain.classification import class_on
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
 from lendflow.domain.errors import BadInput, NotFound
 from lendflow.domain.ledger import LOAN_BALANCES, Account
@@ -275,7 +276,7 @@ def _loan_problems(
         yield from _receivable_problems(loan, rows)
         yield from _delinquency_problems(loan, rows, spec)
     if loan["state"] in JUDGED:
-        yield from _grading_problems(loan, spec)
+        yield from _grading_problems(loan, rows, spec)
 
 
 def _schedule_problems(
@@ -412,18 +413,39 @@ def _dpd_on(rows: list[dict[str, Any]], through: date, spec: ProductSpec) -> set
     return allowed
 
 
-def _grading_problems(loan: dict[str, Any], spec: ProductSpec) -> Iterator[str]:
+def _grading_problems(
+    loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec
+) -> Iterator[str]:
     rules = spec.delinquency
     dpd = loan["dpd"]
     bucket = bucket_for(dpd, [(b.name, b.max_dpd) for b in rules.buckets])
     if loan["bucket"] != bucket:
         yield f"loan {loan['id']}: bucket is {loan['bucket']} but {dpd} days past due is {bucket}"
-    grade = classification_for(dpd, [(c.code, c.min_dpd) for c in rules.classification])
-    if loan["classification"] != grade:
+    grade = classification_for(dpd, rules.levels)
+    if loan["classification"] == grade:
+        return
+    held = _held(loan, rows, spec) - {grade}
+    if loan["classification"] not in held:
+        also = f" (or {' or '.join(sorted(held))}, held by the upgrade rule)" if held else ""
         yield (
             f"loan {loan['id']}: classification is {loan['classification']} but {dpd} days"
-            f" past due is {grade}"
+            f" past due is {grade}{also}"
         )
+
+
+def _held(loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec) -> set[str]:
+    """The class the upgrade rule (`domain.classification`) gives the loan, from its
+    instalments' due and paid dates, as close of business left it and as a repayment
+    since may have left it."""
+    through = loan["cob_through"]
+    if through is None or loan["disbursed_on"] is None:
+        return set()
+    rules = spec.delinquency
+    history = [(r["due_date"], r["paid_on"]) for r in rows if r["n"] > 0]
+    return {
+        class_on(on, history, rules.grace_days, rules.levels, rules.upgrade.rule())
+        for on in (through, through + timedelta(days=1))
+    }
 
 
 def _payout_problems(facts: _BookFacts) -> Iterator[str]:

@@ -16,6 +16,7 @@ from lendflow.domain.business_date import (
     check_open_date,
     open_date,
 )
+from lendflow.domain.classification import grade
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
@@ -184,10 +185,12 @@ def _post(
             as_of=as_of,
             event_name="LoanClosed",
             context={"outstanding": loan.owed_on_books(outcome.balances)},
-            changes={**outcome.balances, "closed_on": as_of, **_current(spec)},
+            changes={**outcome.balances, "closed_on": as_of, **_current(spec), "held_since": None},
             payload={"credit_balance": after["credit_balance"]},
         )
     if outcome.trigger == "cure":
+        cured = _cured(spec, row, as_of)
+        reason = cured.pop("reason")
         return _move(
             uow,
             row,
@@ -196,7 +199,8 @@ def _post(
             actor=actor,
             as_of=as_of,
             event_name="LoanCured",
-            changes={**outcome.balances, **_current(spec)},
+            changes={**outcome.balances, **cured},
+            payload={"classification": cured["classification"], "reason": reason},
         )
     return loan_store.save(uow, row, outcome.balances) if outcome.balances else row
 
@@ -353,6 +357,19 @@ def _answer(
         result=RepaymentResult,
         payment=payment,
     )
+
+
+def _cured(spec: ProductSpec, row: dict[str, Any], as_of: date) -> dict[str, Any]:
+    """Days past due, bucket and class of a loan whose arrears were just paid: a
+    non-performing one keeps its class until the evidence is in (`domain.classification`)."""
+    rules = spec.delinquency
+    graded = grade(rules.levels, rules.upgrade.rule(), row["classification"], 0, None, as_of, [])
+    return {
+        **_current(spec),
+        "classification": graded.code,
+        "held_since": graded.held_since,
+        "reason": graded.reason,
+    }
 
 
 def _current(spec: ProductSpec) -> dict[str, Any]:

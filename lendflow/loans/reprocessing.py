@@ -235,5 +235,6 @@ def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
             "cob_through": loan["disbursed_on"] - timedelta(days=1),
             "closed_on": None,
             "principal_days": 0,  # each day closed again adds its balance back
+            "held_since": None,
         },
     )

@@ -66,7 +66,8 @@ class Book:
                 self.outstanding(record.loan_id, on),
                 rules.grace_days,
                 [(b.name, b.max_dpd) for b in rules.buckets],
-                [(c.code, c.min_dpd) for c in rules.classification],
+                rules.levels,
+                rules.upgrade.rule(),
             )
             if found is not None:
                 out[record.loan_id] = found

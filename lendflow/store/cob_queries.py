@@ -136,6 +136,7 @@ LOAN_COLUMNS = (
     loans.c.interest_receivable,
     loans.c.fee_receivable,
     loans.c.penalty_receivable,
+    loans.c.held_since,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
 # active loan has no days past due: the sweep moves a loan with any to overdue, and
@@ -146,6 +147,12 @@ OVERDUE_BEFORE = select(*LOAN_COLUMNS).where(
 LOANS_BY_IDS = select(*LOAN_COLUMNS).where(
     loans.c.id.in_(bindparam("ids", expanding=True)), _LIVE_OPEN
 )
+# Loans held at a non-performing class after their arrears were paid (`ix_loans_held`).
+HELD = select(*LOAN_COLUMNS).where(_IN_RANGE, loans.c.held_since.is_not(None), _LIVE_OPEN)
+# Each scheduled instalment of held loans (not an upfront fee): due date and when paid.
+HELD_INSTALMENTS = select(
+    instalments.c.loan_id, instalments.c.due_date, instalments.c.paid_on
+).where(instalments.c.loan_id.in_(bindparam("ids", expanding=True)), instalments.c.n > 0)
 
 NOTICES_SENT = select(notices.c.loan_id, notices.c.dpd).where(
     notices.c.loan_id.in_(bindparam("ids", expanding=True)), notices.c.kind == "collection"

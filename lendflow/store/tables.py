@@ -191,6 +191,9 @@ class Loan(StoredTable, table=True):
     """Fen-days of principal outstanding, one day's balance added at each close of
     business: the base the all-in charges cap accrues on (`policy.ChargesCap`)."""
     dpd: int = 0
+    held_since: date | None = None
+    """A non-performing loan whose arrears were paid on this date keeps its class until
+    the evidence is in (`domain.classification`); None when it is not held."""
     bucket: str = _str(16, "M0")
     classification: str = _str(32, "normal")
     cob_through: date | None = None
@@ -749,3 +752,11 @@ work_claims = _table(WorkClaim)
 related_parties = _table(RelatedParty)
 collection_contacts = _table(CollectionContact)
 consents = _table(Consent)
+
+# Close of business reads the few loans held at a non-performing class every night.
+Index(
+    "ix_loans_held",
+    loans.c.id,
+    sqlite_where=loans.c.held_since.is_not(None),
+    postgresql_where=loans.c.held_since.is_not(None),
+)

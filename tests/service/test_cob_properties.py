@@ -271,7 +271,11 @@ def amount_for(ws: Workspace, loan_id: int, payment: PaymentPlan) -> int | None:
         return max(1, due - 20 * payment.share)
     if payment.kind == "instalment":
         first = rows[0]
-        return first["principal"] + first["interest"] + first["fee"]
+        scheduled = first["principal"] + first["interest"] + first["fee"]
+        # a borrower with a few fen left who pays a whole instalment is refused beyond
+        # the policy's overpayment limit: they pay at most what the lender would take
+        settles = repayments.quote(ws, ws.actor("ops"), loan_id, payment.day).total
+        return min(scheduled, settles + ws.policy.max_overpayment)
     if payment.kind == "partial":
         return max(1, due * payment.share // 100)
     return repayments.quote(ws, ws.actor("ops"), loan_id, payment.day).total
