@@ -87,6 +87,11 @@ class Apr:
         """The figure the APR cap is held against: the higher compound figure."""
         return max(self.compound, self.actual_dates)
 
+    @property
+    def lowest(self) -> Decimal:
+        """The lower compound figure: the bottom of a range that holds both."""
+        return min(self.compound, self.actual_dates)
+
     def label(self, places: int = 2) -> str:
         q = Decimal(1).scaleb(-places)
         return (
