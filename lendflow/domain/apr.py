@@ -28,9 +28,11 @@ months of 28 days.
 
 The cap check (`config.product_spec.costliest_loan`, used by `product validate`,
 the design gate and credit review's pricing) takes `Apr.highest`, the higher of
-the compound figures over periods and over actual dates. The announcement asks
-for the IRR of what the borrower really pays and really holds, which the
-actual-dates figure measures; the periodic figure is also printed on every
+the compound figures over periods and over actual dates. This is a reading, made
+explicit here: the announcement's formula counts whole repayment periods and says
+nothing of a period shorter or longer than the others, but it asks for the cost
+against the principal the borrower actually holds and for how long, which the
+actual-dates figure measures; and the periodic figure is still printed on every
 contract, so neither figure a borrower reads may pass the cap.
 
 Solved by Newton's method on `Decimal` at 40 digits, bracketed by bisection
@@ -63,7 +65,6 @@ DAYS_IN_YEAR = 365
 """The year of the actual-dates APR: every year 365 days, as a spreadsheet's XIRR counts."""
 
 ACTUAL_DATES_BASIS = "XIRR over actual dates, 365-day year"
-ACTUAL_DATES_BASIS_ZH = "按实际日期计算的内部收益率（XIRR），一年按365天"
 
 DatedFlow = tuple[date, int]
 """Money moving on a day, in fen: positive to the borrower, negative from them."""
