@@ -11,6 +11,8 @@ import typer
 from lendflow.cli.common import parse_date, parse_money
 from lendflow.domain.bounds import AmountKind
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
+from lendflow.domain.money import Rounding
+from lendflow.domain.schedule import LeapYears, MultipleRounding
 
 app = typer.Typer(
     help="Price a product or quote a customer: schedules and APR.", no_args_is_help=True
@@ -111,9 +113,24 @@ def schedule(
             "interest-only 先息后本, bullet 一次性还本付息."
         ),
     ] = None,
+    rounding: Annotated[
+        Rounding, typer.Option(help="How a fraction of a fen is settled (a product's rounding).")
+    ] = Rounding.HALF_UP,
+    leap_years: Annotated[
+        LeapYears,
+        typer.Option(
+            help="With --days-in-year actual: a leap year's day is 1/366 (split) or 1/365"
+            " (fixed_365)."
+        ),
+    ] = LeapYears.SPLIT,
+    multiple_rounding: Annotated[
+        MultipleRounding,
+        typer.Option(help="Instalment to the --instalment-multiple: nearest, or always up."),
+    ] = MultipleRounding.NEAREST,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Print a repayment schedule with totals and the APR (IRR and simple)."""
+    """Print a repayment schedule with totals and the APR: per repayment period (IRR
+    compound and simple) and over the actual dates (XIRR, 365-day year)."""
     from lendflow.cli.output import print_json
     from lendflow.cli.tables import print_schedule
     from lendflow.domain.money import parse_decimal
@@ -139,6 +156,9 @@ def schedule(
         first_repayment=first_repayment,
         upfront_fee=upfront_fee,
         method=Method(_enum(method, Method)) if method else None,
+        rounding=rounding,
+        leap_years=leap_years,
+        multiple_rounding=multiple_rounding,
     )
     result, apr = calculate(options, Spelling(prefix="--", separator="-"))
     if json_output:

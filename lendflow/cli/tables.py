@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from lendflow.cli.output import console
-from lendflow.domain.apr import Apr
+from lendflow.domain.apr import ACTUAL_DATES_BASIS, Apr
 from lendflow.domain.money import format_fen, format_grouped
 from lendflow.domain.schedule import Schedule
 from lendflow.loans.presenters import percent
 
 if TYPE_CHECKING:
+    from lendflow.loans.results import Apr as LoanApr
     from lendflow.loans.results import LoanResult, LoanSchedule, TransactionPage
 
 
 def print_schedule(result: Schedule, apr: Apr) -> None:
-    """A schedule with its totals, any upfront fee, and the APR by both conventions."""
+    """A schedule with its totals, any upfront fee, and the APR on each basis: per
+    repayment period (compound and simple) and over the actual dates."""
     table = Table(title=f"Repayment schedule (disbursed {result.terms.disbursed.isoformat()})")
     for column in ("#", "Due date", "Principal", "Interest", "Fee", "Total", "Balance"):
         table.add_column(column, justify="left" if column == "Due date" else "right")
@@ -46,7 +48,8 @@ def print_schedule(result: Schedule, apr: Apr) -> None:
         console.print(f"Upfront fee at disbursement: {format_grouped(result.terms.upfront_fee)}")
     console.print(
         f"APR: {percent(apr.compound)}% (IRR, compound 复利)"
-        f"   {percent(apr.simple)}% (simple 单利)",
+        f"   {percent(apr.simple)}% (simple 单利)"
+        f"   {percent(apr.actual_dates)}% ({ACTUAL_DATES_BASIS})",
         highlight=False,
     )
 
@@ -65,6 +68,14 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _apr_line(apr: LoanApr) -> str:
+    """The loan's APR on each basis it was recorded with."""
+    line = f"{apr.compound}% (IRR) / {apr.simple}% (simple)"
+    if apr.actual_dates is not None:
+        line += f" / {apr.actual_dates}% ({ACTUAL_DATES_BASIS})"
+    return line
+
+
 def print_loan(loan: LoanResult) -> None:
     """A loan at a glance for an operator."""
     customer = loan.customer
@@ -76,8 +87,7 @@ def print_loan(loan: LoanResult) -> None:
         f"  phone {customer.phone}",
         f"requested {format_fen(loan.requested)}  approved {approved}"
         f"  principal {format_fen(loan.principal)}  term {loan.term}  method {loan.method}",
-        f"rate {loan.annual_rate}% a year"
-        + (f"  APR {apr.compound}% (IRR) / {apr.simple}% (simple)" if apr else ""),
+        f"rate {loan.annual_rate}% a year" + (f"  APR {_apr_line(apr)}" if apr else ""),
     ]
     out = loan.outstanding
     lines.append(

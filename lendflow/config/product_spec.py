@@ -564,6 +564,10 @@ def costliest_loan(spec: ProductSpec, rate: Decimal | None = None) -> tuple[Deci
 
     Each allowed term, both ends of the amount range (fixed fees weigh most on
     the smallest amount), on a fixed ordinary date: an APR must not depend on today.
+    Each loan counts with `Apr.highest`, the higher of its IRR per repayment period and
+    over actual dates: PBOC 〔2021〕第3号 annualises the IRR of what the borrower really
+    pays on the days they pay it, and the contract prints both figures, so the APR cap
+    (`product validate`, the design gate, credit review's pricing) holds for both.
     """
     anchor = date(2025, 1, 15)
     annual = spec.rate.highest if rate is None else rate
@@ -571,7 +575,7 @@ def costliest_loan(spec: ProductSpec, rate: Decimal | None = None) -> tuple[Deci
         (
             apr_of_schedule(
                 generate(spec.schedule_terms(amount, term, anchor, annual_rate=annual))
-            ).compound,
+            ).highest,
             amount,
             term,
         )
@@ -581,7 +585,7 @@ def costliest_loan(spec: ProductSpec, rate: Decimal | None = None) -> tuple[Deci
 
 
 def highest_apr(spec: ProductSpec) -> Decimal:
-    """The highest APR (compound, percent) any loan of this product can have."""
+    """The highest APR (compound, percent, on either basis) any loan of this product can have."""
     return costliest_loan(spec)[0]
 
 

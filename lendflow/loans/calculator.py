@@ -4,6 +4,12 @@ take it: one set of options, one rule for a preset that contradicts them, one an
 Both entry points call `calculate`, so the API cannot answer other figures than the
 command prints; only the spelling of an option in a refusal differs (`--method` on
 the command line, `method` in a request body).
+
+The product conventions a spec sets under `schedule:` (`config.product_spec.ScheduleSettings`)
+are options here under the same names, so a quote can be priced exactly as a product's
+loans are: `rounding` (HALF_UP, HALF_EVEN), `leap_years` (split, fixed_365: how an
+`actual` year counts a leap year's days) and `multiple_rounding` (nearest, up: how an
+instalment is rounded to the instalment multiple); each default is the spec's default.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from lendflow.domain.apr import Apr, apr_of_schedule
 from lendflow.domain.bounds import check_schedule_length
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
 from lendflow.domain.errors import BadInput
+from lendflow.domain.money import Rounding
 from lendflow.domain.schedule import (
     Amortization,
     InterestMethod,
     InterestPeriod,
+    LeapYears,
     Method,
+    MultipleRounding,
     Schedule,
     ScheduleTerms,
     apply_method,
@@ -51,6 +60,9 @@ class CalcOptions:
     first_repayment: date | None = None
     upfront_fee: int = 0
     method: Method | None = None
+    rounding: Rounding = Rounding.HALF_UP
+    leap_years: LeapYears = LeapYears.SPLIT
+    multiple_rounding: MultipleRounding = MultipleRounding.NEAREST
 
 
 @dataclass(frozen=True)
@@ -70,8 +82,9 @@ class Spelling:
 
 
 def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Schedule, Apr]:
-    """The schedule and its APR (`loans.presenters.schedule_view` is the JSON both entry
-    points answer with); a refusal names options as `spelling` writes them."""
+    """The schedule and its APR over repayment periods and over actual dates
+    (`loans.presenters.schedule_view` is the JSON both entry points answer with); a
+    refusal names options as `spelling` writes them."""
     terms = ScheduleTerms(
         principal=options.principal,
         annual_rate=options.annual_rate,
@@ -89,6 +102,9 @@ def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Sc
         instalment_multiple=options.instalment_multiple,
         first_repayment=options.first_repayment,
         upfront_fee=options.upfront_fee,
+        rounding=options.rounding,
+        leap_years=options.leap_years,
+        multiple_rounding=options.multiple_rounding,
     )
     if options.method is not None:
         _refuse_conflicts(options, spelling)

@@ -22,7 +22,7 @@ from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
 from lendflow.domain.schedule import Schedule, generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans import promotions
-from lendflow.loans.presenters import percent
+from lendflow.loans.presenters import percent, stored_apr
 from lendflow.loans.records import not_before, transition
 from lendflow.loans.results import DisbursementResult
 from lendflow.loans.views import loan_view, replay_of, storable
@@ -265,7 +265,7 @@ def _activate(
             # close of business starts with the day of the payout
             "cob_through": as_of - timedelta(days=1),
             "maturity_on": schedule.maturity,
-            "apr": f"{percent(apr.compound)}/{percent(apr.simple)}",
+            "apr": stored_apr(apr),
             **{column: loan[column] + delta for column, delta in balances.items()},
         },
         payload={
@@ -273,6 +273,7 @@ def _activate(
             "gateway_ref": receipt.gateway_ref,
             "upfront_fee": schedule.terms.upfront_fee,
             "apr": percent(apr.compound),
+            "apr_actual_dates": percent(apr.actual_dates),
         },
     )
     payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})

@@ -22,7 +22,18 @@ def percent(value: Decimal) -> str:
 
 
 def apr_view(apr: Apr) -> dict[str, str]:
-    return {"compound": percent(apr.compound), "simple": percent(apr.simple)}
+    """The APR by each basis: per repayment period compound and simple, and over the
+    actual dates of every payment (XIRR, 365-day year)."""
+    return {
+        "compound": percent(apr.compound),
+        "simple": percent(apr.simple),
+        "actual_dates": percent(apr.actual_dates),
+    }
+
+
+def stored_apr(apr: Apr) -> str:
+    """The loan's `apr` column: compound, simple and actual-dates figures ("24.25/21.91/27.67")."""
+    return f"{percent(apr.compound)}/{percent(apr.simple)}/{percent(apr.actual_dates)}"
 
 
 def schedule_view(schedule: Schedule, apr: Apr | None = None) -> dict[str, Any]:

@@ -58,22 +58,34 @@ class CustomerView(Result):
 
 
 class Apr(Result):
-    """Annual percentage rate by both conventions, percent with two places ("23.45")."""
+    """Annual percentage rate, percent with two places ("23.45"): the IRR per repayment
+    period annualised compound and simple, and the IRR over the actual dates of every
+    payment (XIRR, 365-day year; `domain.apr`)."""
 
     compound: Decimal
     simple: Decimal
+    actual_dates: Decimal | None = Field(
+        default=None,
+        description="XIRR over actual dates, 365-day year; null for a loan paid out before"
+        " lendflow recorded it.",
+    )
 
     @staticmethod
     def parse(stored: str | None) -> Apr | None:
-        """The loan's APR column ("23.45/12.34", compound then simple), or None before payout."""
+        """The loan's APR column ("23.45/12.34/23.60": compound, simple, over actual dates;
+        loans paid out before the third figure was kept have two), or None before payout."""
         return _apr_of(stored) if stored else None
 
 
 @lru_cache(maxsize=1024)
 def _apr_of(stored: str) -> Apr:
     """One immutable Apr per stored value, shared by the results that show it."""
-    compound, _, simple = stored.partition("/")
-    return Apr(compound=Decimal(compound), simple=Decimal(simple))
+    compound, simple, *actual = stored.split("/")
+    return Apr(
+        compound=Decimal(compound),
+        simple=Decimal(simple),
+        actual_dates=Decimal(actual[0]) if actual else None,
+    )
 
 
 class Outstanding(Result):

@@ -1,8 +1,9 @@
 """What each kind of document must contain, and the check that it does.
 
 The rules behind it: the APR shown and labelled by its basis (PBOC 公告〔2021〕
-第3号), a contract's type, currency, purpose, amount, rate, term and repayment
-method (Civil Code art. 668) with terms of major interest drawn to attention,
+第3号; a contract and a risk disclosure state it per repayment period and over the
+actual dates of each payment), a contract's type, currency, purpose, amount, rate,
+term and repayment method (Civil Code art. 668) with terms of major interest drawn to attention,
 and risk warnings on every financial service (Consumer Protection Law art. 28).
 
 Each item is checked twice: the view must hold the data (a product without
@@ -24,6 +25,7 @@ from lendflow.domain.errors import Refused
 from lendflow.rendering.filters import capitals, long_date, money, percent
 
 BASIS_LABEL = {"zh-CN": "复利", "en": "compound"}
+ACTUAL_DATES_LABEL = {"zh-CN": "XIRR，一年按365天", "en": "XIRR, 365-day year"}
 
 
 class Lacking(Exception):
@@ -71,7 +73,13 @@ def _penalty(penalty: Any, what: str) -> tuple[str, ...]:
 
 
 def _apr(apr: Any, locale: str) -> tuple[str, ...]:
-    return (percent(apr.compound), percent(apr.simple), BASIS_LABEL[locale])
+    return (
+        percent(apr.compound),
+        percent(apr.simple),
+        percent(apr.actual_dates),
+        BASIS_LABEL[locale],
+        ACTUAL_DATES_LABEL[locale],
+    )
 
 
 def _product(view: Any) -> str:

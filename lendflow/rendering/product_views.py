@@ -78,7 +78,7 @@ def schedule_view(
         total_repayable=schedule.total_repayable,
         total_cost=schedule.total_interest + schedule.total_fees,
         net_disbursed=schedule.net_disbursed,
-        apr=AprView(compound=apr.compound, simple=apr.simple),
+        apr=AprView(compound=apr.compound, simple=apr.simple, actual_dates=apr.actual_dates),
     )
 
 
@@ -127,11 +127,13 @@ def example_loan(spec: ProductSpec) -> tuple[int, int]:
 
 
 def lowest_apr(spec: ProductSpec) -> Decimal:
-    """The lowest APR (compound) of any loan: the bottom of the rate band, fees included."""
+    """The lowest APR (compound) of any loan: the bottom of the rate band, fees included,
+    on whichever basis is lower (per repayment period or over actual dates), as
+    `costliest_loan` takes the higher, so that every loan's figures lie in the range."""
     return min(
         apr_of_schedule(
             generate(spec.schedule_terms(amount, term, APR_ANCHOR, annual_rate=spec.rate.lowest))
-        ).compound
+        ).lowest
         for term in spec.terms
         for amount in (spec.amount.min, spec.amount.max)
     )

@@ -30,10 +30,11 @@ class LenderView:
 
 @dataclass(frozen=True)
 class AprView:
-    """The annualised rate (PBOC 〔2021〕第3号) in percent, by both conventions."""
+    """The annualised rate (PBOC 〔2021〕第3号) in percent, on each basis `domain.apr` names."""
 
-    compound: Decimal  # IRR method, 复利
+    compound: Decimal  # IRR method per repayment period, 复利
     simple: Decimal  # 单利
+    actual_dates: Decimal  # IRR over the actual dates of each payment (XIRR, 365-day year)
 
 
 @dataclass(frozen=True)

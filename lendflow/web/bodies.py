@@ -162,6 +162,16 @@ class CalcScheduleBody(Body):
     method: Literal["annuity", "equal_principal", "interest_only", "bullet"] | None = None
     first_repayment: date | None = None
     upfront_fee: Yuan = "0"
+    rounding: Literal["HALF_UP", "HALF_EVEN"] = Field(
+        default="HALF_UP", description="How a fraction of a fen is settled (a product's rounding)."
+    )
+    leap_years: Literal["split", "fixed_365"] = Field(
+        default="split",
+        description='With days_in_year "actual": a leap year\'s day is 1/366 (split) or 1/365.',
+    )
+    multiple_rounding: Literal["nearest", "up"] = Field(
+        default="nearest", description="Instalment to the instalment_multiple: nearest, or up."
+    )
 
 
 MAX_LIMIT = 200

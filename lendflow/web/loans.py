@@ -486,7 +486,15 @@ def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
     `--json` output); presets and values are spelled with underscores."""
     del actor  # any authenticated user may price
     from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
-    from lendflow.domain.schedule import Amortization, InterestMethod, InterestPeriod, Method
+    from lendflow.domain.money import Rounding
+    from lendflow.domain.schedule import (
+        Amortization,
+        InterestMethod,
+        InterestPeriod,
+        LeapYears,
+        Method,
+        MultipleRounding,
+    )
     from lendflow.loans.calculator import CalcOptions, calculate
     from lendflow.loans.presenters import schedule_view
 
@@ -513,6 +521,9 @@ def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
         ),
         upfront_fee=bounds.check_amount(fee, AmountKind.FEE, field="upfront_fee", allow_zero=True),
         method=Method(body.method) if body.method else None,
+        rounding=Rounding(body.rounding),
+        leap_years=LeapYears(body.leap_years),
+        multiple_rounding=MultipleRounding(body.multiple_rounding),
     )
     return JSONResponse(schedule_view(*calculate(options)))
 

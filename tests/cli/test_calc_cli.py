@@ -37,7 +37,7 @@ def test_json_schedule_has_the_documented_shape(lendflow) -> None:  # type: igno
     assert len(data["instalments"]) == 360
     assert data["instalments"][-1]["balance"] == "0.00"
     assert data["total_principal"] == "1000000.00"
-    assert data["apr"] == {"compound": "5.01", "simple": "4.90"}
+    assert data["apr"] == {"compound": "5.01", "simple": "4.90", "actual_dates": "5.01"}
 
 
 def test_pboc_example_apr_with_an_upfront_fee(lendflow) -> None:  # type: ignore[no-untyped-def]
@@ -48,12 +48,82 @@ def test_pboc_example_apr_with_an_upfront_fee(lendflow) -> None:  # type: ignore
     assert float(data["apr"]["compound"]) > 12.68  # the APR without the fee
 
 
-def test_table_shows_totals_and_both_aprs(lendflow) -> None:  # type: ignore[no-untyped-def]
+def test_table_shows_totals_and_every_apr(lendflow) -> None:  # type: ignore[no-untyped-def]
     result = lendflow(BASE)
     assert result.exit_code == 0
     assert "100,000.00" in result.stdout
     assert "APR: 12.68% (IRR, compound 复利)" in result.stdout
     assert "12.00% (simple 单利)" in result.stdout
+    # paid out on 15 Jan: February's 28 days come first, so a little more over the dates
+    assert "12.74% (XIRR over actual dates, 365-day year)" in result.stdout
+
+
+SHORT_FIRST_PERIOD = (
+    "calc schedule --principal 10000 --annual-rate 18 --repayments 12 --disbursed 2026-01-05"
+    " --first-repayment 2026-01-15 --upfront-fee 200"
+)
+
+
+def test_a_short_first_period_costs_more_over_the_actual_dates(lendflow) -> None:  # type: ignore[no-untyped-def]
+    """A 10-day first period and a 200.00 fee: per repayment period the first period counts
+    as a month (24.25% compound); over the real dates (9,800.00 received on 5 Jan, 916.80
+    on 15 Jan and the 15th of every month after) the borrower pays 27.67% a year."""
+    data = json.loads(lendflow(f"{SHORT_FIRST_PERIOD} --json").stdout)
+    assert data["instalments"][0]["due_date"] == "2026-01-15"
+    assert data["instalments"][0]["total"] == "916.80"
+    assert data["apr"] == {"compound": "24.25", "simple": "21.91", "actual_dates": "27.67"}
+    printed = lendflow(SHORT_FIRST_PERIOD).stdout
+    assert "27.67% (XIRR over actual dates, 365-day year)" in printed
+
+
+def _interest(lendflow, options: str) -> list[str]:  # type: ignore[no-untyped-def]
+    result = lendflow(f"{options} --json")
+    assert result.exit_code == 0, result.stderr
+    return [row["interest"] for row in json.loads(result.stdout)["instalments"]]
+
+
+def _totals(lendflow, options: str) -> list[str]:  # type: ignore[no-untyped-def]
+    result = lendflow(f"{options} --json")
+    assert result.exit_code == 0, result.stderr
+    return [row["total"] for row in json.loads(result.stdout)["instalments"]]
+
+
+def test_rounding_settles_a_half_fen_as_the_product_does(lendflow) -> None:  # type: ignore[no-untyped-def]
+    """1,000.50 for a month at 12%: 1% of 100,050 fen is 1,000.5 fen of interest."""
+    one_month = "calc schedule --principal 1000.50 --annual-rate 12 --repayments 1"
+    one_month += " --disbursed 2026-01-15"
+    assert _interest(lendflow, one_month) == ["10.01"]
+    assert _interest(lendflow, f"{one_month} --rounding HALF_UP") == ["10.01"]
+    assert _interest(lendflow, f"{one_month} --rounding HALF_EVEN") == ["10.00"]
+
+
+def test_leap_years_count_a_leap_day_as_split_or_fixed_365(lendflow) -> None:  # type: ignore[no-untyped-def]
+    """36,600.00 at 10% a year over February 2024 (29 days, a leap year), daily interest on
+    an actual year: split is 3,660,000 × 10% × 29/366 = 290.00; fixed_365 counts 29/365,
+    29,079.45 fen, so 290.79."""
+    february = (
+        "calc schedule --principal 36600 --annual-rate 10 --repayments 1 --disbursed 2024-02-01"
+        " --interest-period daily --days-in-year actual"
+    )
+    assert _interest(lendflow, february) == ["290.00"]
+    assert _interest(lendflow, f"{february} --leap-years split") == ["290.00"]
+    assert _interest(lendflow, f"{february} --leap-years fixed_365") == ["290.79"]
+
+
+def test_multiple_rounding_takes_the_nearest_or_the_next_multiple_up(lendflow) -> None:  # type: ignore[no-untyped-def]
+    """1,000.00 interest-free in 3 instalments in whole yuan: 333.33 is 333 to the nearest
+    (the last takes 334), 334 rounded up (the last takes 332)."""
+    thirds = (
+        "calc schedule --principal 1000 --annual-rate 0 --repayments 3 --disbursed 2026-01-15"
+        " --instalment-multiple 1"
+    )
+    assert _totals(lendflow, thirds) == ["333.00", "333.00", "334.00"]
+    assert _totals(lendflow, f"{thirds} --multiple-rounding nearest") == [
+        "333.00",
+        "333.00",
+        "334.00",
+    ]
+    assert _totals(lendflow, f"{thirds} --multiple-rounding up") == ["334.00", "334.00", "332.00"]
 
 
 @pytest.mark.parametrize(
@@ -98,6 +168,9 @@ def test_every_option_is_accepted(lendflow) -> None:  # type: ignore[no-untyped-
         ("--frequency years", "Invalid value for '--frequency'"),
         ("--method annuity --interest flat", "--method annuity sets amortization"),
         ("--first-repayment 2026-01-01", "must fall after disbursement"),
+        ("--rounding DOWN", "Invalid value for '--rounding'"),
+        ("--leap-years fixed-365", "Invalid value for '--leap-years'"),
+        ("--multiple-rounding down", "Invalid value for '--multiple-rounding'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(lendflow, options: str, message: str) -> None:  # type: ignore[no-untyped-def]

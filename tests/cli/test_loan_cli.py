@@ -53,7 +53,15 @@ def test_full_life_from_the_command_line(desk) -> None:  # type: ignore[no-untyp
         "fees": "0.00",
         "total": "0.00",
     }
-    assert shown["dpd"] == 0 and shown["apr"]["compound"] == "18.84"
+    # 10,000.00 against 3,430.37, 3,430.37 and 3,430.38 on 12 Feb, 12 Mar and 12 Apr: 18.84%
+    # per month compounded, 19.12% over those 31, 59 and 90 days on a 365-day year
+    assert shown["dpd"] == 0
+    assert shown["apr"] == {"compound": "18.84", "simple": "17.38", "actual_dates": "19.12"}
+    printed = desk(f"loan show {loan} --on 2026-04-12").stdout
+    assert (
+        "APR 18.84% (IRR) / 17.38% (simple) / 19.12% (XIRR over actual dates, 365-day year)"
+        in printed
+    )
     after = json.loads(desk(f"loan schedule {loan} --json").stdout)
     assert all(i["paid"]["total"] == i["total"] for i in after["instalments"])
     audit = desk("audit verify --as auditor")

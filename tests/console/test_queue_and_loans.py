@@ -132,8 +132,13 @@ def test_a_payout_and_a_repayment_confirmed_twice_move_money_once(
 
     page = ops.get(f"/console/loans/{loan_id}")
     assert 'id="loan-state">active<' in page.text and 'id="action-repay"' in page.text
-    apr = re.search(r'id="apr">([0-9.]+)% \(IRR, compound 复利\) / ([0-9.]+)% \(simple', page.text)
-    assert apr is not None and Decimal(apr.group(1)) > Decimal(apr.group(2)) > 0
+    apr = re.search(
+        r'id="apr">([0-9.]+)% \(IRR, compound 复利\) / ([0-9.]+)% \(simple 单利\)'
+        r" / ([0-9.]+)% \(按实际日期计算的内部收益率 XIRR，一年按365天\)",
+        page.text,
+    )
+    assert apr is not None, page.text
+    assert Decimal(apr.group(1)) > Decimal(apr.group(2)) > 0 and Decimal(apr.group(3)) > 0
     key = re.search(r'name="key" value="([^"]+)"', page.text)
     assert key is not None
     pay = {"key": key.group(1), "amount": "500.00"}

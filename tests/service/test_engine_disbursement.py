@@ -137,9 +137,23 @@ def test_disbursement_builds_schedule_posts_ledger_and_stores_apr(
     assert loan["principal"] == loan["principal_outstanding"] == 1_000_000
     assert sorted(lines) == [("cash", 0, 1_000_000), ("loan_principal", 1_000_000, 0)]
 
-    # APR: the IRR of 10,000.00 against the six instalments, annualised both ways.
+    # APR: the IRR of 10,000.00 against the six instalments, annualised both ways, and over
+    # the instalments' dates (12 Jan to 12 Feb … 12 Jul, days/365).
     assert view.apr is not None and view.apr == schedule.apr
-    assert loan["apr"] == f"{view.apr.compound}/{view.apr.simple}"
+    assert view.apr.actual_dates is not None
+    assert loan["apr"] == f"{view.apr.compound}/{view.apr.simple}/{view.apr.actual_dates}"
+
+    def dated_npv(annual: Decimal) -> Decimal:
+        return Decimal(1_000_000) - sum(
+            (
+                Decimal(r.total) / (1 + annual) ** (Decimal((r.due_date - PAID_OUT).days) / 365)
+                for r in rows
+            ),
+            Decimal(0),
+        )
+
+    actual = view.apr.actual_dates / 100
+    assert dated_npv(actual - Decimal("0.00005")) < 0 < dated_npv(actual + Decimal("0.00005"))
     rate = monthly_irr(1_000_000, [r.total for r in rows])
     compound = ((1 + rate) ** 12 - 1) * 100
     assert abs(view.apr.compound - compound) <= Decimal("0.01")

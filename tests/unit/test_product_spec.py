@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,33 @@ def test_a_product_above_the_apr_cap_is_named_with_the_costliest_loan() -> None:
     assert problems[0].startswith("p.yaml: rate: highest APR ")
     assert "exceeds the policy cap 24%" in problems[0]
     assert highest_apr(spec) > 24
+
+
+def test_the_apr_cap_holds_over_actual_dates_too() -> None:
+    """cash-easy at the top of its band (18%, 0.10% a month in fees), paid out on the
+    anchor date 15 Jan 2025: its costliest loan per repayment period is 50,000.00 over 12
+    months at 22.05% compound, inside a 22.10% cap. Over the actual dates the 6-month loan
+    costs more: 8,826.26 five times and 8,826.27 on the 15th of Feb to Jul, 181 days for
+    six "months" (February has 28), so 22.20% a year, and the cap refuses it."""
+    spec = parse_product(example("cash-easy"), "c.yaml")
+    flows = (
+        [(0, Decimal(5_000_000))]
+        + [(days, Decimal(-882_626)) for days in (31, 59, 90, 120, 151)]
+        + [(181, Decimal(-882_627))]
+    )
+
+    def npv(annual: str) -> Decimal:
+        growth = 1 + Decimal(annual)
+        return sum((amount / growth ** (Decimal(days) / 365) for days, amount in flows), Decimal(0))
+
+    assert npv("0.2220") < 0 < npv("0.2221")
+    policy = Policy(apr_cap=AprCap(percent="22.10"))
+    problems = policy_problems(spec, policy, "c.yaml")
+    assert problems == [
+        "c.yaml: rate: highest APR 22.20% (amount 50000.00, 6 repayments, fees included)"
+        " exceeds the policy cap 22.10%"
+    ]
+    assert highest_apr(spec).quantize(Decimal("0.01")) == Decimal("22.20")
 
 
 def test_lpr_multiple_cap_and_deducted_fees() -> None:

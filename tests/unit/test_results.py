@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCounts
 from lendflow.credit.desk import summarise_comparison
 from lendflow.credit.results import QueuedApplication
+from lendflow.loans.results import Apr
 from lendflow.monitoring.results import RollRate
 from lendflow.products.results import ProductCheck, ProductVersion
 from lendflow.store.credit import ComparedDecision
@@ -109,3 +110,19 @@ def test_comparison_ratios_are_exact_decimals_with_halves_to_even() -> None:
     assert str(report.approval_rate.champion) == "1.0000"
     assert str(report.mean_score.challenger) == "600.0"
     assert report.both_approve.bad_rate == Decimal(0) and report.challenger_only.bad_rate is None
+
+
+def test_a_loan_apr_reads_both_stored_forms() -> None:
+    """Loans paid out before the actual-dates APR was kept store two figures; they show
+    it as null rather than a figure nobody computed for them."""
+    now = Apr.parse("24.25/21.91/27.67")
+    assert now is not None
+    assert now.model_dump(mode="json") == {
+        "compound": "24.25",
+        "simple": "21.91",
+        "actual_dates": "27.67",
+    }
+    before = Apr.parse("18.84/17.35")
+    assert before is not None and before.actual_dates is None
+    assert before.model_dump(mode="json")["actual_dates"] is None
+    assert Apr.parse(None) is None

@@ -180,6 +180,21 @@ CALC = (
             {"method": "interest_only", "days_in_month": "30", "interest_period": "daily"},
         ),
         ("--days-in-year actual --method bullet", {"days_in_year": "actual", "method": "bullet"}),
+        (
+            "--interest-period daily --days-in-year actual --leap-years fixed_365"
+            " --rounding HALF_EVEN --instalment-multiple 1 --multiple-rounding up"
+            " --disbursed 2024-01-31 --first-repayment 2024-02-10",
+            {
+                "interest_period": "daily",
+                "days_in_year": "actual",
+                "leap_years": "fixed_365",
+                "rounding": "HALF_EVEN",
+                "instalment_multiple": "1",
+                "multiple_rounding": "up",
+                "disbursed": "2024-01-31",
+                "first_repayment": "2024-02-10",
+            },
+        ),
     ],
 )
 def test_the_calculator_takes_every_option_of_calc_schedule(
@@ -190,6 +205,24 @@ def test_the_calculator_takes_every_option_of_calc_schedule(
     served = as_user("ops").post("/api/v1/calc/schedule", json={**CALC[1], **fields})
     assert served.status_code == 200, served.text
     assert served.json() == printed.json()
+
+
+def test_the_calculator_answers_the_apr_over_actual_dates(as_user: Any) -> None:
+    """A 10-day first period and a 200.00 fee: 24.25% per repayment period, 27.67% over
+    the actual dates (the hand-worked figure of `tests/unit/test_apr.py`)."""
+    body = {**CALC[1], "first_repayment": "2026-01-15", "upfront_fee": "200"}
+    served = as_user("ops").post("/api/v1/calc/schedule", json=body)
+    assert served.status_code == 200, served.text
+    assert served.json()["apr"] == {"compound": "24.25", "simple": "21.91", "actual_dates": "27.67"}
+
+
+@pytest.mark.parametrize(
+    "field", [{"rounding": "DOWN"}, {"leap_years": "fixed-365"}, {"multiple_rounding": "down"}]
+)
+def test_the_calculator_refuses_an_unknown_convention(as_user: Any, field: dict[str, str]) -> None:
+    refused = as_user("ops").post("/api/v1/calc/schedule", json={**CALC[1], **field})
+    assert refused.status_code == 422
+    assert next(iter(field)) in refused.text
 
 
 def test_the_calculator_refuses_a_preset_contradicted_as_the_cli_does(as_user: Any) -> None:
