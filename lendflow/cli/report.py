@@ -10,6 +10,7 @@ import typer
 from lendflow.cli.common import AsOption, JsonOption, OnOption, acting, business_date
 from lendflow.cli.output import print_json
 from lendflow.domain.credit_reporting import Month, parse_month
+from lendflow.domain.money import format_fen
 
 app = typer.Typer(help="Reports the lender sends out.", no_args_is_help=True)
 
@@ -26,9 +27,7 @@ def credit_bureau(
             "--month", help="The month to report, YYYY-MM.", parser=_month, metavar="YYYY-MM"
         ),
     ],
-    out: Annotated[
-        Path, typer.Option("--out", help="The file to write the month's records to.")
-    ],
+    out: Annotated[Path, typer.Option("--out", help="The file to write the month's records to.")],
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
@@ -48,6 +47,6 @@ def credit_bureau(
         return
     typer.echo(
         f"credit bureau {done.month}: {done.records} records ({done.corrections} corrections,"
-        f" {done.first_reported} first reported), outstanding {done.model_dump(mode='json')['outstanding']},"
+        f" {done.first_reported} first reported), outstanding {format_fen(done.outstanding)},"
         f" written to {done.destination} (sha256 {done.sha256[:16]})"
     )

@@ -259,12 +259,16 @@ def month_figures(
         for m in movements
         if m.account == CASH and m.kind != DISBURSEMENT and first <= m.on <= last
     )
-    lent = sum(m.debit - m.credit for m in upto if m.kind == DISBURSEMENT and m.account == LOAN_PRINCIPAL)
+    lent = sum(
+        m.debit - m.credit for m in upto if m.kind == DISBURSEMENT and m.account == LOAN_PRINCIPAL
+    )
     repaid = sum(
         m.credit - m.debit for m in upto if m.kind == REPAYMENT and m.account == LOAN_PRINCIPAL
     )
     outstanding = lent - repaid
-    behind = [i for i in instalments if i.due_date < last and (i.paid_on is None or i.paid_on > last)]
+    behind = [
+        i for i in instalments if i.due_date < last and (i.paid_on is None or i.paid_on > last)
+    ]
     if end is not None or not behind:
         return MonthFigures(due, paid, outstanding, 0, 0, 1)
     scheduled = sum(i.amount for i in instalments if i.due_date < last)

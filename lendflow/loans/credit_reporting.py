@@ -204,4 +204,3 @@ def _record(
         status=status_string(account, month),
         class_level=figures.class_level,
     )
-

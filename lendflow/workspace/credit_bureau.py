@@ -84,13 +84,15 @@ def encode(report: BureauReport) -> bytes:
     corrections = sum(1 for r in records if r.is_correction)
     outstanding = sum(r.outstanding for r in records)
     lines = [
-        SEPARATOR.join((
-            "H",
-            LAYOUT,
-            str(LAYOUT_VERSION),
-            report.month,
-            report.as_at.isoformat(),
-        )),
+        SEPARATOR.join(
+            (
+                "H",
+                LAYOUT,
+                str(LAYOUT_VERSION),
+                report.month,
+                report.as_at.isoformat(),
+            )
+        ),
         *(_line(r) for r in records),
         SEPARATOR.join(("T", str(len(records)), str(corrections), format_fen(outstanding))),
     ]
