@@ -62,6 +62,9 @@ LOAN_PRINCIPAL = "loan_principal"
 PENALTY_RECEIVABLE = "penalty_receivable"
 DISBURSEMENT = "disbursement"
 REPAYMENT = "repayment"
+RECOVERY = "recovery"
+PAID_BY_THE_BORROWER = (REPAYMENT, RECOVERY)
+"""Entries whose cash came from the borrower (a referral reward paid out names the loan too)."""
 PENALTY = "penalty"
 WRITE_OFF = "write_off"
 APPLIED_TO_SCHEDULE = (
@@ -257,7 +260,7 @@ def month_figures(
     paid = sum(
         m.debit - m.credit
         for m in movements
-        if m.account == CASH and m.kind != DISBURSEMENT and first <= m.on <= last
+        if m.account == CASH and m.kind in PAID_BY_THE_BORROWER and first <= m.on <= last
     )
     lent = sum(
         m.debit - m.credit for m in upto if m.kind == DISBURSEMENT and m.account == LOAN_PRINCIPAL

@@ -196,6 +196,8 @@ def test_month_end_figures_worked_by_hand() -> None:
         Movement(date(2026, 1, 10), "disbursement", "loan_principal", 300000, 0),
         Movement(date(2026, 1, 10), "disbursement", "cash", 0, 300000),
         *_lines(dues[0], 100000, 5000, 500),
+        # a referral reward paid to whoever referred the borrower names the loan too
+        Movement(date(2026, 2, 1), "referral_reward", "cash", 0, 2000),
         Movement(date(2026, 3, 31), "penalty", "penalty_receivable", 600, 0),
     ]
     march = month_figures(items, movements, Month(2026, 3), RULES)
