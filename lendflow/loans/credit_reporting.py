@@ -21,6 +21,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.business_date import check_horizon
 from lendflow.domain.credit_reporting import (
     AccountDates,
     BureauRecord,
@@ -69,6 +70,7 @@ def report_month(
     """
     actor.require(Permission.REPORT_CREDIT, "report to the credit reference system")
     wanted = month if isinstance(month, Month) else parse_month(month)
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
     last = wanted.last
     if last >= as_of:
         raise Refused(f"month {wanted} is not over on {as_of}: report it once it has closed")

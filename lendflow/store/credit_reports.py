@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, exists, func, insert, or_, select
 
 from lendflow.domain.consents import CREDIT_REPORTING
 from lendflow.domain.statuses import DISBURSED, OUTSTANDING
@@ -52,20 +52,17 @@ def not_closed_through(uow: UnitOfWork, last: date) -> tuple[int, int | None, da
 def _reportable(first: date, last: date) -> Any:
     """Loans paid out by the month's end, not closed before it started, whose borrower's
     credit_reporting consent was given by the month's end and not withdrawn by then."""
-    consented = (
-        select(consents.c.loan_id)
-        .where(
-            consents.c.name == CREDIT_REPORTING,
-            consents.c.given_on <= last,
-            or_(consents.c.withdrawn_on.is_(None), consents.c.withdrawn_on > last),
-        )
-        .scalar_subquery()
+    consented = exists().where(  # by the (loan_id, name) unique index, loan by loan
+        consents.c.loan_id == loans.c.id,
+        consents.c.name == CREDIT_REPORTING,
+        consents.c.given_on <= last,
+        or_(consents.c.withdrawn_on.is_(None), consents.c.withdrawn_on > last),
     )
     return and_(
         loans.c.state.in_(_DISBURSED),
         loans.c.disbursed_on <= last,
         or_(loans.c.closed_on.is_(None), loans.c.closed_on >= first),
-        loans.c.id.in_(consented),
+        consented,
     )
 
 
