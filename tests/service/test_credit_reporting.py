@@ -301,6 +301,12 @@ def test_the_command_line_writes_the_file_and_says_so_in_one_line(
     )
     assert early.exit_code == 1 and "month 2026-08 is not over" in early.error()
     assert not out.exists()
+    nowhere = lendflow(
+        f"report credit-bureau --month 2026-07 --out {tmp_path / 'no' / 'july.txt'}"
+        " --as auditor --on 2026-08-03"
+    )
+    assert nowhere.exit_code == 2 and "cannot write" in nowhere.error()
+    assert kept(ws) == []  # the month is kept as reported only once it went out
     done = lendflow(
         f"report credit-bureau --month 2026-07 --out {out} --as auditor --on 2026-08-03"
     )
