@@ -1,5 +1,5 @@
 """The one composition root: settings in; a workspace with its engine, cipher, payment
-gateway, credit decider and contract renderer out.
+gateway, credit decider, contract renderer and credit reference system out.
 
 The CLI, the flows (tasks on Dask workers too), the sandbox, the benchmarks and the
 tests all get their workspace here, so there is one place that decides which adapter
@@ -33,6 +33,7 @@ from lendflow.workspace.context import (
     verify_key,
     workspace_secret,
 )
+from lendflow.workspace.credit_bureau import FileBureau
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def workspace_for(
         contracts=RenderedContracts(),
         make_decider=configured_decider,
         close_loan_days=_close_loan_days,
+        credit_bureau=FileBureau,
     )
     if gateway is not None:
         ws.gateway = gateway

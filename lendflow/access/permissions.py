@@ -32,6 +32,7 @@ class Permission(StrEnum):
     DECIDE_GATES = "decide_gates"
     MANAGE_KEYS = "manage_keys"  # rotate the workspace key, back up and restore: admin only
     MANAGE_USERS = "manage_users"  # users, roles, passwords and API tokens: admin only
+    REPORT_CREDIT = "report_credit"  # send the month's records to the credit reference system
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -47,12 +48,13 @@ GRANTS: dict[str, frozenset[Permission]] = {
             Permission.READ,
             Permission.RUN_COB,
             Permission.SERVE_CUSTOMERS,
+            Permission.REPORT_CREDIT,  # the month's report, once close of business closed it
         }
     ),
     "risk_officer": frozenset(
         {Permission.REVIEW, Permission.DECIDE, Permission.READ, Permission.SEE_PERSONAL_DATA}
     ),
-    "auditor": frozenset({Permission.READ, Permission.AUDIT}),
+    "auditor": frozenset({Permission.READ, Permission.AUDIT, Permission.REPORT_CREDIT}),
     "product_manager": frozenset(
         {Permission.READ, Permission.MANAGE_PRODUCTS, Permission.RUN_STAGES}
     ),

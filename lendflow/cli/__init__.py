@@ -104,6 +104,9 @@ def _register() -> None:
     from lendflow.cli import consent
 
     app.add_typer(consent.app, name="consent")
+    from lendflow.cli import report
+
+    app.add_typer(report.app, name="report")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

@@ -409,3 +409,18 @@ class ConsentView(Result):
     channel: str
     given_on: date
     withdrawn_on: date | None
+
+
+class CreditReportResult(Result):
+    """A month sent to the credit reference system: how many records, how many of them
+    correction records, how many went out for the first time, and what was sent where."""
+
+    month: str
+    as_at: date
+    records: int
+    corrections: int
+    first_reported: int
+    outstanding: Fen
+    destination: str
+    sha256: str
+    size: int

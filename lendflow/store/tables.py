@@ -718,6 +718,25 @@ class Consent(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+# What went to the credit reference system: one row per loan and month each time its
+# record went out with new figures (revision 0 first, then each correction), the figures
+# as canonical JSON and their SHA-256. A month run again sends a correction for a loan
+# whose figures now differ from its latest row here.
+class CreditReport(StoredTable, table=True):
+    __tablename__ = "credit_reports"
+    __table_args__ = (UniqueConstraint("month", "loan_id", "revision"),)
+
+    id: int | None = _id()
+    month: str = _str(7)  # YYYY-MM
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    revision: int
+    figures: str = _text()
+    figures_sha256: str = _str(64)
+    reported_on: date
+    reported_by: str = _str(64)
+    created_at: datetime = _stamp()
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -752,6 +771,7 @@ work_claims = _table(WorkClaim)
 related_parties = _table(RelatedParty)
 collection_contacts = _table(CollectionContact)
 consents = _table(Consent)
+credit_reports = _table(CreditReport)
 
 # Close of business reads the few loans held at a non-performing class every night.
 Index(

@@ -1,4 +1,5 @@
-"""Operations over /api/v1: service tickets, issued documents and close of business.
+"""Operations over /api/v1: service tickets, issued documents, the credit bureau's monthly
+report and close of business.
 
 Like the loan routes these only parse, call the use case the CLI calls and serve its
 result. Close of business is long work: the request checks the dates and the caller's
@@ -239,6 +240,58 @@ def document(document_id: Id, ws: Ws, actor: Acting) -> Response:
         "Content-Disposition": f'attachment; filename="{issued.kind}-{issued.id}"',
     }
     return Response(content, media_type=issued.media_type, headers=headers)
+
+
+# ---------------------------------------------------------------- credit reporting
+
+MonthQuery = Annotated[
+    str,
+    Query(
+        pattern=r"^[0-9]{4}-[0-9]{2}$",
+        description="The month to report, YYYY-MM; close of business must have closed it.",
+        examples=["2026-07"],
+    ),
+]
+
+
+@router.post(
+    "/reports/credit-bureau",
+    tags=["reports"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The month's records for the credit reference system, in the"
+            " layout of docs/credit-reporting.md (what `lendflow report credit-bureau`"
+            " writes); the month is kept as reported.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "headers": {
+                "ETag": {
+                    "description": "The SHA-256 of the records.",
+                    "schema": {"type": "string"},
+                },
+                "Content-Disposition": {
+                    "description": "credit-bureau-YYYY-MM.txt",
+                    "schema": {"type": "string"},
+                },
+            },
+        }
+    },
+)
+def credit_bureau(month: MonthQuery, ws: Ws, actor: Acting, on: On = None) -> Response:
+    """Report a month to the credit reference system (`lendflow report credit-bureau`):
+    one record per reportable loan, a correction record for each whose figures changed
+    since the month was last reported."""
+    from lendflow.loans.credit_reporting import report_month
+    from lendflow.workspace.credit_bureau import MemoryBureau
+
+    bureau = MemoryBureau()
+    done = report_month(ws, actor, month, business_date(ws, None, on), bureau)
+    assert bureau.content is not None  # a report that went out has its bytes
+    headers = {
+        "ETag": f'"{done.sha256}"',
+        "Content-Disposition": f'attachment; filename="credit-bureau-{done.month}.txt"',
+    }
+    return Response(bureau.content, media_type="text/plain; charset=utf-8", headers=headers)
 
 
 # ---------------------------------------------------------------- close of business

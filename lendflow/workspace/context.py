@@ -25,6 +25,7 @@ from lendflow.store.personal_data import (
     read_secret,
     require_private,
 )
+from lendflow.workspace.credit_bureau import CreditBureau, FileBureau
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 from lendflow.workspace.payments import PaymentGateway, SandboxGateway
 
@@ -133,6 +134,9 @@ class Workspace:
     contracts: ContractRenderer = field(default_factory=NoContracts)
     make_decider: Callable[[Workspace], CreditDecider] = _refer_everything
     close_loan_days: LoanDayCloser = _not_wired
+    credit_bureau: Callable[[Path], CreditBureau] = FileBureau
+    """The credit reference system's adapter for a destination (the file adapter: the
+    file to write a month's records to); bootstrap chooses it."""
     clock: Callable[[], date] | None = None
     """The real date, injectable (a simulation moves it day by day); default `real_today`."""
 

@@ -181,3 +181,36 @@ def test_close_of_business_is_a_prefect_flow_run_per_date(as_user: Any) -> None:
     # the range's report: the three dates' counts summed, the book as the last left it
     assert (run["counts"]["from"], run["counts"]["to"]) == (DAY, "2026-01-07")
     assert run["counts"]["loans_scanned"] == 3
+
+
+def test_the_credit_bureau_report_over_the_api(as_user: Any, ws: Any) -> None:
+    from datetime import date
+
+    from lendflow.close_of_business import sweep
+    from lendflow.config.cob import load_cob_config
+
+    loan_id = active_loan(as_user)
+    auditor = as_user("auditor")
+    url = "/api/v1/reports/credit-bureau"
+    early = auditor.post(url, params={"month": "2026-01", "on": "2026-02-02"})
+    assert early.status_code == 409
+    assert early.json()["detail"] == (
+        f"month 2026-01 is not closed: close of business has closed loan {loan_id} only"
+        " through 2026-01-04 (1 live loan behind); close 2026-01-31 first"
+    )
+    sweep.close_range(ws, 1, 10_000, OPENING_DAY, date(2026, 1, 31), "cob", load_cob_config())
+    sent = auditor.post(url, params={"month": "2026-01", "on": "2026-02-02"})
+    assert sent.status_code == 200, sent.text
+    assert sent.headers["content-type"] == "text/plain; charset=utf-8"
+    assert sent.headers["etag"] == f'"{hashlib.sha256(sent.content).hexdigest()}"'
+    assert 'filename="credit-bureau-2026-01.txt"' in sent.headers["content-disposition"]
+    lines = sent.text.splitlines()
+    assert lines[0] == "H|LFCR|1|2026-01|2026-01-31"
+    assert lines[1].startswith(f"A|0|LF-C-{loan_id:08d}|")
+    assert lines[1].endswith("|///////////////////////*|1")  # open since 5 January, nothing due
+    assert lines[2] == "T|1|0|10000.00"
+    again = auditor.post(url, params={"month": "2026-01", "on": "2026-02-03"})
+    assert again.content == sent.content
+    bad = auditor.post(url, params={"month": "2026-13"})
+    assert bad.status_code == 422 and "the month must be 01 to 12" in bad.json()["detail"]
+    assert as_user("risk").post(url, params={"month": "2026-01"}).status_code == 403
