@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.day import Day, Item, LoanDay, set_checked
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.calendar import year_length
 from lendflow.domain.delinquency import (
     bucket_for,
@@ -145,6 +146,9 @@ class _Rules:
     write_off_dpd: int
     buckets: list[tuple[str, int | None]]
     classes: list[tuple[str, int]]
+    holiday_grace: bool
+    """A due date on a non-working day is not late before the next working day has passed
+    (`move` and `keep_with_grace`; `ignore` counts it as it falls)."""
 
     @classmethod
     def of(cls, spec: ProductSpec) -> _Rules:
@@ -155,6 +159,7 @@ class _Rules:
             rules.write_off_dpd,
             [(b.name, b.max_dpd) for b in rules.buckets],
             [(level.code, level.min_dpd) for level in rules.classification],
+            spec.schedule.non_working_due is not NonWorkingDue.IGNORE,
         )
 
 
@@ -170,6 +175,11 @@ def delinquency(day: Day) -> None:
         if found is None:
             assert loan.spec is not None
             found = rules[loan.product_version_id] = _Rules.of(loan.spec)
+        if found.holiday_grace and loan.items:
+            grace = day.grace()  # one set per date: mostly empty (the day before was worked)
+            if grace:
+                # still in grace: not in arrears today, and no penalty on it (a later step)
+                loan.items = [i for i in loan.items if i[2] not in grace]
         oldest = min((i[2] for i in loan.items), default=None)
         loan.days_late = days_late(
             q.as_date(oldest) if oldest is not None else None,
