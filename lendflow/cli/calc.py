@@ -32,6 +32,12 @@ class InterestPeriodOption(StrEnum):
     DAILY = "daily"
 
 
+class NonWorkingDueOption(StrEnum):
+    MOVE = "move"
+    KEEP_WITH_GRACE = "keep-with-grace"
+    IGNORE = "ignore"
+
+
 class MethodOption(StrEnum):
     ANNUITY = "annuity"
     EQUAL_PRINCIPAL = "equal-principal"
@@ -111,11 +117,20 @@ def schedule(
             "interest-only 先息后本, bullet 一次性还本付息."
         ),
     ] = None,
+    non_working_due: Annotated[
+        NonWorkingDueOption,
+        typer.Option(
+            help="A due date on a public holiday or weekend: move it to the next working day,"
+            " keep it with grace until then, or ignore the calendar (the workspace's"
+            " calendar.yaml extends China's public holidays)."
+        ),
+    ] = NonWorkingDueOption.IGNORE,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print a repayment schedule with totals and the APR (IRR and simple)."""
     from lendflow.cli.output import print_json
     from lendflow.cli.tables import print_schedule
+    from lendflow.domain.business_days import NonWorkingDue
     from lendflow.domain.money import parse_decimal
     from lendflow.domain.schedule import Amortization, InterestMethod, InterestPeriod, Method
     from lendflow.loans.calculator import CalcOptions, Spelling, calculate
@@ -139,9 +154,16 @@ def schedule(
         first_repayment=first_repayment,
         upfront_fee=upfront_fee,
         method=Method(_enum(method, Method)) if method else None,
+        non_working_due=NonWorkingDue(_enum(non_working_due, NonWorkingDue)),
     )
-    result, apr = calculate(options, Spelling(prefix="--", separator="-"))
+    calendar = None
+    if options.non_working_due is not NonWorkingDue.IGNORE:
+        from lendflow.config.business_calendar import load_calendar
+        from lendflow.config.settings import load_settings
+
+        calendar = load_calendar(load_settings().home)
+    dates, apr = calculate(options, Spelling(prefix="--", separator="-"), calendar)
     if json_output:
-        print_json(schedule_view(result, apr))
+        print_json(schedule_view(dates.schedule, apr, dates))
         return
-    print_schedule(result, apr)
+    print_schedule(dates.schedule, apr, dates)

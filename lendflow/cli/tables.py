@@ -8,6 +8,7 @@ from rich.table import Table
 
 from lendflow.cli.output import console
 from lendflow.domain.apr import Apr
+from lendflow.domain.business_days import MovedSchedule, NonWorkingDue
 from lendflow.domain.money import format_fen, format_grouped
 from lendflow.domain.schedule import Schedule
 from lendflow.loans.presenters import percent
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
     from lendflow.loans.results import LoanResult, LoanSchedule, TransactionPage
 
 
-def print_schedule(result: Schedule, apr: Apr) -> None:
-    """A schedule with its totals, any upfront fee, and the APR by both conventions."""
+def print_schedule(result: Schedule, apr: Apr, dates: MovedSchedule | None = None) -> None:
+    """A schedule with its totals, any upfront fee, and the APR by both conventions; under
+    a rule for non-working due dates, which dates moved or are on time until when."""
     table = Table(title=f"Repayment schedule (disbursed {result.terms.disbursed.isoformat()})")
     for column in ("#", "Due date", "Principal", "Interest", "Fee", "Total", "Balance"):
         table.add_column(column, justify="left" if column == "Due date" else "right")
@@ -49,6 +51,29 @@ def print_schedule(result: Schedule, apr: Apr) -> None:
         f"   {percent(apr.simple)}% (simple 单利)",
         highlight=False,
     )
+    if dates is not None:
+        print_due_notes(result, dates)
+
+
+def print_due_notes(result: Schedule, dates: MovedSchedule) -> None:
+    """One line per instalment the business-day calendar touched, and any year assumed."""
+    rule = dates.rule
+    if rule is NonWorkingDue.IGNORE:
+        return
+    for row, until in zip(result.instalments, dates.on_time_until, strict=True):
+        if rule is NonWorkingDue.KEEP_WITH_GRACE and until != row.due_date:
+            console.print(
+                f"#{row.n} is due on {row.due_date.isoformat()}, not a working day:"
+                f" paid by {until.isoformat()} it is on time",
+                highlight=False,
+            )
+    if dates.assumed_years:
+        years = ", ".join(str(y) for y in dates.assumed_years)
+        console.print(
+            f"Warning: the calendar does not know the public holidays of {years};"
+            " due dates there avoid weekends only",
+            highlight=False,
+        )
 
 
 def print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:

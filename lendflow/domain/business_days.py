@@ -186,11 +186,18 @@ class BusinessCalendar:
 
 @dataclass(frozen=True)
 class MovedSchedule:
-    """A schedule with its due dates on working days, and the years whose holidays were
-    not known when it was written (judged by weekends alone)."""
+    """A schedule under the product's rule for non-working due dates.
+
+    `on_time_until` is, per instalment, the last day a payment of it is on time: its due
+    date, or under `keep_with_grace` the next working day when it falls on another.
+    `assumed_years` are the years whose holidays were not known when it was written
+    (judged by weekends alone), for the caller to record.
+    """
 
     schedule: Schedule
-    assumed_years: tuple[int, ...]
+    rule: NonWorkingDue = NonWorkingDue.IGNORE
+    on_time_until: tuple[date, ...] = ()
+    assumed_years: tuple[int, ...] = ()
 
 
 def move_schedule(
@@ -202,25 +209,32 @@ def move_schedule(
     Interest is not recounted for the days a date moves: the instalment the contract
     states is what is due on the moved date, so a holiday costs the borrower nothing
     (Fineract's "move to next working day" recounts a daily-interest period to the
-    moved date; lendflow does not). Under `keep_with_grace` and `ignore` the schedule is
-    unchanged (the grace is judged on the day, see `grace_dues`).
+    moved date; lendflow does not). Under `keep_with_grace` the dates stay and each
+    instalment is on time until the next working day; under `ignore` nothing changes
+    and the calendar is not asked.
     """
-    if rule is not NonWorkingDue.MOVE:
-        return MovedSchedule(schedule, ())
+    dues = [row.due_date for row in schedule.instalments]
+    if rule is NonWorkingDue.IGNORE:
+        return MovedSchedule(schedule, rule, tuple(dues))
     assumed: set[int] = set()
-    rows = []
-    for row in schedule.instalments:
-        due, years = calendar.moved(row.due_date)
+    until: list[date] = []
+    for due in dues:
+        working, years = calendar.moved(due)
         assumed |= years
-        rows.append(row._replace(due_date=due) if due != row.due_date else row)
-    moved = Schedule(
-        schedule.terms,
-        tuple(rows),
-        schedule.total_principal,
-        schedule.total_interest,
-        schedule.total_fees,
-    )
-    return MovedSchedule(moved, tuple(sorted(assumed)))
+        until.append(working)
+    if rule is NonWorkingDue.MOVE:
+        rows = tuple(
+            row._replace(due_date=day) if day != row.due_date else row
+            for row, day in zip(schedule.instalments, until, strict=True)
+        )
+        schedule = Schedule(
+            schedule.terms,
+            rows,
+            schedule.total_principal,
+            schedule.total_interest,
+            schedule.total_fees,
+        )
+    return MovedSchedule(schedule, rule, tuple(until), tuple(sorted(assumed)))
 
 
 def dates_in_grace(dues: Iterable[date]) -> frozenset[date | str]:

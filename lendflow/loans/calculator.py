@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from lendflow.domain.apr import Apr, apr_of_schedule
 from lendflow.domain.bounds import check_schedule_length
+from lendflow.domain.business_days import BusinessCalendar, MovedSchedule, NonWorkingDue, move_schedule
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
 from lendflow.domain.errors import BadInput
 from lendflow.domain.schedule import (
@@ -21,7 +22,6 @@ from lendflow.domain.schedule import (
     InterestMethod,
     InterestPeriod,
     Method,
-    Schedule,
     ScheduleTerms,
     apply_method,
     generate,
@@ -51,6 +51,8 @@ class CalcOptions:
     first_repayment: date | None = None
     upfront_fee: int = 0
     method: Method | None = None
+    non_working_due: NonWorkingDue = NonWorkingDue.IGNORE
+    """A due date on a public holiday or weekend: moved, kept with grace, or as it falls."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,15 @@ class Spelling:
         return name.replace("_", self.separator)
 
 
-def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Schedule, Apr]:
-    """The schedule and its APR (`loans.presenters.schedule_view` is the JSON both entry
-    points answer with); a refusal names options as `spelling` writes them."""
+def calculate(
+    options: CalcOptions,
+    spelling: Spelling = Spelling(),
+    calendar: BusinessCalendar | None = None,
+) -> tuple[MovedSchedule, Apr]:
+    """The schedule under the rule for non-working due dates, and its APR
+    (`loans.presenters.schedule_view` is the JSON both entry points answer with); a
+    refusal names options as `spelling` writes them. `calendar` is needed only when the
+    rule is not `ignore`."""
     terms = ScheduleTerms(
         principal=options.principal,
         annual_rate=options.annual_rate,
@@ -96,7 +104,12 @@ def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Sc
     terms.check()
     check_schedule_length(terms.repayments, terms.every, terms.frequency)
     result = generate(terms)
-    return result, apr_of_schedule(result)
+    apr = apr_of_schedule(result)
+    if options.non_working_due is NonWorkingDue.IGNORE:
+        return MovedSchedule(result, NonWorkingDue.IGNORE, ()), apr
+    if calendar is None:
+        raise BadInput(f"{spelling.option('non_working_due')} needs a business-day calendar")
+    return move_schedule(result, options.non_working_due, calendar), apr
 
 
 def _refuse_conflicts(options: CalcOptions, spelling: Spelling) -> None:

@@ -19,7 +19,7 @@ from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.business_date import check_horizon
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
-from lendflow.domain.business_days import MovedSchedule, move_schedule
+from lendflow.domain.business_days import MovedSchedule, NonWorkingDue, move_schedule
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans import promotions
@@ -284,7 +284,11 @@ def _activate(
             "upfront_fee": schedule.terms.upfront_fee,
             "apr": percent(apr.compound),
             # due dates in these years moved off weekends only: their holidays were not known
-            **({"calendar_assumed_years": list(moved.assumed_years)} if moved.assumed_years else {}),
+            **(
+                {"calendar_assumed_years": list(moved.assumed_years)}
+                if moved.assumed_years and moved.rule is NonWorkingDue.MOVE
+                else {}
+            ),
         },
     )
     payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})

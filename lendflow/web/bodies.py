@@ -162,6 +162,11 @@ class CalcScheduleBody(Body):
     method: Literal["annuity", "equal_principal", "interest_only", "bullet"] | None = None
     first_repayment: date | None = None
     upfront_fee: Yuan = "0"
+    non_working_due: Literal["move", "keep_with_grace", "ignore"] = Field(
+        default="ignore",
+        description="A due date on a public holiday or weekend: moved to the next working"
+        " day, kept with grace until then, or counted as it falls.",
+    )
 
 
 MAX_LIMIT = 200

@@ -481,10 +481,11 @@ def queue(
 
 
 @router.post("/calc/schedule", tags=["calculator"])
-def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
+def calc_schedule(body: CalcScheduleBody, ws: Ws, actor: Acting) -> Any:
     """The schedule and APR calculator, every option `lendflow calc schedule` takes (its
     `--json` output); presets and values are spelled with underscores."""
     del actor  # any authenticated user may price
+    from lendflow.domain.business_days import NonWorkingDue
     from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
     from lendflow.domain.schedule import Amortization, InterestMethod, InterestPeriod, Method
     from lendflow.loans.calculator import CalcOptions, calculate
@@ -513,8 +514,11 @@ def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
         ),
         upfront_fee=bounds.check_amount(fee, AmountKind.FEE, field="upfront_fee", allow_zero=True),
         method=Method(body.method) if body.method else None,
+        non_working_due=NonWorkingDue(body.non_working_due),
     )
-    return JSONResponse(schedule_view(*calculate(options)))
+    rule = options.non_working_due
+    dates, apr = calculate(options, calendar=None if rule is NonWorkingDue.IGNORE else ws.calendar)
+    return JSONResponse(schedule_view(dates.schedule, apr, dates))
 
 
 @router.post("/audit/verify", tags=["audit"])
