@@ -132,9 +132,12 @@ def print_loan_schedule(schedule: LoanSchedule) -> None:
     ):
         table.add_column(column, justify="left" if column in ("Due date", "Paid on") else "right")
     for row in schedule.instalments:
+        due = row.due_date.isoformat()
+        if row.on_time_until is not None:  # a non-working day: on time until the next working one
+            due += f" (on time to {row.on_time_until.isoformat()})"
         table.add_row(
             str(row.n),
-            row.due_date.isoformat(),
+            due,
             format_fen(row.principal),
             format_fen(row.interest),
             format_fen(row.fee),
