@@ -101,9 +101,8 @@ def close_range(
 
     def close(d: date) -> tuple[Counter[str], bool]:
         return run_in_transaction(
-            ws.engine, lambda uow: _close_day(
-                uow, lo, hi, d, actor, config, ws.policy, ws.calendar, notices
-            ),
+            ws.engine,
+            lambda uow: _close_day(uow, lo, hi, d, actor, config, ws.policy, ws.calendar, notices),
         )
 
     d = first

@@ -183,7 +183,6 @@ class BusinessCalendar:
         raise Refused(self._too_long(cursor))
 
 
-
 @dataclass(frozen=True)
 class MovedSchedule:
     """A schedule under the product's rule for non-working due dates.

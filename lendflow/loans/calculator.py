@@ -14,7 +14,12 @@ from decimal import Decimal
 
 from lendflow.domain.apr import Apr, apr_of_schedule
 from lendflow.domain.bounds import check_schedule_length
-from lendflow.domain.business_days import BusinessCalendar, MovedSchedule, NonWorkingDue, move_schedule
+from lendflow.domain.business_days import (
+    BusinessCalendar,
+    MovedSchedule,
+    NonWorkingDue,
+    move_schedule,
+)
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
 from lendflow.domain.errors import BadInput
 from lendflow.domain.schedule import (

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.business_date import check_horizon
+from lendflow.domain.business_days import MovedSchedule, NonWorkingDue, move_schedule
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
-from lendflow.domain.business_days import MovedSchedule, NonWorkingDue, move_schedule
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans import promotions
