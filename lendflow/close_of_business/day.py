@@ -119,6 +119,7 @@ class Day:
         self.config, self.policy = config, policy
         self.calendar = calendar
         self._grace: frozenset[date | str] | None = None
+        self._on_time_until: dict[date | str, date] = {}
         self.notices: NoticeIssuer | None = None
         self.quiet = False
         """Rebuilding a loan's state for a day whose entries and events stand (reprocessing):
@@ -148,6 +149,16 @@ class Day:
             if not self.calendar.knows(self.d - DAY):
                 self.counts["weekends_only_judgements"] += 1
         return self._grace
+
+    def on_time_until(self, due: date | str) -> date:
+        """The last on-time day of a due date as the driver returned it (its next working
+        day), once per distinct date and chunk: loans share their oldest due dates."""
+        found = self._on_time_until.get(due)
+        if found is None:
+            assert self.calendar is not None  # `grace()` refused a day without one first
+            found = self.calendar.next_working_day(q.as_date(due))
+            self._on_time_until[due] = found
+        return found
 
     def post(self, *, kind: str, lines: list[LedgerLine]) -> None:
         """Post the step's entry for the day, unless the day is only being rebuilt."""

@@ -175,14 +175,19 @@ def delinquency(day: Day) -> None:
         if found is None:
             assert loan.spec is not None
             found = rules[loan.product_version_id] = _Rules.of(loan.spec)
-        if found.holiday_grace and loan.items:
+        oldest = min((i[2] for i in loan.items), default=None)
+        if found.holiday_grace and oldest is not None:
             grace = day.grace()  # one set per date: mostly empty (the day before was worked)
             if grace:
                 # still in grace: not in arrears today, and no penalty on it (a later step)
                 loan.items = [i for i in loan.items if i[2] not in grace]
-        oldest = min((i[2] for i in loan.items), default=None)
+                oldest = min((i[2] for i in loan.items), default=None)
+            # late from the day after the due date's next working day
+            late_from = day.on_time_until(oldest) if oldest is not None else None
+        else:
+            late_from = q.as_date(oldest) if oldest is not None else None
         loan.days_late = days_late(
-            q.as_date(oldest) if oldest is not None else None,
+            late_from,
             sum(i[3] + i[4] + i[5] + i[6] for i in loan.items),
             day.d,
             found.tolerance,

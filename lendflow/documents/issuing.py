@@ -371,7 +371,6 @@ def overdue_notice_view(
         product_name=spec.name.en if locale == "en" else spec.name.zh_CN,
         lender=lender_view(locale, ws.settings.templates),
         borrower=_borrower(ws, uow, loan, clear=clear),
-        **_calendar_of(ws, spec_for(uow, loan)),
         as_of=as_of,
         dpd=(as_of - since).days,
         overdue_since=since,

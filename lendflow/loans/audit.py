@@ -412,11 +412,8 @@ def _dpd_on(
 ) -> set[int]:
     rules = spec.delinquency
     # a due date on a non-working day still within its grace was not late that day
-    grace = (
-        calendar.grace_dues(through)
-        if spec.schedule.non_working_due is not NonWorkingDue.IGNORE
-        else frozenset()
-    )
+    holiday_grace = spec.schedule.non_working_due is not NonWorkingDue.IGNORE
+    grace = calendar.grace_dues(through) if holiday_grace else frozenset()
     behind = [
         r
         for r in rows
@@ -425,6 +422,8 @@ def _dpd_on(
         and (r["paid_on"] is None or r["paid_on"] > through)
     ]
     oldest = min((r["due_date"] for r in behind), default=None)
+    if holiday_grace and oldest is not None:
+        oldest = calendar.next_working_day(oldest)  # late from the day after
     # What is owed now is at most what was owed then: above the tolerance now, above it then.
     arrears = sum(_owed(r) if r["paid_on"] is None else sum(r[c] for c in OWED) for r in behind)
     counted = effective_dpd(
