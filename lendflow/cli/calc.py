@@ -34,6 +34,12 @@ class InterestPeriodOption(StrEnum):
     DAILY = "daily"
 
 
+class NonWorkingDueOption(StrEnum):
+    MOVE = "move"
+    KEEP_WITH_GRACE = "keep-with-grace"
+    IGNORE = "ignore"
+
+
 class MethodOption(StrEnum):
     ANNUITY = "annuity"
     EQUAL_PRINCIPAL = "equal-principal"
@@ -127,12 +133,21 @@ def schedule(
         MultipleRounding,
         typer.Option(help="Instalment to the --instalment-multiple: nearest, or always up."),
     ] = MultipleRounding.NEAREST,
+    non_working_due: Annotated[
+        NonWorkingDueOption,
+        typer.Option(
+            help="A due date on a public holiday or weekend: move it to the next working day,"
+            " keep it with grace until then, or ignore the calendar (the workspace's"
+            " calendar.yaml extends China's public holidays)."
+        ),
+    ] = NonWorkingDueOption.IGNORE,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print a repayment schedule with totals and the APR: per repayment period (IRR
     compound and simple) and over the actual dates (XIRR, 365-day year)."""
     from lendflow.cli.output import print_json
     from lendflow.cli.tables import print_schedule
+    from lendflow.domain.business_days import NonWorkingDue
     from lendflow.domain.money import parse_decimal
     from lendflow.domain.schedule import Amortization, InterestMethod, InterestPeriod, Method
     from lendflow.loans.calculator import CalcOptions, Spelling, calculate
@@ -159,9 +174,16 @@ def schedule(
         rounding=rounding,
         leap_years=leap_years,
         multiple_rounding=multiple_rounding,
+        non_working_due=NonWorkingDue(_enum(non_working_due, NonWorkingDue)),
     )
-    result, apr = calculate(options, Spelling(prefix="--", separator="-"))
+    calendar = None
+    if options.non_working_due is not NonWorkingDue.IGNORE:
+        from lendflow.config.business_calendar import load_calendar
+        from lendflow.config.settings import load_settings
+
+        calendar = load_calendar(load_settings().home)
+    dates, apr = calculate(options, Spelling(prefix="--", separator="-"), calendar)
     if json_output:
-        print_json(schedule_view(result, apr))
+        print_json(schedule_view(dates.schedule, apr, dates))
         return
-    print_schedule(result, apr)
+    print_schedule(dates.schedule, apr, dates)

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from lendflow.cli.output import console
 from lendflow.domain.apr import ACTUAL_DATES_BASIS, Apr
+from lendflow.domain.business_days import MovedSchedule, NonWorkingDue
 from lendflow.domain.money import format_fen, format_grouped
 from lendflow.domain.schedule import Schedule
 from lendflow.loans.presenters import percent
@@ -17,9 +18,10 @@ if TYPE_CHECKING:
     from lendflow.loans.results import LoanResult, LoanSchedule, TransactionPage
 
 
-def print_schedule(result: Schedule, apr: Apr) -> None:
+def print_schedule(result: Schedule, apr: Apr, dates: MovedSchedule | None = None) -> None:
     """A schedule with its totals, any upfront fee, and the APR on each basis: per
-    repayment period (compound and simple) and over the actual dates."""
+    repayment period (compound and simple) and over the actual dates; under a rule for
+    non-working due dates, which dates moved or are on time until when."""
     table = Table(title=f"Repayment schedule (disbursed {result.terms.disbursed.isoformat()})")
     for column in ("#", "Due date", "Principal", "Interest", "Fee", "Total", "Balance"):
         table.add_column(column, justify="left" if column == "Due date" else "right")
@@ -52,6 +54,29 @@ def print_schedule(result: Schedule, apr: Apr) -> None:
         f"   {percent(apr.actual_dates)}% ({ACTUAL_DATES_BASIS})",
         highlight=False,
     )
+    if dates is not None:
+        print_due_notes(result, dates)
+
+
+def print_due_notes(result: Schedule, dates: MovedSchedule) -> None:
+    """One line per instalment the business-day calendar touched, and any year assumed."""
+    rule = dates.rule
+    if rule is NonWorkingDue.IGNORE:
+        return
+    for row, until in zip(result.instalments, dates.on_time_until, strict=True):
+        if rule is NonWorkingDue.KEEP_WITH_GRACE and until != row.due_date:
+            console.print(
+                f"#{row.n} is due on {row.due_date.isoformat()}, not a working day:"
+                f" paid by {until.isoformat()} it is on time",
+                highlight=False,
+            )
+    if dates.assumed_years:
+        years = ", ".join(str(y) for y in dates.assumed_years)
+        console.print(
+            f"Warning: the calendar does not know the public holidays of {years};"
+            " due dates there avoid weekends only",
+            highlight=False,
+        )
 
 
 def print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -117,9 +142,12 @@ def print_loan_schedule(schedule: LoanSchedule) -> None:
     ):
         table.add_column(column, justify="left" if column in ("Due date", "Paid on") else "right")
     for row in schedule.instalments:
+        due = row.due_date.isoformat()
+        if row.on_time_until is not None:  # a non-working day: on time until the next working one
+            due += f" (on time to {row.on_time_until.isoformat()})"
         table.add_row(
             str(row.n),
-            row.due_date.isoformat(),
+            due,
             format_fen(row.principal),
             format_fen(row.interest),
             format_fen(row.fee),

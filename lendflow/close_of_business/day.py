@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.config.cob import CobConfig
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.business_days import BusinessCalendar, dates_in_grace
 from lendflow.domain.errors import Conflict
 from lendflow.products.catalogue import spec_of
 from lendflow.store import cob_queries as q
@@ -117,9 +118,13 @@ class Day:
         actor: str,
         config: CobConfig,
         policy: Policy,
+        calendar: BusinessCalendar | None = None,
     ) -> None:
         self.uow, self.lo, self.hi, self.d, self.actor = uow, lo, hi, d, actor
         self.config, self.policy = config, policy
+        self.calendar = calendar
+        self._grace: frozenset[date | str] | None = None
+        self._on_time_until: dict[date | str, date] = {}
         self.notices: NoticeIssuer | None = None
         self.quiet = False
         """Rebuilding a loan's state for a day whose entries and events stand (reprocessing):
@@ -137,6 +142,28 @@ class Day:
         if version_id not in self._specs:
             self._specs[version_id] = spec_of(product_store.version_by_id(self.uow, version_id))
         return self._specs[version_id]
+
+    def grace(self) -> frozenset[date | str]:
+        """Due dates still within their holiday grace on this date (`grace_dues`), as
+        dates and as ISO text (how SQLite returns them): worked out once per date and
+        chunk, and only if a loan of a product that grants it is judged."""
+        if self._grace is None:
+            if self.calendar is None:
+                raise Conflict("close of business was given no business-day calendar")
+            self._grace = dates_in_grace(self.calendar.grace_dues(self.d))
+            if not self.calendar.knows(self.d - DAY):
+                self.counts["weekends_only_judgements"] += 1
+        return self._grace
+
+    def on_time_until(self, due: date | str) -> date:
+        """The last on-time day of a due date as the driver returned it (its next working
+        day), once per distinct date and chunk: loans share their oldest due dates."""
+        found = self._on_time_until.get(due)
+        if found is None:
+            assert self.calendar is not None  # `grace()` refused a day without one first
+            found = self.calendar.next_working_day(q.as_date(due))
+            self._on_time_until[due] = found
+        return found
 
     def post(self, *, kind: str, lines: list[LedgerLine]) -> None:
         """Post the step's entry for the day, unless the day is only being rebuilt."""

@@ -19,6 +19,10 @@ from lendflow.workspace.anchors import ChainAnchor
 from lendflow.workspace.results import Result
 
 
+def _absent_if_zero(value: int) -> bool:
+    return value == 0
+
+
 class SweepCounts(Result):
     """What closing business dates over a range of loans did."""
 
@@ -41,6 +45,9 @@ class SweepCounts(Result):
     """Collection notices issued."""
     notices_not_rendered: int = 0
     """Notices recorded and counted whose document could not be rendered."""
+    weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Chunk-dates whose holiday grace was judged by weekends alone: a year the calendar
+    does not list, under the lender's `unknown_years: weekends_only` (shown only if any)."""
 
     @classmethod
     def of(cls, counts: Mapping[str, int]) -> SweepCounts:
@@ -85,6 +92,8 @@ class CobRun(Result):
     instalments_fell_due: int
     reclassified: int
     notices: int
+    weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
+    """As in `SweepCounts`: a warning that the calendar did not know a year judged."""
     buckets: dict[str, int]
     classes: dict[str, int]
     anchor: ChainAnchor | None = None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.day import Day, Item, LoanDay, set_checked
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.calendar import year_length
 from lendflow.domain.classification import UpgradeRule, grade, on_time_days
 from lendflow.domain.delinquency import (
@@ -149,6 +150,9 @@ class _Rules:
     buckets: list[tuple[str, int | None]]
     classes: list[tuple[str, int]]
     upgrade: UpgradeRule
+    holiday_grace: bool
+    """A due date on a non-working day is not late before the next working day has passed
+    (`move` and `keep_with_grace`; `ignore` counts it as it falls)."""
 
     @classmethod
     def of(cls, spec: ProductSpec) -> _Rules:
@@ -160,6 +164,7 @@ class _Rules:
             [(b.name, b.max_dpd) for b in rules.buckets],
             rules.levels,
             rules.upgrade.rule(),
+            spec.schedule.non_working_due is not NonWorkingDue.IGNORE,
         )
 
 
@@ -186,8 +191,18 @@ def delinquency(day: Day) -> None:
             assert loan.spec is not None
             found = rules[loan.product_version_id] = _Rules.of(loan.spec)
         oldest = min((i[2] for i in loan.items), default=None)
+        if found.holiday_grace and oldest is not None:
+            grace = day.grace()  # one set per date: mostly empty (the day before was worked)
+            if grace:
+                # still in grace: not in arrears today, and no penalty on it (a later step)
+                loan.items = [i for i in loan.items if i[2] not in grace]
+                oldest = min((i[2] for i in loan.items), default=None)
+            # late from the day after the due date's next working day
+            late_from = day.on_time_until(oldest) if oldest is not None else None
+        else:
+            late_from = q.as_date(oldest) if oldest is not None else None
         loan.days_late = days_late(
-            q.as_date(oldest) if oldest is not None else None,
+            late_from,
             sum(i[3] + i[4] + i[5] + i[6] for i in loan.items),
             day.d,
             found.tolerance,

@@ -38,6 +38,7 @@ from lendflow.workspace.faults import fault_point
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
+    from lendflow.domain.business_days import BusinessCalendar
     from lendflow.workspace.context import Workspace
 
 DAY = timedelta(days=1)
@@ -60,6 +61,7 @@ def _close_day(
     actor: str,
     config: CobConfig,
     policy: Policy,
+    calendar: BusinessCalendar,
     notices: NoticeIssuer | None = None,
     quiet: bool = False,
 ) -> tuple[Counter[str], bool]:
@@ -69,7 +71,7 @@ def _close_day(
     date: the day's entries and events stand).
     """
     q.begin_chunk(uow, lo, hi)
-    day = Day(uow, lo, hi, d, actor, config, policy)
+    day = Day(uow, lo, hi, d, actor, config, policy, calendar)
     day.notices = notices
     day.quiet = quiet
     for step in config.steps:
@@ -99,7 +101,8 @@ def close_range(
 
     def close(d: date) -> tuple[Counter[str], bool]:
         return run_in_transaction(
-            ws.engine, lambda uow: _close_day(uow, lo, hi, d, actor, config, ws.policy, notices)
+            ws.engine,
+            lambda uow: _close_day(uow, lo, hi, d, actor, config, ws.policy, ws.calendar, notices),
         )
 
     d = first
@@ -131,7 +134,7 @@ def close_loan_days(
     config = load_cob_config()
     d = first
     while d <= last:
-        _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy, quiet=quiet)
+        _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy, ws.calendar, quiet=quiet)
         d += DAY
 
 

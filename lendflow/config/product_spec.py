@@ -21,6 +21,7 @@ from lendflow.config.fields import Fen, Percent
 from lendflow.config.loading import load_model, parse_model
 from lendflow.config.policy import Policy, Strict, borrower_cap
 from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEndRule
 from lendflow.domain.classification import UpgradeRule
 from lendflow.domain.errors import BadInput
@@ -115,6 +116,10 @@ class ScheduleSettings(Strict):
     month_end: MonthEndRule = MonthEndRule.SAME_DAY
     leap_years: LeapYears = LeapYears.SPLIT
     multiple_rounding: MultipleRounding = MultipleRounding.NEAREST
+    non_working_due: NonWorkingDue = Field(
+        default=NonWorkingDue.IGNORE,
+        description="a due date on a public holiday or weekend: move, keep_with_grace, ignore",
+    )
 
 
 class Fee(Strict):

@@ -23,6 +23,7 @@ from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
 from lendflow.customers.views import opened
 from lendflow.documents.results import DocumentPage, IssuedDocument
+from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.errors import BadInput, NotFound, Refused
 from lendflow.domain.identity import mask_name, mask_national_id, mask_phone
 from lendflow.domain.repayment import InstalmentState
@@ -267,6 +268,14 @@ def _version(uow: UnitOfWork, loan: Mapping[str, Any]) -> int:
     return int(product_store.version_by_id(uow, loan["product_version_id"])["version"])
 
 
+def _calendar_of(ws: Workspace, spec: ProductSpec) -> dict[str, Any]:
+    """The workspace's calendar for a product whose due dates move, else nothing (so a
+    product that ignores the calendar never loads it)."""
+    if spec.schedule.non_working_due is NonWorkingDue.MOVE:
+        return {"calendar": ws.calendar}
+    return {}
+
+
 def _product_view(
     ws: Workspace, kind: str, spec: ProductSpec, version: int, locale: str, as_of: date
 ) -> Any:
@@ -274,16 +283,17 @@ def _product_view(
     from lendflow.rendering.lender import lender_view
 
     lender = lender_view(locale, ws.settings.templates)
+    calendar = _calendar_of(ws, spec)
     if kind == "brochure":
         return product_views.brochure_view(
-            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of
+            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of, **calendar
         )
     if kind == "risk-disclosure":
         return product_views.risk_disclosure_view(
-            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of
+            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of, **calendar
         )
     return product_views.contract_view(
-        spec, ws.policy, lender, locale=locale, version=version, signed_on=as_of
+        spec, ws.policy, lender, locale=locale, version=version, signed_on=as_of, **calendar
     )
 
 
@@ -316,6 +326,7 @@ def contract_view_for_loan(
         signed_on=loan["disbursed_on"],
         loan=terms,
         borrower=_borrower(ws, uow, loan, clear=clear),
+        **_calendar_of(ws, spec_for(uow, loan)),
         waived_interest=tuple(
             (row["n"], row["interest_waived"])
             for row in loan_store.instalments(uow, loan["id"])

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.documents.issuing import sealed_content
 from lendflow.domain import bounds
+from lendflow.domain.business_days import BusinessCalendar, NonWorkingDue
 from lendflow.domain.classification import class_on
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
 from lendflow.domain.errors import BadInput, NotFound
@@ -243,7 +244,7 @@ def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
         items = audit_store.instalments_between(uow, lo, hi)
         for loan in audit_store.loans_between(uow, lo, hi):
             rows = items.get(loan["id"], [])
-            yield from _loan_problems(uow, loan, rows, facts, schedules)
+            yield from _loan_problems(uow, loan, rows, facts, schedules, ws.calendar)
             if issues_contracts and loan["state"] in LIVE and loan["id"] not in facts.contracts:
                 yield f"loan {loan['id']}: disbursed with a contract, but it has none"
     yield from _payout_problems(facts)
@@ -255,6 +256,7 @@ def _loan_problems(
     rows: list[dict[str, Any]],
     facts: _BookFacts,
     schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
+    calendar: BusinessCalendar,
 ) -> Iterator[str]:
     loan_id = loan["id"]
     told = facts.states.get(loan_id)
@@ -263,7 +265,7 @@ def _loan_problems(
     if loan["state"] not in DISBURSED_STATES or loan["disbursed_on"] is None:
         return
     spec = spec_for(uow, loan)
-    yield from _schedule_problems(loan, rows, spec, schedules)
+    yield from _schedule_problems(loan, rows, spec, schedules, calendar)
     penalty = sum(r["penalty"] for r in rows)
     posted = facts.penalties.get(loan_id, 0)
     if penalty != posted:
@@ -274,7 +276,7 @@ def _loan_problems(
     yield from _paid_problems(loan, rows, facts)
     if loan["state"] in LIVE:
         yield from _receivable_problems(loan, rows)
-        yield from _delinquency_problems(loan, rows, spec)
+        yield from _delinquency_problems(loan, rows, spec, calendar)
     if loan["state"] in JUDGED:
         yield from _grading_problems(loan, rows, spec)
 
@@ -284,6 +286,7 @@ def _schedule_problems(
     rows: list[dict[str, Any]],
     spec: ProductSpec,
     schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
+    calendar: BusinessCalendar,
 ) -> Iterator[str]:
     """Each instalment's due date, principal, interest and fee against the schedule the
     product version gives for the loan's amount, term, rate and payout date."""
@@ -296,7 +299,7 @@ def _schedule_problems(
     )
     expected = schedules.get(key)
     if expected is None:
-        expected = schedules[key] = _schedule_of(loan, spec)
+        expected = schedules[key] = _schedule_of(loan, spec, calendar)
     stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
     if len(stored) != len(expected):
         yield (
@@ -306,21 +309,27 @@ def _schedule_problems(
         return
     names = ("n", "due_date", "principal", "interest", "fee")
     for have, want in zip(stored, expected, strict=True):
-        for i, name in enumerate(names[1:], start=1):
+        if have[1] not in want[1]:
+            yield (
+                f"loan {loan['id']} instalment {want[0]}: due_date is {have[1]} but the"
+                f" schedule says {want[1][0]}"
+            )
+        for i, name in enumerate(names[2:], start=2):
             if have[i] != want[i]:
-                shown = (
-                    (format_fen(have[i]), format_fen(want[i]))
-                    if name != "due_date"
-                    else (have[i], want[i])
-                )
                 yield (
-                    f"loan {loan['id']} instalment {want[0]}: {name} is {shown[0]} but the"
-                    f" schedule says {shown[1]}"
+                    f"loan {loan['id']} instalment {want[0]}: {name} is {format_fen(have[i])}"
+                    f" but the schedule says {format_fen(want[i])}"
                 )
 
 
-def _schedule_of(loan: Mapping[str, Any], spec: ProductSpec) -> list[tuple[Any, ...]]:
-    """(n, due date, principal, interest, fee) as disbursement writes them."""
+def _schedule_of(
+    loan: Mapping[str, Any], spec: ProductSpec, calendar: BusinessCalendar
+) -> list[tuple[Any, ...]]:
+    """(n, due dates allowed, principal, interest, fee) as disbursement writes them.
+
+    Under `move` a due date is the scheduled one moved by today's calendar, or moved off
+    weekends alone: the payout may have come before its year's holidays were known.
+    """
     disbursed = loan["disbursed_on"]
     schedule = generate(
         spec.schedule_terms(
@@ -330,11 +339,19 @@ def _schedule_of(loan: Mapping[str, Any], spec: ProductSpec) -> list[tuple[Any, 
             annual_rate=Decimal(loan["annual_rate"]),
         )
     )
+    rule = spec.schedule.non_working_due
     rows: list[tuple[Any, ...]] = []
     if schedule.terms.upfront_fee:
-        rows.append((0, disbursed, 0, 0, schedule.terms.upfront_fee))
-    rows += [(i.n, i.due_date, i.principal, i.interest, i.fee) for i in schedule.instalments]
+        rows.append((0, (disbursed,), 0, 0, schedule.terms.upfront_fee))
+    for i in schedule.instalments:
+        allowed: tuple[date, ...] = (i.due_date,)
+        if rule is NonWorkingDue.MOVE:
+            allowed = (calendar.moved(i.due_date)[0], WEEKENDS_ONLY.moved(i.due_date)[0])
+        rows.append((i.n, allowed, i.principal, i.interest, i.fee))
     return rows
+
+
+WEEKENDS_ONLY = BusinessCalendar.weekends_only()
 
 
 def _owed(row: Mapping[str, Any]) -> int:
@@ -377,7 +394,7 @@ def _receivable_problems(loan: dict[str, Any], rows: list[dict[str, Any]]) -> It
 
 
 def _delinquency_problems(
-    loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec
+    loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec, calendar: BusinessCalendar
 ) -> Iterator[str]:
     """Days past due as close of business counted them on the loan's closed-through date,
     from the instalments then unpaid (a repayment since may only have cured the loan)."""
@@ -385,20 +402,29 @@ def _delinquency_problems(
     if through is None or through < loan["disbursed_on"]:
         allowed = {0}
     else:
-        allowed = _dpd_on(rows, through, spec)
+        allowed = _dpd_on(rows, through, spec, calendar)
     if loan["dpd"] not in allowed:
         want = max(allowed)
         yield f"loan {loan['id']}: days_past_due is {loan['dpd']} but the schedule says {want}"
 
 
-def _dpd_on(rows: list[dict[str, Any]], through: date, spec: ProductSpec) -> set[int]:
+def _dpd_on(
+    rows: list[dict[str, Any]], through: date, spec: ProductSpec, calendar: BusinessCalendar
+) -> set[int]:
     rules = spec.delinquency
+    # a due date on a non-working day still within its grace was not late that day
+    holiday_grace = spec.schedule.non_working_due is not NonWorkingDue.IGNORE
+    grace = calendar.grace_dues(through) if holiday_grace else frozenset()
     behind = [
         r
         for r in rows
-        if r["due_date"] < through and (r["paid_on"] is None or r["paid_on"] > through)
+        if r["due_date"] < through
+        and r["due_date"] not in grace
+        and (r["paid_on"] is None or r["paid_on"] > through)
     ]
     oldest = min((r["due_date"] for r in behind), default=None)
+    if holiday_grace and oldest is not None:
+        oldest = calendar.next_working_day(oldest)  # late from the day after
     # What is owed now is at most what was owed then: above the tolerance now, above it then.
     arrears = sum(_owed(r) if r["paid_on"] is None else sum(r[c] for c in OWED) for r in behind)
     counted = effective_dpd(

@@ -20,6 +20,12 @@ from decimal import Decimal
 
 from lendflow.domain.apr import Apr, apr_of_schedule
 from lendflow.domain.bounds import check_schedule_length
+from lendflow.domain.business_days import (
+    BusinessCalendar,
+    MovedSchedule,
+    NonWorkingDue,
+    move_schedule,
+)
 from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
 from lendflow.domain.errors import BadInput
 from lendflow.domain.money import Rounding
@@ -30,7 +36,6 @@ from lendflow.domain.schedule import (
     LeapYears,
     Method,
     MultipleRounding,
-    Schedule,
     ScheduleTerms,
     apply_method,
     generate,
@@ -63,6 +68,8 @@ class CalcOptions:
     rounding: Rounding = Rounding.HALF_UP
     leap_years: LeapYears = LeapYears.SPLIT
     multiple_rounding: MultipleRounding = MultipleRounding.NEAREST
+    non_working_due: NonWorkingDue = NonWorkingDue.IGNORE
+    """A due date on a public holiday or weekend: moved, kept with grace, or as it falls."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,15 @@ class Spelling:
         return name.replace("_", self.separator)
 
 
-def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Schedule, Apr]:
-    """The schedule and its APR over repayment periods and over actual dates
+def calculate(
+    options: CalcOptions,
+    spelling: Spelling = Spelling(),
+    calendar: BusinessCalendar | None = None,
+) -> tuple[MovedSchedule, Apr]:
+    """The schedule under the rule for non-working due dates, and its APR
     (`loans.presenters.schedule_view` is the JSON both entry points answer with); a
-    refusal names options as `spelling` writes them."""
+    refusal names options as `spelling` writes them. `calendar` is needed only when the
+    rule is not `ignore`."""
     terms = ScheduleTerms(
         principal=options.principal,
         annual_rate=options.annual_rate,
@@ -112,7 +124,13 @@ def calculate(options: CalcOptions, spelling: Spelling = Spelling()) -> tuple[Sc
     terms.check()
     check_schedule_length(terms.repayments, terms.every, terms.frequency)
     result = generate(terms)
-    return result, apr_of_schedule(result)
+    if options.non_working_due is NonWorkingDue.IGNORE:
+        return MovedSchedule(result, NonWorkingDue.IGNORE, ()), apr_of_schedule(result)
+    if calendar is None:
+        raise BadInput(f"{spelling.option('non_working_due')} needs a business-day calendar")
+    moved = move_schedule(result, options.non_working_due, calendar)
+    # over the actual dates, money changes hands on the moved days
+    return moved, apr_of_schedule(moved.schedule)
 
 
 def _refuse_conflicts(options: CalcOptions, spelling: Spelling) -> None:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.business_date import check_horizon
+from lendflow.domain.business_days import MovedSchedule, NonWorkingDue, move_schedule
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
-from lendflow.domain.schedule import Schedule, generate
+from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans import promotions
 from lendflow.loans.presenters import percent, stored_apr
@@ -172,17 +173,25 @@ def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> Non
 
 
 def _schedule_rows(
-    uow: UnitOfWork, loan: dict[str, Any], as_of: date
-) -> tuple[Schedule, list[dict[str, Any]]]:
+    ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as_of: date
+) -> tuple[MovedSchedule, list[dict[str, Any]]]:
     """The loan's schedule from the payout date, as instalment rows (an upfront fee is row 0,
-    recognised at once)."""
+    recognised at once); due dates on working days if the product moves them."""
     spec = spec_for(uow, loan)
     loan_id = loan["id"]
-    schedule = generate(
-        spec.schedule_terms(
-            loan["approved_amount"], loan["term"], as_of, annual_rate=Decimal(loan["annual_rate"])
-        )
+    moved = move_schedule(
+        generate(
+            spec.schedule_terms(
+                loan["approved_amount"],
+                loan["term"],
+                as_of,
+                annual_rate=Decimal(loan["annual_rate"]),
+            )
+        ),
+        spec.schedule.non_working_due,
+        ws.calendar,
     )
+    schedule = moved.schedule
     rows = []
     if schedule.terms.upfront_fee:
         rows.append(_row(loan_id, 0, as_of, 0, 0, schedule.terms.upfront_fee, recognised=True))
@@ -190,7 +199,7 @@ def _schedule_rows(
         _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
         for i in schedule.instalments
     ]
-    return schedule, rows
+    return moved, rows
 
 
 def _post_payout(
@@ -242,7 +251,8 @@ def _activate(
     if loan["state"] != LoanStatus.APPROVED:  # another request finished this disbursement first
         raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
     principal = loan["approved_amount"]
-    schedule, rows = _schedule_rows(uow, loan, as_of)
+    moved, rows = _schedule_rows(ws, uow, loan, as_of)
+    schedule = moved.schedule
     apr = apr_of_schedule(schedule)
     promotion = promotions.apply_to_schedule(uow, loan, rows, as_of)  # may waive interest
     loan_store.insert_instalments(uow, rows)
@@ -274,6 +284,12 @@ def _activate(
             "upfront_fee": schedule.terms.upfront_fee,
             "apr": percent(apr.compound),
             "apr_actual_dates": percent(apr.actual_dates),
+            # due dates in these years moved off weekends only: their holidays were not known
+            **(
+                {"calendar_assumed_years": list(moved.assumed_years)}
+                if moved.assumed_years and moved.rule is NonWorkingDue.MOVE
+                else {}
+            ),
         },
     )
     payouts.change(uow, receipt.reference, {"status": "paid", "gateway_ref": receipt.gateway_ref})

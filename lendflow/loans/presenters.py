@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from lendflow.domain.apr import Apr, apr_of_schedule
+from lendflow.domain.business_days import MovedSchedule, NonWorkingDue
 from lendflow.domain.money import format_fen
 from lendflow.domain.schedule import Schedule
 
@@ -36,9 +37,28 @@ def stored_apr(apr: Apr) -> str:
     return f"{percent(apr.compound)}/{percent(apr.simple)}/{percent(apr.actual_dates)}"
 
 
-def schedule_view(schedule: Schedule, apr: Apr | None = None) -> dict[str, Any]:
-    """The schedule as `calc schedule --json` prints it."""
+def schedule_view(
+    schedule: Schedule, apr: Apr | None = None, dates: MovedSchedule | None = None
+) -> dict[str, Any]:
+    """The schedule as `calc schedule --json` prints it.
+
+    Under a rule for non-working due dates (`dates`, not `ignore`) each instalment also
+    says until when a payment is on time, the rule is named, and the years whose holidays
+    were not known (dates judged by weekends alone) are listed if any.
+    """
     apr = apr or apr_of_schedule(schedule)
+    view = _schedule_rows(schedule, apr)
+    if dates is None or dates.rule is NonWorkingDue.IGNORE:
+        return view
+    for row, until in zip(view["instalments"], dates.on_time_until, strict=True):
+        row["on_time_until"] = until.isoformat()
+    view["non_working_due"] = dates.rule.value
+    if dates.assumed_years:
+        view["calendar_assumed_years"] = list(dates.assumed_years)
+    return view
+
+
+def _schedule_rows(schedule: Schedule, apr: Apr) -> dict[str, Any]:
     return {
         "instalments": [
             {

@@ -276,6 +276,10 @@ class ScheduledInstalment(Result):
     paid: PaidToDate
     waived: Fen
     paid_on: date | None
+    on_time_until: date | None = Field(default=None, exclude_if=_absent_if_none)
+    """Only for a due date on a non-working day under a product that grants the grace
+    (`schedule.non_working_due` move or keep_with_grace): the next working day, the last
+    on which a payment of the instalment is on time."""
 
 
 class LoanSchedule(Result):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lendflow.access.permissions import Actor, Permission
 from lendflow.customers import registry as customers
+from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.statuses import DISBURSED
 from lendflow.loans.presenter import present_loan
@@ -30,6 +31,7 @@ from lendflow.loans.results import (
     TransactionLine,
     TransactionPage,
 )
+from lendflow.products.catalogue import spec_for
 from lendflow.store import events, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -161,8 +163,10 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> LoanSchedule:
             raise Refused(f"loan {loan_id} is {loan['state']}; it has no schedule until disbursed")
         balance = loan["principal"]
         instalments = []
+        grace = spec_for(uow, loan).schedule.non_working_due is not NonWorkingDue.IGNORE
         for r in rows:
             balance -= r["principal"]
+            until = ws.calendar.moved(r["due_date"])[0] if grace and r["n"] else None
             instalments.append(
                 ScheduledInstalment(
                     n=r["n"],
@@ -185,6 +189,7 @@ def schedule(ws: Workspace, actor: Actor, loan_id: int) -> LoanSchedule:
                     ),
                     waived=r["interest_waived"] + r["fee_waived"],
                     paid_on=r["paid_on"],
+                    on_time_until=until if until != r["due_date"] else None,
                 )
             )
         return LoanSchedule(

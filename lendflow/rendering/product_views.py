@@ -14,6 +14,7 @@ from decimal import Decimal
 from lendflow.config.policy import Policy
 from lendflow.config.product_spec import ProductSpec, costliest_loan
 from lendflow.domain.apr import apr_of_schedule
+from lendflow.domain.business_days import BusinessCalendar, move_schedule
 from lendflow.domain.calendar import DaysInYear
 from lendflow.domain.schedule import generate
 from lendflow.rendering.views import (
@@ -48,6 +49,9 @@ EXAMPLE_AMOUNT = 1_000_000  # fen: the example loan is 10,000 yuan where the ran
 # A fixed ordinary date for the product's APR range: an APR must not depend on today.
 APR_ANCHOR = date(2025, 1, 15)
 _DAILY_PLACES = Decimal("0.0001")
+NO_HOLIDAYS = BusinessCalendar.weekends_only()
+"""Without the workspace's calendar (a document drawn outside a workspace) dates move off
+weekends only: every document a workspace issues passes its calendar."""
 
 
 def schedule_view(
@@ -56,10 +60,14 @@ def schedule_view(
     term: int,
     disbursed: date,
     annual_rate: Decimal | None = None,
+    calendar: BusinessCalendar | None = None,
 ) -> ScheduleView:
-    """The schedule of a loan of the product, exactly as disbursement generates it."""
+    """The schedule of a loan of the product, exactly as disbursement generates it (due
+    dates moved to working days under `move`, by `calendar`: the workspace's)."""
     terms = spec.schedule_terms(principal, term, disbursed, annual_rate=annual_rate)
-    schedule = generate(terms)
+    schedule = move_schedule(
+        generate(terms), spec.schedule.non_working_due, calendar or NO_HOLIDAYS
+    ).schedule
     apr = apr_of_schedule(schedule)
     rows = tuple(
         InstalmentView(i.n, i.due_date, i.principal, i.interest, i.fee, i.total, i.balance)
@@ -153,7 +161,13 @@ def apr_range(spec: ProductSpec) -> tuple[Decimal, Decimal]:
 
 
 def product_view(
-    spec: ProductSpec, policy: Policy, *, locale: str, version: int, example_on: date
+    spec: ProductSpec,
+    policy: Policy,
+    *,
+    locale: str,
+    version: int,
+    example_on: date,
+    calendar: BusinessCalendar | None = None,
 ) -> ProductView:
     """The product as its documents show it; the example loan is paid out on `example_on`."""
     amount, term = example_loan(spec)
@@ -184,7 +198,8 @@ def product_view(
         age_max=spec.age.max,
         approval_validity_days=spec.approval_validity_days,
         allocation=tuple(spec.allocation),
-        example=schedule_view(spec, amount, term, example_on),
+        example=schedule_view(spec, amount, term, example_on, calendar=calendar),
+        non_working_due=spec.schedule.non_working_due.value,
     )
 
 
@@ -197,16 +212,34 @@ def specimen_number(spec: ProductSpec, version: int) -> str:
 
 
 def brochure_view(
-    spec: ProductSpec, policy: Policy, lender: LenderView, *, locale: str, version: int, as_of: date
+    spec: ProductSpec,
+    policy: Policy,
+    lender: LenderView,
+    *,
+    locale: str,
+    version: int,
+    as_of: date,
+    calendar: BusinessCalendar | None = None,
 ) -> BrochureView:
-    product = product_view(spec, policy, locale=locale, version=version, example_on=as_of)
+    product = product_view(
+        spec, policy, locale=locale, version=version, example_on=as_of, calendar=calendar
+    )
     return BrochureView(product=product, lender=lender, as_of=as_of, apr_cap=policy.apr_cap.limit)
 
 
 def risk_disclosure_view(
-    spec: ProductSpec, policy: Policy, lender: LenderView, *, locale: str, version: int, as_of: date
+    spec: ProductSpec,
+    policy: Policy,
+    lender: LenderView,
+    *,
+    locale: str,
+    version: int,
+    as_of: date,
+    calendar: BusinessCalendar | None = None,
 ) -> RiskDisclosureView:
-    product = product_view(spec, policy, locale=locale, version=version, example_on=as_of)
+    product = product_view(
+        spec, policy, locale=locale, version=version, example_on=as_of, calendar=calendar
+    )
     return RiskDisclosureView(
         product=product, lender=lender, as_of=as_of, collection=collection_view(policy)
     )
@@ -223,16 +256,24 @@ def contract_view(
     loan: LoanTerms | None = None,
     borrower: PartyView | None = None,
     waived_interest: tuple[tuple[int, int], ...] = (),
+    calendar: BusinessCalendar | None = None,
 ) -> ContractView:
     """A loan's contract, or the product's specimen (its example loan) when `loan` is None."""
-    product = product_view(spec, policy, locale=locale, version=version, example_on=signed_on)
+    product = product_view(
+        spec, policy, locale=locale, version=version, example_on=signed_on, calendar=calendar
+    )
     if loan is None:
         schedule = product.example
         purpose = spec.purposes[0]
         number, loan_id = specimen_number(spec, version), None
     else:
         schedule = schedule_view(
-            spec, loan.principal, loan.term, loan.disbursed_on, annual_rate=loan.annual_rate
+            spec,
+            loan.principal,
+            loan.term,
+            loan.disbursed_on,
+            annual_rate=loan.annual_rate,
+            calendar=calendar,
         )
         purpose = loan.purpose or spec.purposes[0]
         number, loan_id = contract_number(loan.loan_id), loan.loan_id

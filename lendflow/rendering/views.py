@@ -124,6 +124,7 @@ class ProductView:
     approval_validity_days: int
     allocation: tuple[str, ...]
     example: ScheduleView
+    non_working_due: str = "ignore"  # move | keep_with_grace | ignore (schedule.non_working_due)
 
 
 @dataclass(frozen=True)

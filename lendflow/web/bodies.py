@@ -172,6 +172,11 @@ class CalcScheduleBody(Body):
     multiple_rounding: Literal["nearest", "up"] = Field(
         default="nearest", description="Instalment to the instalment_multiple: nearest, or up."
     )
+    non_working_due: Literal["move", "keep_with_grace", "ignore"] = Field(
+        default="ignore",
+        description="A due date on a public holiday or weekend: moved to the next working"
+        " day, kept with grace until then, or counted as it falls.",
+    )
 
 
 MAX_LIMIT = 200

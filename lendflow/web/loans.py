@@ -481,10 +481,11 @@ def queue(
 
 
 @router.post("/calc/schedule", tags=["calculator"])
-def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
+def calc_schedule(body: CalcScheduleBody, ws: Ws, actor: Acting) -> Any:
     """The schedule and APR calculator, every option `lendflow calc schedule` takes (its
     `--json` output); presets and values are spelled with underscores."""
     del actor  # any authenticated user may price
+    from lendflow.domain.business_days import NonWorkingDue
     from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency
     from lendflow.domain.money import Rounding
     from lendflow.domain.schedule import (
@@ -524,8 +525,11 @@ def calc_schedule(body: CalcScheduleBody, actor: Acting) -> Any:
         rounding=Rounding(body.rounding),
         leap_years=LeapYears(body.leap_years),
         multiple_rounding=MultipleRounding(body.multiple_rounding),
+        non_working_due=NonWorkingDue(body.non_working_due),
     )
-    return JSONResponse(schedule_view(*calculate(options)))
+    rule = options.non_working_due
+    dates, apr = calculate(options, calendar=None if rule is NonWorkingDue.IGNORE else ws.calendar)
+    return JSONResponse(schedule_view(dates.schedule, apr, dates))
 
 
 @router.post("/audit/verify", tags=["audit"])

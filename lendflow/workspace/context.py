@@ -31,6 +31,7 @@ from lendflow.workspace.payments import PaymentGateway, SandboxGateway
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
+    from lendflow.domain.business_days import BusinessCalendar
     from lendflow.store.engine import Engine
     from lendflow.store.reads import Reader
     from lendflow.store.uow import UnitOfWork
@@ -196,6 +197,14 @@ class Workspace:
         from lendflow.config.policy import load_policy  # pydantic models: only when needed
 
         return load_policy(self.policy_path)
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        """Working days: China's public holidays (the `chinese_calendar` package) with the
+        lender's `calendar.yaml` in the home folder over them, read once per workspace."""
+        from lendflow.config.business_calendar import load_calendar
+
+        return load_calendar(self.settings.home)
 
     def purpose_key(self, purpose: bytes) -> bytes:
         """A 32-byte key for one purpose (the console's CSRF signing), derived from the

@@ -180,3 +180,53 @@ def test_bad_input_is_one_line_and_exit_2(lendflow, options: str, message: str) 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert message in lines[0]
+
+
+HOLIDAY = (
+    "calc schedule --principal 10000 --annual-rate 15.60 --repayments 3 --disbursed 2026-07-01"
+)
+"""Due Saturday 1 August, Tuesday 1 September and Thursday 1 October 2026 (National Day,
+off until the 7th): the next working days are Monday 3 August and Thursday 8 October."""
+
+
+def test_move_shows_the_due_dates_on_working_days_with_the_same_amounts(lendflow) -> None:  # type: ignore[no-untyped-def]
+    plain = lendflow(f"{HOLIDAY} --json").json()
+    moved = lendflow(f"{HOLIDAY} --non-working-due move --json").json()
+    assert [i["due_date"] for i in plain["instalments"]] == [
+        "2026-08-01",
+        "2026-09-01",
+        "2026-10-01",
+    ]
+    assert [i["due_date"] for i in moved["instalments"]] == [
+        "2026-08-03",
+        "2026-09-01",
+        "2026-10-08",
+    ]
+    assert [i["total"] for i in moved["instalments"]] == ["3420.37", "3420.37", "3420.38"]
+    assert moved["non_working_due"] == "move"
+    assert "calendar_assumed_years" not in moved
+    assert "non_working_due" not in plain and "on_time_until" not in plain["instalments"][0]
+
+
+def test_keep_with_grace_keeps_the_dates_and_says_until_when_each_is_on_time(lendflow) -> None:  # type: ignore[no-untyped-def]
+    kept = lendflow(f"{HOLIDAY} --non-working-due keep-with-grace --json").json()
+    rows = [(i["due_date"], i["on_time_until"]) for i in kept["instalments"]]
+    assert rows == [
+        ("2026-08-01", "2026-08-03"),
+        ("2026-09-01", "2026-09-01"),
+        ("2026-10-01", "2026-10-08"),
+    ]
+    table = lendflow(f"{HOLIDAY} --non-working-due keep-with-grace").stdout
+    assert "#3 is due on 2026-10-01, not a working day: paid by 2026-10-08 it is on time" in table
+
+
+def test_a_schedule_reaching_a_year_the_calendar_does_not_know_warns(lendflow) -> None:  # type: ignore[no-untyped-def]
+    from lendflow.config.business_calendar import package_calendar
+
+    year = max(package_calendar().known_years) + 1
+    command = (
+        f"calc schedule --principal 10000 --annual-rate 12 --repayments 3"
+        f" --disbursed {year - 1}-11-20 --non-working-due move"
+    )
+    assert lendflow(f"{command} --json").json()["calendar_assumed_years"] == [year]
+    assert f"does not know the public holidays of {year}" in lendflow(command).stdout

@@ -132,6 +132,29 @@ def test_the_calculator_answers_as_calc_schedule_json(as_user: Any, lendflow: An
     assert served.json() == printed
 
 
+def test_the_calculator_moves_a_holiday_due_date_as_calc_schedule_does(
+    as_user: Any, lendflow: Any
+) -> None:
+    """Due Thursday 1 October 2026, National Day: moved to Thursday 8 October."""
+    served = as_user("ops").post(
+        "/api/v1/calc/schedule",
+        json={
+            "principal": "10000.00",
+            "annual_rate": "15.60",
+            "repayments": 3,
+            "disbursed": "2026-07-01",
+            "non_working_due": "move",
+        },
+    )
+    printed = lendflow(
+        "calc schedule --principal 10000 --annual-rate 15.60 --repayments 3"
+        " --disbursed 2026-07-01 --non-working-due move --json"
+    ).json()
+    assert served.status_code == 200, served.text
+    assert served.json() == printed
+    assert served.json()["instalments"][2]["due_date"] == "2026-10-08"
+
+
 def test_a_key_whose_first_request_is_still_in_flight_is_409(
     api: Any, as_user: Any, ws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

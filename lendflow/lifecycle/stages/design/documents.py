@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.errors import LendflowError, NotFound
 from lendflow.lifecycle import records
 from lendflow.store import lifecycle as lifecycle_rows
@@ -36,18 +37,20 @@ def product_document(
     from lendflow.rendering.rendering import render_kind
 
     lender = lender_view(locale, ws.settings.templates)
+    moves = spec.schedule.non_working_due is NonWorkingDue.MOVE
+    calendar: dict[str, Any] = {"calendar": ws.calendar} if moves else {}
     view: Any
     if kind == "brochure":
         view = product_views.brochure_view(
-            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of
+            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of, **calendar
         )
     elif kind == "risk-disclosure":
         view = product_views.risk_disclosure_view(
-            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of
+            spec, ws.policy, lender, locale=locale, version=version, as_of=as_of, **calendar
         )
     else:
         view = product_views.contract_view(
-            spec, ws.policy, lender, locale=locale, version=version, signed_on=as_of
+            spec, ws.policy, lender, locale=locale, version=version, signed_on=as_of, **calendar
         )
     return render_kind(kind, view, locale=locale, fmt=FORMAT, templates=ws.settings.templates)
 

@@ -229,7 +229,9 @@ def education_view(
     from lendflow.rendering.product_views import product_view
 
     return EducationView(
-        product=product_view(spec, ws.policy, locale=locale, version=version, example_on=as_of),
+        product=product_view(
+            spec, ws.policy, locale=locale, version=version, example_on=as_of, calendar=ws.calendar
+        ),
         lender=lender_view(locale, ws.settings.templates),
         as_of=as_of,
         apr_cap=ws.policy.apr_cap.limit,
