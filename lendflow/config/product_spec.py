@@ -194,6 +194,11 @@ class Delinquency(Strict):
     buckets: list[Bucket] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
     classification: list[ClassLevel] = Field(default_factory=lambda: list(DEFAULT_CLASSES))
     write_off_dpd: int = Field(default=360, ge=1)
+    acceleration_dpd: int = Field(
+        default=90,
+        ge=1,
+        description="days past due before the whole loan may be declared due (acceleration)",
+    )
 
     @field_validator("buckets")
     @classmethod
