@@ -390,6 +390,8 @@ def _check_waivable(loan: dict[str, Any], component: str, amount: int) -> None:
 
 
 def _check_late_enough(loan: dict[str, Any], spec: ProductSpec) -> None:
+    if loan.get("accelerated_on") is not None:
+        raise Refused(f"loan {loan['id']} was already declared due on {loan['accelerated_on']}")
     needed = spec.delinquency.acceleration_dpd
     if loan["dpd"] < needed:
         raise Refused(
