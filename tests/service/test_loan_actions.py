@@ -30,8 +30,15 @@ import pytest
 from sqlalchemy import func, select
 
 from lendflow.domain.errors import Forbidden, KeyReused, LendflowError, Refused
-from lendflow.loans import applications, audit, disbursement, loan_requests, refunds, repayments
-from lendflow.loans import reversals
+from lendflow.loans import (
+    applications,
+    audit,
+    disbursement,
+    loan_requests,
+    refunds,
+    repayments,
+    reversals,
+)
 from lendflow.store.tables import (
     documents,
     events,
@@ -39,6 +46,8 @@ from lendflow.store.tables import (
     journal_entries,
     journal_lines,
     loans,
+)
+from lendflow.store.tables import (
     refunds as refund_rows,
 )
 from lendflow.workspace.faults import KILLED_EXIT_CODE
