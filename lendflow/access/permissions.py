@@ -22,6 +22,9 @@ class Permission(StrEnum):
     DISBURSE = "disburse"
     REPAY = "repay"
     REVERSE_REPAYMENTS = "reverse_repayments"
+    ASK_LOAN_ACTIONS = "ask_loan_actions"  # ask to waive, accelerate or restructure
+    APPROVE_LOAN_ACTIONS = "approve_loan_actions"  # approve what another person asked
+    REFUND = "refund"  # pay a credit balance back through the gateway
     READ = "read"
     SEE_PERSONAL_DATA = "see_personal_data"
     AUDIT = "audit"
@@ -45,6 +48,8 @@ GRANTS: dict[str, frozenset[Permission]] = {
             Permission.DISBURSE,
             Permission.REPAY,
             Permission.REVERSE_REPAYMENTS,  # asked by one person, approved by another
+            Permission.ASK_LOAN_ACTIONS,  # a risk officer (or an admin) approves them
+            Permission.REFUND,
             Permission.READ,
             Permission.RUN_COB,
             Permission.SERVE_CUSTOMERS,
@@ -52,7 +57,13 @@ GRANTS: dict[str, frozenset[Permission]] = {
         }
     ),
     "risk_officer": frozenset(
-        {Permission.REVIEW, Permission.DECIDE, Permission.READ, Permission.SEE_PERSONAL_DATA}
+        {
+            Permission.REVIEW,
+            Permission.DECIDE,
+            Permission.READ,
+            Permission.SEE_PERSONAL_DATA,
+            Permission.APPROVE_LOAN_ACTIONS,
+        }
     ),
     "auditor": frozenset({Permission.READ, Permission.AUDIT, Permission.REPORT_CREDIT}),
     "product_manager": frozenset(

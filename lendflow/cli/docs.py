@@ -28,7 +28,8 @@ app = typer.Typer(
 KindArgument = Annotated[
     str,
     typer.Argument(
-        help="brochure, contract, risk-disclosure or overdue-notice.", parser=parse_code("kind")
+        help="brochure, contract, risk-disclosure, overdue-notice or acceleration-notice.",
+        parser=parse_code("kind"),
     ),
 ]
 

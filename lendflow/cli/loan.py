@@ -34,6 +34,8 @@ from lendflow.domain.schedule import MAX_REPAYMENTS
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from lendflow.loans.results import LoanRequestView
+
 app = typer.Typer(
     help="Apply, review, decide, disburse, repay and inspect loans.", no_args_is_help=True
 )
@@ -363,6 +365,186 @@ def approve_reversal(
     with acting(user) as (ws, actor):
         result = approve(ws, actor, reversal_id, business_date(on))
     _done(result, json_output, f"repayment {result.reference} on loan {result.loan_id} reversed")
+
+
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why, for the record.", parser=parse_note("--reason"))
+]
+
+
+def _asked(result: LoanRequestView, json_output: bool, what: str) -> None:
+    _done(
+        result,
+        json_output,
+        f"request {result.id}: {what} on loan {result.loan_id} waits for another person:"
+        f" `loan approve-request {result.id}`",
+    )
+
+
+@app.command("waive")
+def waive(
+    loan_id: LoanId,
+    reason: ReasonOption,
+    penalty: Annotated[
+        int | None,
+        typer.Option(
+            "--penalty",
+            help="Penalty interest to waive, in yuan.",
+            parser=parse_money("--penalty", AmountKind.FEE),
+        ),
+    ] = None,
+    fees: Annotated[
+        int | None,
+        typer.Option(
+            "--fees", help="Fees to waive, in yuan.", parser=parse_money("--fees", AmountKind.FEE)
+        ),
+    ] = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Ask to waive penalty or fees the borrower owes; another person approves it."""
+    from lendflow.loans.loan_requests import ask_waiver
+
+    if (penalty is None) == (fees is None):
+        raise BadInput("give --penalty AMOUNT or --fees AMOUNT (one of them)")
+    component, amount = ("penalty", penalty) if penalty is not None else ("fees", fees)
+    assert amount is not None
+    with acting(user) as (ws, actor):
+        result = ask_waiver(ws, actor, loan_id, component, amount, reason, business_date(on))
+    _asked(result, json_output, f"waiving {format_fen(amount)} of {component}")
+
+
+@app.command("accelerate")
+def accelerate(
+    loan_id: LoanId,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why, for the record.", parser=parse_note("--reason")),
+    ] = "declared due after the product's days past due",
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Ask to declare the whole loan due (after the product's days past due, 90 by
+    default); another person approves it, and the borrower is sent a notice."""
+    from lendflow.loans.loan_requests import ask_acceleration
+
+    with acting(user) as (ws, actor):
+        result = ask_acceleration(ws, actor, loan_id, reason, business_date(on))
+    _asked(result, json_output, "declaring the whole loan due")
+
+
+@app.command("restructure")
+def restructure(
+    loan_id: LoanId,
+    term: Annotated[
+        int,
+        typer.Option("--term", help="Repayments of the new schedule.", min=1, max=MAX_REPAYMENTS),
+    ],
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate",
+            help="Nominal annual rate in percent (default: the loan's), within the product's band.",
+            parser=parse_code("--rate"),
+        ),
+    ] = None,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why, for the record.", parser=parse_note("--reason")),
+    ] = "repayment plan agreed with the borrower",
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Ask for a new schedule for everything the loan owes; another person approves it."""
+    from lendflow.domain.money import parse_decimal
+    from lendflow.loans.loan_requests import ask_restructure
+
+    annual_rate = None if rate is None else parse_decimal(rate, field="--rate")
+    with acting(user) as (ws, actor):
+        result = ask_restructure(ws, actor, loan_id, term, annual_rate, reason, business_date(on))
+    _asked(result, json_output, f"a new schedule of {term} repayments")
+
+
+@app.command("approve-request")
+def approve_request(
+    request_id: Annotated[
+        int, typer.Argument(help="Loan request id.", parser=parse_id("request id"))
+    ],
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Approve a waiver, acceleration or restructure someone else asked for; it is booked
+    on the loan's open business date."""
+    from lendflow.loans.loan_requests import approve_request as approve
+
+    with acting(user) as (ws, actor):
+        result = approve(ws, actor, request_id, business_date(on))
+    done = {
+        "waive": "waived",
+        "accelerate": "declared due",
+        "restructure": "restructured",
+    }[result.kind]
+    loan = result.loan
+    owed = "" if loan is None else f"; outstanding {format_fen(loan.outstanding.total)}"
+    _done(result, json_output, f"loan {result.loan_id} {done} (request {result.id}){owed}")
+
+
+@app.command("requests")
+def requests(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
+    """The waivers, accelerations and restructures asked on the loan, oldest first."""
+    from lendflow.loans.loan_requests import list_requests
+
+    with acting(user) as (ws, actor):
+        result = list_requests(ws, actor, loan_id)
+    if json_output:
+        print_result(result)
+        return
+    for item in result.items:
+        decided = f" by {item.decided_by} on {item.decided_on}" if item.decided_by else ""
+        typer.echo(
+            f"{item.id}  {item.kind:<11} {item.status:<8} asked by {item.asked_by} on"
+            f" {item.asked_on}{decided}: {item.reason}"
+        )
+
+
+@app.command("refund")
+def refund(
+    loan_id: LoanId,
+    amount: Annotated[
+        int,
+        typer.Option(
+            help="Amount to pay back, in yuan.",
+            parser=parse_money("--amount", AmountKind.REPAYMENT),
+        ),
+    ],
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--reference",
+            help="The refund's own reference: the same reference again pays once.",
+            parser=parse_reference("--reference"),
+        ),
+    ],
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pay the borrower's credit balance back through the payment gateway."""
+    from lendflow.loans.refunds import refund as refund_credit
+
+    with acting(user) as (ws, actor):
+        result = refund_credit(ws, actor, loan_id, amount, reference, business_date(on))
+    again = " (already paid: nothing moved)" if result.replayed else ""
+    _done(
+        result,
+        json_output,
+        f"refunded {format_fen(result.refund.amount)} on loan {loan_id}{again}; credit balance"
+        f" {format_fen(result.credit_balance)}",
+    )
 
 
 @app.command("quote")

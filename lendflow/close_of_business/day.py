@@ -55,6 +55,7 @@ class LoanDay:
     bucket: str = ""
     classification: str = ""
     held_since: date | None = None  # as read
+    restructured_on: date | None = None
     judged: bool = False  # read in full and judged by the delinquency step
     spec: ProductSpec | None = None
     items: list[Item] = field(default_factory=list)
@@ -96,8 +97,10 @@ class LoanDay:
             self.fee,
             self.penalty,
             held_since,
+            restructured_on,
         ) = row
         self.held_since = q.as_date(held_since) if held_since is not None else None
+        self.restructured_on = q.as_date(restructured_on) if restructured_on is not None else None
         self.new_state = self.state
         self.judged = True
 

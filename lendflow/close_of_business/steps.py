@@ -125,8 +125,9 @@ def _load_delinquent(day: Day) -> None:
         items[item[1]].append(item)
     rows = q.fetch(day.uow, q.OVERDUE_BEFORE, day.params)
     seen = {r[0] for r in rows}
-    rows += [r for r in q.fetch(day.uow, q.HELD, day.params) if r[0] not in seen]
-    seen = {r[0] for r in rows}
+    for graded_nightly in (q.HELD, q.RESTRUCTURED):
+        rows += [r for r in q.fetch(day.uow, graded_nightly, day.params) if r[0] not in seen]
+        seen = {r[0] for r in rows}
     missing = sorted(loan_id for loan_id in items if loan_id not in seen)
     rows += q.fetch_by_ids(day.uow, q.LOANS_BY_IDS, missing, day.params)
     loans = day.loans
@@ -218,7 +219,11 @@ def delinquency(day: Day) -> None:
         loan.new_bucket = bucket_for(dpd, found.buckets)
         since = loan.held_since
         seen = on_time_days(held.get(loan.id, ()), since, day.d, found.grace) if since else []
-        graded = grade(found.classes, found.upgrade, loan.classification, dpd, since, day.d, seen)
+        assert loan.spec is not None
+        floor = loan.spec.delinquency.upgrade.restructure(loan.restructured_on)
+        graded = grade(
+            found.classes, found.upgrade, loan.classification, dpd, since, day.d, seen, floor
+        )
         loan.new_classification, loan.new_held_since = graded.code, graded.held_since
         if (loan.new_state, dpd, loan.new_bucket, loan.new_classification, graded.held_since) == (
             state,

@@ -22,8 +22,8 @@ from lendflow.config.loading import load_model, parse_model
 from lendflow.config.policy import Policy, Strict, borrower_cap
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.business_days import NonWorkingDue
-from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEndRule
-from lendflow.domain.classification import UpgradeRule
+from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEndRule, add_months
+from lendflow.domain.classification import Restructure, UpgradeRule
 from lendflow.domain.errors import BadInput
 from lendflow.domain.money import Rounding, div_round, format_fen
 from lendflow.domain.schedule import (
@@ -202,9 +202,20 @@ class Upgrade(Strict):
     instalments: int = Field(default=2, ge=1)
     months: int = Field(default=6, ge=0)
     whichever: Literal["longer", "first"] = "longer"
+    restructured_floor: str = "special_mention"
+    """The best class a restructured loan may have through its observation period (one
+    non-performing when restructured stays held at its class until the evidence is in)."""
+    observation_months: int = Field(default=12, ge=0)
 
     def rule(self) -> UpgradeRule:
         return UpgradeRule(self.held_from, self.instalments, self.months, self.whichever)
+
+    def restructure(self, restructured_on: date | None) -> Restructure | None:
+        """The floor a loan restructured on `restructured_on` stands on, if any."""
+        if restructured_on is None:
+            return None
+        until = add_months(restructured_on, self.observation_months)
+        return Restructure(until, self.restructured_floor)
 
 
 class Delinquency(Strict):
@@ -216,6 +227,11 @@ class Delinquency(Strict):
     classification: list[ClassLevel] = Field(default_factory=lambda: list(DEFAULT_CLASSES))
     upgrade: Upgrade = Field(default_factory=Upgrade)
     write_off_dpd: int = Field(default=360, ge=1)
+    acceleration_dpd: int = Field(
+        default=90,
+        ge=1,
+        description="days past due before the whole loan may be declared due (acceleration)",
+    )
 
     @property
     def levels(self) -> list[tuple[str, int]]:
@@ -225,11 +241,12 @@ class Delinquency(Strict):
     @model_validator(mode="after")
     def _held_from_is_a_class(self) -> Delinquency:
         codes = [level.code for level in self.classification]
-        if self.upgrade.held_from not in codes:
-            raise ValueError(
-                f"upgrade.held_from: {self.upgrade.held_from} is not one of the classes"
-                f" ({', '.join(codes)})"
-            )
+        for name in ("held_from", "restructured_floor"):
+            if getattr(self.upgrade, name) not in codes:
+                raise ValueError(
+                    f"upgrade.{name}: {getattr(self.upgrade, name)} is not one of the classes"
+                    f" ({', '.join(codes)})"
+                )
         return self
 
     @field_validator("buckets")

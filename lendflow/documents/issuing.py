@@ -38,13 +38,18 @@ from lendflow.store.uow import UnitOfWork, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.config.product_spec import ProductSpec
-    from lendflow.rendering.views import ContractView, OverdueNoticeView, PartyView
+    from lendflow.rendering.views import (
+        AccelerationNoticeView,
+        ContractView,
+        OverdueNoticeView,
+        PartyView,
+    )
     from lendflow.workspace.context import Workspace
 
 CONTRACT_FORMAT = "html"  # kept at disbursement: printable as is, the PDF is made from it
 _SEALED_FIELD = "document"
-LOAN_KINDS = ("overdue-notice",)
-RENDERABLE = ("brochure", "contract", "risk-disclosure", "overdue-notice")
+LOAN_KINDS = ("overdue-notice", "acceleration-notice")
+RENDERABLE = ("brochure", "contract", "risk-disclosure", "overdue-notice", "acceleration-notice")
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,8 @@ def render(
                 return contract_view_for_loan(ws, uow, loan, locale=locale, clear=clear)
             if kind == "overdue-notice":
                 return overdue_notice_view(ws, uow, loan, as_of, locale=locale, clear=clear)
+            if kind == "acceleration-notice":
+                return acceleration_notice_view(ws, uow, loan, as_of, locale=locale, clear=clear)
             return _product_view(ws, kind, spec_for(uow, loan), _version(uow, loan), locale, as_of)
         version = product_store.live_version(uow, str(product))
         from lendflow.products.catalogue import spec_of
@@ -382,6 +389,63 @@ def overdue_notice_view(
         penalty_terms=product_views.penalty_view(spec, ws.policy),
         collection=product_views.collection_view(ws.policy),
     )
+
+
+def acceleration_notice_view(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    as_of: date,
+    *,
+    locale: str,
+    clear: bool = True,
+) -> AccelerationNoticeView:
+    """What the whole loan comes to on `as_of`, the day it is declared due: every
+    instalment due by then and unpaid (the accelerated ones fall due that day)."""
+    from lendflow.rendering import product_views
+    from lendflow.rendering.lender import lender_view
+    from lendflow.rendering.views import AccelerationNoticeView
+
+    states = [InstalmentState.from_row(r) for r in loan_store.instalments(uow, loan["id"])]
+    due = [(i.due_date, i.owed()) for i in states if i.due_date <= as_of and not i.settled]
+    late = [when for when, _ in due if when < as_of]
+    if not late:
+        raise Refused(f"loan {loan['id']} has nothing overdue on {as_of}")
+    spec = spec_for(uow, loan)
+    owed = [o for _, o in due]
+    principal = sum(o.principal for o in owed)
+    interest = sum(o.interest for o in owed)
+    fees = sum(o.fee for o in owed)
+    penalty = sum(o.penalty for o in owed)
+    return AccelerationNoticeView(
+        number=f"LF-A-{loan['id']:08d}-{as_of:%Y%m%d}",
+        loan_id=loan["id"],
+        contract_number=product_views.contract_number(loan["id"]),
+        product_name=spec.name.en if locale == "en" else spec.name.zh_CN,
+        lender=lender_view(locale, ws.settings.templates),
+        borrower=_borrower(ws, uow, loan, clear=clear),
+        as_of=as_of,
+        dpd=loan["dpd"],
+        overdue_since=min(late),
+        principal=principal,
+        interest=interest,
+        fees=fees,
+        penalty=penalty,
+        total=principal + interest + fees + penalty,
+        penalty_terms=product_views.penalty_view(spec, ws.policy),
+        collection=product_views.collection_view(ws.policy),
+    )
+
+
+def issue_acceleration_notice(
+    ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], actor: Actor, as_of: date
+) -> dict[str, Any]:
+    """Render the borrower's notice that the loan is declared due and keep it as issued,
+    sealed, with its SHA-256, in the caller's transaction (the stored row)."""
+    locale = ws.settings.locale
+    view = acceleration_notice_view(ws, uow, loan, as_of, locale=locale, clear=True)
+    document = _render("acceleration-notice", view, ws, locale, "html")
+    return store(ws, uow, loan, document, actor, as_of)
 
 
 def _borrower(ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], *, clear: bool) -> PartyView:

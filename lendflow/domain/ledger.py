@@ -29,6 +29,10 @@ class Account(StrEnum):
     WRITE_OFF_EXPENSE = "write_off_expense"
     RECOVERY_INCOME = "recovery_income"
     MARKETING_EXPENSE = "marketing_expense"
+    # Contra-income: penalty and fees the lender gave up after charging them (a waiver
+    # both people approved). Debited, so the income accounts keep what was charged.
+    PENALTY_WAIVED = "penalty_waived"
+    FEE_WAIVED = "fee_waived"
 
 
 # Loan balance column -> (account, +1 when the balance is debit-normal, -1 credit-normal)

@@ -156,8 +156,13 @@ class Loan:
         """Instalment id → the columns to write, each instalment once."""
         return {i["id"]: i.changed for i in self.instalments if i.changed}
 
+    @property
+    def schedule_start(self) -> date:
+        """Where the running schedule began: the payout, or the last restructure."""
+        return schedule_start(self.row)
+
     def payoff(self, as_of: date) -> Payoff:
-        return payoff_quote(self.states(), as_of, self.row["disbursed_on"])
+        return payoff_quote(self.states(), as_of, self.schedule_start)
 
     def has_arrears(self, as_of: date) -> bool:
         return any(s.due_date <= as_of and not s.settled for s in self.states())
@@ -192,7 +197,7 @@ class Loan:
         if self.status is LoanStatus.WRITTEN_OFF:
             return self._recovery(amount)
         charges = self.recognise_due(as_of)
-        plan = _plan_repayment(self.states(), amount, as_of, self.row["disbursed_on"], order)
+        plan = _plan_repayment(self.states(), amount, as_of, self.schedule_start, order)
         self._apply(plan, as_of)
         entry = _repayment_lines(plan)
         balances = _balances_after(self.row, charges, entry)
@@ -224,6 +229,13 @@ class Loan:
             .lines()
         )
         return Repayment(amount, None, [], entry, "recovery", {})
+
+
+def schedule_start(row: Mapping[str, Any]) -> date:
+    """Where a loan's running schedule began: its payout, or its last restructure (the
+    first period of a new schedule runs from the restructure's date)."""
+    started: date = row.get("restructured_on") or row["disbursed_on"]
+    return started
 
 
 def _repayment_lines(plan: RepaymentPlan) -> list[Line]:

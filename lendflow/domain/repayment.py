@@ -146,8 +146,10 @@ def _due_and_future(
 def _period_start(
     instalments: Sequence[InstalmentState], current: InstalmentState, disbursed: date
 ) -> date:
+    """When the instalment's period began: the previous due date, or the day the schedule
+    started (the payout, or a restructure, whose new schedule runs from its date)."""
     earlier = [i.due_date for i in instalments if i.n < current.n and i.n > 0]
-    return max(earlier) if earlier else disbursed
+    return max([*earlier, disbursed])
 
 
 def _not_yet_due(instalments: Sequence[InstalmentState], as_of: date) -> list[InstalmentState]:
@@ -170,6 +172,19 @@ def _earned(
     # A waiver (interest-free first days) covers the start of the period, so what
     # has accrued is charged only beyond it.
     return max(accrued - item.interest_waived, 0)
+
+
+def earned_ahead(
+    instalments: Sequence[InstalmentState], as_of: date, disbursed_on: date
+) -> list[tuple[InstalmentState, int]]:
+    """Every instalment not yet due on `as_of`, with the interest it has earned by then
+    (the running period's pro rata, later ones none): what settling, declaring the loan
+    due early or restructuring it charges of them."""
+    ahead = _not_yet_due(instalments, as_of)
+    return [
+        (item, _earned(instalments, ahead, index, as_of, disbursed_on))
+        for index, item in enumerate(ahead)
+    ]
 
 
 def payoff_quote(instalments: Sequence[InstalmentState], as_of: date, disbursed_on: date) -> Payoff:

@@ -35,15 +35,17 @@ from lendflow.domain.classification import class_on
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
 from lendflow.domain.errors import BadInput, NotFound
 from lendflow.domain.ledger import LOAN_BALANCES, Account
+from lendflow.domain.loan_actions import ScheduleChange, restructured_terms, schedule_after
 from lendflow.domain.money import format_fen
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.results import EventTrail, TrailEvent
 from lendflow.products.catalogue import spec_for
 from lendflow.store import audit as audit_store
-from lendflow.store import events, journal
+from lendflow.store import events, journal, loan_requests
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store import loans as loan_store
+from lendflow.store import refunds as refund_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.anchors import ChainAnchor, anchor_chain, read_anchors
 from lendflow.workspace.context import NoContracts
@@ -58,7 +60,10 @@ LIVE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE})
 # Loans whose days past due, bucket and class are frozen as close of business last set them.
 JUDGED = LIVE | {LoanStatus.WRITTEN_OFF}
 DISBURSED_STATES = LIVE | {LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED}
-REPAYMENT_KINDS = ("repayment",)
+SETTLING_KINDS = ("repayment", "restructure")
+"""Entries that may leave an instalment with nothing owed: a repayment, or a restructure
+(it settles the old schedule with the new principal)."""
+SCHEDULE_CHANGES = ("accelerate", "restructure")
 OWED = ("principal", "interest", "fee", "penalty")
 PAID_AND_WAIVED = (
     "principal_paid",
@@ -162,6 +167,8 @@ def _verify(ws: Workspace, uow: UnitOfWork, anchors: list[ChainAnchor]) -> Audit
 def _check_balances(uow: UnitOfWork, report: AuditReport) -> None:
     rebuilt = journal.rebuilt_loan_balances(uow)
     paid = audit_store.principal_paid(uow)
+    # a restructure settles the old schedule's principal and lends its payoff again
+    relent = audit_store.posted_by_loan(uow, "restructure", Account.LOAN_PRINCIPAL)
     columns = list(LOAN_BALANCES)
     for loan in audit_store.loan_balances(uow, columns):
         report.loans_checked += 1
@@ -173,7 +180,12 @@ def _check_balances(uow: UnitOfWork, report: AuditReport) -> None:
                     f" says {format_fen(expected[column])}"
                 )
         repaid = int(paid.get(loan["id"]) or 0)
-        booked = loan["principal"] - expected["principal_outstanding"] - loan["written_off_amount"]
+        booked = (
+            loan["principal"]
+            + relent.get(loan["id"], 0)
+            - expected["principal_outstanding"]
+            - loan["written_off_amount"]
+        )
         if loan["principal"] and repaid != booked:
             report.problems.append(
                 f"loan {loan['id']}: instalments show {format_fen(repaid)} principal repaid but the"
@@ -225,16 +237,27 @@ class _BookFacts:
     disbursed: dict[int, int]
     payouts: list[dict[str, Any]]
     contracts: set[int]
+    schedule_changes: dict[int, list[dict[str, Any]]]
+    refunds: list[dict[str, Any]]
+    refunded: dict[int, int]
 
 
 def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
+    penalties = audit_store.posted_by_loan(uow, "penalty", Account.PENALTY_RECEIVABLE)
+    for loan_id, waived in audit_store.credited_by_loan(
+        uow, "waiver", Account.PENALTY_RECEIVABLE
+    ).items():
+        penalties[loan_id] = penalties.get(loan_id, 0) - waived
     facts = _BookFacts(
         states=audit_store.last_loan_states(uow),
-        penalties=audit_store.posted_by_loan(uow, "penalty", Account.PENALTY_RECEIVABLE),
-        repayment_dates=audit_store.entry_dates_by_loan(uow, REPAYMENT_KINDS),
+        penalties=penalties,
+        repayment_dates=audit_store.entry_dates_by_loan(uow, SETTLING_KINDS),
         disbursed=audit_store.posted_by_loan(uow, "disbursement", Account.LOAN_PRINCIPAL),
         payouts=audit_store.all_payouts(uow),
         contracts=audit_store.loans_with_document(uow, "contract"),
+        schedule_changes=loan_requests.approved_schedule_changes(uow, SCHEDULE_CHANGES),
+        refunds=refund_store.all_refunds(uow),
+        refunded=audit_store.credited_by_loan(uow, "refund", Account.CASH),
     )
     issues_contracts = not isinstance(ws.contracts, NoContracts)
     schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
@@ -248,6 +271,7 @@ def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
             if issues_contracts and loan["state"] in LIVE and loan["id"] not in facts.contracts:
                 yield f"loan {loan['id']}: disbursed with a contract, but it has none"
     yield from _payout_problems(facts)
+    yield from _refund_problems(facts)
 
 
 def _loan_problems(
@@ -265,7 +289,8 @@ def _loan_problems(
     if loan["state"] not in DISBURSED_STATES or loan["disbursed_on"] is None:
         return
     spec = spec_for(uow, loan)
-    yield from _schedule_problems(loan, rows, spec, schedules, calendar)
+    changes = facts.schedule_changes.get(loan_id, [])
+    yield from _schedule_problems(loan, rows, spec, schedules, calendar, changes)
     penalty = sum(r["penalty"] for r in rows)
     posted = facts.penalties.get(loan_id, 0)
     if penalty != posted:
@@ -287,9 +312,11 @@ def _schedule_problems(
     spec: ProductSpec,
     schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
     calendar: BusinessCalendar,
+    changes: list[dict[str, Any]],
 ) -> Iterator[str]:
     """Each instalment's due date, principal, interest and fee against the schedule the
-    product version gives for the loan's amount, term, rate and payout date."""
+    product version gives for the loan's amount, term, rate and payout date, as its
+    approved accelerations and restructures changed it (`domain.loan_actions`)."""
     key = (
         loan["product_version_id"],
         loan["approved_amount"],
@@ -300,6 +327,8 @@ def _schedule_problems(
     expected = schedules.get(key)
     if expected is None:
         expected = schedules[key] = _schedule_of(loan, spec, calendar)
+    if changes:
+        expected = schedule_after(expected, [_schedule_change(c, spec) for c in changes])
     stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
     if len(stored) != len(expected):
         yield (
@@ -352,6 +381,32 @@ def _schedule_of(
 
 
 WEEKENDS_ONLY = BusinessCalendar.weekends_only()
+
+
+def _schedule_change(request: dict[str, Any], spec: ProductSpec) -> ScheduleChange:
+    """An approved acceleration (on its date) or restructure (its new instalments, made
+    from the principal, term and rate it was booked with)."""
+    payload = request["payload"]
+    if request["kind"] == "accelerate":
+        return ScheduleChange(request["decided_on"])
+    on = date.fromisoformat(payload["on"])
+    schedule = generate(
+        restructured_terms(
+            spec.schedule_terms(
+                payload["principal"],
+                payload["term"],
+                on,
+                annual_rate=Decimal(payload["annual_rate"]),
+            )
+        )
+    )
+    first = payload["first_n"] - 1
+    return ScheduleChange(
+        on,
+        tuple(
+            (first + i.n, i.due_date, i.principal, i.interest, i.fee) for i in schedule.instalments
+        ),
+    )
 
 
 def _owed(row: Mapping[str, Any]) -> int:
@@ -495,6 +550,20 @@ def _payout_problems(facts: _BookFacts) -> Iterator[str]:
             yield (
                 f"loan {loan_id}: a disbursement of {format_fen(booked)} was booked but no"
                 " payout is paid"
+            )
+
+
+def _refund_problems(facts: _BookFacts) -> Iterator[str]:
+    """What the refunds paid is what the journal booked as refunded, loan by loan."""
+    paid: dict[int, int] = {}
+    for found in facts.refunds:
+        if found["status"] == "paid":
+            paid[found["loan_id"]] = paid.get(found["loan_id"], 0) + found["amount"]
+    for loan_id in sorted(set(paid) | set(facts.refunded)):
+        if paid.get(loan_id, 0) != facts.refunded.get(loan_id, 0):
+            yield (
+                f"loan {loan_id}: refunds paid {format_fen(paid.get(loan_id, 0))} but the"
+                f" journal booked {format_fen(facts.refunded.get(loan_id, 0))}"
             )
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from lendflow.access.permissions import Actor
 from lendflow.config.policy import ChargesCap as CapRule
 from lendflow.customers.views import customer_view, text_view
+from lendflow.domain.loan import schedule_start
 from lendflow.domain.repayment import InstalmentState, payoff_quote
 from lendflow.domain.statuses import OUTSTANDING
 from lendflow.loans.results import (
@@ -80,7 +81,7 @@ def present_loan(
     states = [InstalmentState.from_row(r) for r in rows]
     payoff = None
     if loan["state"] in OUTSTANDING:
-        payoff = payoff_quote(states, as_of, loan["disbursed_on"]).total
+        payoff = payoff_quote(states, as_of, schedule_start(loan)).total
     if cap is not None:
         more["charges_cap"] = charges_cap_of(cap, loan, rows)
     return result(
@@ -114,6 +115,9 @@ def present_loan(
         version=loan["version"],
         as_of=as_of,
         payoff=payoff,
+        accelerated_on=loan.get("accelerated_on"),
+        restructured_on=loan.get("restructured_on"),
+        restructure_count=loan.get("restructure_count") or 0,
         **more,
     )
 

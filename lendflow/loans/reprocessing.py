@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import Conflict, Refused
 from lendflow.domain.ledger import LOAN_BALANCES
+from lendflow.domain.loan_actions import ACTION_ENTRY_KINDS
 from lendflow.domain.reprocessing import (
     REPROCESSED_KINDS,
     Payment,
@@ -104,6 +105,13 @@ def reprocess(
             " reprocessed (post a recovery or a refund on its open business date instead)"
         )
     loan_id = loan["id"]
+    actions = journal.standing_entries(uow, loan_id, ACTION_ENTRY_KINDS)
+    if actions or loan.get("accelerated_on") or loan.get("restructured_on"):
+        done = sorted({entry["kind"] for entry in actions}) or ["acceleration or restructure"]
+        raise Refused(
+            f"loan {loan_id} has a {', '.join(done)} booked; it cannot be reprocessed"
+            " (post the money on its open business date instead)"
+        )
     closed_through: date = loan["cob_through"]
     steps = replay_steps(payments, loan["disbursed_on"], closed_through)
     start = changed_on

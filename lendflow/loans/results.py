@@ -136,6 +136,11 @@ class LoanResult(Result):
     """What settles the loan on `as_of`; only for a loan still owed on (active, overdue)."""
     charges_cap: ChargesCap | None = Field(default=None, exclude_if=_absent_if_none)
     """The all-in charges cap so far; only for a loan paid out."""
+    accelerated_on: date | None = Field(default=None, exclude_if=_absent_if_none)
+    """When the whole loan was declared due (acceleration), if it was."""
+    restructured_on: date | None = Field(default=None, exclude_if=_absent_if_none)
+    """When the loan last had a new schedule for its balance (restructure), if ever."""
+    restructure_count: int = Field(default=0, exclude_if=_absent_if_false)
 
 
 class ModelRef(Result):
@@ -428,3 +433,50 @@ class CreditReportResult(Result):
     destination: str
     sha256: str
     size: int
+
+
+class LoanRequestView(Result):
+    """A loan action one person asked for and another approves (four eyes): a waiver
+    (`component`, `amount`), an acceleration, or a restructure (`term`, `annual_rate`,
+    and once approved the new `principal`). Once approved, `loan` is the loan as the
+    action left it."""
+
+    id: int
+    kind: str
+    loan_id: int
+    status: str
+    reason: str
+    asked_by: str
+    asked_on: date
+    decided_by: str | None = None
+    decided_on: date | None = None
+    component: str | None = Field(default=None, exclude_if=_absent_if_none)
+    amount: Fen | None = Field(default=None, exclude_if=_absent_if_none)
+    term: int | None = Field(default=None, exclude_if=_absent_if_none)
+    annual_rate: Decimal | None = Field(default=None, exclude_if=_absent_if_none)
+    principal: Fen | None = Field(default=None, exclude_if=_absent_if_none)
+    """A restructure's new principal: everything the old schedule's payoff came to."""
+    notice_sha256: str | None = Field(default=None, exclude_if=_absent_if_none)
+    """An acceleration's notice to the borrower, as issued (its SHA-256)."""
+    loan: LoanResult | None = Field(default=None, exclude_if=_absent_if_none)
+
+
+class LoanRequestList(Result):
+    """Every action asked on a loan, oldest first."""
+
+    items: list[LoanRequestView]
+
+
+class RefundView(Result):
+    """A credit balance paid back: how much, under which reference, the gateway's receipt."""
+
+    amount: Fen
+    reference: str
+    gateway_ref: str
+
+
+class RefundResult(LoanResult):
+    """The loan after a refund of its credit balance, and whether this answer is a replay."""
+
+    refund: RefundView
+    replayed: bool = Field(default=False, exclude_if=_absent_if_false)

@@ -177,6 +177,19 @@ OVERDUE_NOTICE = (
     Content("complaints", "complaints channel", lambda v, loc: (v.lender.complaints,)),
 )
 
+ACCELERATION_NOTICE = (
+    Content("borrower", "borrower", lambda v, loc: (v.borrower.name,)),
+    Content(
+        "accelerated",
+        "the whole loan declared due",
+        lambda v, loc: (money(v.total), str(v.dpd), long_date(v.as_of, loc)),
+    ),
+    Content("penalty", "penalty interest", lambda v, loc: _penalty(v.penalty_terms, "the loan")),
+    Content("how-to-pay", "how to pay"),
+    Content("dispute", "the right to dispute the amount and the credit record"),
+    Content("complaints", "complaints channel", lambda v, loc: (v.lender.complaints,)),
+)
+
 REPORT = (
     Content("title", "title", lambda v, loc: (v.title,)),
     Content("sections", "sections", lambda v, loc: tuple(s.heading for s in v.sections)),
@@ -187,6 +200,7 @@ REQUIRED: dict[str, tuple[Content, ...]] = {
     "contract": CONTRACT,
     "risk-disclosure": RISK_DISCLOSURE,
     "overdue-notice": OVERDUE_NOTICE,
+    "acceleration-notice": ACCELERATION_NOTICE,
     "report": REPORT,
 }
 

@@ -17,7 +17,14 @@ from lendflow.rendering.contents import (
 from lendflow.rendering.environment import get_template, render_template
 from lendflow.rendering.filters import check_locale
 
-KINDS = ("brochure", "contract", "risk-disclosure", "overdue-notice", "report")
+KINDS = (
+    "brochure",
+    "contract",
+    "risk-disclosure",
+    "overdue-notice",
+    "acceleration-notice",
+    "report",
+)
 FORMATS = ("md", "html", "pdf")
 MEDIA_TYPES = {"md": "text/markdown", "html": "text/html", "pdf": "application/pdf"}
 

@@ -33,6 +33,11 @@ GUARDS: dict[str, Guard] = {
         lambda c: c["as_of"] <= c["approval_expires_on"],
         "the approval has lapsed; it can only expire now",
     ),
+    "late_enough_to_accelerate": Guard(
+        lambda c: c["days_past_due"] >= c["acceleration_days"],
+        "refused by rule ACCELERATION_DAYS: the loan is not yet as many days past due as"
+        " the product requires before it may be declared due",
+    ),
     "fully_repaid": Guard(lambda c: c["outstanding"] == 0, "the loan still has money owing"),
     "gate_criteria_passed": Guard(
         lambda c: c["criteria_passed"] is True,

@@ -169,6 +169,22 @@ def posted_by_loan(uow: UnitOfWork, kind: str, account: str) -> dict[int, int]:
     return totals
 
 
+def credited_by_loan(uow: UnitOfWork, kind: str, account: str) -> dict[int, int]:
+    """Credits to `account` in journal entries of `kind` (never reversed: a loan with a
+    loan action is not reprocessed), summed per loan."""
+    rows = uow.connection.execute(
+        select(journal_lines.c.loan_id, func.sum(journal_lines.c.credit))
+        .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+        .where(
+            journal_entries.c.kind == kind,
+            journal_lines.c.account == account,
+            journal_lines.c.loan_id.is_not(None),
+        )
+        .group_by(journal_lines.c.loan_id)
+    ).all()
+    return {int(loan_id): int(total or 0) for loan_id, total in rows}
+
+
 def entry_dates_by_loan(uow: UnitOfWork, kinds: Sequence[str]) -> set[tuple[int, date]]:
     """(loan id, business date) of every journal entry of `kinds` that moved a loan."""
     rows = uow.connection.execute(

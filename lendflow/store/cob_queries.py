@@ -137,6 +137,7 @@ LOAN_COLUMNS = (
     loans.c.fee_receivable,
     loans.c.penalty_receivable,
     loans.c.held_since,
+    loans.c.restructured_on,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
 # active loan has no days past due: the sweep moves a loan with any to overdue, and
@@ -149,6 +150,11 @@ LOANS_BY_IDS = select(*LOAN_COLUMNS).where(
 )
 # Loans held at a non-performing class after their arrears were paid (`ix_loans_held`).
 HELD = select(*LOAN_COLUMNS).where(_IN_RANGE, loans.c.held_since.is_not(None), _LIVE_OPEN)
+# Restructured loans, graded every night for the floor of their observation period
+# (`ix_loans_restructured`): few, and read whatever their class.
+RESTRUCTURED = select(*LOAN_COLUMNS).where(
+    _IN_RANGE, loans.c.restructured_on.is_not(None), _LIVE_OPEN
+)
 # Each scheduled instalment of held loans (not an upfront fee): due date and when paid.
 HELD_INSTALMENTS = select(
     instalments.c.loan_id, instalments.c.due_date, instalments.c.paid_on

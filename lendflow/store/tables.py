@@ -201,6 +201,11 @@ class Loan(StoredTable, table=True):
     version: int = 1
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
+    # Declared due early: every instalment not yet due fell due on this date.
+    accelerated_on: date | None = None
+    # The last restructure (a new schedule for the balance), and how many there were.
+    restructured_on: date | None = None
+    restructure_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # One scheduled instalment and what has been paid, waived or recognised of it.
@@ -283,6 +288,44 @@ class RepaymentReversal(StoredTable, table=True):
     decided_by: str | None = _str(64, None)
     decided_on: date | None = None
     created_at: datetime = _stamp()
+
+
+class LoanRequest(StoredTable, table=True):
+    """A loan action one person asked for and another approves (four eyes): a waiver,
+    an acceleration, a restructure. `payload` is the action's JSON (amounts in fen)."""
+
+    __tablename__ = "loan_requests"
+
+    id: int | None = _id()
+    kind: str = _str(32)  # waive | accelerate | restructure
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    payload: str = _text()
+    asked_by: str = _str(64)
+    asked_on: date
+    status: str = _str(16)  # pending, approved
+    decided_by: str | None = _str(64, None)
+    decided_on: date | None = None
+    created_at: datetime = _stamp()
+
+
+class Refund(StoredTable, table=True):
+    """A credit balance paid back to the borrower through the gateway, under the
+    refund's own reference (the gateway pays a reference once)."""
+
+    __tablename__ = "refunds"
+
+    id: int | None = _id()
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    reference: str = _str(128, unique=True)
+    amount: int = _money()
+    status: str = _str(16)  # pending, paid, failed
+    gateway_ref: str | None = _str(128, None)
+    attempts: int = 0
+    requested_on: date
+    requested_by: str = _str(64)
+    last_error: str | None = _str(200, None)
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
 
 
 class JournalLine(StoredTable, table=True):
@@ -745,6 +788,8 @@ loans = _table(Loan)
 journal_entries = _table(JournalEntry)
 journal_lines = _table(JournalLine)
 repayment_reversals = _table(RepaymentReversal)
+loan_requests = _table(LoanRequest)
+refunds = _table(Refund)
 events = _table(Event)
 event_chain = _table(EventChain)
 idempotency_records = _table(IdempotencyRecord)
@@ -779,4 +824,11 @@ Index(
     loans.c.id,
     sqlite_where=loans.c.held_since.is_not(None),
     postgresql_where=loans.c.held_since.is_not(None),
+)
+# ... and the few restructured ones, for the floor of their observation period.
+Index(
+    "ix_loans_restructured",
+    loans.c.id,
+    sqlite_where=loans.c.restructured_on.is_not(None),
+    postgresql_where=loans.c.restructured_on.is_not(None),
 )

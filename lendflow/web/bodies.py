@@ -181,3 +181,54 @@ class CalcScheduleBody(Body):
 
 MAX_LIMIT = 200
 MAX_OFFSET = bounds.MAX_ID
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=200, description="Why, for the record.")]
+
+
+class WaiverBody(Dated):
+    """Ask to waive penalty or fees the borrower owes (`lendflow loan waive`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"component": "penalty", "amount": "20.00", "reason": "hardship"}]
+        },
+    )
+    component: Literal["penalty", "fees"]
+    amount: Yuan
+    reason: Reason
+
+
+class AccelerationBody(Dated):
+    """Ask to declare the whole loan due (`lendflow loan accelerate`)."""
+
+    reason: Reason = "declared due after the product's days past due"
+
+
+class RestructureBody(Dated):
+    """Ask for a new schedule for what the loan owes (`lendflow loan restructure`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"term": 12, "reason": "repayment plan agreed"}]},
+    )
+    term: int = Field(ge=1, le=MAX_REPAYMENTS)
+    annual_rate: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?$",
+                description="Nominal annual rate in percent (default: the loan's).",
+            ),
+        ]
+        | None
+    ) = None
+    reason: Reason = "repayment plan agreed with the borrower"
+
+
+class RefundBody(Dated):
+    """Pay the credit balance back; the `Idempotency-Key` is the refund's reference."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "50.00"}]})
+    amount: Yuan

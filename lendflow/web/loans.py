@@ -24,9 +24,12 @@ from lendflow.loans.results import (
     EventPage,
     LoanDetail,
     LoanPage,
+    LoanRequestList,
+    LoanRequestView,
     LoanResult,
     LoanSchedule,
     PayoffQuote,
+    RefundResult,
     RepaymentResult,
     TransactionPage,
 )
@@ -34,13 +37,17 @@ from lendflow.web.auth import Acting, Ws
 from lendflow.web.bodies import (
     MAX_LIMIT,
     MAX_OFFSET,
+    AccelerationBody,
     ApplyBody,
     ApproveBody,
     CalcScheduleBody,
     Dated,
     NoteBody,
+    RefundBody,
     RejectBody,
     RepaymentBody,
+    RestructureBody,
+    WaiverBody,
 )
 from lendflow.web.problems import RequestProblem, documented
 from lendflow.workspace.context import Workspace
@@ -163,7 +170,7 @@ def _in_flight(request: Request) -> InFlight:
     return found
 
 
-def _money_moved(result: RepaymentResult | DisbursementResult, status: int) -> Any:
+def _money_moved(result: RepaymentResult | DisbursementResult | RefundResult, status: int) -> Any:
     """The answer to a money move; a replay is the first answer again, marked in a header."""
     body = result.model_dump(mode="json", exclude={"replayed"})
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
@@ -429,6 +436,128 @@ def _value_date(body: RepaymentBody, on: date | None) -> date | None:
                 field=field,
             )
     return day
+
+
+RequestId = Annotated[int, Path(ge=1, le=bounds.MAX_ID, description="Loan request id.")]
+_ASKED = {201: {"headers": {"Location": {"description": "The request, to approve."}}}}
+
+
+def _asked(result: LoanRequestView) -> Any:
+    return served(result, 201, {"Location": f"/api/v1/loan-requests/{result.id}"})
+
+
+@router.post(
+    "/loans/{loan_id}/waivers",
+    status_code=201,
+    response_model=LoanRequestView,
+    tags=["loan actions"],
+    responses=_ASKED,
+)
+def ask_waiver(loan_id: LoanId, body: WaiverBody, ws: Ws, actor: Acting, on: On = None) -> Any:
+    """Ask to waive penalty or fees the borrower owes (`lendflow loan waive`); nothing moves
+    until another person approves it (`POST /loan-requests/{id}/approve`)."""
+    from lendflow.loans.loan_requests import ask_waiver as ask
+
+    amount = _money(body.amount, "amount", AmountKind.FEE)
+    assert amount is not None
+    reason = bounds.check_note(body.reason, field="reason")
+    day = business_date(ws, body, on)
+    return _asked(ask(ws, actor, loan_id, body.component, amount, reason, day))
+
+
+@router.post(
+    "/loans/{loan_id}/acceleration",
+    status_code=201,
+    response_model=LoanRequestView,
+    tags=["loan actions"],
+    responses=_ASKED,
+)
+def ask_acceleration(
+    loan_id: LoanId, ws: Ws, actor: Acting, body: AccelerationBody | None = None, on: On = None
+) -> Any:
+    """Ask to declare the whole loan due after the product's days past due (`lendflow loan
+    accelerate`); another person approves it, and the borrower is sent a notice."""
+    from lendflow.loans.loan_requests import ask_acceleration as ask
+
+    body = body or AccelerationBody()
+    reason = bounds.check_note(body.reason, field="reason")
+    return _asked(ask(ws, actor, loan_id, reason, business_date(ws, body, on)))
+
+
+@router.post(
+    "/loans/{loan_id}/restructure",
+    status_code=201,
+    response_model=LoanRequestView,
+    tags=["loan actions"],
+    responses=_ASKED,
+)
+def ask_restructure(
+    loan_id: LoanId, body: RestructureBody, ws: Ws, actor: Acting, on: On = None
+) -> Any:
+    """Ask for a new schedule of `term` repayments for everything the loan owes (`lendflow
+    loan restructure`); another person approves it."""
+    from lendflow.loans.loan_requests import ask_restructure as ask
+
+    rate = (
+        None if body.annual_rate is None else parse_decimal(body.annual_rate, field="annual_rate")
+    )
+    reason = bounds.check_note(body.reason, field="reason")
+    day = business_date(ws, body, on)
+    return _asked(ask(ws, actor, loan_id, body.term, rate, reason, day))
+
+
+@router.get("/loans/{loan_id}/requests", response_model=LoanRequestList, tags=["loans"])
+def loan_requests(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
+    """The waivers, accelerations and restructures asked on the loan, oldest first."""
+    from lendflow.loans.loan_requests import list_requests
+
+    return served(list_requests(ws, actor, loan_id))
+
+
+@router.post(
+    "/loan-requests/{request_id}/approve", response_model=LoanRequestView, tags=["loan actions"]
+)
+def approve_request(
+    request_id: RequestId, ws: Ws, actor: Acting, body: Dated | None = None, on: On = None
+) -> Any:
+    """Approve an action someone else asked for (four eyes); it is booked on the loan's open
+    business date and the answer carries the loan as it left it."""
+    from lendflow.loans.loan_requests import approve_request as approve
+
+    return served(approve(ws, actor, request_id, business_date(ws, body, on)))
+
+
+@router.post(
+    "/loans/{loan_id}/refunds",
+    status_code=201,
+    response_model=RefundResult,
+    tags=["loan actions"],
+    responses={201: {"headers": {"Idempotent-Replayed": {"description": "On a replay."}}}},
+)
+def refund(
+    loan_id: LoanId,
+    request: Request,
+    body: RefundBody,
+    ws: Ws,
+    actor: Acting,
+    idempotency_key: IdempotencyKey = None,
+    on: On = None,
+) -> Any:
+    """Pay the borrower's credit balance back through the gateway (`lendflow loan refund`);
+    the `Idempotency-Key` is the refund's reference (letters, digits, `._/-`), so the same
+    key pays once."""
+    from lendflow.loans.refunds import refund as refund_credit
+
+    key = _key(idempotency_key)
+    try:
+        reference = bounds.check_reference(key, field="Idempotency-Key")
+    except BadInput as bad:
+        raise RequestProblem(bad.message, field="Idempotency-Key") from None
+    amount = _money(body.amount, "amount", AmountKind.REPAYMENT)
+    assert amount is not None
+    with _in_flight(request).holding(key):
+        result = refund_credit(ws, actor, loan_id, amount, reference, business_date(ws, body, on))
+    return _money_moved(result, 201)
 
 
 @router.get("/loans/{loan_id}/quote", response_model=PayoffQuote, tags=["loans"])

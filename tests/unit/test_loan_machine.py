@@ -49,6 +49,7 @@ RULES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "approval_lapsed": lambda c: c["as_of"] > c["approval_expires_on"],
     "approval_valid": lambda c: c["as_of"] <= c["approval_expires_on"],
     "fully_repaid": lambda c: c["outstanding"] == 0,
+    "late_enough_to_accelerate": lambda c: c["days_past_due"] >= c["acceleration_days"],
 }
 
 DAYS = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 31))
@@ -60,6 +61,8 @@ CONTEXTS = st.fixed_dictionaries(
         "as_of": DAYS,
         "approval_expires_on": DAYS,
         "outstanding": st.one_of(st.just(0), st.integers(1, 1_000_000)),
+        "days_past_due": st.integers(0, 400),
+        "acceleration_days": st.sampled_from([30, 90, 180]),
     }
 )
 
