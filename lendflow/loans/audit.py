@@ -523,8 +523,9 @@ def _held(loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec) -
         return set()
     rules = spec.delinquency
     history = [(r["due_date"], r["paid_on"]) for r in rows if r["n"] > 0]
+    floor = rules.upgrade.restructure(loan.get("restructured_on"))
     return {
-        class_on(on, history, rules.grace_days, rules.levels, rules.upgrade.rule())
+        class_on(on, history, rules.grace_days, rules.levels, rules.upgrade.rule(), floor)
         for on in (through, through + timedelta(days=1))
     }
 
