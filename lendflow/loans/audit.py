@@ -328,7 +328,7 @@ def _schedule_problems(
     if expected is None:
         expected = schedules[key] = _schedule_of(loan, spec, calendar)
     if changes:
-        expected = schedule_after(expected, [_schedule_change(c, spec) for c in changes])
+        expected = _after_changes(expected, [_schedule_change(c, spec) for c in changes])
     stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
     if len(stored) != len(expected):
         yield (
@@ -381,6 +381,24 @@ def _schedule_of(
 
 
 WEEKENDS_ONLY = BusinessCalendar.weekends_only()
+
+
+def _after_changes(
+    rows: list[tuple[Any, ...]], changes: list[ScheduleChange]
+) -> list[tuple[Any, ...]]:
+    """`schedule_after` over rows whose due date may be one of several (a date moved by
+    today's calendar or by weekends alone): each alternative goes through it on its own."""
+    widest = max((len(row[1]) for row in rows), default=1)
+    ways = [
+        schedule_after(
+            [(n, allowed[min(k, len(allowed) - 1)], *rest) for n, allowed, *rest in rows], changes
+        )
+        for k in range(widest)
+    ]
+    return [
+        (way[0][0], tuple(dict.fromkeys(row[1] for row in way)), *way[0][2:])
+        for way in zip(*ways, strict=True)
+    ]
 
 
 def _schedule_change(request: dict[str, Any], spec: ProductSpec) -> ScheduleChange:

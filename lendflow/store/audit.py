@@ -88,6 +88,8 @@ LOAN_FACTS = (
     "dpd",
     "bucket",
     "classification",
+    "held_since",
+    "restructured_on",
     "interest_receivable",
     "fee_receivable",
     "penalty_receivable",

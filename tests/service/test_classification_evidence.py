@@ -13,7 +13,7 @@ from sqlalchemy import select
 from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.config.product_spec import example_product_paths
-from lendflow.loans import applications, audit, disbursement, repayments
+from lendflow.loans import applications, audit, disbursement, loan_requests, repayments
 from lendflow.monitoring.kpis import product_kpis
 from lendflow.products import catalogue as products
 from lendflow.store import events
@@ -78,12 +78,14 @@ def grade(ws, loan_id: int) -> tuple[str, int, date | None]:  # type: ignore[no-
     return row[0], row[1], row[2]
 
 
-def close_to(ws, ops, loan_id: int, first: date, last: date) -> None:  # type: ignore[no-untyped-def]
-    """Close each day, paying each instalment in full on its due date (on time)."""
+def close_to(  # type: ignore[no-untyped-def]
+    ws, ops, loan_id: int, first: date, last: date, after: date = ARREARS_PAID
+) -> None:
+    """Close each day, paying each instalment due after `after` in full on its due date."""
     due = {r["due_date"]: r for r in rows(ws, loan_id) if r["n"] > 0}
     d = first
     while d <= last:
-        if d in due and d > ARREARS_PAID:
+        if d in due and d > after:
             repayments.repay(ws, ops, loan_id, owed_by(ws, loan_id, d), d, f"on-time-{d}")
         cob.close_range(ws, 1, 10_000, d, d, "cob", CONFIG)
         d += DAY
@@ -160,5 +162,49 @@ def test_falling_behind_again_while_held_starts_over(ws, ops, risk, auditor, app
     # 12 Jul is missed: the loan is late again, and stays substandard (no upgrade, no hold)
     cob.close_range(ws, 1, 10_000, ARREARS_PAID + DAY, date(2026, 7, 20), "cob", CONFIG)
     assert grade(ws, loan_id) == ("substandard", 8, None)
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
+
+
+def restructure(ws, ops, risk, loan_id: int, on: date, term: int = 24) -> None:  # type: ignore[no-untyped-def]
+    """A new schedule of `term` monthly repayments for everything owed, asked and approved."""
+    asked = loan_requests.ask_restructure(ws, ops, loan_id, term, None, "plan agreed", on)
+    loan_requests.approve_request(ws, risk, asked.id, on)
+
+
+def test_a_restructured_loan_stays_special_mention_through_its_observation_year(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant
+) -> None:
+    loan_id = open_loan(ws, ops, risk, applicant)
+    on = date(2026, 3, 24)  # 40 days past the first due date: special mention
+    cob.close_range(ws, 1, 10_000, PAID_OUT, on - DAY, "cob", CONFIG)
+    assert grade(ws, loan_id) == ("special_mention", 39, None)
+    restructure(ws, ops, risk, loan_id, on)
+    assert grade(ws, loan_id) == ("special_mention", 0, None)  # not normal: the floor
+    # every new instalment paid on its due date for a year: still special mention
+    close_to(ws, ops, loan_id, on, date(2027, 3, 23), after=on)
+    assert grade(ws, loan_id) == ("special_mention", 0, None)
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
+    close_to(ws, ops, loan_id, date(2027, 3, 24), date(2027, 3, 24), after=on)
+    assert grade(ws, loan_id) == ("normal", 0, None)  # the observation year is over
+    [event] = [e for e in reclassified(ws, loan_id) if e["business_date"] > on]
+    assert (event["business_date"], event["payload"]["reason"]) == (
+        date(2027, 3, 24),
+        "0 days past due",
+    )
+
+
+def test_a_non_performing_loan_restructured_stays_held_until_the_evidence(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant
+) -> None:
+    loan_id = open_loan(ws, ops, risk, applicant)
+    cob.close_range(ws, 1, 10_000, PAID_OUT, ARREARS_PAID - DAY, "cob", CONFIG)
+    restructure(ws, ops, risk, loan_id, ARREARS_PAID)
+    assert grade(ws, loan_id) == ("substandard", 0, ARREARS_PAID)
+    # six months and two instalments on time: the evidence is in, but the observation year
+    # still holds the loan at special mention
+    close_to(ws, ops, loan_id, ARREARS_PAID, date(2026, 12, 25), after=ARREARS_PAID)
+    assert grade(ws, loan_id) == ("special_mention", 0, None)
     report = audit.verify(ws, auditor)
     assert report.ok, report.problems
