@@ -408,6 +408,13 @@ class CollectionContact(Result):
     actor: str
 
 
+class CollectionContactList(Result):
+    """A loan's collection contacts, oldest first, with how many there are."""
+
+    total: int
+    items: list[CollectionContact]
+
+
 class ConsentView(Result):
     """A consent given with the application: which words (version, SHA-256), how, when."""
 
@@ -418,6 +425,13 @@ class ConsentView(Result):
     channel: str
     given_on: date
     withdrawn_on: date | None
+
+
+class ConsentList(Result):
+    """The consents given with a loan's application, with how many there are."""
+
+    total: int
+    items: list[ConsentView]
 
 
 class CreditReportResult(Result):

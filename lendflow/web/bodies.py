@@ -232,3 +232,24 @@ class RefundBody(Dated):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "50.00"}]})
     amount: Yuan
+
+
+class CollectionContactBody(Body):
+    """A contact with a borrower about money owed (`lendflow collection log`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"channel": "call", "outcome": "promised_to_pay", "at": "2026-03-02T10:30"}
+            ]
+        },
+    )
+    channel: Literal["call", "sms", "letter", "visit"]
+    outcome: str = Field(min_length=1, max_length=32)
+    at: str = Field(
+        min_length=16,
+        max_length=19,
+        description="Local time in Asia/Shanghai, without a zone: 2026-03-02T10:30.",
+    )
+    recipient: Literal["borrower", "relative", "employer", "other"] = "borrower"
