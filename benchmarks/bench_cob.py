@@ -45,13 +45,13 @@ WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :co
 INSERT INTO loans (id, customer_id, product_code, product_version_id, state, purpose,
     requested_amount, approved_amount, principal, term, annual_rate, apr, method, applied_on,
     disbursed_on, principal_outstanding, interest_receivable, fee_receivable, penalty_receivable,
-    credit_balance, written_off_amount, dpd, bucket, classification, cob_through, version,
-    created_at, updated_at)
+    credit_balance, written_off_amount, principal_days, dpd, bucket, classification,
+    cob_through, version, created_at, updated_at)
 SELECT n, 1, 'cash-easy', 1, 'active', 'consumption', 600000, 600000, 600000, 6, '15.60',
     '18.00/16.60', 'annuity', date(:as_of, '-' || (n % 180 + 1) || ' days'),
     date(:as_of, '-' || (n % 180 + 1) || ' days'),
-    600000 - 100000 * ((n % 180 + 1) / 31), 0, 0, 0, 0, 0, 0, 'M0', 'normal',
-    date(:as_of, '-2 days'), 1, '2026-01-01', '2026-01-01'
+    600000 - 100000 * ((n % 180 + 1) / 31), 0, 0, 0, 0, 0, 600000 * (n % 180), 0, 'M0',
+    'normal', date(:as_of, '-2 days'), 1, '2026-01-01', '2026-01-01'
 FROM seq
 """
 INSTALMENTS = """

@@ -302,7 +302,7 @@ def _class_level(
     by days past due, or the class the upgrade rule still holds the loan at if worse."""
     code = classification_for(dpd, rules.classes)
     if rules.upgrade is not None:
-        history = [(i.due_date, i.paid_on) for i in instalments if i.principal or i.interest]
+        history = [(i.due_date, i.paid_on) for i in instalments]
         held = class_on(last, history, rules.grace_days, rules.classes, rules.upgrade)
         code = max(code, held, key=lambda c: rank(rules.classes, c))
     return rank(rules.classes, code) + 1

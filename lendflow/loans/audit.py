@@ -540,7 +540,8 @@ def _held(loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec) -
     if through is None or loan["disbursed_on"] is None:
         return set()
     rules = spec.delinquency
-    history = [(r["due_date"], r["paid_on"]) for r in rows if r["n"] > 0]
+    # an upfront fee left unpaid makes a loan late like any instalment (close of business)
+    history = [(r["due_date"], r["paid_on"]) for r in rows]
     floor = rules.upgrade.restructure(loan.get("restructured_on"))
     return {
         class_on(on, history, rules.grace_days, rules.levels, rules.upgrade.rule(), floor)

@@ -174,23 +174,21 @@ def _record_failure(uow: UnitOfWork, reference: str, error: GatewayError) -> Non
 
 def _schedule_rows(
     ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as_of: date
-) -> tuple[MovedSchedule, list[dict[str, Any]]]:
+) -> tuple[MovedSchedule, list[dict[str, Any]], dict[int, date]]:
     """The loan's schedule from the payout date, as instalment rows (an upfront fee is row 0,
-    recognised at once); due dates on working days if the product moves them."""
+    recognised at once); due dates on working days if the product moves them, and each
+    instalment's due date as priced, before any move."""
     spec = spec_for(uow, loan)
     loan_id = loan["id"]
-    moved = move_schedule(
-        generate(
-            spec.schedule_terms(
-                loan["approved_amount"],
-                loan["term"],
-                as_of,
-                annual_rate=Decimal(loan["annual_rate"]),
-            )
-        ),
-        spec.schedule.non_working_due,
-        ws.calendar,
+    priced = generate(
+        spec.schedule_terms(
+            loan["approved_amount"],
+            loan["term"],
+            as_of,
+            annual_rate=Decimal(loan["annual_rate"]),
+        )
     )
+    moved = move_schedule(priced, spec.schedule.non_working_due, ws.calendar)
     schedule = moved.schedule
     rows = []
     if schedule.terms.upfront_fee:
@@ -199,7 +197,7 @@ def _schedule_rows(
         _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
         for i in schedule.instalments
     ]
-    return moved, rows
+    return moved, rows, {i.n: i.due_date for i in priced.instalments}
 
 
 def _post_payout(
@@ -251,10 +249,11 @@ def _activate(
     if loan["state"] != LoanStatus.APPROVED:  # another request finished this disbursement first
         raise Refused(machine("loan").refusal(f"loan {loan_id}", loan["state"], "disburse"))
     principal = loan["approved_amount"]
-    moved, rows = _schedule_rows(ws, uow, loan, as_of)
+    moved, rows, priced_on = _schedule_rows(ws, uow, loan, as_of)
     schedule = moved.schedule
     apr = apr_of_schedule(schedule)
-    promotion = promotions.apply_to_schedule(uow, loan, rows, as_of)  # may waive interest
+    # may waive interest, over the periods it was priced on (a moved date charges no more)
+    promotion = promotions.apply_to_schedule(uow, loan, rows, as_of, priced_on)
     loan_store.insert_instalments(uow, rows)
     lines = _post_payout(uow, actor, loan_id, principal, schedule.terms.upfront_fee, as_of, receipt)
     balances = balance_changes(lines)

@@ -84,15 +84,27 @@ def _spend(uow: UnitOfWork, rule: CampaignRule, amount: int) -> bool:
 
 
 def apply_to_schedule(
-    uow: UnitOfWork, loan: dict[str, Any], rows: list[dict[str, Any]], as_of: date
+    uow: UnitOfWork,
+    loan: dict[str, Any],
+    rows: list[dict[str, Any]],
+    as_of: date,
+    priced_on: dict[int, date] | None = None,
 ) -> Promotion | None:
     """Decide the loan's promotions at its payout on `as_of` and write any waiver on the
-    instalment rows about to be stored; their budgets are taken now, in this transaction."""
+    instalment rows about to be stored; their budgets are taken now, in this transaction.
+    A waiver shares out each period's interest over the days it was priced on
+    (`priced_on`, the due dates before a move to a working day): moving a due date
+    charges no more interest, so it waives no less."""
     running = [r for r in campaign_rules(uow, loan["product_version_id"]) if r.runs_on(as_of)]
     if not running or not _first_loan(uow, loan):
         return None
     promotion = Promotion()
-    scheduled = [ScheduledInterest(r["n"], r["due_date"], r["interest"]) for r in rows if r["n"]]
+    dues = priced_on or {}
+    scheduled = [
+        ScheduledInterest(r["n"], dues.get(r["n"], r["due_date"]), r["interest"])
+        for r in rows
+        if r["n"]
+    ]
     # The most generous waiver that still fits its budget.
     offers = sorted(
         (r for r in running if r.kind == FIRST_LOAN),
@@ -103,7 +115,10 @@ def apply_to_schedule(
         total = sum(waivers.values())
         if total and _spend(uow, rule, total):
             promotion.waiver, promotion.waivers = rule, waivers
-            promotion.waived_rows = [s for s in scheduled if s.n in waivers]
+            due_on = {r["n"]: r["due_date"] for r in rows}  # as the schedule shows them
+            promotion.waived_rows = [
+                ScheduledInterest(s.n, due_on[s.n], s.interest) for s in scheduled if s.n in waivers
+            ]
             for row in rows:
                 row["interest_waived"] = waivers.get(row["n"], 0)
             break

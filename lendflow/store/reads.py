@@ -21,8 +21,9 @@ LOAN_COLUMNS = (
     "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
     "maturity_on", "closed_on", "reason_code", "decision_note", "principal_outstanding",
     "interest_receivable", "fee_receivable", "penalty_receivable", "credit_balance",
-    "written_off_amount", "principal_days", "dpd", "bucket", "classification", "cob_through",
-    "risk_grade", "version", "accelerated_on", "restructured_on", "restructure_count",
+    "written_off_amount", "principal_days", "dpd", "held_since", "bucket", "classification",
+    "cob_through", "risk_grade", "version", "accelerated_on", "restructured_on",
+    "restructure_count",
 )  # fmt: skip
 INSTALMENT_COLUMNS = (
     "id", "loan_id", "n", "due_date", "principal", "interest", "fee", "penalty",

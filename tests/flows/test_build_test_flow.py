@@ -80,9 +80,9 @@ def test_build_test_runs_the_sample_product_through_every_check(designed: str) -
     assert [c["name"] for c in result["criteria"]] == CHECKS
     figures = {c["name"]: c["figure"] for c in result["criteria"]}
     assert figures["late_then_cured"].startswith(
-        "loan 2 missed its 2025-04-04 repayment: on 2025-04-14 it was overdue at dpd 9 (M1,"
+        "loan 2 missed its 2025-04-07 repayment: on 2025-04-17 it was overdue at dpd 9 (M1,"
     )
-    assert "written off on 2025-10-02 past 180 dpd" in figures["default_and_write_off"]
+    assert "written off on 2025-10-05 past 180 dpd" in figures["default_and_write_off"]
     assert figures["roles_refused"].startswith("10 of 10 refused by role, nothing changed")
 
     ws = workspace()

@@ -101,7 +101,7 @@ def test_a_product_walks_from_draft_through_the_build_test_gate(lendflow, tmp_pa
     assert "inputs from the shipped samples" not in built.stdout  # it takes none
     assert "waiting at the build_test gate" in built.stdout
     assert "gate criteria: 21 of 21 passed" in built.stdout
-    assert "  pass  late_then_cured: loan 2 missed its 2025-04-04 repayment" in built.stdout
+    assert "  pass  late_then_cured: loan 2 missed its 2025-04-07 repayment" in built.stdout
     own_gate = lendflow("gate decide anxin build_test --decision go --as pm --on 2026-02-17")
     assert own_gate.error() == "error: user pm (product_manager) may not decide product gates"
     tested = lendflow(
