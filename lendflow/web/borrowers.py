@@ -20,8 +20,9 @@ from lendflow.loans.results import (
 from lendflow.web.auth import Acting, Ws
 from lendflow.web.bodies import CollectionContactBody, Dated
 from lendflow.web.loans import LoanId, On, business_date, served
+from lendflow.web.problems import documented
 
-router = APIRouter()
+router = APIRouter(responses=documented(400, 401, 403, 404, 409, 413, 422, 500))
 ConsentName = Annotated[
     str, Path(min_length=1, max_length=64, description="credit_check, personal_information, …")
 ]
