@@ -14,8 +14,8 @@ does to the rest of the schedule (`PrepaymentMethod`):
 The running period (the first instalment not yet due on the prepayment's date `on`,
 from the previous due date or the day the schedule started, `S`, to its due date `D`)
 earns interest on the old balance up to `on` and on the new one after it, each part
-pro rata to the day and rounded on its own, as Apache Fineract's progressive schedule
-splits a period at a balance change. Later periods earn interest on the balance as it
+pro rata to the day, rounded once, as Apache Fineract's progressive schedule splits a
+period at a balance change. Later periods earn interest on the balance as it
 runs down. Under `reduce_instalment` the new level instalment `E` is the one that pays
 the new balance off exactly over the instalments left, given the running period's
 actual interest `i`: with `a` the annuity factor of the periods after the running one,
@@ -85,7 +85,7 @@ class Recalculation:
         return self.interest_before - self.interest_after
 
 
-def running_interest_parts(
+def running_interest(
     before: int,
     after: int,
     rate: Fraction,
@@ -93,18 +93,16 @@ def running_interest_parts(
     on: date,
     due: date,
     terms: ScheduleTerms,
-) -> tuple[int, int]:
-    """Interest of the running period split at `on`: the old balance `before` from
-    `start` to `on`, the new balance `after` from `on` to `due`, each pro rata to the day
-    of the period's `rate` and rounded on its own."""
+) -> int:
+    """Interest of the running period with its balance changed on `on`: the old balance
+    `before` from `start` to `on`, the new balance `after` from `on` to `due`, each pro
+    rata to the day of the period's `rate`, added exactly and rounded once."""
     days = (due - start).days
     used = (on - start).days
     if days <= 0 or not 0 <= used <= days:
         raise BadInput(f"{on} does not fall in the period {start} to {due}")
-    first = div_round(before * rate.numerator * used, rate.denominator * days, terms.rounding)
-    rest = days - used
-    second = div_round(after * rate.numerator * rest, rate.denominator * days, terms.rounding)
-    return first, second
+    owed = before * used + after * (days - used)
+    return div_round(owed * rate.numerator, rate.denominator * days, terms.rounding)
 
 
 def recalculate(
@@ -140,15 +138,20 @@ def recalculate(
     running = ahead[0]
     start = max([r[1] for r in ordered if 0 < r[0] < running[0]] + [started])
     rate = period_rate(terms, start, running[1])
-    first, second = running_interest_parts(before, after, rate, start, on, running[1], terms)
-    running_interest = first + second
+    first_interest = running_interest(before, after, rate, start, on, running[1], terms)
     equal_instalments = terms.amortization is Amortization.EQUAL_INSTALMENTS
     level_before = running[2] + running[3] if equal_instalments else running[2]
     count = len(ahead)
     if method is PrepaymentMethod.REDUCE_TERM:
         level = level_before
     elif equal_instalments:
-        level = _level_instalment(after, running_interest, count, terms)
+        level = _level_instalment(after, first_interest, count, terms)
+        if level < first_interest:
+            # Almost everything came back late in the period: the old balance's days earn
+            # more than the new level instalment. The running one pays its interest only
+            # and the rest is an annuity over the instalments after it.
+            factor = annuity_factor(standard_period_rate(terms), count - 1)
+            level = _round_instalment(_EMI_CONTEXT.multiply(Decimal(after), factor), terms)
     else:
         exact = Decimal(after) / count
         level = int(exact.to_integral_value(rounding=terms.rounding.decimal_mode))
@@ -157,7 +160,7 @@ def recalculate(
     previous_due = start
     for index, (n, due, _, _, fee) in enumerate(ahead):
         if index == 0:
-            interest = running_interest
+            interest = first_interest
         else:
             step = period_rate(terms, previous_due, due)
             interest = div_round(balance * step.numerator, step.denominator, terms.rounding)
@@ -171,7 +174,7 @@ def recalculate(
         balance -= principal
         new_rows.append((n, due, principal, interest, fee))
         previous_due = due
-        if balance == 0:
+        if balance == 0 and method is PrepaymentMethod.REDUCE_TERM:
             break
     dropped = tuple(r[0] for r in ahead[len(new_rows) :])
     first_new = new_rows[0]
@@ -188,14 +191,14 @@ def recalculate(
     )
 
 
-def _level_instalment(balance: int, running_interest: int, count: int, terms: ScheduleTerms) -> int:
+def _level_instalment(balance: int, first_interest: int, count: int, terms: ScheduleTerms) -> int:
     """The level instalment that pays `balance` off over `count` instalments when the
-    first of them earns `running_interest` (Fineract's EMI after a balance change)."""
+    first of them earns `first_interest` (Fineract's EMI after a balance change)."""
     if count == 1:
-        return balance + running_interest
+        return balance + first_interest
     factor = annuity_factor(standard_period_rate(terms), count - 1)
     ctx = _EMI_CONTEXT
     raw = ctx.divide(
-        ctx.multiply(Decimal(balance + running_interest), factor), ctx.add(Decimal(1), factor)
+        ctx.multiply(Decimal(balance + first_interest), factor), ctx.add(Decimal(1), factor)
     )
     return _round_instalment(raw, terms)
