@@ -151,8 +151,7 @@ def test_a_prepayment_under_reduce_instalment_lowers_the_interest_by_the_hand_co
 
 
 def test_a_prepayment_under_reduce_term_keeps_the_instalment_and_ends_sooner() -> None:
-    # The instalment stays 1,066.19: 2,179.02 earns 21.79, so 1,044.40 of principal;
-    # 1,134.62 earns 11.35 (1,055.
+    # The instalment stays 1,066.19 and the balance runs out with the ninth instalment:
     done = recalculate(
         rows_of(HAND), SIXTH_DUE, 400_000, PrepaymentMethod.REDUCE_TERM, HAND, HAND.disbursed
     )
