@@ -107,7 +107,9 @@ def prepay(
         new_rows = [(n, stored_due[n], p, i, f) for n, _, p, i, f in done.rows]
         kept = versions.for_loan(uow, loan_id)
         if not kept:
-            old_rows = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
+            old_rows = [
+                (r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows
+            ]
             versions.add(uow, loan_id, 1, loan["disbursed_on"], "payout", old_rows)
         version = (kept[-1]["version"] if kept else 1) + 1
         versions.add(
@@ -258,9 +260,7 @@ def _check_nothing_owed(loan: Loan, as_of: date) -> None:
             " loan repay before a prepayment"
         )
     ahead = sum(
-        s.principal_paid + s.interest_paid + s.fee_paid
-        for s in loan.states()
-        if s.due_date > as_of
+        s.principal_paid + s.interest_paid + s.fee_paid for s in loan.states() if s.due_date > as_of
     )
     if ahead:
         raise Refused(

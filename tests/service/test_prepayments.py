@@ -194,7 +194,9 @@ def test_a_prepaid_loan_is_not_reprocessed(ws, ops, risk, applicant, reducing) -
     close(ws, FIRST_DUE, date(2026, 2, 20))
     with pytest.raises(Refused, match="has a prepayment booked; it cannot be reprocessed"):
         repayments.repay_backdated(ws, ops, loan_id, 10_000, date(2026, 2, 14), "late-news")
-    asked = reversals.ask_reversal(ws, ops, loan_id, f"inst-1-{loan_id}", "bounced", date(2026, 2, 21))
+    asked = reversals.ask_reversal(
+        ws, ops, loan_id, f"inst-1-{loan_id}", "bounced", date(2026, 2, 21)
+    )
     with pytest.raises(Refused, match="has a prepayment booked; it cannot be reprocessed"):
         reversals.approve_reversal(ws, ws.actor("admin"), asked.id, date(2026, 2, 21))
     assert loan_state(ws, loan_id)["principal_outstanding"] == 438_668
