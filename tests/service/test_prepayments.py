@@ -28,9 +28,9 @@ from sqlalchemy import select
 
 from lendflow.config.product_spec import example_product_paths
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.loans import applications, disbursement, prepayments, repayments, reversals
+from lendflow.loans import applications, audit, disbursement, prepayments, repayments, reversals
 from lendflow.products import catalogue as products
-from lendflow.store.tables import documents
+from lendflow.store.tables import documents, instalments
 from tests.service.test_business_dates import close, loan_state
 from tests.service.test_loan_actions import clean, event_names, lines_of, rows
 
@@ -201,3 +201,23 @@ def test_a_prepaid_loan_is_not_reprocessed(ws, ops, risk, applicant, reducing) -
         reversals.approve_reversal(ws, ws.actor("admin"), asked.id, date(2026, 2, 21))
     assert loan_state(ws, loan_id)["principal_outstanding"] == 438_668
     clean(ws)
+
+
+def test_the_audit_rebuilds_the_recalculated_schedule_and_names_an_edit(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, reducing
+) -> None:
+    loan_id = first_paid(ws, ops, risk, applicant, reducing)
+    prepayments.prepay(ws, ops, loan_id, 400_000, FIRST_DUE, "pre-1")
+    clean(ws)
+    third = rows(ws, loan_id)[3]
+    with ws.engine.begin() as c:
+        c.execute(
+            instalments.update()
+            .where(instalments.c.id == third["id"])
+            .values(interest=third["interest"] + 1)
+        )
+    found = audit.verify(ws, ws.actor("auditor")).problems
+    assert found == [
+        f"loan {loan_id} instalment 3: interest is 45.92 but the schedule says 45.91",
+        f"loan {loan_id}: its instalments differ from schedule version 2 kept for it",
+    ]
