@@ -346,7 +346,7 @@ def _schedule_problems(
     if prepaid:
         expected = _recalculated(loan, spec, expected, prepaid)
     if changes:
-        expected = schedule_after(expected, [_schedule_change(c, spec) for c in changes])
+        expected = _after_actions(expected, [_schedule_change(c, spec) for c in changes])
     stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
     if len(stored) != len(expected):
         yield (
@@ -426,6 +426,19 @@ def _recalculated(
         except LendflowError:
             break  # the stored schedule is then named apart from this one below
     return [(n, allowed[n], p, i, f) for n, _, p, i, f in rows]
+
+
+def _after_actions(
+    expected: list[tuple[Any, ...]], changes: list[ScheduleChange]
+) -> list[tuple[Any, ...]]:
+    """`schedule_after` over rows whose due date is the tuple of dates allowed: judged on
+    the first; a date an action set (or a new instalment's) is the only one allowed."""
+    allowed = {row[0]: row[1] for row in expected}
+    rows = schedule_after([(n, due[0], p, i, f) for n, due, p, i, f in expected], changes)
+    return [
+        (n, allowed[n] if n in allowed and allowed[n][0] == due else (due,), p, i, f)
+        for n, due, p, i, f in rows
+    ]
 
 
 def _kept_schedule_problems(
