@@ -319,6 +319,61 @@ def repay(
     )
 
 
+@app.command("prepay")
+def prepay(
+    loan_id: LoanId,
+    amount: Annotated[
+        int,
+        typer.Option(
+            help="Principal returned early, in yuan.",
+            parser=parse_money("--amount", AmountKind.REPAYMENT),
+        ),
+    ],
+    idempotency_key: KeyOption = None,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Take principal back early and recalculate the rest of the schedule by the
+    product's prepayment setting (reduce_instalment or reduce_term); a contract
+    supplement is issued. Money posted with `loan repay` only pays instalments ahead."""
+    from lendflow.loans.prepayments import prepay as prepay_loan
+
+    with acting(user) as (ws, actor):
+        result = prepay_loan(ws, actor, loan_id, amount, business_date(on), idempotency_key)
+    got = result.prepayment
+    _done(
+        result,
+        json_output,
+        f"loan {loan_id}: {format_fen(got.amount)} prepaid ({got.method}); instalment"
+        f" {format_fen(got.instalment_before)} -> {format_fen(got.instalment_after)}, interest"
+        f" {format_fen(got.interest_saved)} less, last due {got.maturity_on};"
+        f" schedule version {got.schedule_version}",
+    )
+
+
+@app.command("schedule-versions")
+def schedule_versions(
+    loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False
+) -> None:
+    """Every kept version of the loan's schedule (each prepayment that recalculated it)."""
+    from lendflow.loans.prepayments import schedule_versions as versions_of
+
+    with acting(user) as (ws, actor):
+        found = versions_of(ws, actor, loan_id)
+    if json_output:
+        print_result(found)
+        return
+    if not found.versions:
+        typer.echo(f"loan {loan_id}: its schedule was never recalculated")
+    for version in found.versions:
+        how = f" ({version.method}, {format_fen(version.amount)} prepaid)" if version.method else ""
+        typer.echo(
+            f"version {version.version} from {version.effective_on}: {version.reason}{how},"
+            f" {len(version.instalments)} instalments, interest {format_fen(version.interest)}"
+        )
+
+
 @app.command("reverse-repayment")
 def reverse_repayment(
     loan_id: LoanId,

@@ -26,6 +26,7 @@ from lendflow.domain.calendar import DaysInMonth, DaysInYear, Frequency, MonthEn
 from lendflow.domain.classification import Restructure, UpgradeRule
 from lendflow.domain.errors import BadInput
 from lendflow.domain.money import Rounding, div_round, format_fen
+from lendflow.domain.recalculation import PrepaymentMethod
 from lendflow.domain.schedule import (
     METHOD_NAMES_ZH,
     Amortization,
@@ -430,6 +431,12 @@ class ProductSpec(Strict):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     pricing: PricingAssumptions | None = None
     process: LoanProcess | None = None
+    prepayment: PrepaymentMethod = Field(
+        default=PrepaymentMethod.NONE,
+        description="a partial prepayment (loan prepay): reduce_instalment re-amortises the"
+        " rest over the term left, reduce_term keeps the instalment and ends sooner, none"
+        " takes none (money beyond what is due pays the next instalments in advance)",
+    )
 
     @field_validator("terms")
     @classmethod
@@ -458,6 +465,14 @@ class ProductSpec(Strict):
         codes = [f.code for f in self.fees]
         if len(set(codes)) != len(codes):
             raise ValueError("fee codes must be unique")
+        if self.prepayment is not PrepaymentMethod.NONE:
+            if self.repayment.method not in (Method.ANNUITY, Method.EQUAL_PRINCIPAL):
+                raise ValueError(
+                    f"prepayment {self.prepayment} recalculates annuity and equal_principal"
+                    f" schedules only, not {self.repayment.method}"
+                )
+            if grace:
+                raise ValueError(f"prepayment {self.prepayment} needs a schedule without grace")
         return self
 
     @property

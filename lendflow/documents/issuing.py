@@ -456,3 +456,37 @@ def _borrower(ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], *, clear:
     if not clear:
         name, national_id, phone = mask_name(name), mask_national_id(national_id), mask_phone(phone)
     return PartyView(name=name, national_id=national_id, phone=phone)
+
+
+def issue_contract_supplement(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    actor: Actor,
+    as_of: date,
+    figures: Mapping[str, Any],
+    schedule: list[tuple[int, date, int, int, int]],
+) -> dict[str, Any]:
+    """Render the contract supplement a partial prepayment issues (what came back, what
+    the recalculation did, the new schedule) and keep it as issued, sealed, with its
+    SHA-256, in the caller's transaction (the stored row). `figures` are the
+    recalculation's, in fen."""
+    from lendflow.rendering import product_views
+    from lendflow.rendering.lender import lender_view
+    from lendflow.rendering.views import ContractSupplementView, SupplementRowView
+
+    locale = ws.settings.locale
+    spec = spec_for(uow, loan)
+    view = ContractSupplementView(
+        number=f"LF-S-{loan['id']:08d}-{figures['version']:02d}",
+        loan_id=loan["id"],
+        contract_number=product_views.contract_number(loan["id"]),
+        product_name=spec.name.en if locale == "en" else spec.name.zh_CN,
+        lender=lender_view(locale, ws.settings.templates),
+        borrower=_borrower(ws, uow, loan, clear=True),
+        as_of=as_of,
+        schedule=tuple(SupplementRowView(*row) for row in schedule if row[0] > 0),
+        **figures,
+    )
+    document = _render("contract-supplement", view, ws, locale, "html")
+    return store(ws, uow, loan, document, actor, as_of)

@@ -45,10 +45,11 @@ from lendflow.domain.schedule import ScheduleTerms
 WAIVABLE = ("penalty", "fees")
 """What a waiver may take off: penalty interest, or fees."""
 
-ACTION_ENTRY_KINDS = ("waiver", "acceleration", "restructure", "refund")
+ACTION_ENTRY_KINDS = ("waiver", "acceleration", "restructure", "refund", "prepayment")
 """Journal entries of loan actions. A loan that has one is not reprocessed (a backdated
 or reversed repayment): reprocessing rebuilds the loan from its payout through
-repayments and closed days only, and would lose what the action did."""
+repayments and closed days only, and would lose what the action did (a prepayment's
+recalculated schedule depends on the balance of its day, which a replay would change)."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,16 +33,17 @@ from lendflow.domain import bounds
 from lendflow.domain.business_days import BusinessCalendar, NonWorkingDue
 from lendflow.domain.classification import class_on
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
-from lendflow.domain.errors import BadInput, NotFound
+from lendflow.domain.errors import BadInput, LendflowError, NotFound
 from lendflow.domain.ledger import LOAN_BALANCES, Account
 from lendflow.domain.loan_actions import ScheduleChange, restructured_terms, schedule_after
 from lendflow.domain.money import format_fen
+from lendflow.domain.recalculation import recalculate
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.results import EventTrail, TrailEvent
 from lendflow.products.catalogue import spec_for
 from lendflow.store import audit as audit_store
-from lendflow.store import events, journal, loan_requests
+from lendflow.store import events, journal, loan_requests, schedule_versions
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store import loans as loan_store
 from lendflow.store import refunds as refund_store
@@ -169,6 +170,9 @@ def _check_balances(uow: UnitOfWork, report: AuditReport) -> None:
     paid = audit_store.principal_paid(uow)
     # a restructure settles the old schedule's principal and lends its payoff again
     relent = audit_store.posted_by_loan(uow, "restructure", Account.LOAN_PRINCIPAL)
+    # a prepayment returns principal without paying any instalment's (the rest is
+    # recalculated: `domain.recalculation`)
+    prepaid = audit_store.credited_by_loan(uow, "prepayment", Account.LOAN_PRINCIPAL)
     columns = list(LOAN_BALANCES)
     for loan in audit_store.loan_balances(uow, columns):
         report.loans_checked += 1
@@ -185,6 +189,7 @@ def _check_balances(uow: UnitOfWork, report: AuditReport) -> None:
             + relent.get(loan["id"], 0)
             - expected["principal_outstanding"]
             - loan["written_off_amount"]
+            - prepaid.get(loan["id"], 0)
         )
         if loan["principal"] and repaid != booked:
             report.problems.append(
@@ -238,6 +243,8 @@ class _BookFacts:
     payouts: list[dict[str, Any]]
     contracts: set[int]
     schedule_changes: dict[int, list[dict[str, Any]]]
+    prepayments: dict[int, list[tuple[date, int]]]
+    kept_schedules: dict[int, dict[str, Any]]
     refunds: list[dict[str, Any]]
     refunded: dict[int, int]
 
@@ -256,6 +263,8 @@ def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
         payouts=audit_store.all_payouts(uow),
         contracts=audit_store.loans_with_document(uow, "contract"),
         schedule_changes=loan_requests.approved_schedule_changes(uow, SCHEDULE_CHANGES),
+        prepayments=audit_store.prepayments_by_loan(uow),
+        kept_schedules=schedule_versions.latest_by_loan(uow),
         refunds=refund_store.all_refunds(uow),
         refunded=audit_store.credited_by_loan(uow, "refund", Account.CASH),
     )
@@ -290,7 +299,11 @@ def _loan_problems(
         return
     spec = spec_for(uow, loan)
     changes = facts.schedule_changes.get(loan_id, [])
-    yield from _schedule_problems(loan, rows, spec, schedules, calendar, changes)
+    prepaid = facts.prepayments.get(loan_id, [])
+    yield from _schedule_problems(loan, rows, spec, schedules, calendar, changes, prepaid)
+    kept = facts.kept_schedules.get(loan_id)
+    if kept is not None and not changes:  # an action after it moves due dates again
+        yield from _kept_schedule_problems(loan, rows, kept)
     penalty = sum(r["penalty"] for r in rows)
     posted = facts.penalties.get(loan_id, 0)
     if penalty != posted:
@@ -313,10 +326,13 @@ def _schedule_problems(
     schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
     calendar: BusinessCalendar,
     changes: list[dict[str, Any]],
+    prepaid: Sequence[tuple[date, int]] = (),
 ) -> Iterator[str]:
     """Each instalment's due date, principal, interest and fee against the schedule the
     product version gives for the loan's amount, term, rate and payout date, as its
-    approved accelerations and restructures changed it (`domain.loan_actions`)."""
+    prepayments recalculated it (`domain.recalculation`, in the order they were booked)
+    and its approved accelerations and restructures changed it (`domain.loan_actions`;
+    a loan accelerated or restructured takes no prepayment after)."""
     key = (
         loan["product_version_id"],
         loan["approved_amount"],
@@ -327,6 +343,8 @@ def _schedule_problems(
     expected = schedules.get(key)
     if expected is None:
         expected = schedules[key] = _schedule_of(loan, spec, calendar)
+    if prepaid:
+        expected = _recalculated(loan, spec, expected, prepaid)
     if changes:
         expected = _after_changes(expected, [_schedule_change(c, spec) for c in changes])
     stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
@@ -399,6 +417,45 @@ def _after_changes(
         (way[0][0], tuple(dict.fromkeys(row[1] for row in way)), *way[0][2:])
         for way in zip(*ways, strict=True)
     ]
+
+
+def _recalculated(
+    loan: Mapping[str, Any],
+    spec: ProductSpec,
+    expected: list[tuple[Any, ...]],
+    prepaid: Sequence[tuple[date, int]],
+) -> list[tuple[Any, ...]]:
+    """The schedule as the loan's prepayments recalculated it, on the schedule's own
+    due dates (the allowed stored dates of each instalment are kept by number)."""
+    terms = spec.schedule_terms(
+        loan["approved_amount"],
+        loan["term"],
+        loan["disbursed_on"],
+        annual_rate=Decimal(loan["annual_rate"]),
+    )
+    scheduled = {i.n: i.due_date for i in generate(terms).instalments}
+    allowed = {row[0]: row[1] for row in expected}
+    rows = [(n, scheduled.get(n, loan["disbursed_on"]), p, i, f) for n, _, p, i, f in expected]
+    for on, amount in prepaid:
+        try:
+            rows = list(
+                recalculate(rows, on, amount, spec.prepayment, terms, loan["disbursed_on"]).rows
+            )
+        except LendflowError:
+            break  # the stored schedule is then named apart from this one below
+    return [(n, allowed[n], p, i, f) for n, _, p, i, f in rows]
+
+
+def _kept_schedule_problems(
+    loan: Mapping[str, Any], rows: list[dict[str, Any]], kept: dict[str, Any]
+) -> Iterator[str]:
+    """The latest kept schedule version is the schedule the instalments hold."""
+    stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
+    if stored != list(kept["rows"]):
+        yield (
+            f"loan {loan['id']}: its instalments differ from schedule version"
+            f" {kept['version']} kept for it"
+        )
 
 
 def _schedule_change(request: dict[str, Any], spec: ProductSpec) -> ScheduleChange:

@@ -213,6 +213,61 @@ class RepaymentResult(LoanResult):
     replayed: bool = Field(default=False, exclude_if=_absent_if_false)
 
 
+class Recalculated(Result):
+    """What a prepayment did to the schedule: the principal returned, the setting that
+    recalculated the rest, and the figures before and after (interest of the instalments
+    not yet due; `instalment` is the running one's principal and interest)."""
+
+    amount: Fen
+    method: str
+    schedule_version: int
+    principal_before: Fen
+    principal_after: Fen
+    instalment_before: Fen
+    instalment_after: Fen
+    interest_before: Fen
+    interest_after: Fen
+    interest_saved: Fen
+    instalments_dropped: list[int]
+    maturity_on: date
+    supplement_sha256: str
+    idempotency_key: str
+
+
+class PrepaymentResult(LoanResult):
+    """The loan after a partial prepayment and its recalculated schedule, and whether this
+    answer is a replay."""
+
+    prepayment: Recalculated
+    replayed: bool = Field(default=False, exclude_if=_absent_if_false)
+
+
+class ScheduleVersionRow(Result):
+    n: int
+    due_date: date
+    principal: Fen
+    interest: Fen
+    fee: Fen
+
+
+class ScheduleVersionView(Result):
+    """One kept version of a loan's schedule (version 1: as it stood before the first
+    recalculation)."""
+
+    version: int
+    effective_on: date
+    reason: str
+    method: str | None = None
+    amount: Fen
+    interest: Fen
+    instalments: list[ScheduleVersionRow]
+
+
+class ScheduleVersions(Result):
+    loan_id: int
+    versions: list[ScheduleVersionView]
+
+
 class DisbursementResult(LoanResult):
     """The loan just paid out and activated, and whether this answer is a replay."""
 

@@ -190,6 +190,26 @@ ACCELERATION_NOTICE = (
     Content("complaints", "complaints channel", lambda v, loc: (v.lender.complaints,)),
 )
 
+CONTRACT_SUPPLEMENT = (
+    Content("borrower", "borrower", lambda v, loc: (v.borrower.name,)),
+    Content(
+        "prepayment",
+        "the principal prepaid and its date",
+        lambda v, loc: (money(v.amount), long_date(v.as_of, loc), money(v.principal_after)),
+    ),
+    Content(
+        "recalculation",
+        "interest recalculated for the time used",
+        lambda v, loc: (money(v.interest_before), money(v.interest_after)),
+    ),
+    Content(
+        "schedule",
+        "the new repayment schedule",
+        lambda v, loc: tuple(money(row.total) for row in v.schedule),
+    ),
+    Content("complaints", "complaints channel", lambda v, loc: (v.lender.complaints,)),
+)
+
 REPORT = (
     Content("title", "title", lambda v, loc: (v.title,)),
     Content("sections", "sections", lambda v, loc: tuple(s.heading for s in v.sections)),
@@ -201,6 +221,7 @@ REQUIRED: dict[str, tuple[Content, ...]] = {
     "risk-disclosure": RISK_DISCLOSURE,
     "overdue-notice": OVERDUE_NOTICE,
     "acceleration-notice": ACCELERATION_NOTICE,
+    "contract-supplement": CONTRACT_SUPPLEMENT,
     "report": REPORT,
 }
 

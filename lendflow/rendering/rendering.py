@@ -23,6 +23,7 @@ KINDS = (
     "risk-disclosure",
     "overdue-notice",
     "acceleration-notice",
+    "contract-supplement",
     "report",
 )
 FORMATS = ("md", "html", "pdf")

@@ -219,3 +219,43 @@ class AccelerationNoticeView:
     total: int
     penalty_terms: PenaltyView | None
     collection: CollectionView
+
+
+@dataclass(frozen=True)
+class SupplementRowView:
+    n: int
+    due_date: date
+    principal: int
+    interest: int
+    fee: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.fee
+
+
+@dataclass(frozen=True)
+class ContractSupplementView:
+    """The contract supplement a partial prepayment issues: the principal returned, what
+    the product's setting did to the rest of the schedule, and the new schedule."""
+
+    number: str
+    loan_id: int
+    contract_number: str
+    product_name: str
+    lender: LenderView
+    borrower: PartyView
+    as_of: date
+    version: int
+    method: str
+    amount: int
+    principal_before: int
+    principal_after: int
+    instalment_before: int
+    instalment_after: int
+    interest_before: int
+    interest_after: int
+    interest_saved: int
+    maturity_before: date
+    maturity_after: date
+    schedule: tuple[SupplementRowView, ...]

@@ -230,3 +230,23 @@ def loans_with_document(uow: UnitOfWork, kind: str) -> set[int]:
         select(documents.c.loan_id).where(documents.c.kind == kind).distinct()
     ).all()
     return {int(r[0]) for r in rows if r[0] is not None}
+
+
+def prepayments_by_loan(uow: UnitOfWork) -> dict[int, list[tuple[date, int]]]:
+    """(business date, principal) of every prepayment entry, by loan, in booking order:
+    the audit recalculates a loan's schedule from them. A loan with a prepayment is never
+    reprocessed, so none of them is reversed."""
+    rows = uow.connection.execute(
+        select(journal_lines.c.loan_id, journal_entries.c.business_date, journal_lines.c.credit)
+        .join(journal_entries, journal_entries.c.id == journal_lines.c.entry_id)
+        .where(
+            journal_entries.c.kind == "prepayment",
+            journal_lines.c.account == "loan_principal",
+            journal_lines.c.loan_id.is_not(None),
+        )
+        .order_by(journal_entries.c.id)
+    ).all()
+    found: dict[int, list[tuple[date, int]]] = {}
+    for loan_id, on, credit in rows:
+        found.setdefault(int(loan_id), []).append((on, int(credit)))
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
@@ -87,6 +87,17 @@ def insert_instalments(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
 
 def update_instalment(uow: UnitOfWork, instalment_id: int, changes: Mapping[str, Any]) -> None:
     driver.execute(uow, _UPDATE_INSTALMENT, {**changes, "b_id": instalment_id})
+
+
+def delete_instalments(uow: UnitOfWork, loan_id: int, numbers: list[int]) -> None:
+    """Take instalments off the running schedule (a shorter term after a prepayment; the
+    schedule they belonged to is kept in `schedule_versions`)."""
+    if numbers:
+        uow.connection.execute(
+            delete(instalments_table).where(
+                instalments_table.c.loan_id == loan_id, instalments_table.c.n.in_(numbers)
+            )
+        )
 
 
 OUTSTANDING_STATES = tuple(sorted(s.value for s in OUTSTANDING))

@@ -308,6 +308,27 @@ class LoanRequest(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+class ScheduleVersion(StoredTable, table=True):
+    """One version of a loan's repayment schedule, kept whole when a recalculation (a
+    partial prepayment) replaces it: version 1 is the schedule as it stood before the
+    first change, each later one what a change left. `rows` is the JSON list of
+    [n, due date, principal, interest, fee]; `instalments` always holds the latest."""
+
+    __tablename__ = "schedule_versions"
+    __table_args__ = (UniqueConstraint("loan_id", "version", name="uq_schedule_version"),)
+
+    id: int | None = _id()
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    version: int
+    effective_on: date
+    reason: str = _str(32)  # payout (the schedule before the first change) | prepayment
+    method: str | None = _str(32, None)  # reduce_instalment | reduce_term
+    amount: int = _money()  # principal prepaid (0 for version 1)
+    interest: int = _money()  # interest of the whole schedule
+    rows: str = _text()
+    created_at: datetime = _stamp()
+
+
 class Refund(StoredTable, table=True):
     """A credit balance paid back to the borrower through the gateway, under the
     refund's own reference (the gateway pays a reference once)."""
@@ -790,6 +811,7 @@ journal_lines = _table(JournalLine)
 repayment_reversals = _table(RepaymentReversal)
 loan_requests = _table(LoanRequest)
 refunds = _table(Refund)
+schedule_versions = _table(ScheduleVersion)
 events = _table(Event)
 event_chain = _table(EventChain)
 idempotency_records = _table(IdempotencyRecord)

@@ -88,6 +88,14 @@ class RejectBody(NoteBody):
     reason: Annotated[str, Field(min_length=1, max_length=64, examples=["DTI_TOO_HIGH"])]
 
 
+class PrepaymentBody(Dated):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "4000.00", "business_date": "2026-02-12"}]},
+    )
+    amount: Yuan = Field(description="Principal returned early, in yuan.")
+
+
 class RepaymentBody(Dated):
     model_config = ConfigDict(
         extra="forbid",

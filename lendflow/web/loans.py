@@ -29,8 +29,10 @@ from lendflow.loans.results import (
     LoanResult,
     LoanSchedule,
     PayoffQuote,
+    PrepaymentResult,
     RefundResult,
     RepaymentResult,
+    ScheduleVersions,
     TransactionPage,
 )
 from lendflow.web.auth import Acting, Ws
@@ -43,6 +45,7 @@ from lendflow.web.bodies import (
     CalcScheduleBody,
     Dated,
     NoteBody,
+    PrepaymentBody,
     RefundBody,
     RejectBody,
     RepaymentBody,
@@ -170,7 +173,9 @@ def _in_flight(request: Request) -> InFlight:
     return found
 
 
-def _money_moved(result: RepaymentResult | DisbursementResult | RefundResult, status: int) -> Any:
+def _money_moved(
+    result: RepaymentResult | DisbursementResult | RefundResult | PrepaymentResult, status: int
+) -> Any:
     """The answer to a money move; a replay is the first answer again, marked in a header."""
     body = result.model_dump(mode="json", exclude={"replayed"})
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
@@ -419,6 +424,45 @@ def repay(
         else:
             result = repay_value_dated(ws, actor, loan_id, amount, value_date, key, body.reference)
     return _money_moved(result, 201)
+
+
+@router.post(
+    "/loans/{loan_id}/prepayments",
+    status_code=201,
+    response_model=PrepaymentResult,
+    tags=["loan actions"],
+    responses={201: {"headers": {"Idempotent-Replayed": {"description": "On a replay."}}}},
+)
+def prepay(
+    loan_id: LoanId,
+    request: Request,
+    body: PrepaymentBody,
+    ws: Ws,
+    actor: Acting,
+    idempotency_key: IdempotencyKey = None,
+    on: On = None,
+) -> Any:
+    """Principal returned early on the open business date (an `Idempotency-Key` is
+    required): the rest of the schedule is recalculated by the product's `prepayment`
+    setting and a contract supplement issued (`lendflow loan prepay`). A repayment, even
+    beyond what is due, never recalculates: it pays the next instalments in advance."""
+    from lendflow.loans.prepayments import prepay as prepay_loan
+
+    key = _key(idempotency_key)
+    amount = _money(body.amount, "amount", AmountKind.REPAYMENT)
+    if amount is None:  # pragma: no cover - the model requires it
+        raise BadInput("amount is required")
+    with _in_flight(request).holding(key):
+        result = prepay_loan(ws, actor, loan_id, amount, business_date(ws, body, on), key)
+    return _money_moved(result, 201)
+
+
+@router.get("/loans/{loan_id}/schedule-versions", response_model=ScheduleVersions, tags=["loans"])
+def schedule_versions(loan_id: LoanId, ws: Ws, actor: Acting) -> Any:
+    """Every kept version of the loan's schedule, oldest first."""
+    from lendflow.loans.prepayments import schedule_versions as versions_of
+
+    return served(versions_of(ws, actor, loan_id))
 
 
 def _value_date(body: RepaymentBody, on: date | None) -> date | None:
