@@ -356,8 +356,6 @@ def overdue_notice_view(
     Close of business calls this inside its own transaction for the notices it
     records, then `lendflow.documents.render_overdue_notice`.
     """
-    from lendflow.rendering import product_views
-    from lendflow.rendering.lender import lender_view
     from lendflow.rendering.views import OverdueNoticeView
 
     states = [InstalmentState.from_row(r) for r in loan_store.instalments(uow, loan["id"])]
@@ -365,30 +363,47 @@ def overdue_notice_view(
     if not late:
         raise Refused(f"loan {loan['id']} has nothing overdue on {as_of}")
     since = min(due for due, _ in late)
-    spec = spec_for(uow, loan)
-    owed = [o for _, o in late]
-    principal = sum(o.principal for o in owed)
-    interest = sum(o.interest for o in owed)
-    fees = sum(o.fee for o in owed)
-    penalty = sum(o.penalty for o in owed)
     return OverdueNoticeView(
         number=f"LF-N-{loan['id']:08d}-{as_of:%Y%m%d}",
-        loan_id=loan["id"],
-        contract_number=product_views.contract_number(loan["id"]),
-        product_name=spec.name.en if locale == "en" else spec.name.zh_CN,
-        lender=lender_view(locale, ws.settings.templates),
-        borrower=_borrower(ws, uow, loan, clear=clear),
-        as_of=as_of,
+        **_notice_parts(ws, uow, loan, as_of, locale, clear, [o for _, o in late]),
         dpd=(as_of - since).days,
         overdue_since=since,
-        principal=principal,
-        interest=interest,
-        fees=fees,
-        penalty=penalty,
-        total=principal + interest + fees + penalty,
-        penalty_terms=product_views.penalty_view(spec, ws.policy),
-        collection=product_views.collection_view(ws.policy),
     )
+
+
+def _notice_parts(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    as_of: date,
+    locale: str,
+    clear: bool,
+    owed: list[Any],
+) -> dict[str, Any]:
+    """What every notice to a borrower about money owed says: who to whom, under which
+    contract, the amounts `owed` by component, and the penalty and collection terms."""
+    from lendflow.rendering import product_views
+    from lendflow.rendering.lender import lender_view
+
+    spec = spec_for(uow, loan)
+    parts = {
+        "principal": sum(o.principal for o in owed),
+        "interest": sum(o.interest for o in owed),
+        "fees": sum(o.fee for o in owed),
+        "penalty": sum(o.penalty for o in owed),
+    }
+    return {
+        "loan_id": loan["id"],
+        "contract_number": product_views.contract_number(loan["id"]),
+        "product_name": spec.name.en if locale == "en" else spec.name.zh_CN,
+        "lender": lender_view(locale, ws.settings.templates),
+        "borrower": _borrower(ws, uow, loan, clear=clear),
+        "as_of": as_of,
+        **parts,
+        "total": sum(parts.values()),
+        "penalty_terms": product_views.penalty_view(spec, ws.policy),
+        "collection": product_views.collection_view(ws.policy),
+    }
 
 
 def acceleration_notice_view(
@@ -402,8 +417,6 @@ def acceleration_notice_view(
 ) -> AccelerationNoticeView:
     """What the whole loan comes to on `as_of`, the day it is declared due: every
     instalment due by then and unpaid (the accelerated ones fall due that day)."""
-    from lendflow.rendering import product_views
-    from lendflow.rendering.lender import lender_view
     from lendflow.rendering.views import AccelerationNoticeView
 
     states = [InstalmentState.from_row(r) for r in loan_store.instalments(uow, loan["id"])]
@@ -411,29 +424,11 @@ def acceleration_notice_view(
     late = [when for when, _ in due if when < as_of]
     if not late:
         raise Refused(f"loan {loan['id']} has nothing overdue on {as_of}")
-    spec = spec_for(uow, loan)
-    owed = [o for _, o in due]
-    principal = sum(o.principal for o in owed)
-    interest = sum(o.interest for o in owed)
-    fees = sum(o.fee for o in owed)
-    penalty = sum(o.penalty for o in owed)
     return AccelerationNoticeView(
         number=f"LF-A-{loan['id']:08d}-{as_of:%Y%m%d}",
-        loan_id=loan["id"],
-        contract_number=product_views.contract_number(loan["id"]),
-        product_name=spec.name.en if locale == "en" else spec.name.zh_CN,
-        lender=lender_view(locale, ws.settings.templates),
-        borrower=_borrower(ws, uow, loan, clear=clear),
-        as_of=as_of,
+        **_notice_parts(ws, uow, loan, as_of, locale, clear, [o for _, o in due]),
         dpd=loan["dpd"],
         overdue_since=min(late),
-        principal=principal,
-        interest=interest,
-        fees=fees,
-        penalty=penalty,
-        total=principal + interest + fees + penalty,
-        penalty_terms=product_views.penalty_view(spec, ws.policy),
-        collection=product_views.collection_view(ws.policy),
     )
 
 
