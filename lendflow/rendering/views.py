@@ -199,26 +199,10 @@ class OverdueNoticeView:
 
 
 @dataclass(frozen=True)
-class AccelerationNoticeView:
+class AccelerationNoticeView(OverdueNoticeView):
     """The notice that the whole loan is declared due (acceleration): what is owed on the
-    date, why, and what the borrower may do."""
-
-    number: str
-    loan_id: int
-    contract_number: str
-    product_name: str
-    lender: LenderView
-    borrower: PartyView
-    as_of: date
-    dpd: int
-    overdue_since: date
-    principal: int
-    interest: int
-    fees: int
-    penalty: int
-    total: int
-    penalty_terms: PenaltyView | None
-    collection: CollectionView
+    date, why, and what the borrower may do (the same figures as an overdue notice, every
+    instalment now due among them)."""
 
 
 @dataclass(frozen=True)
