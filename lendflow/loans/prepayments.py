@@ -37,7 +37,7 @@ from lendflow.domain.recalculation import PrepaymentMethod, recalculate
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.records import loan_event
-from lendflow.loans.repayments import check_not_backdated
+from lendflow.loans.repayments import check_not_backdated, post_loan_lines
 from lendflow.loans.results import (
     PrepaymentResult,
     Recalculated,
@@ -47,7 +47,7 @@ from lendflow.loans.results import (
 )
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
-from lendflow.store import idempotency, journal
+from lendflow.store import idempotency
 from lendflow.store import loans as loan_store
 from lendflow.store import schedule_versions as versions
 from lendflow.store.uow import UnitOfWork, run_in_transaction
@@ -126,10 +126,10 @@ def prepay(
                 )
         loan_store.delete_instalments(uow, loan_id, list(done.dropped))
         if charges:
-            _post(uow, loan, "charges_due", charges, as_of, actor)
+            post_loan_lines(uow, loan, "charges_due", charges, as_of, actor)
         lines = EntryDraft(ENTRY_KIND).debit(Account.CASH, amount)
         lines = lines.credit(Account.LOAN_PRINCIPAL, amount).lines()
-        _post(uow, loan, ENTRY_KIND, lines, as_of, actor, f"{OPERATION}:{key}", key)
+        post_loan_lines(uow, loan, ENTRY_KIND, lines, as_of, actor, f"{OPERATION}:{key}", key)
         moved: dict[str, int] = {}
         for entry in (charges, lines):
             for column, delta in balance_changes(entry).items():
@@ -267,25 +267,3 @@ def _check_nothing_owed(loan: Loan, as_of: date) -> None:
             f"loan {loan.id} has {format_fen(ahead)} paid ahead on instalments not yet due;"
             " a prepayment recalculates an unpaid schedule only"
         )
-
-
-def _post(
-    uow: UnitOfWork,
-    loan: dict[str, Any],
-    kind: str,
-    lines: Any,
-    as_of: date,
-    actor: Actor,
-    idempotency_key: str | None = None,
-    memo: str = "",
-) -> None:
-    journal.post(
-        uow,
-        kind=kind,
-        lines=lines,
-        business_date=as_of,
-        actor=actor.name,
-        loan_id=loan["id"],
-        idempotency_key=idempotency_key,
-        memo=memo,
-    )

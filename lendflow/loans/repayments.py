@@ -161,7 +161,7 @@ def _post(
     if outcome.plan is not None:
         check_overpayment(ws, row["id"], outcome.plan.overpayment)
     if outcome.charges_due and not quiet:
-        _post_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
+        post_loan_lines(uow, row, "charges_due", outcome.charges_due, as_of, actor)
     for instalment_id, values in loan.changed_instalments().items():
         loan_store.update_instalment(uow, instalment_id, values)
     if journal_key == "":
@@ -169,7 +169,7 @@ def _post(
     after = {**row, **outcome.balances}
     if not quiet:
         # the memo keeps the reference, so reprocessing can book the payment again under it
-        _post_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
+        post_loan_lines(uow, row, outcome.entry_kind, outcome.entry, as_of, actor, journal_key, key)
         event = "RecoveryPosted" if outcome.plan is None else "RepaymentPosted"
         loan_event(
             uow, after, event, actor, as_of, _with_reference(outcome.event_payload(key), reference)
@@ -217,7 +217,7 @@ def _move(
     return loan_store.save(uow, row, {"state": move.dest, **how.get("changes", {})})
 
 
-def _post_lines(
+def post_loan_lines(
     uow: UnitOfWork,
     loan: dict[str, Any],
     kind: str,
@@ -227,6 +227,7 @@ def _post_lines(
     idempotency_key: str | None = None,
     memo: str = "",
 ) -> None:
+    """Post one of the loan's entries on `as_of` (under `idempotency_key`, if any)."""
     journal.post(
         uow,
         kind=kind,
