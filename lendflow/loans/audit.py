@@ -40,6 +40,7 @@ from lendflow.domain.money import format_fen
 from lendflow.domain.recalculation import recalculate
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
+from lendflow.loans.records import contract_terms
 from lendflow.loans.results import EventTrail, TrailEvent
 from lendflow.products.catalogue import spec_for
 from lendflow.store import audit as audit_store
@@ -378,14 +379,7 @@ def _schedule_of(
     weekends alone: the payout may have come before its year's holidays were known.
     """
     disbursed = loan["disbursed_on"]
-    schedule = generate(
-        spec.schedule_terms(
-            loan["approved_amount"],
-            loan["term"],
-            disbursed,
-            annual_rate=Decimal(loan["annual_rate"]),
-        )
-    )
+    schedule = generate(contract_terms(spec, loan))
     rule = spec.schedule.non_working_due
     rows: list[tuple[Any, ...]] = []
     if schedule.terms.upfront_fee:
@@ -427,12 +421,7 @@ def _recalculated(
 ) -> list[tuple[Any, ...]]:
     """The schedule as the loan's prepayments recalculated it, on the schedule's own
     due dates (the allowed stored dates of each instalment are kept by number)."""
-    terms = spec.schedule_terms(
-        loan["approved_amount"],
-        loan["term"],
-        loan["disbursed_on"],
-        annual_rate=Decimal(loan["annual_rate"]),
-    )
+    terms = contract_terms(spec, loan)
     scheduled = {i.n: i.due_date for i in generate(terms).instalments}
     allowed = {row[0]: row[1] for row in expected}
     rows = [(n, scheduled.get(n, loan["disbursed_on"]), p, i, f) for n, _, p, i, f in expected]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
@@ -36,7 +35,7 @@ from lendflow.domain.money import format_fen
 from lendflow.domain.recalculation import PrepaymentMethod, recalculate
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
-from lendflow.loans.records import loan_event
+from lendflow.loans.records import contract_terms, loan_event
 from lendflow.loans.repayments import check_not_backdated, post_loan_lines
 from lendflow.loans.results import (
     PrepaymentResult,
@@ -90,12 +89,7 @@ def prepay(
         charges = aggregate.recognise_due(as_of)
         _check_nothing_owed(aggregate, as_of)
         method = spec.prepayment
-        terms = spec.schedule_terms(
-            loan["approved_amount"],
-            loan["term"],
-            loan["disbursed_on"],
-            annual_rate=Decimal(loan["annual_rate"]),
-        )
+        terms = contract_terms(spec, loan)
         scheduled = {i.n: i.due_date for i in generate(terms).instalments}
         # the schedule's own dates (before any working-day move), as the audit rebuilds it
         current = [

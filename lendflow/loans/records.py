@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import BadInput
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from lendflow.config.product_spec import ProductSpec
+    from lendflow.domain.schedule import ScheduleTerms
 
 
 def loan_event(
@@ -76,3 +81,14 @@ def not_before(as_of: date, earliest: date | None, what: str) -> None:
     """Refuse a business date earlier than the loan's own history."""
     if earliest is not None and as_of < earliest:
         raise BadInput(f"business date {as_of} is before {what} ({earliest})")
+
+
+def contract_terms(spec: ProductSpec, loan: Mapping[str, Any]) -> ScheduleTerms:
+    """The schedule terms a loan was paid out on: its approved amount, term and rate from
+    its payout date, as the product version prices them (before any working-day move)."""
+    return spec.schedule_terms(
+        loan["approved_amount"],
+        loan["term"],
+        loan["disbursed_on"],
+        annual_rate=Decimal(loan["annual_rate"]),
+    )
