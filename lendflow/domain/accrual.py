@@ -96,7 +96,9 @@ def period_start(states: Sequence[InstalmentState], item: InstalmentState, start
 
 def terms_of(states: Sequence[InstalmentState], item: InstalmentState, started: date) -> Terms:
     begin = period_start(states, item, started)
-    return Terms(begin.toordinal(), (item.due_date - begin).days, item.interest, item.interest_waived)
+    return Terms(
+        begin.toordinal(), (item.due_date - begin).days, item.interest, item.interest_waived
+    )
 
 
 def running_terms(states: Sequence[InstalmentState], started: date) -> Terms | None:
@@ -106,6 +108,12 @@ def running_terms(states: Sequence[InstalmentState], started: date) -> Terms | N
     if not open_:
         return None
     return terms_of(states, min(open_, key=lambda s: s.n), started)
+
+
+def running_columns(states: Sequence[InstalmentState], started: date) -> dict[str, int | None]:
+    """The loan columns of its running period (`NO_TERMS` when nothing runs)."""
+    terms = running_terms(states, started)
+    return terms.columns() if terms is not None else dict(NO_TERMS)
 
 
 def expected_accrued(states: Sequence[InstalmentState], started: date, through: date) -> int:

@@ -7,7 +7,9 @@ from datetime import date
 from typing import Any
 
 from lendflow.access.permissions import Actor
+from lendflow.domain.accrual import running_columns
 from lendflow.domain.errors import BadInput
+from lendflow.domain.repayment import InstalmentState
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
@@ -76,3 +78,8 @@ def not_before(as_of: date, earliest: date | None, what: str) -> None:
     """Refuse a business date earlier than the loan's own history."""
     if earliest is not None and as_of < earliest:
         raise BadInput(f"business date {as_of} is before {what} ({earliest})")
+
+
+def accrual_columns(rows: list[dict[str, Any]], started: date) -> dict[str, int | None]:
+    """The running period close of business accrues, from the loan's instalment rows."""
+    return running_columns([InstalmentState.from_row(r) for r in rows], started)
