@@ -33,9 +33,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("accrual_start", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("accrual_days", sa.Integer(), nullable=True))
         for name in MONEY:
-            batch.add_column(
-                sa.Column(name, sa.BigInteger(), nullable=False, server_default="0")
-            )
+            batch.add_column(sa.Column(name, sa.BigInteger(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("non_accrual_since", sa.Date(), nullable=True))
     with op.batch_alter_table("instalments") as batch:
         batch.add_column(
