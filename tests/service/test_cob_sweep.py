@@ -148,7 +148,15 @@ def quick_write_off(ws, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
 
 
 DELINQUENCY_FIRST = CobConfig(
-    steps=["expire_approvals", "delinquency", "recognise_due", "penalty", "collection_notices"]
+    steps=[
+        "expire_approvals",
+        "accrue_interest",
+        "delinquency",
+        "non_accrual",
+        "recognise_due",
+        "penalty",
+        "collection_notices",
+    ]
 )
 
 
