@@ -91,6 +91,13 @@ LOAN_FACTS = (
     "interest_receivable",
     "fee_receivable",
     "penalty_receivable",
+    "restructured_on",
+    "accrual_start",
+    "accrual_days",
+    "accrual_interest",
+    "accrual_waived",
+    "interest_accrued",
+    "non_accrual_since",
 )
 
 
@@ -228,3 +235,13 @@ def loans_with_document(uow: UnitOfWork, kind: str) -> set[int]:
         select(documents.c.loan_id).where(documents.c.kind == kind).distinct()
     ).all()
     return {int(r[0]) for r in rows if r[0] is not None}
+
+
+def account_balance(uow: UnitOfWork, account: str) -> int:
+    """An account's debits less its credits over the whole journal."""
+    net = uow.connection.execute(
+        select(func.coalesce(func.sum(journal_lines.c.debit - journal_lines.c.credit), 0)).where(
+            journal_lines.c.account == account
+        )
+    ).scalar_one()
+    return int(net)
