@@ -159,7 +159,7 @@ def recognise_due(day: Day) -> None:
         interest, fee = charges_falling_due(i, i_paid, i_waived, f, f_paid, f_waived)
         loan.add_interest += interest
         loan.add_fee += fee
-        released[loan_id] += share
+        released[loan_id] += share + f_paid  # the upfront share, and a fee paid ahead
         if loan.terms is not None:
             loan.taken_from_accrual += i - i_waived
             if n > last_n.get(loan_id, -1):
