@@ -23,19 +23,23 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     and_,
     bindparam,
     case,
     exists,
     func,
     insert,
+    literal_column,
     select,
     true,
     union_all,
     update,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.functions import FunctionElement
 
 from lendflow.domain.loan import CHARGE_COLUMNS
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
@@ -228,18 +232,51 @@ CHARGES_SO_FAR = (
 )
 
 
+class _Greatest(FunctionElement[int]):
+    """The larger of two integers: `max(a, b)` on SQLite, `greatest(a, b)` on PostgreSQL
+    (each evaluated once, where a CASE would evaluate its operand twice)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+class _Least(FunctionElement[int]):
+    """The smaller of two integers: `min(a, b)` on SQLite, `least(a, b)` on PostgreSQL."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_Greatest)
+def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least)
+def _least(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
 def _earned(day: Any) -> Any:
     """`domain.accrual.earned` of the loan's running period by the end of day number `day`,
     in integer SQL (half up: (2·interest·elapsed + days) div (2·days), all non-negative)."""
     start, days = loans.c.accrual_start, loans.c.accrual_days
-    since = day - start
-    elapsed = case((since <= 0, 0), (since >= days, days), else_=since)
+    elapsed = _Least(_Greatest(day - start, literal_column("0")), days)
     pro_rata = case(
         (days <= 0, loans.c.accrual_interest),
         else_=(2 * loans.c.accrual_interest * elapsed + days) // (2 * days),
     )
-    net = pro_rata - loans.c.accrual_waived
-    return case((net > 0, net), else_=0)
+    return _Greatest(pro_rata - loans.c.accrual_waived, literal_column("0"))
 
 
 _TODAY = bindparam("day")
