@@ -1,7 +1,8 @@
 """Close of business over a synthetic book (budget ≥ 100,000 loans/s, peak memory ≤ 1 GB).
 
 The book is generated in bulk with SQL: N active loans of six monthly
-instalments, disbursed over the previous half year; instalments already due
+instalments, disbursed over the previous half year, each accruing a running period
+(daily accrual: `accrue_interest` sums every loan's day); instalments already due
 are paid, except for one loan in twenty that is behind. The day before is
 closed first (not timed) so that those loans are already overdue; the timed
 sweep then closes one ordinary business date for the whole book — about a
@@ -46,12 +47,14 @@ INSERT INTO loans (id, customer_id, product_code, product_version_id, state, pur
     requested_amount, approved_amount, principal, term, annual_rate, apr, method, applied_on,
     disbursed_on, principal_outstanding, interest_receivable, fee_receivable, penalty_receivable,
     credit_balance, written_off_amount, principal_days, dpd, bucket, classification,
-    cob_through, version, created_at, updated_at)
+    cob_through, version, created_at, updated_at, accrual_start, accrual_days, accrual_interest,
+    accrual_waived, interest_accrued)
 SELECT n, 1, 'cash-easy', 1, 'active', 'consumption', 600000, 600000, 600000, 6, '15.60',
     '18.00/16.60', 'annuity', date(:as_of, '-' || (n % 180 + 1) || ' days'),
     date(:as_of, '-' || (n % 180 + 1) || ' days'),
     600000 - 100000 * ((n % 180 + 1) / 31), 0, 0, 0, 0, 0, 600000 * (n % 180), 0, 'M0',
-    'normal', date(:as_of, '-2 days'), 1, '2026-01-01', '2026-01-01'
+    'normal', date(:as_of, '-2 days'), 1, '2026-01-01', '2026-01-01',
+    CAST(julianday(:as_of) - 1721424.5 AS INTEGER) - (n % 180 + 1) % 30, 30, 7800, 0, 0
 FROM seq
 """
 INSTALMENTS = """

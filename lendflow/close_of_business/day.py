@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.config.cob import CobConfig
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.accrual import NO_TERMS, Terms
 from lendflow.domain.business_days import BusinessCalendar, dates_in_grace
 from lendflow.domain.errors import Conflict
 from lendflow.products.catalogue import spec_of
@@ -71,6 +72,57 @@ class LoanDay:
     add_interest: int = 0
     add_fee: int = 0
     add_penalty: int = 0
+    # accrual (`domain.accrual`), as read: the running period, what is accrued of it
+    # through the day before, non-accrual and the amounts held in suspense
+    terms: Terms | None = None
+    accrued: int = 0
+    non_accrual_since: date | None = None
+    interest_suspended: int = 0
+    penalty_suspended: int = 0
+    # ... and what today changes of it
+    new_terms: dict[str, int | None] | None = None  # a new running period (after one fell due)
+    taken_from_accrual: int = 0  # interest of the instalments fallen due today, whole
+    new_non_accrual: date | None = None
+    non_accrual_changed: bool = False
+    add_interest_suspended: int = 0
+    add_penalty_suspended: int = 0
+    accrual_cleared: bool = False  # written off: nothing accrues, nothing is held any more
+
+    @classmethod
+    def of_charged(cls, row: tuple[Any, ...]) -> LoanDay:
+        """From `cob_queries._CHARGED_LOAN_COLUMNS` (id, version, receivables, accrual)."""
+        loan = cls(*row[:5])
+        loan.read_accrual(row[5:])
+        return loan
+
+    def read_accrual(self, row: tuple[Any, ...]) -> None:
+        """Take the columns of `cob_queries.ACCRUAL_COLUMNS`."""
+        start, days, interest, waived, accrued, since, interest_held, penalty_held = row
+        self.terms = Terms(start, days, interest, waived) if start is not None else None
+        self.accrued = accrued
+        self.non_accrual_since = q.as_date(since) if since is not None else None
+        self.new_non_accrual = self.non_accrual_since
+        self.interest_suspended, self.penalty_suspended = interest_held, penalty_held
+
+    def accrued_after(self, d: date) -> int:
+        """`interest_accrued` once today is closed: what the running period has earned by
+        today (the day's accrual), less the interest of instalments fallen due today."""
+        earned_today = self.terms.earned(d) if self.terms is not None else self.accrued
+        return earned_today - self.taken_from_accrual
+
+    @property
+    def accruing(self) -> bool:
+        """Accruing to income (not in non-accrual) after what the steps decided so far."""
+        return self.new_non_accrual is None
+
+    @property
+    def accrual_changed(self) -> bool:
+        return (
+            self.new_terms is not None
+            or self.non_accrual_changed
+            or self.accrual_cleared
+            or bool(self.add_interest_suspended or self.add_penalty_suspended)
+        )
 
     @property
     def live(self) -> bool:
@@ -98,7 +150,9 @@ class LoanDay:
             self.penalty,
             held_since,
             restructured_on,
+            *accrual,
         ) = row
+        self.read_accrual(tuple(accrual))
         self.held_since = q.as_date(held_since) if held_since is not None else None
         self.restructured_on = q.as_date(restructured_on) if restructured_on is not None else None
         self.new_state = self.state
@@ -136,10 +190,19 @@ class Day:
         self.loans: dict[int, LoanDay] = {}
         self.events: list[events.NewEvent] = []
         self._specs: dict[int, ProductSpec] = {}
+        self.accrued = False
+        """The day's accrual was posted (`accrue_interest`): the watermark's statement
+        moves each loan's accrued interest with it."""
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"lo": self.lo, "hi": self.hi, "d": self.d, "prev": self.d - DAY}
+        return {
+            "lo": self.lo,
+            "hi": self.hi,
+            "d": self.d,
+            "prev": self.d - DAY,
+            "day": self.d.toordinal(),
+        }
 
     def spec(self, version_id: int) -> ProductSpec:
         if version_id not in self._specs:
@@ -211,11 +274,11 @@ class Day:
         When the live loans now closed through today are not all the range's live
         loans, some were behind (or ahead): the caller looks for them.
         """
-        closed = q.close_watermark(self.uow, self.params)
+        closed = q.close_watermark(self.uow, self.params, self.accrued)
         now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():
-            if not (loan.moved or loan.charged):
+            if not (loan.moved or loan.charged or loan.accrual_changed):
                 continue
             row: dict[str, Any] = {
                 "b_id": loan.id,
@@ -234,6 +297,16 @@ class Day:
                     version=loan.version + 1,
                     updated_at=now,
                 )
+            if loan.accrual_changed:
+                row.update(
+                    non_accrual_since=loan.new_non_accrual,
+                    interest_suspended=loan.interest_suspended + loan.add_interest_suspended,
+                    penalty_suspended=loan.penalty_suspended + loan.add_penalty_suspended,
+                )
+            if loan.new_terms is not None:
+                row.update(loan.new_terms, interest_accrued=loan.accrued_after(self.d))
+            if loan.accrual_cleared:
+                row.update(NO_TERMS, interest_accrued=0, interest_suspended=0, penalty_suspended=0)
             if not loan.live:
                 row["cob_through"] = self.d - DAY  # as it was: closed through the day before
             if loan.written_off:

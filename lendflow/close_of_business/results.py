@@ -45,6 +45,18 @@ class SweepCounts(Result):
     """Collection notices issued."""
     notices_not_rendered: int = 0
     """Notices recorded and counted whose document could not be rendered."""
+    interest_accrued: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of contract interest accrued to income (daily accrual)."""
+    interest_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of contract interest accrued to suspense: loans in non-accrual."""
+    penalty_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of penalty interest charged to suspense: loans in non-accrual."""
+    stopped_accruing: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Loans that went into non-accrual."""
+    accrual_resumed: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Loans graded back above non-accrual, accruing to income again."""
+    income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of interest and penalty taken back from income into suspense."""
     weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
     """Chunk-dates whose holiday grace was judged by weekends alone: a year the calendar
     does not list, under the lender's `unknown_years: weekends_only` (shown only if any)."""
@@ -92,6 +104,18 @@ class CobRun(Result):
     instalments_fell_due: int
     reclassified: int
     notices: int
+    interest_accrued: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of contract interest accrued to income (daily accrual)."""
+    interest_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of contract interest accrued to suspense: loans in non-accrual."""
+    penalty_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of penalty interest charged to suspense: loans in non-accrual."""
+    stopped_accruing: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Loans that went into non-accrual."""
+    accrual_resumed: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Loans graded back above non-accrual, accruing to income again."""
+    income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of interest and penalty taken back from income into suspense."""
     weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
     """As in `SweepCounts`: a warning that the calendar did not know a year judged."""
     buckets: dict[str, int]

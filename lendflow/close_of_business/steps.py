@@ -12,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lendflow.close_of_business.day import Day, Item, LoanDay, set_checked
 from lendflow.config.product_spec import ProductSpec
+from lendflow.domain.accrual import NO_TERMS, Terms, reaches_non_accrual
 from lendflow.domain.business_days import NonWorkingDue
 from lendflow.domain.calendar import year_length
 from lendflow.domain.classification import UpgradeRule, grade, on_time_days
@@ -79,8 +80,59 @@ def expire_approvals(day: Day) -> None:
         day.counts["approvals_expired"] += 1
 
 
+def accrue_interest(day: Day) -> None:
+    """The day's contract interest of every live loan, set-based: one sum over the range's
+    loan rows (what each running period has earned by today less what is accrued of it)
+    posted as one entry naming no loan; the watermark's statement then moves each loan's
+    accrued interest to today (`cob_queries.WATERMARK_ACCRUING`). Loans in non-accrual
+    (few, through their own index) accrue to suspense instead, loan by loan.
+    """
+    day.accrued = True
+    total = q.accrual_due(day.uow, day.params)
+    if total:
+        day.post(
+            kind="accrual",
+            lines=[
+                (None, Account.INTEREST_ACCRUED, max(total, 0), max(-total, 0)),
+                (None, Account.INTEREST_INCOME, max(-total, 0), max(total, 0)),
+            ],
+        )
+        day.counts["interest_accrued"] += total
+    lines: list[LedgerLine] = []
+    for loan_id, _version, amount in q.fetch(day.uow, q.ACCRUAL_SUSPENDED, day.params):
+        if not amount:
+            continue
+        loan = day.loans.get(loan_id)
+        if loan is None:
+            # only the suspense moves: the rest of the row is written as read
+            held = q.fetch_by_ids(day.uow, q.LOANS_TO_CHARGE, [loan_id], day.params)
+            loan = day.loans[loan_id] = LoanDay.of_charged(held[0])
+        loan.add_interest_suspended += amount
+        lines.append((loan_id, Account.INTEREST_ACCRUED, max(amount, 0), max(-amount, 0)))
+        lines.append((loan_id, Account.INTEREST_SUSPENSE, max(-amount, 0), max(amount, 0)))
+        day.counts["interest_suspended"] += amount
+    day.post(kind="accrual_suspended", lines=lines)
+
+
+def _next_terms(row: tuple[Any, ...]) -> dict[str, int | None]:
+    """The running period after an instalment falls due: the next one's, from its due
+    date (a recognised or missing next one: nothing runs)."""
+    due, next_due, next_interest, next_waived, next_recognised = row[10:15]
+    if next_due is None or next_recognised:
+        return dict(NO_TERMS)
+    begin = q.as_date(due)
+    return Terms(
+        begin.toordinal(), (q.as_date(next_due) - begin).days, next_interest, next_waived
+    ).columns()
+
+
 def recognise_due(day: Day) -> None:
-    """Interest and fees of instalments falling due become receivable, once each."""
+    """Interest and fees of instalments falling due become receivable, once each.
+
+    The interest leaves accrual (Cr interest_accrued: the accrual brought it to the whole
+    period's by its due date), the loan's next period starts accruing, a periodic fee is
+    income as its period ends and the instalment's share of an upfront fee is released
+    from deferred fee income."""
     rows = q.fetch(day.uow, q.FALLING_DUE_TODAY, day.params)
     earlier = q.fetch(day.uow, q.FELL_DUE_EARLIER, day.params)
     if earlier:
@@ -94,14 +146,25 @@ def recognise_due(day: Day) -> None:
     loans = day.loans
     # a loan written off by an earlier step today takes no more charges
     rows = [r for r in rows if r[1] not in loans or loans[r[1]].live]
-    # each row: instalment id, loan id, the six columns of CHARGE_COLUMNS, the loan's own
-    for _, loan_id, i, i_paid, i_waived, f, f_paid, f_waived, *held_by_loan in rows:
+    # each row: instalment id, loan id, the six columns of CHARGE_COLUMNS, its upfront
+    # share, number and due date, the next instalment's (due date, interest, waived,
+    # recognised), then the loan's own; the loan's last instalment today sets its terms
+    last_n: dict[int, int] = {}
+    released: dict[int, int] = defaultdict(int)
+    for row in rows:
+        _, loan_id, i, i_paid, i_waived, f, f_paid, f_waived, share, n = row[:10]
         loan = loans.get(loan_id)
         if loan is None:
-            loan = loans[loan_id] = LoanDay(*held_by_loan)
+            loan = loans[loan_id] = LoanDay.of_charged(row[15:])
         interest, fee = charges_falling_due(i, i_paid, i_waived, f, f_paid, f_waived)
         loan.add_interest += interest
         loan.add_fee += fee
+        released[loan_id] += share + f_paid  # the upfront share, and a fee paid ahead
+        if loan.terms is not None:
+            loan.taken_from_accrual += i - i_waived
+            if n > last_n.get(loan_id, -1):
+                last_n[loan_id] = n
+                loan.new_terms = _next_terms(row)
     lines: list[LedgerLine] = []
     interest_total = fee_total = 0
     for loan in loans.values():
@@ -111,7 +174,11 @@ def recognise_due(day: Day) -> None:
         if loan.add_fee:
             lines.append((loan.id, Account.FEE_RECEIVABLE, loan.add_fee, 0))
             fee_total += loan.add_fee
-    lines += [(None, Account.INTEREST_INCOME, 0, interest_total)]
+        if released.get(loan.id):
+            lines.append((loan.id, Account.DEFERRED_FEE_INCOME, released[loan.id], 0))
+            fee_total += released[loan.id]
+    # interest paid ahead was credited to interest_accrued when it came (`Loan.repay`)
+    lines += [(None, Account.INTEREST_ACCRUED, 0, interest_total)]
     lines += [(None, Account.FEE_INCOME, 0, fee_total)]
     day.post(kind="charges_due", lines=lines)
     q.execute_rows(day.uow, q.MARK_RECOGNISED, ("b_id",), [(r[0],) for r in rows])
@@ -268,23 +335,104 @@ def delinquency(day: Day) -> None:
 
 
 def _write_off(day: Day, written: list[LoanDay]) -> None:
-    """Take written-off balances off the books: principal and receivables to expense."""
+    """Take written-off balances off the books: principal, receivables and interest
+    accrued to expense; what was held in suspense or deferred was never income, so it
+    lessens the expense instead."""
     lines: list[LedgerLine] = []
+    unearned = {
+        r[0]: (int(r[1]), int(r[2]))
+        for r in q.fetch_by_ids(day.uow, q.UNEARNED, sorted(loan.id for loan in written), {})
+    }
     for loan in written:
+        paid_ahead, deferred = unearned.get(loan.id, (0, 0))
+        accrued = loan.accrued_after(day.d) - paid_ahead if loan.terms or loan.new_terms else 0
         parts = {
             Account.LOAN_PRINCIPAL: loan.principal,
             Account.INTEREST_RECEIVABLE: loan.interest + loan.add_interest,
             Account.FEE_RECEIVABLE: loan.fee + loan.add_fee,
             Account.PENALTY_RECEIVABLE: loan.penalty + loan.add_penalty,
+            Account.INTEREST_ACCRUED: accrued,
         }
-        total = sum(parts.values())
-        if not total:
+        held = {
+            Account.INTEREST_SUSPENSE: loan.interest_suspended + loan.add_interest_suspended,
+            Account.PENALTY_SUSPENSE: loan.penalty_suspended + loan.add_penalty_suspended,
+            Account.DEFERRED_FEE_INCOME: deferred,
+        }
+        total = sum(parts.values()) - sum(held.values())
+        if not any(parts.values()) and not any(held.values()):
             continue
-        lines.append((loan.id, Account.WRITE_OFF_EXPENSE, total, 0))
-        lines += [(loan.id, account, 0, amount) for account, amount in parts.items() if amount]
+        lines.append((loan.id, Account.WRITE_OFF_EXPENSE, max(total, 0), max(-total, 0)))
+        lines += [
+            (loan.id, account, max(-amount, 0), max(amount, 0))
+            for account, amount in parts.items()
+            if amount
+        ]
+        lines += [(loan.id, account, amount, 0) for account, amount in held.items() if amount]
         loan.written_off = True
+        loan.accrual_cleared = True
         day.counts["written_off_principal"] += loan.principal
     day.post(kind="write_off", lines=lines)
+
+
+def non_accrual(day: Day) -> None:
+    """A loan graded `policy.non_accrual.from_class` or worse stops accruing to income:
+    the interest and penalty it owes on the books and has not paid (receivable, and
+    interest accrued less interest paid ahead) go from income to suspense, and from
+    tomorrow its accrual and penalty go to suspense too. A loan graded back above it
+    accrues to income again; what is held stays held until the borrower pays it."""
+    stop_from = day.policy.non_accrual.from_class
+    entering: list[LoanDay] = []
+    for loan in day.judged():
+        if not loan.live:
+            continue
+        assert loan.spec is not None
+        stops = reaches_non_accrual(
+            loan.spec.delinquency.levels, loan.new_classification, stop_from
+        )
+        if stops and loan.non_accrual_since is None:
+            entering.append(loan)
+        elif not stops and loan.non_accrual_since is not None:
+            loan.new_non_accrual = None
+            loan.non_accrual_changed = True
+            day.event(
+                loan.id,
+                loan.customer_id,
+                "LoanAccrualResumed",
+                classification=loan.new_classification,
+            )
+            day.counts["accrual_resumed"] += 1
+    if not entering:
+        return
+    paid_ahead = {
+        r[0]: int(r[1])
+        for r in q.fetch_by_ids(day.uow, q.UNEARNED, sorted(loan.id for loan in entering), {})
+    }
+    lines: list[LedgerLine] = []
+    for loan in entering:
+        accrued = loan.accrued_after(day.d) - paid_ahead.get(loan.id, 0)
+        interest = loan.interest + loan.add_interest + max(accrued, 0)
+        penalty = loan.penalty + loan.add_penalty
+        loan.new_non_accrual = day.d
+        loan.non_accrual_changed = True
+        loan.add_interest_suspended += interest
+        loan.add_penalty_suspended += penalty
+        lines += [
+            (loan.id, Account.INTEREST_INCOME, interest, 0),
+            (loan.id, Account.INTEREST_SUSPENSE, 0, interest),
+            (loan.id, Account.PENALTY_INCOME, penalty, 0),
+            (loan.id, Account.PENALTY_SUSPENSE, 0, penalty),
+        ]
+        day.event(
+            loan.id,
+            loan.customer_id,
+            "LoanStoppedAccruing",
+            classification=loan.new_classification,
+            interest_suspended=interest,
+            penalty_suspended=penalty,
+        )
+        day.counts["stopped_accruing"] += 1
+        day.counts["income_reversed"] += interest + penalty
+    day.post(kind="non_accrual", lines=lines)
 
 
 def _penalty_rate(spec: ProductSpec, policy: Policy) -> Decimal | None:
@@ -321,19 +469,29 @@ def penalty(day: Day) -> None:
     _hold_to_charges_cap(day, accrued)
     per_item: list[tuple[int, int]] = []
     lines: list[LedgerLine] = []
+    held: list[LedgerLine] = []  # of loans in non-accrual: to suspense, loan by loan
     total = 0
     for loan_id, found in accrued.items():
         added = sum(amount for _, amount in found)
         if not added:
             continue
-        day.loans[loan_id].add_penalty += added
-        lines.append((loan_id, Account.PENALTY_RECEIVABLE, added, 0))
+        loan = day.loans[loan_id]
+        loan.add_penalty += added
         per_item += [entry for entry in found if entry[1]]
-        total += added
-    if not total:
+        if loan.accruing:
+            lines.append((loan_id, Account.PENALTY_RECEIVABLE, added, 0))
+            total += added
+        else:
+            loan.add_penalty_suspended += added
+            held.append((loan_id, Account.PENALTY_RECEIVABLE, added, 0))
+            held.append((loan_id, Account.PENALTY_SUSPENSE, 0, added))
+            day.counts["penalty_suspended"] += added
+    if not per_item:
         return
-    lines.append((None, Account.PENALTY_INCOME, 0, total))
-    day.post(kind="penalty", lines=lines)
+    if total:
+        lines.append((None, Account.PENALTY_INCOME, 0, total))
+        day.post(kind="penalty", lines=lines)
+    day.post(kind="penalty_suspended", lines=held)
     q.execute_rows(day.uow, q.ADD_PENALTY, ("b_id", "b_amount"), per_item)
     day.counts["penalty_accrued"] += total
 
@@ -419,8 +577,10 @@ def _rendered(day: Day, loan_id: int) -> str | None:
 
 STEPS = {
     "expire_approvals": expire_approvals,
+    "accrue_interest": accrue_interest,
     "recognise_due": recognise_due,
     "delinquency": delinquency,
+    "non_accrual": non_accrual,
     "penalty": penalty,
     "collection_notices": collection_notices,
 }

@@ -10,10 +10,25 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lendflow.config.loading import load_model
 
-Step = Literal["expire_approvals", "recognise_due", "delinquency", "penalty", "collection_notices"]
+Step = Literal[
+    "expire_approvals",
+    "accrue_interest",
+    "recognise_due",
+    "delinquency",
+    "non_accrual",
+    "penalty",
+    "collection_notices",
+]
 STEPS: tuple[str, ...] = Step.__args__  # type: ignore[attr-defined]
 # A step that reads what another computes must come after it.
-NEEDS = {"penalty": "delinquency", "collection_notices": "delinquency"}
+# Instalments falling due take their interest out of accrual, so the day's accrual comes
+# first; non-accrual acts on the class the delinquency step sets, and penalty on both.
+NEEDS = {
+    "recognise_due": "accrue_interest",
+    "non_accrual": "delinquency",
+    "penalty": "non_accrual",
+    "collection_notices": "delinquency",
+}
 
 
 class CobConfig(BaseModel):

@@ -183,6 +183,20 @@ class Concentration(Strict):
         return int(self.net_assets * percent / 100)
 
 
+class NonAccrual(Strict):
+    """When a loan stops accruing interest and penalty to income.
+
+    From `from_class` (on the product's ladder of classes) on, close of business reverses
+    the interest and penalty accrued and not paid into suspense and accrues what follows
+    to suspense, not income; cash received is income as it arrives (it releases the
+    suspense), and a loan graded back above `from_class` accrues to income again. `hold`
+    names where the suspended amounts are kept: `suspense`, contra-asset accounts against
+    the receivables, so the borrower's debt stays on the loan as owed."""
+
+    from_class: str = "substandard"
+    hold: Literal["suspense"] = "suspense"
+
+
 class Policy(Strict):
     """The lender's regulatory limits."""
 
@@ -202,6 +216,7 @@ class Policy(Strict):
     business_dates: BusinessDates = Field(default_factory=BusinessDates)
     exclusions: Exclusions = Field(default_factory=Exclusions)
     concentration: Concentration = Field(default_factory=Concentration)
+    non_accrual: NonAccrual = Field(default_factory=NonAccrual)
     max_overpayment: Fen = Field(
         default=1_000_000,
         description="most a repayment may pay beyond settling the loan, kept as the borrower's"

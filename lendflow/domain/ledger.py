@@ -33,6 +33,15 @@ class Account(StrEnum):
     # both people approved). Debited, so the income accounts keep what was charged.
     PENALTY_WAIVED = "penalty_waived"
     FEE_WAIVED = "fee_waived"
+    # Accrual accounting (`domain.accrual`). Interest earned and not yet fallen due, net of
+    # interest received before it was earned: close of business debits it day by day.
+    INTEREST_ACCRUED = "interest_accrued"
+    # An upfront fee not yet earned: a liability released period by period over the term.
+    DEFERRED_FEE_INCOME = "deferred_fee_income"
+    # Non-accrual: interest and penalty of a non-performing loan held back from income
+    # until the borrower pays them (contra-assets against the receivables).
+    INTEREST_SUSPENSE = "interest_suspense"
+    PENALTY_SUSPENSE = "penalty_suspense"
 
 
 # Loan balance column -> (account, +1 when the balance is debit-normal, -1 credit-normal)
@@ -42,6 +51,8 @@ LOAN_BALANCES: dict[str, tuple[Account, int]] = {
     "fee_receivable": (Account.FEE_RECEIVABLE, 1),
     "penalty_receivable": (Account.PENALTY_RECEIVABLE, 1),
     "credit_balance": (Account.OVERPAYMENT, -1),
+    "interest_suspended": (Account.INTEREST_SUSPENSE, -1),
+    "penalty_suspended": (Account.PENALTY_SUSPENSE, -1),
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from lendflow.domain.accrual import NO_TERMS, on_books, running_columns
 from lendflow.domain.allocation import COMPONENTS
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
 from lendflow.domain.repayment import InstalmentState, Payoff, RepaymentPlan, payoff_quote
@@ -41,6 +42,15 @@ BOOK_BALANCES = (
     "penalty_receivable",
 )
 """What the borrower owes on the books; the credit balance is what the lender owes back."""
+
+ACCRUAL_COLUMNS = (
+    "accrual_start",
+    "accrual_days",
+    "accrual_interest",
+    "accrual_waived",
+    "interest_accrued",
+)
+"""The loan's running period and what close of business accrued of it (`domain.accrual`)."""
 
 REPAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.WRITTEN_OFF})
 """A written-off loan still takes money: as a recovery, not against its balances."""
@@ -132,6 +142,8 @@ class Loan:
 
     row: dict[str, Any]
     instalments: list[Instalment]
+    accrual: dict[str, Any] = field(default_factory=dict)
+    """Accrual columns changed since the loan was read (`ACCRUAL_COLUMNS`)."""
 
     @classmethod
     def from_rows(cls, row: Mapping[str, Any], instalments: Sequence[dict[str, Any]]) -> Loan:
@@ -168,25 +180,43 @@ class Loan:
         return any(s.due_date <= as_of and not s.settled for s in self.states())
 
     def recognise_due(self, as_of: date) -> list[Line]:
-        """Book what fell due by `as_of` and was never recognised; the entry's lines."""
-        interest = fee = 0
+        """Book what fell due by `as_of` and was never recognised; the entry's lines.
+
+        As close of business does: the interest leaves accrual (`interest_accrued` keeps
+        the difference: the day's accrual the coming close of business still posts), the
+        next period starts accruing, and the fees earned over the period (the periodic fee,
+        the upfront fee's share and any fee paid ahead) are released to income.
+        """
+        interest = fee = released = taken = 0
         for item in self.instalments:
             if item["recognised"] or item["due_date"] > as_of:
                 continue
             more_interest, more_fee = charges_of(item.row)
             interest += more_interest
             fee += more_fee
+            released += item.row.get("upfront_share", 0) + item["fee_paid"]
+            taken += item["interest"] - item["interest_waived"]
             item.set(recognised=True)
-        if not interest and not fee:
+        if not interest and not fee and not taken and not released:
             return []
+        self.accrual = {
+            **self.accrual_now(),
+            "interest_accrued": self.accrual_now()["interest_accrued"] - taken,
+            **running_columns(self.states(), self.schedule_start),
+        }
         return (
             EntryDraft("charges_due")
             .debit(Account.INTEREST_RECEIVABLE, interest)
-            .credit(Account.INTEREST_INCOME, interest)
+            .credit(Account.INTEREST_ACCRUED, interest)
             .debit(Account.FEE_RECEIVABLE, fee)
-            .credit(Account.FEE_INCOME, fee)
+            .debit(Account.DEFERRED_FEE_INCOME, released)
+            .credit(Account.FEE_INCOME, fee + released)
             .lines()
         )
+
+    def accrual_now(self) -> dict[str, Any]:
+        """The loan's accrual columns as they stand (changed by this aggregate or as read)."""
+        return {c: self.accrual.get(c, self.row.get(c, 0)) for c in ACCRUAL_COLUMNS}
 
     def repay(self, amount: int, as_of: date, order: Sequence[str] = COMPONENTS) -> Repayment:
         """Spend a payment by the product's waterfall: what fell due first, then ahead.
@@ -198,15 +228,35 @@ class Loan:
             return self._recovery(amount)
         charges = self.recognise_due(as_of)
         plan = _plan_repayment(self.states(), amount, as_of, self.schedule_start, order)
+        held = self.held_back()
         self._apply(plan, as_of)
-        entry = _repayment_lines(plan)
-        balances = _balances_after(self.row, charges, entry)
+        entry = settlement_lines(
+            EntryDraft("repayment").debit(Account.CASH, plan.amount), plan, held
+        )
+        entry = entry.credit(Account.OVERPAYMENT, plan.overpayment).lines()
+        if plan.settles:
+            self.accrual.update(NO_TERMS, interest_accrued=0)
+        balances = {**_balances_after(self.row, charges, entry), **self.accrual}
         trigger = None
         if plan.settles:
             trigger = "close"
         elif self.status is LoanStatus.OVERDUE and not self.has_arrears(as_of):
             trigger = "cure"
         return Repayment(amount, plan, charges, entry, "repayment", balances, trigger)
+
+    def held_back(self) -> HeldBack:
+        """What the books hold of the loan that is not yet income, before a payment."""
+        states = self.states()
+        return HeldBack(
+            accrued=on_books(self.accrual_now()["interest_accrued"], states),
+            deferred_fees=sum(
+                i.row.get("upfront_share", 0)
+                for i in self.instalments
+                if i["n"] > 0 and not i["recognised"]
+            ),
+            interest_suspended=self.row.get("interest_suspended", 0),
+            penalty_suspended=self.row.get("penalty_suspended", 0),
+        )
 
     def _apply(self, plan: RepaymentPlan, as_of: date) -> None:
         by_n = {i["n"]: i for i in self.instalments}
@@ -238,20 +288,53 @@ def schedule_start(row: Mapping[str, Any]) -> date:
     return started
 
 
-def _repayment_lines(plan: RepaymentPlan) -> list[Line]:
+@dataclass(frozen=True)
+class HeldBack:
+    """What the books hold of a loan that is not income yet: its share of interest
+    accrued (net of interest paid ahead), the upfront fee still deferred, and the
+    interest and penalty in suspense (non-accrual)."""
+
+    accrued: int = 0
+    deferred_fees: int = 0
+    interest_suspended: int = 0
+    penalty_suspended: int = 0
+
+
+def settlement_lines(draft: EntryDraft, plan: RepaymentPlan, held: HeldBack) -> EntryDraft:
+    """The credit side of money spent by a plan, on accrual accounting.
+
+    Interest paid before its instalment fell due stands against what is accrued (Cr
+    interest_accrued); a fee paid ahead is deferred. A settlement takes the loan out of
+    accrual: what is accrued on the books is settled, and the running period's interest
+    for the days since the last close of business (not accrued yet) is income at once;
+    the upfront fee still deferred is earned. Interest and penalty paid on a loan with
+    amounts in suspense are income as they arrive (the suspense is released, all of it
+    at a settlement, when everything owed is paid)."""
+    interest_ahead = plan.interest_to_income - plan.interest_refund
+    to_accrued, to_income = interest_ahead, 0
+    fee_released = 0
+    interest_release = min(plan.interest_from_receivable, held.interest_suspended)
+    penalty_release = min(plan.penalty, held.penalty_suspended)
+    if plan.settles:
+        to_accrued, to_income = held.accrued, interest_ahead - held.accrued
+        fee_released = held.deferred_fees
+        interest_release, penalty_release = held.interest_suspended, held.penalty_suspended
     return (
-        EntryDraft("repayment")
-        .debit(Account.CASH, plan.amount)
-        .debit(Account.INTEREST_INCOME, plan.interest_refund)
-        .debit(Account.FEE_INCOME, plan.fee_refund)
+        draft.debit(Account.DEFERRED_FEE_INCOME, plan.fee_refund + fee_released)
+        .debit(Account.INTEREST_ACCRUED, max(-to_accrued, 0))
+        .debit(Account.INTEREST_INCOME, max(-to_income, 0))
         .credit(Account.LOAN_PRINCIPAL, plan.principal)
         .credit(Account.INTEREST_RECEIVABLE, plan.interest_from_receivable)
-        .credit(Account.INTEREST_INCOME, plan.interest_to_income)
+        .credit(Account.INTEREST_ACCRUED, max(to_accrued, 0))
+        .credit(Account.INTEREST_INCOME, max(to_income, 0))
         .credit(Account.FEE_RECEIVABLE, plan.fee_from_receivable)
-        .credit(Account.FEE_INCOME, plan.fee_to_income)
+        .credit(Account.DEFERRED_FEE_INCOME, plan.fee_to_income)
+        .credit(Account.FEE_INCOME, fee_released)
         .credit(Account.PENALTY_RECEIVABLE, plan.penalty)
-        .credit(Account.OVERPAYMENT, plan.overpayment)
-        .lines()
+        .debit(Account.INTEREST_SUSPENSE, interest_release)
+        .credit(Account.INTEREST_INCOME, interest_release)
+        .debit(Account.PENALTY_SUSPENSE, penalty_release)
+        .credit(Account.PENALTY_INCOME, penalty_release)
     )
 
 

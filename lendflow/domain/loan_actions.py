@@ -35,9 +35,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from lendflow.domain.accrual import NO_TERMS, running_columns, running_terms
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
-from lendflow.domain.loan import Loan
+from lendflow.domain.loan import Loan, settlement_lines
 from lendflow.domain.money import format_fen
 from lendflow.domain.repayment import earned_ahead, plan_repayment
 from lendflow.domain.schedule import ScheduleTerms
@@ -116,6 +117,7 @@ def accelerate(loan: Loan, on: date) -> Outcome:
     """Declare the loan due on `on`: every instalment not yet due falls due then, with
     the interest its running period earned; later interest and fees are never owed."""
     interest_refund = fee_refund = principal = 0
+    accrued = loan.accrual_now()["interest_accrued"]
     by_n = {item["n"]: item for item in loan.instalments}
     for state, earned in earned_ahead(loan.states(), on, loan.schedule_start):
         item = by_n[state.n]
@@ -130,19 +132,36 @@ def accelerate(loan: Loan, on: date) -> Outcome:
             fee_paid=0,
             fee_waived=state.fee,
         )
+    # The running period now ends today with only what it earned: accrued interest is
+    # trued up to what the new period has earned by the last day closed (the day's own
+    # accrual, tomorrow's close of business, brings it to the whole of it).
+    through = loan.row.get("cob_through")
+    loan.accrual.update(running_columns(loan.states(), loan.schedule_start))
+    terms = running_terms(loan.states(), loan.schedule_start)
+    trued = terms.earned(through) if terms is not None and through is not None else accrued
+    loan.accrual["interest_accrued"] = trued
+    true_up = trued - accrued
+    income = (
+        Account.INTEREST_INCOME
+        if loan.row.get("non_accrual_since") is None
+        else (Account.INTEREST_SUSPENSE)
+    )
     entries = []
-    if interest_refund or fee_refund:
+    if interest_refund or fee_refund or true_up:
         lines = (
             EntryDraft("acceleration")
-            .debit(Account.INTEREST_INCOME, interest_refund)
-            .debit(Account.FEE_INCOME, fee_refund)
+            .debit(Account.INTEREST_ACCRUED, interest_refund + max(true_up, 0))
+            .credit(income, max(true_up, 0))
+            .debit(income, max(-true_up, 0))
+            .credit(Account.INTEREST_ACCRUED, max(-true_up, 0))
+            .debit(Account.DEFERRED_FEE_INCOME, fee_refund)
             .credit(Account.OVERPAYMENT, interest_refund + fee_refund)
             .lines()
         )
         entries.append(("acceleration", lines))
     return Outcome(
         entries,
-        _balances_after(loan.row, entries),
+        {**_balances_after(loan.row, entries), **loan.accrual},
         {"principal_falling_due": principal, "refunded_to_credit": interest_refund + fee_refund},
     )
 
@@ -156,6 +175,7 @@ def restructure(loan: Loan, on: date) -> Outcome:
     if quote.total <= 0 or loan.row["principal_outstanding"] <= 0:
         raise Refused(f"loan {loan.id} has no balance to restructure")
     plan = plan_repayment(states, quote.total, on, loan.schedule_start)
+    held = loan.held_back()
     by_n = {item["n"]: item for item in loan.instalments}
     for n, change in plan.changes.items():
         item = by_n[n]
@@ -173,24 +193,15 @@ def restructure(loan: Loan, on: date) -> Outcome:
             item.set(paid_on=on)
         if not item["recognised"]:
             item.set(recognised=True)  # nothing more will ever fall due on it
-    lines = (
-        EntryDraft("restructure")
-        .debit(Account.LOAN_PRINCIPAL, quote.total)
-        .debit(Account.INTEREST_INCOME, plan.interest_refund)
-        .debit(Account.FEE_INCOME, plan.fee_refund)
-        .credit(Account.LOAN_PRINCIPAL, plan.principal)
-        .credit(Account.INTEREST_RECEIVABLE, plan.interest_from_receivable)
-        .credit(Account.INTEREST_INCOME, plan.interest_to_income)
-        .credit(Account.FEE_RECEIVABLE, plan.fee_from_receivable)
-        .credit(Account.FEE_INCOME, plan.fee_to_income)
-        .credit(Account.PENALTY_RECEIVABLE, plan.penalty)
-        .lines()
-    )
+    # settled as a payoff is, on accrual accounting (`settlement_lines`), with the sum lent again
+    draft = EntryDraft("restructure").debit(Account.LOAN_PRINCIPAL, quote.total)
+    lines = settlement_lines(draft, plan, held).lines()
+    loan.accrual.update(NO_TERMS, interest_accrued=0)
     entries = [("charges_due", charges)] if charges else []
     entries.append(("restructure", lines))
     return Outcome(
         entries,
-        _balances_after(loan.row, entries),
+        {**_balances_after(loan.row, entries), **loan.accrual},
         {
             "principal": quote.total,
             "old_principal": plan.principal,

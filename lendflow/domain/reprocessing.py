@@ -19,16 +19,28 @@ from datetime import date, timedelta
 
 from lendflow.domain.ledger import Account, Line
 
-REPROCESSED_KINDS = ("charges_due", "penalty", "repayment", "write_off")
-"""What is booked for a loan after its payout, and so reversed and booked again."""
+REPROCESSED_KINDS = (
+    "charges_due",
+    "penalty",
+    "repayment",
+    "write_off",
+    "accrual_suspended",
+    "non_accrual",
+    "penalty_suspended",
+)
+"""What is booked for a loan after its payout, and so reversed and booked again. The
+nightly interest accrual (`accrual`) names no loan: reprocessing takes back the loan's
+part of it from what the loan row counts (`loans.accrual_income`)."""
 
 INCOME_OF = {
-    Account.INTEREST_RECEIVABLE: Account.INTEREST_INCOME,
+    # interest falling due leaves accrual (`close_of_business.steps.recognise_due`)
+    Account.INTEREST_RECEIVABLE: Account.INTEREST_ACCRUED,
     Account.FEE_RECEIVABLE: Account.FEE_INCOME,
+    Account.DEFERRED_FEE_INCOME: Account.FEE_INCOME,
     Account.PENALTY_RECEIVABLE: Account.PENALTY_INCOME,
 }
-"""Close of business books the income of a chunk on one line naming no loan; a loan's
-share of it is what its receivable lines carry."""
+"""Close of business books the other side of a chunk's entry on one line naming no loan;
+a loan's share of it is what its own lines carry."""
 
 
 def reversal_lines(lines: Iterable[tuple[str, int, int]], whole_chunk: bool) -> list[Line]:

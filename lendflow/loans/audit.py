@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.documents.issuing import sealed_content
 from lendflow.domain import bounds
+from lendflow.domain.accrual import expected_accrued, on_books, reaches_non_accrual, running_columns
 from lendflow.domain.business_days import BusinessCalendar, NonWorkingDue
 from lendflow.domain.classification import class_on
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
@@ -38,6 +39,7 @@ from lendflow.domain.ledger import LOAN_BALANCES, Account
 from lendflow.domain.loan_actions import ScheduleChange, restructured_terms, schedule_after
 from lendflow.domain.money import format_fen
 from lendflow.domain.recalculation import recalculate
+from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.records import contract_terms
@@ -250,8 +252,20 @@ class _BookFacts:
     refunded: dict[int, int]
 
 
+@dataclass
+class _Held:
+    """What the live book holds not yet as income, added up loan by loan from the rows."""
+
+    accrued: int = 0
+    deferred: int = 0
+
+
 def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
     penalties = audit_store.posted_by_loan(uow, "penalty", Account.PENALTY_RECEIVABLE)
+    for loan_id, held in audit_store.posted_by_loan(
+        uow, "penalty_suspended", Account.PENALTY_RECEIVABLE
+    ).items():
+        penalties[loan_id] = penalties.get(loan_id, 0) + held
     for loan_id, waived in audit_store.credited_by_loan(
         uow, "waiver", Account.PENALTY_RECEIVABLE
     ).items():
@@ -270,6 +284,7 @@ def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
         refunded=audit_store.credited_by_loan(uow, "refund", Account.CASH),
     )
     issues_contracts = not isinstance(ws.contracts, NoContracts)
+    book = _Held()
     schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     low, high = audit_store.loan_id_bounds(uow)
     for lo in range(low, high + 1, LOAN_BATCH):
@@ -278,10 +293,68 @@ def _recomputed(ws: Workspace, uow: UnitOfWork) -> Iterator[str]:
         for loan in audit_store.loans_between(uow, lo, hi):
             rows = items.get(loan["id"], [])
             yield from _loan_problems(uow, loan, rows, facts, schedules, ws.calendar)
+            yield from _accrual_problems(ws, uow, loan, rows, book)
             if issues_contracts and loan["state"] in LIVE and loan["id"] not in facts.contracts:
                 yield f"loan {loan['id']}: disbursed with a contract, but it has none"
     yield from _payout_problems(facts)
     yield from _refund_problems(facts)
+    ledger = audit_store.account_balance(uow, Account.INTEREST_ACCRUED)
+    if ledger != book.accrued:
+        yield (
+            f"journal: interest_accrued holds {format_fen(ledger)} but the live loans have"
+            f" accrued {format_fen(book.accrued)} net of interest paid ahead"
+        )
+    deferred = -audit_store.account_balance(uow, Account.DEFERRED_FEE_INCOME)
+    if deferred != book.deferred:
+        yield (
+            f"journal: deferred_fee_income holds {format_fen(deferred)} but the live loans'"
+            f" fees not yet earned are {format_fen(book.deferred)}"
+        )
+
+
+def _accrual_problems(
+    ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], rows: list[dict[str, Any]], book: _Held
+) -> Iterator[str]:
+    """A live loan's accrued interest against the schedule's interest earned through its
+    last closed day (its instalments' interest is proven against the schedule above), its
+    running period against its instalments, and whether it should be in non-accrual; a
+    loan off the books holds nothing accrued. The loan's share of `interest_accrued` and
+    `deferred_fee_income` is added up for the whole book's check."""
+    loan_id = loan["id"]
+    if loan["state"] not in LIVE or loan["disbursed_on"] is None:
+        if loan["interest_accrued"]:
+            yield (
+                f"loan {loan_id}: {loan['state']} but holds"
+                f" {format_fen(loan['interest_accrued'])} interest accrued"
+            )
+        return
+    states = [InstalmentState.from_row(r) for r in rows]
+    started = loan["restructured_on"] or loan["disbursed_on"]
+    through = loan["cob_through"]
+    expected = expected_accrued(states, started, through)
+    if loan["interest_accrued"] != expected:
+        yield (
+            f"loan {loan_id}: {format_fen(loan['interest_accrued'])} interest accrued but its"
+            f" schedule earned {format_fen(expected)} through {through} not yet fallen due"
+        )
+    running = running_columns(states, started)
+    stored = {column: loan[column] for column in running}
+    if stored != running:
+        yield f"loan {loan_id}: its running period is {stored} but its instalments say {running}"
+    spec = spec_for(uow, loan)
+    stops = reaches_non_accrual(
+        spec.delinquency.levels, loan["classification"], ws.policy.non_accrual.from_class
+    )
+    if stops != (loan["non_accrual_since"] is not None):
+        yield (
+            f"loan {loan_id}: classed {loan['classification']} but"
+            f" {'accruing' if not stops else 'in non-accrual'} is what its class calls for"
+            f" (non_accrual_since {loan['non_accrual_since']})"
+        )
+    book.accrued += on_books(loan["interest_accrued"], states)
+    book.deferred += sum(
+        r["upfront_share"] + r["fee_paid"] for r in rows if r["n"] > 0 and not r["recognised"]
+    )
 
 
 def _loan_problems(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.accrual import upfront_shares
 from lendflow.domain.apr import apr_of_schedule
 from lendflow.domain.business_date import check_horizon
 from lendflow.domain.business_days import MovedSchedule, NonWorkingDue, move_schedule
@@ -24,7 +25,7 @@ from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans import promotions
 from lendflow.loans.presenters import percent, stored_apr
-from lendflow.loans.records import not_before, transition
+from lendflow.loans.records import accrual_columns, not_before, transition
 from lendflow.loans.results import DisbursementResult
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
@@ -193,9 +194,15 @@ def _schedule_rows(
     rows = []
     if schedule.terms.upfront_fee:
         rows.append(_row(loan_id, 0, as_of, 0, 0, schedule.terms.upfront_fee, recognised=True))
+    shares = upfront_shares(
+        schedule.terms.upfront_fee, as_of, [i.due_date for i in schedule.instalments]
+    )
     rows += [
-        _row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False)
-        for i in schedule.instalments
+        {
+            **_row(loan_id, i.n, i.due_date, i.principal, i.interest, i.fee, recognised=False),
+            "upfront_share": share,
+        }
+        for i, share in zip(schedule.instalments, shares, strict=True)
     ]
     return moved, rows, {i.n: i.due_date for i in priced.instalments}
 
@@ -215,7 +222,8 @@ def _post_payout(
         .debit(Account.LOAN_PRINCIPAL, principal)
         .credit(Account.CASH, principal)
         .debit(Account.FEE_RECEIVABLE, upfront_fee)
-        .credit(Account.FEE_INCOME, upfront_fee)
+        # earned over the term: released instalment by instalment (`domain.accrual`)
+        .credit(Account.DEFERRED_FEE_INCOME, upfront_fee)
         .lines()
     )
     journal.post(
@@ -276,6 +284,8 @@ def _activate(
             "maturity_on": schedule.maturity,
             "apr": stored_apr(apr),
             **{column: loan[column] + delta for column, delta in balances.items()},
+            # the first period accrues from the payout's own close of business on
+            **accrual_columns(rows, as_of),
         },
         payload={
             "principal": principal,

@@ -28,7 +28,7 @@ from lendflow.domain.loan import Loan
 from lendflow.domain.money import format_fen
 from lendflow.domain.schedule import MAX_REPAYMENTS, generate
 from lendflow.domain.statuses import OUTSTANDING
-from lendflow.loans.records import loan_event, transition
+from lendflow.loans.records import accrual_columns, loan_event, transition
 from lendflow.loans.repayments import check_not_backdated
 from lendflow.loans.results import LoanRequestList, LoanRequestView
 from lendflow.loans.views import loan_view
@@ -287,9 +287,8 @@ def _restructure(
         )
     )
     _write(uow, actor, loan, outcome.entries, as_of, asked["id"])
-    loan_store.insert_instalments(
-        uow, [_new_row(row["id"], first_n - 1 + i.n, i) for i in schedule.instalments]
-    )
+    new_rows = [_new_row(row["id"], first_n - 1 + i.n, i) for i in schedule.instalments]
+    loan_store.insert_instalments(uow, new_rows)
     rules = spec.delinquency
     booked = {
         **payload,
@@ -313,6 +312,9 @@ def _restructure(
             "restructured_on": as_of,
             "restructure_count": (row.get("restructure_count") or 0) + 1,
             "maturity_on": schedule.maturity,
+            # the new schedule accrues from the restructure's own close of business on
+            **accrual_columns(new_rows, as_of),
+            "interest_accrued": 0,
         },
         payload=_approved_payload(
             asked,

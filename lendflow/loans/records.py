@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor
+from lendflow.domain.accrual import running_columns
 from lendflow.domain.errors import BadInput
+from lendflow.domain.repayment import InstalmentState
 from lendflow.store import events
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
@@ -92,3 +94,8 @@ def contract_terms(spec: ProductSpec, loan: Mapping[str, Any]) -> ScheduleTerms:
         loan["disbursed_on"],
         annual_rate=Decimal(loan["annual_rate"]),
     )
+
+
+def accrual_columns(rows: list[dict[str, Any]], started: date) -> dict[str, int | None]:
+    """The running period close of business accrues, from the loan's instalment rows."""
+    return running_columns([InstalmentState.from_row(r) for r in rows], started)

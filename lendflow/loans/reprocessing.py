@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import Conflict, Refused
-from lendflow.domain.ledger import LOAN_BALANCES
+from lendflow.domain.ledger import LOAN_BALANCES, Account, EntryDraft
 from lendflow.domain.loan_actions import ACTION_ENTRY_KINDS
 from lendflow.domain.reprocessing import (
     REPROCESSED_KINDS,
@@ -28,7 +28,7 @@ from lendflow.domain.reprocessing import (
     reversal_lines,
 )
 from lendflow.domain.statuses import LoanStatus
-from lendflow.loans.records import loan_event
+from lendflow.loans.records import accrual_columns, loan_event
 from lendflow.products.catalogue import spec_for
 from lendflow.store import events, journal
 from lendflow.store import loans as loan_store
@@ -115,11 +115,15 @@ def reprocess(
     closed_through: date = loan["cob_through"]
     steps = replay_steps(payments, loan["disbursed_on"], closed_through)
     start = changed_on
+    accrued_before: int = loan.get("accrual_income") or 0
     row = _rebuild(ws, uow, actor, _reset(uow, loan), steps, post, until=start)
     if _books(row) != journal.loan_balances(uow, loan_id, before=start):
         start = loan["disbursed_on"]
         row = _reset(uow, row)
     reversed_count = _reverse_from(uow, actor, loan_id, start)
+    reversed_count += _reverse_accrual(
+        uow, actor, loan_id, start, accrued_before - row["accrual_income"]
+    )
     payload = {
         "from": start.isoformat(),
         "to": closed_through.isoformat(),
@@ -212,6 +216,32 @@ def _reverse_from(uow: UnitOfWork, actor: Actor, loan_id: int, start: date) -> i
     return len(entries)
 
 
+def _reverse_accrual(uow: UnitOfWork, actor: Actor, loan_id: int, start: date, amount: int) -> int:
+    """Take back the interest close of business accrued to income for the loan from
+    `start` on (its nightly entries name no loan: the amount is what its row counted);
+    the days booked again accrue it anew. How many entries (0 or 1)."""
+    if not amount:
+        return 0
+    lines = (
+        EntryDraft("reversal")
+        .debit(Account.INTEREST_INCOME, max(amount, 0))
+        .credit(Account.INTEREST_ACCRUED, max(amount, 0))
+        .debit(Account.INTEREST_ACCRUED, max(-amount, 0))
+        .credit(Account.INTEREST_INCOME, max(-amount, 0))
+        .lines()
+    )
+    journal.post(
+        uow,
+        kind="reversal",
+        lines=lines,
+        business_date=start,
+        actor=actor.name,
+        loan_id=loan_id,
+        memo="reverses the interest accrued from this date",
+    )
+    return 1
+
+
 def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
     """The loan as its payout left it: balances from its payout's entries, nothing closed."""
     spec = spec_for(uow, loan)
@@ -231,6 +261,8 @@ def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
             },
         )
     at_payout = journal.loan_balances(uow, loan["id"], leaving_out=(*REPROCESSED_KINDS, "reversal"))
+    started = loan.get("restructured_on") or loan["disbursed_on"]
+    accrual = accrual_columns(loan_store.instalments(uow, loan["id"]), started)
     return loan_store.save(
         uow,
         loan,
@@ -244,5 +276,9 @@ def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
             "closed_on": None,
             "principal_days": 0,  # each day closed again adds its balance back
             "held_since": None,
+            **accrual,  # accrual runs again from the first period
+            "interest_accrued": 0,
+            "accrual_income": 0,
+            "non_accrual_since": None,
         },
     )

@@ -93,6 +93,13 @@ LOAN_FACTS = (
     "interest_receivable",
     "fee_receivable",
     "penalty_receivable",
+    "restructured_on",
+    "accrual_start",
+    "accrual_days",
+    "accrual_interest",
+    "accrual_waived",
+    "interest_accrued",
+    "non_accrual_since",
 )
 
 
@@ -250,3 +257,13 @@ def prepayments_by_loan(uow: UnitOfWork) -> dict[int, list[tuple[date, int]]]:
     for loan_id, on, credit in rows:
         found.setdefault(int(loan_id), []).append((on, int(credit)))
     return found
+
+
+def account_balance(uow: UnitOfWork, account: str) -> int:
+    """An account's debits less its credits over the whole journal."""
+    net = uow.connection.execute(
+        select(func.coalesce(func.sum(journal_lines.c.debit - journal_lines.c.credit), 0)).where(
+            journal_lines.c.account == account
+        )
+    ).scalar_one()
+    return int(net)

@@ -23,19 +23,23 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     and_,
     bindparam,
     case,
     exists,
     func,
     insert,
+    literal_column,
     select,
     true,
     union_all,
     update,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.functions import FunctionElement
 
 from lendflow.domain.loan import CHARGE_COLUMNS
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
@@ -72,10 +76,34 @@ EXPIRING = select(
 )
 
 
+# The next instalment of one falling due: the period that starts accruing after it.
+_NEXT = instalments.alias("next_instalment")
 _FALLING_DUE_COLUMNS = (
     instalments.c.id,
     instalments.c.loan_id,
     *(instalments.c[name] for name in CHARGE_COLUMNS),
+    instalments.c.upfront_share,
+    instalments.c.n,
+    instalments.c.due_date,
+    _NEXT.c.due_date,
+    _NEXT.c.interest,
+    _NEXT.c.interest_waived,
+    _NEXT.c.recognised,
+)
+_WITH_NEXT = instalments.outerjoin(
+    _NEXT, and_(_NEXT.c.loan_id == instalments.c.loan_id, _NEXT.c.n == instalments.c.n + 1)
+)
+# A loan's running period as close of business accrues it, what it has accrued of it,
+# and since when it is in non-accrual (`domain.accrual`).
+ACCRUAL_COLUMNS = (
+    loans.c.accrual_start,
+    loans.c.accrual_days,
+    loans.c.accrual_interest,
+    loans.c.accrual_waived,
+    loans.c.interest_accrued,
+    loans.c.non_accrual_since,
+    loans.c.interest_suspended,
+    loans.c.penalty_suspended,
 )
 _CHARGED_LOAN_COLUMNS = (
     loans.c.id,
@@ -83,21 +111,24 @@ _CHARGED_LOAN_COLUMNS = (
     loans.c.interest_receivable,
     loans.c.fee_receivable,
     loans.c.penalty_receivable,
+    *ACCRUAL_COLUMNS,
 )
 # Instalments falling due on `d` (id, loan id, then what `charges_falling_due` reads),
 # found by date and id range, with their loan's version and receivables (loan id, version,
 # interest, fee and penalty receivable) if it is live and closed through the day before.
 FALLING_DUE_TODAY = (
     select(*_FALLING_DUE_COLUMNS, *_CHARGED_LOAN_COLUMNS)
-    .select_from(instalments)
+    .select_from(_WITH_NEXT)
     .join(loans, loans.c.id == instalments.c.loan_id)
     .where(_UNRECOGNISED, instalments.c.due_date == bindparam("d"), _ITEM_IN_RANGE, _LIVE_OPEN)
 )
 # Instalments fallen due before `d` and never recognised (none while the step runs every
 # night), and then their loans, read by id: joined in one statement, planners would
 # rather walk the whole live book.
-FELL_DUE_EARLIER = select(*_FALLING_DUE_COLUMNS).where(
-    _UNRECOGNISED, instalments.c.due_date < bindparam("d"), _ITEM_IN_RANGE_BY_DATE
+FELL_DUE_EARLIER = (
+    select(*_FALLING_DUE_COLUMNS)
+    .select_from(_WITH_NEXT)
+    .where(_UNRECOGNISED, instalments.c.due_date < bindparam("d"), _ITEM_IN_RANGE_BY_DATE)
 )
 LOANS_TO_CHARGE = select(*_CHARGED_LOAN_COLUMNS).where(
     loans.c.id.in_(bindparam("ids", expanding=True)), _LIVE_OPEN
@@ -138,6 +169,7 @@ LOAN_COLUMNS = (
     loans.c.penalty_receivable,
     loans.c.held_since,
     loans.c.restructured_on,
+    *ACCRUAL_COLUMNS,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
 # active loan has no days past due: the sweep moves a loan with any to overdue, and
@@ -198,6 +230,79 @@ CHARGES_SO_FAR = (
     .where(loans.c.id.in_(bindparam("ids", expanding=True)))
     .group_by(loans.c.id, loans.c.principal_days)
 )
+
+
+class _Greatest(FunctionElement[int]):
+    """The larger of two integers: `max(a, b)` on SQLite, `greatest(a, b)` on PostgreSQL
+    (each evaluated once, where a CASE would evaluate its operand twice)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+class _Least(FunctionElement[int]):
+    """The smaller of two integers: `min(a, b)` on SQLite, `least(a, b)` on PostgreSQL."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_Greatest)
+def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least)
+def _least(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+def _earned(day: Any) -> Any:
+    """`domain.accrual.earned` of the loan's running period by the end of day number `day`,
+    in integer SQL (half up: (2·interest·elapsed + days) div (2·days), all non-negative)."""
+    start, days = loans.c.accrual_start, loans.c.accrual_days
+    elapsed = _Least(_Greatest(day - start, literal_column("0")), days)
+    pro_rata = case(
+        (days <= 0, loans.c.accrual_interest),
+        else_=(2 * loans.c.accrual_interest * elapsed + days) // (2 * days),
+    )
+    return _Greatest(pro_rata - loans.c.accrual_waived, literal_column("0"))
+
+
+_TODAY = bindparam("day")
+EARNED_TODAY = _earned(_TODAY)
+_ACCRUES = loans.c.accrual_start.is_not(None)
+_TO_INCOME = loans.c.non_accrual_since.is_(None)
+# The day's accrual to income of the range's live loans closed through the day before:
+# what each has earned by today less what is accrued of it already, in one sum.
+ACCRUAL_DUE = select(func.coalesce(func.sum(EARNED_TODAY - loans.c.interest_accrued), 0)).where(
+    _IN_RANGE, _LIVE_OPEN, _ACCRUES, _TO_INCOME
+)
+# ... and, loan by loan, of the few in non-accrual (their accrual goes to suspense).
+ACCRUAL_SUSPENDED = select(
+    loans.c.id, loans.c.version, EARNED_TODAY - loans.c.interest_accrued
+).where(_IN_RANGE, _LIVE_OPEN, _ACCRUES, loans.c.non_accrual_since.is_not(None))
+# What the written-off loans still hold: interest paid ahead (it stands against the
+# accrual) and the upfront fee not yet earned, by loan.
+UNEARNED = (
+    select(
+        instalments.c.loan_id,
+        func.sum(case((_UNRECOGNISED, instalments.c.interest_paid), else_=0)),
+        func.sum(case((_UNRECOGNISED, instalments.c.upfront_share), else_=0)),
+    )
+    .where(instalments.c.loan_id.in_(bindparam("ids", expanding=True)), instalments.c.n > 0)
+    .group_by(instalments.c.loan_id)
+)
 # Per-loan writes carry the version the sweep read: a concurrent change is a conflict.
 SET_LOAN = update(loans).where(
     loans.c.id == bindparam("b_id"), loans.c.version == bindparam("b_version")
@@ -211,6 +316,24 @@ WATERMARK = (
     .values(
         cob_through=bindparam("d"),
         principal_days=loans.c.principal_days + loans.c.principal_outstanding,
+    )
+)
+# The same, when the day accrued interest (`accrue_interest`): each loan's accrual moves to
+# what its running period has earned by today, and what went to income is added up.
+WATERMARK_ACCRUING = (
+    update(loans)
+    .where(_IN_RANGE, _LIVE_OPEN)
+    .values(
+        cob_through=bindparam("d"),
+        principal_days=loans.c.principal_days + loans.c.principal_outstanding,
+        accrual_income=case(
+            (
+                and_(_ACCRUES, _TO_INCOME),
+                loans.c.accrual_income + EARNED_TODAY - loans.c.interest_accrued,
+            ),
+            else_=loans.c.accrual_income,
+        ),
+        interest_accrued=case((_ACCRUES, EARNED_TODAY), else_=loans.c.interest_accrued),
     )
 )
 ID_BATCH = 900  # ids bound per statement: below SQLite's parameter limit on old builds
@@ -346,9 +469,16 @@ def expiring_approvals(uow: UnitOfWork, params: Mapping[str, Any]) -> list[Any]:
     return list(uow.connection.execute(EXPIRING, dict(params)).all())
 
 
-def close_watermark(uow: UnitOfWork, params: Mapping[str, Any]) -> int:
-    """Move every live loan of the range closed through `prev` to `d`; how many moved."""
-    return int(uow.connection.execute(WATERMARK, dict(params)).rowcount)
+def close_watermark(uow: UnitOfWork, params: Mapping[str, Any], accrued: bool = False) -> int:
+    """Move every live loan of the range closed through `prev` to `d`; how many moved.
+    `accrued`: the day's accrual was posted, so each loan's accrued interest follows."""
+    statement = WATERMARK_ACCRUING if accrued else WATERMARK
+    return int(uow.connection.execute(statement, dict(params)).rowcount)
+
+
+def accrual_due(uow: UnitOfWork, params: Mapping[str, Any]) -> int:
+    """The day's interest accrual to income over the range (`ACCRUAL_DUE`)."""
+    return int(uow.connection.execute(ACCRUAL_DUE, dict(params)).scalar_one())
 
 
 def live_count(uow: UnitOfWork, params: Mapping[str, Any]) -> int:

@@ -21,14 +21,15 @@ LOAN_COLUMNS = (
     "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
     "maturity_on", "closed_on", "reason_code", "decision_note", "principal_outstanding",
     "interest_receivable", "fee_receivable", "penalty_receivable", "credit_balance",
-    "written_off_amount", "principal_days", "dpd", "held_since", "bucket", "classification",
-    "cob_through", "risk_grade", "version", "accelerated_on", "restructured_on",
-    "restructure_count",
+    "written_off_amount", "principal_days", "dpd", "bucket", "classification", "cob_through",
+    "risk_grade", "version", "accelerated_on", "restructured_on", "restructure_count",
+    "accrual_start", "accrual_days", "accrual_interest", "accrual_waived", "interest_accrued",
+    "accrual_income", "non_accrual_since", "interest_suspended", "penalty_suspended", "held_since",
 )  # fmt: skip
 INSTALMENT_COLUMNS = (
     "id", "loan_id", "n", "due_date", "principal", "interest", "fee", "penalty",
     "principal_paid", "interest_paid", "fee_paid", "penalty_paid", "interest_waived",
-    "fee_waived", "recognised", "paid_on",
+    "fee_waived", "recognised", "paid_on", "upfront_share",
 )  # fmt: skip
 CUSTOMER_COLUMNS = ("id", "name_enc", "national_id_enc", "phone_enc", "id_hash")
 DECISION_COLUMNS = (
@@ -40,7 +41,7 @@ DATE_COLUMNS = frozenset(
     {
         "applied_on", "reviewed_on", "decided_on", "approval_expires_on", "disbursed_on",
         "maturity_on", "closed_on", "cob_through", "due_date", "paid_on", "accelerated_on",
-        "restructured_on",
+        "restructured_on", "non_accrual_since", "held_since",
     }
 )  # fmt: skip
 

@@ -206,6 +206,34 @@ class Loan(StoredTable, table=True):
     # The last restructure (a new schedule for the balance), and how many there were.
     restructured_on: date | None = None
     restructure_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Accrual (`domain.accrual`, revision 0024). The running period close of business
+    # accrues (its first day as a day number, its length, interest and interest waived;
+    # no start: nothing accrues) and what it has accrued of it through `cob_through`.
+    accrual_start: int | None = None
+    accrual_days: int | None = None
+    accrual_interest: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    accrual_waived: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    interest_accrued: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    accrual_income: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    """Interest close of business has accrued to income for the loan, ever: reprocessing
+    takes back what it accrued from the value date on (its entries name no loan)."""
+    non_accrual_since: date | None = None
+    """The day the loan stopped accruing to income (its class reached the policy's
+    `non_accrual.from_class`); None while it accrues."""
+    interest_suspended: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    penalty_suspended: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
 
 
 # One scheduled instalment and what has been paid, waived or recognised of it.
@@ -229,6 +257,11 @@ class Instalment(StoredTable, table=True):
     fee_waived: int = _money()
     recognised: bool = False
     paid_on: date | None = None
+    upfront_share: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    """The part of the loan's upfront fee earned over this instalment's period, released
+    from deferred fee income when it falls due (`domain.accrual.upfront_shares`)."""
 
 
 instalments = _table(Instalment)
@@ -846,6 +879,13 @@ Index(
     loans.c.id,
     sqlite_where=loans.c.held_since.is_not(None),
     postgresql_where=loans.c.held_since.is_not(None),
+)
+# ... the few in non-accrual, whose accrual is suspended loan by loan ...
+Index(
+    "ix_loans_non_accrual",
+    loans.c.id,
+    sqlite_where=loans.c.non_accrual_since.is_not(None),
+    postgresql_where=loans.c.non_accrual_since.is_not(None),
 )
 # ... and the few restructured ones, for the floor of their observation period.
 Index(

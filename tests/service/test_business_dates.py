@@ -65,7 +65,9 @@ def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyp
     """Net of each balance-sheet account over the loan's lines.
 
     Income is left out: close of business books a chunk's income on one line naming
-    no loan, so a loan's share of it is only seen through its receivables.
+    no loan, so a loan's share of it is only seen through its receivables. So is interest
+    accrued, which its nightly accrual books the same way: the loans' `interest_accrued`
+    columns are compared instead (and `audit verify` proves the account whole).
     """
     with ws.engine.connect() as c:
         rows = c.execute(
@@ -77,8 +79,12 @@ def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyp
         ).all()
     totals: dict[str, int] = defaultdict(int)
     for account, net in rows:
-        if int(net) and not account.endswith("_income"):
+        if int(net) and not account.endswith("_income") and account != "interest_accrued":
             totals[account] = int(net)
+    with ws.engine.connect() as c:
+        totals["accrued_column"] = c.execute(
+            select(loans.c.interest_accrued).where(loans.c.id == loan_id)
+        ).scalar_one()
     return dict(totals)
 
 

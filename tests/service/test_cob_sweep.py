@@ -148,7 +148,15 @@ def quick_write_off(ws, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
 
 
 DELINQUENCY_FIRST = CobConfig(
-    steps=["expire_approvals", "delinquency", "recognise_due", "penalty", "collection_notices"]
+    steps=[
+        "expire_approvals",
+        "accrue_interest",
+        "delinquency",
+        "non_accrual",
+        "recognise_due",
+        "penalty",
+        "collection_notices",
+    ]
 )
 
 
@@ -228,7 +236,7 @@ def test_income_is_booked_per_chunk_and_receivables_per_loan(
             (first, "fee_receivable", 1_000, 0),
             (second, "interest_receivable", 13_000, 0),
             (second, "fee_receivable", 1_000, 0),
-            (None, "interest_income", 0, 26_000),
+            (None, "interest_accrued", 0, 26_000),  # out of accrual
             (None, "fee_income", 0, 2_000),
         ],
         key=repr,

@@ -252,7 +252,13 @@ def test_acceleration_makes_every_instalment_fall_due_with_the_interest_earned( 
         (date(2026, 5, 14), 2_237, 1_000),
     ]  # fmt: skip
     assert loan_state(ws, loan_id)["state"] == "overdue"
-    assert lines_of(ws, "acceleration") == []  # nothing was paid ahead to give back
+    # nothing was paid ahead to give back; the accrual is trued up to the shortened period:
+    # closed through 05-13, instalment 5 had accrued 1 of 31 days, 44.46 / 31 = 1.43, and its
+    # new 2-day period, 41.59 of it waived, has earned nothing by then (22.23 - 41.59 < 0)
+    assert lines_of(ws, "acceleration") == [
+        ("interest_income", 143, 0),
+        ("interest_accrued", 0, 143),
+    ]
     # the quote on the acceleration date: all principal, interest 393.07 + 2.87, four fees
     quote = repayments.quote(ws, ops, loan_id, date(2026, 5, 14))
     assert (quote.principal, quote.interest, quote.fees) == (1_000_000, 39_594, 4_000)

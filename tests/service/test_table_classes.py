@@ -83,6 +83,7 @@ def test_partial_indexes_are_migrated_with_their_conditions(migrated: Engine) ->
         "ix_instalments_arrears",
         "ix_loans_held",
         "ix_loans_restructured",
+        "ix_loans_non_accrual",
     }
     assert stored == declared
 

@@ -41,6 +41,8 @@ def loan_of(terms: ScheduleTerms, status: LoanStatus) -> Loan:
         "fee_receivable": sum(s.fee for s in states if s.recognised),
         "penalty_receivable": 0,
         "credit_balance": 0,
+        "interest_suspended": 0,
+        "penalty_suspended": 0,
     }
     return Loan.from_rows(row, rows)
 
