@@ -28,11 +28,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import Actor, Permission
+from lendflow.domain.accrual import expected_accrued, running_columns
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.domain.ledger import Account, EntryDraft, balance_changes
+from lendflow.domain.ledger import Account, EntryDraft, Line, balance_changes
 from lendflow.domain.loan import Loan
 from lendflow.domain.money import format_fen
 from lendflow.domain.recalculation import PrepaymentMethod, recalculate
+from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.schedule import generate
 from lendflow.domain.statuses import LoanStatus
 from lendflow.loans.records import contract_terms, loan_event
@@ -124,15 +126,22 @@ def prepay(
         lines = EntryDraft(ENTRY_KIND).debit(Account.CASH, amount)
         lines = lines.credit(Account.LOAN_PRINCIPAL, amount).lines()
         post_loan_lines(uow, loan, ENTRY_KIND, lines, as_of, actor, f"{OPERATION}:{key}", key)
+        accrual, true_up = _trued_accrual(loan, loan_store.instalments(uow, loan_id))
+        if true_up:
+            post_loan_lines(uow, loan, "accrual_true_up", true_up, as_of, actor)
         moved: dict[str, int] = {}
-        for entry in (charges, lines):
+        for entry in (charges, lines, true_up):
             for column, delta in balance_changes(entry).items():
                 moved[column] = moved.get(column, 0) + delta
         maturity = max(r[1] for r in new_rows)
         updated = loan_store.save(
             uow,
             loan,
-            {**{c: loan[c] + d for c, d in moved.items() if d}, "maturity_on": maturity},
+            {
+                **{c: loan[c] + d for c, d in moved.items() if d},
+                **accrual,
+                "maturity_on": maturity,
+            },
         )
         figures = {
             "version": version,
@@ -261,3 +270,30 @@ def _check_nothing_owed(loan: Loan, as_of: date) -> None:
             f"loan {loan.id} has {format_fen(ahead)} paid ahead on instalments not yet due;"
             " a prepayment recalculates an unpaid schedule only"
         )
+
+
+def _trued_accrual(
+    loan: dict[str, Any], rows: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[Line]]:
+    """The running period as recalculated, and the entry that brings the interest accrued
+    so far to what the new schedule earned by the last closed day (less, after a
+    prepayment): against income, or suspense for a loan in non-accrual."""
+    states = [InstalmentState.from_row(r) for r in rows]
+    started = loan["disbursed_on"]
+    columns = running_columns(states, started)
+    through = loan["cob_through"]
+    if through is None or through < started:
+        return {**columns, "interest_accrued": loan["interest_accrued"]}, []
+    trued = expected_accrued(states, started, through)
+    change = trued - loan["interest_accrued"]
+    income = (
+        Account.INTEREST_INCOME
+        if loan["non_accrual_since"] is None
+        else (Account.INTEREST_SUSPENSE)
+    )
+    draft = EntryDraft("accrual_true_up")
+    if change > 0:
+        draft = draft.debit(Account.INTEREST_ACCRUED, change).credit(income, change)
+    elif change < 0:
+        draft = draft.debit(income, -change).credit(Account.INTEREST_ACCRUED, -change)
+    return {**columns, "interest_accrued": trued}, draft.lines() if change else []
