@@ -33,6 +33,11 @@ class Account(StrEnum):
     # both people approved). Debited, so the income accounts keep what was charged.
     PENALTY_WAIVED = "penalty_waived"
     FEE_WAIVED = "fee_waived"
+    # Loan-loss provisions: the allowance (贷款损失准备) is a contra-asset held per loan and
+    # credit-normal; month-end close of business moves it to each loan's provision against
+    # the expense, a write-off uses it and a recovery is credited back to it.
+    LOAN_LOSS_ALLOWANCE = "loan_loss_allowance"
+    PROVISION_EXPENSE = "provision_expense"
 
 
 # Loan balance column -> (account, +1 when the balance is debit-normal, -1 credit-normal)
