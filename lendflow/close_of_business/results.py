@@ -45,6 +45,9 @@ class SweepCounts(Result):
     """Collection notices issued."""
     notices_not_rendered: int = 0
     """Notices recorded and counted whose document could not be rendered."""
+    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen the month-end provisions moved the allowance by, net (a release is negative;
+    shown only if any)."""
     weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
     """Chunk-dates whose holiday grace was judged by weekends alone: a year the calendar
     does not list, under the lender's `unknown_years: weekends_only` (shown only if any)."""
@@ -92,6 +95,8 @@ class CobRun(Result):
     instalments_fell_due: int
     reclassified: int
     notices: int
+    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen, as in `SweepCounts` (shown only if any)."""
     weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
     """As in `SweepCounts`: a warning that the calendar did not know a year judged."""
     buckets: dict[str, int]

@@ -10,10 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lendflow.config.loading import load_model
 
-Step = Literal["expire_approvals", "recognise_due", "delinquency", "penalty", "collection_notices"]
+Step = Literal[
+    "expire_approvals", "recognise_due", "delinquency", "penalty", "collection_notices",
+    "provisions",
+]  # fmt: skip
 STEPS: tuple[str, ...] = Step.__args__  # type: ignore[attr-defined]
 # A step that reads what another computes must come after it.
-NEEDS = {"penalty": "delinquency", "collection_notices": "delinquency"}
+NEEDS = {
+    "penalty": "delinquency",
+    "collection_notices": "delinquency",
+    "provisions": "delinquency",  # the class and write-offs of the day it provides on
+}
 
 
 class CobConfig(BaseModel):

@@ -19,16 +19,18 @@ from datetime import date, timedelta
 
 from lendflow.domain.ledger import Account, Line
 
-REPROCESSED_KINDS = ("charges_due", "penalty", "repayment", "write_off")
+REPROCESSED_KINDS = ("charges_due", "penalty", "repayment", "write_off", "provision")
 """What is booked for a loan after its payout, and so reversed and booked again."""
 
 INCOME_OF = {
     Account.INTEREST_RECEIVABLE: Account.INTEREST_INCOME,
     Account.FEE_RECEIVABLE: Account.FEE_INCOME,
     Account.PENALTY_RECEIVABLE: Account.PENALTY_INCOME,
+    Account.LOAN_LOSS_ALLOWANCE: Account.PROVISION_EXPENSE,
 }
 """Close of business books the income of a chunk on one line naming no loan; a loan's
-share of it is what its receivable lines carry."""
+share of it is what its receivable lines carry (and a month end's provision expense is
+the loans' allowance lines, likewise)."""
 
 
 def reversal_lines(lines: Iterable[tuple[str, int, int]], whole_chunk: bool) -> list[Line]:
