@@ -104,3 +104,37 @@ def balance_changes(lines: Iterable[Line]) -> dict[str, int]:
             column, sign = target
             changes[column] += sign * (line.debit - line.credit)
     return changes
+
+
+INCOME_TYPES: dict[str, tuple[Account, Account | None]] = {
+    "interest": (Account.INTEREST_INCOME, None),
+    "fee": (Account.FEE_INCOME, Account.FEE_WAIVED),
+    "penalty": (Account.PENALTY_INCOME, Account.PENALTY_WAIVED),
+    "recovery": (Account.RECOVERY_INCOME, None),
+}
+"""Income by type for the month-end report: its account and the contra account that
+keeps what was given up after being charged."""
+ACCRUED_ACCOUNTS = (
+    Account.INTEREST_RECEIVABLE,
+    Account.FEE_RECEIVABLE,
+    Account.PENALTY_RECEIVABLE,
+)
+"""Income earned and not yet received: the receivables."""
+SUSPENSE_ACCOUNTS: tuple[Account, ...] = ()
+"""Income held in suspense, not recognised (none while every loan accrues)."""
+
+
+def trial_balance(
+    sums: dict[str, tuple[int, int]], chart: Iterable[str] = tuple(Account)
+) -> list[tuple[str, int, int, int]]:
+    """(account, debit balance, credit balance, signed balance) for every account of the
+    chart, in its order, then any other the sums hold (by code): an account's net
+    balance stands on one side, so the two columns' totals agree when the journal does."""
+    codes = [str(c) for c in chart]
+    codes += sorted(code for code in sums if code not in codes)
+    rows = []
+    for code in codes:
+        debit, credit = sums.get(code, (0, 0))
+        balance = debit - credit
+        rows.append((code, max(balance, 0), max(-balance, 0), balance))
+    return rows
