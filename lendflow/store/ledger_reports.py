@@ -199,3 +199,8 @@ def allowance_lines_without_loan(uow: UnitOfWork) -> int:
             select(func.count()).where(_ALLOWANCE_LINE, journal_lines.c.loan_id.is_(None))
         ).scalar_one()
     )
+
+
+def any_provisions(uow: UnitOfWork) -> bool:
+    """Whether close of business has provided for any month end yet."""
+    return uow.connection.execute(select(loan_provisions.c.loan_id).limit(1)).first() is not None
