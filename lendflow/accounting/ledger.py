@@ -35,6 +35,8 @@ from lendflow.domain.ledger import (
     INCOME_TYPES,
     SUSPENSE_ACCOUNTS,
     Account,
+)
+from lendflow.domain.ledger import (
     trial_balance as balances_of,
 )
 from lendflow.domain.money import format_fen
@@ -67,9 +69,7 @@ def trial_balance(
     return _trial_balance(as_of, sums, chart)
 
 
-def _trial_balance(
-    as_of: date, sums: dict[str, tuple[int, int]], chart: GlMapping
-) -> TrialBalance:
+def _trial_balance(as_of: date, sums: dict[str, tuple[int, int]], chart: GlMapping) -> TrialBalance:
     accounts = tuple(
         TrialBalanceAccount(
             code=code,
@@ -209,14 +209,18 @@ def month_end(ws: Workspace, actor: Actor, month: Month) -> MonthEndReport:
             if contra is not None:
                 c_debit, c_credit = moved.get(contra.value, (0, 0))
                 waived = c_debit - c_credit
-            income.append(IncomeLine(kind=kind, charged=charged, waived=waived, net=charged - waived))
+            income.append(
+                IncomeLine(kind=kind, charged=charged, waived=waived, net=charged - waived)
+            )
         written = store.kind_sums(uow, month.first, month.last, "write_off")
         recovered = store.kind_sums(uow, month.first, month.last, "recovery")
         expense = moved.get(Account.PROVISION_EXPENSE.value, (0, 0))
         history = []
         for back in range(MONTHS_CHARTED - 1, -1, -1):
             end = month.after(-back).last
-            history.append(AllowancePoint(month_end=end, allowance=_allowance(store.account_sums(uow, end))))
+            history.append(
+                AllowancePoint(month_end=end, allowance=_allowance(store.account_sums(uow, end)))
+            )
         return MonthEndReport(
             month=str(month),
             first=month.first,

@@ -45,7 +45,9 @@ def _readable(path: Path | None, option: str) -> Path | None:
 
 
 @app.command("trial-balance")
-def trial_balance(as_of: AsOfOption, user: AsOption = None, json_output: JsonOption = False) -> None:
+def trial_balance(
+    as_of: AsOfOption, user: AsOption = None, json_output: JsonOption = False
+) -> None:
     """Every account's balance as at the end of a date, from the journal."""
     from lendflow.accounting.ledger import trial_balance as read
 

@@ -237,9 +237,9 @@ ALLOWANCE_OF = (
     .group_by(journal_lines.c.loan_id)
 )
 # What a month end provides for: the range's live loans closed through the day before.
-TO_PROVIDE = select(
-    loans.c.id, loans.c.classification, loans.c.principal_outstanding
-).where(_IN_RANGE, _LIVE_OPEN)
+TO_PROVIDE = select(loans.c.id, loans.c.classification, loans.c.principal_outstanding).where(
+    _IN_RANGE, _LIVE_OPEN
+)
 STATES_OF = select(loans.c.id, loans.c.state, loans.c.classification).where(
     loans.c.id.in_(bindparam("ids", expanding=True))
 )

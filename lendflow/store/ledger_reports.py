@@ -38,9 +38,7 @@ def account_sums(
     return {account: (int(debit or 0), int(credit or 0)) for account, debit, credit in rows}
 
 
-def kind_sums(
-    uow: UnitOfWork, first: date, last: date, kind: str
-) -> dict[str, tuple[int, int]]:
+def kind_sums(uow: UnitOfWork, first: date, last: date, kind: str) -> dict[str, tuple[int, int]]:
     """Debits and credits per account of the entries of `kind` dated `first` … `last`."""
     rows = uow.connection.execute(
         select(
@@ -93,9 +91,7 @@ def lines_between(uow: UnitOfWork, first: date, last: date) -> Iterator[dict[str
 def last_month_end(uow: UnitOfWork, through: date) -> date | None:
     """The latest month end up to `through` for which close of business kept provisions."""
     found: date | None = uow.connection.execute(
-        select(func.max(loan_provisions.c.month_end)).where(
-            loan_provisions.c.month_end <= through
-        )
+        select(func.max(loan_provisions.c.month_end)).where(loan_provisions.c.month_end <= through)
     ).scalar()
     return found
 

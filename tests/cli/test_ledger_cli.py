@@ -33,10 +33,14 @@ def test_the_trial_balance_of_a_new_book_is_every_account_at_nothing(lendflow, w
         ("ledger trial-balance --as-of 2026-13-01", "--as-of"),
         ("ledger provisions --as-of yesterday", "--as-of"),
         ("ledger export --from 2026-02-01 --to 2026-01-01 --out {tmp}/j.csv", "before --from"),
-        ("ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp}/none/j.csv", "does not exist"),
+        (
+            "ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp}/none/j.csv",
+            "does not exist",
+        ),
         ("ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp}", "is a folder"),
         (
-            "ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp}/j.csv --mapping {tmp}/x.yaml",
+            "ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp}/j.csv"
+            " --mapping {tmp}/x.yaml",
             "file not found",
         ),
         ("ledger month-end --month 2026-13", "--month"),
@@ -58,7 +62,8 @@ def test_a_mapping_missing_an_account_is_refused_and_nothing_written(  # type: i
     mapping = tmp_path / "gl.yaml"
     mapping.write_text('accounts:\n  cash: {code: "1002", name: "银行存款"}\n', encoding="utf-8")
     found = lendflow(
-        f"ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp_path}/j.csv --mapping {mapping}"
+        f"ledger export --from 2026-01-01 --to 2026-01-31 --out {tmp_path}/j.csv"
+        f" --mapping {mapping}"
     )
     assert found.exit_code == 2
     assert "no general-ledger account for loan_principal" in found.error()

@@ -58,7 +58,7 @@ def test_a_small_demo_keeps_every_invariant_and_repeats_exactly(
     assert any(p.name.startswith("stage-charter") for p in folder.iterdir())
     assert any(p.name.startswith("contract-loan-") for p in folder.iterdir())
     month_end = first["month_end"]
-    assert month_end["month"] == "2025-03" and f'href="month-end-2025-03.html"' in index
+    assert month_end["month"] == "2025-03" and 'href="month-end-2025-03.html"' in index
     # the allowance is the month end's provisions, and what the journal holds for it
     assert month_end["allowance"] == month_end["provisions"]
     with ws.engine.connect() as connection:

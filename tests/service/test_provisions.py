@@ -67,7 +67,7 @@ def allowance_lines(ws, on: date) -> dict[int | None, tuple[int, int]]:  # type:
 def test_a_small_book_is_provided_for_by_class_at_each_month_end(  # type: ignore[no-untyped-def]
     ws, ops, risk, auditor, applicant
 ) -> None:
-    a, b, c = small_book(ws, ops, risk, applicant)
+    _a, b, c = small_book(ws, ops, risk, applicant)
     assert allowance_lines(ws, date(2026, 6, 30)) == {
         b: (0, 9_000),
         c: (0, 4_500),
@@ -76,7 +76,9 @@ def test_a_small_book_is_provided_for_by_class_at_each_month_end(  # type: ignor
     assert allowance_lines(ws, date(2026, 6, 15)) == {}  # not a month end: nothing
     found = ledger.provisions(ws, auditor, date(2026, 7, 3))
     assert found.month_end == date(2026, 6, 30)
-    assert [(x.classification, x.loans, x.principal, x.rate, x.provision) for x in found.classes] == [
+    assert [
+        (x.classification, x.loans, x.principal, x.rate, x.provision) for x in found.classes
+    ] == [
         ("normal", 1, 300_000, Decimal("1.5"), 4_500),
         ("special_mention", 1, 600_000, Decimal("3"), 18_000),
         ("substandard", 1, 1_000_000, Decimal("30"), 300_000),
@@ -95,7 +97,9 @@ def test_the_general_provision_is_added_on_every_live_loan(  # type: ignore[no-u
 ) -> None:
     """1% general on the 10,000.00 loan, normal on 31 Jan: 150.00 + 100.00 = 250.00."""
     ws.policy = ws.policy.model_copy(
-        update={"provisions": ws.policy.provisions.model_copy(update={"general_percent": Decimal(1)})}
+        update={
+            "provisions": ws.policy.provisions.model_copy(update={"general_percent": Decimal(1)})
+        }
     )
     loan = open_loan(ws, ops, risk, applicant, date(2026, 1, 12), "10000")
     close(ws, date(2026, 1, 12), date(2026, 1, 31))
@@ -210,8 +214,10 @@ def test_the_trial_balance_balances_and_is_the_journal(  # type: ignore[no-untyp
     with ws.engine.connect() as c:
         net = dict(
             c.execute(
-                select(journal_lines.c.account, func.sum(journal_lines.c.debit - journal_lines.c.credit))
-                .group_by(journal_lines.c.account)
+                select(
+                    journal_lines.c.account,
+                    func.sum(journal_lines.c.debit - journal_lines.c.credit),
+                ).group_by(journal_lines.c.account)
             ).all()
         )
     by_code = {a.code: a for a in found.accounts}

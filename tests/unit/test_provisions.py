@@ -128,7 +128,7 @@ def test_a_mapping_missing_an_account_or_naming_another_is_refused(tmp_path: Pat
     )
     with pytest.raises(BadInput, match="no general-ledger account for fee_waived"):
         load_gl_mapping(short)
-    with pytest.raises(BadInput, match="accounts.cash.code"):
+    with pytest.raises(BadInput, match=r"accounts\.cash\.code"):
         parse_model(GlMapping, {"accounts": {"cash": {"code": "", "name": "x"}}}, "gl.yaml")
 
 

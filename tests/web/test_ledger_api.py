@@ -35,7 +35,9 @@ def test_an_auditor_reads_the_trial_balance_provisions_journal_and_month_end(
          "provision": "150.00"}
     ]  # fmt: skip
 
-    journal = auditor.get("/api/v1/ledger/journal", params={"from": "2026-01-31", "to": "2026-01-31"})
+    journal = auditor.get(
+        "/api/v1/ledger/journal", params={"from": "2026-01-31", "to": "2026-01-31"}
+    )
     assert journal.status_code == 200 and journal.headers["content-type"].startswith("text/csv")
     assert f"provision,{loan_id},loan_loss_allowance,1304,贷款损失准备,0.00,150.00," in journal.text
 
