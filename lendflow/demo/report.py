@@ -379,6 +379,7 @@ class IndexData:
 def index_report(files: ReportFiles, summary: dict[str, Any], locale: str) -> Report:
     """The folder's index: the key figures of the summary and every file, by section."""
     kpis = summary["kpis"]
+    month_end = summary.get("month_end", {})  # summaries written before provisions have none
     data = IndexData(
         product=summary["product"],
         applications=kpis["applications"],
@@ -390,10 +391,10 @@ def index_report(files: ReportFiles, summary: dict[str, Any], locale: str) -> Re
         non_performing_ratio=Decimal(kpis["non_performing_ratio"]),
         written_off_amount=_fen(kpis["written_off_amount"]),
         files=files,
-        month=summary["month_end"]["month"],
-        month_income=_fen(summary["month_end"]["total_income"]),
-        month_provisions=_fen(summary["month_end"]["provision_charged"]),
-        allowance=_fen(summary["month_end"]["allowance"]),
+        month=month_end.get("month", ""),
+        month_income=_fen(month_end.get("total_income", "0")),
+        month_provisions=_fen(month_end.get("provision_charged", "0")),
+        allowance=_fen(month_end.get("allowance", "0")),
         versions=tuple(
             VersionRow(
                 v["version"],

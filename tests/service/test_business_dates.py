@@ -64,8 +64,9 @@ def loan_state(ws, loan_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-d
 def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Net of each balance-sheet account over the loan's lines.
 
-    Income is left out: close of business books a chunk's income on one line naming
-    no loan, so a loan's share of it is only seen through its receivables.
+    Income and the provision expense are left out: close of business books a chunk's
+    income (and a month end's provision expense) on one line naming no loan, so a loan's
+    share of it is only seen through its receivables (and its allowance).
     """
     with ws.engine.connect() as c:
         rows = c.execute(
@@ -77,7 +78,7 @@ def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyp
         ).all()
     totals: dict[str, int] = defaultdict(int)
     for account, net in rows:
-        if int(net) and not account.endswith("_income"):
+        if int(net) and not account.endswith("_income") and account != "provision_expense":
             totals[account] = int(net)
     return dict(totals)
 
