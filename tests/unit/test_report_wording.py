@@ -25,6 +25,14 @@ from typing import Any
 
 import pytest
 
+from lendflow.accounting.month_end_report import month_end_charts
+from lendflow.accounting.results import (
+    AllowancePoint,
+    ClassProvisionLine,
+    IncomeLine,
+    MonthEndReport,
+    ProvisionReport,
+)
 from lendflow.demo.report import DocumentFile, ReportFiles, RunFile, index_report, portfolio_report
 from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.reports import render
@@ -37,14 +45,6 @@ from lendflow.lifecycle.stages.launch.stage import launch_report
 from lendflow.lifecycle.stages.operate import operate_criteria, operate_report
 from lendflow.lifecycle.stages.research import research_report
 from lendflow.rendering import formats
-from lendflow.accounting.month_end_report import month_end_charts
-from lendflow.accounting.results import (
-    AllowancePoint,
-    ClassProvisionLine,
-    IncomeLine,
-    MonthEndReport,
-    ProvisionReport,
-)
 from lendflow.rendering.reports import Report, render_kind_report
 
 FIXED = Path(__file__).with_name("data") / "reports"

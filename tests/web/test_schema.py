@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from lendflow.config.settings import Settings
+from lendflow.web import ledger as ledger_routes
 from lendflow.web import loans
 from lendflow.web import operations as operation_routes
 from lendflow.web import products as product_routes
@@ -100,7 +101,12 @@ def test_every_operation_answers_as_documented(web_schema: Any) -> None:
     documented = [found.ok() for found in web_schema.get_all_operations()]
     routes = {"GET /healthz"} | {
         f"{method} /api/v1{route.path}"
-        for router in (loans.router, operation_routes.router, product_routes.router)
+        for router in (
+            loans.router,
+            operation_routes.router,
+            product_routes.router,
+            ledger_routes.router,
+        )
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods
