@@ -36,6 +36,7 @@ class Permission(StrEnum):
     MANAGE_KEYS = "manage_keys"  # rotate the workspace key, back up and restore: admin only
     MANAGE_USERS = "manage_users"  # users, roles, passwords and API tokens: admin only
     REPORT_CREDIT = "report_credit"  # send the month's records to the credit reference system
+    READ_LEDGER = "read_ledger"  # trial balance, provisions, journal export, month-end report
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -65,7 +66,11 @@ GRANTS: dict[str, frozenset[Permission]] = {
             Permission.APPROVE_LOAN_ACTIONS,
         }
     ),
-    "auditor": frozenset({Permission.READ, Permission.AUDIT, Permission.REPORT_CREDIT}),
+    "auditor": frozenset(
+        {Permission.READ, Permission.AUDIT, Permission.REPORT_CREDIT, Permission.READ_LEDGER}
+    ),
+    # the finance team closes the month: the ledger's reports, and the loans behind them
+    "finance": frozenset({Permission.READ, Permission.READ_LEDGER}),
     "product_manager": frozenset(
         {Permission.READ, Permission.MANAGE_PRODUCTS, Permission.RUN_STAGES}
     ),

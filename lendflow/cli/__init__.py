@@ -107,6 +107,9 @@ def _register() -> None:
     from lendflow.cli import report
 
     app.add_typer(report.app, name="report")
+    from lendflow.cli import ledger
+
+    app.add_typer(ledger.app, name="ledger")
     from lendflow.cli import monitoring
 
     app.add_typer(monitoring.kpi_app, name="kpi")

@@ -57,6 +57,9 @@ class SweepCounts(Result):
     """Loans graded back above non-accrual, accruing to income again."""
     income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
     """Fen of interest and penalty taken back from income into suspense."""
+    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen the month-end provisions moved the allowance by, net (a release is negative;
+    shown only if any)."""
     weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
     """Chunk-dates whose holiday grace was judged by weekends alone: a year the calendar
     does not list, under the lender's `unknown_years: weekends_only` (shown only if any)."""
@@ -116,6 +119,8 @@ class CobRun(Result):
     """Loans graded back above non-accrual, accruing to income again."""
     income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
     """Fen of interest and penalty taken back from income into suspense."""
+    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen, as in `SweepCounts` (shown only if any)."""
     weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
     """As in `SweepCounts`: a warning that the calendar did not know a year judged."""
     buckets: dict[str, int]

@@ -30,6 +30,7 @@ from lendflow.domain.delinquency import (
 from lendflow.domain.errors import Conflict, LendflowError
 from lendflow.domain.ledger import Account
 from lendflow.domain.loan import charges_falling_due
+from lendflow.domain.provisions import LoanProvision, allowance_used, is_month_end
 from lendflow.domain.statuses import LoanStatus
 from lendflow.states.machine import machine
 from lendflow.store import cob_queries as q
@@ -336,13 +337,15 @@ def delinquency(day: Day) -> None:
 
 def _write_off(day: Day, written: list[LoanDay]) -> None:
     """Take written-off balances off the books: principal, receivables and interest
-    accrued to expense; what was held in suspense or deferred was never income, so it
-    lessens the expense instead."""
+    accrued, against the loan's own allowance first (what the month ends provided for it)
+    and the rest to expense; what was held in suspense or deferred was never income, so it
+    lessens the loss instead."""
     lines: list[LedgerLine] = []
     unearned = {
         r[0]: (int(r[1]), int(r[2]))
         for r in q.fetch_by_ids(day.uow, q.UNEARNED, sorted(loan.id for loan in written), {})
     }
+    allowances = _allowances(day, [loan.id for loan in written])
     for loan in written:
         paid_ahead, deferred = unearned.get(loan.id, (0, 0))
         accrued = loan.accrued_after(day.d) - paid_ahead if loan.terms or loan.new_terms else 0
@@ -361,7 +364,10 @@ def _write_off(day: Day, written: list[LoanDay]) -> None:
         total = sum(parts.values()) - sum(held.values())
         if not any(parts.values()) and not any(held.values()):
             continue
-        lines.append((loan.id, Account.WRITE_OFF_EXPENSE, max(total, 0), max(-total, 0)))
+        used = allowance_used(allowances.get(loan.id, 0), max(total, 0))
+        if used:
+            lines.append((loan.id, Account.LOAN_LOSS_ALLOWANCE, used, 0))
+        lines.append((loan.id, Account.WRITE_OFF_EXPENSE, max(total - used, 0), max(-total, 0)))
         lines += [
             (loan.id, account, max(-amount, 0), max(amount, 0))
             for account, amount in parts.items()
@@ -433,6 +439,73 @@ def non_accrual(day: Day) -> None:
         day.counts["stopped_accruing"] += 1
         day.counts["income_reversed"] += interest + penalty
     day.post(kind="non_accrual", lines=lines)
+
+
+def _allowances(day: Day, loan_ids: list[int]) -> dict[int, int]:
+    """Each loan's allowance as its journal lines hold it (the day's earlier lines too)."""
+    if not loan_ids:
+        return {}
+    return {
+        loan_id: int(amount)
+        for loan_id, amount in q.fetch_by_ids(day.uow, q.ALLOWANCE_OF, sorted(loan_ids), {})
+    }
+
+
+def provisions(day: Day) -> None:
+    """At a month end, provide for each loan by its class and post the change in its
+    allowance against the provision expense (`domain.provisions`).
+
+    The range's live loans closed through the day before are provided for at their
+    principal and class as the day left them (after the delinquency step); a loan that
+    left the live book with an allowance (paid off, or written off with more provided
+    than it lost, or recovered since) is released to nothing. A loan behind the range
+    is provided for when its own month end is closed. Each provision is kept in
+    `loan_provisions` for the report and the audit.
+    """
+    if not is_month_end(day.d):
+        return
+    rates = day.policy.provisions.domain()
+    held = {
+        loan_id: int(amount)
+        for loan_id, amount in q.fetch(day.uow, q.ALLOWANCE_IN_RANGE, day.params)
+    }
+    provided: dict[int, LoanProvision] = {}
+    for loan_id, klass, principal in q.fetch(day.uow, q.TO_PROVIDE, day.params):
+        seen = day.loans.get(loan_id)
+        if seen is not None and seen.judged:
+            if not seen.live or seen.written_off:
+                continue  # left the book today: released below
+            klass = seen.new_classification
+        provided[loan_id] = rates.of(int(principal), klass)
+    left = sorted(loan_id for loan_id, amount in held.items() if amount and loan_id not in provided)
+    released: dict[int, str] = {}
+    for loan_id, state, klass in q.fetch_by_ids(day.uow, q.STATES_OF, left, {}):
+        seen = day.loans.get(loan_id)
+        gone = seen.new_state if seen is not None and seen.judged else state
+        if gone not in q.LIVE:
+            released[loan_id] = klass
+    lines: list[LedgerLine] = []
+    change = 0
+    for loan_id, provision in provided.items():
+        delta = provision.total - held.get(loan_id, 0)
+        lines.append((loan_id, Account.LOAN_LOSS_ALLOWANCE, max(-delta, 0), max(delta, 0)))
+        change += delta
+    for loan_id in released:
+        delta = -held[loan_id]
+        lines.append((loan_id, Account.LOAN_LOSS_ALLOWANCE, max(-delta, 0), max(delta, 0)))
+        change += delta
+    lines.append((None, Account.PROVISION_EXPENSE, max(change, 0), max(-change, 0)))
+    day.post(kind="provision", lines=lines)
+    day.counts["provision_charged"] += change
+    if day.quiet:
+        return
+    rows = [
+        (day.d, loan_id, p.classification, p.principal, str(p.rate), p.specific, p.general)
+        for loan_id, p in provided.items()
+    ]
+    rows += [(day.d, loan_id, klass, 0, "0", 0, 0) for loan_id, klass in released.items()]
+    q.execute_rows(day.uow, q.DELETE_PROVISION, ("b_month_end", "b_loan_id"), [r[:2] for r in rows])
+    q.execute_rows(day.uow, q.INSERT_PROVISION, q.PROVISION_KEYS, rows)
 
 
 def _penalty_rate(spec: ProductSpec, policy: Policy) -> Decimal | None:
@@ -583,4 +656,5 @@ STEPS = {
     "non_accrual": non_accrual,
     "penalty": penalty,
     "collection_notices": collection_notices,
+    "provisions": provisions,
 }

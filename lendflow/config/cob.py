@@ -18,6 +18,7 @@ Step = Literal[
     "non_accrual",
     "penalty",
     "collection_notices",
+    "provisions",
 ]
 STEPS: tuple[str, ...] = Step.__args__  # type: ignore[attr-defined]
 # A step that reads what another computes must come after it.
@@ -28,6 +29,7 @@ NEEDS = {
     "non_accrual": "delinquency",
     "penalty": "non_accrual",
     "collection_notices": "delinquency",
+    "provisions": "delinquency",  # the class and write-offs of the day it provides on
 }
 
 

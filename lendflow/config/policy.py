@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lendflow.config.fields import Fen, Percent
 from lendflow.config.loading import load_model
+from lendflow.domain.provisions import DEFAULT_RATES, ProvisionRates
 
 
 class Strict(BaseModel):
@@ -197,6 +198,27 @@ class NonAccrual(Strict):
     hold: Literal["suspense"] = "suspense"
 
 
+class Provisions(Strict):
+    """Loan-loss provisions (贷款损失准备): percent of principal by five-category class, and
+    an optional general percent on every live loan's principal. Close of business provides
+    for each loan at every month end (`domain.provisions`)."""
+
+    rates: dict[str, Percent] = Field(default_factory=lambda: dict(DEFAULT_RATES))
+    general_percent: Percent = Decimal(0)
+
+    @model_validator(mode="after")
+    def _at_most_whole(self) -> Provisions:
+        for code, rate in self.rates.items():
+            if rate > 100:
+                raise ValueError(f"rates: {code}: {rate}% is more than the whole principal")
+        if self.general_percent > 100:
+            raise ValueError("general_percent: more than the whole principal")
+        return self
+
+    def domain(self) -> ProvisionRates:
+        return ProvisionRates(self.rates, self.general_percent)
+
+
 class Policy(Strict):
     """The lender's regulatory limits."""
 
@@ -222,6 +244,7 @@ class Policy(Strict):
         description="most a repayment may pay beyond settling the loan, kept as the borrower's"
         " credit; more is refused (returned to the payer, never booked)",
     )
+    provisions: Provisions = Field(default_factory=Provisions)
 
 
 def borrower_cap(policy: Policy, kind: str) -> int:

@@ -12,8 +12,9 @@ from lendflow.config.loading import load_model
 from lendflow.domain.errors import BadInput
 
 Role = Literal[
-    "admin", "product_manager", "product_committee", "risk_officer", "operator", "auditor"
-]
+    "admin", "product_manager", "product_committee", "risk_officer", "operator", "auditor",
+    "finance",
+]  # fmt: skip
 USERS_FILE_NAME = "users.yaml"
 
 

@@ -17,8 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lendflow.accounting.ledger import month_end
+from lendflow.accounting.month_end_report import render_month_end
 from lendflow.documents import issuing as documents
+from lendflow.domain.credit_reporting import month_of
 from lendflow.domain.money import parse_amount
+from lendflow.domain.provisions import month_end_on_or_before
 from lendflow.lifecycle.products import product_versions_view
 from lendflow.lifecycle.runs import stored_report
 from lendflow.lifecycle.stages.operate import AlertRow, Rolls, roll_rates_view
@@ -68,6 +72,7 @@ class ReportFiles:
     stages: list[RunFile] = field(default_factory=list)
     reviews: list[RunFile] = field(default_factory=list)
     portfolio: list[str] = field(default_factory=list)
+    month_end: list[str] = field(default_factory=list)
 
 
 def _fen(text: str) -> int:
@@ -292,6 +297,7 @@ def write_report(
         render_kind_report(portfolio_report(report, funnel, months, locale))
     )
     files.portfolio.append("portfolio.html")
+    month_end = write_month_end(ws, out, as_of, files, locale)
     versions = [
         {"version": v.version, "state": str(v.state), "annual_rate": v.annual_rate}
         for v in product_versions_view(ws, risk, code).versions
@@ -304,6 +310,7 @@ def write_report(
         "behaviours": dict(sorted(Counter(behaviours).items())),
         "kpis": report["kpis"],
         "alerts": report["alerts"],
+        "month_end": month_end,
         "versions": versions,
         "stage_runs": [
             {"stage": r["stage"], "run": r["run"], "state": r.get("state")} for r in runs
@@ -315,6 +322,30 @@ def write_report(
     )
     (out / "index.html").write_bytes(render_kind_report(index_report(files, summary, locale)))
     return summary
+
+
+def write_month_end(
+    ws: Workspace, out: Path, as_of: date, files: ReportFiles, locale: str
+) -> dict[str, Any]:
+    """The month-end report of the last month the demonstration closed, from its journal,
+    and its key figures for the summary: the month's income, provisions and allowance."""
+    last = month_end_on_or_before(as_of)
+    figures = month_end(ws, ws.actor("auditor"), month_of(last))
+    name = f"month-end-{figures.month}.html"
+    (out / name).write_bytes(render_month_end(figures, locale))
+    files.month_end.append(name)
+    shown = figures.model_dump(mode="json")
+    return {
+        "month": figures.month,
+        "income": {line["kind"]: line["net"] for line in shown["income"]},
+        "total_income": shown["total_income"],
+        "accrued": shown["accrued"],
+        "provision_charged": shown["provision_charged"],
+        "provisions": shown["provisions"]["total"],
+        "allowance": shown["provisions"]["allowance"],
+        "written_off": shown["written_off"],
+        "recoveries": shown["recoveries"],
+    }
 
 
 @dataclass(frozen=True)
@@ -339,11 +370,16 @@ class IndexData:
     written_off_amount: int
     files: ReportFiles
     versions: tuple[VersionRow, ...]
+    month: str = ""
+    month_income: int = 0
+    month_provisions: int = 0
+    allowance: int = 0
 
 
 def index_report(files: ReportFiles, summary: dict[str, Any], locale: str) -> Report:
     """The folder's index: the key figures of the summary and every file, by section."""
     kpis = summary["kpis"]
+    month_end = summary.get("month_end", {})  # summaries written before provisions have none
     data = IndexData(
         product=summary["product"],
         applications=kpis["applications"],
@@ -355,6 +391,10 @@ def index_report(files: ReportFiles, summary: dict[str, Any], locale: str) -> Re
         non_performing_ratio=Decimal(kpis["non_performing_ratio"]),
         written_off_amount=_fen(kpis["written_off_amount"]),
         files=files,
+        month=month_end.get("month", ""),
+        month_income=_fen(month_end.get("total_income", "0")),
+        month_provisions=_fen(month_end.get("provision_charged", "0")),
+        allowance=_fen(month_end.get("allowance", "0")),
         versions=tuple(
             VersionRow(
                 v["version"],

@@ -42,6 +42,11 @@ class Account(StrEnum):
     # until the borrower pays them (contra-assets against the receivables).
     INTEREST_SUSPENSE = "interest_suspense"
     PENALTY_SUSPENSE = "penalty_suspense"
+    # Loan-loss provisions: the allowance (贷款损失准备) is a contra-asset held per loan and
+    # credit-normal; month-end close of business moves it to each loan's provision against
+    # the expense, a write-off uses it and a recovery is credited back to it.
+    LOAN_LOSS_ALLOWANCE = "loan_loss_allowance"
+    PROVISION_EXPENSE = "provision_expense"
 
 
 # Loan balance column -> (account, +1 when the balance is debit-normal, -1 credit-normal)
@@ -110,3 +115,38 @@ def balance_changes(lines: Iterable[Line]) -> dict[str, int]:
             column, sign = target
             changes[column] += sign * (line.debit - line.credit)
     return changes
+
+
+INCOME_TYPES: dict[str, tuple[Account, Account | None]] = {
+    "interest": (Account.INTEREST_INCOME, None),
+    "fee": (Account.FEE_INCOME, Account.FEE_WAIVED),
+    "penalty": (Account.PENALTY_INCOME, Account.PENALTY_WAIVED),
+    "recovery": (Account.RECOVERY_INCOME, None),
+}
+"""Income by type for the month-end report: its account and the contra account that
+keeps what was given up after being charged."""
+ACCRUED_ACCOUNTS = (
+    Account.INTEREST_RECEIVABLE,
+    Account.FEE_RECEIVABLE,
+    Account.PENALTY_RECEIVABLE,
+    Account.INTEREST_ACCRUED,
+)
+"""Income earned and not yet received: the receivables and the interest accrued."""
+SUSPENSE_ACCOUNTS: tuple[Account, ...] = (Account.INTEREST_SUSPENSE, Account.PENALTY_SUSPENSE)
+"""Income of loans in non-accrual held back until the borrower pays it (credit-normal)."""
+
+
+def trial_balance(
+    sums: dict[str, tuple[int, int]], chart: Iterable[str] = tuple(Account)
+) -> list[tuple[str, int, int, int]]:
+    """(account, debit balance, credit balance, signed balance) for every account of the
+    chart, in its order, then any other the sums hold (by code): an account's net
+    balance stands on one side, so the two columns' totals agree when the journal does."""
+    codes = [str(c) for c in chart]
+    codes += sorted(code for code in sums if code not in codes)
+    rows = []
+    for code in codes:
+        debit, credit = sums.get(code, (0, 0))
+        balance = debit - credit
+        rows.append((code, max(balance, 0), max(-balance, 0), balance))
+    return rows

@@ -271,11 +271,13 @@ class Loan:
                 item.set(recognised=True)  # nothing more will ever fall due on it
 
     def _recovery(self, amount: int) -> Repayment:
-        """Money received after write-off is income, not a loan balance."""
+        """Money received after write-off is booked back to the loan-loss allowance, not
+        to a loan balance: the write-off used the allowance, so what comes back restores
+        it, and the next month end releases it against the provision expense."""
         entry = (
             EntryDraft("recovery")
             .debit(Account.CASH, amount)
-            .credit(Account.RECOVERY_INCOME, amount)
+            .credit(Account.LOAN_LOSS_ALLOWANCE, amount)
             .lines()
         )
         return Repayment(amount, None, [], entry, "recovery", {})

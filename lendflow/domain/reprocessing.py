@@ -27,6 +27,7 @@ REPROCESSED_KINDS = (
     "accrual_suspended",
     "non_accrual",
     "penalty_suspended",
+    "provision",
 )
 """What is booked for a loan after its payout, and so reversed and booked again. The
 nightly interest accrual (`accrual`) names no loan: reprocessing takes back the loan's
@@ -38,9 +39,11 @@ INCOME_OF = {
     Account.FEE_RECEIVABLE: Account.FEE_INCOME,
     Account.DEFERRED_FEE_INCOME: Account.FEE_INCOME,
     Account.PENALTY_RECEIVABLE: Account.PENALTY_INCOME,
+    Account.LOAN_LOSS_ALLOWANCE: Account.PROVISION_EXPENSE,
 }
-"""Close of business books the other side of a chunk's entry on one line naming no loan;
-a loan's share of it is what its own lines carry."""
+"""Close of business books the income of a chunk on one line naming no loan; a loan's
+share of it is what its receivable lines carry (and a month end's provision expense is
+the loans' allowance lines, likewise)."""
 
 
 def reversal_lines(lines: Iterable[tuple[str, int, int]], whole_chunk: bool) -> list[Line]:

@@ -38,6 +38,7 @@ from lendflow.domain.errors import BadInput, LendflowError, NotFound
 from lendflow.domain.ledger import LOAN_BALANCES, Account
 from lendflow.domain.loan_actions import ScheduleChange, restructured_terms, schedule_after
 from lendflow.domain.money import format_fen
+from lendflow.domain.provisions import month_end_on_or_before, percent_of
 from lendflow.domain.recalculation import recalculate
 from lendflow.domain.repayment import InstalmentState
 from lendflow.domain.schedule import generate
@@ -46,7 +47,7 @@ from lendflow.loans.records import contract_terms
 from lendflow.loans.results import EventTrail, TrailEvent
 from lendflow.products.catalogue import spec_for
 from lendflow.store import audit as audit_store
-from lendflow.store import events, journal, loan_requests, schedule_versions
+from lendflow.store import events, journal, ledger_reports, loan_requests, schedule_versions
 from lendflow.store import lifecycle as lifecycle_rows
 from lendflow.store import loans as loan_store
 from lendflow.store import refunds as refund_store
@@ -162,6 +163,7 @@ def _verify(ws: Workspace, uow: UnitOfWork, anchors: list[ChainAnchor]) -> Audit
     report.anchors_checked = len(anchors)
     report.problems += list(_anchor_problems(ws, uow, anchors))
     report.problems += list(_recomputed(ws, uow))
+    report.problems += list(_allowance_problems(uow))
     documents_checked, problems = _document_problems(ws, uow)
     report.documents_checked = documents_checked
     report.problems += problems
@@ -666,6 +668,54 @@ def _held(loan: dict[str, Any], rows: list[dict[str, Any]], spec: ProductSpec) -
         class_on(on, history, rules.grace_days, rules.levels, rules.upgrade.rule(), floor)
         for on in (through, through + timedelta(days=1))
     }
+
+
+def _allowance_problems(uow: UnitOfWork) -> Iterator[str]:
+    """Each loan's loan-loss allowance, as its journal lines hold it at its last month end,
+    equals the provision close of business computed for it then, which is its class's
+    rate on the principal its journal held that day; and a live loan closed through a
+    month end was provided for at it. (The allowance is held per loan, so the book's
+    allowance is the sum of these.)"""
+    stray = ledger_reports.allowance_lines_without_loan(uow)
+    if stray:
+        yield f"journal: {stray} loan-loss allowance lines name no loan"
+    low, high = audit_store.loan_id_bounds(uow)
+    provided_any = ledger_reports.any_provisions(uow)  # else the book never closed a month end
+    for lo in range(low, high + 1, LOAN_BATCH):
+        hi = lo + LOAN_BATCH - 1
+        kept = ledger_reports.latest_provisions(uow, lo, hi)
+        latest = {row["loan_id"]: row["month_end"] for row in kept}
+        for row in kept:
+            label = f"loan {row['loan_id']}: provision of {row['month_end']}"
+            total = row["specific"] + row["general"]
+            if row["allowance"] != total:
+                yield (
+                    f"{label} is {format_fen(total)} but its allowance then is"
+                    f" {format_fen(row['allowance'])}"
+                )
+            if row["principal"] != row["journal_principal"] and row["principal"]:
+                yield (
+                    f"{label} was made on {format_fen(row['principal'])} principal but the"
+                    f" journal then held {format_fen(row['journal_principal'])}"
+                )
+            expected = percent_of(row["principal"], Decimal(row["rate"]))
+            if row["specific"] != expected:
+                yield (
+                    f"{label}: {row['rate']}% of {format_fen(row['principal'])} is"
+                    f" {format_fen(expected)}, not {format_fen(row['specific'])}"
+                )
+        if not provided_any:
+            continue
+        for loan in ledger_reports.live_loans_closed_through(uow, lo, hi):
+            through, paid_out = loan["cob_through"], loan["disbursed_on"]
+            if through is None or paid_out is None:
+                continue
+            month_end = month_end_on_or_before(through)
+            if month_end >= paid_out and latest.get(loan["id"]) != month_end:
+                yield (
+                    f"loan {loan['id']}: closed through {through} but not provided for at"
+                    f" {month_end}"
+                )
 
 
 def _payout_problems(facts: _BookFacts) -> Iterator[str]:

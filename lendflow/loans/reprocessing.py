@@ -60,6 +60,8 @@ PostRepayment = Callable[
 A quiet one rebuilds the rows only: its entries and events stand."""
 
 BALANCES = tuple(LOAN_BALANCES)
+CHUNK_KINDS = ("charges_due", "penalty", "provision")
+"""Close-of-business entries of a whole chunk, whose counterpart line names no loan."""
 
 
 def reference_of(entry: dict[str, Any]) -> str:
@@ -202,7 +204,7 @@ def _reverse_from(uow: UnitOfWork, actor: Actor, loan_id: int, start: date) -> i
         if e["business_date"] >= start
     ]
     for entry in entries:
-        whole_chunk = entry["loan_id"] is None and entry["kind"] in ("charges_due", "penalty")
+        whole_chunk = entry["loan_id"] is None and entry["kind"] in CHUNK_KINDS
         journal.post(
             uow,
             kind="reversal",

@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     exists,
     func,
     insert,
@@ -43,7 +44,14 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from lendflow.domain.loan import CHARGE_COLUMNS
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
-from lendflow.store.tables import instalments, loans, notices, payouts
+from lendflow.store.tables import (
+    instalments,
+    journal_lines,
+    loan_provisions,
+    loans,
+    notices,
+    payouts,
+)
 from lendflow.store.tables import utc_now as utc_now  # the rows' audit stamp, for the steps
 from lendflow.store.uow import UnitOfWork
 
@@ -336,6 +344,36 @@ WATERMARK_ACCRUING = (
         interest_accrued=case((_ACCRUES, EARNED_TODAY), else_=loans.c.interest_accrued),
     )
 )
+# A loan's allowance: the sum of its allowance lines, read through the partial index
+# `ix_journal_lines_allowance` (its condition written as a literal, so SQLite uses it).
+_ALLOWANCE_LINE = journal_lines.c.account == literal_column("'loan_loss_allowance'")
+_ALLOWANCE = func.sum(journal_lines.c.credit - journal_lines.c.debit)
+ALLOWANCE_IN_RANGE = (
+    select(journal_lines.c.loan_id, _ALLOWANCE)
+    .where(_ALLOWANCE_LINE, journal_lines.c.loan_id.between(bindparam("lo"), bindparam("hi")))
+    .group_by(journal_lines.c.loan_id)
+)
+ALLOWANCE_OF = (
+    select(journal_lines.c.loan_id, _ALLOWANCE)
+    .where(_ALLOWANCE_LINE, journal_lines.c.loan_id.in_(bindparam("ids", expanding=True)))
+    .group_by(journal_lines.c.loan_id)
+)
+# What a month end provides for: the range's live loans closed through the day before.
+TO_PROVIDE = select(loans.c.id, loans.c.classification, loans.c.principal_outstanding).where(
+    _IN_RANGE, _LIVE_OPEN
+)
+STATES_OF = select(loans.c.id, loans.c.state, loans.c.classification).where(
+    loans.c.id.in_(bindparam("ids", expanding=True))
+)
+# A month end closed again for a loan (reprocessing) replaces the loan's row of that day.
+DELETE_PROVISION = delete(loan_provisions).where(
+    loan_provisions.c.month_end == bindparam("b_month_end"),
+    loan_provisions.c.loan_id == bindparam("b_loan_id"),
+)
+INSERT_PROVISION = insert(loan_provisions).inline()
+PROVISION_KEYS = (
+    "month_end", "loan_id", "classification", "principal", "rate", "specific", "general"
+)  # fmt: skip
 ID_BATCH = 900  # ids bound per statement: below SQLite's parameter limit on old builds
 
 

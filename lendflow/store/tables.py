@@ -834,6 +834,22 @@ class CreditReport(StoredTable, table=True):
     created_at: datetime = _stamp()
 
 
+# Each loan's provision at a month end as close of business computed it (revision 0026):
+# its class, principal and rate then, and the provision of its class and the general one.
+# The loan's allowance in the journal is this figure after that month end's entry; a loan
+# that left the live book is written once more at nothing, as its allowance is released.
+class LoanProvision(StoredTable, table=True):
+    __tablename__ = "loan_provisions"
+
+    month_end: date = Field(primary_key=True)
+    loan_id: int = Field(primary_key=True, foreign_key="loans.id")
+    classification: str = _str(32)
+    principal: int = _money()
+    rate: str = _str(16)  # percent, as written ("1.5"): exact, never through float
+    specific: int = _money()
+    general: int = _money()
+
+
 # The tables under the names the Core statements use.
 products = _table(Product)
 product_versions = _table(ProductVersion)
@@ -872,6 +888,7 @@ related_parties = _table(RelatedParty)
 collection_contacts = _table(CollectionContact)
 consents = _table(Consent)
 credit_reports = _table(CreditReport)
+loan_provisions = _table(LoanProvision)
 
 # Close of business reads the few loans held at a non-performing class every night.
 Index(
@@ -893,4 +910,14 @@ Index(
     loans.c.id,
     sqlite_where=loans.c.restructured_on.is_not(None),
     postgresql_where=loans.c.restructured_on.is_not(None),
+)
+# A loan's allowance is the sum of its allowance lines: month-end close of business reads
+# it per id range, a write-off per loan (a covering index of those lines alone).
+Index(
+    "ix_journal_lines_allowance",
+    journal_lines.c.loan_id,
+    journal_lines.c.debit,
+    journal_lines.c.credit,
+    sqlite_where=text("account = 'loan_loss_allowance'"),
+    postgresql_where=text("account = 'loan_loss_allowance'"),
 )

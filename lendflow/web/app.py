@@ -163,12 +163,13 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         dependencies=[Depends(refuse_unknown_query)],
     )
     problems.install(app)
-    from lendflow.web import borrowers, loans, operations, products
+    from lendflow.web import borrowers, ledger, loans, operations, products
 
     app.include_router(loans.router, prefix=API)
     app.include_router(borrowers.router, prefix=API)
     app.include_router(products.router, prefix=API)
     app.include_router(operations.router, prefix=API)
+    app.include_router(ledger.router, prefix=API)
     app.state.in_flight = loans.InFlight()
     app.state.cob_runs = operations.CobRuns()
 

@@ -7,18 +7,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lendflow.flows.runtime import workspace
 from lendflow.loans import audit
 from lendflow.states.machine import machine
-from lendflow.store.tables import loans
+from lendflow.store.tables import journal_lines, loans
 from tests.unit.test_report_wording import english_words
 
 SMALL = "--applicants 160 --months 3 --seed 11"
 GOLDEN = Path(__file__).with_name("data") / "demo_summary_small.json"
 """The summary this demonstration wrote before lendflow was reorganised by context:
-a change of layout must not change a single figure."""
+a change of layout must not change a single figure. (`month_end` was added with the
+month-end provisions: every figure before it is unchanged.)"""
 
 
 def run_demo(lendflow, out: Path, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[no-untyped-def]
@@ -56,7 +57,20 @@ def test_a_small_demo_keeps_every_invariant_and_repeats_exactly(
         assert f'href="{name}"' in index and (folder / name).exists()
     assert any(p.name.startswith("stage-charter") for p in folder.iterdir())
     assert any(p.name.startswith("contract-loan-") for p in folder.iterdir())
-    reports = [p for p in folder.glob("*.html") if p.name.startswith(("stage-", "review-"))]
+    month_end = first["month_end"]
+    assert month_end["month"] == "2025-03" and 'href="month-end-2025-03.html"' in index
+    # the allowance is the month end's provisions, and what the journal holds for it
+    assert month_end["allowance"] == month_end["provisions"]
+    with ws.engine.connect() as connection:
+        held = connection.execute(
+            select(func.sum(journal_lines.c.credit - journal_lines.c.debit)).where(
+                journal_lines.c.account == "loan_loss_allowance"
+            )
+        ).scalar_one()
+    assert Decimal(month_end["allowance"]) * 100 == held > 0
+    reports = [
+        p for p in folder.glob("*.html") if p.name.startswith(("stage-", "review-", "month-end-"))
+    ]
     for page in [*reports, folder / "portfolio.html", folder / "index.html"]:
         assert english_words(page.read_text(encoding="utf-8")) == [], page.name
 

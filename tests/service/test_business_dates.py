@@ -64,10 +64,11 @@ def loan_state(ws, loan_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-d
 def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Net of each balance-sheet account over the loan's lines.
 
-    Income is left out: close of business books a chunk's income on one line naming
-    no loan, so a loan's share of it is only seen through its receivables. So is interest
-    accrued, which its nightly accrual books the same way: the loans' `interest_accrued`
-    columns are compared instead (and `audit verify` proves the account whole).
+    Income, interest accrued and the provision expense are left out: close of business
+    books a chunk's income, its nightly accrual (and a month end's provision expense) on one
+    line naming no loan, so a loan's share of it is only seen through its receivables (and
+    its allowance): the loans' `interest_accrued` columns are compared instead (and `audit
+    verify` proves the account whole).
     """
     with ws.engine.connect() as c:
         rows = c.execute(
@@ -79,7 +80,11 @@ def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyp
         ).all()
     totals: dict[str, int] = defaultdict(int)
     for account, net in rows:
-        if int(net) and not account.endswith("_income") and account != "interest_accrued":
+        if (
+            int(net)
+            and not account.endswith("_income")
+            and account not in ("interest_accrued", "provision_expense")
+        ):
             totals[account] = int(net)
     with ws.engine.connect() as c:
         totals["accrued_column"] = c.execute(

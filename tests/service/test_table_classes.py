@@ -53,7 +53,8 @@ def test_migrated_schema_matches_the_classes_server_defaults_included(migrated: 
 
 def _predicate(sql: str) -> str:
     """A partial index's condition as written or as the database gives it back."""
-    return re.sub(r"\s+", " ", sql.replace("(", "").replace(")", "")).strip().lower()
+    bare = re.sub(r"::(text|character varying)", "", sql)  # PostgreSQL's casts of a string
+    return re.sub(r"\s+", " ", bare.replace("(", "").replace(")", "")).strip().lower()
 
 
 def _declared_predicate(index: Index, engine: Engine) -> str | None:
@@ -84,6 +85,7 @@ def test_partial_indexes_are_migrated_with_their_conditions(migrated: Engine) ->
         "ix_loans_held",
         "ix_loans_restructured",
         "ix_loans_non_accrual",
+        "ix_journal_lines_allowance",
     }
     assert stored == declared
 

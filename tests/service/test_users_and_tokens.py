@@ -47,12 +47,12 @@ def _user_count(ws: Workspace) -> int:
 def test_init_seeds_the_users_of_users_yaml_once_and_then_the_database_is_the_directory(
     settings: Settings, ws: Workspace
 ) -> None:
-    assert _user_count(ws) == 8
+    assert _user_count(ws) == 9
     assert ws.actor("head").roles == {"product_manager", "product_committee"}
     (settings.home / "users.yaml").write_text("users:\n  zoe: {roles: [admin]}\n", "utf-8")
     again = init_workspace(settings)
     assert again.users_seeded == 0
-    assert _user_count(ws) == 8
+    assert _user_count(ws) == 9
     with pytest.raises(BadInput, match="unknown user 'zoe'"):
         ws.actor("zoe")
 
@@ -81,7 +81,7 @@ def test_adding_a_user_is_refused_with_one_line_and_changes_nothing(
 ) -> None:
     with pytest.raises(error, match=message):
         users.add_user(ws, ws.actor(who), name, roles, NOW)
-    assert _user_count(ws) == 8
+    assert _user_count(ws) == 9
 
 
 def test_a_disabled_user_may_no_longer_act_and_an_admin_may_not_disable_themself(

@@ -118,7 +118,7 @@ def test_a_payment_after_write_off_is_a_recovery_and_touches_no_balance() -> Non
     assert loan.changed_instalments() == {}
     assert {(line.account, line.debit, line.credit) for line in outcome.entry} == {
         (Account.CASH, 30_000, 0),
-        (Account.RECOVERY_INCOME, 0, 30_000),
+        (Account.LOAN_LOSS_ALLOWANCE, 0, 30_000),
     }
 
 

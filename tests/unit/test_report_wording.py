@@ -25,6 +25,14 @@ from typing import Any
 
 import pytest
 
+from lendflow.accounting.month_end_report import month_end_charts
+from lendflow.accounting.results import (
+    AllowancePoint,
+    ClassProvisionLine,
+    IncomeLine,
+    MonthEndReport,
+    ProvisionReport,
+)
 from lendflow.demo.report import DocumentFile, ReportFiles, RunFile, index_report, portfolio_report
 from lendflow.domain.criteria import Criterion
 from lendflow.lifecycle.reports import render
@@ -43,7 +51,7 @@ FIXED = Path(__file__).with_name("data") / "reports"
 RUNS: dict[str, Any] = json.loads((FIXED / "stage_runs.json").read_text(encoding="utf-8"))
 PORTFOLIO: dict[str, Any] = json.loads((FIXED / "portfolio.json").read_text(encoding="utf-8"))
 STAGES = ("charter", "research", "design", "build_test", "launch", "operate", "improve")
-KINDS = (*STAGES, "demo-portfolio", "demo-index")
+KINDS = (*STAGES, "demo-portfolio", "demo-index", "month-end")
 TERMS = {"APR", "PAR", "KPI", "NPS", "SHA", "SQL"}
 """Units and terms a Chinese reader reads as they are."""
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -109,9 +117,45 @@ def demo_report(kind: str, locale: str) -> Report:
     return index_report(files, summary, locale)
 
 
+def month_end_report(locale: str) -> Report:
+    """June 2026 of the small book of tests/service/test_provisions.py."""
+    provisions = ProvisionReport(
+        as_of=date(2026, 6, 30),
+        month_end=date(2026, 6, 30),
+        classes=(
+            ClassProvisionLine(
+                classification="normal", loans=1, principal=300_000, rate=Decimal("1.5"),
+                provision=4_500,
+            ),
+            ClassProvisionLine(
+                classification="substandard", loans=1, principal=1_000_000, rate=Decimal(30),
+                provision=300_000,
+            ),
+        ),
+        principal=1_300_000, specific=304_500, general=0, total=304_500,
+        allowance_at_month_end=304_500, allowance=304_500,
+    )  # fmt: skip
+    figures = MonthEndReport(
+        month="2026-06", first=date(2026, 6, 1), last=date(2026, 6, 30),
+        income=(
+            IncomeLine(kind="interest", charged=15_600, waived=0, net=15_600),
+            IncomeLine(kind="penalty", charged=2_190, waived=190, net=2_000),
+        ),
+        total_income=17_600, accrued=17_790, suspended=0, provision_charged=4_500,
+        provisions=provisions, written_off=0, written_off_from_allowance=0, recoveries=0,
+        allowance_history=(
+            AllowancePoint(month_end=date(2026, 5, 31), allowance=300_000),
+            AllowancePoint(month_end=date(2026, 6, 30), allowance=304_500),
+        ),
+    )  # fmt: skip
+    return Report("month-end", locale, figures.last, figures, month_end_charts(figures))
+
+
 def rendered(kind: str, locale: str) -> str:
     if kind in STAGES:
         return render(stage_report(kind, locale)).decode("utf-8")
+    if kind == "month-end":
+        return render_kind_report(month_end_report(locale)).decode("utf-8")
     return render_kind_report(demo_report(kind, locale)).decode("utf-8")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from lendflow.domain.identity import sample_national_id
 
 OPENING_DAY = date(2026, 1, 5)
-USERS = ("ops", "risk", "auditor", "admin")
+USERS = ("ops", "risk", "auditor", "admin", "finance")
 TOKENS: dict[str, str] = {}  # user -> the API token the `ws` fixture made for them
 _serials = count(500)
 

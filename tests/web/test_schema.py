@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from lendflow.config.settings import Settings
 from lendflow.web import borrowers, loans
+from lendflow.web import ledger as ledger_routes
 from lendflow.web import operations as operation_routes
 from lendflow.web import products as product_routes
 from lendflow.web.app import create_app
@@ -105,6 +106,7 @@ def test_every_operation_answers_as_documented(web_schema: Any) -> None:
             borrowers.router,
             operation_routes.router,
             product_routes.router,
+            ledger_routes.router,
         )
         for route in router.routes
         if isinstance(route, APIRoute)

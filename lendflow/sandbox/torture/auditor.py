@@ -26,7 +26,8 @@ checked above):
 
     paid out by the gateway - received from borrowers + other cash paid (rewards)
       = principal outstanding + interest, fee and penalty receivable - credit balances
-        + write-off and marketing expense - interest, fee, penalty and recovery income
+        + write-off, provision and marketing expense - interest, fee and penalty income
+        - the loan-loss allowance (a write-off uses it, a recovery restores it)
 
 The left side comes from outside the ledger (the gateway's own records and what the
 simulator's borrowers paid); the right side from the loans' stored balances and the
