@@ -28,6 +28,8 @@ LOAN_COLUMNS = (
     "fee_receivable",
     "penalty_receivable",
     "credit_balance",
+    "interest_suspended",
+    "penalty_suspended",
     "written_off_amount",
 )
 INSTALMENT_COLUMNS = (

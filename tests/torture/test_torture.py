@@ -180,6 +180,8 @@ def _loan(loan_id: int, state: str, principal: int = 0, **balances: int) -> dict
         "fee_receivable": 0,
         "penalty_receivable": 0,
         "credit_balance": 0,
+        "interest_suspended": 0,
+        "penalty_suspended": 0,
         "written_off_amount": 0,
     }
 
