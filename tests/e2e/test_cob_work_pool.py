@@ -186,8 +186,12 @@ def test_a_run_whose_worker_dies_is_run_again_to_the_same_book(server: str, tmp_
             "the first worker's flow-run process to die",
         )
         lose_machine(doomed)  # and then the worker: its machine is lost
-        run = wait_until(
-            lambda: (r := flow_run_state(server, flow_run_id)).state.is_final() and r,
+        run = wait_until(  # past the moment Crashed is final, before it is scheduled again
+            lambda: (
+                (r := flow_run_state(server, flow_run_id)).state.is_final()
+                and not r.state.is_crashed()
+                and r
+            ),
             90,
             "the run to be scheduled again and finish",
         )
@@ -241,8 +245,13 @@ def test_a_run_lost_with_its_worker_is_noticed_and_run_again_to_the_same_book(
         lose_machine(doomed)  # with the run on it
         lock.execute("ROLLBACK")
         survivor = start_worker({**env, "PREFECT_WORKER_QUERY_SECONDS": "1"}, "survivor")
+        # Crashed is final for a moment, until the automation schedules the run again
         run = wait_until(
-            lambda: (r := flow_run_state(server, flow_run_id)).state.is_final() and r,
+            lambda: (
+                (r := flow_run_state(server, flow_run_id)).state.is_final()
+                and not r.state.is_crashed()
+                and r
+            ),
             150,
             "the silent run to be crashed, scheduled again and finished",
         )
