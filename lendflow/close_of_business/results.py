@@ -23,7 +23,31 @@ def _absent_if_zero(value: int) -> bool:
     return value == 0
 
 
-class SweepCounts(Result):
+class BookkeepingCounts(Result):
+    """What a sweep and a run report only when it happened: accrual, non-accrual, the
+    month end's provisions and days judged by weekends alone (each absent at zero)."""
+
+    interest_accrued: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of contract interest accrued to income (daily accrual)."""
+    interest_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of contract interest accrued to suspense: loans in non-accrual."""
+    penalty_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of penalty interest charged to suspense: loans in non-accrual."""
+    stopped_accruing: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Loans that went into non-accrual."""
+    accrual_resumed: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Loans graded back above non-accrual, accruing to income again."""
+    income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen of interest and penalty taken back from income into suspense."""
+    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Fen the month-end provisions moved the allowance by, net (a release is negative;
+    shown only if any)."""
+    weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
+    """Chunk-dates whose holiday grace was judged by weekends alone: a year the calendar
+    does not list, under the lender's `unknown_years: weekends_only` (shown only if any)."""
+
+
+class SweepCounts(BookkeepingCounts):
     """What closing business dates over a range of loans did."""
 
     loans_scanned: int = 0
@@ -45,24 +69,6 @@ class SweepCounts(Result):
     """Collection notices issued."""
     notices_not_rendered: int = 0
     """Notices recorded and counted whose document could not be rendered."""
-    interest_accrued: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of contract interest accrued to income (daily accrual)."""
-    interest_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of contract interest accrued to suspense: loans in non-accrual."""
-    penalty_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of penalty interest charged to suspense: loans in non-accrual."""
-    stopped_accruing: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Loans that went into non-accrual."""
-    accrual_resumed: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Loans graded back above non-accrual, accruing to income again."""
-    income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of interest and penalty taken back from income into suspense."""
-    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen the month-end provisions moved the allowance by, net (a release is negative;
-    shown only if any)."""
-    weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Chunk-dates whose holiday grace was judged by weekends alone: a year the calendar
-    does not list, under the lender's `unknown_years: weekends_only` (shown only if any)."""
 
     @classmethod
     def of(cls, counts: Mapping[str, int]) -> SweepCounts:
@@ -85,7 +91,7 @@ class PortfolioCounts(Result):
     classes: dict[str, int]
 
 
-class CobRun(Result):
+class CobRun(BookkeepingCounts):
     """A close-of-business run: the dates it closed, in how many chunks, what it did,
     and the live book after it."""
 
@@ -107,22 +113,6 @@ class CobRun(Result):
     instalments_fell_due: int
     reclassified: int
     notices: int
-    interest_accrued: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of contract interest accrued to income (daily accrual)."""
-    interest_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of contract interest accrued to suspense: loans in non-accrual."""
-    penalty_suspended: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of penalty interest charged to suspense: loans in non-accrual."""
-    stopped_accruing: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Loans that went into non-accrual."""
-    accrual_resumed: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Loans graded back above non-accrual, accruing to income again."""
-    income_reversed: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen of interest and penalty taken back from income into suspense."""
-    provision_charged: int = Field(default=0, exclude_if=_absent_if_zero)
-    """Fen, as in `SweepCounts` (shown only if any)."""
-    weekends_only_judgements: int = Field(default=0, exclude_if=_absent_if_zero)
-    """As in `SweepCounts`: a warning that the calendar did not know a year judged."""
     buckets: dict[str, int]
     classes: dict[str, int]
     anchor: ChainAnchor | None = None
