@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lendflow.config.cob import CobConfig
 from lendflow.config.product_spec import ProductSpec
@@ -159,8 +159,16 @@ class LoanDay:
         self.judged = True
 
 
-NoticeIssuer = Callable[[UnitOfWork, int, date], str]
-"""Renders and keeps a loan's overdue notice for a date; returns its SHA-256."""
+class NoticeIssuer(Protocol):
+    """Starts rendering a chunk's overdue notices (`notices.RenderedNotices`)."""
+
+    def start(self, uow: UnitOfWork, loan_ids: list[int], on: date) -> StartedNotices: ...
+
+
+class StartedNotices(Protocol):
+    def finish(self, uow: UnitOfWork) -> list[str | None]:
+        """Each notice's document SHA-256, None where it could not be rendered."""
+        ...
 
 
 class Day:
@@ -190,6 +198,8 @@ class Day:
         self.loans: dict[int, LoanDay] = {}
         self.events: list[events.NewEvent] = []
         self._specs: dict[int, ProductSpec] = {}
+        self.finishing: list[Callable[[], None]] = []
+        """Work a step started that ends just before the commit (notices rendering meanwhile)."""
         self.accrued = False
         """The day's accrual was posted (`accrue_interest`): the watermark's statement
         moves each loan's accrued interest with it."""
@@ -235,6 +245,12 @@ class Day:
         """Post the step's entry for the day, unless the day is only being rebuilt."""
         if not self.quiet:
             post_entry(self.uow, kind=kind, lines=lines, business_date=self.d, actor=self.actor)
+
+    def finish(self) -> None:
+        """Run what the steps left to the end of the day's transaction, in their order."""
+        for work in self.finishing:
+            work()
+        self.finishing.clear()
 
     def judged(self) -> list[LoanDay]:
         return [loan for loan in self.loans.values() if loan.judged]

@@ -4,34 +4,93 @@ Close of business records each notice at its days-past-due milestone; with a
 documents module in place it also renders the borrower's overdue notice from
 the loan as it stands that night, and keeps it, sealed, with its SHA-256 — the
 notice the lender can later show it sent.
+
+A chunk's notices are started by the collection step (each view built in the
+chunk's transaction) and finished just before the transaction commits. Many of
+them go to worker processes in the meantime (`documents.notice_pool`), so the
+sweep closes the day while they render; a few are rendered on the spot, as a
+worker's start-up would cost more than they do.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import SYSTEM
+from lendflow.domain.errors import LendflowError
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
+    from lendflow.documents.notice_pool import PendingNotices, Rendered
     from lendflow.workspace.context import Workspace
+
+POOL_FROM = 64
+"""A chunk's day with fewer notices than this renders them in the sweep's own process."""
+
+
+@dataclass
+class NoticeBatch:
+    """The notices of one chunk's day: started, to be kept before the commit."""
+
+    notices: RenderedNotices
+    on: date
+    loans: list[dict[str, Any] | None]  # None: its view could not be built
+    rendered: list[Rendered] | None = None
+    pending: PendingNotices | None = None
+
+    def finish(self, uow: UnitOfWork) -> list[str | None]:
+        """Each notice's document SHA-256 in the order started; None where it could not
+        be rendered (it is still recorded and counted: one bad record never stops a night)."""
+        from lendflow.documents.issuing import keep_packed
+        from lendflow.documents.notice_pool import PackedDocument
+
+        ws = self.notices.ws
+        rendered = self.pending.results() if self.pending is not None else self.rendered or []
+        found = iter(rendered)
+        shas: list[str | None] = []
+        for loan in self.loans:
+            document = next(found) if loan is not None else None
+            if loan is None or not isinstance(document, PackedDocument):
+                shas.append(None)
+                continue
+            kept = keep_packed(ws, uow, loan, document, SYSTEM.name, self.on)
+            shas.append(str(kept["sha256"]))
+        return shas
 
 
 class RenderedNotices:
-    """Renders and keeps one overdue notice; returns the document's SHA-256."""
+    """Renders and keeps overdue notices for close of business.
 
-    def __init__(self, ws: Workspace) -> None:
+    `processes`: worker processes for a chunk's day with many notices (0: always in the
+    sweep's own process)."""
+
+    def __init__(self, ws: Workspace, processes: int = 0) -> None:
         self.ws = ws
+        self.processes = processes
 
-    def __call__(self, uow: UnitOfWork, loan_id: int, on: date) -> str:
-        from lendflow.documents.issuing import RenderedDocument, overdue_notice_view, store
-        from lendflow.rendering import render_overdue_notice
+    def start(self, uow: UnitOfWork, loan_ids: list[int], on: date) -> NoticeBatch:
+        """Build each notice's view now, in the chunk's transaction, and set it rendering."""
+        from lendflow.documents.issuing import overdue_notice_view
+        from lendflow.documents.notice_pool import POOL, render_notice
 
         ws, locale = self.ws, self.ws.settings.locale
-        loan = loan_store.get(uow, loan_id)
-        view = overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True)
-        content = render_overdue_notice(view, locale, "html", templates=ws.settings.templates)
-        document = RenderedDocument("overdue-notice", locale, "html", "text/html", content)
-        return str(store(ws, uow, loan, document, SYSTEM, on)["sha256"])
+        loans: list[dict[str, Any] | None] = []
+        views = []
+        for loan_id in loan_ids:
+            loan = loan_store.get(uow, loan_id)
+            try:
+                views.append(overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True))
+            except LendflowError:
+                loans.append(None)
+                continue
+            loans.append(loan)
+        batch = NoticeBatch(self, on, loans)
+        templates = ws.settings.templates
+        if self.processes and len(views) >= POOL_FROM:
+            batch.pending = POOL.submit(self.processes, views, locale, templates)
+        else:
+            batch.rendered = [render_notice(view, locale, templates) for view in views]
+        return batch

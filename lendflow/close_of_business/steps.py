@@ -27,7 +27,7 @@ from lendflow.domain.delinquency import (
     effective_dpd,
     move_for,
 )
-from lendflow.domain.errors import Conflict, LendflowError
+from lendflow.domain.errors import Conflict
 from lendflow.domain.ledger import Account
 from lendflow.domain.loan import charges_falling_due
 from lendflow.domain.provisions import LoanProvision, allowance_used, is_month_end
@@ -100,14 +100,14 @@ def accrue_interest(day: Day) -> None:
         )
         day.counts["interest_accrued"] += total
     lines: list[LedgerLine] = []
-    for loan_id, _version, amount in q.fetch(day.uow, q.ACCRUAL_SUSPENDED, day.params):
+    for amount, *row in q.fetch(day.uow, q.ACCRUAL_SUSPENDED, day.params):
         if not amount:
             continue
+        loan_id = row[0]
         loan = day.loans.get(loan_id)
         if loan is None:
             # only the suspense moves: the rest of the row is written as read
-            held = q.fetch_by_ids(day.uow, q.LOANS_TO_CHARGE, [loan_id], day.params)
-            loan = day.loans[loan_id] = LoanDay.of_charged(held[0])
+            loan = day.loans[loan_id] = LoanDay.of_charged(tuple(row))
         loan.add_interest_suspended += amount
         lines.append((loan_id, Account.INTEREST_ACCRUED, max(amount, 0), max(-amount, 0)))
         lines.append((loan_id, Account.INTEREST_SUSPENSE, max(-amount, 0), max(amount, 0)))
@@ -611,7 +611,8 @@ def collection_notices(day: Day) -> None:
     """One notice per loan and milestone, on the day the borrower is that many days late.
 
     Counted in days late, not in days past due after grace: the 1-day reminder is
-    meant for the borrower still inside the grace period.
+    meant for the borrower still inside the grace period. The notices are rendered
+    while the day closes and recorded, each with its document, just before it commits.
     """
     milestones = set(day.config.notice_days)
     due = [
@@ -623,29 +624,25 @@ def collection_notices(day: Day) -> None:
         (r[0], r[1]) for r in q.fetch_by_ids(day.uow, q.NOTICES_SENT, [loan.id for loan in due], {})
     }
     new = [loan for loan in due if (loan.id, loan.days_late) not in sent]
-    now = q.utc_now()
-    q.execute_rows(
-        day.uow,
-        q.INSERT_NOTICE,
-        ("loan_id", "business_date", "dpd", "kind", "document_sha256", "created_at"),
-        [(loan.id, day.d, loan.days_late, "collection", _rendered(day, loan.id), now)
-         for loan in new],
-    )  # fmt: skip
+    started = day.notices.start(day.uow, [loan.id for loan in new], day.d) if day.notices else None
+
+    def record() -> None:
+        shas = started.finish(day.uow) if started is not None else [None] * len(new)
+        if started is not None:
+            day.counts["notices_not_rendered"] += shas.count(None)
+        now = q.utc_now()
+        q.execute_rows(
+            day.uow,
+            q.INSERT_NOTICE,
+            ("loan_id", "business_date", "dpd", "kind", "document_sha256", "created_at"),
+            [(loan.id, day.d, loan.days_late, "collection", sha, now)
+             for loan, sha in zip(new, shas, strict=True)],
+        )  # fmt: skip
+
+    day.finishing.append(record)
     for loan in new:
         day.event(loan.id, loan.customer_id, "CollectionNoticeIssued", days_late=loan.days_late)
     day.counts["notices"] += len(new)
-
-
-def _rendered(day: Day, loan_id: int) -> str | None:
-    """The notice's document SHA-256; a notice that cannot be rendered is still recorded
-    and counted, so one bad record never stops the night's run."""
-    if day.notices is None:
-        return None
-    try:
-        return day.notices(day.uow, loan_id, day.d)
-    except LendflowError:
-        day.counts["notices_not_rendered"] += 1
-        return None
 
 
 STEPS = {

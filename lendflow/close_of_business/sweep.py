@@ -77,6 +77,7 @@ def _close_day(
     for step in config.steps:
         STEPS[step](day)
     scanned, settled = day.close()
+    day.finish()
     day.counts["loans_scanned"] += scanned
     if not quiet:
         events.append_many(uow, day.events)
@@ -97,7 +98,7 @@ def close_range(
     """
     check_dates(first, last, ws.today())
     totals: Counter[str] = Counter()
-    notices = RenderedNotices(ws) if config.render_notices else None
+    notices = RenderedNotices(ws, config.processes_for_notices()) if config.render_notices else None
 
     def close(d: date) -> tuple[Counter[str], bool]:
         return run_in_transaction(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -43,6 +44,20 @@ class CobConfig(BaseModel):
         default=True,
         description="render each notice through the documents module and keep it as issued",
     )
+    notice_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="worker processes rendering a chunk's notices while the sweep goes on"
+        " (none: one less than the machine's cores; 0: in the sweep's own process)",
+    )
+
+    def processes_for_notices(self) -> int:
+        """How many worker processes render notices (`notice_processes`, else one less than
+        the machine's cores)."""
+        if self.notice_processes is not None:
+            return self.notice_processes
+        return max((os.cpu_count() or 1) - 1, 0)
 
     @field_validator("steps")
     @classmethod

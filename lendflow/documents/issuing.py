@@ -122,7 +122,43 @@ def store(
     as_of: date,
 ) -> dict[str, Any]:
     """Keep a loan's document as issued, sealed, with its SHA-256 (of the clear bytes)."""
-    packed = base64.b64encode(zlib.compress(document.content, 9)).decode("ascii")
+    return keep_packed(ws, uow, loan, pack(document), actor.name, as_of)
+
+
+@dataclass(frozen=True)
+class PackedDocument:
+    """A rendered document compressed for keeping, with the SHA-256 and size of its clear
+    bytes: what a worker process that renders hands back (it never holds the key)."""
+
+    kind: str
+    locale: str
+    media_type: str
+    sha256: str
+    size: int
+    packed: str  # base64 of the zlib-compressed bytes
+
+
+def pack(document: RenderedDocument) -> PackedDocument:
+    return PackedDocument(
+        document.kind,
+        document.locale,
+        document.media_type,
+        document.sha256,
+        len(document.content),
+        base64.b64encode(zlib.compress(document.content, 9)).decode("ascii"),
+    )
+
+
+def keep_packed(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    document: PackedDocument,
+    actor: str,
+    as_of: date,
+) -> dict[str, Any]:
+    """Seal a packed document under the workspace key, bound to its loan, kind and date,
+    and keep it."""
     values = {
         "loan_id": loan["id"],
         "product_code": loan["product_code"],
@@ -130,12 +166,12 @@ def store(
         "locale": document.locale,
         "media_type": document.media_type,
         "sha256": document.sha256,
-        "size": len(document.content),
+        "size": document.size,
         "content_enc": ws.cipher.encrypt(
-            packed, _SEALED_FIELD, document_row(loan["id"], document.kind, as_of)
+            document.packed, _SEALED_FIELD, document_row(loan["id"], document.kind, as_of)
         ),
         "business_date": as_of,
-        "actor": actor.name,
+        "actor": actor,
     }
     document_id = document_store.keep(uow, values)
     return {

@@ -296,10 +296,11 @@ _TO_INCOME = loans.c.non_accrual_since.is_(None)
 ACCRUAL_DUE = select(func.coalesce(func.sum(EARNED_TODAY - loans.c.interest_accrued), 0)).where(
     _IN_RANGE, _LIVE_OPEN, _ACCRUES, _TO_INCOME
 )
-# ... and, loan by loan, of the few in non-accrual (their accrual goes to suspense).
-ACCRUAL_SUSPENDED = select(
-    loans.c.id, loans.c.version, EARNED_TODAY - loans.c.interest_accrued
-).where(_IN_RANGE, _LIVE_OPEN, _ACCRUES, loans.c.non_accrual_since.is_not(None))
+# ... and, loan by loan, of the few in non-accrual (their accrual goes to suspense): the
+# day's amount, then the loan's columns as `LOANS_TO_CHARGE` reads them.
+ACCRUAL_SUSPENDED = select(EARNED_TODAY - loans.c.interest_accrued, *_CHARGED_LOAN_COLUMNS).where(
+    _IN_RANGE, _LIVE_OPEN, _ACCRUES, loans.c.non_accrual_since.is_not(None)
+)
 # What the written-off loans still hold: interest paid ahead (it stands against the
 # accrual) and the upfront fee not yet earned, by loan.
 UNEARNED = (

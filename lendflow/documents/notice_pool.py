@@ -1,0 +1,143 @@
+"""Overdue notices rendered in worker processes while close of business goes on.
+
+A night with many borrowers at a notice milestone spends most of its time in Jinja:
+each notice is a whole HTML document, checked for the contents its kind requires.
+The sweep builds each notice's view inside its own transaction (so the notice shows
+the loan exactly as that night's steps left it), hands the views to worker
+processes, and goes on closing the day; it collects the rendered documents just
+before it commits, and keeps them in that same transaction. The bytes are the ones
+the sweep's own process would render: the same function runs on the same view.
+
+Workers render and compress only: sealing under the workspace key stays in the
+sweep's process, so no worker ever holds the key. They are started once per
+process (spawned, never forked: the sweep may run beside Prefect's threads) and
+reused for every chunk and date.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+import types
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lendflow.documents.issuing import PackedDocument, RenderedDocument, pack
+from lendflow.domain.errors import LendflowError
+
+if TYPE_CHECKING:
+    from lendflow.rendering.views import OverdueNoticeView
+
+KIND = "overdue-notice"
+FORMAT = "html"
+BATCH = 32
+"""Views per task sent to a worker: enough to make a task's round trip worth it, few
+enough that both workers of a small night get some."""
+
+Rendered = PackedDocument | str
+"""A packed notice, or why it could not be rendered (one line)."""
+
+
+def render_notice(view: OverdueNoticeView, locale: str, templates: Path | None) -> Rendered:
+    """One notice rendered and packed, or the one-line reason it cannot be."""
+    from lendflow.rendering import render_overdue_notice
+    from lendflow.rendering.rendering import MEDIA_TYPES
+
+    try:
+        content = render_overdue_notice(view, locale, FORMAT, templates=templates)
+    except LendflowError as refused:
+        return str(refused)
+    return pack(RenderedDocument(KIND, locale, FORMAT, MEDIA_TYPES[FORMAT], content))
+
+
+def render_notices(
+    views: list[OverdueNoticeView], locale: str, templates: Path | None
+) -> list[Rendered]:
+    """A worker's task: a batch of notices, in order."""
+    return [render_notice(view, locale, templates) for view in views]
+
+
+class NoticePool:
+    """The worker processes of this process, started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._size = 0
+
+    def executor(self, processes: int) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._size != processes:
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = _started(processes)
+                self._size = processes
+            return self._executor
+
+    def forget(self, wait: bool = False) -> None:
+        """Drop the pool (one whose worker died: killed, out of memory); the next use starts
+        anew. `wait`: until its workers have ended."""
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=wait, cancel_futures=True)
+            self._executor = None
+
+    def submit(
+        self, processes: int, views: list[OverdueNoticeView], locale: str, templates: Path | None
+    ) -> PendingNotices:
+        executor = self.executor(processes)
+        batches = [views[at : at + BATCH] for at in range(0, len(views), BATCH)]
+        try:
+            futures = [executor.submit(render_notices, b, locale, templates) for b in batches]
+        except BrokenProcessPool:
+            self.forget()
+            raise
+        return PendingNotices(self, futures)
+
+
+class PendingNotices:
+    """Notices sent to the workers; `results` waits for them, in the order sent."""
+
+    def __init__(self, pool: NoticePool, futures: list[Future[list[Rendered]]]) -> None:
+        self._pool, self._futures = pool, futures
+
+    def results(self) -> list[Rendered]:
+        found: list[Rendered] = []
+        try:
+            for future in self._futures:
+                found += future.result()
+        except BrokenProcessPool:
+            # the chunk's transaction fails and is retried, with a new pool
+            self._pool.forget()
+            raise
+        return found
+
+
+def _ready() -> None:
+    """A worker's first task: nothing; sending it starts the worker."""
+
+
+def _started(processes: int) -> ProcessPoolExecutor:
+    """A pool with its workers running, started without the process's main script.
+
+    A spawned worker normally imports the parent's `__main__` again; a script that runs
+    close of business without an `if __name__ == "__main__":` guard would then run once
+    more in every worker. The workers need only lendflow, so they are started while a
+    blank module stands in for `__main__` (each `submit` on a pool without an idle
+    worker starts one: one task each starts them all).
+    """
+    executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for _ in range(processes):
+            executor.submit(_ready)
+    finally:
+        sys.modules["__main__"] = main
+    return executor
+
+
+POOL = NoticePool()

@@ -1,0 +1,93 @@
+"""Overdue notices rendered by worker processes are the notices the sweep would render.
+
+Three loans of 10,000.00 over 3 months miss their first instalment (due 12 Feb);
+on 13 Feb each borrower is one day late and gets the first reminder. With the
+threshold lowered, the night sends them to a worker process; each kept document
+must be the very bytes rendered in the sweep's own process from the same loan on
+the same day, and decode under the key to its recorded SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lendflow.close_of_business import notices as notice_rendering
+from lendflow.close_of_business import sweep as cob
+from lendflow.config.cob import load_cob_config
+from lendflow.documents import issuing as documents
+from lendflow.loans import applications, disbursement
+from lendflow.rendering import render_overdue_notice
+from lendflow.store import loans as loan_store
+from lendflow.store.tables import notices
+from lendflow.store.uow import run_in_transaction
+
+DAY = timedelta(days=1)
+
+
+def open_loan(ws, ops, risk, applicant) -> int:  # type: ignore[no-untyped-def]
+    loan = applications.apply(ws, ops, applicant(amount="10000", term=3), date(2026, 1, 10))
+    applications.start_review(ws, ops, loan.id, date(2026, 1, 10))
+    applications.approve(ws, risk, loan.id, date(2026, 1, 11))
+    disbursement.disburse(ws, ops, loan.id, date(2026, 1, 12))
+    return loan.id
+
+
+def rendered_here(ws, loan_id: int, on: date) -> str:  # type: ignore[no-untyped-def]
+    """The notice's SHA-256 as the sweep's own process renders it."""
+
+    def use_case(uow):  # type: ignore[no-untyped-def]
+        loan = loan_store.get(uow, loan_id)
+        view = documents.overdue_notice_view(ws, uow, loan, on, locale=ws.settings.locale)
+        return render_overdue_notice(view, ws.settings.locale, templates=ws.settings.templates)
+
+    return hashlib.sha256(run_in_transaction(ws.engine, use_case)).hexdigest()
+
+
+@pytest.mark.parametrize("processes", [1, 0], ids=["worker-processes", "in-process"])
+def test_notices_rendered_by_workers_are_the_ones_rendered_in_process(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, monkeypatch, processes
+) -> None:
+    monkeypatch.setattr(notice_rendering, "POOL_FROM", 2)
+    config = load_cob_config().model_copy(update={"notice_processes": processes})
+    loan_ids = [open_loan(ws, ops, risk, applicant) for _ in range(3)]
+    counts = cob.close_range(ws, 1, 10_000, date(2026, 2, 12), date(2026, 2, 13), "cob", config)
+    assert counts.notices == 3 and counts.notices_not_rendered == 0
+    with ws.engine.connect() as c:
+        recorded = dict(c.execute(select(notices.c.loan_id, notices.c.document_sha256)).all())
+    assert sorted(recorded) == loan_ids
+    for loan_id in loan_ids:
+        expected = rendered_here(ws, loan_id, date(2026, 2, 13))
+        assert recorded[loan_id] == expected
+        (kept,) = [d for d in documents.list_documents(ws, risk, loan_id)
+                   if d.kind == "overdue-notice"]  # fmt: skip
+        _, content = documents.stored_content(ws, risk, kept.id)
+        assert hashlib.sha256(content).hexdigest() == expected
+        assert f"LF-N-{loan_id:08d}-20260213" in content.decode("utf-8")
+
+
+def test_a_notice_whose_view_cannot_be_built_is_recorded_unrendered(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, monkeypatch
+) -> None:
+    """One bad record never stops the night: the notice is recorded and counted without a
+    document, the others are rendered by the workers as usual."""
+    monkeypatch.setattr(notice_rendering, "POOL_FROM", 2)
+    real = documents.overdue_notice_view
+    loan_ids = [open_loan(ws, ops, risk, applicant) for _ in range(3)]
+
+    def refuse_the_first(ws_, uow, loan, on, **kwargs):  # type: ignore[no-untyped-def]
+        if loan["id"] == loan_ids[0]:
+            raise documents.Refused(f"loan {loan['id']} cannot be shown")
+        return real(ws_, uow, loan, on, **kwargs)
+
+    monkeypatch.setattr(documents, "overdue_notice_view", refuse_the_first)
+    config = load_cob_config().model_copy(update={"notice_processes": 1})
+    counts = cob.close_range(ws, 1, 10_000, date(2026, 2, 12), date(2026, 2, 13), "cob", config)
+    assert counts.notices == 3 and counts.notices_not_rendered == 1
+    with ws.engine.connect() as c:
+        recorded = dict(c.execute(select(notices.c.loan_id, notices.c.document_sha256)).all())
+    assert recorded[loan_ids[0]] is None
+    assert all(recorded[loan_id] for loan_id in loan_ids[1:])
