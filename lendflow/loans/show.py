@@ -19,10 +19,9 @@ def show(ws: Workspace, actor: Actor, loan_id: int, as_of: date) -> LoanDetail:
     actor.require(Permission.READ, "read loans")
     reader = ws.reader()
     try:
-        loan = reader.loan(loan_id)
-        rows = reader.instalments(loan_id) if loan["state"] in DISBURSED else []
-        customer_row = reader.customer(loan["customer_id"])
-        decisions = reader.decisions(loan_id)
+        loan, rows, customer_row, decisions = reader.loan_view(loan_id)
+        if loan["state"] not in DISBURSED:
+            rows = []
     finally:
         reader.close()
     return present_loan(

@@ -46,6 +46,32 @@ DATE_COLUMNS = frozenset(
 )  # fmt: skip
 
 
+def _json_rows(table: str, columns: tuple[str, ...], order: str) -> str:
+    """A subquery giving the loan's rows of `table` as one JSON array, in `order`."""
+    picked = ", ".join(f"x.{c}" for c in columns)
+    return (
+        f"(SELECT json_agg(r ORDER BY r.{order}) FROM (SELECT {picked} FROM {table} x"
+        f" WHERE x.loan_id = l.id) r)"
+    )
+
+
+_LOAN_VIEW_SQL = (
+    f"SELECT {', '.join(f'l.{c}' for c in LOAN_COLUMNS)},"
+    f" {', '.join(f'c.{c}' for c in CUSTOMER_COLUMNS)},"
+    f" {_json_rows('instalments', INSTALMENT_COLUMNS, 'n')},"
+    f" {_json_rows('credit_decisions', DECISION_COLUMNS, 'id')}"
+    " FROM loans l LEFT JOIN customers c ON c.id = l.customer_id WHERE l.id = %s"
+)
+
+
+def _typed(record: dict[str, Any]) -> dict[str, Any]:
+    """A row read back from JSON: its dates as dates again (JSON has only text for them)."""
+    for name in DATE_COLUMNS.intersection(record):
+        if isinstance(record[name], str):
+            record[name] = date.fromisoformat(record[name])
+    return record
+
+
 class Reader:
     """One read-only connection to the workspace's database.
 
@@ -134,6 +160,37 @@ class Reader:
         """The loan's credit decisions in the order they were made (JSON fields as text)."""
         rows = self._dicts("credit_decisions", DECISION_COLUMNS, "loan_id = ?", (loan_id,))
         return sorted(rows, key=lambda r: r["id"])
+
+    def loan_view(
+        self, loan_id: int
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+        """The loan, its instalments, its borrower's row and its credit decisions: what
+        `loan show` presents.
+
+        On PostgreSQL in one statement (the instalments and decisions as JSON arrays of
+        their rows, every column an integer, text, date or flag, so none passes through
+        a float): the API serves this on every loan read, and each round trip costs the
+        server and the database more than the read itself. On SQLite, in the same
+        process, four plain reads cost less than building and parsing the JSON."""
+        if self._sqlite:
+            loan = self.loan(loan_id)
+            customer = self.customer(loan["customer_id"])
+            return loan, self.instalments(loan_id), customer, self.decisions(loan_id)
+        found = self._rows(_LOAN_VIEW_SQL, (loan_id,))
+        if not found:
+            raise NotFound(f"loan {loan_id} does not exist")
+        row = found[0]
+        width = len(LOAN_COLUMNS)
+        loan = dict(zip(LOAN_COLUMNS, row[:width], strict=True))
+        if row[width] is None:
+            raise NotFound(f"customer {loan['customer_id']} does not exist")
+        customer = dict(
+            zip(CUSTOMER_COLUMNS, row[width : width + len(CUSTOMER_COLUMNS)], strict=True)
+        )
+        instalments, decisions = (
+            [_typed(record) for record in (found_json or [])] for found_json in row[-2:]
+        )
+        return loan, instalments, customer, decisions
 
     def key_fingerprint(self) -> str | None:
         """The fingerprint of the key that sealed this database (see store.keys)."""
