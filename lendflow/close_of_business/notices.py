@@ -44,20 +44,23 @@ class NoticeBatch:
     def finish(self, uow: UnitOfWork) -> list[str | None]:
         """Each notice's document SHA-256 in the order started; None where it could not
         be rendered (it is still recorded and counted: one bad record never stops a night)."""
-        from lendflow.documents.issuing import keep_packed
+        from lendflow.documents.issuing import sealed_row
         from lendflow.documents.notice_pool import PackedDocument
+        from lendflow.store import documents as document_store
 
         ws = self.notices.ws
         rendered = self.pending.results() if self.pending is not None else self.rendered or []
         found = iter(rendered)
         shas: list[str | None] = []
+        kept: list[dict[str, Any]] = []
         for loan in self.loans:
             document = next(found) if loan is not None else None
             if loan is None or not isinstance(document, PackedDocument):
                 shas.append(None)
                 continue
-            kept = keep_packed(ws, uow, loan, document, SYSTEM.name, self.on)
-            shas.append(str(kept["sha256"]))
+            kept.append(sealed_row(ws, loan, document, SYSTEM.name, self.on))
+            shas.append(document.sha256)
+        document_store.keep_many(uow, kept)
         return shas
 
 
@@ -70,6 +73,14 @@ class RenderedNotices:
     def __init__(self, ws: Workspace, processes: int = 0) -> None:
         self.ws = ws
         self.processes = processes
+
+    def warm(self) -> None:
+        """Start the worker processes now, before a large range's first notices: their
+        start-up (Python, Jinja, the templates) then overlaps the sweep's first steps."""
+        from lendflow.documents.notice_pool import POOL
+
+        if self.processes:
+            POOL.executor(self.processes)
 
     def start(self, uow: UnitOfWork, loan_ids: list[int], on: date) -> NoticeBatch:
         """Build each notice's view now, in the chunk's transaction, and set it rendering."""

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from lendflow.workspace.context import Workspace
 
 DAY = timedelta(days=1)
+WARM_FROM = 10_000
+"""Ranges of this many loan ids or more start the notice workers before their first date
+(a smaller range seldom has a night's notices enough to send them to the workers)."""
 __all__ = [
     "STEPS",
     "check_dates",
@@ -99,6 +102,8 @@ def close_range(
     check_dates(first, last, ws.today())
     totals: Counter[str] = Counter()
     notices = RenderedNotices(ws, config.processes_for_notices()) if config.render_notices else None
+    if notices is not None and hi - lo + 1 >= WARM_FROM:
+        notices.warm()
 
     def close(d: date) -> tuple[Counter[str], bool]:
         return run_in_transaction(

@@ -159,7 +159,25 @@ def keep_packed(
 ) -> dict[str, Any]:
     """Seal a packed document under the workspace key, bound to its loan, kind and date,
     and keep it."""
-    values = {
+    values = sealed_row(ws, loan, document, actor, as_of)
+    document_id = document_store.keep(uow, values)
+    return {
+        "document_id": document_id,
+        "sha256": document.sha256,
+        "media_type": document.media_type,
+    }
+
+
+def sealed_row(
+    ws: Workspace,
+    loan: Mapping[str, Any],
+    document: PackedDocument,
+    actor: str,
+    as_of: date,
+) -> dict[str, Any]:
+    """The `documents` row of a packed document, sealed under the workspace key and bound
+    to its loan, kind and date."""
+    return {
         "loan_id": loan["id"],
         "product_code": loan["product_code"],
         "kind": document.kind,
@@ -172,12 +190,6 @@ def keep_packed(
         ),
         "business_date": as_of,
         "actor": actor,
-    }
-    document_id = document_store.keep(uow, values)
-    return {
-        "document_id": document_id,
-        "sha256": document.sha256,
-        "media_type": document.media_type,
     }
 
 

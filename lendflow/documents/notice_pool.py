@@ -117,7 +117,9 @@ class PendingNotices:
 
 
 def _ready() -> None:
-    """A worker's first task: nothing; sending it starts the worker."""
+    """A worker's first task: load what rendering needs, so the first notices wait for
+    nothing but their own rendering (sending it also starts the worker)."""
+    from lendflow.rendering import rendering  # noqa: F401 - Jinja and the template loader
 
 
 def _started(processes: int) -> ProcessPoolExecutor:

@@ -21,6 +21,14 @@ def keep(uow: UnitOfWork, values: Mapping[str, Any]) -> int:
     return int(driver.scalar(uow, _KEEP, values))
 
 
+_KEEP_MANY = insert(DOCUMENTS)
+
+
+def keep_many(uow: UnitOfWork, rows: list[Mapping[str, Any]]) -> None:
+    """Insert many documents in one driver call (a night's overdue notices)."""
+    driver.execute_many(uow, _KEEP_MANY, rows)
+
+
 def get(uow: UnitOfWork, document_id: int) -> dict[str, Any] | None:
     row = (
         uow.connection.execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id))
