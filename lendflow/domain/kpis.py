@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from lendflow.domain.calendar import add_months
-from lendflow.domain.classification import UpgradeRule, class_on
+from lendflow.domain.classification import Restructure, UpgradeRule, class_on, rank
 from lendflow.domain.delinquency import bucket_for, classification_for, effective_dpd
 
 RATIO = Decimal("0.0001")
@@ -47,6 +47,7 @@ class LoanRecord:
     principal: int
     instalments: tuple[tuple[date, date | None], ...] = ()
     written_off_on: date | None = None
+    restructured_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +96,14 @@ def standing(
     buckets: Sequence[tuple[str, int | None]],
     classes: Sequence[tuple[str, int]],
     upgrade: UpgradeRule | None = None,
+    restructure: Restructure | None = None,
 ) -> Standing | None:
     """The loan's standing on `on`; None before disbursement. Closed and written-off
     loans stand in buckets of their own. With the `upgrade` rule, a loan that was ever
     non-performing keeps the class close of business held it at until the evidence was
-    in (`domain.classification`), so the non-performing ratio is not understated."""
+    in (`domain.classification`), so the non-performing ratio is not understated; a
+    restructured loan stands no better than its floor (`restructure`, from the day it
+    was restructured until its observation period ends), as close of business holds it."""
     if loan.disbursed_on is None or loan.disbursed_on > on:
         return None
     if loan.written_off_on is not None and loan.written_off_on <= on:
@@ -113,6 +117,10 @@ def standing(
         first = first_day_beyond(loan.instalments, max(held_from, grace_days + 1) - 1)
         if first is not None and first <= on:
             klass = class_on(on, loan.instalments, grace_days, classes, upgrade, None, first)
+    if restructure is not None and loan.restructured_on is not None:
+        observed = loan.restructured_on <= on < restructure.until
+        if observed and rank(classes, klass) < rank(classes, restructure.floor):
+            klass = restructure.floor
     return Standing(outstanding, dpd, bucket_for(dpd, buckets), klass)
 
 

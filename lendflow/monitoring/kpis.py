@@ -68,6 +68,7 @@ class Book:
                 [(b.name, b.max_dpd) for b in rules.buckets],
                 rules.levels,
                 rules.upgrade.rule(),
+                rules.upgrade.restructure(record.restructured_on),
             )
             if found is not None:
                 out[record.loan_id] = found
@@ -111,6 +112,7 @@ def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, Pr
             principal=r["principal"],
             instalments=tuple(sorted(schedule.get(r["id"], ()))),
             written_off_on=written_off.get(r["id"]),
+            restructured_on=r["restructured_on"],
         )
         for r in loan_rows
     ]

@@ -39,6 +39,7 @@ from lendflow.loans import (
     repayments,
     reversals,
 )
+from lendflow.monitoring.kpis import product_kpis
 from lendflow.store.tables import (
     documents,
     events,
@@ -312,6 +313,12 @@ def test_a_restructure_lends_the_payoff_again_on_a_new_schedule(  # type: ignore
         0,
         "special_mention",
     )
+    # the portfolio indicators hold it there too, though its new schedule is not yet due
+    shown = product_kpis(ws, ops, "cash-easy", date(2026, 3, 25))
+    assert shown.kpis.classes == {"special_mention": 1}
+    assert product_kpis(ws, ops, "cash-easy", date(2026, 3, 20)).kpis.classes == {
+        "special_mention": 1  # before: 37 days late on its first instalment
+    }
     assert after["principal_outstanding"] == principal
     assert (after["interest_receivable"], after["fee_receivable"], after["penalty_receivable"]) == (
         0,

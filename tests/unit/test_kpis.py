@@ -8,6 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lendflow.domain.classification import Restructure
 from lendflow.domain.kpis import (
     LoanRecord,
     dpd_on,
@@ -129,3 +130,31 @@ def test_a_loan_beyond_30_days_on_a_date_has_passed_its_first_such_day(
     first = first_day_beyond(dues, 30)
     if dpd_on(on, dues, 0) > 30:
         assert first is not None and first <= on
+
+
+def test_a_restructured_loan_stands_at_its_floor_through_its_observation_period() -> None:
+    """Restructured on 21 March with a special-mention floor for twelve months and paid
+    on time since: the indicators hold it at special mention from that day until 21
+    March next year, as close of business does, and not before the restructure."""
+    record = loan(
+        7,
+        [(date(2026, 4, 21), date(2026, 4, 21)), (date(2026, 5, 21), date(2026, 5, 20))],
+        restructured_on=date(2026, 3, 21),
+    )
+    floor = Restructure(until=date(2027, 3, 21), floor="special_mention")
+
+    def klass(on: date, restructure: Restructure | None = floor) -> str:
+        found = standing(record, on, 900_000, 3, BUCKETS, CLASSES, None, restructure)
+        assert found is not None
+        return found.classification
+
+    assert klass(date(2026, 3, 20)) == "normal"  # before the restructure
+    assert klass(date(2026, 3, 21)) == "special_mention"
+    assert klass(date(2026, 6, 30)) == "special_mention"
+    assert klass(date(2027, 3, 20)) == "special_mention"
+    assert klass(date(2027, 3, 21)) == "normal"  # the observation period is over
+    assert klass(date(2026, 6, 30), None) == "normal"  # the product sets no floor
+    # a floor never lifts a worse class: 100 days late is substandard whatever the floor
+    late = loan(8, [(date(2026, 3, 22), None)], restructured_on=date(2026, 3, 1))
+    found = standing(late, ON, 300_000, 3, BUCKETS, CLASSES, None, floor)
+    assert found is not None and found.classification == "substandard"
