@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from lendflow.close_of_business.day import Day, NoticeIssuer
@@ -137,11 +138,18 @@ def close_loan_days(
     again (one already issued for a milestone is never issued twice). `quiet` only
     rebuilds the rows, for days whose entries and events stand.
     """
-    config = load_cob_config()
+    config = _packaged_config()
     d = first
     while d <= last:
         _close_day(uow, loan_id, loan_id, d, actor, config, ws.policy, ws.calendar, quiet=quiet)
         d += DAY
+
+
+@cache
+def _packaged_config() -> CobConfig:
+    """The packaged `cob.yaml`, read once per process: reprocessing a loan closes its days
+    again one loan at a time, and reading the file each time cost more than a day."""
+    return load_cob_config()
 
 
 def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:

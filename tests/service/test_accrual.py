@@ -200,7 +200,7 @@ def test_a_thousand_loans_for_a_year_with_backdated_repayments_accrue_each_day_o
     back to their value dates; many loans fall behind, some far enough to stop accruing
     to income (substandard), none far enough to be written off."""
     simulate(
-        ws, ops, risk, auditor, applicant, random.Random(2026), loans=1_000, days=365, per_night=2
+        ws, ops, risk, auditor, applicant, random.Random(2026), loans=1_000, days=365, per_night=1
     )
 
 
