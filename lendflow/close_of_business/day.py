@@ -57,6 +57,7 @@ class LoanDay:
     classification: str = ""
     held_since: date | None = None  # as read
     restructured_on: date | None = None
+    overdue_principal_days: int = 0  # as read: fen-days of principal past due so far
     judged: bool = False  # read in full and judged by the delinquency step
     spec: ProductSpec | None = None
     items: list[Item] = field(default_factory=list)
@@ -133,6 +134,12 @@ class LoanDay:
     def charged(self) -> bool:
         return bool(self.add_interest or self.add_fee or self.add_penalty)
 
+    @property
+    def overdue_principal(self) -> int:
+        """The principal past due at today's close: that of the instalments in arrears, as
+        the delinquency step leaves them (one in its holiday grace is not)."""
+        return sum(item[3] for item in self.items)
+
     def read_in_full(self, row: tuple[Any, ...]) -> None:
         """Take the columns of `cob_queries.LOAN_COLUMNS` (same version, same balances)."""
         (
@@ -150,6 +157,7 @@ class LoanDay:
             self.penalty,
             held_since,
             restructured_on,
+            self.overdue_principal_days,
             *accrual,
         ) = row
         self.read_accrual(tuple(accrual))
@@ -294,7 +302,8 @@ class Day:
         now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():
-            if not (loan.moved or loan.charged or loan.accrual_changed):
+            overdue = loan.overdue_principal if loan.live else 0
+            if not (loan.moved or loan.charged or loan.accrual_changed or overdue):
                 continue
             row: dict[str, Any] = {
                 "b_id": loan.id,
@@ -319,6 +328,9 @@ class Day:
                     interest_suspended=loan.interest_suspended + loan.add_interest_suspended,
                     penalty_suspended=loan.penalty_suspended + loan.add_penalty_suspended,
                 )
+            if overdue:
+                # the cap's stricter base, where the delinquency step found the arrears
+                row["overdue_principal_days"] = loan.overdue_principal_days + overdue
             if loan.new_terms is not None:
                 row.update(loan.new_terms, interest_accrued=loan.accrued_after(self.d))
             if loan.accrual_cleared:

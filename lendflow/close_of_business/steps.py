@@ -572,17 +572,23 @@ def penalty(day: Day) -> None:
 def _hold_to_charges_cap(day: Day, accrued: dict[int, list[tuple[int, int]]]) -> None:
     """Cut each loan's penalty for the day to what the all-in charges cap leaves.
 
-    The cap allows its rate on the principal outstanding at each close of business
-    since payout (today's included); everything charged so far, today's interest and
-    fees fallen due included, comes off it first, and penalty takes only the rest. A
-    cut is taken from the latest instalments first, so the oldest arrears keep theirs.
+    The cap allows its rate on its base at each close of business since payout (today's
+    included): the principal outstanding, or on the stricter base the principal past
+    due. What it weighs of the charges so far (everything, today's interest and fees
+    fallen due included; or only the penalty) comes off it first, and penalty takes only
+    the rest. A cut is taken from the latest instalments first, so the oldest arrears
+    keep theirs.
     """
     cap = day.policy.charges_cap
-    for loan_id, principal_days, charged in q.fetch_by_ids(
+    for loan_id, principal_days, penalty, contract in q.fetch_by_ids(
         day.uow, q.CHARGES_SO_FAR, sorted(accrued), {}
     ):
         found = accrued[loan_id]
-        room = cap.allowed(principal_days + day.loans[loan_id].principal) - int(charged)
+        loan = day.loans[loan_id]
+        base = cap.base_days(
+            principal_days + loan.principal, loan.overdue_principal_days + loan.overdue_principal
+        )
+        room = cap.allowed(base) - cap.weighed(int(penalty), int(contract))
         cut = sum(amount for _, amount in found) - max(room, 0)
         if cut <= 0:
             continue

@@ -177,6 +177,7 @@ LOAN_COLUMNS = (
     loans.c.penalty_receivable,
     loans.c.held_since,
     loans.c.restructured_on,
+    loans.c.overdue_principal_days,
     *ACCRUAL_COLUMNS,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
@@ -213,15 +214,15 @@ ADD_PENALTY = (
     .values(penalty=instalments.c.penalty + bindparam("b_amount"))
 )
 # What the all-in charges cap weighs for loans about to accrue penalty: fen-days of
-# principal through the day before, and everything charged so far (interest and fees
-# fallen due, net of waivers, an upfront fee included, and all penalty accrued).
+# principal through the day before, all penalty accrued, and the contract charges so far
+# (interest and fees fallen due, net of waivers, an upfront fee included).
 CHARGES_SO_FAR = (
     select(
         loans.c.id,
         loans.c.principal_days,
+        func.sum(instalments.c.penalty),
         func.sum(
-            instalments.c.penalty
-            + case(
+            case(
                 (
                     _RECOGNISED,
                     instalments.c.interest

@@ -190,6 +190,11 @@ class Loan(StoredTable, table=True):
     )
     """Fen-days of principal outstanding, one day's balance added at each close of
     business: the base the all-in charges cap accrues on (`policy.ChargesCap`)."""
+    overdue_principal_days: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    """Fen-days of principal past due, the day's added at each close of business that
+    finds any: the cap's stricter base (`ChargesCap.base: overdue_principal`)."""
     dpd: int = 0
     held_since: date | None = None
     """A non-performing loan whose arrears were paid on this date keeps its class until
