@@ -58,6 +58,7 @@ class LoanDay:
     held_since: date | None = None  # as read
     restructured_on: date | None = None
     overdue_principal_days: int = 0  # as read: fen-days of principal past due so far
+    own_classification: str | None = None  # as read: its own class, if the rule's is worse
     judged: bool = False  # read in full and judged by the delinquency step
     spec: ProductSpec | None = None
     items: list[Item] = field(default_factory=list)
@@ -67,7 +68,9 @@ class LoanDay:
     new_bucket: str = ""
     new_classification: str = ""
     new_held_since: date | None = None
+    new_own_classification: str | None = None  # its own class, when the borrower's is worse
     reason: str = ""  # why the class is what it is today
+    trigger: str | None = None  # the day's move through the loan machine, if any
     moved: bool = False  # status, days past due, bucket or class changed
     written_off: bool = False  # moved to written_off with balances to take off the books
     add_interest: int = 0
@@ -158,13 +161,20 @@ class LoanDay:
             held_since,
             restructured_on,
             self.overdue_principal_days,
+            self.own_classification,
             *accrual,
         ) = row
         self.read_accrual(tuple(accrual))
         self.held_since = q.as_date(held_since) if held_since is not None else None
         self.restructured_on = q.as_date(restructured_on) if restructured_on is not None else None
         self.new_state = self.state
+        self.new_own_classification = self.own_classification
         self.judged = True
+
+    @property
+    def evidence_class(self) -> str:
+        """The class its own evidence gave it, as read (a borrower's worse one aside)."""
+        return self.own_classification or self.classification
 
 
 class NoticeIssuer(Protocol):
@@ -318,6 +328,7 @@ class Day:
                     dpd=loan.new_dpd,
                     bucket=loan.new_bucket,
                     classification=loan.new_classification,
+                    own_classification=loan.new_own_classification,
                     held_since=loan.new_held_since,
                     version=loan.version + 1,
                     updated_at=now,

@@ -224,6 +224,18 @@ class NonAccrual(Strict):
     hold: Literal["suspense"] = "suspense"
 
 
+class Classification(Strict):
+    """Lender-wide rules of the five-category class, beyond each product's own ladder.
+
+    `borrower_worst_class`: every live loan of a borrower takes the worst class among that
+    borrower's live loans, never a better one than its own evidence gives; close of
+    business applies it each night. Off by default: the 2023 classification rules class
+    a non-retail debtor's exposures together, and a lender may choose to do so for its
+    retail borrowers too."""
+
+    borrower_worst_class: bool = False
+
+
 class Provisions(Strict):
     """Loan-loss provisions (贷款损失准备): percent of principal by five-category class, and
     an optional general percent on every live loan's principal. Close of business provides
@@ -265,6 +277,7 @@ class Policy(Strict):
     exclusions: Exclusions = Field(default_factory=Exclusions)
     concentration: Concentration = Field(default_factory=Concentration)
     non_accrual: NonAccrual = Field(default_factory=NonAccrual)
+    classification: Classification = Field(default_factory=Classification)
     max_overpayment: Fen = Field(
         default=1_000_000,
         description="most a repayment may pay beyond settling the loan, kept as the borrower's"

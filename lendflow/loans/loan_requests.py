@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain import loan_actions
 from lendflow.domain.business_date import check_horizon
-from lendflow.domain.classification import grade
+from lendflow.domain.classification import grade, rank, with_borrower_class
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import Loan
@@ -337,10 +337,14 @@ def _restructured_class(spec: ProductSpec, row: dict[str, Any], as_of: date) -> 
     rules = spec.delinquency
     floor = rules.upgrade.restructure(as_of)
     assert floor is not None
+    own = row.get("own_classification")
     graded = grade(
-        rules.levels, rules.upgrade.rule(), row["classification"], 0, None, as_of, [], floor
+        rules.levels, rules.upgrade.rule(), own or row["classification"], 0, None, as_of, [], floor
     )
-    return {"classification": graded.code, "held_since": graded.held_since}
+    # a worse class the borrower-level rule gave it stays until close of business
+    lifted = rank(rules.levels, row["classification"]) if own else 0
+    code, kept = with_borrower_class(rules.levels, graded.code, lifted)
+    return {"classification": code, "own_classification": kept, "held_since": graded.held_since}
 
 
 def _new_row(loan_id: int, n: int, item: Any) -> dict[str, Any]:

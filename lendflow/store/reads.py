@@ -22,7 +22,7 @@ LOAN_COLUMNS = (
     "maturity_on", "closed_on", "reason_code", "decision_note", "principal_outstanding",
     "interest_receivable", "fee_receivable", "penalty_receivable", "credit_balance",
     "written_off_amount", "principal_days", "overdue_principal_days", "dpd", "bucket",
-    "classification", "cob_through",
+    "classification", "own_classification", "cob_through",
     "risk_grade", "version", "accelerated_on", "restructured_on", "restructure_count",
     "accrual_start", "accrual_days", "accrual_interest", "accrual_waived", "interest_accrued",
     "accrual_income", "non_accrual_since", "interest_suspended", "penalty_suspended", "held_since",

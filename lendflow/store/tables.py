@@ -201,6 +201,9 @@ class Loan(StoredTable, table=True):
     the evidence is in (`domain.classification`); None when it is not held."""
     bucket: str = _str(16, "M0")
     classification: str = _str(32, "normal")
+    own_classification: str | None = _str(32, None)
+    """The class the loan's own evidence gives, kept while the borrower-level rule
+    (`policy.classification.borrower_worst_class`) gives it a worse one; None otherwise."""
     cob_through: date | None = None
     risk_grade: str | None = _str(8, None)
     version: int = 1
@@ -915,6 +918,21 @@ Index(
     loans.c.id,
     sqlite_where=loans.c.restructured_on.is_not(None),
     postgresql_where=loans.c.restructured_on.is_not(None),
+)
+# Under the borrower-level class rule, close of business reads the borrowers with a loan
+# classed below normal (a covering index of those loans alone) ...
+Index(
+    "ix_loans_classed",
+    loans.c.customer_id,
+    sqlite_where=text("classification <> 'normal'"),
+    postgresql_where=text("classification <> 'normal'"),
+)
+# ... and the few loans the rule gave a worse class than their own evidence.
+Index(
+    "ix_loans_lifted",
+    loans.c.id,
+    sqlite_where=loans.c.own_classification.is_not(None),
+    postgresql_where=loans.c.own_classification.is_not(None),
 )
 # A loan's allowance is the sum of its allowance lines: month-end close of business reads
 # it per id range, a write-off per loan (a covering index of those lines alone).
