@@ -343,7 +343,7 @@ class LoanRequest(StoredTable, table=True):
     payload: str = _text()
     asked_by: str = _str(64)
     asked_on: date
-    status: str = _str(16)  # pending, approved
+    status: str = _str(16)  # pending, approved, declined
     decided_by: str | None = _str(64, None)
     decided_on: date | None = None
     created_at: datetime = _stamp()
