@@ -548,6 +548,30 @@ def approve_request(
     _done(result, json_output, f"loan {result.loan_id} {done} (request {result.id}){owed}")
 
 
+@app.command("decline-request")
+def decline_request(
+    request_id: Annotated[
+        int, typer.Argument(help="Loan request id.", parser=parse_id("request id"))
+    ],
+    reason: ReasonOption,
+    on: OnOption = None,
+    user: AsOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Decline a waiver, acceleration or restructure someone else asked for, saying why;
+    nothing moves, and it can never be approved after."""
+    from lendflow.loans.loan_requests import decline_request as decline
+
+    with acting(user) as (ws, actor):
+        result = decline(ws, actor, request_id, reason, business_date(on))
+    _done(
+        result,
+        json_output,
+        f"request {result.id} ({result.kind} on loan {result.loan_id}) declined:"
+        f" {result.declined_because}",
+    )
+
+
 @app.command("requests")
 def requests(loan_id: LoanId, user: AsOption = None, json_output: JsonOption = False) -> None:
     """The waivers, accelerations and restructures asked on the loan, oldest first."""

@@ -57,6 +57,8 @@ class LoanDay:
     classification: str = ""
     held_since: date | None = None  # as read
     restructured_on: date | None = None
+    overdue_principal_days: int = 0  # as read: fen-days of principal past due so far
+    own_classification: str | None = None  # as read: its own class, if the rule's is worse
     judged: bool = False  # read in full and judged by the delinquency step
     spec: ProductSpec | None = None
     items: list[Item] = field(default_factory=list)
@@ -66,7 +68,9 @@ class LoanDay:
     new_bucket: str = ""
     new_classification: str = ""
     new_held_since: date | None = None
+    new_own_classification: str | None = None  # its own class, when the borrower's is worse
     reason: str = ""  # why the class is what it is today
+    trigger: str | None = None  # the day's move through the loan machine, if any
     moved: bool = False  # status, days past due, bucket or class changed
     written_off: bool = False  # moved to written_off with balances to take off the books
     add_interest: int = 0
@@ -133,6 +137,12 @@ class LoanDay:
     def charged(self) -> bool:
         return bool(self.add_interest or self.add_fee or self.add_penalty)
 
+    @property
+    def overdue_principal(self) -> int:
+        """The principal past due at today's close: that of the instalments in arrears, as
+        the delinquency step leaves them (one in its holiday grace is not)."""
+        return sum(item[3] for item in self.items)
+
     def read_in_full(self, row: tuple[Any, ...]) -> None:
         """Take the columns of `cob_queries.LOAN_COLUMNS` (same version, same balances)."""
         (
@@ -150,13 +160,21 @@ class LoanDay:
             self.penalty,
             held_since,
             restructured_on,
+            self.overdue_principal_days,
+            self.own_classification,
             *accrual,
         ) = row
         self.read_accrual(tuple(accrual))
         self.held_since = q.as_date(held_since) if held_since is not None else None
         self.restructured_on = q.as_date(restructured_on) if restructured_on is not None else None
         self.new_state = self.state
+        self.new_own_classification = self.own_classification
         self.judged = True
+
+    @property
+    def evidence_class(self) -> str:
+        """The class its own evidence gave it, as read (a borrower's worse one aside)."""
+        return self.own_classification or self.classification
 
 
 class NoticeIssuer(Protocol):
@@ -294,7 +312,8 @@ class Day:
         now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():
-            if not (loan.moved or loan.charged or loan.accrual_changed):
+            overdue = loan.overdue_principal if loan.live else 0
+            if not (loan.moved or loan.charged or loan.accrual_changed or overdue):
                 continue
             row: dict[str, Any] = {
                 "b_id": loan.id,
@@ -309,6 +328,7 @@ class Day:
                     dpd=loan.new_dpd,
                     bucket=loan.new_bucket,
                     classification=loan.new_classification,
+                    own_classification=loan.new_own_classification,
                     held_since=loan.new_held_since,
                     version=loan.version + 1,
                     updated_at=now,
@@ -319,6 +339,9 @@ class Day:
                     interest_suspended=loan.interest_suspended + loan.add_interest_suspended,
                     penalty_suspended=loan.penalty_suspended + loan.add_penalty_suspended,
                 )
+            if overdue:
+                # the cap's stricter base, where the delinquency step found the arrears
+                row["overdue_principal_days"] = loan.overdue_principal_days + overdue
             if loan.new_terms is not None:
                 row.update(loan.new_terms, interest_accrued=loan.accrued_after(self.d))
             if loan.accrual_cleared:

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from lendflow.close_of_business.borrowers import borrower_classes
 from lendflow.close_of_business.day import Day, Item, LoanDay, set_checked
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.accrual import NO_TERMS, Terms, reaches_non_accrual
@@ -290,49 +291,67 @@ def delinquency(day: Day) -> None:
         assert loan.spec is not None
         floor = loan.spec.delinquency.upgrade.restructure(loan.restructured_on)
         graded = grade(
-            found.classes, found.upgrade, loan.classification, dpd, since, day.d, seen, floor
+            found.classes, found.upgrade, loan.evidence_class, dpd, since, day.d, seen, floor
         )
         loan.new_classification, loan.new_held_since = graded.code, graded.held_since
-        if (loan.new_state, dpd, loan.new_bucket, loan.new_classification, graded.held_since) == (
-            state,
-            loan.dpd,
-            loan.bucket,
-            loan.classification,
-            loan.held_since,
-        ):
-            continue
-        loan.moved = True
-        reclassified = loan.classification != loan.new_classification
-        because = {"reason": graded.reason} if reclassified else {}
-        if trigger:
-            name, count = MOVES[trigger]
-            day.event(
-                loan.id,
-                loan.customer_id,
-                name,
-                trigger,
-                state,
-                loan.new_state,
-                dpd=dpd,
-                bucket=loan.new_bucket,
-                classification=loan.new_classification,
-                **because,
-            )
-            day.counts[count] += 1
-            if trigger == "write_off":
-                write_offs.append(loan)
-        elif reclassified:
-            day.event(
-                loan.id,
-                loan.customer_id,
-                "LoanReclassified",
-                dpd=dpd,
-                classification=loan.new_classification,
-                previous=loan.classification,
-                **because,
-            )
-            day.counts["reclassified"] += 1
+        loan.new_own_classification, loan.reason, loan.trigger = None, graded.reason, trigger
+    borrower_classes(day)
+    for loan in day.judged():
+        if _record_judgement(day, loan) and loan.trigger == "write_off":
+            write_offs.append(loan)
     _write_off(day, write_offs)
+
+
+def _record_judgement(day: Day, loan: LoanDay) -> bool:
+    """The events of what the day decided for a judged loan; whether anything changed."""
+    state, dpd = loan.state, loan.new_dpd
+    if (
+        loan.new_state,
+        dpd,
+        loan.new_bucket,
+        loan.new_classification,
+        loan.new_held_since,
+        loan.new_own_classification,
+    ) == (
+        state,
+        loan.dpd,
+        loan.bucket,
+        loan.classification,
+        loan.held_since,
+        loan.own_classification,
+    ):
+        return False
+    loan.moved = True
+    reclassified = loan.classification != loan.new_classification
+    because = {"reason": loan.reason} if reclassified else {}
+    trigger = loan.trigger
+    if trigger:
+        name, count = MOVES[trigger]
+        day.event(
+            loan.id,
+            loan.customer_id,
+            name,
+            trigger,
+            state,
+            loan.new_state,
+            dpd=dpd,
+            bucket=loan.new_bucket,
+            classification=loan.new_classification,
+            **because,
+        )
+        day.counts[count] += 1
+    elif reclassified:
+        day.event(
+            loan.id,
+            loan.customer_id,
+            "LoanReclassified",
+            dpd=dpd,
+            classification=loan.new_classification,
+            previous=loan.classification,
+            **because,
+        )
+        day.counts["reclassified"] += 1
+    return True
 
 
 def _write_off(day: Day, written: list[LoanDay]) -> None:
@@ -572,17 +591,23 @@ def penalty(day: Day) -> None:
 def _hold_to_charges_cap(day: Day, accrued: dict[int, list[tuple[int, int]]]) -> None:
     """Cut each loan's penalty for the day to what the all-in charges cap leaves.
 
-    The cap allows its rate on the principal outstanding at each close of business
-    since payout (today's included); everything charged so far, today's interest and
-    fees fallen due included, comes off it first, and penalty takes only the rest. A
-    cut is taken from the latest instalments first, so the oldest arrears keep theirs.
+    The cap allows its rate on its base at each close of business since payout (today's
+    included): the principal outstanding, or on the stricter base the principal past
+    due. What it weighs of the charges so far (everything, today's interest and fees
+    fallen due included; or only the penalty) comes off it first, and penalty takes only
+    the rest. A cut is taken from the latest instalments first, so the oldest arrears
+    keep theirs.
     """
     cap = day.policy.charges_cap
-    for loan_id, principal_days, charged in q.fetch_by_ids(
+    for loan_id, principal_days, penalty, contract in q.fetch_by_ids(
         day.uow, q.CHARGES_SO_FAR, sorted(accrued), {}
     ):
         found = accrued[loan_id]
-        room = cap.allowed(principal_days + day.loans[loan_id].principal) - int(charged)
+        loan = day.loans[loan_id]
+        base = cap.base_days(
+            principal_days + loan.principal, loan.overdue_principal_days + loan.overdue_principal
+        )
+        room = cap.allowed(base) - cap.weighed(int(penalty), int(contract))
         cut = sum(amount for _, amount in found) - max(room, 0)
         if cut <= 0:
             continue

@@ -66,21 +66,47 @@ class ChargesCap(RateLimit):
 
     Courts do not support what financial lenders charge beyond 24% a year in all
     (法释〔2020〕27号; the Supreme People's Court's 2017 opinion on financial
-    disputes, art. 2). The limit accrues day by day on the principal outstanding at
-    each close of business, at `days_in_year` days to the year (日利率 = 年利率 ÷ 360,
+    disputes, art. 2). The limit accrues day by day on its `base` at each close of
+    business, at `days_in_year` days to the year (日利率 = 年利率 ÷ 360,
     《人民币利率管理规定》 art. 24); close of business charges penalty interest only
     up to what the charges so far leave of it. Contract interest and fees are what the
     borrower signed for and are never cut: a product whose own charges pass the limit
     is refused (`policy_problems`).
+
+    `base` is what the limit accrues on:
+
+    - `principal_outstanding`: the principal outstanding at each close, and everything
+      charged (contract interest and fees fallen due, penalty) counts against it;
+    - `overdue_principal`, the stricter reading courts give what lateness costs
+      (overdue interest, liquidated damages and other fees together, on what is overdue;
+      法释〔2020〕27号): only the principal past due at each close, and only what lateness
+      costs (penalty interest, with compound interest when the penalty runs on overdue
+      interest too) counts against it. Contract interest and fees earned while the loan
+      was performing are on no overdue base; the APR cap and the refusal of a product
+      whose APR passes this limit hold them.
     """
 
-    base: Literal["principal_outstanding"] = "principal_outstanding"
+    base: Literal["principal_outstanding", "overdue_principal"] = "principal_outstanding"
     days_in_year: Literal[360, 365] = 360
+
+    @property
+    def on_overdue(self) -> bool:
+        """The stricter base: the overdue principal, and only the charges for lateness."""
+        return self.base == "overdue_principal"
 
     def allowed(self, principal_days: int) -> int:
         """What the limit allows, in fen (rounded down), on `principal_days` fen-days."""
         num, den = self.limit.as_integer_ratio()
         return principal_days * num // (den * 100 * self.days_in_year)
+
+    def base_days(self, principal_days: int, overdue_principal_days: int) -> int:
+        """The fen-days the limit accrues on: of principal outstanding, or past due."""
+        return overdue_principal_days if self.on_overdue else principal_days
+
+    def weighed(self, penalty: int, contract: int) -> int:
+        """What counts against the limit of everything charged so far: the penalty accrued
+        and, on the principal outstanding, the contract interest and fees fallen due."""
+        return penalty if self.on_overdue else penalty + contract
 
 
 class CollectionHours(Strict):
@@ -198,6 +224,18 @@ class NonAccrual(Strict):
     hold: Literal["suspense"] = "suspense"
 
 
+class Classification(Strict):
+    """Lender-wide rules of the five-category class, beyond each product's own ladder.
+
+    `borrower_worst_class`: every live loan of a borrower takes the worst class among that
+    borrower's live loans, never a better one than its own evidence gives; close of
+    business applies it each night. Off by default: the 2023 classification rules class
+    a non-retail debtor's exposures together, and a lender may choose to do so for its
+    retail borrowers too."""
+
+    borrower_worst_class: bool = False
+
+
 class Provisions(Strict):
     """Loan-loss provisions (贷款损失准备): percent of principal by five-category class, and
     an optional general percent on every live loan's principal. Close of business provides
@@ -239,6 +277,7 @@ class Policy(Strict):
     exclusions: Exclusions = Field(default_factory=Exclusions)
     concentration: Concentration = Field(default_factory=Concentration)
     non_accrual: NonAccrual = Field(default_factory=NonAccrual)
+    classification: Classification = Field(default_factory=Classification)
     max_overpayment: Fen = Field(
         default=1_000_000,
         description="most a repayment may pay beyond settling the loan, kept as the borrower's"

@@ -563,10 +563,12 @@ def _charges_cap_problems(
     """A product that could comply with the all-in charges cap only by being cut every day.
 
     Contract interest and fees are never cut, so a costliest APR above the cap is
-    refused (named once: when the APR cap is the lower, its own problem says it). Once
-    a loan has matured unpaid, penalty interest is all that still accrues, on at least
-    the whole principal outstanding: a daily penalty rate above the cap's daily rate
-    would be cut on every such day, whatever the loan paid before.
+    refused, whatever its base (named once: when the APR cap is the lower, its own
+    problem says it). On the principal outstanding, once a loan has matured unpaid,
+    penalty interest is all that still accrues, on at least the whole principal
+    outstanding: a daily penalty rate above the cap's daily rate would be cut on every
+    such day, whatever the loan paid before. On the overdue principal the penalty runs on
+    at least the base itself, so such a rate would be cut on every overdue day.
     """
     cap = policy.charges_cap
     problems: list[str] = []
@@ -578,10 +580,15 @@ def _charges_cap_problems(
     if spec.penalty is not None:
         days = _PENALTY_YEAR_FLOOR[spec.penalty.days_in_year]
         if Fraction(spec.penalty.annual_rate) / days > Fraction(cap.limit) / cap.days_in_year:
+            cut = (
+                " of overdue principal: every overdue day"
+                if cap.on_overdue
+                else ": every overdue day after maturity"
+            )
             problems.append(
                 f"{source}: penalty.annual_rate: {spec.penalty.annual_rate}% over {days} days"
                 f" exceeds the all-in charges cap {cap.describe()} over {cap.days_in_year}"
-                " days: every overdue day after maturity would be cut"
+                f" days{cut} would be cut"
             )
     return problems
 

@@ -14,6 +14,11 @@ at least, and no better than non-performing if it was non-performing when restru
 
 `grade` is one day's decision, as close of business takes it; `class_on` folds it over a
 loan's history for any date, as the portfolio figures and the audit need it.
+
+An optional borrower-level rule (the lender's policy) gives every live loan of a borrower
+the worst class among them (`with_borrower_class`), never a better one than the loan's
+own evidence gives; the loan keeps its own class beside the worse one, and grading goes on
+from its own, so the rule lets go of it as soon as the borrower's other loans are better.
 """
 
 from __future__ import annotations
@@ -76,6 +81,17 @@ def rank(levels: Levels, code: str) -> int:
         if name == code:
             return at
     raise ValueError(f"unknown class {code}")
+
+
+def with_borrower_class(levels: Levels, own: str, worst: int) -> tuple[str, str | None]:
+    """A loan's class under the borrower-level rule, when its own evidence gives `own` and
+    the borrower's worst live loan stands `worst` places down its own ladder (0 is normal;
+    a shorter ladder stops at its last class): the worse of the two, and the own class to
+    keep beside it when the rule made it worse (None when it did not)."""
+    at = min(worst, len(levels) - 1)
+    if at <= rank(levels, own):
+        return own, None
+    return levels[at][0], own
 
 
 def grade(

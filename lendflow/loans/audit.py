@@ -32,7 +32,7 @@ from lendflow.documents.issuing import sealed_content
 from lendflow.domain import bounds
 from lendflow.domain.accrual import expected_accrued, on_books, reaches_non_accrual, running_columns
 from lendflow.domain.business_days import BusinessCalendar, NonWorkingDue
-from lendflow.domain.classification import class_on
+from lendflow.domain.classification import class_on, rank
 from lendflow.domain.delinquency import bucket_for, classification_for, days_late, effective_dpd
 from lendflow.domain.errors import BadInput, LendflowError, NotFound
 from lendflow.domain.ledger import LOAN_BALANCES, Account
@@ -641,15 +641,24 @@ def _grading_problems(
     bucket = bucket_for(dpd, [(b.name, b.max_dpd) for b in rules.buckets])
     if loan["bucket"] != bucket:
         yield f"loan {loan['id']}: bucket is {loan['bucket']} but {dpd} days past due is {bucket}"
+    # a worse class the borrower-level rule gave it stands beside its own, which the
+    # evidence must give (which loan set it, its events say)
+    own = loan["own_classification"] or loan["classification"]
+    if loan["own_classification"] is not None and rank(rules.levels, own) >= rank(
+        rules.levels, loan["classification"]
+    ):
+        yield (
+            f"loan {loan['id']}: classification is {loan['classification']} by the"
+            f" borrower-level rule, no worse than its own class {own}"
+        )
     grade = classification_for(dpd, rules.levels)
-    if loan["classification"] == grade:
+    if own == grade:
         return
     held = _held(loan, rows, spec) - {grade}
-    if loan["classification"] not in held:
+    if own not in held:
         also = f" (or {' or '.join(sorted(held))}, held by the upgrade rule)" if held else ""
         yield (
-            f"loan {loan['id']}: classification is {loan['classification']} but {dpd} days"
-            f" past due is {grade}{also}"
+            f"loan {loan['id']}: classification is {own} but {dpd} days past due is {grade}{also}"
         )
 
 

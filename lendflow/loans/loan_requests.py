@@ -8,8 +8,10 @@ An operator asks (`ask_waiver`, `ask_acceleration`, `ask_restructure`: permissio
 transaction, on the loan's open business date: the loan machine checks the move
 (`waive`, `accelerate`, `restructure`), the aggregate's rules (`domain.loan_actions`)
 change the instalments, the journal is posted and the event appended. Every rule is
-checked again at approval, against the loan as it stands then. The requests share one
-table (`store.loan_requests`); repayment reversals keep their own (`loans.reversals`).
+checked again at approval, against the loan as it stands then. One who may approve may
+instead decline it, saying why (`decline_request`): nothing moves, the loan's trail
+records it, and a declined request is never approved after. The requests share one table
+(`store.loan_requests`); repayment reversals keep their own (`loans.reversals`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lendflow.access.permissions import Actor, Permission
 from lendflow.domain import loan_actions
 from lendflow.domain.business_date import check_horizon
-from lendflow.domain.classification import grade
+from lendflow.domain.classification import grade, rank, with_borrower_class
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import Loan
@@ -120,9 +122,7 @@ def _ask(
     check: Any,
 ) -> LoanRequestView:
     actor.require(Permission.ASK_LOAN_ACTIONS, "ask for loan actions")
-    reason = reason.strip()
-    if not reason or len(reason) > MAX_REASON:
-        raise BadInput(f"--reason: say why in 1 to {MAX_REASON} characters")
+    reason = _reason(reason)
     check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
 
     def use_case(uow: UnitOfWork) -> LoanRequestView:
@@ -181,6 +181,62 @@ def approve_request(ws: Workspace, actor: Actor, request_id: int, as_of: date) -
             "decided_on": as_of,
         }
         return _view(decided, loan_view(ws, uow, loan, actor, as_of))
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+# --- declining ------------------------------------------------------------------------
+
+
+def decline_request(
+    ws: Workspace, actor: Actor, request_id: int, reason: str, as_of: date
+) -> LoanRequestView:
+    """Decline an action someone else asked for, saying why: nothing moves, the request
+    can never be approved after, and the loan's trail records it (`LoanActionDeclined`).
+    Only those who may approve may decline (four eyes: not the asker)."""
+    actor.require(Permission.APPROVE_LOAN_ACTIONS, "decline loan actions")
+    reason = _reason(reason)
+    check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
+
+    def use_case(uow: UnitOfWork) -> LoanRequestView:
+        asked = requests.get(uow, request_id)
+        if asked["status"] != "pending":
+            raise Refused(f"loan request {request_id} is already {asked['status']}")
+        if asked["asked_by"] == actor.name:
+            raise Refused(
+                f"{actor.name} asked for request {request_id}; another person must decline it"
+                " (four eyes)"
+            )
+        if as_of < asked["asked_on"]:
+            raise BadInput(
+                f"loan request {request_id} was asked on {asked['asked_on']}; it cannot be"
+                f" declined on {as_of}, before that"
+            )
+        loan = loan_store.get(uow, asked["loan_id"])
+        payload = {**asked["payload"], "declined_because": reason}
+        requests.decide(uow, request_id, "declined", actor.name, as_of, payload)
+        loan_event(
+            uow,
+            loan,
+            "LoanActionDeclined",
+            actor,
+            as_of,
+            {
+                "request_id": request_id,
+                "kind": asked["kind"],
+                "asked_by": asked["asked_by"],
+                "reason": reason,
+                **_figures(asked["payload"]),
+            },
+        )
+        declined = {
+            **asked,
+            "payload": payload,
+            "status": "declined",
+            "decided_by": actor.name,
+            "decided_on": as_of,
+        }
+        return _view(declined)
 
     return run_in_transaction(ws.engine, use_case)
 
@@ -337,10 +393,14 @@ def _restructured_class(spec: ProductSpec, row: dict[str, Any], as_of: date) -> 
     rules = spec.delinquency
     floor = rules.upgrade.restructure(as_of)
     assert floor is not None
+    own = row.get("own_classification")
     graded = grade(
-        rules.levels, rules.upgrade.rule(), row["classification"], 0, None, as_of, [], floor
+        rules.levels, rules.upgrade.rule(), own or row["classification"], 0, None, as_of, [], floor
     )
-    return {"classification": graded.code, "held_since": graded.held_since}
+    # a worse class the borrower-level rule gave it stays until close of business
+    lifted = rank(rules.levels, row["classification"]) if own else 0
+    code, kept = with_borrower_class(rules.levels, graded.code, lifted)
+    return {"classification": code, "own_classification": kept, "held_since": graded.held_since}
 
 
 def _new_row(loan_id: int, n: int, item: Any) -> dict[str, Any]:
@@ -430,6 +490,13 @@ def _check_rate(loan: dict[str, Any], spec: ProductSpec, rate: Decimal | None) -
 # --- presenting -----------------------------------------------------------------------
 
 
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise BadInput(f"--reason: say why in 1 to {MAX_REASON} characters")
+    return reason
+
+
 def _figures(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != "reason"}
 
@@ -462,5 +529,6 @@ def _view(row: dict[str, Any], loan: Any = None) -> LoanRequestView:
         annual_rate=None if rate is None else Decimal(rate),
         principal=payload.get("principal"),
         notice_sha256=payload.get("notice_sha256"),
+        declined_because=payload.get("declined_because"),
         loan=loan,
     )

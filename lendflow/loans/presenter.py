@@ -51,17 +51,17 @@ def outstanding_of(
 def charges_cap_of(
     cap: CapRule, loan: Mapping[str, Any], rows: list[dict[str, Any]]
 ) -> ChargesCap | None:
-    """Where the loan stands against the all-in charges cap, as close of business left it;
-    None before payout."""
+    """Where the loan stands against the all-in charges cap, as close of business left it
+    (on the cap's base: what it weighs of the charges, what it allows); None before payout."""
     if loan["disbursed_on"] is None or not rows:
         return None
     fallen_due = [r for r in rows if r["recognised"]]
-    charged = sum(r["penalty"] for r in rows) + sum(
+    contract = sum(
         r["interest"] - r["interest_waived"] + r["fee"] - r["fee_waived"] for r in fallen_due
     )
-    return ChargesCap(
-        rate=cap.limit, base=cap.base, charged=charged, allowed=cap.allowed(loan["principal_days"])
-    )
+    charged = cap.weighed(sum(r["penalty"] for r in rows), contract)
+    base = cap.base_days(loan["principal_days"], loan["overdue_principal_days"])
+    return ChargesCap(rate=cap.limit, base=cap.base, charged=charged, allowed=cap.allowed(base))
 
 
 def present_loan(

@@ -16,7 +16,7 @@ from lendflow.domain.business_date import (
     check_open_date,
     open_date,
 )
-from lendflow.domain.classification import grade
+from lendflow.domain.classification import grade, rank, with_borrower_class
 from lendflow.domain.errors import Refused
 from lendflow.domain.ledger import Line
 from lendflow.domain.loan import REPAYABLE, Loan
@@ -362,12 +362,20 @@ def _answer(
 
 def _cured(spec: ProductSpec, row: dict[str, Any], as_of: date) -> dict[str, Any]:
     """Days past due, bucket and class of a loan whose arrears were just paid: a
-    non-performing one keeps its class until the evidence is in (`domain.classification`)."""
+    non-performing one keeps its class until the evidence is in (`domain.classification`),
+    graded on its own evidence; a worse class the borrower-level rule gave it stays until
+    close of business weighs the borrower's loans again."""
     rules = spec.delinquency
-    graded = grade(rules.levels, rules.upgrade.rule(), row["classification"], 0, None, as_of, [])
+    own = row.get("own_classification")
+    graded = grade(
+        rules.levels, rules.upgrade.rule(), own or row["classification"], 0, None, as_of, []
+    )
+    lifted = rank(rules.levels, row["classification"]) if own else 0
+    code, kept = with_borrower_class(rules.levels, graded.code, lifted)
     return {
         **_current(spec),
-        "classification": graded.code,
+        "classification": code,
+        "own_classification": kept,
         "held_since": graded.held_since,
         "reason": graded.reason,
     }
@@ -380,6 +388,7 @@ def _current(spec: ProductSpec) -> dict[str, Any]:
         "dpd": 0,
         "bucket": rules.buckets[0].name,
         "classification": rules.classification[0].code,
+        "own_classification": None,
     }
 
 

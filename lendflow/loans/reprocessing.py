@@ -274,9 +274,11 @@ def _reset(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
             "dpd": 0,
             "bucket": rules.buckets[0].name,
             "classification": rules.classification[0].code,
+            "own_classification": None,
             "cob_through": loan["disbursed_on"] - timedelta(days=1),
             "closed_on": None,
             "principal_days": 0,  # each day closed again adds its balance back
+            "overdue_principal_days": 0,  # ... and what was past due
             "held_since": None,
             **accrual,  # accrual runs again from the first period
             "interest_accrued": 0,

@@ -505,10 +505,10 @@ class CreditReportResult(Result):
 
 
 class LoanRequestView(Result):
-    """A loan action one person asked for and another approves (four eyes): a waiver
-    (`component`, `amount`), an acceleration, or a restructure (`term`, `annual_rate`,
-    and once approved the new `principal`). Once approved, `loan` is the loan as the
-    action left it."""
+    """A loan action one person asked for and another approves or declines (four eyes): a
+    waiver (`component`, `amount`), an acceleration, or a restructure (`term`,
+    `annual_rate`, and once approved the new `principal`). Once approved, `loan` is the
+    loan as the action left it; once declined, `declined_because` says why."""
 
     id: int
     kind: str
@@ -527,6 +527,8 @@ class LoanRequestView(Result):
     """A restructure's new principal: everything the old schedule's payoff came to."""
     notice_sha256: str | None = Field(default=None, exclude_if=_absent_if_none)
     """An acceleration's notice to the borrower, as issued (its SHA-256)."""
+    declined_because: str | None = Field(default=None, exclude_if=_absent_if_none)
+    """Why the person who declined it did (status `declined`)."""
     loan: LoanResult | None = Field(default=None, exclude_if=_absent_if_none)
 
 

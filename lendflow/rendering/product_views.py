@@ -119,6 +119,7 @@ def penalty_view(spec: ProductSpec, policy: Policy) -> PenaltyView | None:
         grace_days=spec.delinquency.grace_days,
         all_in_cap=policy.charges_cap.limit,
         all_in_days=policy.charges_cap.days_in_year,
+        all_in_base=policy.charges_cap.base,
     )
 
 

@@ -59,6 +59,7 @@ class PenaltyView:
     grace_days: int
     all_in_cap: Decimal  # policy: everything charged together, percent a year
     all_in_days: int  # days to the year of the all-in cap
+    all_in_base: str  # what it accrues on: principal_outstanding | overdue_principal
 
 
 @dataclass(frozen=True)

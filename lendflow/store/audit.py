@@ -88,6 +88,7 @@ LOAN_FACTS = (
     "dpd",
     "bucket",
     "classification",
+    "own_classification",
     "held_since",
     "restructured_on",
     "interest_receivable",

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     true,
     union_all,
@@ -177,6 +178,8 @@ LOAN_COLUMNS = (
     loans.c.penalty_receivable,
     loans.c.held_since,
     loans.c.restructured_on,
+    loans.c.overdue_principal_days,
+    loans.c.own_classification,
     *ACCRUAL_COLUMNS,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
@@ -194,6 +197,43 @@ HELD = select(*LOAN_COLUMNS).where(_IN_RANGE, loans.c.held_since.is_not(None), _
 # (`ix_loans_restructured`): few, and read whatever their class.
 RESTRUCTURED = select(*LOAN_COLUMNS).where(
     _IN_RANGE, loans.c.restructured_on.is_not(None), _LIVE_OPEN
+)
+# The borrower-level class rule (`close_of_business.borrowers`). Borrowers with a loan
+# classed below normal, through `ix_loans_classed` (its condition a literal, so SQLite
+# uses it): a small set, made once per statement. It holds written-off loans too (a live
+# one's condition would send SQLite to the status index, the whole live book); the
+# borrowers' loans are read live only.
+_CLASSED = loans.alias("classed")
+_CLASSED_BORROWERS = select(_CLASSED.c.customer_id).where(
+    _CLASSED.c.classification != literal_column("'normal'")
+)
+_RANGED = loans.alias("ranged")
+# The borrowers of the range's loans still to close whose class the rule may change: one
+# the rule made worse (it may let go of it), or one with a loan classed below normal
+# anywhere in the book (one pass over the range, each borrower looked up in that set).
+BORROWERS_TO_CLASS = (
+    select(_RANGED.c.customer_id)
+    .distinct()
+    .where(
+        _RANGED.c.id.between(bindparam("lo"), bindparam("hi")),
+        _RANGED.c.state.in_(LIVE),
+        _RANGED.c.cob_through == bindparam("prev"),
+        or_(
+            _RANGED.c.own_classification.is_not(None),
+            _RANGED.c.customer_id.in_(_CLASSED_BORROWERS),
+        ),
+    )
+)
+# ... with the rule off, only the borrowers of the range's loans it made worse, through
+# `ix_loans_lifted` alone (none once they have their own class back: nearly free).
+LIFTED_BORROWERS = select(loans.c.customer_id).where(
+    _IN_RANGE, loans.c.own_classification.is_not(None)
+)
+# Every loan of some borrowers, wherever it is in the book, as `LOAN_COLUMNS` and the day
+# it is closed through, through their customer index (a condition on the status here would
+# send SQLite to the status index, the whole live book: the caller keeps the live ones).
+BORROWERS_LOANS = select(*LOAN_COLUMNS, loans.c.cob_through).where(
+    loans.c.customer_id.in_(bindparam("ids", expanding=True))
 )
 # Each scheduled instalment of held loans (not an upfront fee): due date and when paid.
 HELD_INSTALMENTS = select(
@@ -213,15 +253,15 @@ ADD_PENALTY = (
     .values(penalty=instalments.c.penalty + bindparam("b_amount"))
 )
 # What the all-in charges cap weighs for loans about to accrue penalty: fen-days of
-# principal through the day before, and everything charged so far (interest and fees
-# fallen due, net of waivers, an upfront fee included, and all penalty accrued).
+# principal through the day before, all penalty accrued, and the contract charges so far
+# (interest and fees fallen due, net of waivers, an upfront fee included).
 CHARGES_SO_FAR = (
     select(
         loans.c.id,
         loans.c.principal_days,
+        func.sum(instalments.c.penalty),
         func.sum(
-            instalments.c.penalty
-            + case(
+            case(
                 (
                     _RECOGNISED,
                     instalments.c.interest

@@ -1,5 +1,6 @@
-"""Loan actions asked by one person and approved by another (four eyes): waivers,
-accelerations and restructures, one table for every kind (`payload` is its JSON)."""
+"""Loan actions asked by one person and approved or declined by another (four eyes):
+waivers, accelerations and restructures, one table for every kind (`payload` is its
+JSON)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def decide(
     payload: Mapping[str, Any],
 ) -> None:
     """Record the decision, with the payload as the action was booked (figures it worked
-    out when approved, such as a restructure's new principal)."""
+    out when approved, such as a restructure's new principal) or why it was declined."""
     uow.connection.execute(
         update(REQUESTS)
         .where(REQUESTS.c.id == request_id)

@@ -190,12 +190,20 @@ class Loan(StoredTable, table=True):
     )
     """Fen-days of principal outstanding, one day's balance added at each close of
     business: the base the all-in charges cap accrues on (`policy.ChargesCap`)."""
+    overdue_principal_days: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    """Fen-days of principal past due, the day's added at each close of business that
+    finds any: the cap's stricter base (`ChargesCap.base: overdue_principal`)."""
     dpd: int = 0
     held_since: date | None = None
     """A non-performing loan whose arrears were paid on this date keeps its class until
     the evidence is in (`domain.classification`); None when it is not held."""
     bucket: str = _str(16, "M0")
     classification: str = _str(32, "normal")
+    own_classification: str | None = _str(32, None)
+    """The class the loan's own evidence gives, kept while the borrower-level rule
+    (`policy.classification.borrower_worst_class`) gives it a worse one; None otherwise."""
     cob_through: date | None = None
     risk_grade: str | None = _str(8, None)
     version: int = 1
@@ -335,7 +343,7 @@ class LoanRequest(StoredTable, table=True):
     payload: str = _text()
     asked_by: str = _str(64)
     asked_on: date
-    status: str = _str(16)  # pending, approved
+    status: str = _str(16)  # pending, approved, declined
     decided_by: str | None = _str(64, None)
     decided_on: date | None = None
     created_at: datetime = _stamp()
@@ -910,6 +918,21 @@ Index(
     loans.c.id,
     sqlite_where=loans.c.restructured_on.is_not(None),
     postgresql_where=loans.c.restructured_on.is_not(None),
+)
+# Under the borrower-level class rule, close of business reads the borrowers with a loan
+# classed below normal (a covering index of those loans alone) ...
+Index(
+    "ix_loans_classed",
+    loans.c.customer_id,
+    sqlite_where=text("classification <> 'normal'"),
+    postgresql_where=text("classification <> 'normal'"),
+)
+# ... and the few loans the rule gave a worse class than their own evidence.
+Index(
+    "ix_loans_lifted",
+    loans.c.id,
+    sqlite_where=loans.c.own_classification.is_not(None),
+    postgresql_where=loans.c.own_classification.is_not(None),
 )
 # A loan's allowance is the sum of its allowance lines: month-end close of business reads
 # it per id range, a write-off per loan (a covering index of those lines alone).

@@ -235,6 +235,15 @@ class RestructureBody(Dated):
     reason: Reason = "repayment plan agreed with the borrower"
 
 
+class DeclineBody(Dated):
+    """Decline a loan action someone else asked for (`lendflow loan decline-request`)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "hardship not shown"}]}
+    )
+    reason: Reason
+
+
 class RefundBody(Dated):
     """Pay the credit balance back; the `Idempotency-Key` is the refund's reference."""
 

@@ -44,6 +44,7 @@ from lendflow.web.bodies import (
     ApproveBody,
     CalcScheduleBody,
     Dated,
+    DeclineBody,
     NoteBody,
     PrepaymentBody,
     RefundBody,
@@ -569,6 +570,20 @@ def approve_request(
     from lendflow.loans.loan_requests import approve_request as approve
 
     return served(approve(ws, actor, request_id, business_date(ws, body, on)))
+
+
+@router.post(
+    "/loan-requests/{request_id}/decline", response_model=LoanRequestView, tags=["loan actions"]
+)
+def decline_request(
+    request_id: RequestId, body: DeclineBody, ws: Ws, actor: Acting, on: On = None
+) -> Any:
+    """Decline an action someone else asked for, saying why (`lendflow loan
+    decline-request`); nothing moves, and it can never be approved after."""
+    from lendflow.loans.loan_requests import decline_request as decline
+
+    reason = bounds.check_note(body.reason, field="reason")
+    return served(decline(ws, actor, request_id, reason, business_date(ws, body, on)))
 
 
 @router.post(

@@ -98,6 +98,46 @@ def test_the_same_person_may_not_approve(loan) -> None:  # type: ignore[no-untyp
     assert shown(loan) == before
 
 
+def test_a_request_declined_by_another_is_never_approved(loan) -> None:  # type: ignore[no-untyped-def]
+    assert loan('loan waive 1 --penalty 20 --reason "hardship"').exit_code == 0
+    before = shown(loan)
+    declined = loan('loan decline-request 1 --reason "no hardship shown" --as risk')
+    assert declined.exit_code == 0, declined.stderr
+    assert declined.stdout.strip() == "request 1 (waive on loan 1) declined: no hardship shown"
+    assert shown(loan) == before
+    approved = loan("loan approve-request 1 --as admin")
+    assert approved.exit_code == 1
+    assert approved.error().endswith("loan request 1 is already declined")
+    assert shown(loan) == before
+    listed = loan("loan requests 1 --json").json()["items"]
+    assert [(r["status"], r["decided_by"], r["declined_because"]) for r in listed] == [
+        ("declined", "risk", "no hardship shown")
+    ]
+    assert loan("audit verify --as auditor").exit_code == 0
+
+
+def test_declining_wrongly_is_one_line_that_changes_nothing(loan) -> None:  # type: ignore[no-untyped-def]
+    assert loan('loan waive 1 --fees 5 --reason "goodwill"').exit_code == 0
+
+    def requests() -> list[dict]:  # type: ignore[type-arg]
+        return loan("loan requests 1 --json").json()["items"]
+
+    before = requests()
+    unknown = loan('loan decline-request 9 --reason "no" --as risk')
+    assert unknown.exit_code == 2
+    assert unknown.error().endswith("loan request 9 does not exist")
+    no_reason = loan("loan decline-request 1 --as risk")
+    assert no_reason.exit_code == 2
+    operator = loan('loan decline-request 1 --reason "no"')
+    assert operator.exit_code != 0 and "may not decline loan actions" in operator.error()
+    assert requests() == before
+    assert loan("loan approve-request 1 --as risk").exit_code == 0
+    late = loan('loan decline-request 1 --reason "too late" --as admin')
+    assert late.exit_code == 1
+    assert late.error().endswith("loan request 1 is already approved")
+    assert [r["status"] for r in requests()] == ["approved"]
+
+
 def test_a_restructure_is_nothing_until_approved(loan) -> None:  # type: ignore[no-untyped-def]
     before = shown(loan)
     asked = loan("loan restructure 1 --term 12 --json")

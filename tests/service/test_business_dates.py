@@ -39,6 +39,8 @@ LOAN_COLUMNS = (
     "penalty_receivable",
     "credit_balance",
     "cob_through",
+    "principal_days",
+    "overdue_principal_days",  # the charges cap's bases, rebuilt by reprocessing
 )
 
 

@@ -115,3 +115,81 @@ def test_a_loan_within_the_cap_is_never_cut(ws, ops, risk, applicant) -> None:  
     assert counts.penalty_capped == 0 and counts.penalty_accrued > 0
     cap = views.show(ws, ops, loan_id, date(2026, 7, 30)).charges_cap
     assert cap is not None and cap.allowed == allowed(200) and cap.charged < cap.allowed
+
+
+def on_overdue_principal(ws) -> None:  # type: ignore[no-untyped-def]
+    """The policy's stricter base: the cap on the principal past due at each close."""
+    cap = ws.policy.charges_cap.model_copy(update={"base": "overdue_principal"})
+    ws.__dict__["policy"] = ws.policy.model_copy(update={"charges_cap": cap})
+
+
+def penalty_of(ws, loan_id: int) -> int:  # type: ignore[no-untyped-def]
+    with ws.engine.connect() as c:
+        return int(
+            c.execute(
+                select(func.sum(instalments.c.penalty)).where(instalments.c.loan_id == loan_id)
+            ).scalar_one()
+        )
+
+
+def overdue_principal_days(ws, loan_id: int) -> int:  # type: ignore[no-untyped-def]
+    with ws.engine.connect() as c:
+        return int(
+            c.execute(
+                select(loans.c.overdue_principal_days).where(loans.c.id == loan_id)
+            ).scalar_one()
+        )
+
+
+def test_on_overdue_principal_the_penalty_is_cut_to_24_percent_of_what_is_past_due(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant, costly
+) -> None:
+    """cash-costly, 10,000.00 over 3 months, nothing paid. The instalments' principal is
+    3,283.83 (due 2026-02-12), 3,333.09 (03-12) and 3,383.08 (04-12); each is past due
+    from the close after its due date. Through 2026-04-30 the overdue fen-days are
+      328,383 x 28 (02-13 .. 03-12)               =  9,194,724
+    + (328,383 + 333,309) x 31 (03-13 .. 04-12)  = 20,512,452
+    + 1,000,000 x 18 (04-13 .. 04-30)            = 18,000,000
+                                                  = 47,707,176
+    and 24% a year over 360 days of them is 31,804.78: 318.04 of penalty at most. The
+    penalty runs at 24% on each instalment's principal and interest (343,383 fen each):
+    229 fen a day each, 687 on 2026-04-30, which the day's 666.67 of room cuts to 666."""
+    on_overdue_principal(ws)
+    loan_id = open_loan(ws, ops, risk, applicant, costly)
+    end = date(2026, 4, 30)
+    cap = ws.policy.charges_cap
+    d = PAID_OUT
+    while d < end:
+        cob.close_range(ws, 1, 10_000, d, d, "cob", CONFIG)
+        assert penalty_of(ws, loan_id) <= cap.allowed(overdue_principal_days(ws, loan_id)), d
+        d += DAY
+    before = penalty_of(ws, loan_id)
+    counts = cob.close_range(ws, 1, 10_000, end, end, "cob", CONFIG)
+    assert overdue_principal_days(ws, loan_id) == 47_707_176
+    assert cap.allowed(47_707_176) == 31_804
+    assert penalty_of(ws, loan_id) == 31_804  # charged to the fen
+    assert penalty_of(ws, loan_id) - before == 666
+    assert counts.penalty_capped == 3 * 229 - 666
+    shown = views.show(ws, ops, loan_id, end).model_dump(mode="json")
+    assert shown["charges_cap"] == {
+        "rate": "24",
+        "base": "overdue_principal",
+        "charged": "318.04",
+        "allowed": "318.04",
+    }
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
+
+
+def test_on_overdue_principal_a_loan_never_late_is_allowed_nothing_and_charged_nothing(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, costly
+) -> None:
+    """Before its first instalment falls behind the loan has no overdue principal: the
+    stricter base allows nothing yet, and weighs no contract interest or fees."""
+    on_overdue_principal(ws)
+    loan_id = open_loan(ws, ops, risk, applicant, costly)
+    cob.close_range(ws, 1, 10_000, PAID_OUT, date(2026, 2, 12), "cob", CONFIG)
+    assert overdue_principal_days(ws, loan_id) == 0
+    cap = views.show(ws, ops, loan_id, date(2026, 2, 12)).charges_cap
+    assert cap is not None
+    assert (cap.base, cap.charged, cap.allowed) == ("overdue_principal", 0, 0)

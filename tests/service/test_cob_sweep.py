@@ -292,6 +292,7 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
         (q.FALLING_DUE_TODAY, "ix_instalments_unrecognised"),
         (q.OVERDUE_BEFORE, "ix_loans_state"),
         (q.LIVE_COUNT, "ix_loans_state"),
+        (q.LIFTED_BORROWERS, "ix_loans_lifted"),
     ],
 )
 def test_the_nightly_reads_go_through_their_indexes(ws, statement, index) -> None:  # type: ignore[no-untyped-def]
@@ -304,3 +305,23 @@ def test_the_nightly_reads_go_through_their_indexes(ws, statement, index) -> Non
         plan = [row[3] for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
     assert any(index in step for step in plan), plan
     assert not any(step.startswith("SCAN") for step in plan), plan
+
+
+def test_the_borrower_rule_reads_the_classed_loans_alone(ws) -> None:  # type: ignore[no-untyped-def]
+    """The borrowers with a loan classed below normal are the partial index, read whole
+    once per statement; the range's loans by their ids, never the whole book."""
+    if ws.engine.dialect.name != "sqlite":
+        pytest.skip("query plans are checked on SQLite, the embedded default")
+    bound = q.BORROWERS_TO_CLASS.params(prev=date(2026, 6, 30), lo=1, hi=50_000)
+    sql = str(bound.compile(dialect=ws.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with ws.engine.connect() as c:
+        plan = [row[3] for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    scans = [step for step in plan if step.startswith("SCAN")]
+    assert scans == ["SCAN classed USING INDEX ix_loans_classed"], plan
+    assert any("rowid>? AND rowid<?" in step for step in plan), plan
+    # ... and then those borrowers' loans by customer
+    bound = q.BORROWERS_LOANS.params(ids=[7, 8])
+    sql = str(bound.compile(dialect=ws.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with ws.engine.connect() as c:
+        plan = [row[3] for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    assert plan == ["SEARCH loans USING INDEX ix_loans_customer_id (customer_id=?)"], plan

@@ -20,6 +20,7 @@ from 03-13 carries 1,634.29 x 24% / 360 = 1.0895 -> 1.09 a day.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from lendflow.domain.errors import Forbidden, KeyReused, LendflowError, Refused
+from lendflow.domain.errors import BadInput, Forbidden, KeyReused, LendflowError, NotFound, Refused
 from lendflow.loans import (
     applications,
     audit,
@@ -200,6 +201,88 @@ def test_the_person_who_asked_may_not_approve(ws, ops, risk, applicant) -> None:
     loan_requests.approve_request(ws, risk, asked.id, date(2026, 2, 21))
     with pytest.raises(Refused, match=f"loan request {asked.id} is already approved"):
         loan_requests.approve_request(ws, risk, asked.id, date(2026, 2, 21))
+    assert loan_state(ws, loan_id)["penalty_receivable"] == 440
+
+
+def test_a_request_declined_by_another_is_never_approved_after(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    loan_id = open_loan(ws, ops, risk, applicant)
+    close(ws, date(2026, 1, 12), date(2026, 2, 20))
+    asked = loan_requests.ask_waiver(
+        ws, ops, loan_id, "penalty", 300, "hardship", date(2026, 2, 21)
+    )
+    before = loan_state(ws, loan_id)
+    declined = loan_requests.decline_request(
+        ws, risk, asked.id, "  no hardship shown  ", date(2026, 2, 21)
+    )
+    assert (declined.status, declined.decided_by, declined.decided_on) == (
+        "declined",
+        "risk",
+        date(2026, 2, 21),
+    )
+    assert (declined.declined_because, declined.reason) == ("no hardship shown", "hardship")
+    assert loan_state(ws, loan_id) == before  # nothing moves: 5.40 of penalty still owed
+    assert before["penalty_receivable"] == 540
+    assert lines_of(ws, "waiver") == []
+    assert event_names(ws, loan_id)[-2:] == ["LoanActionAsked", "LoanActionDeclined"]
+    with ws.engine.connect() as c:
+        told = c.execute(
+            select(events.c.payload).where(events.c.name == "LoanActionDeclined")
+        ).scalar_one()
+    assert json.loads(told) == {
+        "customer_id": 1,
+        "request_id": asked.id,
+        "kind": "waive",
+        "asked_by": "ops",
+        "component": "penalty",
+        "amount": 300,
+        "reason": "no hardship shown",
+    }
+    with pytest.raises(Refused, match=f"loan request {asked.id} is already declined"):
+        loan_requests.approve_request(ws, ws.actor("admin"), asked.id, date(2026, 2, 21))
+    with pytest.raises(Refused, match=f"loan request {asked.id} is already declined"):
+        loan_requests.decline_request(ws, ws.actor("admin"), asked.id, "again", date(2026, 2, 21))
+    assert loan_state(ws, loan_id) == before
+    listed = loan_requests.list_requests(ws, ops, loan_id).items
+    assert [(r.status, r.declined_because) for r in listed] == [("declined", "no hardship shown")]
+    # declined, it no longer stands in the way of asking again
+    again = loan_requests.ask_waiver(
+        ws, ops, loan_id, "penalty", 100, "hardship", date(2026, 2, 21)
+    )
+    assert again.status == "pending"
+    clean(ws)
+
+
+def test_declining_is_refused_in_one_line_and_changes_nothing(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    loan_id = open_loan(ws, ops, risk, applicant)
+    close(ws, date(2026, 1, 12), date(2026, 2, 20))
+    admin = ws.actor("admin")
+    asked = loan_requests.ask_waiver(
+        ws, admin, loan_id, "penalty", 100, "goodwill", date(2026, 2, 21)
+    )
+    trail = event_names(ws, loan_id)
+    day = date(2026, 2, 21)
+    with pytest.raises(Refused, match="another person must decline it"):
+        loan_requests.decline_request(ws, admin, asked.id, "changed my mind", day)
+    with pytest.raises(Forbidden, match="may not decline loan actions"):
+        loan_requests.decline_request(ws, ops, asked.id, "not needed", day)
+    with pytest.raises(NotFound, match="loan request 999 does not exist"):
+        loan_requests.decline_request(ws, risk, 999, "not needed", day)
+    with pytest.raises(BadInput, match="--reason: say why in 1 to 200 characters"):
+        loan_requests.decline_request(ws, risk, asked.id, "   ", day)
+    with pytest.raises(BadInput, match="it cannot be declined on 2026-02-20, before that"):
+        loan_requests.decline_request(ws, risk, asked.id, "not needed", date(2026, 2, 20))
+    assert loan_requests.list_requests(ws, ops, loan_id).items[0].status == "pending"
+    assert event_names(ws, loan_id) == trail
+    loan_requests.approve_request(ws, risk, asked.id, day)
+    approved = event_names(ws, loan_id)
+    with pytest.raises(Refused, match=f"loan request {asked.id} is already approved"):
+        loan_requests.decline_request(ws, risk, asked.id, "too late", day)
+    assert loan_requests.list_requests(ws, ops, loan_id).items[0].status == "approved"
+    assert event_names(ws, loan_id) == approved
     assert loan_state(ws, loan_id)["penalty_receivable"] == 440
 
 

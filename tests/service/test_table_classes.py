@@ -85,6 +85,8 @@ def test_partial_indexes_are_migrated_with_their_conditions(migrated: Engine) ->
         "ix_loans_held",
         "ix_loans_restructured",
         "ix_loans_non_accrual",
+        "ix_loans_classed",
+        "ix_loans_lifted",
         "ix_journal_lines_allowance",
     }
     assert stored == declared

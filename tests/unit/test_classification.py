@@ -15,6 +15,7 @@ from lendflow.domain.classification import (
     grade,
     on_time_days,
     rank,
+    with_borrower_class,
 )
 from lendflow.domain.delinquency import classification_for
 from lendflow.domain.kpis import dpd_on
@@ -117,3 +118,20 @@ def test_a_loan_never_90_days_late_is_graded_by_its_days_past_due_alone(
     if never_late:
         found = class_on(on, history, 0, LEVELS, RULE, since=date(2026, 1, 12))
         assert found == classification_for(dpd_on(on, history, 0), LEVELS)
+
+
+def test_the_borrowers_worst_class_is_taken_with_the_loans_own_kept_beside_it() -> None:
+    assert with_borrower_class(LEVELS, "normal", 2) == ("substandard", "normal")
+    assert with_borrower_class(LEVELS, "doubtful", 2) == ("doubtful", None)
+    # a shorter ladder stops at its last class
+    three = LEVELS[:3]
+    assert with_borrower_class(three, "special_mention", 4) == ("substandard", "special_mention")
+
+
+@given(own=st.sampled_from([code for code, _ in LEVELS]), worst=st.integers(0, 6))
+def test_the_borrower_rule_never_gives_a_better_class_than_the_loans_own(
+    own: str, worst: int
+) -> None:
+    code, kept = with_borrower_class(LEVELS, own, worst)
+    assert rank(LEVELS, code) == max(rank(LEVELS, own), min(worst, len(LEVELS) - 1))
+    assert kept == (own if code != own else None)

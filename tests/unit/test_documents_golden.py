@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lendflow.config.policy import load_policy
+from lendflow.config.policy import Policy, load_policy
 from lendflow.config.product_spec import ProductSpec, example_product_paths, load_product
 from lendflow.rendering import product_views
 from lendflow.rendering.lender import lender_view
@@ -44,9 +44,11 @@ def borrower() -> PartyView:
     return PartyView(name="张三", national_id="110105199005171233", phone="13812345678")
 
 
-def view_of(kind: str, locale: str, code: str = "cash-easy") -> Any:
-    """The view a service would build for `kind`, from the example product `code`."""
-    product, policy, lender = spec(code), load_policy(None), lender_view(locale)
+def view_of(kind: str, locale: str, code: str = "cash-easy", policy: Policy | None = None) -> Any:
+    """The view a service would build for `kind`, from the example product `code` (under
+    the packaged policy unless one is given)."""
+    product, lender = spec(code), lender_view(locale)
+    policy = policy or load_policy(None)
     if kind == "brochure":
         return product_views.brochure_view(
             product, policy, lender, locale=locale, version=1, as_of=SIGNED_ON
@@ -171,3 +173,31 @@ def test_a_contract_names_the_purpose_in_its_locale(locale: str, named: str) -> 
     for fmt in ("md", "html"):
         text = render_kind("contract", view, locale=locale, fmt=fmt).decode("utf-8")
         assert f"{named}" in text and "rent_deposit" not in text
+
+
+# What each document says of the all-in charges cap on each base, per locale.
+ALL_IN = {
+    ("en", "principal_outstanding"): "interest, penalty interest, compound interest and fees"
+    " together never exceed 24.00% a year of the principal outstanding day by day",
+    ("en", "overdue_principal"): "penalty interest and compound interest together never"
+    " exceed 24.00% a year of the overdue principal day by day",
+    ("zh-CN", "principal_outstanding"): "利息、罚息、复利及各项费用合计按每日未还本金"
+    "年化不超过 24.00%",
+    ("zh-CN", "overdue_principal"): "罚息、复利合计按每日逾期本金年化不超过 24.00%",
+}
+
+
+@pytest.mark.parametrize("kind", ["brochure", "contract", "risk-disclosure", "overdue-notice"])
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_documents_say_which_base_the_all_in_cap_accrues_on(kind: str, locale: str) -> None:
+    packaged = load_policy(None)
+    on_overdue = packaged.charges_cap.model_copy(update={"base": "overdue_principal"})
+    stricter = packaged.model_copy(update={"charges_cap": on_overdue})
+    for fmt in FORMATS:
+        text = render_kind(
+            kind, view_of(kind, locale, policy=stricter), locale=locale, fmt=fmt
+        ).decode("utf-8")
+        assert ALL_IN[(locale, "overdue_principal")] in text, fmt
+        assert ALL_IN[(locale, "principal_outstanding")] not in text, fmt
+        text = render_kind(kind, view_of(kind, locale), locale=locale, fmt=fmt).decode("utf-8")
+        assert ALL_IN[(locale, "principal_outstanding")] in text, fmt

@@ -132,6 +132,43 @@ def test_a_penalty_cut_every_day_after_maturity_is_refused() -> None:
     ]
 
 
+def test_on_overdue_principal_a_penalty_above_the_cap_is_refused_as_cut_every_overdue_day() -> None:
+    spec = parse_product(example("cash-easy"), "c.yaml")
+    cap = ChargesCap(days_in_year=365, base="overdue_principal")
+    problems = policy_problems(spec, Policy(charges_cap=cap), "c.yaml")
+    assert problems == [
+        "c.yaml: penalty.annual_rate: 24.00% over 360 days exceeds the all-in charges cap 24%"
+        " over 365 days of overdue principal: every overdue day would be cut"
+    ]
+
+
+def test_the_shipped_products_fit_the_all_in_charges_cap_on_overdue_principal() -> None:
+    policy = Policy(charges_cap=ChargesCap(base="overdue_principal"))
+    for path in example_product_paths():
+        assert policy_problems(load_product(path), policy, path.name) == []
+
+
+def test_contract_charges_above_the_all_in_cap_are_refused_on_overdue_principal_too() -> None:
+    # contract charges are never cut, whatever the base: the APR is held to the cap's rate
+    spec = parse_product(example("cash-easy"), "c.yaml")
+    cap = ChargesCap(
+        kind="lpr_multiple", multiple=4, lpr="3.50", lpr_date="2025-05-20", base="overdue_principal"
+    )
+    problems = policy_problems(spec, Policy(charges_cap=cap), "c.yaml")
+    assert len(problems) == 2
+    assert problems[0].endswith("contract charges are never cut")
+    assert problems[1].endswith("of overdue principal: every overdue day would be cut")
+
+
+def test_a_charges_cap_base_the_policy_does_not_know_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("charges_cap:\n  base: overdue_interest\n", encoding="utf-8")
+    with pytest.raises(BadInput) as refused:
+        load_policy(path)
+    assert "charges_cap.base" in str(refused.value)
+    assert "'principal_outstanding' or 'overdue_principal'" in str(refused.value)
+
+
 def test_contract_charges_above_a_stricter_all_in_cap_are_refused() -> None:
     spec = parse_product(example("cash-easy"), "c.yaml")
     cap = ChargesCap(kind="lpr_multiple", multiple=4, lpr="3.50", lpr_date="2025-05-20")

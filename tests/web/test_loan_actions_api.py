@@ -72,6 +72,40 @@ def test_waiving_more_than_is_owed_or_approving_ones_own_is_refused(ws: Any, as_
     assert admin.get(f"/api/v1/loans/{loan_id}?on=2026-02-21").json() == before
 
 
+def test_a_request_declined_over_http_is_never_approved(ws: Any, as_user: Any) -> None:
+    loan_id = overdue_loan(ws, as_user)
+    ops, risk, admin = as_user("ops"), as_user("risk"), as_user("admin")
+    asked = ops.post(
+        f"/api/v1/loans/{loan_id}/waivers",
+        json={"component": "fees", "amount": "10.00", "reason": "complaint", **OPEN},
+    )
+    request_id = asked.json()["id"]
+    before = admin.get(f"/api/v1/loans/{loan_id}?on=2026-02-21").json()
+    url = f"/api/v1/loan-requests/{request_id}/decline"
+    operator = ops.post(url, json={"reason": "no", **OPEN})
+    assert operator.status_code == 403
+    no_reason = risk.post(url, json=OPEN)
+    assert no_reason.status_code == 422 and no_reason.headers["content-type"] == PROBLEM
+    unknown = risk.post("/api/v1/loan-requests/999/decline", json={"reason": "no", **OPEN})
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "loan request 999 does not exist"
+    declined = risk.post(url, json={"reason": "complaint not upheld", **OPEN})
+    assert declined.status_code == 200, declined.text
+    assert (declined.json()["status"], declined.json()["declined_because"]) == (
+        "declined",
+        "complaint not upheld",
+    )
+    again = admin.post(url, json={"reason": "twice", **OPEN})
+    assert again.status_code == 409 and again.json()["detail"].endswith("is already declined")
+    approved = admin.post(f"/api/v1/loan-requests/{request_id}/approve", json=OPEN)
+    assert approved.status_code == 409
+    assert approved.json()["detail"] == f"loan request {request_id} is already declined"
+    assert admin.get(f"/api/v1/loans/{loan_id}?on=2026-02-21").json() == before
+    listed = ops.get(f"/api/v1/loans/{loan_id}/requests").json()["items"]
+    assert [(r["status"], r["decided_by"]) for r in listed] == [("declined", "risk")]
+    assert admin.post("/api/v1/audit/verify").json()["problems"] == []
+
+
 def test_acceleration_too_early_is_refused_with_the_rule(ws: Any, as_user: Any) -> None:
     loan_id = overdue_loan(ws, as_user)
     early = as_user("ops").post(f"/api/v1/loans/{loan_id}/acceleration", json=OPEN)
