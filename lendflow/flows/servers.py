@@ -430,8 +430,9 @@ def connect(home: Path, *, verbose: bool = False) -> str:
         prepare_prefect(home)
         return "as imported"
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client telemetry
-    if verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    if verbose:  # at least INFO: flow and task runs starting and ending
+        if os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() not in ("DEBUG", "INFO"):
+            os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     else:
         os.environ.update(QUIET_PREFECT)
     prepare_prefect(home)
