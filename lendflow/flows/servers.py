@@ -15,6 +15,11 @@ stop lines. A command that runs flows calls `connect` before prefect is imported
    when the first flow starts (`await_temporary_server`, from `runtime.batch_run`) and
    stopped when the command ends (or with it: it gets SIGTERM if the command dies).
 
+A server's first start in a workspace migrates Prefect's empty database (about 3 s on a
+2-core machine). The first temporary server to do so keeps a copy of that empty database
+in the user's cache (`$XDG_CACHE_HOME/lendflow/prefect-<version>.db`), and later servers
+in new workspaces start from a copy of it (`seed_database`, `keep_template`).
+
 This module imports no Prefect: it runs before prefect is imported, and the server runs
 Prefect in a process of its own.
 """
@@ -25,6 +30,7 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -250,6 +256,86 @@ def _die_with_parent() -> None:
         pass
 
 
+def _fresh_database(env: dict[str, str]) -> Path | None:
+    """The SQLite file a server run with `env` would create, when it has none yet and
+    keeps its state where Prefect keeps it by default (no database or profile of its own)."""
+    if any(name.startswith("PREFECT_") and "DATABASE" in name for name in env):
+        return None
+    home = env.get("PREFECT_HOME")
+    if not home or (Path(home).expanduser() / "profiles.toml").exists():
+        return None
+    database = Path(home).expanduser() / "prefect.db"
+    return None if database.exists() else database
+
+
+def template_path() -> Path:
+    """Where this installation keeps Prefect's migrated, empty database, per Prefect
+    version (its migrations change only with it)."""
+    from importlib.metadata import version
+
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "lendflow" / f"prefect-{version('prefect')}.db"
+
+
+def seed_database(database: Path) -> bool:
+    """Start `database` as a copy of the kept empty one, if there is one: a copy takes
+    milliseconds where migrating takes seconds. Never replaces a database another
+    command made meanwhile (a hard link fails on an existing name)."""
+    template = template_path()
+    if not template.exists():
+        return False
+    partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, partial)
+        os.link(partial, database)
+    except OSError:
+        return False
+    finally:
+        partial.unlink(missing_ok=True)
+    return True
+
+
+def keep_template(database: Path) -> None:
+    """Keep a copy of a database a server has just migrated, if it holds nothing but its
+    schema version; any problem only means the next new workspace migrates again."""
+    import sqlite3
+
+    template = template_path()
+    if template.exists():
+        return
+    partial = template.with_name(f".{template.name}.{os.getpid()}.partial")
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            if not _only_schema(source):
+                return
+            target = sqlite3.connect(partial)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        os.replace(partial, template)
+    except (OSError, sqlite3.Error):
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _only_schema(connection: Any) -> bool:
+    """Whether no table holds a row but alembic's record of the schema version."""
+    tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    for (table,) in tables.fetchall():
+        if table == "alembic_version" or table.startswith("sqlite_"):
+            continue
+        if connection.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():
+            return False
+    return True
+
+
 def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> ServerRecord:
     """Start the workspace's Prefect server on 127.0.0.1:`port` in the background, record
     it and return once it answers. Refused when one is up already or the port is taken."""
@@ -268,6 +354,10 @@ def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> 
     if not _port_free(port):
         raise Refused(f"port {port} on 127.0.0.1 is in use: choose another with --port")
     prepare_prefect(home)
+    env = _server_environment({"PREFECT__SERVER_FINAL": "1", "DO_NOT_TRACK": "1"})
+    fresh = _fresh_database(env)
+    if fresh is not None:
+        seed_database(fresh)
     log = home / "prefect" / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as out:
@@ -275,7 +365,7 @@ def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> 
         out.flush()
         process = subprocess.Popen(
             _uvicorn(port, "warning"),
-            env=_server_environment({"PREFECT__SERVER_FINAL": "1", "DO_NOT_TRACK": "1"}),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
@@ -354,6 +444,10 @@ class TemporaryServer:
         self.verbose = verbose
         self.errors: IO[bytes] | None = None
         self.ready = False
+        self.env = _server_environment(TEMPORARY_SERVER_SETTINGS)
+        self.fresh = _fresh_database(self.env)
+        if self.fresh is not None and seed_database(self.fresh):
+            self.fresh = None  # started from the kept copy: nothing new to keep
         self.process = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -362,7 +456,7 @@ class TemporaryServer:
             self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         return subprocess.Popen(
             _uvicorn(self.port, "warning" if self.verbose else "error"),
-            env=_server_environment(TEMPORARY_SERVER_SETTINGS),
+            env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if not self.verbose else None,
             stderr=self.errors,
@@ -380,6 +474,8 @@ class TemporaryServer:
         while not self.ready:
             if healthy(self.url, 1.0):
                 self.ready = True
+                if self.fresh is not None:  # migrated just now, before any run: keep a copy
+                    keep_template(self.fresh)
                 break
             code = self.process.poll()
             if code == PORT_IN_USE:

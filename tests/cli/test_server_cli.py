@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -70,8 +71,11 @@ def _free_port() -> int:
 
 
 def _environment(home: Path, **extra: str) -> dict[str, str]:
-    """A user's shell: the workspace, no Prefect settings of its own."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LENDFLOW_HOME": str(home), **extra}
+    """A user's shell: the workspace, no Prefect settings of its own, a cache of the test's."""
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT), "LENDFLOW_HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"), **extra,
+    }  # fmt: skip
     for name in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_LOGGING_LEVEL"):
         if name not in extra:
             env.pop(name, None)
@@ -278,3 +282,57 @@ def test_a_stage_runs_against_the_workspace_server_and_quietly_without_one(  # t
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.stdout.startswith(f"stopped the Prefect server at http://127.0.0.1:{port}/api")
     assert lendflow("server status --json").json()["running"] is False
+
+
+def _database(path: Path, *, runs: int = 0) -> Path:
+    """A Prefect database as its migrations leave it (the schema version, empty tables),
+    with `runs` flow runs in it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
+        connection.execute("INSERT INTO alembic_version VALUES ('3c841a1800a1')")
+        connection.execute("CREATE TABLE flow_run (id TEXT)")
+        connection.executemany("INSERT INTO flow_run VALUES (?)", [(str(n),) for n in range(runs)])
+    return path
+
+
+def _contents(path: Path) -> tuple[list[tuple[str]], list[tuple[str]]]:
+    with sqlite3.connect(path) as connection:
+        versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        runs = connection.execute("SELECT id FROM flow_run").fetchall()
+    return versions, runs
+
+
+def test_a_new_workspace_starts_from_the_kept_empty_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert servers.seed_database(tmp_path / "new" / "prefect.db") is False  # nothing kept yet
+    servers.keep_template(_database(tmp_path / "first" / "prefect.db"))
+    assert servers.template_path().parent == tmp_path / "cache" / "lendflow"
+
+    new = tmp_path / "new" / "prefect.db"
+    assert servers.seed_database(new) is True
+    assert _contents(new) == ([("3c841a1800a1",)], [])
+
+
+def test_a_database_made_meanwhile_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    servers.keep_template(_database(tmp_path / "first" / "prefect.db"))
+    busy = _database(tmp_path / "busy" / "prefect.db", runs=2)
+    assert servers.seed_database(busy) is False
+    assert _contents(busy)[1] == [("0",), ("1",)]
+    assert [p.name for p in busy.parent.iterdir()] == ["prefect.db"]  # no copy left behind
+
+
+def test_a_database_that_has_seen_runs_is_never_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    servers.keep_template(_database(tmp_path / "used" / "prefect.db", runs=1))
+    assert not servers.template_path().exists()
+    assert not (tmp_path / "cache" / "lendflow").exists() or not any(
+        (tmp_path / "cache" / "lendflow").iterdir()
+    )
