@@ -42,9 +42,13 @@ def start(
     """Start a Prefect server for the workspace in the background; flows use it while it
     is up. Waits until it answers (a first start prepares its database: seconds)."""
     from lendflow.cli.progress import working
+    from lendflow.config.settings import load_settings
     from lendflow.flows.servers import start_server
+    from lendflow.workspace.context import require_workspace
 
-    home = _home()
+    settings = load_settings()
+    require_workspace(settings)  # never a server, nor its folder, where there is no workspace
+    home = settings.home.resolve()
     with working("starting the Prefect server", enabled=not json_output):
         record = start_server(home, port)
     if json_output:

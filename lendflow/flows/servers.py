@@ -213,7 +213,10 @@ def workspace_server_url(home: Path) -> str | None:
 
 
 def _port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`; a server stopped just now leaves its
+    connections waiting out TIME_WAIT, which uvicorn binds over, and so does this check."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -139,6 +139,7 @@ def test_a_recorded_server_that_answers_is_up(  # type: ignore[no-untyped-def]
 def test_a_taken_port_is_refused_before_anything_starts(
     lendflow, isolated_environment: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    assert lendflow("init").exit_code == 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -149,6 +150,16 @@ def test_a_taken_port_is_refused_before_anything_starts(
         result.error() == f"error: port {port} on 127.0.0.1 is in use: choose another with --port"
     )
     assert not record_path(isolated_environment).exists()
+
+
+def test_no_server_starts_where_there_is_no_workspace(lendflow, isolated_environment: Path) -> None:  # type: ignore[no-untyped-def]
+    result = lendflow("server start")
+    assert result.exit_code == 2
+    assert (
+        result.error()
+        == f"error: no workspace at {isolated_environment}: run `lendflow init` first"
+    )
+    assert not isolated_environment.exists()
 
 
 def test_stop_ends_a_server_that_does_not_answer(lendflow, isolated_environment: Path) -> None:  # type: ignore[no-untyped-def]
