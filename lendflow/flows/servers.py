@@ -30,7 +30,6 @@ import atexit
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -282,61 +281,18 @@ def template_path() -> Path:
 
 def seed_database(database: Path) -> bool:
     """Start `database` as a copy of the kept empty one, if there is one: a copy takes
-    milliseconds where migrating takes seconds. Never replaces a database another
-    command made meanwhile (a hard link fails on an existing name)."""
-    template = template_path()
-    if not template.exists():
-        return False
-    partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
-    try:
-        database.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, partial)
-        os.link(partial, database)
-    except OSError:
-        return False
-    finally:
-        partial.unlink(missing_ok=True)
-    return True
+    milliseconds where migrating takes seconds."""
+    from lendflow.store.prefect_template import copy_if_absent
+
+    return copy_if_absent(template_path(), database)
 
 
 def keep_template(database: Path) -> None:
     """Keep a copy of a database a server has just migrated, if it holds nothing but its
     schema version; any problem only means the next new workspace migrates again."""
-    import sqlite3
+    from lendflow.store.prefect_template import keep_if_empty
 
-    template = template_path()
-    if template.exists():
-        return
-    partial = template.with_name(f".{template.name}.{os.getpid()}.partial")
-    try:
-        template.parent.mkdir(parents=True, exist_ok=True)
-        source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            if not _only_schema(source):
-                return
-            target = sqlite3.connect(partial)
-            try:
-                source.backup(target)
-            finally:
-                target.close()
-        finally:
-            source.close()
-        os.replace(partial, template)
-    except (OSError, sqlite3.Error):
-        pass
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _only_schema(connection: Any) -> bool:
-    """Whether no table holds a row but alembic's record of the schema version."""
-    tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    for (table,) in tables.fetchall():
-        if table == "alembic_version" or table.startswith("sqlite_"):
-            continue
-        if connection.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():
-            return False
-    return True
+    keep_if_empty(database, template_path())
 
 
 def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> ServerRecord:
