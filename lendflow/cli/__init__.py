@@ -84,8 +84,9 @@ def _register() -> None:
     app.add_typer(admin.machine_app, name="machine")
     app.add_typer(runs.app, name="run")
     app.add_typer(cob.app, name="cob")
-    from lendflow.cli import gate, stage
+    from lendflow.cli import gate, server, stage
 
+    app.add_typer(server.app, name="server")
     app.add_typer(stage.app, name="stage")
     app.add_typer(gate.app, name="gate")
     from lendflow.cli import docs
@@ -130,4 +131,7 @@ _register()
 
 
 def main() -> None:
-    app()
+    from lendflow.cli.exiting import ending
+
+    with ending():
+        app()

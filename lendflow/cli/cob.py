@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, business_date, parse_date
+from lendflow.cli.common import AsOption, JsonOption, VerboseOption, business_date, parse_date
 from lendflow.cli.output import print_json
-from lendflow.cli.runs import _user, prepare_prefect
+from lendflow.cli.runs import _user, prepare_flow_run, prepare_prefect
 
 if TYPE_CHECKING:
     from lendflow.close_of_business.results import CobRun
@@ -64,6 +64,7 @@ def run(
             help="Close the chunks on a running Dask scheduler (tcp://host:8786).",
         ),
     ] = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Close one business date, or a range; a date already closed changes nothing."""
     from lendflow.access.permissions import Permission
@@ -82,12 +83,12 @@ def run(
 
     with acting(name) as (_, actor):
         actor.require(Permission.RUN_COB, "run close of business")
-    prepare_prefect()
+    prepare_flow_run(verbose=verbose)
     from lendflow.flows import cob as cob_flow
     from lendflow.flows.runtime import batch_run
 
     runner = cob_flow.task_runner(dask_workers, dask_address)
-    with batch_run(), _Progress(not json_output) as progress:
+    with batch_run(), _Progress(not (json_output or verbose)) as progress:
         cob_flow.on_chunk_done = progress
         result = cob_flow.run_close_of_business(
             runner,

@@ -107,6 +107,12 @@ OnOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Show Prefect's own log lines (flow and task runs, its server)."
+    ),
+]
 KeyOption = Annotated[
     str | None,
     typer.Option(

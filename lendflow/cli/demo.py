@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
+from lendflow.cli.common import VerboseOption
 from lendflow.cli.output import console, print_json
 
 MARKER = ".lendflow-demo"
@@ -25,15 +26,16 @@ def demo(
     ] = 2025,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("demo-report"),
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run a product from charter to live, a simulated book through the real engine,
     monthly reviews and an improvement round; write a report folder."""
     began = time.perf_counter()
     _fresh_folder(out)
     _demo_environment(out / "workspace")
-    from lendflow.cli.runs import prepare_prefect
+    from lendflow.cli.runs import prepare_flow_run
 
-    prepare_prefect()
+    prepare_flow_run(verbose=verbose)
     from lendflow.bootstrap import init_workspace
     from lendflow.config.settings import load_settings
 
@@ -43,7 +45,7 @@ def demo(
 
     plan = scenario.DemoPlan(applicants=applicants, months=months, seed=seed, out=out)
     run = scenario.DemoRun(plan)
-    with _bars(enabled=not json_output) as progress, batch_run():
+    with _bars(enabled=not (json_output or verbose)) as progress, batch_run():
         scenario.take_to_market(run, progress)
         scenario.lend(run, progress)
         scenario.improve(run, progress)
@@ -94,7 +96,7 @@ def _write(scenario: Any, run: Any) -> dict[str, Any]:
 
 
 class _bars:
-    """Rich progress bars per phase on a terminal; silent otherwise."""
+    """Rich progress bars per phase on stderr when it is a terminal; silent otherwise."""
 
     LABELS: ClassVar[dict[str, str]] = {
         "lifecycle": "Stages 1–5, charter to launch",
@@ -104,12 +106,15 @@ class _bars:
     }
 
     def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled and console.is_terminal
+        from lendflow.cli.progress import watched
+
+        self.enabled = enabled and watched()
         self.tasks: dict[str, Any] = {}
 
     def __enter__(self) -> Any:
         if not self.enabled:
             return lambda *_: None
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         self.progress = Progress(
@@ -117,7 +122,7 @@ class _bars:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=console,
+            console=Console(stderr=True),
         )
         self.progress.__enter__()
         return self.update

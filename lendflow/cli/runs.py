@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lendflow.cli.common import AsOption, JsonOption, OnOption, business_date
+from lendflow.cli.common import AsOption, JsonOption, OnOption, VerboseOption, business_date
 from lendflow.cli.output import print_json
 
 app = typer.Typer(
@@ -29,6 +29,33 @@ def prepare_prefect() -> None:
     home = load_settings().home.resolve()
     prepare(home)
     os.environ["LENDFLOW_HOME"] = str(home)
+
+
+def prepare_flow_run(*, verbose: bool = False) -> str:
+    """Before a command's flows (and prefect) load: report them to the workspace's
+    Prefect server when it is up, else start a temporary one now, while the command does
+    its own work; Prefect's own lines reach the terminal only when `verbose`. Says where
+    the flows report (`servers.connect`)."""
+    from lendflow.cli.exiting import end_without_teardown
+    from lendflow.config.settings import load_settings
+    from lendflow.flows.servers import connect
+
+    home = load_settings().home.resolve()
+    os.environ["LENDFLOW_HOME"] = str(home)
+    end_without_teardown()  # before the server's exit hook, so it runs after it
+    where = connect(home, verbose=verbose)
+    if verbose:
+        url = os.environ.get("PREFECT_API_URL") or "its own"
+        typer.echo(f"Prefect: {_WHERE.get(where, where)} ({url})", err=True)
+    return where
+
+
+_WHERE = {
+    "given": "the server PREFECT_API_URL names",
+    "workspace": "the workspace's server (lendflow server start)",
+    "temporary": "a temporary server for this command",
+    "as imported": "as already loaded in this process",
+}
 
 
 def _user(user: str | None) -> str:
@@ -63,14 +90,16 @@ def _require(flow_name: str, user: str) -> None:
         actor.require(*BATCH_PERMISSIONS[flow_name])
 
 
-def _run(flow_name: str, *arguments: Any, json_output: bool) -> dict[str, Any]:
+def _run(flow_name: str, *arguments: Any, json_output: bool, verbose: bool) -> dict[str, Any]:
     """Run one of the batch loan flows locally, without heartbeats, and print its counts."""
     _require(flow_name, arguments[1])
-    prepare_prefect()
+    prepare_flow_run(verbose=verbose)
+    from lendflow.cli.progress import working
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run
 
-    with batch_run():
+    label = flow_name.replace("_", " ")
+    with working(label, enabled=not (json_output or verbose)), batch_run():
         result: dict[str, Any] = getattr(loans, flow_name)(*arguments)
     _report(result, json_output)
     return result
@@ -82,9 +111,13 @@ def review_applications(
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Move every submitted application into review."""
-    _run("review_applications", business_date(on), _user(user), chunk_size, json_output=json_output)
+    _run(
+        "review_applications", business_date(on), _user(user), chunk_size,
+        json_output=json_output, verbose=verbose,
+    )  # fmt: skip
 
 
 @app.command("disburse-approved")
@@ -93,11 +126,13 @@ def disburse_approved(
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Pay out every approved loan (transient gateway errors are retried)."""
     result = _run(
-        "disburse_approved", business_date(on), _user(user), chunk_size, json_output=json_output
-    )
+        "disburse_approved", business_date(on), _user(user), chunk_size,
+        json_output=json_output, verbose=verbose,
+    )  # fmt: skip
     if result["failures"]:
         raise typer.Exit(1)
 
@@ -125,6 +160,7 @@ def post_repayments(
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Post a payment channel's repayment file; every row not posted is reported.
 
@@ -143,11 +179,12 @@ def post_repayments(
     check_errors_path(file, errors)
     arguments = (file, _user(user), business_date(on), chunk_size, check_channel(channel), errors)
     _require("post_repayments", arguments[1])
-    prepare_prefect()
+    prepare_flow_run(verbose=verbose)
+    from lendflow.cli.progress import working
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run
 
-    with batch_run():
+    with working("posting repayments", enabled=not (json_output or verbose)), batch_run():
         result = loans.post_repayments(*arguments, max_rows, limits.max_bytes)
     if json_output:
         print_json(result)

@@ -2,7 +2,9 @@
 
 The flow is imported only by `stage run`, after every check that can refuse
 the run without it (the user's right, the stage's order, the input files), so a
-refusal comes back at once and plain commands never load Prefect.
+refusal comes back at once and plain commands never load Prefect. Without a Prefect
+server for the workspace, `stage run` starts a temporary one as soon as the input files
+are read, so that it boots while those checks run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lendflow.cli.common import (
     AsOption,
     JsonOption,
     OnOption,
+    VerboseOption,
     acting,
     business_date,
     parse_code,
@@ -73,18 +76,21 @@ def run(
     on: OnOption = None,
     user: AsOption = None,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run a stage's flow; a successful run waits at the stage's gate."""
-    from lendflow.cli.runs import _user, prepare_prefect
+    from lendflow.cli.runs import _user, prepare_flow_run
     from lendflow.domain.errors import Refused
     from lendflow.lifecycle.catalog import stage as stage_of
     from lendflow.lifecycle.inputs import capture_inputs
-    from lendflow.lifecycle.live_stages import check_runnable
 
     as_of = business_date(on)
     given = _inputs(inputs or [])
     captured = capture_inputs(stage_of(stage), given, use_samples=samples)
     name = _user(user)
+    prepare_flow_run(verbose=verbose)  # before prefect loads: it reads where to report then
+    from lendflow.lifecycle.live_stages import check_runnable
+
     with acting(name) as (ws, actor):
         check_runnable(ws, actor, code, stage)
     from lendflow.flows.stages import stage_flow
@@ -98,11 +104,12 @@ def run(
             "inputs from the shipped samples: "
             + ", ".join(f"{c.name} ({c.file})" for c in from_samples)
         )
-    prepare_prefect()
-    _quiet_prefect_failures()
+    if not verbose:
+        _quiet_prefect_failures()
+    from lendflow.cli.progress import working
     from lendflow.flows.runtime import batch_run
 
-    with batch_run():
+    with working(f"running the {stage} stage", enabled=not (json_output or verbose)), batch_run():
         result = flow(
             code=code,
             user=name,

@@ -1,0 +1,514 @@
+"""Which Prefect server a command's flows report to, and the workspace's own server.
+
+Prefect 3 runs every flow against an API. Left alone without `PREFECT_API_URL`, it
+imports its whole server into the command's process (about 2 s) only to start it in a
+subprocess when the first flow starts (about 3 s more, on top), and prints its start and
+stop lines. A command that runs flows calls `connect` before prefect is imported
+(Prefect reads `PREFECT_API_URL` once, at import) and reports to, in this order:
+
+1. the server `PREFECT_API_URL` names, when the environment sets one;
+2. the workspace's server, which `lendflow server start` records in
+   `<home>/prefect/server.json`, when it answers its health check within
+   `HEALTH_TIMEOUT`;
+3. a temporary server of the command's own, the one Prefect would start, started at
+   once so that it boots while the command does its own work and checks, waited for
+   when the first flow starts (`await_temporary_server`, from `runtime.batch_run`) and
+   stopped when the command ends (or with it: it gets SIGTERM if the command dies).
+
+A server's first start in a workspace migrates Prefect's empty database (about 3 s on a
+2-core machine). The first temporary server to do so keeps a copy of that empty database
+in the user's cache (`$XDG_CACHE_HOME/lendflow/prefect-<version>.db`), and later servers
+in new workspaces start from a copy of it (`seed_database`, `keep_template`).
+
+This module imports no Prefect: it runs before prefect is imported, and the server runs
+Prefect in a process of its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from lendflow.domain.errors import Refused
+from lendflow.flows.environment import prepare_prefect
+
+HEALTH_TIMEOUT = 0.15
+"""Seconds a recorded server has to answer before a command starts one of its own."""
+
+STARTUP_TIMEOUT = 120.0
+"""Seconds a server has to answer after it starts: a busy small machine is slow."""
+
+SERVER_APP = "prefect.server.api.server:create_app"
+
+PORT_IN_USE = 3
+"""uvicorn's exit status when it cannot bind its port."""
+
+QUIET_PREFECT = {
+    # Prefect's console handler (its root logger's) and its internal debug handler: its
+    # own lines stay off the terminal, while its loggers still send flow and task run
+    # logs to the server. CRITICAL is the highest level logging's configuration accepts.
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_HANDLERS_DEBUG_LEVEL": "CRITICAL",
+}
+
+TEMPORARY_SERVER_SETTINGS = {
+    # The settings Prefect gives its own temporary server: API only, the services that
+    # record runs (events, task runs) and nothing else.
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+    # Measured on a 2-core machine: block types registered on a fresh database cost
+    # about 2 s and lendflow's flows use no blocks; automations are a deployment's.
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+}
+
+ServerState = Literal["up", "not answering", "stopped"]
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """A Prefect server started for a workspace: where it answers and its process."""
+
+    url: str
+    pid: int
+    started: str
+    log: str
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """Whether the workspace's server is up; `stale` is a record removed because its
+    process had gone."""
+
+    state: ServerState
+    record: ServerRecord | None = None
+    stale: ServerRecord | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        record = self.record
+        return {
+            "running": self.state == "up",
+            "state": self.state,
+            "url": record.url if record else None,
+            "pid": record.pid if record else None,
+            "started": record.started if record else None,
+            "log": record.log if record else None,
+            "removed_stale_pid": self.stale.pid if self.stale else None,
+        }
+
+
+def record_path(home: Path) -> Path:
+    """Where the workspace at `home` records its Prefect server."""
+    return home / "prefect" / "server.json"
+
+
+def read_record(home: Path) -> ServerRecord | None:
+    """The recorded server, or None; a record that cannot be read counts as none."""
+    try:
+        data = json.loads(record_path(home).read_text(encoding="utf-8"))
+        return ServerRecord(
+            url=str(data["url"]), pid=int(data["pid"]), started=str(data["started"]),
+            log=str(data["log"]),
+        )  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_record(home: Path, record: ServerRecord) -> None:
+    path = record_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _remove_record(home: Path) -> None:
+    record_path(home).unlink(missing_ok=True)
+
+
+def healthy(api_url: str, timeout: float = HEALTH_TIMEOUT) -> bool:
+    """Whether the Prefect API at `api_url` answers `GET /health` with 200 within
+    `timeout` seconds (a refused connection answers at once)."""
+    from http.client import HTTPConnection, HTTPException
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    connection = HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        connection.request("GET", parts.path.rstrip("/") + "/health")
+        return connection.getresponse().status == 200
+    except (OSError, HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def server_process_alive(pid: int) -> bool:
+    """Whether `pid` is still a running Prefect server (not gone, not a zombie, not a
+    number the system has since given to another program)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a server this very process started is its child: reap it once it ends
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():  # no /proc (macOS): the signal check is all there is
+        return True
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = (proc / "cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and SERVER_APP.encode() in command
+
+
+def server_status(home: Path) -> ServerStatus:
+    """The workspace's server: up, recorded but not answering (starting, or hung), or
+    stopped; a record whose process has gone is removed on the way."""
+    record = read_record(home)
+    if record is None:
+        if record_path(home).exists():  # unreadable: nothing can be done with it
+            _remove_record(home)
+        return ServerStatus("stopped")
+    if healthy(record.url):
+        return ServerStatus("up", record)
+    if server_process_alive(record.pid):
+        return ServerStatus("not answering", record)
+    _remove_record(home)
+    return ServerStatus("stopped", stale=record)
+
+
+def workspace_server_url(home: Path) -> str | None:
+    """The recorded server's API URL when it answers now, else None."""
+    record = read_record(home)
+    if record is None:
+        return None
+    if healthy(record.url):
+        return record.url
+    if not server_process_alive(record.pid):
+        _remove_record(home)
+    return None
+
+
+def _port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`; a server stopped just now leaves its
+    connections waiting out TIME_WAIT, which uvicorn binds over, and so does this check."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _uvicorn(port: int, log_level: str) -> list[str]:
+    """The command Prefect itself runs a server with (`prefect server start`)."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", SERVER_APP,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", log_level, "--lifespan", "on",
+    ]  # fmt: skip
+
+
+def _server_environment(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment for a server: its own settings, never a client's
+    API URL or quieted console."""
+    env = {**os.environ, **extra}
+    for name in ("PREFECT_API_URL", *QUIET_PREFECT):
+        env.pop(name, None)
+    return env
+
+
+def _die_with_parent() -> None:
+    """Run in the child before it execs: on Linux, SIGTERM when the command that started
+    it ends, however it ends, so a killed command leaves no server behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _fresh_database(env: dict[str, str]) -> Path | None:
+    """The SQLite file a server run with `env` would create, when it has none yet and
+    keeps its state where Prefect keeps it by default (no database or profile of its own)."""
+    if any(name.startswith("PREFECT_") and "DATABASE" in name for name in env):
+        return None
+    home = env.get("PREFECT_HOME")
+    if not home or (Path(home).expanduser() / "profiles.toml").exists():
+        return None
+    database = Path(home).expanduser() / "prefect.db"
+    return None if database.exists() else database
+
+
+def template_path() -> Path:
+    """Where this installation keeps Prefect's migrated, empty database, per Prefect
+    version (its migrations change only with it)."""
+    from importlib.metadata import version
+
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "lendflow" / f"prefect-{version('prefect')}.db"
+
+
+def seed_database(database: Path) -> bool:
+    """Start `database` as a copy of the kept empty one, if there is one: a copy takes
+    milliseconds where migrating takes seconds."""
+    from lendflow.store.prefect_template import copy_if_absent
+
+    return copy_if_absent(template_path(), database)
+
+
+def keep_template(database: Path) -> None:
+    """Keep a copy of a database a server has just migrated, if it holds nothing but its
+    schema version; any problem only means the next new workspace migrates again."""
+    from lendflow.store.prefect_template import keep_if_empty
+
+    keep_if_empty(database, template_path())
+
+
+def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> ServerRecord:
+    """Start the workspace's Prefect server on 127.0.0.1:`port` in the background, record
+    it and return once it answers. Refused when one is up already or the port is taken."""
+    status = server_status(home)
+    if status.record is not None:
+        record = status.record
+        if status.state == "up":
+            raise Refused(
+                f"a Prefect server for this workspace is already up at {record.url}"
+                f" (pid {record.pid}): lendflow server stop first"
+            )
+        raise Refused(
+            f"a Prefect server for this workspace (pid {record.pid}) is starting or not"
+            f" answering at {record.url}: wait, or lendflow server stop"
+        )
+    if not _port_free(port):
+        raise Refused(f"port {port} on 127.0.0.1 is in use: choose another with --port")
+    prepare_prefect(home)
+    env = _server_environment({"PREFECT__SERVER_FINAL": "1", "DO_NOT_TRACK": "1"})
+    fresh = _fresh_database(env)
+    if fresh is not None:
+        seed_database(fresh)
+    log = home / "prefect" / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"--- lendflow server start, port {port}, {datetime.now():%Y-%m-%d %H:%M:%S}\n")
+        out.flush()
+        process = subprocess.Popen(
+            _uvicorn(port, "warning"),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # outlives the command, away from its Ctrl-C
+        )
+    record = ServerRecord(
+        url=f"http://127.0.0.1:{port}/api",
+        pid=process.pid,
+        started=datetime.now().astimezone().isoformat(timespec="seconds"),
+        log=str(log),
+    )
+    _write_record(home, record)  # at once: a second start is refused while this one boots
+    _await_start(home, process, record, timeout)
+    return record
+
+
+def _await_start(
+    home: Path, process: subprocess.Popen[bytes], record: ServerRecord, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not healthy(record.url, 1.0):
+        code = process.poll()
+        if code is not None or time.monotonic() > deadline:
+            if code is None:
+                process.kill()
+                process.wait()
+            _remove_record(home)
+            why = (
+                f"stopped while starting (exit {code})"
+                if code is not None
+                else (f"did not answer in {timeout:.0f} s")
+            )
+            raise Refused(
+                f"the Prefect server {why}: {_last_line(Path(record.log))}; see {record.log}"
+            )
+        time.sleep(0.1)
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    except OSError:
+        return "no log"
+    found = [line for line in lines if line and not line.startswith("---")]
+    return found[-1][:200] if found else "nothing logged"
+
+
+def stop_server(home: Path, *, timeout: float = 15.0) -> ServerStatus:
+    """Stop the workspace's server (SIGTERM, then SIGKILL after `timeout` seconds) and
+    remove its record; the status it had, so the caller can say what was done."""
+    status = server_status(home)
+    record = status.record
+    if record is None:
+        return status
+    try:
+        os.killpg(record.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):  # not the leader of its own group
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while server_process_alive(record.pid):
+        if time.monotonic() > deadline:
+            os.kill(record.pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+        time.sleep(0.1)
+    _remove_record(home)
+    return status
+
+
+class TemporaryServer:
+    """The Prefect server of one command: spawned at once, waited for by the first flow,
+    stopped when the command ends. The same server Prefect starts when it has no API
+    URL, without importing Prefect's server into the command's own process."""
+
+    def __init__(self, *, verbose: bool) -> None:
+        self.verbose = verbose
+        self.errors: IO[bytes] | None = None
+        self.ready = False
+        self.env = _server_environment(TEMPORARY_SERVER_SETTINGS)
+        self.fresh = _fresh_database(self.env)
+        if self.fresh is not None and seed_database(self.fresh):
+            self.fresh = None  # started from the kept copy: nothing new to keep
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        self.port = _free_port()
+        if not self.verbose:  # kept to name the cause should it fail to start
+            self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        return subprocess.Popen(
+            _uvicorn(self.port, "warning" if self.verbose else "error"),
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if not self.verbose else None,
+            stderr=self.errors,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def wait(self, timeout: float = STARTUP_TIMEOUT) -> str:
+        """Block until the server answers; its URL (another port if its first was taken
+        between choosing and binding it)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            if healthy(self.url, 1.0):
+                self.ready = True
+                if self.fresh is not None:  # migrated just now, before any run: keep a copy
+                    keep_template(self.fresh)
+                break
+            code = self.process.poll()
+            if code == PORT_IN_USE:
+                self.process = self._spawn()
+            elif code is not None:
+                raise Refused(
+                    f"the temporary Prefect server stopped while starting: {self._cause()}"
+                )
+            elif time.monotonic() > deadline:
+                raise Refused(
+                    f"the temporary Prefect server did not answer in {timeout:.0f} s"
+                    " (lendflow server start keeps one up)"
+                )
+            else:
+                time.sleep(0.05)
+        return self.url
+
+    def _cause(self) -> str:
+        if self.errors is None:
+            return f"exit {self.process.returncode}"
+        self.errors.seek(0)
+        lines = self.errors.read().decode(errors="replace").strip().splitlines()
+        return lines[-1][:200] if lines else f"exit {self.process.returncode}"
+
+    def stop(self) -> None:
+        """Stop the server and wait for it, so its last events are written."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.errors is not None:
+            self.errors.close()
+
+
+_temporary: TemporaryServer | None = None
+
+
+def connect(home: Path, *, verbose: bool = False) -> str:
+    """Before prefect is imported: point this process's flows at a server and keep
+    Prefect's own lines off the terminal unless `verbose`. Says where they report:
+    "given", "workspace", "temporary", or "as imported" when Prefect was imported
+    already (its settings are fixed then: a test harness, a server process)."""
+    global _temporary
+    if "prefect" in sys.modules:
+        prepare_prefect(home)
+        return "as imported"
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client telemetry
+    if verbose:  # at least INFO: flow and task runs starting and ending
+        if os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() not in ("DEBUG", "INFO"):
+            os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    else:
+        os.environ.update(QUIET_PREFECT)
+    prepare_prefect(home)
+    if os.environ.get("PREFECT_API_URL"):
+        return "given"
+    recorded = workspace_server_url(home)
+    if recorded is not None:
+        os.environ["PREFECT_API_URL"] = recorded
+        return "workspace"
+    if _temporary is None:
+        _temporary = TemporaryServer(verbose=verbose)
+        atexit.register(_temporary.stop)
+    os.environ["PREFECT_API_URL"] = _temporary.url
+    return "temporary"
+
+
+def await_temporary_server() -> str | None:
+    """The temporary server's URL once it answers, or None when this process reports to
+    another server; called as the first flow starts."""
+    if _temporary is None:
+        return None
+    url = _temporary.wait()
+    os.environ["PREFECT_API_URL"] = url
+    return url
