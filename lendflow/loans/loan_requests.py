@@ -152,6 +152,19 @@ def _ask(
 # --- approving ------------------------------------------------------------------------
 
 
+def _pending(uow: UnitOfWork, actor: Actor, request_id: int, verb: str) -> dict[str, Any]:
+    """The request, still pending and asked by someone else (four eyes)."""
+    asked = requests.get(uow, request_id)
+    if asked["status"] != "pending":
+        raise Refused(f"loan request {request_id} is already {asked['status']}")
+    if asked["asked_by"] == actor.name:
+        raise Refused(
+            f"{actor.name} asked for request {request_id}; another person must {verb} it"
+            " (four eyes)"
+        )
+    return asked
+
+
 def approve_request(ws: Workspace, actor: Actor, request_id: int, as_of: date) -> LoanRequestView:
     """Approve an action someone else asked for and book it on the loan's open business
     date; every rule is checked again against the loan as it stands now."""
@@ -159,14 +172,7 @@ def approve_request(ws: Workspace, actor: Actor, request_id: int, as_of: date) -
     check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
 
     def use_case(uow: UnitOfWork) -> LoanRequestView:
-        asked = requests.get(uow, request_id)
-        if asked["status"] != "pending":
-            raise Refused(f"loan request {request_id} is already {asked['status']}")
-        if asked["asked_by"] == actor.name:
-            raise Refused(
-                f"{actor.name} asked for request {request_id}; another person must approve it"
-                " (four eyes)"
-            )
+        asked = _pending(uow, actor, request_id, "approve")
         loan = loan_store.get(uow, asked["loan_id"], for_update=True)
         _check_status(loan, asked["kind"])
         check_not_backdated(ws, uow, loan, as_of)
@@ -199,14 +205,7 @@ def decline_request(
     check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
 
     def use_case(uow: UnitOfWork) -> LoanRequestView:
-        asked = requests.get(uow, request_id)
-        if asked["status"] != "pending":
-            raise Refused(f"loan request {request_id} is already {asked['status']}")
-        if asked["asked_by"] == actor.name:
-            raise Refused(
-                f"{actor.name} asked for request {request_id}; another person must decline it"
-                " (four eyes)"
-            )
+        asked = _pending(uow, actor, request_id, "decline")
         if as_of < asked["asked_on"]:
             raise BadInput(
                 f"loan request {request_id} was asked on {asked['asked_on']}; it cannot be"
