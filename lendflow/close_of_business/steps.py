@@ -523,8 +523,7 @@ def provisions(day: Day) -> None:
         for loan_id, p in provided.items()
     ]
     rows += [(day.d, loan_id, klass, 0, "0", 0, 0) for loan_id, klass in released.items()]
-    q.execute_rows(day.uow, q.DELETE_PROVISION, ("b_month_end", "b_loan_id"), [r[:2] for r in rows])
-    q.execute_rows(day.uow, q.INSERT_PROVISION, q.PROVISION_KEYS, rows)
+    q.execute_rows(day.uow, q.UPSERT_PROVISION[day.uow.dialect], q.PROVISION_KEYS, rows)
 
 
 def _penalty_rate(spec: ProductSpec, policy: Policy) -> Decimal | None:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     exists,
     func,
     insert,
@@ -38,6 +37,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
@@ -406,15 +407,27 @@ TO_PROVIDE = select(loans.c.id, loans.c.classification, loans.c.principal_outsta
 STATES_OF = select(loans.c.id, loans.c.state, loans.c.classification).where(
     loans.c.id.in_(bindparam("ids", expanding=True))
 )
-# A month end closed again for a loan (reprocessing) replaces the loan's row of that day.
-DELETE_PROVISION = delete(loan_provisions).where(
-    loan_provisions.c.month_end == bindparam("b_month_end"),
-    loan_provisions.c.loan_id == bindparam("b_loan_id"),
-)
-INSERT_PROVISION = insert(loan_provisions).inline()
+# A month end's provision per loan, replacing the loan's row of that day when the month end
+# is closed again (reprocessing): an upsert on the primary key, which always finds the row
+# through its index. A DELETE per row was planned once, on PostgreSQL while the table was
+# still empty, as a scan, and then scanned the table for every loan of a large book.
 PROVISION_KEYS = (
     "month_end", "loan_id", "classification", "principal", "rate", "specific", "general"
 )  # fmt: skip
+
+
+def _upsert_provision(insert_for: Any) -> Any:
+    statement = insert_for(loan_provisions)
+    replaced = {key: statement.excluded[key] for key in PROVISION_KEYS[2:]}
+    return statement.on_conflict_do_update(
+        index_elements=[loan_provisions.c.month_end, loan_provisions.c.loan_id], set_=replaced
+    )
+
+
+UPSERT_PROVISION = {
+    "postgresql": _upsert_provision(postgresql_insert),
+    "sqlite": _upsert_provision(sqlite_insert),
+}
 ID_BATCH = 900  # ids bound per statement: below SQLite's parameter limit on old builds
 
 
