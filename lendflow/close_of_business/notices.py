@@ -14,6 +14,7 @@ worker's start-up would cost more than they do.
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,8 @@ class RenderedNotices:
 
     def __init__(self, ws: Workspace, processes: int = 0) -> None:
         self.ws = ws
-        self.processes = processes
+        # a daemonic process (a Dask worker's) may not start processes of its own
+        self.processes = 0 if multiprocessing.current_process().daemon else processes
 
     def warm(self) -> None:
         """Start the worker processes now, before a large range's first notices: their
@@ -91,8 +93,8 @@ class RenderedNotices:
         loans: list[dict[str, Any] | None] = []
         views = []
         for loan_id in loan_ids:
-            loan = loan_store.get(uow, loan_id)
             try:
+                loan = loan_store.get(uow, loan_id)
                 views.append(overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True))
             except LendflowError:
                 loans.append(None)

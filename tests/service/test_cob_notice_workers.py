@@ -91,3 +91,14 @@ def test_a_notice_whose_view_cannot_be_built_is_recorded_unrendered(  # type: ig
         recorded = dict(c.execute(select(notices.c.loan_id, notices.c.document_sha256)).all())
     assert recorded[loan_ids[0]] is None
     assert all(recorded[loan_id] for loan_id in loan_ids[1:])
+
+
+def test_a_daemonic_process_renders_its_notices_itself(ws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A Dask worker runs chunks in a daemonic process, which may not start processes:
+    its notices are rendered in the process itself instead of failing the night."""
+
+    class Daemonic:
+        daemon = True
+
+    monkeypatch.setattr(notice_rendering.multiprocessing, "current_process", Daemonic)
+    assert notice_rendering.RenderedNotices(ws, 1).processes == 0
