@@ -10,7 +10,7 @@ the same day, and decode under the key to its recorded SHA-256.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -19,21 +19,11 @@ from lendflow.close_of_business import notices as notice_rendering
 from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.documents import issuing as documents
-from lendflow.loans import applications, disbursement
 from lendflow.rendering import render_overdue_notice
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import notices
 from lendflow.store.uow import run_in_transaction
-
-DAY = timedelta(days=1)
-
-
-def open_loan(ws, ops, risk, applicant) -> int:  # type: ignore[no-untyped-def]
-    loan = applications.apply(ws, ops, applicant(amount="10000", term=3), date(2026, 1, 10))
-    applications.start_review(ws, ops, loan.id, date(2026, 1, 10))
-    applications.approve(ws, risk, loan.id, date(2026, 1, 11))
-    disbursement.disburse(ws, ops, loan.id, date(2026, 1, 12))
-    return loan.id
+from tests.service.test_cob_golden import open_loan
 
 
 def rendered_here(ws, loan_id: int, on: date) -> str:  # type: ignore[no-untyped-def]
