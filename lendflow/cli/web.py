@@ -23,6 +23,15 @@ def web(
             help="The workspace folder (default: LENDFLOW_HOME), e.g. demo-report/workspace."
         ),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Requests each worker serves at once; the rest wait their turn"
+            " (default: LENDFLOW_WEB_THREADS, else 4).",
+            min=1,
+            max=256,
+        ),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Log every request (a reverse proxy in front may log instead).")
     ] = True,
@@ -40,6 +49,8 @@ def web(
             raise BadInput(f"--home {home} is not a folder")
         # the server's workers read the workspace from the environment, as every command does
         os.environ["LENDFLOW_HOME"] = str(home.resolve())
+    if threads is not None:
+        os.environ["LENDFLOW_WEB_THREADS"] = str(threads)
     ws = open_workspace()  # refuse a missing or unreadable workspace before listening
     try:
         ws.reader().close()  # the key must open it and the schema be this code's

@@ -11,7 +11,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from lendflow.domain.errors import BadInput
+
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Locale = Literal["zh-CN", "en"]
@@ -36,6 +38,12 @@ class Settings(BaseSettings):
         description="automated: scorecard and decision table decide or refer; manual: refer all",
     )
 
+    web_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="requests a `lendflow web` worker serves at once (LENDFLOW_WEB_THREADS)",
+    )
     today: date | None = Field(
         default=None,
         description="the real date (LENDFLOW_TODAY) instead of the system clock in Asia/Shanghai;"
@@ -58,5 +66,15 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment now (not at import), so tests can vary it."""
-    return Settings()
+    """Read settings from the environment now (not at import), so tests can vary it.
+
+    A value the environment sets wrong is refused in one line naming its variable, as
+    every bad input is, instead of pydantic's report."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "LENDFLOW_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise BadInput(
+            f"{name}={problem.get('input')!r}: {problem['msg'][0].lower()}{problem['msg'][1:]}"
+        ) from None

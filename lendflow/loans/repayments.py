@@ -33,7 +33,7 @@ from lendflow.loans.results import Payment, PayoffQuote, RepaymentResult
 from lendflow.loans.views import loan_view, replay_of, storable
 from lendflow.products.catalogue import spec_for
 from lendflow.states.machine import machine
-from lendflow.store import idempotency, journal
+from lendflow.store import idempotency, journal, movement_reads
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 
@@ -50,6 +50,11 @@ def check_not_backdated(ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as
     its watermark; a movement dated earlier would leave those figures wrong, and
     one dated later would have the days between closed as if it had arrived.
     """
+    check_dated(ws, loan, as_of, journal.last_movement(uow, loan["id"]))
+
+
+def check_dated(ws: Workspace, loan: dict[str, Any], as_of: date, last: date | None) -> None:
+    """`check_not_backdated`, given the loan's latest payout or repayment (`last`)."""
     check_horizon(as_of, ws.today(), ws.policy.business_dates.horizon_days)
     not_before(as_of, loan["disbursed_on"], f"loan {loan['id']} was disbursed")
     check_open_date(
@@ -59,7 +64,7 @@ def check_not_backdated(ws: Workspace, uow: UnitOfWork, loan: dict[str, Any], as
         loan["disbursed_on"],
         in_sweep=loan["state"] in OUTSTANDING,
     )
-    not_before(as_of, journal.last_movement(uow, loan["id"]), f"loan {loan['id']}'s last payment")
+    not_before(as_of, last, f"loan {loan['id']}'s last payment")
 
 
 def check_overpayment(ws: Workspace, loan_id: int, overpayment: int) -> None:
@@ -92,13 +97,14 @@ def repay(
 
     def use_case(uow: UnitOfWork) -> RepaymentResult:
         loan = loan_store.get(uow, loan_id, for_update=True)
-        stored = idempotency.replay(uow, key, OPERATION, request)
+        found = movement_reads.after_lock(uow, loan, key)
+        stored = idempotency.answer(found.stored, key, OPERATION, request)
         if stored is not None:
             return replay_of(ws, uow, stored, actor, RepaymentResult)
         if loan["state"] not in REPAYABLE:
             raise Refused(f"loan {loan_id} is {loan['state']}; repay needs active or overdue")
-        check_not_backdated(ws, uow, loan, as_of)
-        rows = loan_store.instalments(uow, loan_id)
+        check_dated(ws, loan, as_of, found.last_movement)
+        rows = found.instalments
         loan = _post(ws, uow, loan, rows, amount, as_of, actor, key, reference=reference)
         result = loan_view(
             ws,
@@ -107,6 +113,7 @@ def repay(
             actor,
             as_of,
             rows,
+            found.customer,
             result=RepaymentResult,
             payment=Payment(amount=amount, idempotency_key=key, reference=reference),
         )

@@ -24,10 +24,15 @@ _INSERTS_IF_NEW: dict[str, Any] = {}
 
 
 def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
-    found = driver.first(uow, _GET, {"customer_id": customer_id})
+    found = driver.first(uow, *get_read(customer_id))
     if found is None:
         raise NotFound(f"customer {customer_id} does not exist")
     return found
+
+
+def get_read(customer_id: int) -> tuple[Any, dict[str, Any]]:
+    """`get` as a read to send with others (`driver.together`)."""
+    return _GET, {"customer_id": customer_id}
 
 
 def exists(uow: UnitOfWork, customer_id: int) -> bool:

@@ -45,7 +45,19 @@ def replay(
     The same key with a different request is a conflict: a client bug that
     must not silently move money or return someone else's answer.
     """
-    row = driver.first(uow, _FIND, {"key": key})
+    return answer(driver.first(uow, *lookup(key)), key, operation, request)
+
+
+def lookup(key: str) -> tuple[Any, dict[str, Any]]:
+    """The read of `replay`, to send with others (`driver.together`); its row goes to
+    `answer`."""
+    return _FIND, {"key": key}
+
+
+def answer(
+    row: Mapping[str, Any] | None, key: str, operation: str, request: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """`replay` of the record as read (None: the key is new)."""
     if row is None:
         return None
     if row["operation"] != operation or row["request_hash"] != request_hash(operation, request):

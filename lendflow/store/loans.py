@@ -77,7 +77,12 @@ def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -
 
 
 def instalments(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
-    return driver.rows(uow, _INSTALMENTS, {"loan_id": loan_id})
+    return driver.rows(uow, *instalments_read(loan_id))
+
+
+def instalments_read(loan_id: int) -> tuple[Any, dict[str, Any]]:
+    """`instalments` as a read to send with others (`driver.together`)."""
+    return _INSTALMENTS, {"loan_id": loan_id}
 
 
 def insert_instalments(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:

@@ -53,3 +53,21 @@ def test_validate_a_missing_file(lendflow, tmp_path: Path) -> None:  # type: ign
     result = lendflow(f"product validate {tmp_path / 'nope.yaml'}")
     assert result.exit_code == 2
     assert "file not found" in result.stdout
+
+
+def test_a_setting_the_environment_gets_wrong_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+    lendflow, monkeypatch
+) -> None:
+    monkeypatch.setenv("LENDFLOW_DECISIONING", "sometimes")
+    run = lendflow("loan list")
+    assert run.exit_code == 2
+    assert run.error().strip() == (
+        "error: LENDFLOW_DECISIONING='sometimes': input should be 'automated' or 'manual'"
+    )
+    monkeypatch.setenv("LENDFLOW_DECISIONING", "manual")
+    monkeypatch.setenv("LENDFLOW_WEB_THREADS", "0")
+    run = lendflow("web --port 8123")
+    assert run.exit_code == 2
+    assert run.error().strip() == (
+        "error: LENDFLOW_WEB_THREADS='0': input should be greater than or equal to 1"
+    )

@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from lendflow.access.permissions import Actor
 from lendflow.domain.errors import Conflict
+from lendflow.domain.ledger import Account, Line
 from lendflow.loans import applications, disbursement
 from lendflow.loans.applications import Application
-from lendflow.store import journal
+from lendflow.store import customers, idempotency, journal, movement_reads
 from lendflow.store import loans as loan_store
-from lendflow.store.tables import instalments, journal_entries, loans
+from lendflow.store.tables import instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.context import Workspace
 
@@ -106,3 +107,83 @@ def test_a_write_from_a_stale_read_is_a_conflict(
     with ws.engine.connect() as connection:
         purpose = connection.execute(select(loans.c.purpose).where(loans.c.id == loan_id))
         assert purpose.scalar_one() == applied.purpose != "education"  # nothing written
+
+
+def test_an_entry_and_its_lines_are_stored_as_posted_in_their_order(ws: Workspace) -> None:
+    """On PostgreSQL an entry and its lines go in one statement; what is stored, and the
+    lines' order, are what two statements stored."""
+    posted = [
+        [
+            Line(Account.CASH, debit=30_000),
+            Line(Account.LOAN_PRINCIPAL, credit=25_000),
+            Line(Account.INTEREST_RECEIVABLE, credit=5_000),
+        ],
+        [Line(Account.CASH, debit=0)],  # one line: a statement of its own shape
+    ]
+
+    def post(uow: UnitOfWork) -> list[int]:
+        return [
+            journal.post(
+                uow,
+                kind="adjustment",
+                lines=lines,
+                business_date=APPLIED,
+                actor="ops",
+                loan_id=None,
+                idempotency_key=f"entry-{n}",
+                memo="by hand",
+            )
+            for n, lines in enumerate(posted)
+        ]
+
+    entry_ids = run_in_transaction(ws.engine, post)
+    with ws.engine.connect() as connection:
+        for entry_id, lines in zip(entry_ids, posted, strict=True):
+            entry = (
+                connection.execute(select(journal_entries).where(journal_entries.c.id == entry_id))
+                .mappings()
+                .one()
+            )
+            assert (entry["kind"], entry["business_date"], entry["memo"]) == (
+                "adjustment",
+                APPLIED,
+                "by hand",
+            )
+            assert entry["created_at"] is not None
+            stored = connection.execute(
+                select(journal_lines.c.account, journal_lines.c.debit, journal_lines.c.credit)
+                .where(journal_lines.c.entry_id == entry_id)
+                .order_by(journal_lines.c.id)
+            ).all()
+            assert stored == [(str(x.account), x.debit, x.credit) for x in lines]
+
+
+def test_the_reads_after_a_loans_lock_see_the_transaction_and_answer_as_alone(
+    ws: Workspace, ops: Actor, risk: Actor, applicant: Applicant
+) -> None:
+    """A repayment's reads sent together (one round trip on PostgreSQL) answer what each
+    read alone answers, the transaction's own writes included."""
+    loan_id = applications.apply(ws, ops, applicant(amount="6000", term=3), APPLIED).id
+    applications.start_review(ws, ops, loan_id, APPLIED)
+    applications.approve(ws, risk, loan_id, date(2026, 1, 11))
+    disbursement.disburse(ws, ops, loan_id, date(2026, 1, 12))
+
+    def read_together(uow: UnitOfWork) -> None:
+        loan = loan_store.get(uow, loan_id, for_update=True)
+        journal.post(
+            uow,
+            kind="repayment",
+            lines=[Line(Account.CASH, debit=100), Line(Account.LOAN_PRINCIPAL, credit=100)],
+            business_date=date(2026, 1, 20),
+            actor="ops",
+            loan_id=loan_id,
+        )
+        idempotency.remember(uow, "key-1", "repay", {"loan_id": loan_id}, {"ok": 1}, loan_id)
+        found = movement_reads.after_lock(uow, loan, "key-1")
+        assert found.last_movement == journal.last_movement(uow, loan_id) == date(2026, 1, 20)
+        assert found.instalments == loan_store.instalments(uow, loan_id)
+        assert found.customer == customers.get(uow, loan["customer_id"])
+        assert idempotency.answer(found.stored, "key-1", "repay", {"loan_id": loan_id}) == {"ok": 1}
+        assert movement_reads.after_lock(uow, loan, "key-2").stored is None
+
+    run_in_transaction(ws.engine, read_together)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 
+from lendflow.web.app import limit_threads
 from tests.web.api_helpers import OPENING_DAY, application, bearer
 
 DAY = OPENING_DAY.isoformat()
@@ -54,3 +59,34 @@ def test_web_takes_the_workspace_folder_and_refuses_a_missing_one(
     empty = lendflow(f"web --home {tmp_path} --port 8123")
     assert empty.exit_code == 2
     assert len(empty.error().strip().splitlines()) == 1 and "Started server" not in empty.error()
+
+
+def test_a_worker_serves_at_most_its_threads_requests_at_once() -> None:
+    """`lendflow web --threads N`: each worker runs at most N requests' use cases at
+    once, the rest waiting their turn (the event loop keeps accepting them)."""
+    running = most = 0
+    lock = threading.Lock()
+
+    def use_case() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    async def serve_six() -> None:
+        limit_threads(2)
+        async with anyio.create_task_group() as requests:
+            for _ in range(6):
+                requests.start_soon(anyio.to_thread.run_sync, use_case)
+
+    anyio.run(serve_six)
+    assert most == 2
+
+
+def test_web_refuses_a_thread_count_below_one_in_one_line(lendflow: Any) -> None:
+    run = lendflow("web --threads 0 --port 8123")
+    assert run.exit_code == 2
+    assert "--threads" in run.error()
