@@ -11,10 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from lendflow.domain.errors import BadInput
-
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lendflow.domain.errors import BadInput
 
 Locale = Literal["zh-CN", "en"]
 KEY_FILE_NAME = "secret.key"
