@@ -71,6 +71,23 @@ def test_the_sandbox_refuses_a_user_template_reaching_python_internals(tmp_path:
         render_user_template("{{ terms.append(24) }}", {"terms": [3, 6, 12]})
 
 
+def test_the_sandbox_gives_the_same_answer_every_time_it_is_asked() -> None:
+    """It remembers its answer per type and attribute: what it refused once it refuses
+    again, beside what it allows of the same object."""
+    terms = [3, 6, 12]
+    for _ in range(2):
+        assert render_user_template("{{ terms.count(6) }}", {"terms": terms}) == "1"
+        with pytest.raises(BadInput, match="refused by the sandbox"):
+            render_user_template("{{ terms.append(24) }}", {"terms": terms})
+        steps = (n for n in terms)
+        with pytest.raises(BadInput, match="refused by the sandbox"):
+            render_user_template("{{ steps.gi_frame }}", {"steps": steps})
+        assert render_user_template("{{ kind.__name__ is defined }}", {"kind": int}) == "False"
+        with pytest.raises(BadInput, match="refused by the sandbox"):
+            render_user_template("{{ kind.mro }}", {"kind": int})
+    assert terms == [3, 6, 12]
+
+
 def test_a_user_template_may_override_one_file_and_keep_the_rest(tmp_path: Path) -> None:
     folder = _override(
         tmp_path,
