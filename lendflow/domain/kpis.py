@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from lendflow.domain.calendar import add_months
 from lendflow.domain.classification import Restructure, UpgradeRule, class_on, rank
@@ -78,8 +79,12 @@ def dpd_on(on: date, instalments: Iterable[tuple[date, date | None]], grace_days
     return effective_dpd((on - oldest).days, grace_days)
 
 
-def first_day_beyond(instalments: Iterable[tuple[date, date | None]], days: int) -> date | None:
-    """The first date the loan was more than `days` past due, if it ever was."""
+@lru_cache(maxsize=65_536)
+def first_day_beyond(instalments: tuple[tuple[date, date | None], ...], days: int) -> date | None:
+    """The first date the loan was more than `days` past due, if it ever was.
+
+    Remembered per schedule: the indicators ask it of every loan at every month end,
+    and the answer does not depend on the date asked about."""
     dates = [
         due + timedelta(days=days + 1)
         for due, paid in instalments

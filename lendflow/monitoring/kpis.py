@@ -57,18 +57,29 @@ class Book:
 
     def standings(self, on: date) -> dict[int, Standing]:
         out = {}
+        rules_of: dict[int, tuple[Any, ...]] = {}  # each version's, worked out once
         for record in self.records:
-            spec = self.specs[self.version_of[record.loan_id]]
-            rules = spec.delinquency
+            version = self.version_of[record.loan_id]
+            rules = rules_of.get(version)
+            if rules is None:
+                found_rules = self.specs[version].delinquency
+                rules = rules_of[version] = (
+                    found_rules,
+                    found_rules.grace_days,
+                    [(b.name, b.max_dpd) for b in found_rules.buckets],
+                    found_rules.levels,
+                    found_rules.upgrade.rule(),
+                )
+            delinquency, grace_days, buckets, levels, upgrade = rules
             found = standing(
                 record,
                 on,
                 self.outstanding(record.loan_id, on),
-                rules.grace_days,
-                [(b.name, b.max_dpd) for b in rules.buckets],
-                rules.levels,
-                rules.upgrade.rule(),
-                rules.upgrade.restructure(record.restructured_on),
+                grace_days,
+                buckets,
+                levels,
+                upgrade,
+                delinquency.upgrade.restructure(record.restructured_on),
             )
             if found is not None:
                 out[record.loan_id] = found

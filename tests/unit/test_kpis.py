@@ -127,7 +127,7 @@ dates = st.dates(date(2026, 1, 1), date(2026, 12, 31))
 def test_a_loan_beyond_30_days_on_a_date_has_passed_its_first_such_day(
     dues: list[tuple[date, date | None]], on: date
 ) -> None:
-    first = first_day_beyond(dues, 30)
+    first = first_day_beyond(tuple(dues), 30)
     if dpd_on(on, dues, 0) > 30:
         assert first is not None and first <= on
 
