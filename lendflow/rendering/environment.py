@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
+from types import BuiltinMethodType, MethodType, TracebackType
 from typing import Any
 
 from jinja2 import (
@@ -64,6 +64,9 @@ def _date_filter(context: Context, value: date) -> str:
     return long_date(value, context.resolve_or_missing("locale"))
 
 
+_METHODS = (MethodType, BuiltinMethodType)
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, remembering which attributes of which types it allows.
 
@@ -85,6 +88,19 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if found is None:
             found = self._safe[key] = super().is_safe_attribute(obj, attr, value)
         return found
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Jinja's `getattr`, shortened for an attribute already allowed whose value is
+        not a method: those are the only values it would wrap (`str.format`)."""
+        if self._safe.get((type(obj), obj.__class__, attribute)):
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                pass
+            else:
+                if not isinstance(value, _METHODS):
+                    return value
+        return super().getattr(obj, attribute)
 
 
 @lru_cache(maxsize=8)

@@ -156,6 +156,7 @@ def close_locally(url: str, home: Path, prefect_home: Path) -> CobRun:
     return CobRun.model_validate_json(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a Prefect server, a work pool and worker processes: about 30 s
 def test_a_run_whose_worker_dies_is_run_again_to_the_same_book(server: str, tmp_path: Path) -> None:
     began = time.perf_counter()
     local, pooled = tmp_path / "local", tmp_path / "pool"

@@ -101,6 +101,7 @@ def test_chunks_close_the_book_and_report_counts(isolated_environment: Path) -> 
     ]
 
 
+@pytest.mark.slow  # a local Dask cluster of two worker processes: about 17 s
 def test_dask_with_two_workers_gives_identical_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,7 +28,8 @@ from tests.flows.cob_book import book, make_book, run_parameters
 
 BIN = Path(sys.executable).parent
 
-pytestmark = pytest.mark.scale
+# Local Dask clusters of worker processes: about 30 s together, run in CI's slow step.
+pytestmark = [pytest.mark.scale, pytest.mark.slow]
 
 
 BEGAN = datetime(2026, 7, 2, tzinfo=UTC)

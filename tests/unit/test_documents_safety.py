@@ -85,6 +85,12 @@ def test_the_sandbox_gives_the_same_answer_every_time_it_is_asked() -> None:
         assert render_user_template("{{ kind.__name__ is defined }}", {"kind": int}) == "False"
         with pytest.raises(BadInput, match="refused by the sandbox"):
             render_user_template("{{ kind.mro }}", {"kind": int})
+        # str.format is allowed, and wrapped so that it cannot reach internals either
+        assert render_user_template("{{ pattern.format(6) }}", {"pattern": "{0} months"}) == (
+            "6 months"
+        )
+        with pytest.raises(BadInput, match="refused by the sandbox"):
+            render_user_template("{{ pattern.format(6) }}", {"pattern": "{0.__class__}"})
     assert terms == [3, 6, 12]
 
 
