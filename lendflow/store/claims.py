@@ -5,19 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
+from lendflow.store import driver
 from lendflow.store.tables import work_claims
 from lendflow.store.uow import UnitOfWork
 
 CLAIMS = work_claims
+# Every decision on a referred application asks it: run through the driver.
+_HOLDER = select(CLAIMS).where(
+    CLAIMS.c.kind == bindparam("kind"), CLAIMS.c.subject_id == bindparam("subject_id")
+)
 
 
 def holder(uow: UnitOfWork, kind: str, subject_id: int) -> dict[str, Any] | None:
     """The claim on an item (who, since when), or None."""
-    query = select(CLAIMS).where(CLAIMS.c.kind == kind, CLAIMS.c.subject_id == subject_id)
-    found = uow.connection.execute(query).mappings().first()
-    return dict(found) if found is not None else None
+    return driver.first(uow, _HOLDER, {"kind": kind, "subject_id": subject_id})
 
 
 def holders(uow: UnitOfWork, kind: str, subject_ids: list[int]) -> dict[int, str]:

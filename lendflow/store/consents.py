@@ -6,18 +6,28 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
+from lendflow.store import driver
 from lendflow.store.tables import consents
 from lendflow.store.uow import UnitOfWork
 
 CONSENTS = consents
+# Every application records its consents and every review asks for one: run through
+# the driver (`store.driver`).
+_ADD = insert(CONSENTS)
+_IN_FORCE = select(CONSENTS.c.id).where(
+    CONSENTS.c.loan_id == bindparam("loan_id"),
+    CONSENTS.c.name == bindparam("name"),
+    CONSENTS.c.withdrawn_on.is_(None),
+)
 
 
 def add_all(uow: UnitOfWork, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Record consents (every row with the same columns) in one driver call."""
     found = [dict(r) for r in rows]
     if found:
-        uow.connection.execute(insert(CONSENTS), found)
+        driver.execute_many(uow, _ADD, found)
 
 
 def of_loan(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
@@ -27,10 +37,7 @@ def of_loan(uow: UnitOfWork, loan_id: int) -> list[dict[str, Any]]:
 
 def in_force(uow: UnitOfWork, loan_id: int, name: str) -> bool:
     """Whether the loan's applicant gave consent `name` and has not withdrawn it."""
-    query = select(CONSENTS.c.id).where(
-        CONSENTS.c.loan_id == loan_id, CONSENTS.c.name == name, CONSENTS.c.withdrawn_on.is_(None)
-    )
-    return uow.connection.execute(query).first() is not None
+    return driver.first(uow, _IN_FORCE, {"loan_id": loan_id, "name": name}) is not None
 
 
 def withdraw(uow: UnitOfWork, loan_id: int, name: str, on: date) -> None:

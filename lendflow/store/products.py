@@ -33,10 +33,10 @@ def live_version(uow: UnitOfWork, code: str) -> dict[str, Any]:
 
 
 def version_by_id(uow: UnitOfWork, version_id: int) -> dict[str, Any]:
-    found = uow.connection.execute(_BY_ID, {"version_id": version_id}).mappings().first()
+    found = driver.first(uow, _BY_ID, {"version_id": version_id})  # every contract reads it
     if found is None:
         raise NotFound(f"product version {version_id} does not exist")
-    return dict(found)
+    return found
 
 
 def latest_version(uow: UnitOfWork, code: str) -> dict[str, Any] | None:

@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
+from lendflow.store import driver
 from lendflow.store.loans import exposure_of_customers
 from lendflow.store.tables import customers, related_parties
 from lendflow.store.uow import UnitOfWork
 
 RELATED = related_parties
+# Every application asks it (the concentration limits): run through the driver.
+_GROUPS_OF = (
+    select(RELATED.c.group_code)
+    .where(RELATED.c.id_hash == bindparam("id_hash"))
+    .order_by(RELATED.c.group_code)
+)
 
 
 def add(uow: UnitOfWork, values: Mapping[str, Any]) -> None:
@@ -25,12 +32,7 @@ def member(uow: UnitOfWork, group: str, id_hash: str) -> bool:
 
 def groups_of(uow: UnitOfWork, id_hash: str) -> list[str]:
     """The groups a person (by national-ID hash) belongs to, by name."""
-    query = (
-        select(RELATED.c.group_code)
-        .where(RELATED.c.id_hash == id_hash)
-        .order_by(RELATED.c.group_code)
-    )
-    return [str(g) for g in uow.connection.execute(query).scalars()]
+    return [str(row["group_code"]) for row in driver.rows(uow, _GROUPS_OF, {"id_hash": id_hash})]
 
 
 def members(uow: UnitOfWork, group: str) -> list[dict[str, Any]]:
