@@ -504,6 +504,23 @@ def connect(home: Path, *, verbose: bool = False) -> str:
     return "temporary"
 
 
+def stop_temporary_servers() -> None:
+    """Stop every temporary Prefect server this process started: its own
+    (`TemporaryServer`) and the one Prefect starts for flows run without an API URL.
+
+    Both stop at exit anyway; this is for a process that does not reach its exit hooks.
+    `lendflow web` is one: on SIGTERM uvicorn shuts the app down, then raises the signal
+    again, and the process ends without running them, leaving the server of its last
+    stage run behind. Its app calls this as it shuts down."""
+    if _temporary is not None:
+        _temporary.stop()
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()
+
+
 def await_temporary_server() -> str | None:
     """The temporary server's URL once it answers, or None when this process reports to
     another server; called as the first flow starts."""

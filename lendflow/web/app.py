@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from lendflow.flows.servers import stop_temporary_servers
 from lendflow.web import problems
 from lendflow.workspace.context import Workspace
 
@@ -166,6 +167,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
         finally:
             app.state.cob_runs.stop()
             if workspace is None:
+                stop_temporary_servers()  # uvicorn ends the process without exit hooks
                 ws.close()
 
     app = FastAPI(

@@ -117,6 +117,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def prefect_servers_of(home: Path) -> list[int]:
+    """The Prefect servers running for the workspace at `home` (by the LENDFLOW_HOME they
+    inherited), as process ids."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if b"prefect.server.api.server" in command and (
+            f"LENDFLOW_HOME={home}".encode() in environment
+        ):
+            found.append(int(entry.name))
+    return found
+
+
 @contextmanager
 def running_server(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
     """A real `lendflow web` on a free port over the workspace `settings` names, with

@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from lendflow.config.settings import Settings
 from lendflow.identity.tokens import create_token
 from lendflow.lifecycle.catalog import samples_folder
 from lendflow.lifecycle.products import create_product
 from lendflow.workspace.context import Workspace
 from tests.web.api_helpers import TOKENS, application
-from tests.web.conftest import ISSUED
+from tests.web.conftest import ISSUED, prefect_servers_of, running_server
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 CHARTER_DAY = date(2026, 1, 6)
@@ -286,8 +287,22 @@ def test_no_token_is_401(ws: Workspace, api: Any) -> None:
     assert api.get("/api/v1/products").status_code == 401
 
 
-def test_a_charter_run_and_its_gate_against_a_running_server(anxin: str, server: str) -> None:
-    """The run goes on in the server's own thread while the client reads its state."""
+def test_a_charter_run_and_its_gate_against_a_running_server(
+    anxin: str, settings: Settings, tmp_path: Path
+) -> None:
+    """The run goes on in the server's own thread while the client reads its state; the
+    Prefect server the run started stops with the server (uvicorn ends the process on
+    SIGTERM without running its exit hooks)."""
+    with running_server(settings, tmp_path / "server.log") as server:
+        _charter_and_gate(server)
+        assert prefect_servers_of(settings.home)  # the run's temporary Prefect server
+    deadline = time.monotonic() + 10
+    while prefect_servers_of(settings.home):
+        assert time.monotonic() < deadline, "a Prefect server outlived `lendflow web`"
+        time.sleep(0.2)
+
+
+def _charter_and_gate(server: str) -> None:
 
     def auth(user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {TOKENS[user]}"}
