@@ -517,7 +517,8 @@ def stop_temporary_servers() -> None:
     if "prefect.server.api.server" in sys.modules:
         from prefect.server.api.server import SubprocessASGIServer
 
-        for server in list(SubprocessASGIServer._instances.values()):
+        # Prefect keeps its temporary servers by port in this class attribute (private)
+        for server in list(getattr(SubprocessASGIServer, "_instances", {}).values()):
             server.stop()
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from lendflow.domain.errors import NotFound
 from lendflow.store import customers, driver, idempotency, journal
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
@@ -39,6 +40,6 @@ def after_lock(uow: UnitOfWork, loan: dict[str, Any], key: str) -> MovementReads
         ],
     )
     if not customer:
-        raise LookupError(f"loan {loan['id']}: its customer {loan['customer_id']} is missing")
+        raise NotFound(f"customer {loan['customer_id']} does not exist")
     found = last[0]["last"] if last else None
     return MovementReads(stored[0] if stored else None, found, rows, customer[0])

@@ -134,8 +134,8 @@ def limit_threads(threads: int) -> None:
     on the event loop.
 
     A request runs its use case on a worker thread and lets the GIL go at every database
-    call. With the thread pool's default of 40, the busy threads of a process spent more
-    time handing the GIL to each other than working: measured on 2 cores with 32 clients
+    call. With the thread pool's default of 40, the busy threads of a process spent much of
+    their time handing the GIL to each other: measured on 2 cores with 32 clients
     and 2 workers, 40 threads served 180–230 repayments/s and 770–820 reads/s, 4 threads
     300–425 and 940–1,280. Long work (close of business, stage runs) runs in the
     background, so a request holds its thread for milliseconds."""
