@@ -4,11 +4,11 @@ Each action is one use case in its own transaction, exactly as an operator's
 command runs it: apply, start review, approve, disburse, repay. The budget is
 judged with the loan's contract rendered and stored at disbursement, as the
 workspace does by default; the same run without the contract step (`NoContracts`)
-shows what the loan engine itself costs. Speed alone never fails `make bench`. The
-machine is shared, so each is run
-a few times and the median and best rounds are reported. With
-`LENDFLOW_TEST_POSTGRES_URL` set, the same actions are measured on PostgreSQL too
-(in a fresh schema, dropped after), with the contract; the budget is SQLite's.
+shows what the loan engine itself costs. The machine is shared, so each is run a few
+times and the median and best rounds are reported; speed alone never fails `make
+bench`. With `LENDFLOW_TEST_POSTGRES_URL` set, the same actions are measured on
+PostgreSQL too (in a fresh schema, dropped after), with the contract; the budget is
+SQLite's.
 """
 
 from __future__ import annotations
