@@ -221,6 +221,7 @@ def close_book(home: str, database_url: str, render: bool) -> None:
     from lendflow.close_of_business.sweep import close_range, id_ranges
     from lendflow.config.cob import load_cob_config
     from lendflow.documents.notice_pool import POOL
+    from lendflow.store import checkpoints
 
     ws = _workspace(home, database_url)
     config = load_cob_config().model_copy(update={"render_notices": render})
@@ -230,6 +231,7 @@ def close_book(home: str, database_url: str, render: bool) -> None:
     totals = SweepCounts()
     for lo, hi in ranges:
         totals += close_range(ws, lo, hi, AS_OF, AS_OF, "bench", config)
+    checkpoints.settle(ws.engine)  # the night ends with its pages in the database file
     seconds = time.perf_counter() - began
     POOL.forget(wait=True)  # the notice workers end, so their peak memory is counted
     # the sweep's process and the largest worker that rendered its notices beside it

@@ -31,8 +31,8 @@ from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCou
 from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.domain.errors import BadInput
+from lendflow.store import checkpoints, cob_runs, events
 from lendflow.store import cob_queries as q
-from lendflow.store import cob_runs, events
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.anchors import anchor_chain
 from lendflow.workspace.faults import fault_point
@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 DAY = timedelta(days=1)
 WARM_FROM = 10_000
 """Ranges of this many loan ids or more start the notice workers before their first date
-(a smaller range seldom has a night's notices enough to send them to the workers)."""
+(a smaller range seldom has a night's notices enough to send them to the workers), and
+leave SQLite's checkpoints to a thread beside the sweep (`store.checkpoints`: a smaller
+chunk's pages are few enough to copy back in its commit)."""
 __all__ = [
     "STEPS",
     "check_dates",
@@ -106,11 +108,18 @@ def close_range(
     if notices is not None and hi - lo + 1 >= WARM_FROM:
         notices.warm()
 
+    large = hi - lo + 1 >= WARM_FROM
+
+    def close_in(uow: UnitOfWork, d: date) -> tuple[Counter[str], bool]:
+        if large:
+            checkpoints.defer(uow)
+        return _close_day(uow, lo, hi, d, actor, config, ws.policy, ws.calendar, notices)
+
     def close(d: date) -> tuple[Counter[str], bool]:
-        return run_in_transaction(
-            ws.engine,
-            lambda uow: _close_day(uow, lo, hi, d, actor, config, ws.policy, ws.calendar, notices),
-        )
+        closed = run_in_transaction(ws.engine, lambda uow: close_in(uow, d))
+        if large:
+            checkpoints.request(ws.engine)
+        return closed
 
     d = first
     while d <= last:
@@ -215,6 +224,7 @@ def finish_run(
     """The run's report once every chunk has closed its dates: the book after it, and the
     event chain's head anchored outside the database for the last date closed (so a later
     deletion or rewrite of the day's events shows in `audit verify`); kept as the run's record."""
+    checkpoints.settle(ws.engine)  # the database file current as the run ends
     anchor = anchor_chain(ws, last)
     run = CobRun.of(first, last, chunks, totals, portfolio_counts(ws), anchor)
     record_run(ws, run, actor)

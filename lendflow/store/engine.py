@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
 from lendflow.domain.errors import BadInput
+from lendflow.store import checkpoints
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 PING_IDLE_AFTER = 1.0
@@ -101,6 +102,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
+        checkpoints.restore_on_checkin(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
         pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
