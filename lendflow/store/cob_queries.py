@@ -61,6 +61,7 @@ from lendflow.store.uow import UnitOfWork
 LIVE = tuple(sorted(s.value for s in OUTSTANDING))
 SQLITE_CACHE_KIB = 65_536  # page cache of a close-of-business connection
 
+
 class _Unindexed(FunctionElement[str]):
     """A column no index may serve: `+column` on SQLite, the column itself on PostgreSQL.
 
