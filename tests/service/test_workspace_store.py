@@ -100,6 +100,25 @@ def test_migrations_build_exactly_the_declared_tables(settings: Settings) -> Non
         engine.dispose()
 
 
+def test_postgresql_keeps_room_in_each_loans_page_for_the_nights_row_versions(
+    settings: Settings,
+) -> None:
+    """Half of each `loans` page is kept free on PostgreSQL, so the watermark every night
+    writes stays a heap-only update, on its page and out of the table's indexes."""
+    init_workspace(settings)
+    engine = workspace_for(settings).engine
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("a table's fillfactor is PostgreSQL's")
+        with engine.connect() as connection:
+            options = connection.execute(
+                text("SELECT reloptions FROM pg_class WHERE oid = 'loans'::regclass")
+            ).scalar()
+        assert "fillfactor=50" in (options or [])
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     try:
