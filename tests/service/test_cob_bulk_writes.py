@@ -1,0 +1,80 @@
+"""The night's bulk writes keep what each row says, on both databases.
+
+On PostgreSQL penalty, recognition and journal lines are written as one statement over
+arrays of their rows; on SQLite row by row. Either way: every row's amount is added (the
+same instalment twice is charged twice), only the instalments named are touched, and an
+entry's lines are stored in the order they were given.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from lendflow.domain.ledger import Account
+from lendflow.store import cob_queries as q
+from lendflow.store.cob_ledger import post_entry
+from lendflow.store.tables import instalments, journal_lines
+from lendflow.store.uow import run_in_transaction
+from tests.service.test_cob_golden import open_loan
+
+
+def test_penalty_recognition_and_lines_are_written_as_given(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    loan_id = open_loan(ws, ops, risk, applicant)
+    with ws.engine.connect() as c:
+        first, second, third = (
+            c.execute(
+                select(instalments.c.id)
+                .where(instalments.c.loan_id == loan_id, instalments.c.n > 0)
+                .order_by(instalments.c.n)
+            )
+            .scalars()
+            .all()
+        )
+    lines = [
+        (loan_id, Account.PENALTY_RECEIVABLE, 123, 0),
+        (None, Account.PENALTY_INCOME, 0, 100),
+        (loan_id, Account.INTEREST_RECEIVABLE, 7, 0),
+        (None, Account.PENALTY_INCOME, 0, 30),
+    ]
+
+    def night(uow):  # type: ignore[no-untyped-def]
+        q.execute_rows(
+            uow, q.ADD_PENALTY, ("b_id", "b_amount"), [(first, 5), (second, 7), (first, 11)]
+        )
+        q.execute_rows(uow, q.MARK_RECOGNISED, ("b_id",), [(second,), (third,)])
+        return post_entry(
+            uow, kind="penalty", lines=lines, business_date=date(2026, 3, 1), actor="cob"
+        )
+
+    entry_id = run_in_transaction(ws.engine, night)
+    with ws.engine.connect() as c:
+        items = c.execute(
+            select(instalments.c.id, instalments.c.penalty, instalments.c.recognised)
+            .where(instalments.c.loan_id == loan_id, instalments.c.n > 0)
+            .order_by(instalments.c.n)
+        ).all()
+        stored = c.execute(
+            select(
+                journal_lines.c.loan_id,
+                journal_lines.c.account,
+                journal_lines.c.debit,
+                journal_lines.c.credit,
+            )
+            .where(journal_lines.c.entry_id == entry_id)
+            .order_by(journal_lines.c.id)
+        ).all()
+    assert [tuple(row) for row in items] == [
+        (first, 16, False),
+        (second, 7, True),
+        (third, 0, True),
+    ]
+    assert [tuple(row) for row in stored] == [
+        (loan_id, "penalty_receivable", 123, 0),
+        (None, "penalty_income", 0, 100),
+        (loan_id, "interest_receivable", 7, 0),
+        (None, "penalty_income", 0, 30),
+    ]
