@@ -373,7 +373,7 @@ def _earned(day: Any) -> Any:
     return _Greatest(pro_rata - loans.c.accrual_waived, literal_column("0"))
 
 
-_TODAY = bindparam("day")
+_TODAY = bindparam("day", type_=BigInteger())  # the day number, as `accrual_start`
 EARNED_TODAY = _earned(_TODAY)
 _ACCRUES = loans.c.accrual_start.is_not(None)
 _TO_INCOME = loans.c.non_accrual_since.is_(None)
