@@ -38,6 +38,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -281,12 +282,23 @@ ADD_PENALTY = (
 # On PostgreSQL some of the night's per-row statements run once over arrays of their rows
 # (`execute_rows`): executemany sends the server each row as a statement of its own, some
 # 40 µs apiece. Each form takes one array per key, in the keys' order.
-UNNESTED: dict[int, str] = {}
+UNNESTED: dict[int, Callable[[tuple[str, ...]], str]] = {}
+_UNNESTED_SQL: dict[tuple[int, tuple[str, ...]], str] = {}
 
 
-def unnest_on_postgresql(statement: Executable, sql: str) -> None:
-    """Run `statement` as `sql` on PostgreSQL, given one array per key."""
-    UNNESTED[id(statement)] = sql
+def unnest_on_postgresql(
+    statement: Executable, sql: str | Callable[[tuple[str, ...]], str]
+) -> None:
+    """Run `statement` as `sql` on PostgreSQL, given one array per key (or as what `sql`
+    makes of the keys, for a statement whose columns vary)."""
+    UNNESTED[id(statement)] = sql if callable(sql) else (lambda _keys: sql)
+
+
+def _unnested(statement: Executable, keys: tuple[str, ...]) -> str:
+    found = _UNNESTED_SQL.get((id(statement), keys))
+    if found is None:
+        found = _UNNESTED_SQL[(id(statement), keys)] = UNNESTED[id(statement)](keys)
+    return found
 
 
 unnest_on_postgresql(
@@ -402,6 +414,26 @@ UNEARNED = (
 SET_LOAN = update(loans).where(
     loans.c.id == bindparam("b_id"), loans.c.version == bindparam("b_version")
 )
+
+
+def _set_loans_unnested(keys: tuple[str, ...]) -> str:
+    """`SET_LOAN` for the columns `keys` names, over one array per key (PostgreSQL)."""
+    dialect = postgresql_dialect()
+
+    def array_of(key: str) -> str:
+        column = loans.c[key.removeprefix("b_")]
+        return f"%s::{column.type.compile(dialect=dialect)}[]"
+
+    names = ", ".join(f'"{key}"' for key in keys)
+    arrays = ", ".join(array_of(key) for key in keys)
+    sets = ", ".join(f'"{key}" = changed."{key}"' for key in keys if not key.startswith("b_"))
+    return (
+        f"UPDATE loans SET {sets} FROM unnest({arrays}) AS changed({names})"
+        ' WHERE loans.id = changed."b_id" AND loans.version = changed."b_version"'
+    )
+
+
+unnest_on_postgresql(SET_LOAN, _set_loans_unnested)
 # Every live loan of the range closed through the day before: now closed through `d`.
 # Closing a day also adds the day's principal outstanding to the loan's fen-days, the base
 # of the all-in charges cap: the pages are written anyway, so it costs next to nothing.
@@ -535,7 +567,7 @@ def execute_rows(
         return 0
     if uow.dialect == "postgresql" and id(statement) in UNNESTED:
         arrays = tuple(list(column) for column in zip(*rows, strict=True))
-        return int(uow.connection.exec_driver_sql(UNNESTED[id(statement)], arrays).rowcount)
+        return int(uow.connection.exec_driver_sql(_unnested(statement, keys), arrays).rowcount)
     c = _compile(statement, uow.connection.dialect, keys)
     params: Any
     if c.positional and None not in c.sources and not any(c.processors):
