@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
+from lendflow.close_of_business.day import set_checked
+from lendflow.domain.errors import Conflict
 from lendflow.domain.ledger import Account
 from lendflow.store import cob_queries as q
 from lendflow.store.cob_ledger import post_entry
-from lendflow.store.tables import instalments, journal_lines
+from lendflow.store.tables import instalments, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
 from tests.service.test_cob_golden import open_loan
 
@@ -78,3 +81,35 @@ def test_penalty_recognition_and_lines_are_written_as_given(  # type: ignore[no-
         (loan_id, "interest_receivable", 7, 0),
         (None, "penalty_income", 0, 30),
     ]
+
+
+def test_a_loan_changed_since_the_night_read_it_is_a_conflict(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    """The night's per-loan writes carry the version each loan was read at: one changed
+    meanwhile (a repayment) refuses the chunk's transaction, and one unchanged is written."""
+    loan_id, other_id = (open_loan(ws, ops, risk, applicant) for _ in range(2))
+    with ws.engine.connect() as c:
+        versions = dict(c.execute(select(loans.c.id, loans.c.version)).all())
+
+    def night(stale: bool):  # type: ignore[no-untyped-def]
+        def write(uow):  # type: ignore[no-untyped-def]
+            set_checked(
+                uow,
+                [
+                    {"b_id": loan_id, "b_version": versions[loan_id] - stale, "dpd": 3,
+                     "bucket": "M1", "version": versions[loan_id] + 1},
+                    {"b_id": other_id, "b_version": versions[other_id], "dpd": 4,
+                     "bucket": "M1", "version": versions[other_id] + 1},
+                ],
+            )  # fmt: skip
+
+        return write
+
+    with pytest.raises(Conflict):
+        run_in_transaction(ws.engine, night(stale=True))
+    with ws.engine.connect() as c:
+        assert c.execute(select(loans.c.dpd).order_by(loans.c.id)).scalars().all() == [0, 0]
+    run_in_transaction(ws.engine, night(stale=False))
+    with ws.engine.connect() as c:
+        assert c.execute(select(loans.c.dpd).order_by(loans.c.id)).scalars().all() == [3, 4]
