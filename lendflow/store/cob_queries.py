@@ -615,6 +615,12 @@ def fetch_by_ids(
     return rows
 
 
+PLANNER = (
+    "SET LOCAL enable_seqscan = off",
+    "SET LOCAL max_parallel_workers_per_gather = 0",
+)
+
+
 def begin_chunk(uow: UnitOfWork, lo: int, hi: int) -> None:
     """Ready the transaction of one chunk's day before any step reads.
 
@@ -622,8 +628,16 @@ def begin_chunk(uow: UnitOfWork, lo: int, hi: int) -> None:
     concurrent repayment waits or conflicts; on SQLite the transaction already holds
     the write lock, and the page cache is made room for the pages a chunk dirties, so
     none is spilled and written twice.
+
+    Every read of the night goes through an index, and PostgreSQL is told so for the
+    transaction (`PLANNER`): its statistics cannot see that instalments never recognised
+    are all in the future, so for "unrecognised and due before today" (normally none)
+    it scanned the whole instalments table, in parallel, for every chunk: on a book of
+    a million loans, 19 of the night's 46 seconds.
     """
     if uow.dialect == "postgresql":
+        for setting in PLANNER:
+            uow.connection.exec_driver_sql(setting)
         uow.connection.execute(LOCK, {"lo": lo, "hi": hi}).all()
     else:
         uow.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
