@@ -4,7 +4,7 @@ A commit on SQLite appends the transaction's pages to the write-ahead log; once 
 log passes a thousand pages, that same commit copies the log back into the database
 file and syncs it (the automatic checkpoint). A close-of-business chunk of 50,000 loans
 dirties some 6,500 pages, so every chunk's commit wrote its pages twice and waited for
-a sync: about a third of a large night was spent in commits.
+a sync: nearly a third of a large night was spent in commits.
 
 A large chunk therefore commits without checkpointing (`defer`), and a thread of this
 process copies the log back (`request`) while the sweep goes on with the next chunk. The
