@@ -2,8 +2,8 @@
 
 SQLite is tuned once per connection: WAL so readers never block the writer,
 synchronous=NORMAL (safe with WAL, and an order of magnitude faster per
-commit), foreign keys on, and a busy timeout so concurrent writers wait
-instead of failing at once.
+commit), foreign keys on, a busy timeout so concurrent writers wait
+instead of failing at once, and a limit on what the log file keeps of its size.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from lendflow.domain.errors import BadInput
 from lendflow.store import checkpoints
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_LOG_KEPT_BYTES = 64 * 1024 * 1024
+"""What the write-ahead log file keeps of its size once it is started afresh. A large close
+of business checkpoints beside the sweep (`store.checkpoints`), so its log grows to the
+night's pages (some 500 MB on a book of a million loans); SQLite would otherwise keep the
+file at that size for good."""
 PING_IDLE_AFTER = 1.0
 """Seconds a pooled PostgreSQL connection may sit unused before it is pinged again."""
 POOL_SIZE = 20
@@ -39,6 +44,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA journal_size_limit={SQLITE_LOG_KEPT_BYTES}")
     cursor.close()
 
 
