@@ -105,10 +105,9 @@ def close_range(
     check_dates(first, last, ws.today())
     totals: Counter[str] = Counter()
     notices = RenderedNotices(ws, config.processes_for_notices()) if config.render_notices else None
-    if notices is not None and hi - lo + 1 >= WARM_FROM:
-        notices.warm()
-
     large = hi - lo + 1 >= WARM_FROM
+    if notices is not None and large:
+        notices.warm()
 
     def close_in(uow: UnitOfWork, d: date) -> tuple[Counter[str], bool]:
         if large:

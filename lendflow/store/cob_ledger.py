@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import insert
 
 from lendflow.domain.ledger import Account, UnbalancedEntry
-from lendflow.store.cob_queries import execute_rows, unnest_on_postgresql
+from lendflow.store.cob_queries import execute_rows, insert_over_arrays, unnest_on_postgresql
 from lendflow.store.tables import journal_entries, journal_lines
 from lendflow.store.uow import UnitOfWork
 
@@ -25,13 +25,7 @@ LedgerLine = tuple[int | None, Account, int, int]
 _INSERT_ENTRY = insert(journal_entries).returning(journal_entries.c.id)
 _INSERT_LINE = insert(journal_lines).inline()
 _LINE_KEYS = ("entry_id", "loan_id", "account", "debit", "credit")
-unnest_on_postgresql(
-    _INSERT_LINE,
-    "INSERT INTO journal_lines (entry_id, loan_id, account, debit, credit)"
-    " SELECT entry_id, loan_id, account, debit, credit FROM unnest(%s::integer[],"
-    " %s::integer[], %s::varchar[], %s::bigint[], %s::bigint[]) WITH ORDINALITY"
-    " AS line(entry_id, loan_id, account, debit, credit, n) ORDER BY n",
-)
+unnest_on_postgresql(_INSERT_LINE, insert_over_arrays(journal_lines, _LINE_KEYS))
 
 
 def post_entry(

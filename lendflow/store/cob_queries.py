@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     String,
+    Table,
     and_,
     bindparam,
     case,
@@ -416,19 +417,30 @@ SET_LOAN = update(loans).where(
 )
 
 
+def _arrays(table: Table, keys: tuple[str, ...]) -> str:
+    """One typed array parameter per key, each typed as the table's column it names (a
+    `b_` key names the column of a WHERE clause)."""
+    dialect = postgresql_dialect()
+    return ", ".join(
+        f"%s::{table.c[key.removeprefix('b_')].type.compile(dialect=dialect)}[]" for key in keys
+    )
+
+
+def insert_over_arrays(table: Table, keys: tuple[str, ...]) -> str:
+    """An INSERT of rows given as one array per column `keys` names, kept in their order."""
+    names = ", ".join(f'"{key}"' for key in keys)
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT {names}"
+        f" FROM unnest({_arrays(table, keys)}) WITH ORDINALITY AS given({names}, n) ORDER BY n"
+    )
+
+
 def _set_loans_unnested(keys: tuple[str, ...]) -> str:
     """`SET_LOAN` for the columns `keys` names, over one array per key (PostgreSQL)."""
-    dialect = postgresql_dialect()
-
-    def array_of(key: str) -> str:
-        column = loans.c[key.removeprefix("b_")]
-        return f"%s::{column.type.compile(dialect=dialect)}[]"
-
     names = ", ".join(f'"{key}"' for key in keys)
-    arrays = ", ".join(array_of(key) for key in keys)
     sets = ", ".join(f'"{key}" = changed."{key}"' for key in keys if not key.startswith("b_"))
     return (
-        f"UPDATE loans SET {sets} FROM unnest({arrays}) AS changed({names})"
+        f"UPDATE loans SET {sets} FROM unnest({_arrays(loans, keys)}) AS changed({names})"
         ' WHERE loans.id = changed."b_id" AND loans.version = changed."b_version"'
     )
 
