@@ -23,12 +23,26 @@ from typer.testing import CliRunner
 
 from lendflow.cli import app
 from lendflow.config.settings import Settings
+from tests.migration_template import MigrationTemplates
 
 POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
 
 # HYPOTHESIS_PROFILE=deep runs every property and fuzz test with 1,000 examples.
 hypothesis_settings.register_profile("deep", max_examples=1000, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def migrations_from_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`init_workspace` on an empty database copies a schema migrated once per process
+    (tests/migration_template.py) instead of running every migration again."""
+    from lendflow.store import migrate
+
+    real = migrate.upgrade_to_head
+    templates = MigrationTemplates(tmp_path_factory.mktemp("migrated"), real)
+    migrate.upgrade_to_head = templates.upgrade
+    yield
+    migrate.upgrade_to_head = real
 
 
 @pytest.fixture(autouse=True)
