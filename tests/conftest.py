@@ -33,7 +33,9 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 
 
 @pytest.fixture(autouse=True, scope="session")
-def migrations_from_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def migrations_from_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MigrationTemplates]:
     """`init_workspace` on an empty database copies a schema migrated once per process
     (tests/migration_template.py) instead of running every migration again."""
     from lendflow.store import migrate
@@ -41,7 +43,7 @@ def migrations_from_template(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     real = migrate.upgrade_to_head
     templates = MigrationTemplates(tmp_path_factory.mktemp("migrated"), real)
     migrate.upgrade_to_head = templates.upgrade
-    yield
+    yield templates
     migrate.upgrade_to_head = real
 
 
