@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.prefect_harness import seeded_prefect_harness
+
 _PREFECT_HOME = tempfile.mkdtemp(prefix="lendflow-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -21,9 +23,7 @@ os.environ["PREFECT_API_URL"] = ""
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
     from lendflow.flows.runtime import batch_run
 
-    with prefect_test_harness(server_startup_timeout=120), batch_run():
+    with seeded_prefect_harness(), batch_run():
         yield

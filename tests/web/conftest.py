@@ -27,6 +27,7 @@ from lendflow.products import catalogue as products
 from lendflow.web.app import create_app
 from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import SandboxGateway
+from tests.prefect_harness import seeded_prefect_harness
 from tests.web.api_helpers import OPENING_DAY, TOKENS, USERS, bearer
 
 ISSUED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -47,9 +48,7 @@ def prefect_harness() -> Iterator[None]:
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     os.environ["PREFECT_API_URL"] = ""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
+    with seeded_prefect_harness():
         yield
     for key, value in saved.items():
         if value is None:
