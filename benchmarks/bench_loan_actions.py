@@ -47,8 +47,9 @@ def _people() -> list[Application]:
             national_id=sample_national_id(date(1980 + i % 20, 1 + i % 12, 1 + i % 28), i % 1000),
             phone=f"139{i:08d}",
             monthly_income="9000",
-            amount="6000",
-            term=6,
+            # amounts and terms vary as a day's loans do: no two neighbours share a schedule
+            amount=str(3000 + 100 * (i % 60)),
+            term=(3, 6, 9, 12)[i % 4],
             consents="all",
         )
         for i in range(LOANS)

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Context, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from lendflow.domain.calendar import periods_per_year
 from lendflow.domain.errors import BadInput
@@ -251,10 +252,23 @@ def schedule_dated_flows(schedule: Schedule) -> list[DatedFlow]:
 
 
 def apr_of_schedule(schedule: Schedule) -> Apr:
-    """APR of a schedule: over its repayment periods and over its actual dates."""
+    """APR of a schedule: over its repayment periods and over its actual dates.
+
+    Solved once per distinct set of flows: a payout prices its schedule for the loan's
+    record and again for its contract, which is drawn from the stored loan, and each
+    solve costs some tenths of a millisecond.
+    """
     terms = schedule.terms
-    return apr_of_flows(
-        schedule_flows(schedule),
+    return _apr_of_flows_once(
+        tuple(schedule_flows(schedule)),
         periods_per_year(terms.every, terms.frequency),
-        schedule_dated_flows(schedule),
+        tuple(schedule_dated_flows(schedule)),
     )
+
+
+@lru_cache(maxsize=256)
+def _apr_of_flows_once(
+    flows: tuple[int, ...], per_year: Fraction, dated: tuple[DatedFlow, ...]
+) -> Apr:
+    """`apr_of_flows`, remembered by value (an `Apr` is frozen, so sharing it is safe)."""
+    return apr_of_flows(flows, per_year, dated)
