@@ -89,6 +89,9 @@ class Instalment:
 
     row: dict[str, Any]
     changed: dict[str, Any] = field(default_factory=dict)
+    _state: InstalmentState | None = field(default=None, repr=False, compare=False)
+    """The row as an `InstalmentState`, made once until `set` changes the row: a repayment
+    asks for every instalment's state three times."""
 
     def __getitem__(self, column: str) -> Any:
         return self.row[column]
@@ -96,9 +99,12 @@ class Instalment:
     def set(self, **values: Any) -> None:
         self.row.update(values)
         self.changed.update(values)
+        self._state = None
 
     def state(self) -> InstalmentState:
-        return InstalmentState.from_row(self.row)
+        if self._state is None:
+            self._state = InstalmentState.from_row(self.row)
+        return self._state
 
     def owed_after_payment(self) -> int:
         row = self.row

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from lendflow.domain.allocation import COMPONENTS, Owed, allocate
@@ -40,7 +41,7 @@ class InstalmentState:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> InstalmentState:
         """From a stored instalment row (a mapping with these field names)."""
-        return cls(*(row[name] for name in _STATE_FIELD_NAMES))
+        return cls(*_state_fields(row))
 
     def owed(self) -> Owed:
         return Owed(
@@ -57,6 +58,7 @@ class InstalmentState:
 
 
 _STATE_FIELD_NAMES = tuple(InstalmentState.__dataclass_fields__)
+_state_fields = itemgetter(*_STATE_FIELD_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
