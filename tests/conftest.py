@@ -47,6 +47,27 @@ def migrations_from_template(
     migrate.upgrade_to_head = real
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cli_built_once() -> Iterator[None]:
+    """Typer's test runner built the whole command tree from the functions' annotations on
+    every invocation (about 50 ms, where most commands take a few); a process builds it
+    once, as `lendflow` itself does."""
+    from typer import testing
+
+    real = testing._get_command
+    built: dict[int, tuple[Any, Any]] = {}
+
+    def once(typer_app: Any) -> Any:
+        found = built.get(id(typer_app))
+        if found is None or found[0] is not typer_app:
+            found = built[id(typer_app)] = (typer_app, real(typer_app))
+        return found[1]
+
+    testing._get_command = once
+    yield
+    testing._get_command = real
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own workspace home; no test touches ./.lendflow."""
