@@ -9,6 +9,7 @@ not for a per-second dashboard.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
@@ -38,7 +39,13 @@ if TYPE_CHECKING:
 
 
 class Book:
-    """A product's loans with their dated principal movements, read once."""
+    """A product's loans with their dated principal movements, read once.
+
+    Each date's standings are worked out once: a report asks for the business date and
+    every month end, and a version's book (`of_version`) takes its loans' standings from
+    the product's, so a review that reports the product and each version judges every
+    loan once per date.
+    """
 
     def __init__(
         self,
@@ -46,16 +53,44 @@ class Book:
         movements: dict[int, list[tuple[date, int]]],
         specs: dict[int, ProductSpec],
         version_of: dict[int, int],
+        numbers: dict[int, int] | None = None,
+        whole: Book | None = None,
     ) -> None:
         self.records = records
         self.movements = movements
         self.specs = specs
         self.version_of = version_of
+        self.numbers = numbers or {}
+        """Version id → the version's number, for every version with a spec."""
+        self.whole = whole
+        self._standings: dict[date, dict[int, Standing]] = {}
+
+    def of_version(self, number: int) -> tuple[Book, ProductSpec]:
+        """The loans of version `number` as a book of their own, and that version's spec."""
+        found = next((vid for vid, n in self.numbers.items() if n == number), None)
+        if found is None:
+            raise NotFound(f"no version {number} of this product with a spec")
+        records = [r for r in self.records if self.version_of[r.loan_id] == found]
+        version_of = {r.loan_id: found for r in records}
+        spec = self.specs[found]
+        book = Book(records, self.movements, {found: spec}, version_of, {found: number}, self)
+        return book, spec
 
     def outstanding(self, loan_id: int, on: date) -> int:
         return sum(amount for day, amount in self.movements.get(loan_id, ()) if day <= on)
 
     def standings(self, on: date) -> dict[int, Standing]:
+        found = self._standings.get(on)
+        if found is None:
+            if self.whole is not None:
+                everyone = self.whole.standings(on)
+                found = {i: everyone[i] for i in self.version_of if i in everyone}
+            else:
+                found = self._judge(on)
+            self._standings[on] = found
+        return found
+
+    def _judge(self, on: date) -> dict[int, Standing]:
         out = {}
         rules_of: dict[int, tuple[Any, ...]] = {}  # each version's, worked out once
         for record in self.records:
@@ -128,7 +163,8 @@ def read_book(uow: UnitOfWork, code: str, version: int | None) -> tuple[Book, Pr
         for r in loan_rows
     ]
     version_of = {r["id"]: r["product_version_id"] for r in loan_rows}
-    return Book(records, movements, specs, version_of), latest[1], latest[0]
+    numbers = {row["id"]: row["version"] for row in versions if row["id"] in specs}
+    return Book(records, movements, specs, version_of, numbers), latest[1], latest[0]
 
 
 def product_kpis(
@@ -142,6 +178,29 @@ def product_kpis(
         book, spec, latest = read_book(uow, code, version)
         complaints = ticket_store.complaints(uow, code, as_of.replace(day=1), as_of)
         return report(book, spec, code, version or latest, as_of, complaints)
+
+    return run_in_transaction(ws.engine, use_case)
+
+
+def product_and_version_kpis(
+    ws: Workspace, actor: Actor, code: str, as_of: date, versions: Sequence[int]
+) -> tuple[ProductKpis, dict[int, ProductKpis]]:
+    """`product_kpis` for the product and for each of `versions`, from one reading of the
+    book in one transaction: what a review reports."""
+    actor.require(Permission.READ, "read portfolio indicators")
+
+    def use_case(uow: UnitOfWork) -> tuple[ProductKpis, dict[int, ProductKpis]]:
+        book, spec, latest = read_book(uow, code, None)
+        complaints = ticket_store.complaints(uow, code, as_of.replace(day=1), as_of)
+        whole = report(book, spec, code, latest, as_of, complaints)
+        each = {}
+        for number in versions:
+            try:
+                version_book, version_spec = book.of_version(number)
+            except NotFound:
+                raise NotFound(f"no version {number} of product {code!r} with a spec") from None
+            each[number] = report(version_book, version_spec, code, number, as_of, complaints)
+        return whole, each
 
     return run_in_transaction(ws.engine, use_case)
 

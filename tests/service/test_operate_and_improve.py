@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from lendflow.domain.criteria import Criterion
-from lendflow.domain.errors import BadInput, Problems, Refused
+from lendflow.domain.errors import BadInput, NotFound, Problems, Refused
 from lendflow.domain.identity import sample_national_id
 from lendflow.lifecycle import gates, live_gates, live_stages
 from lendflow.lifecycle import products as product_lifecycle
@@ -45,7 +45,7 @@ from lendflow.loans import applications, audit, disbursement
 from lendflow.loans.applications import Application
 from lendflow.loans.results import LoanResult
 from lendflow.monitoring import tickets
-from lendflow.monitoring.kpis import product_kpis
+from lendflow.monitoring.kpis import product_and_version_kpis, product_kpis
 from lendflow.store.tables import events as event_rows
 from lendflow.store.tables import gate_decisions, instalments, loans, product_versions
 from lendflow.workspace.context import Workspace
@@ -313,6 +313,15 @@ def test_after_version_2_launches_new_loans_go_to_it_and_version_1_loans_are_unt
     assert loan_version(ws, finished.id) == 1  # approved under v1, made on v1's terms
     assert loan_rows(ws, made) == before
     assert audit.verify(ws, ws.actor("auditor")).problems == []
+    # a review's figures for the product and each version, read from the book once, are
+    # what each asked alone gives
+    auditor, on = ws.actor("auditor"), date(2026, 9, 30)
+    whole, each = product_and_version_kpis(ws, auditor, "anxin", on, [1, 2])
+    assert whole == product_kpis(ws, auditor, "anxin", on)
+    assert each == {n: product_kpis(ws, auditor, "anxin", on, n) for n in (1, 2)}
+    assert each[1].kpis.disbursed_count > 1 and each[2].kpis.disbursed_count == 1
+    with pytest.raises(NotFound, match="no version 3 of product 'anxin'"):
+        product_and_version_kpis(ws, auditor, "anxin", on, [3])
 
 
 def loan_rate(ws: Workspace, loan_id: int) -> str:

@@ -21,12 +21,11 @@ from lendflow.lifecycle.reports import REPORT_FORMAT, chart_records, render
 from lendflow.lifecycle.results import RunContext, StageOutcome
 from lendflow.lifecycle.runs import StartedRun
 from lendflow.lifecycle.stages.operate import (
+    book_kpis,
     operate_criteria,
     operate_outputs,
     operate_report,
-    versions_reviewed,
 )
-from lendflow.monitoring.kpis import product_kpis
 from lendflow.monitoring.tickets import list_tickets
 from lendflow.workspace.context import Workspace
 
@@ -47,18 +46,7 @@ def data_monitoring_step(code: str, user: str, as_of: date) -> dict[str, Any]:
     from lendflow.flows.runtime import workspace
 
     ws = workspace()
-    actor = stage_actor(ws, user)
-
-    def kpis(version: int | None = None) -> dict[str, Any]:
-        return product_kpis(ws, actor, code, as_of, version).model_dump(mode="json")
-
-    return {
-        "kpis": kpis(),
-        "versions": [
-            {"version": number, "state": state, **kpis(number)}
-            for number, state in versions_reviewed(ws, code)
-        ],
-    }
+    return book_kpis(ws, stage_actor(ws, user), code, as_of)
 
 
 @task(name="periodic-evaluation", **STEP)

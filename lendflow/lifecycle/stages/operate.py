@@ -20,7 +20,7 @@ from lendflow.domain.money import parse_amount
 from lendflow.domain.review import Alert, MonthEnd, recommendations
 from lendflow.lifecycle.reports import stage_report
 from lendflow.lifecycle.results import RunContext
-from lendflow.monitoring.kpis import product_kpis
+from lendflow.monitoring.kpis import product_and_version_kpis
 from lendflow.monitoring.tickets import list_tickets
 from lendflow.rendering.reports import BarChart, Chart, Line, LineChart, Report
 from lendflow.store import lifecycle as lifecycle_rows
@@ -45,20 +45,26 @@ def versions_reviewed(ws: Workspace, code: str) -> list[tuple[int, str]]:
     )
 
 
+def book_kpis(ws: Workspace, actor: Actor, code: str, as_of: date) -> dict[str, Any]:
+    """The product's KPIs and each reviewed version's (as the JSON the run keeps), from
+    one reading of the book."""
+    reviewed = versions_reviewed(ws, code)
+    whole, each = product_and_version_kpis(ws, actor, code, as_of, [n for n, _ in reviewed])
+    return {
+        "kpis": whole.model_dump(mode="json"),
+        "versions": [
+            {"version": number, "state": state, **each[number].model_dump(mode="json")}
+            for number, state in reviewed
+        ],
+    }
+
+
 def read_book(ws: Workspace, actor: Actor, code: str, as_of: date) -> dict[str, Any]:
     """Everything the review reads: the product's KPIs, each version's, its tickets (as
     the JSON the run keeps)."""
-
-    def kpis(version: int | None = None) -> dict[str, Any]:
-        return product_kpis(ws, actor, code, as_of, version).model_dump(mode="json")
-
     tickets = list_tickets(ws, actor, as_of, product=code)
     return {
-        "kpis": kpis(),
-        "versions": [
-            {"version": number, "state": state, **kpis(number)}
-            for number, state in versions_reviewed(ws, code)
-        ],
+        **book_kpis(ws, actor, code, as_of),
         "tickets": [t.model_dump(mode="json") for t in tickets],
     }
 
