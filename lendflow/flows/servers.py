@@ -50,7 +50,10 @@ HEALTH_TIMEOUT = 0.15
 STARTUP_TIMEOUT = 120.0
 """Seconds a server has to answer after it starts: a busy small machine is slow."""
 
-SERVER_APP = "prefect.server.api.server:create_app"
+SERVER_APP = "lendflow.flows.prefect_app:create_app"
+"""Prefect's server app with its refused writes retried in the server (`prefect_app`)."""
+EARLIER_SERVER_APPS = ("prefect.server.api.server:create_app",)
+"""What servers started by earlier versions run: still recognised as the workspace's."""
 
 PORT_IN_USE = 3
 """uvicorn's exit status when it cannot bind its port."""
@@ -180,7 +183,8 @@ def server_process_alive(pid: int) -> bool:
         command = (proc / "cmdline").read_bytes()
     except (OSError, IndexError):
         return False
-    return state != "Z" and SERVER_APP.encode() in command
+    apps = (SERVER_APP, *EARLIER_SERVER_APPS)
+    return state != "Z" and any(app.encode() in command for app in apps)
 
 
 def server_status(home: Path) -> ServerStatus:
