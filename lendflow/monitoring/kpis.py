@@ -65,11 +65,12 @@ class Book:
         self.whole = whole
         self._standings: dict[date, dict[int, Standing]] = {}
 
-    def of_version(self, number: int) -> tuple[Book, ProductSpec]:
-        """The loans of version `number` as a book of their own, and that version's spec."""
+    def of_version(self, number: int) -> tuple[Book, ProductSpec] | None:
+        """The loans of version `number` as a book of their own, and that version's spec;
+        None when the product has no such version with a spec."""
         found = next((vid for vid, n in self.numbers.items() if n == number), None)
         if found is None:
-            raise NotFound(f"no version {number} of this product with a spec")
+            return None
         records = [r for r in self.records if self.version_of[r.loan_id] == found]
         version_of = {r.loan_id: found for r in records}
         spec = self.specs[found]
@@ -195,11 +196,10 @@ def product_and_version_kpis(
         whole = report(book, spec, code, latest, as_of, complaints)
         each = {}
         for number in versions:
-            try:
-                version_book, version_spec = book.of_version(number)
-            except NotFound:
-                raise NotFound(f"no version {number} of product {code!r} with a spec") from None
-            each[number] = report(version_book, version_spec, code, number, as_of, complaints)
+            found = book.of_version(number)
+            if found is None:
+                raise NotFound(f"no version {number} of product {code!r} with a spec")
+            each[number] = report(*found, code, number, as_of, complaints)
         return whole, each
 
     return run_in_transaction(ws.engine, use_case)

@@ -18,8 +18,9 @@ from lendflow.domain.errors import Conflict
 from lendflow.domain.ledger import Account
 from lendflow.store import cob_queries as q
 from lendflow.store.cob_ledger import post_entry
-from lendflow.store.tables import instalments, journal_lines, loans
+from lendflow.store.tables import instalments, loans
 from lendflow.store.uow import run_in_transaction
+from tests.service.journal_reads import entry_lines
 from tests.service.test_cob_golden import open_loan
 
 
@@ -60,22 +61,13 @@ def test_penalty_recognition_and_lines_are_written_as_given(  # type: ignore[no-
             .where(instalments.c.loan_id == loan_id, instalments.c.n > 0)
             .order_by(instalments.c.n)
         ).all()
-        stored = c.execute(
-            select(
-                journal_lines.c.loan_id,
-                journal_lines.c.account,
-                journal_lines.c.debit,
-                journal_lines.c.credit,
-            )
-            .where(journal_lines.c.entry_id == entry_id)
-            .order_by(journal_lines.c.id)
-        ).all()
+        stored = entry_lines(c, entry_id)
     assert [tuple(row) for row in items] == [
         (first, 16, False),
         (second, 7, True),
         (third, 0, True),
     ]
-    assert [tuple(row) for row in stored] == [
+    assert stored == [
         (loan_id, "penalty_receivable", 123, 0),
         (None, "penalty_income", 0, 100),
         (loan_id, "interest_receivable", 7, 0),

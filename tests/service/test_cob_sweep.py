@@ -26,6 +26,7 @@ from lendflow.products import catalogue as products
 from lendflow.store import cob_queries as q
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
+from tests.service.journal_reads import entry_lines
 
 CONFIG = load_cob_config()
 DAY = timedelta(days=1)
@@ -222,16 +223,7 @@ def test_income_is_booked_per_chunk_and_receivables_per_loan(
                 journal_entries.c.business_date == date(2026, 2, 12),
             )
         ).scalar_one()
-        lines = c.execute(
-            select(
-                journal_lines.c.loan_id,
-                journal_lines.c.account,
-                journal_lines.c.debit,
-                journal_lines.c.credit,
-            )
-            .where(journal_lines.c.entry_id == entry)
-            .order_by(journal_lines.c.id)
-        ).all()
+        lines = entry_lines(c, entry)
     # 130.00 interest and 10.00 fee fall due on each loan
     assert sorted((tuple(r) for r in lines), key=repr) == sorted(
         [
