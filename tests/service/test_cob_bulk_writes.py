@@ -8,12 +8,12 @@ entry's lines are stored in the order they were given.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
-from lendflow.close_of_business.day import set_checked
+from lendflow.close_of_business.day import LoanDay, set_checked
 from lendflow.domain.errors import Conflict
 from lendflow.domain.ledger import Account
 from lendflow.store import cob_queries as q
@@ -105,3 +105,52 @@ def test_a_loan_changed_since_the_night_read_it_is_a_conflict(  # type: ignore[n
     run_in_transaction(ws.engine, night(stale=False))
     with ws.engine.connect() as c:
         assert c.execute(select(loans.c.dpd).order_by(loans.c.id)).scalars().all() == [3, 4]
+
+
+def test_dates_and_timestamps_are_written_as_given(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    """Values the driver needs converted (a date, a timestamp) are converted column by
+    column for every row, beside values passed as they are."""
+    loan_id, other_id = (open_loan(ws, ops, risk, applicant) for _ in range(2))
+    with ws.engine.connect() as c:
+        versions = dict(c.execute(select(loans.c.id, loans.c.version)).all())
+    stamp = datetime(2026, 3, 2, 1, 2, 3, tzinfo=UTC)
+
+    def write(uow):  # type: ignore[no-untyped-def]
+        set_checked(
+            uow,
+            [
+                {"b_id": loan_id, "b_version": versions[loan_id], "held_since": date(2026, 3, 1),
+                 "dpd": 3, "updated_at": stamp, "version": versions[loan_id] + 1},
+                {"b_id": other_id, "b_version": versions[other_id], "held_since": None,
+                 "dpd": 4, "updated_at": stamp, "version": versions[other_id] + 1},
+            ],
+        )  # fmt: skip
+
+    run_in_transaction(ws.engine, write)
+    with ws.engine.connect() as c:
+        rows = c.execute(
+            select(loans.c.held_since, loans.c.dpd, loans.c.updated_at).order_by(loans.c.id)
+        ).all()
+    assert [(held, dpd) for held, dpd, _ in rows] == [(date(2026, 3, 1), 3), (None, 4)]
+    assert {updated.replace(tzinfo=UTC) for _, _, updated in rows} == {stamp}
+
+
+def test_a_night_writes_only_the_judged_columns_it_changed() -> None:
+    """An overdue loan ageing a day keeps its status and class: the night writes its days
+    past due, not the status and class again (their index entries would be rewritten)."""
+    loan = LoanDay(1, 5, 0, 0, 0)
+    loan.read_in_full(
+        (1, "overdue", 5, 9, 1, 3, "M1", "normal", 100, 0, 0, 0, None, None, 0, None,
+         None, None, 0, 0, 0, None, 0, 0)
+    )  # fmt: skip
+    loan.new_dpd, loan.new_bucket = 4, "M1"
+    loan.new_classification, loan.new_held_since = "normal", None
+    assert loan.judgement_changes() == {"dpd": 4}
+    loan.new_state, loan.new_classification = "written_off", "loss"
+    assert loan.judgement_changes() == {
+        "state": "written_off",
+        "dpd": 4,
+        "classification": "loss",
+    }
