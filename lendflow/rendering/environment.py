@@ -11,7 +11,7 @@ into Markdown are escaped so a customer's name cannot become markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -141,14 +141,26 @@ def get_template(name: str, user_folder: Path | None) -> Template:
         raise BadInput(f"template {exc.name or name} line {exc.lineno}: {exc.message}") from None
 
 
+_TEXTS: dict[tuple[str, str | None], tuple[str, str, Callable[[], bool] | None]] = {}
+
+
 def load_text(name: str, user_folder: Path | None) -> tuple[str, str]:
-    """A non-template file beside the templates (a user copy first): (text, where from)."""
-    env = environment(str(user_folder) if user_folder else None)
+    """A non-template file beside the templates (a user copy first): (text, where from).
+
+    Kept once read, and read again when the file found has changed, as Jinja keeps its
+    templates: every contract and notice names the lender (`lender.yaml`), and a night's
+    thousands of notices read the file once each."""
+    folder = str(user_folder) if user_folder else None
+    kept = _TEXTS.get((name, folder))
+    if kept is not None and kept[2] is not None and kept[2]():
+        return kept[0], kept[1]
+    env = environment(folder)
     assert env.loader is not None
     try:
-        source, filename, _ = env.loader.get_source(env, name)
+        source, filename, uptodate = env.loader.get_source(env, name)
     except TemplateNotFound:
         raise BadInput(f"template file {name} not found") from None
+    _TEXTS[(name, folder)] = (source, filename or name, uptodate)
     return source, filename or name
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -105,6 +106,24 @@ def test_a_user_template_may_override_one_file_and_keep_the_rest(tmp_path: Path)
     lender = lender_view("zh-CN", folder)
     view = replace(view_of("brochure", "zh-CN"), lender=lender)
     assert "某某小贷" in render_kind("brochure", view, fmt="md", templates=folder).decode()
+
+
+def test_the_lenders_particulars_are_read_again_once_the_file_changes(tmp_path: Path) -> None:
+    """Kept once read (every notice names the lender), yet an edited `lender.yaml` is
+    what the next document says, without restarting anything."""
+    packaged = Path(__file__).parents[2] / "lendflow/templates/zh-CN/lender.yaml"
+    source = packaged.read_text(encoding="utf-8")
+    folder = _override(
+        tmp_path, "zh-CN/lender.yaml", source.replace("示例小额贷款有限公司", "甲小贷")
+    )
+    assert lender_view("zh-CN", folder) == lender_view("zh-CN", folder)
+    assert "甲小贷" in str(lender_view("zh-CN", folder))
+    edited = _override(
+        tmp_path, "zh-CN/lender.yaml", source.replace("示例小额贷款有限公司", "乙小贷")
+    )
+    later = (edited / "zh-CN/lender.yaml").stat().st_mtime + 5
+    os.utime(edited / "zh-CN/lender.yaml", (later, later))
+    assert "乙小贷" in str(lender_view("zh-CN", folder))
 
 
 def test_a_template_that_drops_a_required_clause_is_refused(tmp_path: Path) -> None:
