@@ -408,6 +408,10 @@ class TemporaryServer:
         self.errors: IO[bytes] | None = None
         self.ready = False
         self.env = _server_environment(TEMPORARY_SERVER_SETTINGS)
+        if self.env.get("PREFECT_HOME"):
+            # the server keeps its database there, and SQLite makes no folder: without a
+            # kept copy to seed (a new machine), a new workspace's server never answered
+            Path(self.env["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
         self.fresh = _fresh_database(self.env)
         if self.fresh is not None and seed_database(self.fresh):
             self.fresh = None  # started from the kept copy: nothing new to keep

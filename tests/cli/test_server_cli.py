@@ -347,3 +347,27 @@ def test_a_database_that_has_seen_runs_is_never_kept(
     assert not (tmp_path / "cache" / "lendflow").exists() or not any(
         (tmp_path / "cache" / "lendflow").iterdir()
     )
+
+
+NEW_MACHINE = """
+import sys
+from lendflow.flows.servers import TemporaryServer
+server = TemporaryServer(verbose=False)
+try:
+    print(server.wait(90))
+finally:
+    server.stop()
+"""
+
+
+def test_a_temporary_server_answers_in_a_new_workspace_on_a_new_machine(tmp_path: Path) -> None:
+    """No kept copy of Prefect's database to start from, and the workspace's Prefect folder
+    not made yet: the server makes its database there (it waited for nothing, 120 s)."""
+    home = tmp_path / "workspace"
+    env = _environment(home, PREFECT_HOME=str(home / "prefect"))
+    done = subprocess.run(
+        [sys.executable, "-c", NEW_MACHINE], capture_output=True, text=True, env=env, timeout=150
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().startswith("http://127.0.0.1:")
+    assert (home / "prefect" / "prefect.db").exists()
