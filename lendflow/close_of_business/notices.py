@@ -20,7 +20,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from lendflow.access.permissions import SYSTEM
-from lendflow.domain.errors import LendflowError
+from lendflow.domain.errors import LendflowError, NotFound
 from lendflow.store import loans as loan_store
 from lendflow.store.uow import UnitOfWork
 
@@ -86,16 +86,22 @@ class RenderedNotices:
 
     def start(self, uow: UnitOfWork, loan_ids: list[int], on: date) -> NoticeBatch:
         """Build each notice's view now, in the chunk's transaction, and set it rendering."""
-        from lendflow.documents.issuing import overdue_notice_view
+        from lendflow.documents.issuing import NoticeReads, overdue_notice_view
         from lendflow.documents.notice_pool import POOL, render_notice
 
         ws, locale = self.ws, self.ws.settings.locale
+        found = loan_store.get_many(uow, loan_ids)
+        read = NoticeReads.of(uow, found.values())
         loans: list[dict[str, Any] | None] = []
         views = []
         for loan_id in loan_ids:
             try:
-                loan = loan_store.get(uow, loan_id)
-                views.append(overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True))
+                loan = found.get(loan_id)
+                if loan is None:
+                    raise NotFound(f"loan {loan_id} does not exist")
+                views.append(
+                    overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True, read=read)
+                )
             except LendflowError:
                 loans.append(None)
                 continue

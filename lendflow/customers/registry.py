@@ -69,10 +69,15 @@ def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
     return customer_store.get(uow, customer_id)
 
 
+def get_many(uow: UnitOfWork, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Many customers' rows by id, for a batch job (a missing id is absent)."""
+    return customer_store.get_many(uow, customer_ids)
+
+
 # Re-exported: callers read customers and show them from one module.
 from lendflow.customers.views import customer_view  # noqa: E402
 
-__all__ = ["PersonalData", "customer_view", "enrol", "find_or_create", "get"]
+__all__ = ["PersonalData", "customer_view", "enrol", "find_or_create", "get", "get_many"]
 
 
 def find_by_identity(uow: UnitOfWork, cipher: PersonalDataCipher, text: str) -> list[int] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -390,6 +390,23 @@ def contract_view_for_loan(
     )
 
 
+@dataclass(frozen=True)
+class NoticeReads:
+    """The schedules (by loan id) and borrowers (by customer id) of many notices, read at
+    once: a night's notices would otherwise read them one loan at a time."""
+
+    schedules: Mapping[int, list[dict[str, Any]]]
+    borrowers: Mapping[int, dict[str, Any]]
+
+    @classmethod
+    def of(cls, uow: UnitOfWork, loans: Iterable[Mapping[str, Any]]) -> NoticeReads:
+        loans = list(loans)
+        return cls(
+            loan_store.instalments_of_many(uow, [loan["id"] for loan in loans]),
+            customers.get_many(uow, sorted({loan["customer_id"] for loan in loans})),
+        )
+
+
 def overdue_notice_view(
     ws: Workspace,
     uow: UnitOfWork,
@@ -398,22 +415,27 @@ def overdue_notice_view(
     *,
     locale: str,
     clear: bool = True,
+    read: NoticeReads | None = None,
 ) -> OverdueNoticeView:
     """What is overdue on `as_of` (due before it and unpaid), for the borrower's notice.
 
     Close of business calls this inside its own transaction for the notices it
-    records, then `lendflow.documents.render_overdue_notice`.
+    records, then `lendflow.documents.render_overdue_notice`, with the schedules and
+    borrowers of all the chunk's notices read at once (`read`).
     """
     from lendflow.rendering.views import OverdueNoticeView
 
-    states = [InstalmentState.from_row(r) for r in loan_store.instalments(uow, loan["id"])]
+    schedule = read.schedules[loan["id"]] if read else loan_store.instalments(uow, loan["id"])
+    states = [InstalmentState.from_row(r) for r in schedule]
     late = [(i.due_date, i.owed()) for i in states if i.due_date < as_of and not i.settled]
     if not late:
         raise Refused(f"loan {loan['id']} has nothing overdue on {as_of}")
     since = min(due for due, _ in late)
+    borrower = read.borrowers.get(loan["customer_id"]) if read else None
+    owed = [o for _, o in late]
     return OverdueNoticeView(
         number=f"LF-N-{loan['id']:08d}-{as_of:%Y%m%d}",
-        **_notice_parts(ws, uow, loan, as_of, locale, clear, [o for _, o in late]),
+        **_notice_parts(ws, uow, loan, as_of, locale, clear, owed, borrower),
         dpd=(as_of - since).days,
         overdue_since=since,
     )
@@ -427,9 +449,11 @@ def _notice_parts(
     locale: str,
     clear: bool,
     owed: list[Any],
+    borrower: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What every notice to a borrower about money owed says: who to whom, under which
-    contract, the amounts `owed` by component, and the penalty and collection terms."""
+    contract, the amounts `owed` by component, and the penalty and collection terms
+    (`borrower`: the customer's row, if already read)."""
     from lendflow.rendering import product_views
     from lendflow.rendering.lender import lender_view
 
@@ -445,7 +469,7 @@ def _notice_parts(
         "contract_number": product_views.contract_number(loan["id"]),
         "product_name": spec.name.en if locale == "en" else spec.name.zh_CN,
         "lender": lender_view(locale, ws.settings.templates),
-        "borrower": _borrower(ws, uow, loan, clear=clear),
+        "borrower": _borrower(ws, uow, loan, clear=clear, row=borrower),
         "as_of": as_of,
         **parts,
         "total": sum(parts.values()),
@@ -491,10 +515,18 @@ def issue_acceleration_notice(
     return store(ws, uow, loan, document, actor, as_of)
 
 
-def _borrower(ws: Workspace, uow: UnitOfWork, loan: Mapping[str, Any], *, clear: bool) -> PartyView:
+def _borrower(
+    ws: Workspace,
+    uow: UnitOfWork,
+    loan: Mapping[str, Any],
+    *,
+    clear: bool,
+    row: Mapping[str, Any] | None = None,
+) -> PartyView:
     from lendflow.rendering.views import PartyView
 
-    row = customers.get(uow, loan["customer_id"])
+    if row is None:
+        row = customers.get(uow, loan["customer_id"])
     name, national_id, phone = opened(row, ws.cipher)
     if not clear:
         name, national_id, phone = mask_name(name), mask_national_id(national_id), mask_phone(phone)

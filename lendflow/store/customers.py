@@ -18,6 +18,7 @@ from lendflow.store.uow import UnitOfWork
 
 CUSTOMERS = customers_table
 _GET = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
+_MANY = select(CUSTOMERS).where(CUSTOMERS.c.id.in_(bindparam("ids", expanding=True)))
 _BY_ID_HASH = select(CUSTOMERS).where(CUSTOMERS.c.id_hash == bindparam("id_hash"))
 _UPDATE = update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("b_id"))
 _INSERTS_IF_NEW: dict[str, Any] = {}
@@ -28,6 +29,11 @@ def get(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"customer {customer_id} does not exist")
     return found
+
+
+def get_many(uow: UnitOfWork, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The rows of many customers by id, each as `get` returns it (a missing id is absent)."""
+    return {row["id"]: row for row in driver.rows_by_ids(uow, _MANY, customer_ids)}
 
 
 def get_read(customer_id: int) -> tuple[Any, dict[str, Any]]:

@@ -227,6 +227,21 @@ def execute_many(uow: UnitOfWork, statement: Executable, batch: Sequence[Mapping
     return int(cursor.rowcount)
 
 
+IDS_PER_STATEMENT = 500
+"""Ids bound per statement by `rows_by_ids` (below SQLite's parameter limit)."""
+
+
+def rows_by_ids(uow: UnitOfWork, statement: Executable, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Every row of a statement with an expanding `ids` parameter, as dicts of column keys,
+    in batches of ids. Through SQLAlchemy, which expands the list (the driver's compiled
+    statements are fixed): for a batch job's reads of many rows, not a single action's."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        batch = {"ids": list(ids[start : start + IDS_PER_STATEMENT])}
+        found += [dict(row) for row in uow.connection.execute(statement, batch).mappings()]
+    return found
+
+
 def together(
     uow: UnitOfWork, reads: Sequence[tuple[Executable, Mapping[str, Any]]]
 ) -> list[list[dict[str, Any]]]:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from lendflow.close_of_business import notices as notice_rendering
 from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
+from lendflow.customers import registry as customers
 from lendflow.documents import issuing as documents
 from lendflow.rendering import render_overdue_notice
 from lendflow.store import loans as loan_store
@@ -92,3 +93,27 @@ def test_a_daemonic_process_renders_its_notices_itself(ws, monkeypatch) -> None:
 
     monkeypatch.setattr(notice_rendering.multiprocessing, "current_process", Daemonic)
     assert notice_rendering.RenderedNotices(ws, 1).processes == 0
+
+
+def test_a_nights_notices_read_loans_schedules_and_borrowers_as_single_reads_do(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    """A chunk's notices read their loans, schedules and borrowers in a few statements (on
+    PostgreSQL a read is a round trip): each row is what the single reads give, an id
+    the book lacks is left out, and a loan without instalments has an empty schedule."""
+    loan_ids = [open_loan(ws, ops, risk, applicant) for _ in range(3)]
+
+    def reads(uow):  # type: ignore[no-untyped-def]
+        many = loan_store.get_many(uow, [*loan_ids, 999_999])
+        read = documents.NoticeReads.of(uow, many.values())
+        single = {loan_id: loan_store.get(uow, loan_id) for loan_id in loan_ids}
+        schedules = {loan_id: loan_store.instalments(uow, loan_id) for loan_id in loan_ids}
+        borrowers = {row["customer_id"]: customers.get(uow, row["customer_id"])
+                     for row in single.values()}  # fmt: skip
+        assert loan_store.instalments_of_many(uow, [999_999]) == {999_999: []}
+        return many, read, single, schedules, borrowers
+
+    many, read, single, schedules, borrowers = run_in_transaction(ws.engine, reads)
+    assert many == single
+    assert read.schedules == schedules and all(len(rows) > 1 for rows in schedules.values())
+    assert read.borrowers == borrowers
