@@ -58,6 +58,7 @@ class LoanDay:
     held_since: date | None = None  # as read
     restructured_on: date | None = None
     overdue_principal_days: int = 0  # as read: fen-days of principal past due so far
+    principal_days: int = 0  # as read: fen-days of principal through the day before
     own_classification: str | None = None  # as read: its own class, if the rule's is worse
     judged: bool = False  # read in full and judged by the delinquency step
     spec: ProductSpec | None = None
@@ -162,6 +163,7 @@ class LoanDay:
             restructured_on,
             self.overdue_principal_days,
             self.own_classification,
+            self.principal_days,
             *accrual,
         ) = row
         self.read_accrual(tuple(accrual))

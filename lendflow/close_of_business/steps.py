@@ -598,13 +598,14 @@ def _hold_to_charges_cap(day: Day, accrued: dict[int, list[tuple[int, int]]]) ->
     keep theirs.
     """
     cap = day.policy.charges_cap
-    for loan_id, principal_days, penalty, contract in q.fetch_by_ids(
+    for loan_id, penalty, contract in q.fetch_by_ids(
         day.uow, q.CHARGES_SO_FAR, sorted(accrued), {}
     ):
         found = accrued[loan_id]
         loan = day.loans[loan_id]
         base = cap.base_days(
-            principal_days + loan.principal, loan.overdue_principal_days + loan.overdue_principal
+            loan.principal_days + loan.principal,
+            loan.overdue_principal_days + loan.overdue_principal,
         )
         room = cap.allowed(base) - cap.weighed(int(penalty), int(contract))
         cut = sum(amount for _, amount in found) - max(room, 0)

@@ -209,6 +209,7 @@ LOAN_COLUMNS = (
     loans.c.restructured_on,
     loans.c.overdue_principal_days,
     loans.c.own_classification,
+    loans.c.principal_days,
     *ACCRUAL_COLUMNS,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
@@ -312,13 +313,13 @@ unnest_on_postgresql(
     " FROM (SELECT id, sum(amount) AS amount FROM unnest(%s::integer[], %s::bigint[])"
     " AS day(id, amount) GROUP BY id) AS added WHERE instalments.id = added.id",
 )
-# What the all-in charges cap weighs for loans about to accrue penalty: fen-days of
-# principal through the day before, all penalty accrued, and the contract charges so far
-# (interest and fees fallen due, net of waivers, an upfront fee included).
+# What the all-in charges cap weighs for loans about to accrue penalty, from their
+# instalments alone (their fen-days of principal are read with the loan, `LOAN_COLUMNS`):
+# all penalty accrued, and the contract charges so far (interest and fees fallen due,
+# net of waivers, an upfront fee included).
 CHARGES_SO_FAR = (
     select(
-        loans.c.id,
-        loans.c.principal_days,
+        instalments.c.loan_id,
         func.sum(instalments.c.penalty),
         func.sum(
             case(
@@ -333,10 +334,8 @@ CHARGES_SO_FAR = (
             )
         ),
     )
-    .select_from(loans)
-    .join(instalments, instalments.c.loan_id == loans.c.id)
-    .where(loans.c.id.in_(bindparam("ids", expanding=True)))
-    .group_by(loans.c.id, loans.c.principal_days)
+    .where(instalments.c.loan_id.in_(bindparam("ids", expanding=True)))
+    .group_by(instalments.c.loan_id)
 )
 
 

@@ -142,7 +142,7 @@ def test_a_night_writes_only_the_judged_columns_it_changed() -> None:
     past due, not the status and class again (their index entries would be rewritten)."""
     loan = LoanDay(1, 5, 0, 0, 0)
     loan.read_in_full(
-        (1, "overdue", 5, 9, 1, 3, "M1", "normal", 100, 0, 0, 0, None, None, 0, None,
+        (1, "overdue", 5, 9, 1, 3, "M1", "normal", 100, 0, 0, 0, None, None, 0, None, 2_000,
          None, None, 0, 0, 0, None, 0, 0)
     )  # fmt: skip
     loan.new_dpd, loan.new_bucket = 4, "M1"
