@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import OperationalError
 
 from lendflow.bootstrap import workspace_for
 from lendflow.close_of_business import sweep as cob
@@ -366,3 +367,31 @@ def test_the_borrower_rule_reads_the_classed_loans_alone(ws) -> None:  # type: i
     with ws.engine.connect() as c:
         plan = [row[3] for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
     assert plan == ["SEARCH loans USING INDEX ix_loans_customer_id (customer_id=?)"], plan
+
+
+def test_a_chunk_holds_every_live_loan_of_its_range_until_it_commits(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant
+) -> None:
+    """On PostgreSQL a chunk locks its range's live loans before it reads (the lock is
+    counted on the server, not fetched): an action on any of them waits, one on a loan
+    outside the range does not."""
+    if ws.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's chunk holds the database's write lock (BEGIN IMMEDIATE)")
+    first, second, outside = (open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+                              for _ in range(3))  # fmt: skip
+    probe = select(loans.c.id).where(loans.c.id == bindparam("id")).with_for_update(nowait=True)
+
+    def chunk(uow):  # type: ignore[no-untyped-def]
+        q.begin_chunk(uow, first, second)
+        held = []
+        with ws.engine.connect() as other:
+            for loan_id in (first, second, outside):
+                try:
+                    with other.begin():
+                        other.execute(probe, {"id": loan_id}).all()
+                except OperationalError as exc:
+                    assert "could not obtain lock" in str(exc)
+                    held.append(loan_id)
+        return held
+
+    assert run_in_transaction(ws.engine, chunk) == [first, second]
