@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from lendflow.close_of_business.day import DAY, Day, LoanDay
+from lendflow.close_of_business.day import Day, LoanDay
 from lendflow.domain.classification import Levels, rank, with_borrower_class
 from lendflow.store import cob_queries as q
 
 _AT = {column.name: at for at, column in enumerate(q.LOAN_COLUMNS)}
-_COB_THROUGH = len(q.LOAN_COLUMNS)  # `BORROWERS_LOANS` adds it after the loan's columns
+_CLOSES_TODAY = len(q.LOAN_COLUMNS)  # `BORROWERS_LOANS` adds it after the loan's columns
 RULE = "policy classification.borrower_worst_class"
 
 
@@ -49,7 +49,7 @@ def borrower_classes(day: Day) -> None:
     if not borrowers:
         return
     groups: dict[int, list[_Member]] = defaultdict(list)
-    for row in q.fetch_by_ids(day.uow, q.BORROWERS_LOANS, sorted(borrowers), {}):
+    for row in q.fetch_by_ids(day.uow, q.BORROWERS_LOANS, sorted(borrowers), day.params):
         if row[_AT["state"]] not in q.LIVE:
             continue
         member = _member(day, row)
@@ -118,12 +118,12 @@ def _read(day: Day, member: _Member) -> LoanDay | None:
     """The loan's working record if this chunk closes it today, read in full (and so
     judged, with the figures it stands at) since the day had not read it yet."""
     assert member.row is not None
-    if not day.lo <= member.id <= day.hi or q.as_date(member.row[_COB_THROUGH]) != day.d - DAY:
+    if not day.lo <= member.id <= day.hi or not member.row[_CLOSES_TODAY]:
         return None  # another chunk's, or closed on its own date (behind)
     loan = day.loans.get(member.id)
     if loan is None:
         loan = day.loans[member.id] = LoanDay(member.id, 0, 0, 0, 0)
-    loan.read_in_full(member.row[:_COB_THROUGH])
+    loan.read_in_full(member.row[:_CLOSES_TODAY])
     loan.spec = day.spec(loan.product_version_id)
     loan.new_dpd, loan.new_bucket = loan.dpd, loan.bucket
     loan.new_classification, loan.new_held_since = loan.classification, loan.held_since

@@ -24,8 +24,8 @@ from lendflow.domain.accrual import NO_TERMS, Terms
 from lendflow.domain.business_days import BusinessCalendar, dates_in_grace
 from lendflow.domain.errors import Conflict
 from lendflow.products.catalogue import spec_of
+from lendflow.store import cob_marks, events
 from lendflow.store import cob_queries as q
-from lendflow.store import events
 from lendflow.store import products as product_store
 from lendflow.store.cob_ledger import LedgerLine, post_entry
 from lendflow.store.uow import UnitOfWork
@@ -238,6 +238,8 @@ class Day:
         self.accrued = False
         """The day's accrual was posted (`accrue_interest`): the watermark's statement
         moves each loan's accrued interest with it."""
+        self.mark: cob_marks.ChunkMark = cob_marks.NO_MARK
+        """The range's mark, as `cob_marks.prepare` found it before the steps."""
 
     @property
     def params(self) -> dict[str, Any]:
@@ -247,6 +249,8 @@ class Day:
             "d": self.d,
             "prev": self.d - DAY,
             "day": self.d.toordinal(),
+            "following": self.mark.open,
+            "converts": self.mark.converts,
         }
 
     def spec(self, version_id: int) -> ProductSpec:
@@ -326,6 +330,8 @@ class Day:
         loans, some were behind (or ahead): the caller looks for them.
         """
         closed = q.close_watermark(self.uow, self.params, self.accrued)
+        if self.mark.open:
+            closed += self.mark.following  # closed through today by the mark
         now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():
@@ -357,6 +363,8 @@ class Day:
                 row.update(NO_TERMS, interest_accrued=0, interest_suspended=0, penalty_suspended=0)
             if not loan.live:
                 row["cob_through"] = self.d - DAY  # as it was: closed through the day before
+            if not (loan.live and loan.accruing):
+                row["follows_from"] = None  # its figures move loan by loan from now on
             if loan.written_off:
                 # a second version: the move, then its balances taken off the books
                 row.update(
@@ -368,7 +376,18 @@ class Day:
                     written_off_amount=loan.principal,
                 )
             rows.append(row)
+        if self.mark.open:
+            # only a loan whose accrual or principal changes today needs its figures made
+            # current: an overdue one ageing a day follows on from where it stood
+            changing = [
+                loan.id
+                for loan in self.loans.values()
+                if loan.new_terms is not None or loan.non_accrual_changed or not loan.live
+            ]
+            q.rebase(self.uow, self.params, changing)
         set_checked(self.uow, rows)
+        if self.mark.converts and self.accrued:
+            cob_marks.advance(self.uow, self.lo, self.hi, self.d)
         left = sum(1 for loan in self.loans.values() if not loan.live)
         live = q.live_count(self.uow, self.params)
         return closed, live == closed - left

@@ -52,6 +52,19 @@ class CobConfig(BaseModel):
         " (none: one less than the machine's cores; 0: in the sweep's own process)",
     )
 
+    follow_marks_from: int | None = Field(
+        default=10_000,
+        ge=1,
+        description="id ranges of this many loans or more keep a mark their quiet loans follow"
+        " instead of rewriting every loan row each night (none: never)",
+    )
+
+    def follows_marks(self, lo: int, hi: int) -> bool:
+        """Whether the range `lo`…`hi` keeps a mark (`store.cob_marks`): large enough, and
+        the day accrues interest (a following loan's accrual moves with the mark)."""
+        least = self.follow_marks_from
+        return least is not None and hi - lo + 1 >= least and "accrue_interest" in self.steps
+
     def processes_for_notices(self) -> int:
         """How many worker processes render notices (`notice_processes`, else one less than
         the machine's cores)."""

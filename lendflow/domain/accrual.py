@@ -37,9 +37,10 @@ every prepayment and give, on a 12-month loan, monthly figures a few fen apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from lendflow.domain.money import div_round
 from lendflow.domain.repayment import InstalmentState
@@ -75,6 +76,38 @@ NO_TERMS: dict[str, int | None] = {
     "accrual_waived": 0,
 }
 """A loan with nothing running (matured, settled, written off, not yet paid out)."""
+
+
+FOLLOWED = ("cob_through", "principal_days", "interest_accrued", "accrual_income")
+"""The figures close of business moves on every live loan each night."""
+
+
+def followed(loan: Mapping[str, Any], through: date) -> dict[str, Any]:
+    """`FOLLOWED` of a loan that follows its id range's mark, closed through `through`.
+
+    The loan stores them as of day number `follows_from`. Each day closed since adds
+    that day's principal to its fen-days and moves its accrual to what its running
+    period has earned by then, the day's part to income (a loan in non-accrual never
+    follows a mark): the nightly increments add up to the figures at `through` exactly,
+    as long as nothing else changed the loan, and any change writes them first."""
+    days = through.toordinal() - loan["follows_from"]
+    figures = {
+        "cob_through": through,
+        "principal_days": loan["principal_days"] + loan["principal_outstanding"] * days,
+        "interest_accrued": loan["interest_accrued"],
+        "accrual_income": loan["accrual_income"],
+    }
+    if days > 0 and loan["accrual_start"] is not None:
+        now = earned(
+            loan["accrual_interest"],
+            loan["accrual_waived"],
+            loan["accrual_start"],
+            loan["accrual_days"],
+            through.toordinal(),
+        )
+        figures["accrual_income"] += now - loan["interest_accrued"]
+        figures["interest_accrued"] = now
+    return figures
 
 
 def earned(interest: int, waived: int, start: int, days: int, on: int) -> int:

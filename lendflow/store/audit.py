@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from lendflow.store import cob_marks
 from lendflow.store.tables import (
     documents,
     events,
@@ -110,14 +111,19 @@ def loan_id_bounds(uow: UnitOfWork) -> tuple[int, int]:
     return (0, -1) if low is None else (int(low), int(high))
 
 
+# ... and what a loan following its range's mark needs to derive its figures through it
+_FOLLOWING_FACTS = ("follows_from", "principal_outstanding", "principal_days", "accrual_income")
+
+
 def loans_between(uow: UnitOfWork, lo: int, hi: int) -> list[dict[str, Any]]:
-    """The facts of every loan with an id in [lo, hi], by id."""
+    """The facts of every loan with an id in [lo, hi], by id, as of its range's mark if it
+    follows one (`cob_marks.current_rows`)."""
     rows = uow.connection.execute(
-        select(*[loans.c[c] for c in LOAN_FACTS])
+        select(*[loans.c[c] for c in (*dict.fromkeys(LOAN_FACTS), *_FOLLOWING_FACTS)])
         .where(loans.c.id.between(lo, hi))
         .order_by(loans.c.id)
     ).mappings()
-    return [dict(r) for r in rows]
+    return cob_marks.current_rows(uow, [dict(r) for r in rows])
 
 
 def instalments_between(uow: UnitOfWork, lo: int, hi: int) -> dict[int, list[dict[str, Any]]]:

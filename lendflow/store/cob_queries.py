@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Date,
     String,
     Table,
     and_,
@@ -37,6 +39,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     union_all,
     update,
 )
@@ -89,10 +92,24 @@ def _unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
 
 
 _IN_RANGE = loans.c.id.between(bindparam("lo"), bindparam("hi"))
+_FOLLOWING = bindparam("following", type_=Boolean())
+"""The chunk's mark is at the day before: the loans following it close today."""
+
+
+def _closed_before(table: Any) -> Any:
+    """Closed through the day before `d` (`prev`): by its own watermark, or by the
+    range's mark for a loan that follows it (`store.cob_marks`)."""
+    return or_(
+        and_(table.c.follows_from.is_(None), table.c.cob_through == bindparam("prev")),
+        and_(table.c.follows_from.is_not(None), _FOLLOWING),
+    )
+
+
 # A date closes the loans closed through the day before it (`prev`); a loan left
 # further behind is caught up date by date (`cob.close_range`).
-_CLOSED_BEFORE = loans.c.cob_through == bindparam("prev")
+_CLOSED_BEFORE = _closed_before(loans)
 _LIVE_OPEN = and_(_Unindexed(loans.c.state).in_(LIVE), _CLOSED_BEFORE)
+_FOLLOWS = loans.c.follows_from.is_not(None)
 # "+ 0" keeps planners off the loan_id index where a date-first index finds fewer rows.
 _ITEM_IN_RANGE_BY_DATE = (instalments.c.loan_id + 0).between(bindparam("lo"), bindparam("hi"))
 _ITEM_IN_RANGE = instalments.c.loan_id.between(bindparam("lo"), bindparam("hi"))
@@ -100,7 +117,74 @@ _UNPAID = instalments.c.paid_on.is_(None)
 _RECOGNISED = instalments.c.recognised == True  # noqa: E712 - matches the partial index
 _UNRECOGNISED = instalments.c.recognised == False  # noqa: E712 - matches the partial index
 
-OLDEST_WATERMARK = select(func.min(loans.c.cob_through)).where(_IN_RANGE, loans.c.state.in_(LIVE))
+
+class _Greatest(FunctionElement[int]):
+    """The larger of two integers: `max(a, b)` on SQLite, `greatest(a, b)` on PostgreSQL
+    (each evaluated once, where a CASE would evaluate its operand twice)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+class _Least(FunctionElement[int]):
+    """The smaller of two integers: `min(a, b)` on SQLite, `least(a, b)` on PostgreSQL."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_Greatest)
+def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least)
+def _least(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+def earned_by(day: Any) -> Any:
+    """`domain.accrual.earned` of the loan's running period by the end of day number `day`,
+    in integer SQL (half up: (2·interest·elapsed + days) div (2·days), all non-negative)."""
+    start, days = loans.c.accrual_start, loans.c.accrual_days
+    elapsed = _Least(_Greatest(day - start, literal_column("0")), days)
+    pro_rata = case(
+        (days <= 0, loans.c.accrual_interest),
+        else_=(2 * loans.c.accrual_interest * elapsed + days) // (2 * days),
+    )
+    return _Greatest(pro_rata - loans.c.accrual_waived, literal_column("0"))
+
+
+_TODAY = bindparam("day", type_=BigInteger())  # the day number, as `accrual_start`
+EARNED_TODAY = earned_by(_TODAY)
+_ACCRUES = loans.c.accrual_start.is_not(None)
+_TO_INCOME = loans.c.non_accrual_since.is_(None)
+# What a loan following its range's mark stands at through the day before, as
+# `domain.accrual.followed` derives it (a loan with its own figures: what it stores).
+_PREV_DAY = _TODAY - 1
+_ACCRUED_BEFORE = case(
+    (and_(_FOLLOWS, _ACCRUES, loans.c.follows_from < _PREV_DAY), earned_by(_PREV_DAY)),
+    else_=loans.c.interest_accrued,
+)
+_PRINCIPAL_DAYS_BEFORE = loans.c.principal_days + case(
+    (_FOLLOWS, loans.c.principal_outstanding * (_PREV_DAY - loans.c.follows_from)), else_=0
+)
+
+# The earliest date a live loan of the range is closed through by its own watermark (the
+# marks its following loans follow are read beside it, `store.cob_marks.oldest_mark`).
+OLDEST_WATERMARK = select(
+    func.min(type_coerce(case((loans.c.follows_from.is_(None), loans.c.cob_through)), Date()))
+).where(_IN_RANGE, loans.c.state.in_(LIVE))
 LIVE_COUNT = select(func.count()).select_from(loans).where(_IN_RANGE, loans.c.state.in_(LIVE))
 # Counted on the server: the 50,000 ids of a chunk fetched to Python cost more than the lock.
 LOCK = select(func.count()).select_from(
@@ -141,7 +225,7 @@ ACCRUAL_COLUMNS = (
     loans.c.accrual_days,
     loans.c.accrual_interest,
     loans.c.accrual_waived,
-    loans.c.interest_accrued,
+    _ACCRUED_BEFORE.label("interest_accrued"),
     loans.c.non_accrual_since,
     loans.c.interest_suspended,
     loans.c.penalty_suspended,
@@ -212,7 +296,7 @@ LOAN_COLUMNS = (
     loans.c.restructured_on,
     loans.c.overdue_principal_days,
     loans.c.own_classification,
-    loans.c.principal_days,
+    _PRINCIPAL_DAYS_BEFORE.label("principal_days"),
     *ACCRUAL_COLUMNS,
 )
 # Loans overdue and closed through the day before `d`, found through the status index. An
@@ -250,7 +334,7 @@ BORROWERS_TO_CLASS = (
     .where(
         _RANGED.c.id.between(bindparam("lo"), bindparam("hi")),
         _RANGED.c.state.in_(LIVE),
-        _RANGED.c.cob_through == bindparam("prev"),
+        _closed_before(_RANGED),
         or_(
             _RANGED.c.own_classification.is_not(None),
             _RANGED.c.customer_id.in_(_CLASSED_BORROWERS),
@@ -262,10 +346,11 @@ BORROWERS_TO_CLASS = (
 LIFTED_BORROWERS = select(loans.c.customer_id).where(
     _IN_RANGE, loans.c.own_classification.is_not(None)
 )
-# Every loan of some borrowers, wherever it is in the book, as `LOAN_COLUMNS` and the day
-# it is closed through, through their customer index (a condition on the status here would
-# send SQLite to the status index, the whole live book: the caller keeps the live ones).
-BORROWERS_LOANS = select(*LOAN_COLUMNS, loans.c.cob_through).where(
+# Every loan of some borrowers, wherever it is in the book, as `LOAN_COLUMNS` and whether
+# it is closed through the day before (for the chunk's own range: its mark), through their
+# customer index (a condition on the status here would send SQLite to the status index,
+# the whole live book: the caller keeps the live ones).
+BORROWERS_LOANS = select(*LOAN_COLUMNS, case((_CLOSED_BEFORE, 1), else_=0)).where(
     loans.c.customer_id.in_(bindparam("ids", expanding=True))
 )
 # Each scheduled instalment of held loans (not an upfront fee): due date and when paid.
@@ -342,65 +427,14 @@ CHARGES_SO_FAR = (
 )
 
 
-class _Greatest(FunctionElement[int]):
-    """The larger of two integers: `max(a, b)` on SQLite, `greatest(a, b)` on PostgreSQL
-    (each evaluated once, where a CASE would evaluate its operand twice)."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-class _Least(FunctionElement[int]):
-    """The smaller of two integers: `min(a, b)` on SQLite, `least(a, b)` on PostgreSQL."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(_Greatest)
-def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"greatest({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Greatest, "sqlite")
-def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least)
-def _least(element: _Least, compiler: Any, **kw: Any) -> str:
-    return f"least({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least, "sqlite")
-def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
-    return f"min({compiler.process(element.clauses, **kw)})"
-
-
-def _earned(day: Any) -> Any:
-    """`domain.accrual.earned` of the loan's running period by the end of day number `day`,
-    in integer SQL (half up: (2·interest·elapsed + days) div (2·days), all non-negative)."""
-    start, days = loans.c.accrual_start, loans.c.accrual_days
-    elapsed = _Least(_Greatest(day - start, literal_column("0")), days)
-    pro_rata = case(
-        (days <= 0, loans.c.accrual_interest),
-        else_=(2 * loans.c.accrual_interest * elapsed + days) // (2 * days),
-    )
-    return _Greatest(pro_rata - loans.c.accrual_waived, literal_column("0"))
-
-
-_TODAY = bindparam("day", type_=BigInteger())  # the day number, as `accrual_start`
-EARNED_TODAY = _earned(_TODAY)
-_ACCRUES = loans.c.accrual_start.is_not(None)
-_TO_INCOME = loans.c.non_accrual_since.is_(None)
 # The day's accrual to income of the range's live loans closed through the day before:
 # what each has earned by today less what is accrued of it already, in one sum.
-ACCRUAL_DUE = select(func.coalesce(func.sum(EARNED_TODAY - loans.c.interest_accrued), 0)).where(
+ACCRUAL_DUE = select(func.coalesce(func.sum(EARNED_TODAY - _ACCRUED_BEFORE), 0)).where(
     _IN_RANGE, _LIVE_OPEN, _ACCRUES, _TO_INCOME
 )
 # ... and, loan by loan, of the few in non-accrual (their accrual goes to suspense): the
 # day's amount, then the loan's columns as `LOANS_TO_CHARGE` reads them.
-ACCRUAL_SUSPENDED = select(EARNED_TODAY - loans.c.interest_accrued, *_CHARGED_LOAN_COLUMNS).where(
+ACCRUAL_SUSPENDED = select(EARNED_TODAY - _ACCRUED_BEFORE, *_CHARGED_LOAN_COLUMNS).where(
     _IN_RANGE, _LIVE_OPEN, _ACCRUES, loans.c.non_accrual_since.is_not(None)
 )
 # What the written-off loans still hold: interest paid ahead (it stands against the
@@ -449,22 +483,29 @@ def _set_loans_unnested(keys: tuple[str, ...]) -> str:
 
 
 unnest_on_postgresql(SET_LOAN, _set_loans_unnested)
-# Every live loan of the range closed through the day before: now closed through `d`.
-# Closing a day also adds the day's principal outstanding to the loan's fen-days, the base
-# of the all-in charges cap: the pages are written anyway, so it costs next to nothing.
+# Every live loan of the range closed through the day before by its own watermark: now
+# closed through `d`. Closing a day also adds the day's principal outstanding to the loan's
+# fen-days, the base of the all-in charges cap: the pages are written anyway, so it costs
+# next to nothing. (The loans following the range's mark are not written: the mark moves.)
+_EXPLICIT_OPEN = and_(
+    _Unindexed(loans.c.state).in_(LIVE),
+    loans.c.follows_from.is_(None),
+    loans.c.cob_through == bindparam("prev"),
+)
 WATERMARK = (
     update(loans)
-    .where(_IN_RANGE, _LIVE_OPEN)
+    .where(_IN_RANGE, _EXPLICIT_OPEN)
     .values(
         cob_through=bindparam("d"),
         principal_days=loans.c.principal_days + loans.c.principal_outstanding,
     )
 )
 # The same, when the day accrued interest (`accrue_interest`): each loan's accrual moves to
-# what its running period has earned by today, and what went to income is added up.
+# what its running period has earned by today, and what went to income is added up; with
+# `converts`, a loan accruing to income follows the range's mark from today on.
 WATERMARK_ACCRUING = (
     update(loans)
-    .where(_IN_RANGE, _LIVE_OPEN)
+    .where(_IN_RANGE, _EXPLICIT_OPEN)
     .values(
         cob_through=bindparam("d"),
         principal_days=loans.c.principal_days + loans.c.principal_outstanding,
@@ -476,6 +517,30 @@ WATERMARK_ACCRUING = (
             else_=loans.c.accrual_income,
         ),
         interest_accrued=case((_ACCRUES, EARNED_TODAY), else_=loans.c.interest_accrued),
+        follows_from=case(
+            (and_(bindparam("converts", type_=Boolean()), _TO_INCOME), _TODAY), else_=None
+        ),
+    )
+)
+# Following loans with news today, before their rows are written: their figures through
+# today made current, still following the mark from today (what they store is as of it).
+REBASE = (
+    update(loans)
+    .where(
+        loans.c.id.in_(bindparam("ids", expanding=True)),
+        _FOLLOWS,
+        loans.c.follows_from < _TODAY,
+    )
+    .values(
+        cob_through=bindparam("d"),
+        principal_days=loans.c.principal_days
+        + loans.c.principal_outstanding * (_TODAY - loans.c.follows_from),
+        accrual_income=case(
+            (_ACCRUES, loans.c.accrual_income + EARNED_TODAY - loans.c.interest_accrued),
+            else_=loans.c.accrual_income,
+        ),
+        interest_accrued=case((_ACCRUES, EARNED_TODAY), else_=loans.c.interest_accrued),
+        follows_from=_TODAY,
     )
 )
 # A loan's allowance: the sum of its allowance lines, read through the partial index
@@ -672,10 +737,19 @@ def expiring_approvals(uow: UnitOfWork, params: Mapping[str, Any]) -> list[Any]:
 
 
 def close_watermark(uow: UnitOfWork, params: Mapping[str, Any], accrued: bool = False) -> int:
-    """Move every live loan of the range closed through `prev` to `d`; how many moved.
-    `accrued`: the day's accrual was posted, so each loan's accrued interest follows."""
+    """Move every live loan of the range closed through `prev` by its own watermark to `d`;
+    how many moved. `accrued`: the day's accrual was posted, so each loan's accrued
+    interest follows (and with `converts` in `params`, it may follow the mark from today)."""
     statement = WATERMARK_ACCRUING if accrued else WATERMARK
     return int(uow.connection.execute(statement, dict(params)).rowcount)
+
+
+def rebase(uow: UnitOfWork, params: Mapping[str, Any], loan_ids: list[int]) -> None:
+    """Make current through `d` the figures of those of `loan_ids` following the mark
+    (`REBASE`), before their rows are written."""
+    for start in range(0, len(loan_ids), ID_BATCH):
+        batch = {**params, "ids": loan_ids[start : start + ID_BATCH]}
+        uow.connection.execute(REBASE, batch)
 
 
 def accrual_due(uow: UnitOfWork, params: Mapping[str, Any]) -> int:

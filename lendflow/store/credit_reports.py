@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, insert, or_, select
 
 from lendflow.domain.consents import CREDIT_REPORTING
 from lendflow.domain.statuses import DISBURSED, OUTSTANDING
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import (
     consents,
     credit_reports,
@@ -38,13 +39,13 @@ def not_closed_through(uow: UnitOfWork, last: date) -> tuple[int, int | None, da
     behind = and_(
         loans.c.state.in_(_LIVE),
         loans.c.disbursed_on <= last,
-        or_(loans.c.cob_through.is_(None), loans.c.cob_through < last),
+        or_(CLOSED_THROUGH.is_(None), last > CLOSED_THROUGH),
     )
     count = uow.connection.execute(select(func.count()).where(behind)).scalar_one()
     if not count:
         return 0, None, None
     first = uow.connection.execute(
-        select(loans.c.id, loans.c.cob_through).where(behind).order_by(loans.c.id).limit(1)
+        select(loans.c.id, CLOSED_THROUGH).where(behind).order_by(loans.c.id).limit(1)
     ).one()
     return int(count), int(first[0]), first[1]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal_column, select
 
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import journal_entries, journal_lines, loan_provisions, loans
 from lendflow.store.uow import UnitOfWork
 
@@ -134,7 +135,12 @@ def latest_provisions(uow: UnitOfWork, lo: int, hi: int) -> list[dict[str, Any]]
         .subquery()
     )
     kept = (
-        select(loan_provisions, loans.c.state, loans.c.cob_through, loans.c.disbursed_on)
+        select(
+            loan_provisions,
+            loans.c.state,
+            CLOSED_THROUGH.label("cob_through"),
+            loans.c.disbursed_on,
+        )
         .join(
             latest,
             and_(
@@ -181,7 +187,7 @@ def latest_provisions(uow: UnitOfWork, lo: int, hi: int) -> list[dict[str, Any]]
 def live_loans_closed_through(uow: UnitOfWork, lo: int, hi: int) -> list[dict[str, Any]]:
     """The range's live loans (active, overdue): id, payout and closed-through dates."""
     rows = uow.connection.execute(
-        select(loans.c.id, loans.c.disbursed_on, loans.c.cob_through).where(
+        select(loans.c.id, loans.c.disbursed_on, CLOSED_THROUGH.label("cob_through")).where(
             loans.c.id.between(lo, hi), loans.c.state.in_(("active", "overdue"))
         )
     ).mappings()

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
-from lendflow.store import driver
+from lendflow.store import cob_marks, driver
 from lendflow.store.tables import instalments as instalments_table
 from lendflow.store.tables import loans, utc_now
 from lendflow.store.uow import UnitOfWork
@@ -49,7 +49,7 @@ def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str,
     row = driver.first(uow, _GET_FOR_UPDATE if for_update else _GET, {"loan_id": loan_id})
     if row is None:
         raise NotFound(f"loan {loan_id} does not exist")
-    return row
+    return cob_marks.current(uow, row)
 
 
 def add(uow: UnitOfWork, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,6 +66,7 @@ def save(uow: UnitOfWork, loan: Mapping[str, Any], changes: Mapping[str, Any]) -
     single-row writes alike and a concurrent writer can never be overwritten.
     """
     version = loan["version"]
+    changes = {**cob_marks.owned(loan), **changes}  # a following loan's figures its own
     changed = driver.rowcount(
         uow,
         _SAVE,
@@ -96,7 +97,8 @@ def get_many(uow: UnitOfWork, loan_ids: list[int]) -> dict[int, dict[str, Any]]:
 
     A batch job (close of business issuing its notices) reads its loans this way: on
     PostgreSQL a read is a round trip to the server, a few hundred µs for one row."""
-    return {row["id"]: row for row in driver.rows_by_ids(uow, _MANY, loan_ids)}
+    rows = cob_marks.current_rows(uow, driver.rows_by_ids(uow, _MANY, loan_ids))
+    return {row["id"]: row for row in rows}
 
 
 def instalments_of_many(uow: UnitOfWork, loan_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -190,7 +192,7 @@ def list_loans(
     if product:
         query = query.where(LOANS.c.product_code == product)
     rows = uow.connection.execute(query.order_by(LOANS.c.id).limit(limit)).mappings()
-    return [dict(r) for r in rows]
+    return cob_marks.current_rows(uow, [dict(r) for r in rows])
 
 
 def page_loans(
@@ -223,7 +225,7 @@ def page_loans(
     rows = uow.connection.execute(
         select(LOANS).where(*where).order_by(LOANS.c.id).offset(offset).limit(limit)
     ).mappings()
-    return int(total or 0), [dict(r) for r in rows]
+    return int(total or 0), cob_marks.current_rows(uow, [dict(r) for r in rows])
 
 
 def ids_in_state(uow: UnitOfWork, state: str, after_id: int, limit: int) -> list[int]:

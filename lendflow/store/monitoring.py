@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from lendflow.domain.ledger import Account
+from lendflow.store import cob_marks
 from lendflow.store.tables import (
     instalments,
     journal_entries,
@@ -31,7 +32,8 @@ def versions_of(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:
 def loans_of(uow: UnitOfWork, version_ids: Collection[int]) -> list[dict[str, Any]]:
     """Every loan made under one of these product versions."""
     chosen = loans.c.product_version_id.in_(list(version_ids))
-    return [dict(r) for r in uow.connection.execute(select(loans).where(chosen)).mappings()]
+    found = [dict(r) for r in uow.connection.execute(select(loans).where(chosen)).mappings()]
+    return cob_marks.current_rows(uow, found)
 
 
 def due_and_paid(

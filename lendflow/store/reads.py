@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from lendflow.domain.errors import BadInput, NotFound
+from lendflow.domain.accrual import followed
+from lendflow.domain.errors import BadInput, Conflict, NotFound
 from lendflow.store.schema_version import HEAD_REVISION
 
 LOAN_COLUMNS = (
@@ -26,6 +27,7 @@ LOAN_COLUMNS = (
     "risk_grade", "version", "accelerated_on", "restructured_on", "restructure_count",
     "accrual_start", "accrual_days", "accrual_interest", "accrual_waived", "interest_accrued",
     "accrual_income", "non_accrual_since", "interest_suspended", "penalty_suspended", "held_since",
+    "follows_from",
 )  # fmt: skip
 INSTALMENT_COLUMNS = (
     "id", "loan_id", "n", "due_date", "principal", "interest", "fee", "penalty",
@@ -56,11 +58,15 @@ def _json_rows(table: str, columns: tuple[str, ...], order: str) -> str:
     )
 
 
+# The close-of-business mark a loan follows (`store.cob_marks`), by the loan's id.
+_MARK_SQL = "SELECT m.through FROM cob_marks m WHERE m.lo <= ? AND m.hi >= ?"
+
 _LOAN_VIEW_SQL = (
     f"SELECT {', '.join(f'l.{c}' for c in LOAN_COLUMNS)},"
     f" {', '.join(f'c.{c}' for c in CUSTOMER_COLUMNS)},"
     f" {_json_rows('instalments', INSTALMENT_COLUMNS, 'n')},"
-    f" {_json_rows('credit_decisions', DECISION_COLUMNS, 'id')}"
+    f" {_json_rows('credit_decisions', DECISION_COLUMNS, 'id')},"
+    f" ({_MARK_SQL.replace('?', 'l.id')})"
     " FROM loans l LEFT JOIN customers c ON c.id = l.customer_id WHERE l.id = %s"
 )
 
@@ -71,6 +77,14 @@ def _typed(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(record[name], str):
             record[name] = date.fromisoformat(record[name])
     return record
+
+
+def _current(loan: dict[str, Any], through: date | str | None) -> dict[str, Any]:
+    """A following loan's row with its figures through its mark (`domain.accrual.followed`)."""
+    if through is None:
+        raise Conflict(f"loan {loan['id']} follows a close-of-business mark the book does not hold")
+    when = through if isinstance(through, date) else date.fromisoformat(through)
+    return {**loan, **followed(loan, when)}
 
 
 class Reader:
@@ -142,10 +156,16 @@ class Reader:
         return out
 
     def loan(self, loan_id: int) -> dict[str, Any]:
+        """The loan's row, with the figures it has through its range's mark if it follows
+        one (`store.cob_marks.current`)."""
         found = self._dicts("loans", LOAN_COLUMNS, "id = ?", (loan_id,))
         if not found:
             raise NotFound(f"loan {loan_id} does not exist")
-        return found[0]
+        loan = found[0]
+        if loan["follows_from"] is None:
+            return loan
+        marks = self._rows(_MARK_SQL, (loan_id, loan_id))
+        return _current(loan, marks[0][0] if marks else None)
 
     def instalments(self, loan_id: int) -> list[dict[str, Any]]:
         rows = self._dicts("instalments", INSTALMENT_COLUMNS, "loan_id = ?", (loan_id,))
@@ -183,13 +203,15 @@ class Reader:
         row = found[0]
         width = len(LOAN_COLUMNS)
         loan = dict(zip(LOAN_COLUMNS, row[:width], strict=True))
+        if loan["follows_from"] is not None:
+            loan = _current(loan, row[-1])
         if row[width] is None:
             raise NotFound(f"customer {loan['customer_id']} does not exist")
         customer = dict(
             zip(CUSTOMER_COLUMNS, row[width : width + len(CUSTOMER_COLUMNS)], strict=True)
         )
         instalments, decisions = (
-            [_typed(record) for record in (found_json or [])] for found_json in row[-2:]
+            [_typed(record) for record in (found_json or [])] for found_json in row[-3:-1]
         )
         return loan, instalments, customer, decisions
 

@@ -242,6 +242,11 @@ class Loan(StoredTable, table=True):
     penalty_suspended: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
     )
+    follows_from: int | None = None
+    """While the loan follows its id range's close-of-business mark (`cob_marks`, revision
+    0030): the day number its stored `cob_through`, `principal_days`, `interest_accrued`
+    and `accrual_income` are as of, the mark saying how far they have gone since
+    (`store.cob_marks`); None while the row's own figures are current."""
 
 
 # One scheduled instalment and what has been paid, waived or recognised of it.
@@ -859,6 +864,17 @@ class LoanProvision(StoredTable, table=True):
 
 
 # The tables under the names the Core statements use.
+# How far close of business has closed one id range for the loans following it
+# (`loans.follows_from`): a quiet loan's figures derive from its row and the mark
+# (`domain.accrual.followed`), so a night does not rewrite every loan row.
+class CobMark(StoredTable, table=True):
+    __tablename__ = "cob_marks"
+
+    lo: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hi: int
+    through: date
+
+
 products = _table(Product)
 product_versions = _table(ProductVersion)
 customers = _table(Customer)
@@ -897,6 +913,7 @@ collection_contacts = _table(CollectionContact)
 consents = _table(Consent)
 credit_reports = _table(CreditReport)
 loan_provisions = _table(LoanProvision)
+cob_marks = _table(CobMark)
 
 # Loans by state in id order: close of business reads a range's overdue loans (and counts
 # its live ones) per state and id range. SQLite's index on the state alone holds the row

@@ -27,6 +27,7 @@ from lendflow.domain.identity import sample_national_id
 from lendflow.loans import applications, disbursement
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import loans
 
 BIN = Path(sys.executable).parent
@@ -142,7 +143,7 @@ def test_serve_registers_the_daily_schedule_and_runs_it(
     ws = open_workspace(Settings(home=home))
     with ws.engine.connect() as c:
         row = c.execute(
-            select(loans.c.state, loans.c.dpd, loans.c.cob_through).where(loans.c.id == loan_id)
+            select(loans.c.state, loans.c.dpd, CLOSED_THROUGH).where(loans.c.id == loan_id)
         ).one()
     ws.close()
     assert tuple(row) == ("overdue", 8, date(2026, 2, 20))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 
 from benchmarks.bench_cob import AS_OF, generate
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, instalments, journal_lines, loans, notices
 
 LOANS = 3000
@@ -43,7 +44,7 @@ def book(home: Path) -> dict[str, Any]:
                 loans.c.dpd,
                 loans.c.bucket,
                 loans.c.classification,
-                loans.c.cob_through,
+                CLOSED_THROUGH,
             ).order_by(loans.c.id)
         ).all()
         penalty = c.execute(select(func.sum(instalments.c.penalty))).scalar_one()

@@ -18,6 +18,7 @@ from lendflow.flows.runtime import workspace
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import cob_runs, instalments, loans
 
 
@@ -60,7 +61,7 @@ def snapshot() -> list[tuple[object, ...]]:
                 loans.c.classification,
                 loans.c.penalty_receivable,
                 loans.c.interest_receivable,
-                loans.c.cob_through,
+                CLOSED_THROUGH,
             ).order_by(loans.c.id)
         ).all()
         penalties = c.execute(

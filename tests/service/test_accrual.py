@@ -19,7 +19,8 @@ from lendflow.config.cob import load_cob_config
 from lendflow.domain.accrual import Terms, expected_accrued
 from lendflow.domain.repayment import InstalmentState
 from lendflow.loans import applications, audit, disbursement, repayments
-from lendflow.store.tables import instalments, journal_entries, journal_lines, loans
+from lendflow.store.tables import instalments, journal_entries, journal_lines
+from tests.service.loan_rows import current_loan
 
 CONFIG = load_cob_config()
 DAY = timedelta(days=1)
@@ -53,8 +54,7 @@ def balance(ws, account: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def loan_row(ws, loan_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    with ws.engine.connect() as c:
-        return dict(c.execute(select(loans).where(loans.c.id == loan_id)).mappings().one())
+    return current_loan(ws, loan_id)
 
 
 def instalment_rows(ws, loan_id: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from lendflow.domain.errors import BadInput, LendflowError, Refused
 from lendflow.loans import applications, audit, disbursement, repayments, reversals
 from lendflow.store.tables import events, journal_entries, journal_lines, loans, payouts
 from lendflow.workspace.payments import GatewayError
+from tests.service.loan_rows import current_loan
 
 CONFIG = load_cob_config()
 DAY = timedelta(days=1)
@@ -58,8 +59,7 @@ def close(ws, first: date, last: date) -> None:  # type: ignore[no-untyped-def]
 
 
 def loan_state(ws, loan_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    with ws.engine.connect() as c:
-        row = c.execute(select(loans).where(loans.c.id == loan_id)).mappings().one()
+    row = current_loan(ws, loan_id)
     return {k: row[k] for k in LOAN_COLUMNS}
 
 
@@ -88,10 +88,7 @@ def account_totals(ws, loan_id: int) -> dict[str, int]:  # type: ignore[no-untyp
             and account not in ("interest_accrued", "provision_expense")
         ):
             totals[account] = int(net)
-    with ws.engine.connect() as c:
-        totals["accrued_column"] = c.execute(
-            select(loans.c.interest_accrued).where(loans.c.id == loan_id)
-        ).scalar_one()
+    totals["accrued_column"] = current_loan(ws, loan_id)["interest_accrued"]
     return dict(totals)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.loans import applications, disbursement, repayments
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, journal_lines, loans
 from lendflow.workspace.faults import KILLED_EXIT_CODE
 
@@ -96,7 +97,7 @@ def test_cob_killed_inside_a_chunk_then_rerun_equals_an_uninterrupted_run(
         KILLED_EXIT_CODE
     )
     with ws.engine.connect() as c:
-        through = c.execute(select(loans.c.cob_through).where(loans.c.id == crashed[1])).scalar()
+        through = c.execute(select(CLOSED_THROUGH).where(loans.c.id == crashed[1])).scalar()
     assert FIRST <= through < LAST  # killed part-way: some days committed, the rest not
     assert _close_in_subprocess(ws, crashed[0], crashed[1], None) == 0
     cob.close_range(ws, clean[0], clean[1], FIRST, LAST, "cob", CONFIG)

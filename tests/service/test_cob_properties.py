@@ -31,7 +31,7 @@ from sqlalchemy import Table, func, select
 from lendflow.bootstrap import init_workspace, open_workspace
 from lendflow.close_of_business import sweep as cob
 from lendflow.close_of_business.results import SweepCounts
-from lendflow.config.cob import load_cob_config
+from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.consents import CONSENTS
@@ -40,6 +40,7 @@ from lendflow.domain.ledger import LOAN_BALANCES
 from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.products import catalogue as products
+from lendflow.store import cob_marks
 from lendflow.store.tables import (
     event_chain,
     events,
@@ -49,10 +50,12 @@ from lendflow.store.tables import (
     loans,
     notices,
 )
+from lendflow.store.uow import run_in_transaction
 from lendflow.workspace.context import Workspace
 from lendflow.workspace.payments import SandboxGateway
 
 CONFIG = load_cob_config()
+EVERY_ROW_WRITTEN = CONFIG.model_copy(update={"follow_marks_from": None})
 OPENING_DAY = date(2026, 1, 5)
 LAST_DISBURSEMENT = date(2026, 2, 28)
 END = date(2026, 9, 30)
@@ -177,13 +180,16 @@ class Desk:
     loan_ids: dict[int, int] = field(default_factory=dict)
     posted: list[int | None] = field(default_factory=list)
     counts: SweepCounts = field(default_factory=SweepCounts)
+    config: CobConfig = CONFIG
+    most_following: int = 0  # the most loans that followed the mark after any close
 
 
-def desk_from(template: Path, home: Path) -> Desk:
+def desk_from(template: Path, home: Path, config: CobConfig = CONFIG) -> Desk:
     """A fresh copy of the template, on its own SQLite file and sandbox gateway."""
     shutil.copytree(template, home)
     settings_ = Settings(home=home, database_url=f"sqlite:///{home / 'lendflow.db'}")
-    return Desk(open_workspace(settings_, gateway=SandboxGateway(home / "sandbox_gateway.db")))
+    gateway = SandboxGateway(home / "sandbox_gateway.db")
+    return Desk(open_workspace(settings_, gateway=gateway), config=config)
 
 
 def applicant(plan: LoanPlan, serial: int) -> Application:
@@ -308,7 +314,10 @@ def post(desk: Desk, book: Book, day: date, amounts: list[int | None] | None) ->
 
 def close(desk: Desk, first: date, last: date) -> None:
     """Close [first, last] as one run, as `lendflow cob run --as-of FIRST --to LAST` does."""
-    desk.counts += cob.close_range(desk.ws, LO, HI, first, last, "cob", CONFIG)
+    desk.counts += cob.close_range(desk.ws, LO, HI, first, last, "cob", desk.config)
+    with desk.ws.engine.connect() as conn:
+        following = select(func.count()).where(loans.c.follows_from.is_not(None))
+        desk.most_following = max(desk.most_following, conn.execute(following).scalar_one())
 
 
 def run_day_by_day(
@@ -357,12 +366,23 @@ def run_in_gaps(
 
 
 def comparable(ws: Workspace) -> dict[str, Any]:
-    """What a lender reports from: loans, schedules, ledger by loan, notices, loan events."""
+    """What a lender reports from: loans (with the figures a loan following its range's
+    mark has through it), schedules, ledger by loan, notices, loan events."""
+    rows = run_in_transaction(
+        ws.engine,
+        lambda uow: cob_marks.current_rows(
+            uow,
+            [
+                dict(r)
+                for r in uow.connection.execute(select(loans).order_by(loans.c.id)).mappings()
+            ],
+        ),
+    )
+    loan_rows = [
+        {k: v for k, v in r.items() if k not in ("created_at", "updated_at", "follows_from")}
+        for r in rows
+    ]
     with ws.engine.connect() as conn:
-        loan_rows = [
-            {k: v for k, v in r.items() if k not in ("created_at", "updated_at")}
-            for r in conn.execute(select(loans).order_by(loans.c.id)).mappings()
-        ]
         schedule = [
             {k: v for k, v in r.items() if k != "id"}
             for r in conn.execute(
@@ -589,3 +609,37 @@ def test_the_books_stay_proven_through_every_phase(
             (run_day_by_day if nightly else run_in_gaps)(desk, book, check=True)
         finally:
             desk.ws.close()
+
+
+@settings(PROPERTY_SETTINGS, max_examples=8)
+@given(book=books(), nightly=st.booleans())
+def test_loans_following_the_mark_come_out_as_loans_written_every_night(
+    template: Path, book: Book, nightly: bool
+) -> None:
+    """A quiet loan follows its range's mark instead of having its row written each night;
+    the books must be exactly those of a night that writes every row.
+
+    Its watermark, fen-days of principal (the charges cap's base) and accrual are derived
+    from what it stores: if the derivation drifted by a fen from what the nightly writes
+    add up to, the interest income, the cap and the accrual the audit proves would be
+    wrong for every quiet loan in the book, and silently.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        marked = desk_from(template, Path(tmp) / "marked")
+        written = desk_from(template, Path(tmp) / "written", EVERY_ROW_WRITTEN)
+        run = run_day_by_day if nightly else run_in_gaps
+        try:
+            run(marked, book)
+            run(written, book, marked.posted)
+            event(f"at most {min(marked.most_following, 3)} loans followed the mark at once")
+            assert written.most_following == 0
+            expected, actual = comparable(written.ws), comparable(marked.ws)
+            for section in expected:
+                assert actual[section] == expected[section], first_difference(
+                    section, expected[section], actual[section]
+                )
+            assert marked.counts == written.counts
+            check_audit(marked.ws)
+        finally:
+            marked.ws.close()
+            written.ws.close()

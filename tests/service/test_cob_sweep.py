@@ -25,6 +25,7 @@ from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.results import RepaymentResult
 from lendflow.products import catalogue as products
 from lendflow.store import cob_queries as q
+from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
 from tests.service.journal_reads import entry_lines
@@ -55,7 +56,7 @@ def status(ws, loan_id: int) -> tuple[object, ...]:  # type: ignore[no-untyped-d
                 loans.c.bucket,
                 loans.c.classification,
                 loans.c.penalty_receivable,
-                loans.c.cob_through,
+                CLOSED_THROUGH,
             ).where(loans.c.id == loan_id)
         ).one()
     return tuple(row)

@@ -7,7 +7,14 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lendflow.domain.accrual import earned, expected_accrued, running_terms, upfront_shares
+from lendflow.domain.accrual import (
+    FOLLOWED,
+    earned,
+    expected_accrued,
+    followed,
+    running_terms,
+    upfront_shares,
+)
 from lendflow.domain.repayment import InstalmentState, accrued_interest
 
 START = date(2026, 1, 12)
@@ -69,3 +76,52 @@ def test_the_running_period_and_what_is_accrued_of_it() -> None:
     # 7 of 28 days into the second period: 120.00 × 7 / 28 = 30.00
     assert expected_accrued(states, START, date(2026, 2, 19)) == 3_000
     assert running_terms([*states[:2]], START) is None
+
+
+@given(
+    since=st.integers(739_000, 739_400),
+    closed=st.integers(0, 120),
+    start=st.none() | st.integers(738_900, 739_500),
+    days=st.integers(0, 95),
+    interest=st.integers(0, 10**7),
+    waived=st.integers(0, 10**5),
+    outstanding=st.integers(0, 10**9),
+    stored=st.tuples(st.integers(0, 10**12), st.integers(0, 10**7), st.integers(0, 10**8)),
+)
+def test_a_loan_following_the_mark_has_what_its_nights_would_have_written(
+    since: int,
+    closed: int,
+    start: int | None,
+    days: int,
+    interest: int,
+    waived: int,
+    outstanding: int,
+    stored: tuple[int, int, int],
+) -> None:
+    """`followed` at the mark equals the nightly watermark applied day by day from the
+    day the loan began to follow: a day's principal added to its fen-days, its accrual
+    moved to what its period has earned, the day's part to income. Whatever it stored
+    then (a period that had just started, or accrued interest a due date left behind)."""
+    principal_days, accrued, income = stored
+    row = {
+        "follows_from": since,
+        "principal_outstanding": outstanding,
+        "accrual_start": start,
+        "accrual_days": days,
+        "accrual_interest": interest,
+        "accrual_waived": waived,
+        "cob_through": date.fromordinal(since),
+        "principal_days": principal_days,
+        "interest_accrued": accrued,
+        "accrual_income": income,
+    }
+    nightly = dict(row)
+    for day in range(since + 1, since + closed + 1):
+        nightly["cob_through"] = date.fromordinal(day)
+        nightly["principal_days"] += outstanding
+        if start is not None:
+            now = earned(interest, waived, start, days, day)
+            nightly["accrual_income"] += now - nightly["interest_accrued"]
+            nightly["interest_accrued"] = now
+    figures = followed(row, date.fromordinal(since + closed))
+    assert figures == {name: nightly[name] for name in FOLLOWED}
