@@ -74,6 +74,7 @@ _MOVE = (
     .where(cob_marks.c.lo == bindparam("b_lo"), cob_marks.c.hi == bindparam("b_hi"))
     .values(through=bindparam("through"))
 )
+_RESIZE = update(cob_marks).where(cob_marks.c.lo == bindparam("b_lo")).values(hi=bindparam("hi"))
 _ADD = insert(cob_marks)
 _DROP = delete(cob_marks).where(cob_marks.c.lo == bindparam("lo"))
 
@@ -182,19 +183,30 @@ NO_MARK = ChunkMark(open=False, following=0, converts=False)
 def prepare(uow: UnitOfWork, lo: int, hi: int, d: date, *, uses: bool) -> ChunkMark:
     """Ready the range's mark for closing `d` (after the chunk holds its loans).
 
-    A mark that is not exactly this range's (the partition changed, or this is a range
-    too small to keep one) gives the following loans it covers here their own figures;
-    one wholly inside the range goes. With `uses`, the range keeps its own mark."""
+    With `uses` the range keeps its own mark: the one starting at `lo`, grown with the
+    book's last range (its new ids hold no following loan). Any other mark it overlaps
+    (the partition changed, or marks were turned off, or a range too small to keep one)
+    gives the following loans it covers here their own figures, and keeps only its part
+    outside the range when this range takes a mark of its own."""
     own: date | None = None
     params = {"lo": lo, "hi": hi}
     query = _OVERLAPPING.with_for_update() if uow.dialect == "postgresql" else _OVERLAPPING
     for m_lo, m_hi, through in uow.connection.execute(query, params).all():
-        if uses and (m_lo, m_hi) == (lo, hi):
+        if uses and m_lo == lo and m_hi <= hi:
             own = through
+            if m_hi < hi:
+                uow.connection.execute(_RESIZE, {"b_lo": lo, "hi": hi})
             continue
         release(uow, max(lo, m_lo), min(hi, m_hi), through)
-        if lo <= m_lo and m_hi <= hi:
+        inside = lo <= m_lo and m_hi <= hi
+        if inside or uses:
             uow.connection.execute(_DROP, {"lo": m_lo})
+        if uses and not inside:
+            pieces = [(m_lo, lo - 1), (hi + 1, m_hi)]
+            for piece_lo, piece_hi in pieces:
+                if piece_lo <= piece_hi:
+                    values = {"lo": piece_lo, "hi": piece_hi, "through": through}
+                    uow.connection.execute(_ADD, values)
     if not uses:
         return NO_MARK
     following = int(uow.connection.execute(_FOLLOWING_IN, params).scalar_one())
@@ -204,7 +216,8 @@ def prepare(uow: UnitOfWork, lo: int, hi: int, d: date, *, uses: bool) -> ChunkM
 
 
 def advance(uow: UnitOfWork, lo: int, hi: int, d: date) -> None:
-    """The range's mark is now `d`: its following loans are closed through it."""
+    """The range's mark is now `d`: its following loans are closed through it (`prepare`
+    left it exactly `lo`…`hi`, or none)."""
     moved = uow.connection.execute(_MOVE, {"b_lo": lo, "b_hi": hi, "through": d}).rowcount
     if not moved:
         uow.connection.execute(_ADD, {"lo": lo, "hi": hi, "through": d})

@@ -144,3 +144,42 @@ def test_a_new_partition_gives_the_following_loans_their_own_figures(  # type: i
         assert row["principal_days"] == PRINCIPAL * days_closed(date(2026, 1, 30))
     report = audit.verify(ws, auditor)
     assert report.ok, report.problems
+
+
+def test_the_books_last_range_keeps_its_mark_as_the_book_grows(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant
+) -> None:
+    """The last range ends at the book's highest id, which grows with each payout: its
+    mark grows with it, and the loans following it are not written again."""
+    first = open_loan(ws, ops, risk, applicant)
+    close(ws, PAID_OUT, date(2026, 1, 20), hi=10_000)
+    before = stored(ws)[first]
+    close(ws, date(2026, 1, 21), date(2026, 1, 25), hi=12_000)
+    assert marks(ws) == [(1, 12_000, date(2026, 1, 25))]
+    assert stored(ws)[first] == before
+    assert current_loan(ws, first)["cob_through"] == date(2026, 1, 25)
+
+
+def test_a_range_inside_another_ranges_mark_leaves_the_rest_following_it(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant
+) -> None:
+    """The chunks were made smaller: the old mark keeps the loans outside the new range,
+    the new range's loans take their figures through it and follow a mark of their own."""
+    outside, inside = (open_loan(ws, ops, risk, applicant) for _ in range(2))
+    close(ws, PAID_OUT, date(2026, 1, 20), hi=20_000)
+    cob.close_range(ws, inside, inside + 9_999, date(2026, 1, 21), date(2026, 1, 25), "cob", CONFIG)
+    assert marks(ws) == [
+        (1, inside - 1, date(2026, 1, 20)),
+        (inside, inside + 9_999, date(2026, 1, 25)),
+        (inside + 10_000, 20_000, date(2026, 1, 20)),
+    ]
+    assert stored(ws)[outside]["follows_from"] is not None
+    assert current_loan(ws, outside)["cob_through"] == date(2026, 1, 20)
+    assert current_loan(ws, inside)["cob_through"] == date(2026, 1, 25)
+    # the old range's last loan alone (too small a range for a mark) catches up on its own
+    cob.close_range(ws, outside, outside, date(2026, 1, 21), date(2026, 1, 25), "cob", CONFIG)
+    row = stored(ws)[outside]
+    assert row["follows_from"] is None and row["cob_through"] == date(2026, 1, 25)
+    assert row["principal_days"] == PRINCIPAL * days_closed(date(2026, 1, 25))
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
