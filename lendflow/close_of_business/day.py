@@ -111,8 +111,9 @@ class LoanDay:
 
     def accrued_after(self, d: date) -> int:
         """`interest_accrued` once today is closed: what the running period has earned by
-        today (the day's accrual), less the interest of instalments fallen due today."""
-        earned_today = self.terms.earned(d) if self.terms is not None else self.accrued
+        today (the day's accrual; none without a period), less the interest of
+        instalments fallen due today."""
+        earned_today = self.terms.earned(d) if self.terms is not None else 0
         return earned_today - self.taken_from_accrual
 
     @property

@@ -79,14 +79,15 @@ _ADD = insert(cob_marks)
 _DROP = delete(cob_marks).where(cob_marks.c.lo == bindparam("lo"))
 
 
-@dataclass(frozen=True)
 class Marks:
     """The book's marks in id order, to make many loans' figures current at once."""
 
-    rows: Sequence[tuple[int, int, date]]
+    def __init__(self, rows: Sequence[tuple[int, int, date]]) -> None:
+        self.rows = list(rows)
+        self._starts = [lo for lo, _, _ in self.rows]
 
     def through(self, loan_id: int) -> date:
-        at = bisect_right([lo for lo, _, _ in self.rows], loan_id) - 1
+        at = bisect_right(self._starts, loan_id) - 1
         if at >= 0 and self.rows[at][1] >= loan_id:
             return self.rows[at][2]
         raise Conflict(f"loan {loan_id} follows a close-of-business mark the book does not hold")

@@ -168,6 +168,12 @@ def earned_by(day: Any) -> Any:
 _TODAY = bindparam("day", type_=BigInteger())  # the day number, as `accrual_start`
 EARNED_TODAY = earned_by(_TODAY)
 _ACCRUES = loans.c.accrual_start.is_not(None)
+# A loan with no running period has earned nothing more, but may still hold accrual: a
+# payment on its last due date, before that night closed, recognised the instalment
+# early (its interest left accrual whole, the last day's share not yet accrued). The
+# night accrues that difference too, and leaves nothing accrued.
+_HOLDS_ACCRUAL = or_(_ACCRUES, loans.c.interest_accrued != 0)
+_EARNED_OR_NOTHING = case((_ACCRUES, EARNED_TODAY), else_=0)
 _TO_INCOME = loans.c.non_accrual_since.is_(None)
 # What a loan following its range's mark stands at through the day before, as
 # `domain.accrual.followed` derives it (a loan with its own figures: what it stores).
@@ -429,13 +435,13 @@ CHARGES_SO_FAR = (
 
 # The day's accrual to income of the range's live loans closed through the day before:
 # what each has earned by today less what is accrued of it already, in one sum.
-ACCRUAL_DUE = select(func.coalesce(func.sum(EARNED_TODAY - _ACCRUED_BEFORE), 0)).where(
-    _IN_RANGE, _LIVE_OPEN, _ACCRUES, _TO_INCOME
+ACCRUAL_DUE = select(func.coalesce(func.sum(_EARNED_OR_NOTHING - _ACCRUED_BEFORE), 0)).where(
+    _IN_RANGE, _LIVE_OPEN, _HOLDS_ACCRUAL, _TO_INCOME
 )
 # ... and, loan by loan, of the few in non-accrual (their accrual goes to suspense): the
 # day's amount, then the loan's columns as `LOANS_TO_CHARGE` reads them.
-ACCRUAL_SUSPENDED = select(EARNED_TODAY - _ACCRUED_BEFORE, *_CHARGED_LOAN_COLUMNS).where(
-    _IN_RANGE, _LIVE_OPEN, _ACCRUES, loans.c.non_accrual_since.is_not(None)
+ACCRUAL_SUSPENDED = select(_EARNED_OR_NOTHING - _ACCRUED_BEFORE, *_CHARGED_LOAN_COLUMNS).where(
+    _IN_RANGE, _LIVE_OPEN, _HOLDS_ACCRUAL, loans.c.non_accrual_since.is_not(None)
 )
 # What the written-off loans still hold: interest paid ahead (it stands against the
 # accrual) and the upfront fee not yet earned, by loan.
@@ -511,12 +517,12 @@ WATERMARK_ACCRUING = (
         principal_days=loans.c.principal_days + loans.c.principal_outstanding,
         accrual_income=case(
             (
-                and_(_ACCRUES, _TO_INCOME),
-                loans.c.accrual_income + EARNED_TODAY - loans.c.interest_accrued,
+                and_(_HOLDS_ACCRUAL, _TO_INCOME),
+                loans.c.accrual_income + _EARNED_OR_NOTHING - loans.c.interest_accrued,
             ),
             else_=loans.c.accrual_income,
         ),
-        interest_accrued=case((_ACCRUES, EARNED_TODAY), else_=loans.c.interest_accrued),
+        interest_accrued=_EARNED_OR_NOTHING,
         follows_from=case(
             (and_(bindparam("converts", type_=Boolean()), _TO_INCOME), _TODAY), else_=None
         ),

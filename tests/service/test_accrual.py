@@ -244,3 +244,31 @@ def simulate(  # type: ignore[no-untyped-def]
     report = audit.verify(ws, auditor)
     assert report.ok, report.problems
     return -balance(ws, "interest_suspense")
+
+
+@pytest.mark.parametrize("pays_first", [False, True], ids=["in-arrears", "paid-to-date"])
+def test_a_part_payment_on_the_last_due_date_leaves_no_day_unaccrued(  # type: ignore[no-untyped-def]
+    ws, ops, risk, auditor, applicant, pays_first: bool
+) -> None:
+    """Money arriving on the last instalment's due date, before that night is closed,
+    recognises the instalment at once: its interest leaves accrual whole, the last day's
+    share not yet accrued. With no period after it, close of business must still accrue
+    that day (to income, or to suspense), not leave the loan's accrual below nothing."""
+    loan_id = open_loan(ws, ops, risk, applicant, term=3)
+    last_due = instalment_rows(ws, loan_id)[-1]["due_date"]
+    if pays_first:
+        for item in instalment_rows(ws, loan_id)[1:-1]:
+            close(ws, PAID_OUT, item["due_date"] - DAY)
+            owed = item["principal"] + item["interest"] + item["fee"]
+            repayments.repay(ws, ops, loan_id, owed, item["due_date"], f"due-{item['n']}")
+    close(ws, PAID_OUT, last_due - DAY)
+    repayments.repay(ws, ops, loan_id, 100_000, last_due, "part")
+    close(ws, last_due, last_due + timedelta(days=10))
+    row = loan_row(ws, loan_id)
+    assert row["interest_accrued"] == 0
+    assert balance(ws, "interest_accrued") == 0  # every period's interest left accrual whole
+    # all the schedule's interest was recognised: to income, or held in suspense
+    interest = sum(r["interest"] - r["interest_waived"] for r in instalment_rows(ws, loan_id))
+    assert -balance(ws, "interest_income") - balance(ws, "interest_suspense") == interest
+    report = audit.verify(ws, auditor)
+    assert report.ok, report.problems
