@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Date,
-    and_,
     bindparam,
     case,
     delete,
@@ -41,7 +40,7 @@ from sqlalchemy import (
 from lendflow.domain.accrual import FOLLOWED, followed
 from lendflow.domain.errors import Conflict
 from lendflow.store import driver
-from lendflow.store.cob_queries import earned_by
+from lendflow.store.cob_queries import followed_through
 from lendflow.store.tables import cob_marks, loans
 from lendflow.store.uow import UnitOfWork
 
@@ -136,26 +135,8 @@ _RELEASE = (
     .where(loans.c.id.between(bindparam("lo"), bindparam("hi")), _FOLLOWS)
     .values(
         cob_through=bindparam("through"),
-        principal_days=loans.c.principal_days
-        + loans.c.principal_outstanding
-        * (bindparam("day", type_=BigInteger()) - loans.c.follows_from),
-        accrual_income=case(
-            (
-                and_(loans.c.accrual_start.is_not(None), bindparam("day") > loans.c.follows_from),
-                loans.c.accrual_income
-                + earned_by(bindparam("day", type_=BigInteger()))
-                - loans.c.interest_accrued,
-            ),
-            else_=loans.c.accrual_income,
-        ),
-        interest_accrued=case(
-            (
-                and_(loans.c.accrual_start.is_not(None), bindparam("day") > loans.c.follows_from),
-                earned_by(bindparam("day", type_=BigInteger())),
-            ),
-            else_=loans.c.interest_accrued,
-        ),
         follows_from=None,
+        **followed_through(bindparam("day", type_=BigInteger())),
     )
 )
 

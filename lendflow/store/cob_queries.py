@@ -528,8 +528,26 @@ WATERMARK_ACCRUING = (
         ),
     )
 )
+
+
 # Following loans with news today, before their rows are written: their figures through
 # today made current, still following the mark from today (what they store is as of it).
+def followed_through(day: Any) -> dict[str, Any]:
+    """`domain.accrual.followed` in SQL: a following loan's fen-days and accrual through
+    day number `day` (its `cob_through` is the caller's to set)."""
+    later = and_(_ACCRUES, day > loans.c.follows_from)
+    earned = earned_by(day)
+    return {
+        "principal_days": loans.c.principal_days
+        + loans.c.principal_outstanding * (day - loans.c.follows_from),
+        "accrual_income": case(
+            (later, loans.c.accrual_income + earned - loans.c.interest_accrued),
+            else_=loans.c.accrual_income,
+        ),
+        "interest_accrued": case((later, earned), else_=loans.c.interest_accrued),
+    }
+
+
 REBASE = (
     update(loans)
     .where(
@@ -537,17 +555,7 @@ REBASE = (
         _FOLLOWS,
         loans.c.follows_from < _TODAY,
     )
-    .values(
-        cob_through=bindparam("d"),
-        principal_days=loans.c.principal_days
-        + loans.c.principal_outstanding * (_TODAY - loans.c.follows_from),
-        accrual_income=case(
-            (_ACCRUES, loans.c.accrual_income + EARNED_TODAY - loans.c.interest_accrued),
-            else_=loans.c.accrual_income,
-        ),
-        interest_accrued=case((_ACCRUES, EARNED_TODAY), else_=loans.c.interest_accrued),
-        follows_from=_TODAY,
-    )
+    .values(cob_through=bindparam("d"), follows_from=_TODAY, **followed_through(_TODAY))
 )
 # A loan's allowance: the sum of its allowance lines, read through the partial index
 # `ix_journal_lines_allowance` (its condition written as a literal, so SQLite uses it).
