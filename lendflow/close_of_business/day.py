@@ -24,7 +24,7 @@ from lendflow.domain.accrual import NO_TERMS, Terms
 from lendflow.domain.business_days import BusinessCalendar, dates_in_grace
 from lendflow.domain.errors import Conflict
 from lendflow.products.catalogue import spec_of
-from lendflow.store import cob_marks, events
+from lendflow.store import cob_chunk_marks, events
 from lendflow.store import cob_queries as q
 from lendflow.store import products as product_store
 from lendflow.store.cob_ledger import LedgerLine, post_entry
@@ -239,8 +239,8 @@ class Day:
         self.accrued = False
         """The day's accrual was posted (`accrue_interest`): the watermark's statement
         moves each loan's accrued interest with it."""
-        self.mark: cob_marks.ChunkMark = cob_marks.NO_MARK
-        """The range's mark, as `cob_marks.prepare` found it before the steps."""
+        self.mark: cob_chunk_marks.ChunkMark = cob_chunk_marks.NO_MARK
+        """The range's mark, as `cob_chunk_marks.prepare` found it before the steps."""
 
     @property
     def params(self) -> dict[str, Any]:
@@ -388,7 +388,7 @@ class Day:
             q.rebase(self.uow, self.params, changing)
         set_checked(self.uow, rows)
         if self.mark.converts and self.accrued:
-            cob_marks.advance(self.uow, self.lo, self.hi, self.d)
+            cob_chunk_marks.advance(self.uow, self.lo, self.hi, self.d)
         left = sum(1 for loan in self.loans.values() if not loan.live)
         live = q.live_count(self.uow, self.params)
         return closed, live == closed - left

@@ -31,7 +31,7 @@ from lendflow.close_of_business.results import CobRun, PortfolioCounts, SweepCou
 from lendflow.close_of_business.steps import STEPS
 from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.domain.errors import BadInput
-from lendflow.store import checkpoints, cob_marks, cob_runs, events
+from lendflow.store import checkpoints, cob_chunk_marks, cob_runs, events
 from lendflow.store import cob_queries as q
 from lendflow.store.uow import UnitOfWork, run_in_transaction
 from lendflow.workspace.anchors import anchor_chain
@@ -77,7 +77,7 @@ def _close_day(
     date: the day's entries and events stand).
     """
     q.begin_chunk(uow, lo, hi)
-    mark = cob_marks.prepare(uow, lo, hi, d, uses=config.follows_marks(lo, hi) and not quiet)
+    mark = cob_chunk_marks.prepare(uow, lo, hi, d, uses=config.follows_marks(lo, hi) and not quiet)
     day = Day(uow, lo, hi, d, actor, config, policy, calendar)
     day.mark = mark
     day.notices = notices
@@ -166,7 +166,7 @@ def _dates_behind(ws: Workspace, lo: int, hi: int, d: date) -> list[date]:
     """The dates up to `d` the range's furthest-behind live loan still needs."""
 
     def oldest_of(uow: UnitOfWork) -> date | None:
-        found = [q.oldest_watermark(uow, lo, hi), cob_marks.oldest_mark(uow, lo, hi)]
+        found = [q.oldest_watermark(uow, lo, hi), cob_chunk_marks.oldest_mark(uow, lo, hi)]
         return min((when for when in found if when is not None), default=None)
 
     oldest = run_in_transaction(ws.engine, oldest_of)

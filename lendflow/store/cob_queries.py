@@ -16,7 +16,7 @@ read by a second, normally empty, part of each query, so nothing is missed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import repeat
@@ -175,19 +175,32 @@ _ACCRUES = loans.c.accrual_start.is_not(None)
 _HOLDS_ACCRUAL = or_(_ACCRUES, loans.c.interest_accrued != 0)
 _EARNED_OR_NOTHING = case((_ACCRUES, EARNED_TODAY), else_=0)
 _TO_INCOME = loans.c.non_accrual_since.is_(None)
-# What a loan following its range's mark stands at through the day before, as
-# `domain.accrual.followed` derives it (a loan with its own figures: what it stores).
-_PREV_DAY = _TODAY - 1
-_ACCRUED_BEFORE = case(
-    (and_(_FOLLOWS, _ACCRUES, loans.c.follows_from < _PREV_DAY), earned_by(_PREV_DAY)),
-    else_=loans.c.interest_accrued,
-)
-_PRINCIPAL_DAYS_BEFORE = loans.c.principal_days + case(
-    (_FOLLOWS, loans.c.principal_outstanding * (_PREV_DAY - loans.c.follows_from)), else_=0
-)
+
+
+def followed_through(day: Any) -> dict[str, Any]:
+    """`domain.accrual.followed` in SQL: a loan's fen-days and accrual through day number
+    `day`, derived if it follows its range's mark, as stored if not (its `cob_through`
+    is the caller's to set)."""
+    later = and_(_FOLLOWS, _ACCRUES, day > loans.c.follows_from)
+    earned = earned_by(day)
+    return {
+        "principal_days": loans.c.principal_days
+        + case((_FOLLOWS, loans.c.principal_outstanding * (day - loans.c.follows_from)), else_=0),
+        "accrual_income": case(
+            (later, loans.c.accrual_income + earned - loans.c.interest_accrued),
+            else_=loans.c.accrual_income,
+        ),
+        "interest_accrued": case((later, earned), else_=loans.c.interest_accrued),
+    }
+
+
+# What a loan stands at through the day before (derived if it follows the mark).
+_BEFORE = followed_through(_TODAY - 1)
+_ACCRUED_BEFORE = _BEFORE["interest_accrued"]
+_PRINCIPAL_DAYS_BEFORE = _BEFORE["principal_days"]
 
 # The earliest date a live loan of the range is closed through by its own watermark (the
-# marks its following loans follow are read beside it, `store.cob_marks.oldest_mark`).
+# marks its following loans follow are read beside it, `store.cob_chunk_marks.oldest_mark`).
 OLDEST_WATERMARK = select(
     func.min(type_coerce(case((loans.c.follows_from.is_(None), loans.c.cob_through)), Date()))
 ).where(_IN_RANGE, loans.c.state.in_(LIVE))
@@ -532,22 +545,6 @@ WATERMARK_ACCRUING = (
 
 # Following loans with news today, before their rows are written: their figures through
 # today made current, still following the mark from today (what they store is as of it).
-def followed_through(day: Any) -> dict[str, Any]:
-    """`domain.accrual.followed` in SQL: a following loan's fen-days and accrual through
-    day number `day` (its `cob_through` is the caller's to set)."""
-    later = and_(_ACCRUES, day > loans.c.follows_from)
-    earned = earned_by(day)
-    return {
-        "principal_days": loans.c.principal_days
-        + loans.c.principal_outstanding * (day - loans.c.follows_from),
-        "accrual_income": case(
-            (later, loans.c.accrual_income + earned - loans.c.interest_accrued),
-            else_=loans.c.accrual_income,
-        ),
-        "interest_accrued": case((later, earned), else_=loans.c.interest_accrued),
-    }
-
-
 REBASE = (
     update(loans)
     .where(
@@ -704,10 +701,15 @@ def fetch_by_ids(
 ) -> list[tuple[Any, ...]]:
     """A statement with an expanding `ids` parameter, run in batches of ids."""
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(ids), ID_BATCH):
-        batch = {**params, "ids": ids[start : start + ID_BATCH]}
+    for batch in _batches(ids, params):
         rows += fetch(uow, statement, batch)
     return rows
+
+
+def _batches(ids: list[int], params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """`params` with `ids` bound a batch at a time (`ID_BATCH`)."""
+    for start in range(0, len(ids), ID_BATCH):
+        yield {**params, "ids": ids[start : start + ID_BATCH]}
 
 
 PLANNER = (
@@ -761,8 +763,7 @@ def close_watermark(uow: UnitOfWork, params: Mapping[str, Any], accrued: bool = 
 def rebase(uow: UnitOfWork, params: Mapping[str, Any], loan_ids: list[int]) -> None:
     """Make current through `d` the figures of those of `loan_ids` following the mark
     (`REBASE`), before their rows are written."""
-    for start in range(0, len(loan_ids), ID_BATCH):
-        batch = {**params, "ids": loan_ids[start : start + ID_BATCH]}
+    for batch in _batches(loan_ids, params):
         uow.connection.execute(REBASE, batch)
 
 

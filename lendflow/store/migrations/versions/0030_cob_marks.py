@@ -39,7 +39,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Only a book whose loans all hold their own figures can go back: a close of business
-    # with `follow_marks_from: null` in cob.yaml gives them back (`store.cob_marks.release`).
+    # with `follow_marks_from: null` in cob.yaml gives them back (`store.cob_chunk_marks.release`).
     following = (
         op.get_bind()
         .execute(sa.text("SELECT count(*) FROM loans WHERE follows_from IS NOT NULL"))
