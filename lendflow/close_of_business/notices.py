@@ -26,6 +26,7 @@ from lendflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from lendflow.documents.notice_pool import PendingNotices, Rendered
+    from lendflow.rendering.views import OverdueNoticeView
     from lendflow.workspace.context import Workspace
 
 POOL_FROM = 64
@@ -90,26 +91,25 @@ class RenderedNotices:
         from lendflow.documents.notice_pool import POOL, render_notice
 
         ws, locale = self.ws, self.ws.settings.locale
+        templates = ws.settings.templates
         found = loan_store.get_many(uow, loan_ids)
         read = NoticeReads.of(uow, found.values())
-        loans: list[dict[str, Any] | None] = []
-        views = []
+        batch = NoticeBatch(self, on, [])
+        here: list[OverdueNoticeView] = []  # to render in this process
+        if self.processes and len(loan_ids) >= POOL_FROM:
+            batch.pending = POOL.pending(self.processes, locale, templates)
+        add = batch.pending.add if batch.pending is not None else here.append
         for loan_id in loan_ids:
             try:
                 loan = found.get(loan_id)
                 if loan is None:
                     raise NotFound(f"loan {loan_id} does not exist")
-                views.append(
-                    overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True, read=read)
-                )
+                view = overdue_notice_view(ws, uow, loan, on, locale=locale, clear=True, read=read)
             except LendflowError:
-                loans.append(None)
+                batch.loans.append(None)
                 continue
-            loans.append(loan)
-        batch = NoticeBatch(self, on, loans)
-        templates = ws.settings.templates
-        if self.processes and len(views) >= POOL_FROM:
-            batch.pending = POOL.submit(self.processes, views, locale, templates)
-        else:
-            batch.rendered = [render_notice(view, locale, templates) for view in views]
+            batch.loans.append(loan)
+            add(view)  # a worker starts on the first views while the rest are built
+        if batch.pending is None:
+            batch.rendered = [render_notice(view, locale, templates) for view in here]
         return batch

@@ -85,30 +85,59 @@ class NoticePool:
                 self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
 
-    def submit(
-        self, processes: int, views: list[OverdueNoticeView], locale: str, templates: Path | None
-    ) -> PendingNotices:
-        executor = self.executor(processes)
-        batches = [views[at : at + BATCH] for at in range(0, len(views), BATCH)]
-        try:
-            futures = [executor.submit(render_notices, b, locale, templates) for b in batches]
-        except BrokenProcessPool:
-            self.forget()
-            raise
-        return PendingNotices(self, futures)
+    def pending(self, processes: int, locale: str, templates: Path | None) -> PendingNotices:
+        """Notices to send to the workers as their views are built (`PendingNotices.add`)."""
+        return PendingNotices(self, self.executor(processes), locale, templates)
 
 
 class PendingNotices:
-    """Notices sent to the workers; `results` waits for them, in the order sent."""
+    """Notices sent to the workers in batches as their views are built, so that the workers
+    start on the first while the sweep builds the rest; `results` gathers them in order.
 
-    def __init__(self, pool: NoticePool, futures: list[Future[list[Rendered]]]) -> None:
-        self._pool, self._futures = pool, futures
+    Rather than sit idle while it waits, the sweep renders, from the last batch back, the
+    batches no worker has taken yet (a batch is either taken or cancelled, never both),
+    and then waits only for those already under way.
+    """
+
+    def __init__(
+        self,
+        pool: NoticePool,
+        executor: ProcessPoolExecutor,
+        locale: str,
+        templates: Path | None,
+    ) -> None:
+        self._pool, self._executor = pool, executor
+        self._locale, self._templates = locale, templates
+        self._views: list[OverdueNoticeView] = []
+        self._sent: list[tuple[list[OverdueNoticeView], Future[list[Rendered]]]] = []
+
+    def add(self, view: OverdueNoticeView) -> None:
+        self._views.append(view)
+        if len(self._views) == BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        views, self._views = self._views, []
+        try:
+            future = self._executor.submit(render_notices, views, self._locale, self._templates)
+        except BrokenProcessPool:
+            self._pool.forget()
+            raise
+        self._sent.append((views, future))
 
     def results(self) -> list[Rendered]:
+        if self._views:
+            self._send()
+        here: dict[int, list[Rendered]] = {}
+        for at in range(len(self._sent) - 1, -1, -1):
+            views, future = self._sent[at]
+            if not future.cancel():
+                break  # a worker has taken it, and so every batch before it
+            here[at] = render_notices(views, self._locale, self._templates)
         found: list[Rendered] = []
         try:
-            for future in self._futures:
-                found += future.result()
+            for at, (_, future) in enumerate(self._sent):
+                found += here[at] if at in here else future.result()
         except BrokenProcessPool:
             # the chunk's transaction fails and is retried, with a new pool
             self._pool.forget()

@@ -20,6 +20,7 @@ from lendflow.close_of_business import sweep as cob
 from lendflow.config.cob import load_cob_config
 from lendflow.customers import registry as customers
 from lendflow.documents import issuing as documents
+from lendflow.documents import notice_pool
 from lendflow.rendering import render_overdue_notice
 from lendflow.store import loans as loan_store
 from lendflow.store.tables import notices
@@ -117,3 +118,30 @@ def test_a_nights_notices_read_loans_schedules_and_borrowers_as_single_reads_do(
     assert many == single
     assert read.schedules == schedules and all(len(rows) > 1 for rows in schedules.values())
     assert read.borrowers == borrowers
+
+
+def test_notices_the_workers_have_not_taken_are_rendered_by_the_sweep_in_order(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, monkeypatch
+) -> None:
+    """Rather than wait, the sweep renders the batches no worker has started; the night's
+    documents come back in the order their views were built, as one process renders them."""
+    monkeypatch.setattr(notice_pool, "BATCH", 1)
+    loan_ids = [open_loan(ws, ops, risk, applicant) for _ in range(3)]
+    config = load_cob_config().model_copy(update={"render_notices": False})
+    cob.close_range(ws, 1, 10_000, date(2026, 2, 12), date(2026, 2, 13), "cob", config)
+
+    def views(uow):  # type: ignore[no-untyped-def]
+        loans = [loan_store.get(uow, loan_id) for loan_id in loan_ids * 4]
+        return [documents.overdue_notice_view(ws, uow, loan, date(2026, 2, 13), locale="zh-CN")
+                for loan in loans]  # fmt: skip
+
+    built = run_in_transaction(ws.engine, views)
+    pending = notice_pool.POOL.pending(1, "zh-CN", ws.settings.templates)
+    for view in built:
+        pending.add(view)
+    found = pending.results()
+    here = [notice_pool.render_notice(view, "zh-CN", ws.settings.templates) for view in built]
+    assert [d.sha256 for d in found] == [d.sha256 for d in here]  # type: ignore[union-attr]
+    assert [d.packed for d in found] == [d.packed for d in here]  # type: ignore[union-attr]
+    taken_here = sum(future.cancelled() for _, future in pending._sent)
+    assert 0 < taken_here < len(built)  # one worker takes at most two batches at once
