@@ -241,6 +241,9 @@ class Day:
         moves each loan's accrued interest with it."""
         self.mark: cob_chunk_marks.ChunkMark = cob_chunk_marks.NO_MARK
         """The range's mark, as `cob_chunk_marks.prepare` found it before the steps."""
+        self.following: int | None = None
+        """How many loans follow the range's open mark, counted by the accrual's pass over
+        the range (no step before the day's close changes who follows it)."""
 
     @property
     def params(self) -> dict[str, Any]:
@@ -332,7 +335,11 @@ class Day:
         """
         closed = q.close_watermark(self.uow, self.params, self.accrued)
         if self.mark.open:
-            closed += self.mark.following  # closed through today by the mark
+            # closed through today by the mark
+            following = self.following
+            if following is None:
+                following = cob_chunk_marks.following_in(self.uow, self.lo, self.hi)
+            closed += following
         now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():

@@ -90,7 +90,7 @@ def accrue_interest(day: Day) -> None:
     (few, through their own index) accrue to suspense instead, loan by loan.
     """
     day.accrued = True
-    total = q.accrual_due(day.uow, day.params)
+    total, day.following = q.accrual_due(day.uow, day.params)
     if total:
         day.post(
             kind="accrual",

@@ -24,6 +24,11 @@ _OVERLAPPING = select(cob_marks.c.lo, cob_marks.c.hi, cob_marks.c.through).where
 _FOLLOWING_IN = select(func.count()).where(
     loans.c.id.between(bindparam("lo"), bindparam("hi")), _FOLLOWS
 )
+_ANY_FOLLOWING = (
+    select(loans.c.id)
+    .where(loans.c.id.between(bindparam("lo"), bindparam("hi")), _FOLLOWS)
+    .limit(1)
+)
 _MOVE = (
     update(cob_marks)
     .where(cob_marks.c.lo == bindparam("b_lo"), cob_marks.c.hi == bindparam("b_hi"))
@@ -57,14 +62,12 @@ class ChunkMark:
     """What a chunk's day knows of its range's mark before its steps run."""
 
     open: bool
-    """Its following loans are closed through the day before: they close today."""
-    following: int
-    """How many of the range's loans follow its mark (every one of them is live)."""
+    """Loans follow it and are closed through the day before: they close today."""
     converts: bool
     """Loans closed through the day before may follow the mark from today."""
 
 
-NO_MARK = ChunkMark(open=False, following=0, converts=False)
+NO_MARK = ChunkMark(open=False, converts=False)
 
 
 def prepare(uow: UnitOfWork, lo: int, hi: int, d: date, *, uses: bool) -> ChunkMark:
@@ -96,10 +99,11 @@ def prepare(uow: UnitOfWork, lo: int, hi: int, d: date, *, uses: bool) -> ChunkM
                     uow.connection.execute(_ADD, values)
     if not uses:
         return NO_MARK
-    following = following_in(uow, lo, hi)
+    # whether any loan follows, not how many: the first loans of a range mostly do, and
+    # counting them all read the whole range (the accrual's pass counts them)
+    following = uow.connection.execute(_ANY_FOLLOWING, params).first() is not None
     prev = date.fromordinal(d.toordinal() - 1)
-    is_open = following > 0 and own == prev
-    return ChunkMark(is_open, following, converts=following == 0 or own == prev)
+    return ChunkMark(following and own == prev, converts=not following or own == prev)
 
 
 def advance(uow: UnitOfWork, lo: int, hi: int, d: date) -> None:

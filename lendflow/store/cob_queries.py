@@ -447,10 +447,17 @@ CHARGES_SO_FAR = (
 
 
 # The day's accrual to income of the range's live loans closed through the day before:
-# what each has earned by today less what is accrued of it already, in one sum.
-ACCRUAL_DUE = select(func.coalesce(func.sum(_EARNED_OR_NOTHING - _ACCRUED_BEFORE), 0)).where(
-    _IN_RANGE, _LIVE_OPEN, _HOLDS_ACCRUAL, _TO_INCOME
-)
+# what each has earned by today less what is accrued of it already, in one sum; and, from
+# the same pass over the range, how many of them follow its open mark (all that follow it).
+ACCRUAL_DUE = select(
+    func.coalesce(
+        func.sum(
+            case((and_(_HOLDS_ACCRUAL, _TO_INCOME), _EARNED_OR_NOTHING - _ACCRUED_BEFORE), else_=0)
+        ),
+        0,
+    ),
+    func.count(loans.c.follows_from),
+).where(_IN_RANGE, _LIVE_OPEN)
 # ... and, loan by loan, of the few in non-accrual (their accrual goes to suspense): the
 # day's amount, then the loan's columns as `LOANS_TO_CHARGE` reads them.
 ACCRUAL_SUSPENDED = select(_EARNED_OR_NOTHING - _ACCRUED_BEFORE, *_CHARGED_LOAN_COLUMNS).where(
@@ -767,9 +774,11 @@ def rebase(uow: UnitOfWork, params: Mapping[str, Any], loan_ids: list[int]) -> N
         uow.connection.execute(REBASE, batch)
 
 
-def accrual_due(uow: UnitOfWork, params: Mapping[str, Any]) -> int:
-    """The day's interest accrual to income over the range (`ACCRUAL_DUE`)."""
-    return int(uow.connection.execute(ACCRUAL_DUE, dict(params)).scalar_one())
+def accrual_due(uow: UnitOfWork, params: Mapping[str, Any]) -> tuple[int, int]:
+    """The day's interest accrual to income over the range, and how many loans follow its
+    open mark (`ACCRUAL_DUE`)."""
+    total, following = uow.connection.execute(ACCRUAL_DUE, dict(params)).one()
+    return int(total), int(following)
 
 
 def live_count(uow: UnitOfWork, params: Mapping[str, Any]) -> int:
