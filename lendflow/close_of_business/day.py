@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lendflow.config.cob import CobConfig
@@ -407,6 +408,7 @@ def set_checked(uow: UnitOfWork, changes: list[dict[str, Any]]) -> None:
     for change in changes:
         by_keys[tuple(sorted(change))].append(change)
     for keys, batch in by_keys.items():
-        written = q.execute_rows(uow, q.SET_LOAN, keys, [tuple(c[k] for k in keys) for c in batch])
+        values = itemgetter(*keys)  # a tuple: every change names at least id and version
+        written = q.execute_rows(uow, q.SET_LOAN, keys, [values(change) for change in batch])
         if written not in (len(batch), -1):
             raise Conflict("a loan changed while close of business ran; the chunk will be retried")

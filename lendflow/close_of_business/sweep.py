@@ -85,10 +85,10 @@ def _close_day(
     for step in config.steps:
         STEPS[step](day)
     scanned, settled = day.close()
+    if not quiet:
+        events.append_many(uow, day.events)  # while the notices render, if any
     day.finish()
     day.counts["loans_scanned"] += scanned
-    if not quiet:
-        events.append_many(uow, day.events)
     fault_point("cob.inside_chunk")  # everything written, nothing committed
     return day.counts, settled
 

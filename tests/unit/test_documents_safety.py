@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_documents_golden import borrower, view_of
 
 from lendflow.config.policy import load_policy
 from lendflow.config.product_spec import ProductSpec
 from lendflow.domain.errors import BadInput
-from lendflow.rendering import product_views
+from lendflow.rendering import contents, product_views
 from lendflow.rendering.contents import MissingContents
 from lendflow.rendering.environment import render_user_template
 from lendflow.rendering.lender import lender_view
@@ -172,3 +175,16 @@ def test_every_kind_declares_its_contents_and_the_shipped_templates_show_them() 
     for kind in ("brochure", "contract", "risk-disclosure", "overdue-notice", "report"):
         for locale in ("zh-CN", "en"):
             assert missing_contents(kind, view_of(kind, locale), locale=locale) == []
+
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u3000\u2028\u2009ab元,.<>&")))
+def test_the_contents_check_squashes_whitespace_as_the_regular_expression_does(
+    text: str,
+) -> None:
+    """The check for required contents compares texts with each run of whitespace made one
+    space (ordinary, non-breaking, ideographic and line separators alike): its faster
+    form gives exactly what the regular expression gives."""
+    assert contents._squash(text) == _WHITESPACE_RUN.sub(" ", text)
