@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from lendflow.domain.errors import Conflict
 from lendflow.domain.money import div_round
 from lendflow.domain.repayment import InstalmentState
 
@@ -108,6 +109,15 @@ def followed(loan: Mapping[str, Any], through: date) -> dict[str, Any]:
         figures["accrual_income"] += now - loan["interest_accrued"]
         figures["interest_accrued"] = now
     return figures
+
+
+def through_mark(loan: Mapping[str, Any], through: date | None) -> dict[str, Any]:
+    """A following loan's row with its figures through its range's mark (`followed`);
+    every reader of a following loan comes here, the plain reads of `loan show` too. A
+    mark the book does not hold for it is the book's inconsistency, never a guess."""
+    if through is None:
+        raise Conflict(f"loan {loan['id']} follows a close-of-business mark the book does not hold")
+    return {**loan, **followed(loan, through)}
 
 
 def earned(interest: int, waived: int, start: int, days: int, on: int) -> int:

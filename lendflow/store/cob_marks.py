@@ -31,8 +31,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from lendflow.domain.accrual import FOLLOWED, followed
-from lendflow.domain.errors import Conflict
+from lendflow.domain.accrual import FOLLOWED, through_mark
 from lendflow.store import driver
 from lendflow.store.tables import cob_marks, loans
 from lendflow.store.uow import UnitOfWork
@@ -64,11 +63,9 @@ class Marks:
         self.rows = list(rows)
         self._starts = [lo for lo, _, _ in self.rows]
 
-    def through(self, loan_id: int) -> date:
+    def through(self, loan_id: int) -> date | None:
         at = bisect_right(self._starts, loan_id) - 1
-        if at >= 0 and self.rows[at][1] >= loan_id:
-            return self.rows[at][2]
-        raise Conflict(f"loan {loan_id} follows a close-of-business mark the book does not hold")
+        return self.rows[at][2] if at >= 0 and self.rows[at][1] >= loan_id else None
 
 
 def book_marks(uow: UnitOfWork) -> Marks:
@@ -82,10 +79,7 @@ def current(uow: UnitOfWork, loan: dict[str, Any]) -> dict[str, Any]:
     that waited for a chunk is the row as the chunk left it, and so is the mark."""
     if loan.get("follows_from") is None:
         return loan
-    through = driver.scalar(uow, _OF_LOAN, {"loan_id": loan["id"]})
-    if through is None:
-        raise Conflict(f"loan {loan['id']} follows a close-of-business mark the book does not hold")
-    return {**loan, **followed(loan, through)}
+    return through_mark(loan, driver.scalar(uow, _OF_LOAN, {"loan_id": loan["id"]}))
 
 
 def current_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,9 +88,7 @@ def current_rows(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[dict[str, 
         return rows
     marks = book_marks(uow)
     return [
-        row
-        if row.get("follows_from") is None
-        else {**row, **followed(row, marks.through(row["id"]))}
+        row if row.get("follows_from") is None else through_mark(row, marks.through(row["id"]))
         for row in rows
     ]
 

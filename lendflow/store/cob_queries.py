@@ -133,24 +133,19 @@ class _Least(FunctionElement[int]):
     inherit_cache = True
 
 
-@compiles(_Greatest)
-def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"greatest({compiler.process(element.clauses, **kw)})"
+def _called(name: str) -> Callable[..., str]:
+    """A compiler writing the element as a call of the SQL function `name`."""
+
+    def compile_call(element: FunctionElement[int], compiler: Any, **kw: Any) -> str:
+        return f"{name}({compiler.process(element.clauses, **kw)})"
+
+    return compile_call
 
 
-@compiles(_Greatest, "sqlite")
-def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least)
-def _least(element: _Least, compiler: Any, **kw: Any) -> str:
-    return f"least({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least, "sqlite")
-def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
-    return f"min({compiler.process(element.clauses, **kw)})"
+compiles(_Greatest)(_called("greatest"))
+compiles(_Greatest, "sqlite")(_called("max"))
+compiles(_Least)(_called("least"))
+compiles(_Least, "sqlite")(_called("min"))
 
 
 def earned_by(day: Any) -> Any:

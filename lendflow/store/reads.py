@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from lendflow.domain.accrual import followed
-from lendflow.domain.errors import BadInput, Conflict, NotFound
+from lendflow.domain.accrual import through_mark
+from lendflow.domain.errors import BadInput, NotFound
 from lendflow.store.schema_version import HEAD_REVISION
 
 LOAN_COLUMNS = (
@@ -80,11 +80,9 @@ def _typed(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _current(loan: dict[str, Any], through: date | str | None) -> dict[str, Any]:
-    """A following loan's row with its figures through its mark (`domain.accrual.followed`)."""
-    if through is None:
-        raise Conflict(f"loan {loan['id']} follows a close-of-business mark the book does not hold")
-    when = through if isinstance(through, date) else date.fromisoformat(through)
-    return {**loan, **followed(loan, when)}
+    """A following loan's row through its mark, read as the driver returned it."""
+    when = date.fromisoformat(through) if isinstance(through, str) else through
+    return through_mark(loan, when)
 
 
 class Reader:
