@@ -208,12 +208,16 @@ def close_day_before(home: str, database_url: str) -> None:
     so the loans that are behind are overdue and the timed day is an ordinary one."""
     from lendflow.close_of_business.sweep import close_range, id_ranges
     from lendflow.config.cob import load_cob_config
+    from lendflow.store import checkpoints
 
     ws = _workspace(home, database_url)
     config = load_cob_config()
     before = AS_OF - timedelta(days=1)
     for lo, hi in id_ranges(ws, config.chunk_size):
         close_range(ws, lo, hi, before, before, "bench", config)
+    # as a run ends (`finish_run`): the night's log copied back into the database file, so
+    # the timed night does not pay for the day before's checkpoints
+    checkpoints.settle(ws.engine)
     ws.close()
 
 
