@@ -164,7 +164,9 @@ def generate(home: Path, count: int, database_url: str | None = None) -> float:
         c.execute(text(instalments), {"as_of": AS_OF.isoformat()})
     if postgres:
         with ws.engine.connect() as c:
-            c.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+            autocommit = c.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.execute(text("VACUUM ANALYZE"))
+            autocommit.execute(text("CHECKPOINT"))  # the load's pages written before any night
     ws.close()
     return time.perf_counter() - began
 
@@ -283,6 +285,14 @@ def _child(*args: str) -> dict[str, Any]:
     return json.loads(lines[-1]) if lines else {}
 
 
+def _timed(*args: str) -> dict[str, Any]:
+    """A timed step, once the benchmark's own writes (the book generated and copied, some
+    gigabytes on a million loans) are on disk: the night would otherwise pay for flushing
+    them, which no real night does."""
+    os.sync()
+    return _child(*args)
+
+
 def _report(label: str, count: int, figures: dict[str, Any], budget: int, floor_s: float) -> bool:
     rate = figures["loans_scanned"] / figures["seconds"]
     fits = rate >= budget and figures["peak_mb"] <= MEMORY_BUDGET_MB
@@ -307,9 +317,9 @@ def _sqlite(count: int) -> bool:
         built = generate(rendered, count)
         _child("--day-before", str(rendered), "")
         shutil.copytree(rendered, quiet)
-        figures = _child("--close-book", str(rendered), "", "render")
-        plain = _child("--close-book", str(quiet), "", "")
-        floor_s = _child("--floor", str(quiet), "")["seconds"]
+        figures = _timed("--close-book", str(rendered), "", "render")
+        plain = _timed("--close-book", str(quiet), "", "")
+        floor_s = _timed("--floor", str(quiet), "")["seconds"]
     print(f"SQLite book of {count:,} loans generated in {built:.1f} s")
     ok = _report("notices rendered", count, figures, BUDGET, floor_s)
     return _report("notices not rendered", count, plain, QUIET_BUDGET, floor_s) and ok
@@ -321,8 +331,8 @@ def _postgres(count: int, base_url: str) -> bool:
     with tempfile.TemporaryDirectory() as folder, postgres_schema(base_url) as url:
         built = generate(Path(folder), count, url)
         _child("--day-before", folder, url)
-        figures = _child("--close-book", folder, url, "render")
-        floor_s = _child("--floor", folder, url)["seconds"]
+        figures = _timed("--close-book", folder, url, "render")
+        floor_s = _timed("--floor", folder, url)["seconds"]
     print(f"PostgreSQL book of {count:,} loans generated in {built:.1f} s")
     return _report("PostgreSQL, notices rendered", count, figures, POSTGRES_BUDGET, floor_s)
 

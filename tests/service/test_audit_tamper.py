@@ -407,3 +407,23 @@ def test_an_edited_anchors_file_is_named_by_its_line(book: Book) -> None:
     path = anchors_path(book.ws)
     path.write_text(path.read_text().replace("\t", " ", 1))
     assert book.verify() == ["audit-anchors.log line 1: not an anchor (altered)"]
+
+
+def test_a_book_migrated_past_0031_keeps_every_event_and_its_chain(book: Book) -> None:
+    """0031 drops the unique index on events' hashes (SQLite copies the table to do it):
+    every event comes through unchanged, both ways, and the chain still verifies."""
+
+    def all_events() -> list[dict[str, Any]]:
+        with book.ws.engine.connect() as c:
+            return [dict(r) for r in c.execute(select(events).order_by(events.c.id)).mappings()]
+
+    before = all_events()
+    assert len(before) > 10
+    config = alembic_config(book.ws.engine)
+    command.downgrade(config, "0030")
+    assert all_events() == before
+    command.upgrade(config, "head")
+    assert all_events() == before
+    assert book.verify() == []
+    book.tamper("UPDATE events SET payload = '{}' WHERE id = :id", id=before[3]["id"])
+    assert book.verify()[0] == f"event {before[3]['id']}: content does not match its hash (altered)"

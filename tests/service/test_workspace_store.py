@@ -125,6 +125,21 @@ def test_postgresql_keeps_room_in_each_loans_page_for_the_nights_row_versions(
         engine.dispose()
 
 
+def test_appending_an_event_writes_no_index_keyed_by_its_random_hash(settings: Settings) -> None:
+    """An event's hash is a random key: a unique index on it had each append write a leaf
+    page picked at random from an index that only grows (a twentieth of the pages a large
+    close-of-business chunk commits). Events are indexed by their entity alone."""
+    init_workspace(settings)
+    engine = workspace_for(settings).engine
+    try:
+        found = inspect(engine)
+        keyed = [index["column_names"] for index in found.get_indexes("events")]
+        keyed += [unique["column_names"] for unique in found.get_unique_constraints("events")]
+        assert keyed == [["entity_id"]]
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     try:
