@@ -140,6 +140,21 @@ def test_appending_an_event_writes_no_index_keyed_by_its_random_hash(settings: S
         engine.dispose()
 
 
+def test_instalments_are_indexed_by_loan_once(settings: Settings) -> None:
+    """(loan id, number) serves every read of a loan's instalments: a second index on the
+    loan id alone only cost each instalment written another entry."""
+    init_workspace(settings)
+    engine = workspace_for(settings).engine
+    try:
+        found = inspect(engine)
+        keyed = [index["column_names"] for index in found.get_indexes("instalments")]
+        keyed += [u["column_names"] for u in found.get_unique_constraints("instalments")]
+        assert ["loan_id", "n"] in keyed
+        assert ["loan_id"] not in keyed
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     try:
