@@ -125,34 +125,31 @@ def test_postgresql_keeps_room_in_each_loans_page_for_the_nights_row_versions(
         engine.dispose()
 
 
-def test_appending_an_event_writes_no_index_keyed_by_its_random_hash(settings: Settings) -> None:
-    """An event's hash is a random key: a unique index on it had each append write a leaf
-    page picked at random from an index that only grows (a twentieth of the pages a large
-    close-of-business chunk commits). Events are indexed by their entity alone."""
+def _keyed(settings: Settings, table: str) -> list[list[str]]:
+    """The columns of each index and unique constraint of `table` in a new workspace."""
     init_workspace(settings)
     engine = workspace_for(settings).engine
     try:
         found = inspect(engine)
-        keyed = [index["column_names"] for index in found.get_indexes("events")]
-        keyed += [unique["column_names"] for unique in found.get_unique_constraints("events")]
-        assert keyed == [["entity_id"]]
+        keyed = [index["column_names"] for index in found.get_indexes(table)]
+        return keyed + [u["column_names"] for u in found.get_unique_constraints(table)]
     finally:
         engine.dispose()
+
+
+def test_appending_an_event_writes_no_index_keyed_by_its_random_hash(settings: Settings) -> None:
+    """An event's hash is a random key: a unique index on it had each append write a leaf
+    page picked at random from an index that only grows (a twentieth of the pages a large
+    close-of-business chunk commits). Events are indexed by their entity alone."""
+    assert _keyed(settings, "events") == [["entity_id"]]
 
 
 def test_instalments_are_indexed_by_loan_once(settings: Settings) -> None:
     """(loan id, number) serves every read of a loan's instalments: a second index on the
     loan id alone only cost each instalment written another entry."""
-    init_workspace(settings)
-    engine = workspace_for(settings).engine
-    try:
-        found = inspect(engine)
-        keyed = [index["column_names"] for index in found.get_indexes("instalments")]
-        keyed += [u["column_names"] for u in found.get_unique_constraints("instalments")]
-        assert ["loan_id", "n"] in keyed
-        assert ["loan_id"] not in keyed
-    finally:
-        engine.dispose()
+    keyed = _keyed(settings, "instalments")
+    assert ["loan_id", "n"] in keyed
+    assert ["loan_id"] not in keyed
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
