@@ -150,13 +150,6 @@ def _parameters(c: Compiled, params: Mapping[str, Any]) -> Any:
     return tuple(values) if c.positional else dict(zip(c.names, values, strict=True))
 
 
-def prepared(uow: UnitOfWork, statement: Executable, params: Mapping[str, Any]) -> tuple[str, Any]:
-    """`statement`'s SQL and driver parameters for one run, exactly as `execute` sends
-    them (to ask the database for its plan, say)."""
-    c = compiled(uow, statement, tuple(sorted(params)))
-    return c.sql, _parameters(c, params)
-
-
 def execute(uow: UnitOfWork, statement: Executable, params: Mapping[str, Any] = NO_PARAMS) -> Any:
     """Run `statement` once; returns the driver's cursor, its rows not yet fetched."""
     c = compiled(uow, statement, tuple(sorted(params)))

@@ -921,15 +921,6 @@ cob_marks = _table(CobMark)
 # id in that order anyway; PostgreSQL's would read every overdue loan of the book for each
 # range and keep the range's.
 Index("ix_loans_state", loans.c.state, loans.c.id)
-# Close of business moves the watermark of the loans that hold their own figures (those
-# not following their range's mark: in arrears, in non-accrual, new since the last night)
-# without reading the rest of the range.
-Index(
-    "ix_loans_own_figures",
-    loans.c.id,
-    sqlite_where=loans.c.follows_from.is_(None),
-    postgresql_where=loans.c.follows_from.is_(None),
-)
 # Close of business reads the few loans held at a non-performing class every night.
 Index(
     "ix_loans_held",

@@ -25,7 +25,6 @@ from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.results import RepaymentResult
 from lendflow.products import catalogue as products
 from lendflow.store import cob_queries as q
-from lendflow.store import driver
 from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
@@ -311,24 +310,6 @@ def test_the_nightly_reads_go_through_their_indexes(ws, statement, index) -> Non
         plan = [row[3] for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
     assert any(index in step for step in plan), plan
     assert not any(step.startswith("SCAN") for step in plan), plan
-
-
-@pytest.mark.parametrize("statement", [q.WATERMARK, q.WATERMARK_ACCRUING])
-def test_the_watermark_reads_only_the_loans_holding_their_own_figures(ws, statement) -> None:  # type: ignore[no-untyped-def]
-    """Quiet loans follow their range's mark and are not written: the night moves the
-    watermark of the few holding their own figures, found through their partial index,
-    not by walking the range's every row."""
-    if ws.engine.dialect.name != "sqlite":
-        pytest.skip("query plans are checked on SQLite, the embedded default")
-    values = {"d": date(2026, 7, 1), "prev": date(2026, 6, 30), "lo": 1, "hi": 50_000}
-    values |= {"day": 739_800, "converts": True}
-
-    def plan_of(uow):  # type: ignore[no-untyped-def]
-        sql, args = driver.prepared(uow, statement, values)
-        return [row[3] for row in uow.cursor.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
-
-    plan = run_in_transaction(ws.engine, plan_of)
-    assert plan == ["SEARCH loans USING INDEX ix_loans_own_figures (id>? AND id<?)"], plan
 
 
 def test_on_postgresql_the_night_reads_through_indexes_too(settings) -> None:  # type: ignore[no-untyped-def]
