@@ -4,8 +4,8 @@ Every event appended inserted its hash into a unique index, and a hash is a rand
 each append wrote a leaf page of that index chosen at random, among pages that only ever
 grow in number with the book's history. On a book of a million loans a night's events
 (notices, moves through the loan machine) dirtied some 320 of the 6,100 pages each
-close-of-business chunk commits, one a event; on a book years old the index no longer fits
-in memory and each append also reads its page from disk.
+close-of-business chunk commits, nearly one an event; on a book years old the index no
+longer fits in memory and each append also reads its page from disk.
 
 The index guarded nothing the chain does not: nothing looks an event up by its hash, and
 each event's hash covers the one before it, so a copied, replayed or reordered event
