@@ -336,11 +336,10 @@ class Day:
         """
         closed = q.close_watermark(self.uow, self.params, self.accrued)
         if self.mark.open:
-            # closed through today by the mark
-            following = self.following
-            if following is None:
-                following = cob_chunk_marks.following_in(self.uow, self.lo, self.hi)
-            closed += following
+            # closed through today by the mark; a range keeps one only if the day accrues
+            # (`CobConfig.follows_marks`), and the accrual's pass counted them
+            assert self.following is not None
+            closed += self.following
         now = q.utc_now()
         rows: list[dict[str, Any]] = []
         for loan in self.loans.values():
