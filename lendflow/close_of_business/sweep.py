@@ -13,9 +13,9 @@ behind is caught up from its own watermark.
 Only loans with something to do are read into Python. The whole range moves its
 watermark in one set-based statement, and each loan with news is then written
 once for the day (`cob_day`). Concurrent repayments are safe: on PostgreSQL the
-chunk locks its loans first (SELECT … FOR UPDATE), on SQLite the transaction
-holds the write lock (BEGIN IMMEDIATE), and every per-loan update carries the
-loan's version.
+chunk locks its range first (`store.range_locks`: granules of ids, which every loan
+action shares before it locks its loan), on SQLite the transaction holds the write
+lock (BEGIN IMMEDIATE), and every per-loan update carries the loan's version.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from lendflow.domain.loan import CHARGE_COLUMNS
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
+from lendflow.store import range_locks
 from lendflow.store.tables import (
     instalments,
     journal_lines,
@@ -200,10 +201,6 @@ OLDEST_WATERMARK = select(
     func.min(type_coerce(case((loans.c.follows_from.is_(None), loans.c.cob_through)), Date()))
 ).where(_IN_RANGE, loans.c.state.in_(LIVE))
 LIVE_COUNT = select(func.count()).select_from(loans).where(_IN_RANGE, loans.c.state.in_(LIVE))
-# Counted on the server: the 50,000 ids of a chunk fetched to Python cost more than the lock.
-LOCK = select(func.count()).select_from(
-    select(loans.c.id).where(_IN_RANGE, loans.c.state.in_(LIVE)).with_for_update().subquery()
-)
 EXPIRING = select(
     loans.c.id, loans.c.version, loans.c.customer_id, loans.c.approval_expires_on
 ).where(
@@ -723,10 +720,10 @@ PLANNER = (
 def begin_chunk(uow: UnitOfWork, lo: int, hi: int) -> None:
     """Ready the transaction of one chunk's day before any step reads.
 
-    On PostgreSQL the range's live loans are locked first (SELECT … FOR UPDATE), so a
-    concurrent repayment waits or conflicts; on SQLite the transaction already holds
-    the write lock, and the page cache is made room for the pages a chunk dirties, so
-    none is spilled and written twice.
+    On PostgreSQL the range is locked first (`range_locks.take_range`: by granule of ids,
+    its edges by row), so a concurrent repayment waits for the chunk; on SQLite the
+    transaction already holds the write lock, and the page cache is made room for the
+    pages a chunk dirties, so none is spilled and written twice.
 
     Every read of the night goes through an index, and PostgreSQL is told so for the
     transaction (`PLANNER`): its statistics cannot see that instalments never recognised
@@ -737,7 +734,7 @@ def begin_chunk(uow: UnitOfWork, lo: int, hi: int) -> None:
     if uow.dialect == "postgresql":
         for setting in PLANNER:
             uow.connection.exec_driver_sql(setting)
-        uow.connection.execute(LOCK, {"lo": lo, "hi": hi}).scalar_one()
+        range_locks.take_range(uow, lo, hi, LIVE)
     else:
         uow.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, select, update
 
 from lendflow.domain.errors import Conflict, NotFound
 from lendflow.domain.statuses import OUTSTANDING, LoanStatus
-from lendflow.store import cob_marks, driver
+from lendflow.store import cob_marks, driver, range_locks
 from lendflow.store.tables import instalments as instalments_table
 from lendflow.store.tables import loans, utc_now
 from lendflow.store.uow import UnitOfWork
@@ -45,7 +45,10 @@ _UPDATE_INSTALMENT = update(INSTALMENTS).where(INSTALMENTS.c.id == bindparam("b_
 
 
 def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str, Any]:
-    """The loan row; with `for_update` it is locked until the transaction ends."""
+    """The loan row; with `for_update` it is locked until the transaction ends, after
+    any chunk of close of business closing it (`range_locks`)."""
+    if for_update:
+        range_locks.share_loan(uow, loan_id)
     row = driver.first(uow, _GET_FOR_UPDATE if for_update else _GET, {"loan_id": loan_id})
     if row is None:
         raise NotFound(f"loan {loan_id} does not exist")

@@ -25,6 +25,7 @@ from lendflow.loans import applications, audit, disbursement, repayments
 from lendflow.loans.results import RepaymentResult
 from lendflow.products import catalogue as products
 from lendflow.store import cob_queries as q
+from lendflow.store import range_locks
 from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
@@ -241,10 +242,16 @@ def test_income_is_booked_per_chunk_and_receivables_per_loan(
     assert audit.verify(ws, auditor).ok
 
 
+@pytest.mark.parametrize(
+    "hi",
+    [10_000, 500],
+    ids=["range of whole granules", "range smaller than a granule"],
+)
 def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-untyped-def]
-    ws, ops, risk, auditor, applicant, monkeypatch: pytest.MonkeyPatch
+    ws, ops, risk, auditor, applicant, monkeypatch: pytest.MonkeyPatch, hi: int
 ) -> None:
-    """The repayment waits for the chunk's lock, then sees what the chunk wrote."""
+    """The repayment waits for the chunk's lock, then sees what the chunk wrote: on
+    PostgreSQL the lock of the loan's granule of ids, or of its row at a range's edge."""
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     close(ws, date(2026, 1, 12), date(2026, 2, 19))
     paused, release = threading.Event(), threading.Event()
@@ -258,7 +265,10 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
     monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
     closed: list[SweepCounts] = []
     paid: list[RepaymentResult] = []
-    closing = threading.Thread(target=lambda: closed.append(close(ws, date(2026, 2, 20))))
+    night = date(2026, 2, 20)
+    closing = threading.Thread(
+        target=lambda: closed.append(cob.close_range(ws, 1, hi, night, night, "cob", CONFIG))
+    )
     closing.start()
     assert paused.wait(30)
     # the first instalment and 5 days of penalty (2.19 a day from the 16th to the 20th)
@@ -268,7 +278,8 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
         )
     )
     paying.start()
-    paying.join(0.5)  # it waits for the chunk
+    paying.join(0.5)
+    assert paying.is_alive() and not paid  # it waits for the chunk
     release.set()
     closing.join(30)
     paying.join(30)
@@ -280,6 +291,47 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
         assert c.execute(select(loans.c.credit_balance).where(loans.c.id == loan_id)).scalar() == 0
     report = audit.verify(ws, auditor)
     assert report.ok, report.problems
+
+
+def test_a_chunk_on_postgresql_locks_its_whole_granules_and_no_loan_row_in_them(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row lock is written into the row on PostgreSQL: a chunk that locked every live
+    loan of its range dirtied every page of them each night. It locks its granules of
+    ids instead, so its loans' rows stay unlocked while an action still waits for it."""
+    if ws.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing is locked by row")
+    loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    close(ws, date(2026, 1, 12), date(2026, 2, 19))
+    paused, release = threading.Event(), threading.Event()
+    penalty_step = STEPS["penalty"]
+
+    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
+        penalty_step(day)
+        paused.set()
+        release.wait(30)
+
+    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    closing = threading.Thread(target=lambda: close(ws, date(2026, 2, 20)))
+    closing.start()
+    try:
+        assert paused.wait(30)
+        with ws.engine.connect() as c:
+            locked = c.exec_driver_sql(
+                "SELECT id FROM loans WHERE id = %(id)s FOR UPDATE NOWAIT", {"id": loan_id}
+            ).scalar()
+            granules = c.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND mode = 'ExclusiveLock' AND classid = %(space)s AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())",
+                {"space": range_locks.SPACE},
+            ).scalar()
+            c.rollback()
+        assert locked == loan_id
+        assert granules == 10  # ids 1 to 10,000
+    finally:
+        release.set()
+        closing.join(30)
 
 
 @pytest.mark.parametrize(
