@@ -47,9 +47,13 @@ _UPDATE_INSTALMENT = update(INSTALMENTS).where(INSTALMENTS.c.id == bindparam("b_
 def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str, Any]:
     """The loan row; with `for_update` it is locked until the transaction ends, after
     any chunk of close of business closing it (`range_locks`)."""
-    if for_update:
-        range_locks.share_loan(uow, loan_id)
-    row = driver.first(uow, _GET_FOR_UPDATE if for_update else _GET, {"loan_id": loan_id})
+    key = {"loan_id": loan_id}
+    if for_update and uow.dialect == "postgresql":  # in one round trip, in this order
+        shared = (range_locks.SHARE_LOAN, range_locks.share_loan(loan_id))
+        found = driver.together(uow, [shared, (_GET_FOR_UPDATE, key)])[1]
+        row = found[0] if found else None
+    else:
+        row = driver.first(uow, _GET_FOR_UPDATE if for_update else _GET, key)
     if row is None:
         raise NotFound(f"loan {loan_id} does not exist")
     return cob_marks.current(uow, row)

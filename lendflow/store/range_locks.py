@@ -37,7 +37,10 @@ allowed, 100 connections)."""
 SPACE = 0x4C46
 """The first key of lendflow's advisory locks (their second is the granule)."""
 
-_SHARE = text("SELECT pg_advisory_xact_lock_shared(:space, :granule)")
+SHARE_LOAN = select(
+    func.count(func.pg_advisory_xact_lock_shared(bindparam("space"), bindparam("granule")))
+)
+"""A loan action's lock of its loan's granule, shared (`share_loan`'s parameters)."""
 _SHARE_MANY = text(
     "SELECT count(pg_advisory_xact_lock_shared(:space, g))"
     " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g"
@@ -83,11 +86,11 @@ def parts(lo: int, hi: int) -> list[tuple[int, int, bool]]:
     return [(a, b, is_whole) for a, b, is_whole in found if a <= b]
 
 
-def share_loan(uow: UnitOfWork, loan_id: int) -> None:
-    """Before a loan action locks its loan's row: wait for any chunk closing that loan's
-    granule, and keep the next one out until this transaction ends."""
-    if uow.dialect == "postgresql":
-        uow.connection.execute(_SHARE, {"space": SPACE, "granule": granule(loan_id)})
+def share_loan(loan_id: int) -> dict[str, int]:
+    """The parameters of `SHARE_LOAN` for a loan: sent just before a loan action locks the
+    loan's row, so the action waits for any chunk closing that loan's granule and keeps
+    the next one out until its transaction ends (`store.loans.get`)."""
+    return {"space": SPACE, "granule": granule(loan_id)}
 
 
 def take_range(uow: UnitOfWork, lo: int, hi: int, live: tuple[str, ...]) -> None:
