@@ -334,6 +334,44 @@ def test_a_chunk_on_postgresql_locks_its_whole_granules_and_no_loan_row_in_them(
         closing.join(30)
 
 
+def test_chunks_side_by_side_never_wait_for_each_other(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel chunks (Prefect tasks on Dask workers) meet at ids that share a granule:
+    each takes that granule's lock shared and its own loans' rows, so a chunk closes
+    while its neighbour is still open."""
+    if ws.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its chunks always take turns")
+    loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    night = date(2026, 1, 13)
+    paused, release = threading.Event(), threading.Event()
+    penalty_step = STEPS["penalty"]
+
+    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
+        penalty_step(day)
+        if day.lo == 1:
+            paused.set()
+            release.wait(30)
+
+    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    first = threading.Thread(
+        target=lambda: cob.close_range(ws, 1, 1_500, night, night, "cob", CONFIG)
+    )
+    first.start()
+    try:
+        assert paused.wait(30)
+        beside = threading.Thread(
+            target=lambda: cob.close_range(ws, 1_501, 3_000, night, night, "cob", CONFIG)
+        )
+        beside.start()
+        beside.join(10)
+        assert not beside.is_alive()  # it closed while the first chunk is still open
+    finally:
+        release.set()
+        first.join(30)
+    assert status(ws, loan_id)[-1] == night
+
+
 @pytest.mark.parametrize(
     ("statement", "index"),
     [
