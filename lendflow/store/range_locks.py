@@ -32,8 +32,8 @@ from lendflow.store.uow import UnitOfWork
 
 GRANULE = 1_000
 """Loan ids per advisory lock. A chunk of 50,000 takes 50; the largest chunk allowed
-(1,000,000) takes 1,000, well inside PostgreSQL's default lock table (64 per connection
-allowed, 100 connections)."""
+(1,000,000) takes 1,000, well inside PostgreSQL's shared lock table (64 locks for each
+connection the server allows: 6,400 with its default 100)."""
 SPACE = 0x4C46
 """The first key of lendflow's advisory locks (their second is the granule)."""
 
