@@ -7,7 +7,8 @@ itself, so that dirtied every page of the range's loans each night, though the m
 spare most loans any other write, and it was the night's single costliest statement.
 
 The book is instead cut by loan id into granules of `GRANULE` ids, each with a
-transaction-level advisory lock (nothing written, held until commit):
+transaction-level advisory lock (nothing written, held until commit; keyed by the
+workspace's schema as well, `SPACE`):
 
 - a chunk takes the lock of each granule wholly inside its range exclusively, in
   ascending order, and for the ids at its edges, which share a granule with the next
@@ -25,7 +26,7 @@ SQLite has one writer at a time, so none of this is needed there.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Text, bindparam, cast, func, select, text
 
 from lendflow.store.tables import loans
 from lendflow.store.uow import UnitOfWork
@@ -34,19 +35,22 @@ GRANULE = 1_000
 """Loan ids per advisory lock. A chunk of 50,000 takes 50; the largest chunk allowed
 (1,000,000) takes 1,000, well inside PostgreSQL's shared lock table (64 locks for each
 connection the server allows: 6,400 with its default 100)."""
-SPACE = 0x4C46
-"""The first key of lendflow's advisory locks (their second is the granule)."""
+SPACE = "lendflow range "
+"""What the first key of lendflow's advisory locks hashes, with the workspace's schema:
+advisory locks belong to the whole database, and two workspaces in schemas of one
+database (the tests' way, a sandbox's) must not wait for each other's chunks. The
+second key is the granule."""
+KEY = func.hashtext(func.concat(cast(bindparam("space"), Text), func.current_schema()))
+_KEY_SQL = "hashtext(CAST(:space AS text) || current_schema())"
 
-SHARE_LOAN = select(
-    func.count(func.pg_advisory_xact_lock_shared(bindparam("space"), bindparam("granule")))
-)
+SHARE_LOAN = select(func.count(func.pg_advisory_xact_lock_shared(KEY, bindparam("granule"))))
 """A loan action's lock of its loan's granule, shared (`share_loan`'s parameters)."""
 _SHARE_MANY = text(
-    "SELECT count(pg_advisory_xact_lock_shared(:space, g))"
+    f"SELECT count(pg_advisory_xact_lock_shared({_KEY_SQL}, g))"
     " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g"
 )
 _TAKE = text(
-    "SELECT count(pg_advisory_xact_lock(:space, g))"
+    f"SELECT count(pg_advisory_xact_lock({_KEY_SQL}, g))"
     " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g"
 )
 # The live loans of an edge, locked row by row (counted on the server: cheaper than
@@ -86,7 +90,7 @@ def parts(lo: int, hi: int) -> list[tuple[int, int, bool]]:
     return [(a, b, is_whole) for a, b, is_whole in found if a <= b]
 
 
-def share_loan(loan_id: int) -> dict[str, int]:
+def share_loan(loan_id: int) -> dict[str, int | str]:
     """The parameters of `SHARE_LOAN` for a loan: sent just before a loan action locks the
     loan's row, so the action waits for any chunk closing that loan's granule and keeps
     the next one out until its transaction ends (`store.loans.get`)."""

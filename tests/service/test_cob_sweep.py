@@ -6,6 +6,7 @@ principal (2.19 a day on the first instalment's 3,290.37 when disbursed on a 12t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
 
-from lendflow.bootstrap import workspace_for
+from lendflow.bootstrap import init_workspace, open_workspace, workspace_for
 from lendflow.close_of_business import sweep as cob
 from lendflow.close_of_business.results import SweepCounts
 from lendflow.close_of_business.steps import STEPS
@@ -29,6 +30,8 @@ from lendflow.store import range_locks
 from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
+from lendflow.workspace.payments import SandboxGateway
+from tests.conftest import _postgres_schema_url
 from tests.service.journal_reads import entry_lines
 
 CONFIG = load_cob_config()
@@ -322,8 +325,9 @@ def test_a_chunk_on_postgresql_locks_its_whole_granules_and_no_loan_row_in_them(
             ).scalar()
             granules = c.exec_driver_sql(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                " AND mode = 'ExclusiveLock' AND classid = %(space)s AND database ="
-                " (SELECT oid FROM pg_database WHERE datname = current_database())",
+                " AND mode = 'ExclusiveLock' AND objsubid = 2 AND classid ="
+                " CAST(hashtext(%(space)s || current_schema())::bigint & 4294967295 AS oid)"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 {"space": range_locks.SPACE},
             ).scalar()
             c.rollback()
@@ -370,6 +374,52 @@ def test_chunks_side_by_side_never_wait_for_each_other(  # type: ignore[no-untyp
         release.set()
         first.join(30)
     assert status(ws, loan_id)[-1] == night
+
+
+def test_workspaces_in_schemas_of_one_database_never_wait_for_each_others_chunks(  # type: ignore[no-untyped-def]
+    ws, ops, risk, applicant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Advisory locks belong to the whole database: keyed by granule alone, a chunk in one
+    workspace's schema held up every loan action on the same ids in another's."""
+    if ws.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite workspaces are files of their own")
+    open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
+    night = date(2026, 1, 13)
+    paused, release = threading.Event(), threading.Event()
+    penalty_step = STEPS["penalty"]
+
+    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
+        penalty_step(day)
+        paused.set()
+        release.wait(30)
+
+    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    base_url = ws.settings.resolved_database_url.split("?")[0]
+    with contextlib.contextmanager(_postgres_schema_url)(base_url) as other_url:
+        settings = Settings(home=tmp_path / "other", database_url=other_url)
+        init_workspace(settings)
+        other = open_workspace(settings, gateway=SandboxGateway(tmp_path / "other.db"))
+        for path in example_product_paths():
+            products.import_product(
+                other, other.actor("admin"), path, activate=True, as_of=date(2026, 1, 5)
+            )
+        closing = threading.Thread(target=lambda: close(ws, night))
+        closing.start()
+        try:
+            assert paused.wait(30)
+            lent: list[int] = []
+            lending = threading.Thread(
+                target=lambda: lent.append(
+                    open_loan(other, other.actor("ops"), other.actor("risk"), applicant, night)
+                )
+            )
+            lending.start()
+            lending.join(15)
+            assert not lending.is_alive() and lent  # paid out while the other chunk is open
+        finally:
+            release.set()
+            closing.join(30)
+            other.close()
 
 
 @pytest.mark.parametrize(
