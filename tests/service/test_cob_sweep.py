@@ -66,6 +66,24 @@ def status(ws, loan_id: int) -> tuple[object, ...]:  # type: ignore[no-untyped-d
     return tuple(row)
 
 
+def pause_after_penalty(
+    monkeypatch: pytest.MonkeyPatch, lo: int | None = None
+) -> tuple[threading.Event, threading.Event]:
+    """Hold a chunk open after its penalty step (only the chunk starting at `lo`, if given):
+    `paused` is set once it waits there, and it goes on when `release` is set."""
+    paused, release = threading.Event(), threading.Event()
+    penalty_step = STEPS["penalty"]
+
+    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
+        penalty_step(day)
+        if lo is None or day.lo == lo:
+            paused.set()
+            release.wait(30)
+
+    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    return paused, release
+
+
 def history(ws, loan_id: int) -> dict[str, list[tuple[object, ...]]]:  # type: ignore[no-untyped-def]
     """What a statement of the loan shows: penalties per instalment, ledger, events by day."""
     with ws.engine.connect() as c:
@@ -257,15 +275,7 @@ def test_a_repayment_posted_while_a_chunk_closes_is_kept(  # type: ignore[no-unt
     PostgreSQL the lock of the loan's granule of ids, or of its row at a range's edge."""
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     close(ws, date(2026, 1, 12), date(2026, 2, 19))
-    paused, release = threading.Event(), threading.Event()
-    penalty_step = STEPS["penalty"]
-
-    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
-        penalty_step(day)
-        paused.set()
-        release.wait(30)
-
-    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    paused, release = pause_after_penalty(monkeypatch)
     closed: list[SweepCounts] = []
     paid: list[RepaymentResult] = []
     night = date(2026, 2, 20)
@@ -306,15 +316,7 @@ def test_a_chunk_on_postgresql_locks_its_whole_granules_and_no_loan_row_in_them(
         pytest.skip("SQLite has one writer at a time: nothing is locked by row")
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     close(ws, date(2026, 1, 12), date(2026, 2, 19))
-    paused, release = threading.Event(), threading.Event()
-    penalty_step = STEPS["penalty"]
-
-    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
-        penalty_step(day)
-        paused.set()
-        release.wait(30)
-
-    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    paused, release = pause_after_penalty(monkeypatch)
     closing = threading.Thread(target=lambda: close(ws, date(2026, 2, 20)))
     closing.start()
     try:
@@ -348,16 +350,7 @@ def test_chunks_side_by_side_never_wait_for_each_other(  # type: ignore[no-untyp
         pytest.skip("SQLite has one writer at a time: its chunks always take turns")
     loan_id = open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     night = date(2026, 1, 13)
-    paused, release = threading.Event(), threading.Event()
-    penalty_step = STEPS["penalty"]
-
-    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
-        penalty_step(day)
-        if day.lo == 1:
-            paused.set()
-            release.wait(30)
-
-    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    paused, release = pause_after_penalty(monkeypatch, lo=1)
     first = threading.Thread(
         target=lambda: cob.close_range(ws, 1, 1_500, night, night, "cob", CONFIG)
     )
@@ -385,15 +378,7 @@ def test_workspaces_in_schemas_of_one_database_never_wait_for_each_others_chunks
         pytest.skip("SQLite workspaces are files of their own")
     open_loan(ws, ops, risk, applicant, date(2026, 1, 12))
     night = date(2026, 1, 13)
-    paused, release = threading.Event(), threading.Event()
-    penalty_step = STEPS["penalty"]
-
-    def penalty_then_wait(day) -> None:  # type: ignore[no-untyped-def]
-        penalty_step(day)
-        paused.set()
-        release.wait(30)
-
-    monkeypatch.setitem(STEPS, "penalty", penalty_then_wait)
+    paused, release = pause_after_penalty(monkeypatch)
     base_url = ws.settings.resolved_database_url.split("?")[0]
     with contextlib.contextmanager(_postgres_schema_url)(base_url) as other_url:
         settings = Settings(home=tmp_path / "other", database_url=other_url)
