@@ -49,7 +49,7 @@ def get(uow: UnitOfWork, loan_id: int, *, for_update: bool = False) -> dict[str,
     any chunk of close of business closing it (`range_locks`)."""
     key = {"loan_id": loan_id}
     if for_update and uow.dialect == "postgresql":  # in one round trip, in this order
-        shared = (range_locks.SHARE_LOAN, range_locks.share_loan(loan_id))
+        shared = (range_locks.SHARED, range_locks.share_loan(loan_id))
         found = driver.together(uow, [shared, (_GET_FOR_UPDATE, key)])[1]
         row = found[0] if found else None
     else:

@@ -26,7 +26,7 @@ SQLite has one writer at a time, so none of this is needed there.
 
 from __future__ import annotations
 
-from sqlalchemy import Text, bindparam, cast, func, select, text
+from sqlalchemy import Integer, TextualSelect, bindparam, column, func, select, text
 
 from lendflow.store.tables import loans
 from lendflow.store.uow import UnitOfWork
@@ -40,19 +40,20 @@ SPACE = "lendflow range "
 advisory locks belong to the whole database, and two workspaces in schemas of one
 database (the tests' way, a sandbox's) must not wait for each other's chunks. The
 second key is the granule."""
-KEY = func.hashtext(func.concat(cast(bindparam("space"), Text), func.current_schema()))
-_KEY_SQL = "hashtext(CAST(:space AS text) || current_schema())"
+_KEY = f"hashtext('{SPACE}' || current_schema())"
 
-SHARE_LOAN = select(func.count(func.pg_advisory_xact_lock_shared(KEY, bindparam("granule"))))
-"""A loan action's lock of its loan's granule, shared (`share_loan`'s parameters)."""
-_SHARE_MANY = text(
-    f"SELECT count(pg_advisory_xact_lock_shared({_KEY_SQL}, g))"
-    " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g"
-)
-_TAKE = text(
-    f"SELECT count(pg_advisory_xact_lock({_KEY_SQL}, g))"
-    " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g"
-)
+
+def _each_granule(lock: str) -> TextualSelect:
+    """`lock` (an advisory lock function) taken on granules :first to :last, in order."""
+    return text(
+        f"SELECT count({lock}({_KEY}, g)) AS locked"
+        " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g"
+    ).columns(column("locked", Integer))
+
+
+SHARED = _each_granule("pg_advisory_xact_lock_shared")
+"""Granules locked shared: a loan action's one (`share_loan`), a chunk's edges."""
+_EXCLUSIVE = _each_granule("pg_advisory_xact_lock")
 # The live loans of an edge, locked row by row (counted on the server: cheaper than
 # fetching their ids).
 _LOCK_ROWS = select(func.count()).select_from(
@@ -90,11 +91,11 @@ def parts(lo: int, hi: int) -> list[tuple[int, int, bool]]:
     return [(a, b, is_whole) for a, b, is_whole in found if a <= b]
 
 
-def share_loan(loan_id: int) -> dict[str, int | str]:
-    """The parameters of `SHARE_LOAN` for a loan: sent just before a loan action locks the
-    loan's row, so the action waits for any chunk closing that loan's granule and keeps
+def share_loan(loan_id: int) -> dict[str, int]:
+    """The parameters of `SHARED` for a loan's granule: sent just before a loan action
+    locks the loan's row, so the action waits for any chunk closing that granule and keeps
     the next one out until its transaction ends (`store.loans.get`)."""
-    return {"space": SPACE, "granule": granule(loan_id)}
+    return {"first": granule(loan_id), "last": granule(loan_id)}
 
 
 def take_range(uow: UnitOfWork, lo: int, hi: int, live: tuple[str, ...]) -> None:
@@ -104,9 +105,7 @@ def take_range(uow: UnitOfWork, lo: int, hi: int, live: tuple[str, ...]) -> None
     if uow.dialect != "postgresql":
         return
     for a, b, is_whole in parts(lo, hi):
-        bounds = {"space": SPACE, "first": granule(a), "last": granule(b)}
-        if is_whole:
-            uow.connection.execute(_TAKE, bounds).scalar_one()
-            continue
-        uow.connection.execute(_SHARE_MANY, bounds).scalar_one()
-        uow.connection.execute(_LOCK_ROWS, {"lo": a, "hi": b, "live": list(live)}).scalar_one()
+        bounds = {"first": granule(a), "last": granule(b)}
+        uow.connection.execute(_EXCLUSIVE if is_whole else SHARED, bounds).scalar_one()
+        if not is_whole:
+            uow.connection.execute(_LOCK_ROWS, {"lo": a, "hi": b, "live": list(live)}).scalar_one()
