@@ -79,7 +79,6 @@ def test_partial_indexes_are_migrated_with_their_conditions(migrated: Engine) ->
         if (where := index.get("dialect_options", {}).get(f"{dialect}_where")) is not None
     }
     assert set(declared) == {
-        "ix_instalments_open",
         "ix_instalments_unrecognised",
         "ix_instalments_arrears",
         "ix_loans_held",

@@ -152,6 +152,17 @@ def test_instalments_are_indexed_by_loan_once(settings: Settings) -> None:
     assert ["loan_id"] not in keyed
 
 
+def test_instalments_are_indexed_by_due_date_only_where_the_night_reads_them(
+    settings: Settings,
+) -> None:
+    """The night reads instalments by date only where they are unrecognised: an index on
+    the due date alone, and another on the unpaid ones by date, served no query, yet each
+    took a leaf page for every instalment of every payout (a third of its pages)."""
+    keyed = _keyed(settings, "instalments")
+    assert ["due_date"] not in keyed
+    assert keyed.count(["due_date", "loan_id"]) == 1  # the unrecognised ones
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     try:
