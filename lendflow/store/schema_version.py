@@ -4,4 +4,4 @@ Kept apart from the migrations so that a plain command can check the database
 without importing alembic or SQLAlchemy.
 """
 
-HEAD_REVISION = "0033"
+HEAD_REVISION = "0034"

@@ -311,7 +311,7 @@ class JournalEntry(StoredTable, table=True):
     actor: str = _str(64)
     memo: str = _str(200, "")
     created_at: datetime = _stamp()
-    reversal_of: int | None = Field(default=None, index=True)  # the entry this one reverses
+    reversal_of: int | None = None  # the entry this one reverses (indexed where set, below)
 
 
 class RepaymentReversal(StoredTable, table=True):
@@ -960,4 +960,12 @@ Index(
     journal_lines.c.credit,
     sqlite_where=text("account = 'loan_loss_allowance'"),
     postgresql_where=text("account = 'loan_loss_allowance'"),
+)
+# The reversals alone, by the entry each reverses: every other entry would write its
+# empty value into the index, a page of it with each posting (0034).
+Index(
+    "ix_journal_entries_reversal_of",
+    journal_entries.c.reversal_of,
+    sqlite_where=journal_entries.c.reversal_of.is_not(None),
+    postgresql_where=journal_entries.c.reversal_of.is_not(None),
 )

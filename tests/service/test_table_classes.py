@@ -87,6 +87,7 @@ def test_partial_indexes_are_migrated_with_their_conditions(migrated: Engine) ->
         "ix_loans_classed",
         "ix_loans_lifted",
         "ix_journal_lines_allowance",
+        "ix_journal_entries_reversal_of",
     }
     assert stored == declared
 
