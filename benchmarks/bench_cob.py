@@ -369,11 +369,26 @@ def main(argv: list[str]) -> int:
         floor(argv[1], argv[2])
     else:
         url = None
-        if argv[:1] == ["--database-url"]:
+        if argv[:1] == ["--database-url"] and len(argv) > 1:
             url, argv = argv[1], argv[2:]
-        sizes = tuple(int(size.replace("_", "").replace(",", "")) for size in argv) or SIZES
+        try:
+            sizes = tuple(_size(size) for size in argv) or SIZES
+        except ValueError as exc:
+            print(f"{exc}; usage: {USAGE}", file=sys.stderr)
+            return 2
         run(sizes, url)
     return 0
+
+
+USAGE = "python -m benchmarks.bench_cob [--database-url URL] [SIZE ...]"
+
+
+def _size(text: str) -> int:
+    """A book size as written on the command line (1000000, 1_000_000 or 1,000,000)."""
+    digits = text.replace("_", "").replace(",", "")
+    if not digits.isdigit() or int(digits) < 1:
+        raise ValueError(f"not a number of loans: {text!r}")
+    return int(digits)
 
 
 if __name__ == "__main__":
