@@ -11,6 +11,7 @@ from benchmarks import (
     bench_console,
     bench_decisions,
     bench_loan_actions,
+    bench_pages,
     bench_schedules,
 )
 
@@ -19,6 +20,7 @@ def main() -> int:
     results = [
         bench_schedules.run(),
         bench_loan_actions.run(),
+        bench_pages.run(),
         bench_decisions.run(),
         bench_cli_start.run(),
         bench_cob.run(),

@@ -39,7 +39,8 @@ ROUNDS = 3
 ACTIONS = ("apply", "review", "approve", "disburse", "repay")
 
 
-def _people() -> list[Application]:
+def people(count: int = LOANS) -> list[Application]:
+    """`count` applicants, each a different person with a different schedule."""
     return [
         Application.parse(
             product="cash-easy",
@@ -52,7 +53,7 @@ def _people() -> list[Application]:
             term=(3, 6, 9, 12)[i % 4],
             consents="all",
         )
-        for i in range(LOANS)
+        for i in range(count)
     ]
 
 
@@ -70,7 +71,7 @@ def _round(*, with_contracts: bool, database_url: str | None = None) -> dict[str
         products.import_product(
             ws, admin, example_product_paths()[0], activate=True, as_of=date(2026, 1, 5)
         )
-        people = _people()
+        applicants = people()
         timings: dict[str, float] = {}
 
         def timed(name: str, action: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -82,7 +83,7 @@ def _round(*, with_contracts: bool, database_url: str | None = None) -> dict[str
         ids = [
             v.id
             for v in timed(
-                "apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)), people
+                "apply", lambda p: applications.apply(ws, ops, p, date(2026, 1, 10)), applicants
             )
         ]
         timed("review", lambda i: applications.start_review(ws, ops, i, date(2026, 1, 10)), ids)
