@@ -55,7 +55,9 @@ def pages_written(database: Path, action: Callable[[], Any]) -> Counter[str]:
     """The pages `action` wrote to the log, counted by the table or index that owns them."""
     side = sqlite3.connect(database)
     try:
-        side.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        busy, _, _ = side.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # the log kept older pages: they would be counted as the action's
+            raise RuntimeError("the write-ahead log could not be emptied before counting")
         action()
         owners = dict(side.execute("SELECT pageno, name FROM dbstat").fetchall())
     finally:

@@ -22,8 +22,8 @@ OPENING_DAY = date(2026, 1, 5)
 _serials = count(100)
 
 
-@pytest.fixture
-def ws(settings: Settings) -> Iterator[Workspace]:
+def ready_workspace(settings: Settings) -> Workspace:
+    """A new workspace on `settings`, both example products live, the sandbox gateway."""
     init_workspace(settings)
     workspace = open_workspace(
         settings, gateway=SandboxGateway(settings.home / "sandbox_gateway.db")
@@ -31,6 +31,12 @@ def ws(settings: Settings) -> Iterator[Workspace]:
     admin = workspace.actor("admin")
     for path in example_product_paths():
         products.import_product(workspace, admin, path, activate=True, as_of=OPENING_DAY)
+    return workspace
+
+
+@pytest.fixture
+def ws(settings: Settings) -> Iterator[Workspace]:
+    workspace = ready_workspace(settings)
     yield workspace
     workspace.close()
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import OperationalError
 
-from lendflow.bootstrap import init_workspace, open_workspace, workspace_for
+from lendflow.bootstrap import workspace_for
 from lendflow.close_of_business import sweep as cob
 from lendflow.close_of_business.results import SweepCounts
 from lendflow.close_of_business.steps import STEPS
@@ -30,8 +30,8 @@ from lendflow.store import range_locks
 from lendflow.store.cob_marks import CLOSED_THROUGH
 from lendflow.store.tables import events, instalments, journal_entries, journal_lines, loans
 from lendflow.store.uow import run_in_transaction
-from lendflow.workspace.payments import SandboxGateway
 from tests.conftest import _postgres_schema_url
+from tests.service.conftest import ready_workspace
 from tests.service.journal_reads import entry_lines
 
 CONFIG = load_cob_config()
@@ -381,13 +381,7 @@ def test_workspaces_in_schemas_of_one_database_never_wait_for_each_others_chunks
     paused, release = pause_after_penalty(monkeypatch)
     base_url = ws.settings.resolved_database_url.split("?")[0]
     with contextlib.contextmanager(_postgres_schema_url)(base_url) as other_url:
-        settings = Settings(home=tmp_path / "other", database_url=other_url)
-        init_workspace(settings)
-        other = open_workspace(settings, gateway=SandboxGateway(tmp_path / "other.db"))
-        for path in example_product_paths():
-            products.import_product(
-                other, other.actor("admin"), path, activate=True, as_of=date(2026, 1, 5)
-            )
+        other = ready_workspace(Settings(home=tmp_path / "other", database_url=other_url))
         closing = threading.Thread(target=lambda: close(ws, night))
         closing.start()
         try:

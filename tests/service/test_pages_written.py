@@ -15,11 +15,16 @@ from benchmarks.bench_pages import measure
 
 
 @pytest.fixture(scope="module")
-def pages() -> dict[str, Counter[str]]:
-    try:
-        return measure(book=20, batch=5)
-    except sqlite3.OperationalError as exc:  # pragma: no cover - a SQLite without dbstat
-        pytest.skip(f"SQLite's dbstat table is needed: {exc}")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter[str]]:
+    """Counted once for the module, in a home of its own and on the tests' fixed real
+    date (the function-scoped `isolated_environment` comes after a module's fixtures)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LENDFLOW_HOME", str(tmp_path_factory.mktemp("pages")))
+        patch.setenv("LENDFLOW_TODAY", "2027-12-31")
+        try:
+            return measure(book=20, batch=5)
+        except sqlite3.OperationalError as exc:  # pragma: no cover - a SQLite without dbstat
+            pytest.skip(f"SQLite's dbstat table is needed: {exc}")
 
 
 def test_a_review_writes_its_loan_its_status_entry_and_its_event_alone(
