@@ -13,6 +13,7 @@ from benchmarks import (
     bench_loan_actions,
     bench_pages,
     bench_schedules,
+    bench_stage_run,
 )
 
 
@@ -23,6 +24,7 @@ def main() -> int:
         bench_pages.run(),
         bench_decisions.run(),
         bench_cli_start.run(),
+        bench_stage_run.run(),
         bench_cob.run(),
         bench_api.run(),
         bench_console.run(),
