@@ -4,12 +4,13 @@ The flow is imported only by `stage run`, after every check that can refuse
 the run without it (the user's right, the stage's order, the input files), so a
 refusal comes back at once and plain commands never load Prefect. Without a Prefect
 server for the workspace, `stage run` starts a temporary one as soon as the input files
-are read, so that it boots while those checks run.
+are read, so that it boots while those checks run. With the workspace's server up, the
+server runs the stage itself (`flows.served_stages`) and this command loads no Prefect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +30,7 @@ from lendflow.cli.common import (
 from lendflow.cli.output import console, print_json, print_result
 
 if TYPE_CHECKING:
+    from lendflow.flows.servers import ServerRecord
     from lendflow.lifecycle.results import GateCriterion, ProductPipeline
 
 app = typer.Typer(
@@ -79,8 +81,8 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Run a stage's flow; a successful run waits at the stage's gate."""
-    from lendflow.cli.runs import _user, prepare_flow_run
-    from lendflow.domain.errors import Refused
+    from lendflow.cli.progress import working
+    from lendflow.cli.runs import _user
     from lendflow.lifecycle.catalog import stage as stage_of
     from lendflow.lifecycle.inputs import capture_inputs
 
@@ -88,39 +90,77 @@ def run(
     given = _inputs(inputs or [])
     captured = capture_inputs(stage_of(stage), given, use_samples=samples)
     name = _user(user)
+    arguments = {"code": code, "user": name, "as_of": as_of, "samples": samples}
+    server = None if verbose else _serving_server()
+    run_flow = _flow_here(code, stage, name, verbose) if server is None else None
+    from_samples = [c for c in captured if c.from_samples]
+    said = ""
+    if from_samples and not json_output:
+        said = "inputs from the shipped samples: " + ", ".join(
+            f"{c.name} ({c.file})" for c in from_samples
+        )
+    if run_flow is not None:
+        if said:
+            typer.echo(said)
+        with working(f"running the {stage} stage", enabled=not (json_output or verbose)):
+            result = run_flow(**arguments, inputs={k: str(v) for k, v in given.items()})
+    else:
+        from lendflow.flows.servers import served_stage_run
+
+        assert server is not None
+        # the server's working folder is not this command's: files by their whole path
+        paths = {k: str(v.resolve()) for k, v in given.items()}
+        served = {**arguments, "stage": stage, "as_of": as_of.isoformat(), "inputs": paths}
+        with working(f"running the {stage} stage", enabled=not json_output):
+            result = served_stage_run(server, served)
+        if said:  # as a run here says it, once the server has checked the run
+            typer.echo(said)
+    if json_output:
+        print_json(result)
+        return
+    _print_run(result)
+
+
+def _serving_server() -> ServerRecord | None:
+    """The workspace's server when it is up and takes stage runs itself, so this command
+    need not load Prefect at all (`flows.served_stages`); never when the environment names
+    another Prefect server, which the flows must report to."""
+    import os
+
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    from lendflow.config.settings import load_settings
+    from lendflow.flows.servers import stage_server
+
+    return stage_server(load_settings().home.resolve())
+
+
+def _flow_here(code: str, stage: str, user: str, verbose: bool) -> Callable[..., dict[str, Any]]:
+    """The stage's flow, to run in this process once the run is checked: reporting to the
+    server `prepare_flow_run` finds, heartbeats off (`batch_run`)."""
+    from lendflow.cli.runs import prepare_flow_run
+    from lendflow.domain.errors import Refused
+
     prepare_flow_run(verbose=verbose)  # before prefect loads: it reads where to report then
     from lendflow.lifecycle.live_stages import check_runnable
 
-    with acting(name) as (ws, actor):
+    with acting(user) as (ws, actor):
         check_runnable(ws, actor, code, stage)
     from lendflow.flows.stages import stage_flow
 
     flow = stage_flow(stage)
     if flow is None:
         raise Refused(f"stage {stage} has no flow in this installation yet")
-    from_samples = [c for c in captured if c.from_samples]
-    if from_samples and not json_output:
-        typer.echo(
-            "inputs from the shipped samples: "
-            + ", ".join(f"{c.name} ({c.file})" for c in from_samples)
-        )
     if not verbose:
         _quiet_prefect_failures()
-    from lendflow.cli.progress import working
-    from lendflow.flows.runtime import batch_run
 
-    with working(f"running the {stage} stage", enabled=not (json_output or verbose)), batch_run():
-        result = flow(
-            code=code,
-            user=name,
-            as_of=as_of,
-            inputs={k: str(v) for k, v in given.items()},
-            samples=samples,
-        )
-    if json_output:
-        print_json(result)
-        return
-    _print_run(result)
+    def run_flow(**arguments: Any) -> dict[str, Any]:
+        from lendflow.flows.runtime import batch_run
+
+        with batch_run():
+            return flow(**arguments)
+
+    return run_flow
 
 
 def _quiet_prefect_failures() -> None:

@@ -17,14 +17,9 @@ Runs in the server's own process (`flows.servers` starts it with uvicorn's `--fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+import os
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
+from lendflow.flows.asgi import App, Message, Receive, Scope, Send, whole_body
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRY_FOR = 1.5
@@ -34,10 +29,16 @@ LONGEST_PAUSE = 0.2
 
 
 def create_app() -> App:
-    """Prefect's own app (what `prefect server start` serves), its writes retried."""
+    """Prefect's own app (what `prefect server start` serves), its writes retried; in the
+    workspace's server (given a token) also the stage runs it serves (`served_stages`)."""
     from prefect.server.api.server import create_app as prefect_app
 
-    return RetryRefusedWrites(prefect_app())
+    from lendflow.flows.served_stages import ServedStageRuns
+    from lendflow.flows.servers import TOKEN_VARIABLE
+
+    app: App = RetryRefusedWrites(prefect_app())
+    token = os.environ.pop(TOKEN_VARIABLE, "")  # not handed on to anything this server starts
+    return ServedStageRuns(app, token) if token else app
 
 
 class RetryRefusedWrites:
@@ -51,7 +52,7 @@ class RetryRefusedWrites:
         if scope["type"] != "http" or scope["method"] not in WRITES:
             await self.app(scope, receive, send)
             return
-        body = await _whole_body(receive)
+        body = await whole_body(receive)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.retry_for
         pause = FIRST_PAUSE
@@ -84,18 +85,6 @@ class RetryRefusedWrites:
             if not refused:
                 raise
         return not refused
-
-
-async def _whole_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # the client went away: the app sees an empty body and its disconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

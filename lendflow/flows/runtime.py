@@ -47,19 +47,20 @@ def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
 
 
 @contextmanager
-def batch_run() -> Iterator[None]:
+def batch_run(api_url: str | None = None) -> Iterator[None]:
     """Run flows without the flow heartbeat thread, once their server answers.
 
     The heartbeat lets a server notice crashed runs; a local or batch run has
     nobody watching, and joining the heartbeat thread at exit costs about a
     second per flow run. Served deployments keep it. A command that started a
     temporary server of its own (`servers.connect`) waits for it here, as late
-    as it can, and reports to it.
+    as it can, and reports to it; the workspace's server, running a stage itself
+    (`served_stages`), reports to its own `api_url`.
     """
     settings = get_current_settings()
-    temporary = await_temporary_server()
-    if temporary is not None and temporary != settings.api.url:  # it moved to another port
-        settings = settings.copy_with_update(updates={PREFECT_API_URL: temporary})
+    url = api_url or await_temporary_server()
+    if url is not None and url != settings.api.url:  # given, or the temporary server moved
+        settings = settings.copy_with_update(updates={PREFECT_API_URL: url})
     with SettingsContext(profile=_profile(), settings=_without_heartbeat(settings)):
         yield
 

@@ -30,6 +30,7 @@ import atexit
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -79,6 +80,10 @@ TEMPORARY_SERVER_SETTINGS = {
 }
 
 ServerState = Literal["up", "not answering", "stopped"]
+STAGE_RUNS_PATH = "/lendflow/stage-runs"
+"""Where the workspace's server takes a stage run (`served_stages`)."""
+TOKEN_VARIABLE = "LENDFLOW_SERVER_TOKEN"
+"""The environment variable that hands the server its token (never its command line)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ class ServerRecord:
     pid: int
     started: str
     log: str
+    token: str = ""
+    """What a command shows the server to hand it a stage run (`served_stages`); a
+    server started before there were any has none."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ def read_record(home: Path) -> ServerRecord | None:
         data = json.loads(record_path(home).read_text(encoding="utf-8"))
         return ServerRecord(
             url=str(data["url"]), pid=int(data["pid"]), started=str(data["started"]),
-            log=str(data["log"]),
+            log=str(data["log"]), token=str(data.get("token", "")),
         )  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -134,7 +142,11 @@ def _write_record(home: Path, record: ServerRecord) -> None:
     path = record_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
+    partial.unlink(missing_ok=True)
+    # its owner's alone: the token hands the server runs as any of the workspace's users
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(record), indent=2) + "\n")
     os.replace(partial, path)
 
 
@@ -317,7 +329,15 @@ def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> 
     if not _port_free(port):
         raise Refused(f"port {port} on 127.0.0.1 is in use: choose another with --port")
     prepare_prefect(home)
-    env = _server_environment({"PREFECT__SERVER_FINAL": "1", "DO_NOT_TRACK": "1"})
+    token = secrets.token_urlsafe(32)
+    env = _server_environment(
+        {
+            "PREFECT__SERVER_FINAL": "1",
+            "DO_NOT_TRACK": "1",
+            "LENDFLOW_HOME": str(home),  # the stage runs it serves open this workspace
+            TOKEN_VARIABLE: token,
+        }
+    )
     fresh = _fresh_database(env)
     if fresh is not None:
         seed_database(fresh)
@@ -339,6 +359,7 @@ def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> 
         pid=process.pid,
         started=datetime.now().astimezone().isoformat(timespec="seconds"),
         log=str(log),
+        token=token,
     )
     _write_record(home, record)  # at once: a second start is refused while this one boots
     _await_start(home, process, record, timeout)
@@ -538,3 +559,52 @@ def await_temporary_server() -> str | None:
     url = _temporary.wait()
     os.environ["PREFECT_API_URL"] = url
     return url
+
+
+def stage_server(home: Path) -> ServerRecord | None:
+    """The workspace's server when it is up and serves stage runs (it has a token), else
+    None: the command then runs the flow itself."""
+    record = read_record(home)
+    if record is None or not record.token or not healthy(record.url):
+        return None
+    return record
+
+
+def served_stage_run(record: ServerRecord, run: dict[str, Any]) -> dict[str, Any]:
+    """Hand `run` (the arguments of `lendflow stage run`) to the workspace's server and
+    return the flow's result; its refusal is raised here as the command would raise it."""
+    from http.client import HTTPConnection, HTTPException
+    from urllib.parse import urlsplit
+
+    from lendflow.domain.errors import BadInput
+
+    parts = urlsplit(record.url)
+    connection = HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+    try:
+        connection.request(
+            "POST",
+            STAGE_RUNS_PATH,
+            body=json.dumps(run).encode(),
+            headers={
+                "Authorization": f"Bearer {record.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    except (OSError, HTTPException, ValueError) as lost:
+        raise Refused(
+            f"the workspace's Prefect server stopped answering during the run ({lost});"
+            f" its log: {record.log}"
+        ) from None
+    finally:
+        connection.close()
+    if response.status == 200:
+        return dict(answer["result"])
+    error = answer.get("error") or {}
+    message = str(error.get("message") or f"the server answered {response.status}")
+    if response.status >= 500:
+        message = f"{message}: {record.log}"
+    if error.get("exit_code") == BadInput.exit_code:
+        raise BadInput(message)
+    raise Refused(message)

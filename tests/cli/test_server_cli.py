@@ -248,9 +248,25 @@ def test_a_prefect_api_url_in_the_environment_still_wins(
     assert found.stdout.split() == ["given", given, "False"]
 
 
-def _cli(home: Path, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+# the command, then whether it loaded Prefect, on stderr
+WITHOUT_PREFECT = """
+import sys
+from lendflow.cli import main
+try:
+    main()
+finally:
+    print("prefect " + ("loaded" if "prefect" in sys.modules else "not loaded"), file=sys.stderr)
+"""
+
+
+def _cli(
+    home: Path,
+    *arguments: str,
+    timeout: float = 300,
+    run: str = "from lendflow.cli import main; main()",
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from lendflow.cli import main; main()", *arguments],
+        [sys.executable, "-c", run, *arguments],
         env=_environment(home),
         capture_output=True,
         text=True,
@@ -288,6 +304,37 @@ def test_a_stage_runs_against_the_workspace_server_and_quietly_without_one(  # t
         assert "charter run 2 of anxin v1 succeeded" in served.stdout
         assert f"Prefect: the workspace's server (lendflow server start) ({url})" in served.stderr
         assert f"View at http://127.0.0.1:{port}/runs/flow-run/" in served.stderr
+
+        # without --verbose the server runs the stage itself: the command loads no Prefect
+        quiet = _cli(home, "stage", "run", "anxin", "charter", "--samples", "--on",
+                     "2026-03-02", "--as", "pm", run=WITHOUT_PREFECT)  # fmt: skip
+        assert quiet.returncode == 0, quiet.stderr
+        assert quiet.stderr == "prefect not loaded\n"
+        assert quiet.stdout.splitlines()[:2] == [
+            "inputs from the shipped samples: charter (samples/charter.yaml)",
+            "charter run 3 of anxin v1 succeeded; anxin is charter, waiting at the charter gate",
+        ]
+        assert quiet.stdout.splitlines()[2:] == alone.stdout.splitlines()[2:]
+        history = lendflow("stage show anxin charter --as auditor --json").json()
+        assert [(r["run"], r["run_by"]) for r in history["runs"]][-1] == (3, "pm")
+        # ... and refuses as the command does, in one line with its exit code
+        early = _cli(home, "stage", "run", "anxin", "research", "--samples", "--on",
+                     "2026-03-03", "--as", "pm", run=WITHOUT_PREFECT)  # fmt: skip
+        assert early.returncode == 1
+        assert early.stderr == (
+            "error: product anxin v1 is at the charter stage; research runs after charter"
+            " passes its gate\nprefect not loaded\n"
+        )
+        assert early.stdout == ""
+        denied = _cli(home, "stage", "run", "anxin", "charter", "--samples", "--on",
+                      "2026-03-02", "--as", "ops", run=WITHOUT_PREFECT)  # fmt: skip
+        assert denied.returncode == 1
+        assert denied.stderr == (
+            "error: user ops (operator) may not run product stages\nprefect not loaded\n"
+        )
+        # its token is for its owner's eyes: not shown by status, the record only theirs
+        assert "token" not in lendflow("server status --json").stdout
+        assert record_path(home).stat().st_mode & 0o777 == 0o600
     finally:
         stopped = _cli(home, "server", "stop")
     assert stopped.returncode == 0, stopped.stderr
