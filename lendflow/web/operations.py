@@ -395,17 +395,19 @@ class CobRuns:
         commits on its own), so a stopping server leaves between two closed dates. The
         flow opens the workspace the environment names, which is the server's own."""
         from lendflow.flows.cob import close_one_date
+        from lendflow.flows.runtime import batch_run
 
         reports = []
         job.steps = (job.last - job.first).days + 1
         day = job.first
-        while day <= job.last:
-            if self._stopping.is_set():
-                raise _Stopped(f"the server stopped; dates before {day} are closed")
-            _, report = close_one_date(day, job.actor, ws.today(), job.started)
-            reports.append(report)
-            job.steps_done += 1
-            day += timedelta(days=1)
+        with batch_run():  # the dates' flow runs share one API client
+            while day <= job.last:
+                if self._stopping.is_set():
+                    raise _Stopped(f"the server stopped; dates before {day} are closed")
+                _, report = close_one_date(day, job.actor, ws.today(), job.started)
+                reports.append(report)
+                job.steps_done += 1
+                day += timedelta(days=1)
         return CobRun.combined(reports)
 
     def stop(self, wait: float = 10.0) -> None:
