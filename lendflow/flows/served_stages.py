@@ -86,7 +86,7 @@ def _run(body: bytes, api_url: str) -> tuple[int, dict[str, Any]]:
         return 422, _error(refused.message, refused.exit_code)
     except Exception:  # the server goes on; its log says what happened
         log.exception("a stage run failed")
-        return 500, _error("the stage run failed in the workspace's server; its log", 1)
+        return 500, _error("the stage run failed in the Prefect server", 1)
     # as `print_json` writes it: what does not go into JSON as it is goes as its text
     return 200, json.loads(json.dumps({"result": result}, default=str))
 

@@ -603,8 +603,8 @@ def served_stage_run(record: ServerRecord, run: dict[str, Any]) -> dict[str, Any
         return dict(answer["result"])
     error = answer.get("error") or {}
     message = str(error.get("message") or f"the server answered {response.status}")
-    if response.status >= 500:
-        message = f"{message}: {record.log}"
+    if response.status >= 500:  # what went wrong is in the server's log
+        message = f"{message}; its log: {record.log}"
     if error.get("exit_code") == BadInput.exit_code:
         raise BadInput(message)
     raise Refused(message)

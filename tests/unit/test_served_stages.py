@@ -158,7 +158,7 @@ def test_each_refusal_comes_back_as_the_command_would_raise_it(answering: Server
         servers.served_stage_run(answering, RUN)
     with pytest.raises(Refused, match=r"^user ops may not run product stages$"):
         servers.served_stage_run(answering, RUN)
-    with pytest.raises(Refused, match=r"^the stage run failed: /ws/prefect/server.log$"):
+    with pytest.raises(Refused, match=r"^the stage run failed; its log: /ws/prefect/server.log$"):
         servers.served_stage_run(answering, RUN)
 
 
