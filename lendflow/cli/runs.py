@@ -1,15 +1,20 @@
-"""`lendflow run`: the batch flows, run locally through Prefect."""
+"""`lendflow run`: the batch flows, run through Prefect: in the workspace's server when
+it is up (`flows.served_runs`), else in the command's own process."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lendflow.cli.common import AsOption, JsonOption, OnOption, VerboseOption, business_date
 from lendflow.cli.output import print_json
+
+if TYPE_CHECKING:
+    from lendflow.flows.servers import ServerRecord
 
 app = typer.Typer(
     help="Run batch flows: review the queue, pay out, post repayment files.", no_args_is_help=True
@@ -90,17 +95,42 @@ def _require(flow_name: str, user: str) -> None:
         actor.require(*BATCH_PERMISSIONS[flow_name])
 
 
-def _run(flow_name: str, *arguments: Any, json_output: bool, verbose: bool) -> dict[str, Any]:
-    """Run one of the batch loan flows locally, without heartbeats, and print its counts."""
-    _require(flow_name, arguments[1])
-    prepare_flow_run(verbose=verbose)
+def serving_server(verbose: bool) -> ServerRecord | None:
+    """The workspace's server when it is up and takes runs itself (`flows.served_runs`),
+    so the command need not load Prefect at all; never with `--verbose` (Prefect's lines
+    are then wanted here) nor when the environment names another Prefect server, which
+    the flows must report to."""
+    if verbose or os.environ.get("PREFECT_API_URL"):
+        return None
+    from lendflow.config.settings import load_settings
+    from lendflow.flows.servers import serving_server as recorded
+
+    return recorded(load_settings().home.resolve())
+
+
+def _run(flow_name: str, as_of: date, user: str, chunk_size: int, *, json_output: bool,
+         verbose: bool) -> dict[str, Any]:  # fmt: skip
+    """Run one of the batch loan flows, without heartbeats, and print its counts: in the
+    workspace's server when it is up, else here."""
     from lendflow.cli.progress import working
+
+    label = flow_name.replace("_", " ")
+    server = serving_server(verbose)
+    if server is not None:
+        from lendflow.flows.servers import served_run
+
+        asked = {"as_of": as_of.isoformat(), "user": user, "chunk_size": chunk_size}
+        with working(label, enabled=not json_output):
+            result = served_run(server, flow_name, asked)
+        _report(result, json_output)
+        return result
+    _require(flow_name, user)
+    prepare_flow_run(verbose=verbose)
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run
 
-    label = flow_name.replace("_", " ")
     with working(label, enabled=not (json_output or verbose)), batch_run():
-        result: dict[str, Any] = getattr(loans, flow_name)(*arguments)
+        result = getattr(loans, flow_name)(as_of, user, chunk_size)
     _report(result, json_output)
     return result
 
@@ -178,14 +208,33 @@ def post_repayments(
     inspect_repayment_file(file, chunk_size, limits)
     check_errors_path(file, errors)
     arguments = (file, _user(user), business_date(on), chunk_size, check_channel(channel), errors)
-    _require("post_repayments", arguments[1])
-    prepare_flow_run(verbose=verbose)
     from lendflow.cli.progress import working
-    from lendflow.flows import loans
-    from lendflow.flows.runtime import batch_run
 
-    with working("posting repayments", enabled=not (json_output or verbose)), batch_run():
-        result = loans.post_repayments(*arguments, max_rows, limits.max_bytes)
+    server = serving_server(verbose)
+    if server is not None:
+        from lendflow.flows.servers import served_run
+
+        asked = {
+            # the server's working folder is not this command's: files by their whole path
+            "file": str(file.resolve()),
+            "user": arguments[1],
+            "as_of": arguments[2].isoformat(),
+            "chunk_size": chunk_size,
+            "channel": arguments[4],
+            "errors": str(errors.resolve()) if errors is not None else None,
+            "max_rows": max_rows,
+            "max_bytes": limits.max_bytes,
+        }
+        with working("posting repayments", enabled=not json_output):
+            result = served_run(server, "post_repayments", asked)
+    else:
+        _require("post_repayments", arguments[1])
+        prepare_flow_run(verbose=verbose)
+        from lendflow.flows import loans
+        from lendflow.flows.runtime import batch_run
+
+        with working("posting repayments", enabled=not (json_output or verbose)), batch_run():
+            result = loans.post_repayments(*arguments, max_rows, limits.max_bytes)
     if json_output:
         print_json(result)
     else:

@@ -5,7 +5,7 @@ the run without it (the user's right, the stage's order, the input files), so a
 refusal comes back at once and plain commands never load Prefect. Without a Prefect
 server for the workspace, `stage run` starts a temporary one as soon as the input files
 are read, so that it boots while those checks run. With the workspace's server up, the
-server runs the stage itself (`flows.served_stages`) and this command loads no Prefect.
+server runs the stage itself (`flows.served_runs`) and this command loads no Prefect.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ StageRunner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _runner(code: str, stage: str, user: str, verbose: bool) -> tuple[StageRunner, bool]:
-    """How this command runs the stage, and whether a server runs it (`flows.served_stages`):
+    """How this command runs the stage, and whether a server runs it (`flows.served_runs`):
 
     - the workspace's server when it is up (and neither `--verbose` nor a
       `PREFECT_API_URL` is given): the command loads no Prefect at all;
@@ -124,13 +124,13 @@ def _runner(code: str, stage: str, user: str, verbose: bool) -> tuple[StageRunne
       slow day): its first run loads the flows in the process still booting, and the
       flow and the API it calls then share one process, where they had a core each.
     """
-    from lendflow.cli.runs import prepare_flow_run
+    from lendflow.cli.runs import prepare_flow_run, serving_server
     from lendflow.domain.errors import Refused
     from lendflow.flows.stages import STAGE_FLOWS
 
     if stage not in STAGE_FLOWS:
         raise Refused(f"stage {stage} has no flow in this installation yet")
-    workspace_server = None if verbose else _serving_server()
+    workspace_server = serving_server(verbose)
     if workspace_server is not None:
         return _served(workspace_server), True
     prepare_flow_run(verbose=verbose)  # before prefect loads: it reads where to report then
@@ -141,29 +141,16 @@ def _runner(code: str, stage: str, user: str, verbose: bool) -> tuple[StageRunne
     return _here(stage, verbose), False
 
 
-def _serving_server() -> ServerRecord | None:
-    """The workspace's server when it is up and takes stage runs itself; never when the
-    environment names another Prefect server, which the flows must report to."""
-    import os
-
-    if os.environ.get("PREFECT_API_URL"):
-        return None
-    from lendflow.config.settings import load_settings
-    from lendflow.flows.servers import stage_server
-
-    return stage_server(load_settings().home.resolve())
-
-
 def _served(server: ServerRecord) -> StageRunner:
     """Hand the run to the workspace's server."""
 
     def run(arguments: dict[str, Any]) -> dict[str, Any]:
-        from lendflow.flows.servers import served_stage_run
+        from lendflow.flows.servers import served_run
 
         # the server's working folder is not this command's: files by their whole path
         paths = {k: str(v.resolve()) for k, v in arguments["inputs"].items()}
         asked = {**arguments, "as_of": arguments["as_of"].isoformat(), "inputs": paths}
-        return served_stage_run(server, asked)
+        return served_run(server, "stage", asked)
 
     return run
 

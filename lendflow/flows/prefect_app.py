@@ -30,15 +30,15 @@ LONGEST_PAUSE = 0.2
 
 def create_app() -> App:
     """Prefect's own app (what `prefect server start` serves), its writes retried; in the
-    workspace's server (given a token) also the stage runs it serves (`served_stages`)."""
+    workspace's server (given a token) also the runs it serves (`served_runs`)."""
     from prefect.server.api.server import create_app as prefect_app
 
-    from lendflow.flows.served_stages import ServedStageRuns
+    from lendflow.flows.served_runs import ServedRuns
     from lendflow.flows.servers import TOKEN_VARIABLE
 
     app: App = RetryRefusedWrites(prefect_app())
     token = os.environ.pop(TOKEN_VARIABLE, "")  # not handed on to anything this server starts
-    return ServedStageRuns(app, token) if token else app
+    return ServedRuns(app, token) if token else app
 
 
 class RetryRefusedWrites:

@@ -54,8 +54,8 @@ def batch_run(api_url: str | None = None) -> Iterator[None]:
     nobody watching, and joining the heartbeat thread at exit costs about a
     second per flow run. Served deployments keep it. A command that started a
     temporary server of its own (`servers.connect`) waits for it here, as late
-    as it can, and reports to it; the workspace's server, running a stage itself
-    (`served_stages`), reports to its own `api_url`.
+    as it can, and reports to it; the workspace's server, running a flow itself
+    (`served_runs`), reports to its own `api_url`.
 
     Every flow run inside shares one API client (`SyncClientContext`), kept for the
     whole batch: Prefect made one per flow run, each loading the certificate store for

@@ -80,8 +80,8 @@ TEMPORARY_SERVER_SETTINGS = {
 }
 
 ServerState = Literal["up", "not answering", "stopped"]
-STAGE_RUNS_PATH = "/lendflow/stage-runs"
-"""Where the workspace's server takes a stage run (`served_stages`)."""
+SERVED_RUNS_PATH = "/lendflow/runs"
+"""Where the workspace's server takes a stage run or a batch loan flow (`served_runs`)."""
 TOKEN_VARIABLE = "LENDFLOW_SERVER_TOKEN"
 """The environment variable that hands the server its token (never its command line)."""
 
@@ -95,8 +95,8 @@ class ServerRecord:
     started: str
     log: str
     token: str = ""
-    """What a command shows the server to hand it a stage run (`served_stages`); a
-    server started before there were any has none."""
+    """What a command shows the server to hand it a run (`served_runs`); a server
+    started before there were any has none."""
 
 
 @dataclass(frozen=True)
@@ -334,7 +334,7 @@ def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> 
         {
             "PREFECT__SERVER_FINAL": "1",
             "DO_NOT_TRACK": "1",
-            "LENDFLOW_HOME": str(home),  # the stage runs it serves open this workspace
+            "LENDFLOW_HOME": str(home),  # the runs it serves open this workspace
             TOKEN_VARIABLE: token,
         }
     )
@@ -561,17 +561,17 @@ def await_temporary_server() -> str | None:
     return url
 
 
-def stage_server(home: Path) -> ServerRecord | None:
-    """The workspace's server when it is up and serves stage runs (it has a token), else
-    None: the command then runs the flow itself."""
+def serving_server(home: Path) -> ServerRecord | None:
+    """The workspace's server when it is up and serves runs (it has a token), else None:
+    the command then runs the flow itself."""
     record = read_record(home)
     if record is None or not record.token or not healthy(record.url):
         return None
     return record
 
 
-def served_stage_run(record: ServerRecord, run: dict[str, Any]) -> dict[str, Any]:
-    """Hand `run` (the arguments of `lendflow stage run`) to the workspace's server and
+def served_run(record: ServerRecord, flow: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Hand the run of `flow` (a stage, or a batch loan flow) to the workspace's server and
     return the flow's result; its refusal is raised here as the command would raise it."""
     from http.client import HTTPConnection, HTTPException
     from urllib.parse import urlsplit
@@ -583,8 +583,8 @@ def served_stage_run(record: ServerRecord, run: dict[str, Any]) -> dict[str, Any
     try:
         connection.request(
             "POST",
-            STAGE_RUNS_PATH,
-            body=json.dumps(run).encode(),
+            SERVED_RUNS_PATH,
+            body=json.dumps({"flow": flow, "arguments": arguments}).encode(),
             headers={
                 "Authorization": f"Bearer {record.token}",
                 "Content-Type": "application/json",

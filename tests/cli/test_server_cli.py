@@ -264,6 +264,7 @@ def _cli(
     *arguments: str,
     timeout: float = 300,
     run: str = "from lendflow.cli import main; main()",
+    cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", run, *arguments],
@@ -271,12 +272,12 @@ def _cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
     )
 
 
 @pytest.mark.slow
-def test_a_stage_runs_against_the_workspace_server_and_quietly_without_one(  # type: ignore[no-untyped-def]
+def test_flows_run_in_the_workspace_server_and_quietly_without_one(  # type: ignore[no-untyped-def]
     lendflow, isolated_environment: Path
 ) -> None:
     home = isolated_environment
@@ -331,6 +332,31 @@ def test_a_stage_runs_against_the_workspace_server_and_quietly_without_one(  # t
         assert denied.returncode == 1
         assert denied.stderr == (
             "error: user ops (operator) may not run product stages\nprefect not loaded\n"
+        )
+        # so do the batch loan flows of `lendflow run`, refusals as the command gives them
+        queue = _cli(home, "run", "review-applications", "--on", "2026-03-02", "--as", "ops",
+                     run=WITHOUT_PREFECT)  # fmt: skip
+        assert (queue.returncode, queue.stdout) == (0, "scanned: 0\n"), queue.stderr
+        assert queue.stderr == "prefect not loaded\n"
+        wrong = _cli(home, "run", "review-applications", "--on", "2026-03-02", "--as", "pm",
+                     run=WITHOUT_PREFECT)  # fmt: skip
+        assert wrong.returncode == 1
+        assert wrong.stderr == (
+            "error: user pm (product_manager) may not review applications\nprefect not loaded\n"
+        )
+        # a file named as the user's shell sees it, not as the server's working folder would
+        (home / "pay.csv").write_text(
+            "reference,loan_id,amount,paid_on\nR1,999,100.00,2026-03-02\n", encoding="utf-8"
+        )
+        paid = _cli(home, "run", "post-repayments", "pay.csv", "--on", "2026-03-02", "--as", "ops",
+                    run=WITHOUT_PREFECT, cwd=home)  # fmt: skip
+        assert paid.returncode == 2, paid.stderr
+        assert paid.stdout.splitlines()[:2] == [
+            "posted 0, refused 1, duplicates 0, total amount posted 0.00",
+            "  line 2: loan 999 does not exist",
+        ]
+        assert (home / "pay.csv.errors.csv").read_text(encoding="utf-8").splitlines()[1] == (
+            "2,R1,refused,loan 999 does not exist"
         )
         # its token is for its owner's eyes: not shown by status, the record only theirs
         assert "token" not in lendflow("server status --json").stdout

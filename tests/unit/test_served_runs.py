@@ -1,6 +1,6 @@
-"""Stage runs handed to the workspace's server: its door (the path, the method, the
-token) and what the command makes of each answer. The run itself, against a real
-server, is in tests/cli/test_server_cli.py."""
+"""Runs handed to the workspace's server: its door (the path, the method, the token, the
+runs it serves) and what the command makes of each answer. The runs themselves, against
+a real server, are in tests/cli/test_server_cli.py."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import pytest
 
 from lendflow.domain.errors import BadInput, Refused
-from lendflow.flows import served_stages, servers
-from lendflow.flows.served_stages import ServedStageRuns
-from lendflow.flows.servers import STAGE_RUNS_PATH, ServerRecord
+from lendflow.flows import served_runs, servers
+from lendflow.flows.served_runs import ServedRuns
+from lendflow.flows.servers import SERVED_RUNS_PATH, ServerRecord
 
 TOKEN = "s3cret-token"
 
@@ -59,9 +59,9 @@ def _status_and_body(sent: list[Any]) -> tuple[int, Any]:
     return sent[0]["status"], json.loads(sent[1]["body"])
 
 
-def test_everything_but_the_stage_runs_path_goes_to_prefect() -> None:
+def test_everything_but_the_runs_path_goes_to_prefect() -> None:
     prefect = _Prefect()
-    app = ServedStageRuns(prefect, TOKEN, warm=False)
+    app = ServedRuns(prefect, TOKEN, warm=False)
     sent = _call(app, "POST", "/api/flow_runs/")
     assert (sent[0]["status"], sent[1]["body"]) == (200, b"prefect")
     assert prefect.paths == ["/api/flow_runs/"]
@@ -72,9 +72,9 @@ def test_everything_but_the_stage_runs_path_goes_to_prefect() -> None:
     [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
      {"Authorization": TOKEN}],
 )  # fmt: skip
-def test_a_stage_run_without_the_servers_token_is_refused(headers: dict[str, str]) -> None:
+def test_a_run_without_the_servers_token_is_refused(headers: dict[str, str]) -> None:
     prefect = _Prefect()
-    sent = _call(ServedStageRuns(prefect, TOKEN, warm=False), "POST", STAGE_RUNS_PATH, headers)
+    sent = _call(ServedRuns(prefect, TOKEN, warm=False), "POST", SERVED_RUNS_PATH, headers)
     assert _status_and_body(sent) == (
         401,
         {"error": {"message": "not this server's token", "exit_code": 1}},
@@ -82,16 +82,35 @@ def test_a_stage_run_without_the_servers_token_is_refused(headers: dict[str, str
     assert prefect.paths == []
 
 
-def test_the_stage_runs_path_takes_only_posts() -> None:
-    sent = _call(ServedStageRuns(_Prefect(), TOKEN, warm=False), "GET", STAGE_RUNS_PATH)
+def test_the_runs_path_takes_only_posts() -> None:
+    sent = _call(ServedRuns(_Prefect(), TOKEN, warm=False), "GET", SERVED_RUNS_PATH)
     assert _status_and_body(sent)[0] == 405
 
 
-def test_a_body_that_is_no_stage_run_is_bad_input_and_runs_nothing() -> None:
-    status, answer = served_stages._run(b'{"code": "anxin"}', "http://127.0.0.1:1/api")
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"not json", "not a run this server serves: "),
+        (b'{"flow": "cob", "arguments": {}}', "not a run this server serves: 'cob'"),
+        (b'{"flow": "stage", "arguments": {"code": "anxin"}}',
+         "not a run this server serves: stage is missing"),
+        (b'{"flow": "review_applications", "arguments": {"user": ""}}',
+         "not a run this server serves: user is missing"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_no_run_it_serves_is_bad_input_and_runs_nothing(
+    body: bytes, said: str
+) -> None:
+    status, answer = served_runs._run(body, "http://127.0.0.1:1/api")
     assert status == 422
     assert answer["error"]["exit_code"] == 2
-    assert answer["error"]["message"].startswith("not a stage run: ")
+    assert answer["error"]["message"].startswith(said)
+
+
+def test_it_serves_stages_and_the_batch_loan_flows_of_lendflow_run() -> None:
+    assert set(served_runs.SERVED) == {
+        "stage", "review_applications", "disburse_approved", "post_repayments"
+    }  # fmt: skip
 
 
 class _Answers(BaseHTTPRequestHandler):
@@ -138,44 +157,45 @@ def answering() -> Iterator[ServerRecord]:
 
 RUN = {"code": "anxin", "stage": "charter", "user": "pm", "as_of": "2026-03-02",
        "inputs": {}, "samples": True}  # fmt: skip
+SENT = {"flow": "stage", "arguments": RUN}
 
 
 def test_the_command_sends_the_run_with_the_token_and_takes_the_result(
     answering: ServerRecord,
 ) -> None:
     _Answers.answers = [(200, {"result": {"run": 7, "stage": "charter"}})]
-    assert servers.served_stage_run(answering, RUN) == {"run": 7, "stage": "charter"}
-    assert _Answers.seen == [(STAGE_RUNS_PATH, f"Bearer {TOKEN}", RUN)]
+    assert servers.served_run(answering, "stage", RUN) == {"run": 7, "stage": "charter"}
+    assert _Answers.seen == [(SERVED_RUNS_PATH, f"Bearer {TOKEN}", SENT)]
 
 
 def test_each_refusal_comes_back_as_the_command_would_raise_it(answering: ServerRecord) -> None:
     _Answers.answers = [
         (422, {"error": {"message": "charter.yaml: file not found", "exit_code": 2}}),
         (422, {"error": {"message": "user ops may not run product stages", "exit_code": 1}}),
-        (500, {"error": {"message": "the stage run failed", "exit_code": 1}}),
+        (500, {"error": {"message": "the run failed", "exit_code": 1}}),
     ]
     with pytest.raises(BadInput, match=r"^charter.yaml: file not found$"):
-        servers.served_stage_run(answering, RUN)
+        servers.served_run(answering, "stage", RUN)
     with pytest.raises(Refused, match=r"^user ops may not run product stages$"):
-        servers.served_stage_run(answering, RUN)
-    with pytest.raises(Refused, match=r"^the stage run failed; its log: /ws/prefect/server.log$"):
-        servers.served_stage_run(answering, RUN)
+        servers.served_run(answering, "stage", RUN)
+    with pytest.raises(Refused, match=r"^the run failed; its log: /ws/prefect/server.log$"):
+        servers.served_run(answering, "stage", RUN)
 
 
 def test_a_server_that_hangs_up_mid_run_is_said_with_its_log(answering: ServerRecord) -> None:
     _Answers.answers = [None]
     with pytest.raises(Refused, match=r"stopped answering during the run .*server\.log$"):
-        servers.served_stage_run(answering, RUN)
+        servers.served_run(answering, "stage", RUN)
 
 
-def test_only_a_server_with_a_token_takes_stage_runs(
+def test_only_a_server_with_a_token_takes_runs(
     isolated_environment: Path, answering: ServerRecord
 ) -> None:
     home = isolated_environment
     older = ServerRecord(url=answering.url, pid=1, started="", log="x.log")  # no token
     servers._write_record(home, older)
     assert servers.read_record(home) == older
-    assert servers.stage_server(home) is None
+    assert servers.serving_server(home) is None
     servers._write_record(home, answering)
-    assert servers.stage_server(home) == answering
+    assert servers.serving_server(home) == answering
     assert servers.record_path(home).stat().st_mode & 0o777 == 0o600
