@@ -98,14 +98,16 @@ def _require(flow_name: str, user: str) -> None:
 def serving_server(verbose: bool) -> ServerRecord | None:
     """The workspace's server when it is up and takes runs itself (`flows.served_runs`),
     so the command need not load Prefect at all; never with `--verbose` (Prefect's lines
-    are then wanted here) nor when the environment names another Prefect server, which
-    the flows must report to."""
+    are then wanted here), when the environment names another Prefect server, which the
+    flows must report to, or when this command's settings are not the server's."""
     if verbose or os.environ.get("PREFECT_API_URL"):
         return None
     from lendflow.config.settings import load_settings
     from lendflow.flows.servers import serving_server as recorded
+    from lendflow.flows.servers import settings_fingerprint
 
-    return recorded(load_settings().home.resolve())
+    settings = load_settings()
+    return recorded(settings.home.resolve(), settings_fingerprint(settings))
 
 
 def _run(flow_name: str, as_of: date, user: str, chunk_size: int, *, json_output: bool,

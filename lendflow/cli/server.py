@@ -43,14 +43,14 @@ def start(
     is up. Waits until it answers (a first start prepares its database: seconds)."""
     from lendflow.cli.progress import working
     from lendflow.config.settings import load_settings
-    from lendflow.flows.servers import start_server
+    from lendflow.flows.servers import settings_fingerprint, start_server
     from lendflow.workspace.context import require_workspace
 
     settings = load_settings()
     require_workspace(settings)  # never a server, nor its folder, where there is no workspace
     home = settings.home.resolve()
     with working("starting the Prefect server", enabled=not json_output):
-        record = start_server(home, port)
+        record = start_server(home, port, settings_fingerprint(settings))
     if json_output:
         print_json({"running": True, "url": record.url, "pid": record.pid, "log": record.log})
         return

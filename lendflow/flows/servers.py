@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -40,10 +41,13 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from lendflow.domain.errors import Refused
 from lendflow.flows.environment import prepare_prefect
+
+if TYPE_CHECKING:
+    from lendflow.config.settings import Settings
 
 HEALTH_TIMEOUT = 0.15
 """Seconds a recorded server has to answer before a command starts one of its own."""
@@ -97,6 +101,9 @@ class ServerRecord:
     token: str = ""
     """What a command shows the server to hand it a run (`served_runs`); a server
     started before there were any has none."""
+    settings: str = ""
+    """`settings_fingerprint` of the settings the server runs flows with: a command whose
+    own differ (another database, a fixed date) runs its flows itself."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,7 @@ def read_record(home: Path) -> ServerRecord | None:
         return ServerRecord(
             url=str(data["url"]), pid=int(data["pid"]), started=str(data["started"]),
             log=str(data["log"]), token=str(data.get("token", "")),
+            settings=str(data.get("settings", "")),
         )  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -311,9 +319,12 @@ def keep_template(database: Path) -> None:
     keep_if_empty(database, template_path())
 
 
-def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> ServerRecord:
+def start_server(
+    home: Path, port: int, settings: str = "", *, timeout: float = STARTUP_TIMEOUT
+) -> ServerRecord:
     """Start the workspace's Prefect server on 127.0.0.1:`port` in the background, record
-    it and return once it answers. Refused when one is up already or the port is taken."""
+    it and return once it answers. Refused when one is up already or the port is taken.
+    `settings`: the fingerprint of the settings it inherits (`settings_fingerprint`)."""
     status = server_status(home)
     if status.record is not None:
         record = status.record
@@ -360,6 +371,7 @@ def start_server(home: Path, port: int, *, timeout: float = STARTUP_TIMEOUT) -> 
         started=datetime.now().astimezone().isoformat(timespec="seconds"),
         log=str(log),
         token=token,
+        settings=settings,
     )
     _write_record(home, record)  # at once: a second start is refused while this one boots
     _await_start(home, process, record, timeout)
@@ -561,13 +573,28 @@ def await_temporary_server() -> str | None:
     return url
 
 
-def serving_server(home: Path) -> ServerRecord | None:
-    """The workspace's server when it is up and serves runs (it has a token), else None:
-    the command then runs the flow itself."""
+def settings_fingerprint(settings: Settings) -> str:
+    """What a process that runs a workspace's flows must share with the command handing
+    it one: the database, the locale and templates, how applications are decided and a
+    fixed real date. The server keeps those it was started with."""
+    shared = {
+        "database": settings.resolved_database_url,
+        "locale": settings.locale,
+        "templates": str(settings.templates.resolve()) if settings.templates else None,
+        "decisioning": settings.decisioning,
+        "today": settings.today.isoformat() if settings.today else None,
+    }
+    return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
+
+
+def serving_server(home: Path, settings: str) -> ServerRecord | None:
+    """The workspace's server when it is up and serves runs (it has a token) with the
+    settings of the fingerprint `settings`, else None: the command then runs the flow
+    itself."""
     record = read_record(home)
-    if record is None or not record.token or not healthy(record.url):
+    if record is None or not record.token or record.settings != settings:
         return None
-    return record
+    return record if healthy(record.url) else None
 
 
 def served_run(record: ServerRecord, flow: str, arguments: dict[str, Any]) -> dict[str, Any]:

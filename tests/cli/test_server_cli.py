@@ -265,10 +265,11 @@ def _cli(
     timeout: float = 300,
     run: str = "from lendflow.cli import main; main()",
     cwd: Path = ROOT,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", run, *arguments],
-        env=_environment(home),
+        env={**_environment(home), **(extra or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -344,6 +345,11 @@ def test_flows_run_in_the_workspace_server_and_quietly_without_one(  # type: ign
         assert wrong.stderr == (
             "error: user pm (product_manager) may not review applications\nprefect not loaded\n"
         )
+        # a command whose settings are not the server's (here its fixed date) runs it itself
+        apart = _cli(home, "run", "review-applications", "--on", "2026-03-02", "--as", "ops",
+                     run=WITHOUT_PREFECT, extra={"LENDFLOW_TODAY": "2027-12-30"})  # fmt: skip
+        assert (apart.returncode, apart.stdout) == (0, "scanned: 0\n"), apart.stderr
+        assert apart.stderr == "prefect loaded\n"
         # a file named as the user's shell sees it, not as the server's working folder would
         (home / "pay.csv").write_text(
             "reference,loan_id,amount,paid_on\nR1,999,100.00,2026-03-02\n", encoding="utf-8"

@@ -5,15 +5,18 @@ a real server, are in tests/cli/test_server_cli.py."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from lendflow.config.settings import Settings
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.flows import served_runs, servers
 from lendflow.flows.served_runs import ServedRuns
@@ -188,14 +191,30 @@ def test_a_server_that_hangs_up_mid_run_is_said_with_its_log(answering: ServerRe
         servers.served_run(answering, "stage", RUN)
 
 
-def test_only_a_server_with_a_token_takes_runs(
+def test_only_a_server_with_a_token_and_the_commands_settings_takes_runs(
     isolated_environment: Path, answering: ServerRecord
 ) -> None:
     home = isolated_environment
     older = ServerRecord(url=answering.url, pid=1, started="", log="x.log")  # no token
     servers._write_record(home, older)
     assert servers.read_record(home) == older
-    assert servers.serving_server(home) is None
-    servers._write_record(home, answering)
-    assert servers.serving_server(home) == answering
+    assert servers.serving_server(home, "") is None
+    served = dataclasses.replace(answering, settings="abc")
+    servers._write_record(home, served)
+    assert servers.serving_server(home, "abc") == served
+    assert servers.serving_server(home, "other settings") is None
     assert servers.record_path(home).stat().st_mode & 0o777 == 0o600
+
+
+def test_the_settings_a_served_run_must_share_are_those_its_flows_read(tmp_path: Path) -> None:
+    given: dict[str, Any] = {"home": tmp_path, "user": "pm", "today": date(2026, 3, 2)}
+    same = servers.settings_fingerprint(Settings(**given))
+    assert servers.settings_fingerprint(Settings(**{**given, "user": "ops"})) == same
+    for changed in (
+        {"database_url": "sqlite:////elsewhere/lendflow.db"},
+        {"today": date(2026, 3, 3)},
+        {"decisioning": "manual" if Settings(**given).decisioning == "automated" else "automated"},
+        {"locale": "en"},
+        {"templates": tmp_path / "templates"},
+    ):
+        assert servers.settings_fingerprint(Settings(**{**given, **changed})) != same, changed
