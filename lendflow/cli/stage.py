@@ -130,6 +130,10 @@ def _runner(code: str, stage: str, user: str, verbose: bool) -> tuple[StageRunne
 
     if stage not in STAGE_FLOWS:
         raise Refused(f"stage {stage} has no flow in this installation yet")
+    from lendflow.config.settings import load_settings
+    from lendflow.workspace.context import require_workspace
+
+    require_workspace(load_settings())  # before any server starts, or its folder is made
     workspace_server = serving_server(verbose)
     if workspace_server is not None:
         return _served(workspace_server), True

@@ -319,6 +319,14 @@ def _wrong_key(settings: Settings, recorded: str) -> str:
 
 
 def require_workspace(settings: Settings) -> None:
-    """Refuse a workspace that was never initialised, with what to do about it."""
-    if settings.is_sqlite and not settings.home.exists():
+    """Refuse a workspace that was never initialised, with what to do about it.
+
+    On SQLite its database file must be there, not only its folder: a folder without one
+    (made by hand, or left by an older command that failed) sent every command on to open
+    a database that was not there, which ended in a traceback."""
+    if not settings.is_sqlite:
+        return
+    url = settings.resolved_database_url
+    database = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if not settings.home.exists() or (database is not None and not database.exists()):
         raise BadInput(f"no workspace at {settings.home}: run `lendflow init` first")

@@ -123,6 +123,7 @@ def test_stopping_with_a_stale_record_removes_it(lendflow, isolated_environment:
 def test_a_recorded_server_that_answers_is_up(  # type: ignore[no-untyped-def]
     lendflow, isolated_environment: Path, health_server: str
 ) -> None:
+    assert lendflow("init").exit_code == 0
     _record(isolated_environment, health_server, os.getpid())
     result = lendflow("server status --json")
     assert result.exit_code == 0

@@ -1,10 +1,15 @@
-"""`lendflow init`, `lendflow demo` and `lendflow product validate`."""
+"""`lendflow init`, `lendflow demo`, `lendflow product validate`, and a folder that holds
+no workspace."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lendflow.config.product_spec import example_product_paths
@@ -71,3 +76,45 @@ def test_a_setting_the_environment_gets_wrong_is_refused_in_one_line(  # type: i
     assert run.error().strip() == (
         "error: LENDFLOW_WEB_THREADS='0': input should be greater than or equal to 1"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "loan list --as ops",
+        "loan show 1 --as ops",
+        "product list --as pm",
+        "stage show anxin charter --as pm",
+        "run review-applications --on 2026-03-02 --as ops",
+    ],
+)
+def test_a_folder_that_holds_no_workspace_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+    lendflow, isolated_environment: Path, command: str
+) -> None:
+    """A home folder without its database (made by hand, or left by a command that failed)
+    is no workspace: each command says so, where it ended in a traceback."""
+    isolated_environment.mkdir()
+    refused = lendflow(command)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: no workspace at {isolated_environment}: run `lendflow init` first\n"
+    )
+    assert list(isolated_environment.iterdir()) == []
+
+
+def test_a_stage_run_where_there_is_no_workspace_starts_nothing_and_makes_no_folder(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "nowhere"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    refused = subprocess.run(
+        [sys.executable, "-c", "from lendflow.cli import main; main()", "stage", "run", "anxin",
+         "charter", "--samples", "--on", "2026-03-02", "--as", "pm"],
+        env={**env, "LENDFLOW_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr == f"error: no workspace at {home}: run `lendflow init` first\n"
+    assert not home.exists()
