@@ -27,10 +27,10 @@ from pydantic import Field, model_validator
 
 from lendflow.config.loading import load_model
 from lendflow.config.policy import Strict
+from lendflow.config.settings import CALENDAR_FILE_NAME
 from lendflow.domain.bounds import MAX_YEAR, MIN_YEAR
 from lendflow.domain.business_days import BusinessCalendar, UnknownYears
 
-CALENDAR_FILE_NAME = "calendar.yaml"
 PACKAGE_SOURCE = "chinese_calendar"
 
 

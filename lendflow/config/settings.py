@@ -19,6 +19,8 @@ from lendflow.domain.errors import BadInput
 Locale = Literal["zh-CN", "en"]
 KEY_FILE_NAME = "secret.key"
 DATABASE_FILE_NAME = "lendflow.db"
+CALENDAR_FILE_NAME = "calendar.yaml"
+"""The lender's own business-day calendar in the home (`config.business_calendar`)."""
 
 
 class Settings(BaseSettings):

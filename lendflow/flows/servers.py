@@ -575,14 +575,21 @@ def await_temporary_server() -> str | None:
 
 def settings_fingerprint(settings: Settings) -> str:
     """What a process that runs a workspace's flows must share with the command handing
-    it one: the database, the locale and templates, how applications are decided and a
-    fixed real date. The server keeps those it was started with."""
+    it one: the database, the locale and templates, how applications are decided, a fixed
+    real date, and the lender's calendar.yaml as it reads it once (a workspace keeps its
+    calendar for its life). The server keeps those it was started with."""
+    from lendflow.config.settings import CALENDAR_FILE_NAME
+
+    calendar = settings.home / CALENDAR_FILE_NAME
     shared = {
         "database": settings.resolved_database_url,
         "locale": settings.locale,
         "templates": str(settings.templates.resolve()) if settings.templates else None,
         "decisioning": settings.decisioning,
         "today": settings.today.isoformat() if settings.today else None,
+        "calendar": hashlib.sha256(calendar.read_bytes()).hexdigest()
+        if calendar.exists()
+        else None,
     }
     return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
 

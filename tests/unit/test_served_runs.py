@@ -218,3 +218,6 @@ def test_the_settings_a_served_run_must_share_are_those_its_flows_read(tmp_path:
         {"templates": tmp_path / "templates"},
     ):
         assert servers.settings_fingerprint(Settings(**{**given, **changed})) != same, changed
+    # the lender's calendar, which a workspace reads once for its life, edited meanwhile
+    (tmp_path / "calendar.yaml").write_text("holidays: []\n", encoding="utf-8")
+    assert servers.settings_fingerprint(Settings(**given)) != same
