@@ -44,6 +44,11 @@ def seeded_prefect_harness() -> Iterator[None]:
             utilities.mkdtemp = made
         for folder in folders:  # migrated by this harness, if it had no copy to start from
             keep_template(folder / HARNESS_DATABASE)
+        from prefect.settings import get_current_settings
+
+        from lendflow.flows.servers import served_by_lendflow
+
+        served_by_lendflow(str(get_current_settings().api.url))  # lendflow's app, as above
         yield
 
 

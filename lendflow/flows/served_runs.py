@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lendflow.flows.asgi import App, Receive, Scope, Send, whole_body
-from lendflow.flows.servers import SERVED_RUNS_PATH
+from lendflow.flows.servers import SERVED_RUNS_PATH, served_by_lendflow
 
 log = logging.getLogger("lendflow.served_runs")
 Arguments = dict[str, Any]
@@ -59,7 +59,9 @@ class ServedRuns:
             return
         body = await whole_body(receive)
         host, port = scope["server"]
-        status, answer = await asyncio.to_thread(_run, body, f"http://{host}:{port}/api")
+        api_url = f"http://{host}:{port}/api"
+        served_by_lendflow(api_url)  # its own app: the runs it serves may share a client
+        status, answer = await asyncio.to_thread(_run, body, api_url)
         await _answer(send, status, answer)
 
     def _authorised(self, scope: Scope) -> bool:

@@ -537,12 +537,30 @@ def connect(home: Path, *, verbose: bool = False) -> str:
     recorded = workspace_server_url(home)
     if recorded is not None:
         os.environ["PREFECT_API_URL"] = recorded
+        served_by_lendflow(recorded)
         return "workspace"
     if _temporary is None:
         _temporary = TemporaryServer(verbose=verbose)
         atexit.register(_temporary.stop)
     os.environ["PREFECT_API_URL"] = _temporary.url
     return "temporary"
+
+
+_LENDFLOW_APIS: set[str] = set()
+
+
+def served_by_lendflow(api_url: str) -> None:
+    """Note that the server at `api_url` runs Prefect's app behind lendflow's
+    (`flows.prefect_app`), which tries a write SQLite refused again itself."""
+    _LENDFLOW_APIS.add(api_url.rstrip("/"))
+
+
+def retries_refused_writes(api_url: str | None) -> bool:
+    """Whether the server at `api_url` is one lendflow started (`served_by_lendflow`).
+    Behind Prefect's own server, flow runs close together wait 2 s whenever its SQLite
+    database refuses a write: `runtime.batch_run` shares one API client among its flow
+    runs only where that cannot happen, as a shared client's runs come closer together."""
+    return api_url is not None and api_url.rstrip("/") in _LENDFLOW_APIS
 
 
 def stop_temporary_servers() -> None:
@@ -570,6 +588,7 @@ def await_temporary_server() -> str | None:
         return None
     url = _temporary.wait()
     os.environ["PREFECT_API_URL"] = url
+    served_by_lendflow(url)
     return url
 
 
