@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -516,11 +517,19 @@ class TemporaryServer:
 _temporary: TemporaryServer | None = None
 
 
+_connecting = threading.Lock()
+
+
 def connect(home: Path, *, verbose: bool = False) -> str:
     """Before prefect is imported: point this process's flows at a server and keep
     Prefect's own lines off the terminal unless `verbose`. Says where they report:
     "given", "workspace", "temporary", or "as imported" when Prefect was imported
     already (its settings are fixed then: a test harness, a server process)."""
+    with _connecting:  # the API's requests may ask at once; one temporary server each
+        return _connect(home, verbose)
+
+
+def _connect(home: Path, verbose: bool) -> str:
     global _temporary
     if "prefect" in sys.modules:
         prepare_prefect(home)

@@ -26,7 +26,7 @@ from lendflow.close_of_business.results import CobRun
 from lendflow.documents.results import DocumentPage
 from lendflow.domain import bounds
 from lendflow.domain.errors import KeyReused, NotFound
-from lendflow.flows.environment import prepare_prefect
+from lendflow.flows.servers import connect
 from lendflow.monitoring.results import Ticket
 from lendflow.web.auth import Acting, Ws
 from lendflow.web.bodies import Dated
@@ -452,7 +452,7 @@ def begin_cob(
     bounds.check_date(last, field="to")
     check_dates(first, last, today)
     load_cob_config()  # a malformed file fails here, in one line, before any run
-    prepare_prefect(ws.settings.home)  # before the flow's module imports prefect
+    connect(ws.settings.home)  # before the flow's module imports prefect: where it reports
     return runs.start(ws, actor, key, first, last)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from lendflow.access.permissions import Actor
 from lendflow.domain import bounds
 from lendflow.domain.errors import BadInput, NotFound, Refused
-from lendflow.flows.environment import prepare_prefect
+from lendflow.flows.servers import connect
 from lendflow.lifecycle.results import GateView, RunView
 from lendflow.web.problems import log
 from lendflow.workspace.context import Workspace
@@ -144,7 +144,7 @@ def start_run(
     try:
         capture_inputs(stage_of(stage), given, use_samples=samples)
         check_runnable(ws, actor, code, stage)
-        prepare_prefect(ws.settings.home)  # before the flow's module imports prefect
+        connect(ws.settings.home)  # before the flow's module imports prefect: where it reports
         if stage_flow(stage) is None:
             raise Refused(f"stage {stage} has no flow in this installation yet")
         paths = {name: str(path) for name, path in given.items()}

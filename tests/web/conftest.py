@@ -116,9 +116,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def prefect_servers_of(home: Path) -> list[int]:
-    """The Prefect servers running for the workspace at `home` (by the LENDFLOW_HOME they
-    inherited), as process ids."""
+def prefect_servers_of(home: Path, app: bytes = b"prefect.server.api.server") -> list[int]:
+    """The Prefect servers running `app` for the workspace at `home` (by the LENDFLOW_HOME
+    they inherited), as process ids."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -128,9 +128,7 @@ def prefect_servers_of(home: Path) -> list[int]:
             environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:  # ended meanwhile, or not ours to read
             continue
-        if b"prefect.server.api.server" in command and (
-            f"LENDFLOW_HOME={home}".encode() in environment
-        ):
+        if app in command and (f"LENDFLOW_HOME={home}".encode() in environment):
             found.append(int(entry.name))
     return found
 

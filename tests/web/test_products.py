@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from lendflow.config.settings import Settings
+from lendflow.flows.servers import SERVER_APP
 from lendflow.identity.tokens import create_token
 from lendflow.lifecycle.catalog import samples_folder
 from lendflow.lifecycle.products import create_product
@@ -290,14 +291,16 @@ def test_no_token_is_401(ws: Workspace, api: Any) -> None:
 def test_a_charter_run_and_its_gate_against_a_running_server(
     anxin: str, settings: Settings, tmp_path: Path
 ) -> None:
-    """The run goes on in the server's own thread while the client reads its state; the
-    Prefect server the run started stops with the server (uvicorn ends the process on
-    SIGTERM without running its exit hooks)."""
+    """The run goes on in the server's own thread while the client reads its state; it
+    reports to a temporary server lendflow starts (`servers.connect`), which stops with
+    the server (uvicorn ends the process on SIGTERM without running its exit hooks)."""
+    lendflows = SERVER_APP.encode()  # Prefect's app behind lendflow's, which retries writes
     with running_server(settings, tmp_path / "server.log") as server:
         _charter_and_gate(server)
-        assert prefect_servers_of(settings.home)  # the run's temporary Prefect server
+        assert prefect_servers_of(settings.home, lendflows)  # the run's temporary server
+        assert not prefect_servers_of(settings.home)  # and not Prefect's own
     deadline = time.monotonic() + 10
-    while prefect_servers_of(settings.home):
+    while prefect_servers_of(settings.home, lendflows):
         assert time.monotonic() < deadline, "a Prefect server outlived `lendflow web`"
         time.sleep(0.2)
 
