@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -283,6 +284,17 @@ def _die_with_parent() -> None:
         pass
 
 
+def _tied_to_this_process() -> Callable[[], None] | None:
+    """`_die_with_parent` for a server started from the main thread, else None. Linux
+    sends the parent-death signal when the *thread* that started the child ends: the API
+    server starts its temporary server from a request's worker thread, which its thread
+    pool retires after 10 idle seconds, and the server would then die under it. There
+    the API server stops it as it shuts down (`stop_temporary_servers`) and at exit."""
+    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        return None
+    return _die_with_parent
+
+
 def _fresh_database(env: dict[str, str]) -> Path | None:
     """The SQLite file a server run with `env` would create, when it has none yet and
     keeps its state where Prefect keeps it by default (no database or profile of its own)."""
@@ -461,7 +473,7 @@ class TemporaryServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if not self.verbose else None,
             stderr=self.errors,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_tied_to_this_process(),
         )
 
     @property

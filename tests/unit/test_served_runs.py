@@ -221,3 +221,14 @@ def test_the_settings_a_served_run_must_share_are_those_its_flows_read(tmp_path:
     # the lender's calendar, which a workspace reads once for its life, edited meanwhile
     (tmp_path / "calendar.yaml").write_text("holidays: []\n", encoding="utf-8")
     assert servers.settings_fingerprint(Settings(**given)) != same
+
+
+def test_only_a_server_started_from_the_main_thread_dies_with_its_starter() -> None:
+    """Linux sends the parent-death signal when the starting *thread* ends: the API server
+    starts its temporary server from a worker thread its pool retires when idle."""
+    found: list[Any] = []
+    worker = threading.Thread(target=lambda: found.append(servers._tied_to_this_process()))
+    worker.start()
+    worker.join()
+    assert found == [None]
+    assert servers._tied_to_this_process() is servers._die_with_parent
