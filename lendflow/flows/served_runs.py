@@ -132,18 +132,23 @@ def _batch(name: str) -> Callable[[str, Arguments], dict[str, Any]]:
 
 
 def _post_repayments(api_url: str, arguments: Arguments) -> dict[str, Any]:
+    from lendflow.domain.errors import BadInput
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run
+    from lendflow.loans.repayment_files import check_channel
 
+    errors, channel = arguments.get("errors"), arguments.get("channel")
+    if not isinstance(errors, str | None) or not isinstance(channel, str | None):
+        raise BadInput("not a run this server serves: errors and channel must be text")
+    channel = check_channel(channel)
     user = _allowed("post_repayments", arguments)
-    errors = arguments.get("errors")
     with batch_run(api_url):
         return loans.post_repayments(
             Path(_text(arguments, "file")),
             user,
             _date(arguments),
             _count(arguments, "chunk_size"),
-            arguments.get("channel"),
+            channel,
             Path(errors) if errors else None,
             _count(arguments, "max_rows"),
             _count(arguments, "max_bytes"),

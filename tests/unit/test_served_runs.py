@@ -99,6 +99,8 @@ def test_the_runs_path_takes_only_posts() -> None:
          "not a run this server serves: stage is missing"),
         (b'{"flow": "review_applications", "arguments": {"user": ""}}',
          "not a run this server serves: user is missing"),
+        (b'{"flow": "post_repayments", "arguments": {"user": "ops", "channel": 7}}',
+         "not a run this server serves: errors and channel must be text"),
     ],
 )  # fmt: skip
 def test_a_body_that_is_no_run_it_serves_is_bad_input_and_runs_nothing(
