@@ -4,6 +4,7 @@ it is up (`flows.served_runs`), else in the command's own process."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +15,7 @@ from lendflow.cli.common import AsOption, JsonOption, OnOption, VerboseOption, b
 from lendflow.cli.output import print_json
 
 if TYPE_CHECKING:
+    from lendflow.config.settings import Settings
     from lendflow.flows.servers import ServerRecord
 
 app = typer.Typer(
@@ -95,7 +97,7 @@ def _require(flow_name: str, user: str) -> None:
         actor.require(*BATCH_PERMISSIONS[flow_name])
 
 
-def serving_server(verbose: bool) -> ServerRecord | None:
+def serving_server(verbose: bool, settings: Settings | None = None) -> ServerRecord | None:
     """The workspace's server when it is up and takes runs itself (`flows.served_runs`),
     so the command need not load Prefect at all; never with `--verbose` (Prefect's lines
     are then wanted here), when the environment names another Prefect server, which the
@@ -106,35 +108,51 @@ def serving_server(verbose: bool) -> ServerRecord | None:
     from lendflow.flows.servers import serving_server as recorded
     from lendflow.flows.servers import settings_fingerprint
 
-    settings = load_settings()
+    settings = settings or load_settings()
     return recorded(settings.home.resolve(), settings_fingerprint(settings))
 
 
 def _run(flow_name: str, as_of: date, user: str, chunk_size: int, *, json_output: bool,
          verbose: bool) -> dict[str, Any]:  # fmt: skip
-    """Run one of the batch loan flows, without heartbeats, and print its counts: in the
-    workspace's server when it is up, else here."""
-    from lendflow.cli.progress import working
+    """Run one of the batch loan flows and print its counts."""
+    asked = {"as_of": as_of.isoformat(), "user": user, "chunk_size": chunk_size}
+
+    def here(loans: Any) -> dict[str, Any]:
+        return dict(getattr(loans, flow_name)(as_of, user, chunk_size))
 
     label = flow_name.replace("_", " ")
+    result = _flow_run(flow_name, user, asked, here, label, json_output, verbose)
+    _report(result, json_output)
+    return result
+
+
+def _flow_run(
+    flow_name: str,
+    user: str,
+    asked: dict[str, Any],
+    here: Callable[[Any], dict[str, Any]],
+    label: str,
+    json_output: bool,
+    verbose: bool,
+) -> dict[str, Any]:
+    """A batch loan flow's result: from the workspace's server when it takes the run
+    (`asked`, its arguments as JSON), else from `here(flows.loans)` in this process, once
+    the user's right is checked, without heartbeats (`batch_run`)."""
+    from lendflow.cli.progress import working
+
     server = serving_server(verbose)
     if server is not None:
         from lendflow.flows.servers import served_run
 
-        asked = {"as_of": as_of.isoformat(), "user": user, "chunk_size": chunk_size}
         with working(label, enabled=not json_output):
-            result = served_run(server, flow_name, asked)
-        _report(result, json_output)
-        return result
+            return served_run(server, flow_name, asked)
     _require(flow_name, user)
     prepare_flow_run(verbose=verbose)
     from lendflow.flows import loans
     from lendflow.flows.runtime import batch_run
 
     with working(label, enabled=not (json_output or verbose)), batch_run():
-        result = getattr(loans, flow_name)(as_of, user, chunk_size)
-    _report(result, json_output)
-    return result
+        return here(loans)
 
 
 @app.command("review-applications")
@@ -210,33 +228,24 @@ def post_repayments(
     inspect_repayment_file(file, chunk_size, limits)
     check_errors_path(file, errors)
     arguments = (file, _user(user), business_date(on), chunk_size, check_channel(channel), errors)
-    from lendflow.cli.progress import working
+    asked = {
+        # the server's working folder is not this command's: files by their whole path
+        "file": str(file.resolve()),
+        "user": arguments[1],
+        "as_of": arguments[2].isoformat(),
+        "chunk_size": chunk_size,
+        "channel": arguments[4],
+        "errors": str(errors.resolve()) if errors is not None else None,
+        "max_rows": max_rows,
+        "max_bytes": limits.max_bytes,
+    }
 
-    server = serving_server(verbose)
-    if server is not None:
-        from lendflow.flows.servers import served_run
+    def here(loans: Any) -> dict[str, Any]:
+        return dict(loans.post_repayments(*arguments, max_rows, limits.max_bytes))
 
-        asked = {
-            # the server's working folder is not this command's: files by their whole path
-            "file": str(file.resolve()),
-            "user": arguments[1],
-            "as_of": arguments[2].isoformat(),
-            "chunk_size": chunk_size,
-            "channel": arguments[4],
-            "errors": str(errors.resolve()) if errors is not None else None,
-            "max_rows": max_rows,
-            "max_bytes": limits.max_bytes,
-        }
-        with working("posting repayments", enabled=not json_output):
-            result = served_run(server, "post_repayments", asked)
-    else:
-        _require("post_repayments", arguments[1])
-        prepare_flow_run(verbose=verbose)
-        from lendflow.flows import loans
-        from lendflow.flows.runtime import batch_run
-
-        with working("posting repayments", enabled=not (json_output or verbose)), batch_run():
-            result = loans.post_repayments(*arguments, max_rows, limits.max_bytes)
+    result = _flow_run(
+        "post_repayments", arguments[1], asked, here, "posting repayments", json_output, verbose
+    )
     if json_output:
         print_json(result)
     else:

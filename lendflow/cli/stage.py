@@ -133,8 +133,9 @@ def _runner(code: str, stage: str, user: str, verbose: bool) -> tuple[StageRunne
     from lendflow.config.settings import load_settings
     from lendflow.workspace.context import require_workspace
 
-    require_workspace(load_settings())  # before any server starts, or its folder is made
-    workspace_server = serving_server(verbose)
+    settings = load_settings()
+    require_workspace(settings)  # before any server starts, or its folder is made
+    workspace_server = serving_server(verbose, settings)
     if workspace_server is not None:
         return _served(workspace_server), True
     prepare_flow_run(verbose=verbose)  # before prefect loads: it reads where to report then
@@ -160,26 +161,21 @@ def _served(server: ServerRecord) -> StageRunner:
 
 
 def _here(stage: str, verbose: bool) -> StageRunner:
-    """The stage's flow, run in this process (heartbeats off: `batch_run`)."""
-    from lendflow.flows.stages import stage_flow
-
-    flow = stage_flow(stage)
-    assert flow is not None  # `_runner` refused a stage without one
+    """The stage's flow, run in this process (`flows.stages.run_stage_flow`)."""
     if not verbose:
         _quiet_prefect_failures()
 
     def run(arguments: dict[str, Any]) -> dict[str, Any]:
-        from lendflow.flows.runtime import batch_run
+        from lendflow.flows.stages import run_stage_flow
 
-        given = {k: str(v) for k, v in arguments["inputs"].items()}
-        with batch_run():
-            return flow(
-                code=arguments["code"],
-                user=arguments["user"],
-                as_of=arguments["as_of"],
-                inputs=given,
-                samples=arguments["samples"],
-            )
+        return run_stage_flow(
+            stage,
+            code=arguments["code"],
+            user=arguments["user"],
+            as_of=arguments["as_of"],
+            inputs={k: str(v) for k, v in arguments["inputs"].items()},
+            samples=arguments["samples"],
+        )
 
     return run
 

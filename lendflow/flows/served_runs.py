@@ -94,26 +94,23 @@ def _run(body: bytes, api_url: str) -> tuple[int, dict[str, Any]]:
 def run_stage(api_url: str, arguments: Arguments) -> dict[str, Any]:
     """Check a stage run as `lendflow stage run` does, then run the stage's flow here,
     reporting to this server."""
-    from lendflow.domain.errors import Refused
-    from lendflow.flows.runtime import batch_run, workspace
-    from lendflow.flows.stages import stage_flow
+    from lendflow.flows.runtime import workspace
+    from lendflow.flows.stages import run_stage_flow
     from lendflow.lifecycle.live_stages import check_runnable
 
     code, stage, user = _text(arguments, "code"), _text(arguments, "stage"), _user(arguments)
     ws = workspace()
     check_runnable(ws, ws.actor(user), code, stage)
-    flow = stage_flow(stage)
-    if flow is None:
-        raise Refused(f"stage {stage} has no flow in this installation yet")
     inputs = {str(k): str(v) for k, v in dict(arguments.get("inputs") or {}).items()}
-    with batch_run(api_url):
-        return flow(
-            code=code,
-            user=user,
-            as_of=_date(arguments),
-            inputs=inputs,
-            samples=bool(arguments.get("samples")),
-        )
+    return run_stage_flow(
+        stage,
+        code=code,
+        user=user,
+        as_of=_date(arguments),
+        inputs=inputs,
+        samples=bool(arguments.get("samples")),
+        api_url=api_url,
+    )
 
 
 def _batch(name: str) -> Callable[[str, Arguments], dict[str, Any]]:

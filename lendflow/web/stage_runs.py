@@ -53,14 +53,9 @@ def _newest_run(ws: Workspace, actor: Actor, code: str, stage: str) -> int:
 def _flow_call(
     code: str, stage: str, user: str, as_of: date, inputs: dict[str, str], samples: bool
 ) -> dict[str, Any]:
-    from lendflow.flows.runtime import batch_run
-    from lendflow.flows.stages import stage_flow
+    from lendflow.flows.stages import run_stage_flow
 
-    flow = stage_flow(stage)
-    if flow is None:  # checked before the thread starts; kept for the type
-        raise Refused(f"stage {stage} has no flow in this installation yet")
-    with batch_run():
-        return flow(code=code, user=user, as_of=as_of, inputs=inputs, samples=samples)
+    return run_stage_flow(stage, code=code, user=user, as_of=as_of, inputs=inputs, samples=samples)
 
 
 def _await_record(
