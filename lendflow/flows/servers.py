@@ -295,16 +295,22 @@ def _tied_to_this_process() -> Callable[[], None] | None:
     return _die_with_parent
 
 
-def _fresh_database(env: dict[str, str]) -> Path | None:
-    """The SQLite file a server run with `env` would create, when it has none yet and
-    keeps its state where Prefect keeps it by default (no database or profile of its own)."""
+def _default_database(env: dict[str, str]) -> Path | None:
+    """The SQLite file a server run with `env` keeps its state in, when it keeps it where
+    Prefect keeps it by default (no database or profile of its own); None otherwise."""
     if any(name.startswith("PREFECT_") and "DATABASE" in name for name in env):
         return None
     home = env.get("PREFECT_HOME")
     if not home or (Path(home).expanduser() / "profiles.toml").exists():
         return None
-    database = Path(home).expanduser() / "prefect.db"
-    return None if database.exists() else database
+    return Path(home).expanduser() / "prefect.db"
+
+
+def _fresh_database(env: dict[str, str]) -> Path | None:
+    """The SQLite file a server run with `env` would create, when it has none yet and
+    keeps its state where Prefect keeps it by default."""
+    database = _default_database(env)
+    return None if database is None or database.exists() else database
 
 
 def template_path() -> Path:
@@ -461,6 +467,9 @@ class TemporaryServer:
         self.fresh = _fresh_database(self.env)
         if self.fresh is not None and seed_database(self.fresh):
             self.fresh = None  # started from the kept copy: nothing new to keep
+        self.migrated = self.fresh is None and _default_database(self.env) is not None
+        """Its database was migrated before it started (or is a copy of one that was): until
+        it answers, it is only loading Prefect, and ending it at once loses nothing."""
         self.process = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -514,9 +523,22 @@ class TemporaryServer:
         return lines[-1][:200] if lines else f"exit {self.process.returncode}"
 
     def stop(self) -> None:
-        """Stop the server and wait for it, so its last events are written."""
+        """Stop the server and wait for it, so its last events are written.
+
+        A server that never answered holds nothing of this command's: if its database was
+        migrated already it is killed at once. Asked to stop, it would first finish
+        loading Prefect, as uvicorn only notes a SIGTERM while it loads the app, and a
+        command refused before its flow started waited those seconds (5 s of 6.5 s for a
+        stage run out of order). One migrating a new database is left to finish, so the
+        next command does not find it half-built."""
         if self.process.poll() is None:
-            self.process.terminate()
+            if not self.ready and self.migrated:
+                self.process.kill()
+            elif not self.ready and self.fresh is not None:
+                with contextlib.suppress(Refused):  # it stopped, or never answered
+                    self.wait()
+            if self.process.poll() is None:
+                self.process.terminate()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
