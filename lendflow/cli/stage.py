@@ -81,16 +81,19 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Run a stage's flow; a successful run waits at the stage's gate."""
-    from lendflow.cli.progress import working
     from lendflow.cli.runs import _user
-    from lendflow.lifecycle.catalog import stage as stage_of
-    from lendflow.lifecycle.inputs import capture_inputs
 
     as_of = business_date(on)
     given = _inputs(inputs or [])
-    captured = capture_inputs(stage_of(stage), given, use_samples=samples)
     name = _user(user)
-    run_stage, served = _runner(code, stage, name, verbose)
+    server = _server_for(stage, verbose)  # without one, a temporary server boots from now
+    from lendflow.cli.progress import working
+    from lendflow.lifecycle.catalog import stage as stage_of
+    from lendflow.lifecycle.inputs import capture_inputs
+
+    captured = capture_inputs(stage_of(stage), given, use_samples=samples)
+    served = server is not None
+    run_stage = _served(server) if server is not None else _here(code, stage, name, verbose)
     from_samples = [c for c in captured if c.from_samples]
     said = ""
     if from_samples and not json_output:
@@ -113,37 +116,30 @@ def run(
 StageRunner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _runner(code: str, stage: str, user: str, verbose: bool) -> tuple[StageRunner, bool]:
-    """How this command runs the stage, and whether a server runs it (`flows.served_runs`):
-
-    - the workspace's server when it is up (and neither `--verbose` nor a
-      `PREFECT_API_URL` is given): the command loads no Prefect at all;
-    - else the flow runs here, reporting where `prepare_flow_run` says: to a temporary
-      server it starts at once, which boots while the command checks the run and loads
-      Prefect. Handing the run to that server too was slower (9.1 s against 8.0 s on a
-      slow day): its first run loads the flows in the process still booting, and the
-      flow and the API it calls then share one process, where they had a core each.
+def _server_for(stage: str, verbose: bool) -> ServerRecord | None:
+    """The workspace's server, if it runs the stage (`flows.served_runs`): when it is up,
+    and neither `--verbose` nor a `PREFECT_API_URL` is given; the command then loads no
+    Prefect at all. Without it the flow runs here (`_here`), reporting where
+    `prepare_flow_run` says: to a temporary server started now, first thing, as its boot
+    is most of such a run; it boots while the command reads the inputs, checks the run
+    and loads Prefect. Handing the run to that server too was slower (9.1 s against 8.0 s
+    on a slow day): its first run loads the flows in the process still booting, and the
+    flow and the API it calls then share one process, where they had a core each.
     """
     from lendflow.cli.runs import prepare_flow_run, serving_server
+    from lendflow.config.settings import load_settings
     from lendflow.domain.errors import Refused
     from lendflow.flows.stages import STAGE_FLOWS
+    from lendflow.workspace.presence import require_workspace
 
     if stage not in STAGE_FLOWS:
         raise Refused(f"stage {stage} has no flow in this installation yet")
-    from lendflow.config.settings import load_settings
-    from lendflow.workspace.context import require_workspace
-
     settings = load_settings()
     require_workspace(settings)  # before any server starts, or its folder is made
     workspace_server = serving_server(verbose, settings)
-    if workspace_server is not None:
-        return _served(workspace_server), True
-    prepare_flow_run(verbose=verbose)  # before prefect loads: it reads where to report then
-    from lendflow.lifecycle.live_stages import check_runnable
-
-    with acting(user) as (ws, actor):
-        check_runnable(ws, actor, code, stage)
-    return _here(stage, verbose), False
+    if workspace_server is None:
+        prepare_flow_run(verbose=verbose)  # before prefect loads: it reads where to report
+    return workspace_server
 
 
 def _served(server: ServerRecord) -> StageRunner:
@@ -160,8 +156,13 @@ def _served(server: ServerRecord) -> StageRunner:
     return run
 
 
-def _here(stage: str, verbose: bool) -> StageRunner:
-    """The stage's flow, run in this process (`flows.stages.run_stage_flow`)."""
+def _here(code: str, stage: str, user: str, verbose: bool) -> StageRunner:
+    """The stage's flow, run in this process (`flows.stages.run_stage_flow`), once the
+    run is checked as the flow will check it (`check_runnable`)."""
+    from lendflow.lifecycle.live_stages import check_runnable
+
+    with acting(user) as (ws, actor):
+        check_runnable(ws, actor, code, stage)
     if not verbose:
         _quiet_prefect_failures()
 

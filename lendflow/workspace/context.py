@@ -28,6 +28,7 @@ from lendflow.store.personal_data import (
 from lendflow.workspace.credit_bureau import CreditBureau, FileBureau
 from lendflow.workspace.decisioning import CreditDecider, ManualReview
 from lendflow.workspace.payments import PaymentGateway, SandboxGateway
+from lendflow.workspace.presence import require_workspace
 
 if TYPE_CHECKING:
     from lendflow.config.policy import Policy
@@ -316,17 +317,3 @@ def _wrong_key(settings: Settings, recorded: str) -> str:
         f"{settings.key_file} is not the key this database was sealed with (fingerprint"
         f" {recorded[:16]}): restore secret.key from backup, or `lendflow restore DIR`"
     )
-
-
-def require_workspace(settings: Settings) -> None:
-    """Refuse a workspace that was never initialised, with what to do about it.
-
-    On SQLite its database file must be there, not only its folder: a folder without one
-    (made by hand, or left by an older command that failed) sent every command on to open
-    a database that was not there, which ended in a traceback."""
-    if not settings.is_sqlite:
-        return
-    url = settings.resolved_database_url
-    database = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-    if not settings.home.exists() or (database is not None and not database.exists()):
-        raise BadInput(f"no workspace at {settings.home}: run `lendflow init` first")
