@@ -14,10 +14,12 @@ from benchmarks import (
     bench_pages,
     bench_schedules,
     bench_stage_run,
+    machine,
 )
 
 
 def main() -> int:
+    print(machine.describe(), flush=True)
     results = [
         bench_schedules.run(),
         bench_loan_actions.run(),

@@ -376,6 +376,9 @@ def main(argv: list[str]) -> int:
         except ValueError as exc:
             print(f"{exc}; usage: {USAGE}", file=sys.stderr)
             return 2
+        from benchmarks.machine import describe
+
+        print(describe(), flush=True)
         run(sizes, url)
     return 0
 

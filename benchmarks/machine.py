@@ -1,0 +1,43 @@
+"""How fast the machine running the benchmarks is, as one reference figure.
+
+The project's 2-core machines differ from one session to the next: on the same code, close
+of business over 1,000,000 loans took 6.9 s on one and 12.5 s on another, and their
+set-based floors differed by half. Each benchmark's budget is for "this machine", so
+`make bench` first prints how long a fixed pure-Python loop takes here: compare that line
+before comparing any other figure with an earlier run's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+ADDITIONS = 10_000_000
+TRIES = 3
+
+
+def loop_seconds(additions: int = ADDITIONS, tries: int = TRIES) -> float:
+    """The best of `tries` runs of a loop adding `additions` integers (the interpreter's
+    own speed: no library, no allocation beyond small integers, no I/O)."""
+    best = float("inf")
+    for _ in range(tries):
+        began = time.perf_counter()
+        total = 0
+        for i in range(additions):
+            total += i
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def describe() -> str:
+    """The reference line `make bench` prints first."""
+    cores = os.cpu_count() or 1
+    return (
+        f"machine: {cores} cores; a pure-Python loop of {ADDITIONS:,} additions takes"
+        f" {loop_seconds():.2f} s (best of {TRIES}); compare figures only with runs whose"
+        " loop took about as long"
+    )
+
+
+if __name__ == "__main__":
+    print(describe())
