@@ -7,6 +7,7 @@ while it loads Prefect's app, before it stops) and, once it has "migrated", answ
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -43,6 +44,8 @@ def stand_in(
     """A temporary server whose process is the stand-in, answering after that many
     seconds, with Prefect's home in the test's folder (and no kept database to copy)."""
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    for name in [n for n in os.environ if n.startswith("PREFECT_") and "DATABASE" in n]:
+        monkeypatch.delenv(name)  # Prefect's default database, in that home
     monkeypatch.setattr(servers, "seed_database", lambda database: False)
     monkeypatch.setattr(servers, "keep_template", lambda database: None)
 
