@@ -44,7 +44,7 @@ def start(
     from lendflow.cli.progress import working
     from lendflow.config.settings import load_settings
     from lendflow.flows.servers import settings_fingerprint, start_server
-    from lendflow.workspace.context import require_workspace
+    from lendflow.workspace.presence import require_workspace
 
     settings = load_settings()
     require_workspace(settings)  # never a server, nor its folder, where there is no workspace
