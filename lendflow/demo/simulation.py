@@ -35,7 +35,7 @@ from lendflow.loans import applications, disbursement, repayments
 from lendflow.loans.applications import Application
 from lendflow.store import credit
 from lendflow.store import loans as loan_store
-from lendflow.store.uow import run_in_transaction
+from lendflow.store.uow import one_transaction, run_in_transaction
 
 if TYPE_CHECKING:
     from lendflow.loans.results import LoanResult
@@ -85,17 +85,39 @@ class Simulator:
         then close the day.
 
         Money is dated on the open business date, so the days between two business
-        days are closed before Monday's payments, never after them.
+        days are closed before Monday's payments, never after them. The day's
+        applications, and then its repayments, each commit as one batch (as a
+        channel's queue and a bank's repayment file would): every use case in it still
+        runs under its own savepoint, so one refused is undone alone. Payouts do not:
+        each must be committed as asked before the gateway is called.
         """
         self.close(d - timedelta(days=1))
         self._pay_out(d)
-        for applicant in arrivals:
-            self._apply(applicant, d)
+        self._take_applications(arrivals, d)
         self._collect(d)
         self.close(d)
 
-    def _apply(self, a: SimulatedApplicant, d: date) -> None:
+    def _take_applications(self, arrivals: list[SimulatedApplicant], d: date) -> None:
+        """Apply, review and decide the day's arrivals; count once they are kept (a
+        batch retried whole must not count twice)."""
+        decided = one_transaction(
+            self.ws.engine, lambda: [self._apply(applicant, d) for applicant in arrivals]
+        )
         counts = self.book.counts
+        for outcome in decided:
+            if outcome is None:
+                counts["refused_at_application"] += 1
+                continue
+            counts["applications"] += 1
+            loan_id, referred, status = outcome
+            if referred:
+                counts["referred"] += 1
+            counts[status.value] += 1
+            if status == LoanStatus.APPROVED:
+                self.book.approved.append(loan_id)
+
+    def _apply(self, a: SimulatedApplicant, d: date) -> tuple[int, bool, LoanStatus] | None:
+        """(loan id, referred, the decision), or None: refused at application."""
         try:
             application = Application(
                 product=self.book.product,
@@ -113,16 +135,12 @@ class Simulator:
             )
             loan_id = applications.apply(self.ws, self.ops, application, d).id
         except LendflowError:
-            counts["refused_at_application"] += 1
-            return
-        counts["applications"] += 1
+            return None
         decided = applications.start_review(self.ws, self.ops, loan_id, d)
-        if decided.status == LoanStatus.UNDER_REVIEW:
-            counts["referred"] += 1
+        referred = decided.status == LoanStatus.UNDER_REVIEW
+        if referred:
             decided = self._decide_referral(loan_id, d)
-        counts[decided.status.value] += 1
-        if decided.status == LoanStatus.APPROVED:
-            self.book.approved.append(loan_id)
+        return loan_id, referred, decided.status
 
     def _decide_referral(self, loan_id: int, d: date) -> LoanResult:
         champion = run_in_transaction(
@@ -165,25 +183,35 @@ class Simulator:
                 self.book.payments[paid].append((loan_id, "due"))
 
     def _collect(self, d: date) -> None:
+        """Borrowers pay what they planned to pay since the last business day; the day's
+        payments are posted as one batch and counted once it is kept."""
         start = self.book.paid_through or d
+        due: list[tuple[int, str]] = []
         day = start
         while day <= d:
-            for loan_id, kind in self.book.payments.pop(day, []):
-                self._pay(loan_id, kind, d)
+            due += self.book.payments.pop(day, [])
             day += timedelta(days=1)
         self.book.paid_through = d + timedelta(days=1)
+        posted = one_transaction(
+            self.ws.engine, lambda: [self._pay(loan_id, kind, d) for loan_id, kind in due]
+        )
+        for outcome in posted:
+            if outcome is not None:
+                self.book.counts[outcome] += 1
 
-    def _pay(self, loan_id: int, kind: str, d: date) -> None:
+    def _pay(self, loan_id: int, kind: str, d: date) -> str | None:
+        """What to count of one planned payment: None when nothing was owed."""
         try:
             if kind == "payoff":
                 amount = repayments.quote(self.ws, self.ops, loan_id, d).total
             else:
                 amount = self._arrears(loan_id, d)
-            if amount > 0:
-                repayments.repay(self.ws, self.ops, loan_id, amount, d, f"sim-{loan_id}-{d}-{kind}")
-                self.book.counts[f"repayments_{kind}"] += 1
+            if amount <= 0:
+                return None
+            repayments.repay(self.ws, self.ops, loan_id, amount, d, f"sim-{loan_id}-{d}-{kind}")
         except LendflowError:
-            self.book.counts["repayment_refused"] += 1  # e.g. the loan was closed meanwhile
+            return "repayment_refused"  # e.g. the loan was closed meanwhile
+        return f"repayments_{kind}"
 
     def _arrears(self, loan_id: int, d: date) -> int:
         rows = run_in_transaction(self.ws.engine, lambda uow: loan_store.instalments(uow, loan_id))
