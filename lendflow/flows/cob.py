@@ -19,14 +19,15 @@ rolled back.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, task
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
 
 from lendflow.close_of_business.results import CobRun, SweepCounts
 from lendflow.close_of_business.sweep import (
@@ -35,7 +36,7 @@ from lendflow.close_of_business.sweep import (
     finish_run,
     id_ranges,
 )
-from lendflow.config.cob import load_cob_config
+from lendflow.config.cob import CobConfig, load_cob_config
 from lendflow.domain.errors import BadInput
 from lendflow.flows.runtime import batch_run, workspace
 from lendflow.workspace.faults import fault_point
@@ -90,13 +91,46 @@ def close_of_business(
     config = load_cob_config(Path(config_path) if config_path else None)
     ws = workspace()
     ranges = id_ranges(ws, chunk_size or config.chunk_size)
-    futures = [close_chunk.submit(lo, hi, first, last, actor, config_path) for lo, hi in ranges]
     totals = SweepCounts()
-    for done, future in enumerate(as_completed(futures), start=1):
-        totals += future.result()
+    submit = partial(
+        close_chunk.submit, first=first, last=last, actor=actor, config_path=config_path
+    )
+    chunks = _closed(ranges, submit, _window(config))
+    for done, counts in enumerate(chunks, start=1):
+        totals += counts
         if on_chunk_done is not None:
-            on_chunk_done(done, len(futures))
+            on_chunk_done(done, len(ranges))
     return finish_run(ws, first, last, len(ranges), totals, actor)
+
+
+def _window(config: CobConfig) -> int | None:
+    """How many chunks to keep in flight: `CobConfig.chunks_at_once` on Prefect's threads,
+    which would otherwise start every chunk at once; None (all) on a runner with workers
+    of its own, such as Dask, whose workers take one chunk each."""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    context = FlowRunContext.get()
+    runner = context.task_runner if context is not None else None
+    return config.chunks_at_once() if isinstance(runner, ThreadPoolTaskRunner) else None
+
+
+def _closed(
+    ranges: list[tuple[int, int]],
+    submit: Callable[..., PrefectFuture[SweepCounts]],
+    window: int | None,
+) -> Iterator[SweepCounts]:
+    """Each chunk's counts as it finishes, with at most `window` chunks in flight (None:
+    every chunk submitted at once); a new chunk starts as soon as one ends."""
+    waiting = list(reversed(ranges))
+    in_flight: list[PrefectFuture[SweepCounts]] = []
+    while waiting or in_flight:
+        while waiting and (window is None or len(in_flight) < window):
+            lo, hi = waiting.pop()
+            in_flight.append(submit(lo, hi))
+        finished = next(as_completed(in_flight))
+        in_flight.remove(finished)
+        yield finished.result()
 
 
 def _refuse_endless_reruns() -> None:

@@ -38,6 +38,7 @@ def test_a_range_that_ends_before_it_starts_is_refused(desk) -> None:  # type: i
         ("steps: [delinquency, teleport]\n", "steps[1]"),
         ("steps: [penalty, delinquency, non_accrual]\n", "penalty needs non_accrual before it"),
         ("chunk_size: 0\n", "chunk_size"),
+        ("parallel_chunks: 0\n", "parallel_chunks"),
         ("notice_days: [0, 7]\n", "notice days must be"),
         ("steps: [delinquency\n", "line"),
     ],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -10,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from lendflow.bootstrap import init_workspace
+from lendflow.config.cob import default_cob_path
 from lendflow.config.product_spec import example_product_paths
 from lendflow.config.settings import Settings
 from lendflow.domain.identity import sample_national_id
+from lendflow.flows import cob as cob_flow
 from lendflow.flows.cob import close_of_business, run_close_of_business
 from lendflow.flows.runtime import workspace
 from lendflow.loans import applications, audit, disbursement, repayments
@@ -70,6 +74,46 @@ def snapshot() -> list[tuple[object, ...]]:
             )
         ).all()
     return [tuple(r) for r in rows] + [tuple(p) for p in penalties]
+
+
+def test_the_flow_keeps_at_most_parallel_chunks_in_flight_on_threads(
+    isolated_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six chunks, two at a time (`parallel_chunks: 2`): each chunk is held open a moment,
+    so chunks started all at once would be seen together; the book still closes whole."""
+    build_book(isolated_environment)
+    config = tmp_path / "cob.yaml"
+    config.write_text(
+        default_cob_path()
+        .read_text(encoding="utf-8")
+        .replace("parallel_chunks: null", "parallel_chunks: 2"),
+        encoding="utf-8",
+    )
+    real, lock, seen = cob_flow.close_range, threading.Lock(), {"now": 0, "most": 0}
+
+    def held_open(*args: object) -> object:
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        try:
+            time.sleep(0.3)
+            return real(*args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(cob_flow, "close_range", held_open)
+    result = close_of_business(
+        date(2026, 3, 1),
+        actor="ops",
+        chunk_size=2,
+        today=date(2026, 3, 2),
+        config_path=str(config),
+    )
+    assert result.chunks == 6 and result.became_overdue == 8
+    assert seen["most"] == 2
+    live = [row for row in snapshot()[:12] if row[1] in ("active", "overdue")]
+    assert len(live) == 11 and {row[-1] for row in live} == {date(2026, 3, 1)}
 
 
 def test_chunks_close_the_book_and_report_counts(isolated_environment: Path) -> None:
