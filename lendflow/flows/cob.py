@@ -121,11 +121,19 @@ def _closed(
     window: int | None,
 ) -> Iterator[SweepCounts]:
     """Each chunk's counts as it finishes, with at most `window` chunks in flight (None:
-    every chunk submitted at once); a new chunk starts as soon as one ends."""
+    every chunk submitted at once); a new chunk starts as soon as one ends.
+
+    Waiting on the chunks in flight again after each one ends costs a callback per chunk
+    in flight: cheap for a few threads, not for a Dask cluster's thousand chunks, which
+    are therefore waited on once."""
+    if window is None:
+        for future in as_completed([submit(lo, hi) for lo, hi in ranges]):
+            yield future.result()
+        return
     waiting = list(reversed(ranges))
     in_flight: list[PrefectFuture[SweepCounts]] = []
     while waiting or in_flight:
-        while waiting and (window is None or len(in_flight) < window):
+        while waiting and len(in_flight) < window:
             lo, hi = waiting.pop()
             in_flight.append(submit(lo, hi))
         finished = next(as_completed(in_flight))
