@@ -232,7 +232,7 @@ def close_book(home: str, database_url: str, render: bool, at_once: int = 1) -> 
     """Run in a child process: close AS_OF for the whole book, print figures as JSON.
 
     `at_once` chunks are kept in flight on threads, as the flow keeps `parallel_chunks` on
-    Prefect's threads; the steps' seconds are then added up over the threads."""
+    Prefect's threads; the steps' seconds are then left out (they overlap)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from lendflow.close_of_business.results import SweepCounts
