@@ -27,7 +27,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, task
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from lendflow.close_of_business.results import CobRun, SweepCounts
 from lendflow.close_of_business.sweep import (
@@ -107,9 +109,6 @@ def _window(config: CobConfig) -> int | None:
     """How many chunks to keep in flight: `CobConfig.chunks_at_once` on Prefect's threads,
     which would otherwise start every chunk at once; None (all) on a runner with workers
     of its own, such as Dask, whose workers take one chunk each."""
-    from prefect.context import FlowRunContext
-    from prefect.task_runners import ThreadPoolTaskRunner
-
     context = FlowRunContext.get()
     runner = context.task_runner if context is not None else None
     return config.chunks_at_once() if isinstance(runner, ThreadPoolTaskRunner) else None
