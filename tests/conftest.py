@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from lendflow.cli import app
 from lendflow.config.settings import Settings
 from tests.migration_template import MigrationTemplates
+from tests.postgres_schemas import PostgresSchemas
 
 POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
 
@@ -109,16 +110,39 @@ def _postgres_schema_url(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_schemas(
+    migrations_from_template: MigrationTemplates,
+) -> Iterator[PostgresSchemas | None]:
+    """This process's PostgreSQL schemas, migrated once and emptied between tests."""
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        yield None
+        return
+    schemas = PostgresSchemas(base_url, migrations_from_template)
+    yield schemas
+    schemas.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each store test runs on SQLite and on PostgreSQL (skipped with a reason without it)."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_schemas: PostgresSchemas | None
+) -> Iterator[str]:
+    """Each store test runs on SQLite and on PostgreSQL (skipped with a reason without it).
+
+    On PostgreSQL the schema is as the migrations left it (`postgres_schemas`), or empty
+    for a test marked `empty_database`."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     base_url = os.environ.get(POSTGRES_ENV)
-    if not base_url:
+    if not base_url or postgres_schemas is None:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (CI sets it; see .ci/run)")
-    yield from _postgres_schema_url(base_url)
+    if request.node.get_closest_marker("empty_database"):
+        yield from _postgres_schema_url(base_url)
+        return
+    with postgres_schemas.lease() as url:
+        yield url
 
 
 @pytest.fixture

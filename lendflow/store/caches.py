@@ -7,13 +7,16 @@ being read again in every transaction. One process may serve several databases
 every entry is keyed by the database's URL as well as by the caller's key.
 
 Nothing invalidates an entry: a cache may hold only values that cannot change
-while the database exists. `clear()` empties one (tests call it to start cold).
+while the database exists. `clear()` empties one (tests call it to start cold);
+`forget(database)` empties every cache of one database that was emptied and built again
+under the same URL, which is a new database (the test suite's reused schemas).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+from weakref import WeakSet
 
 from lendflow.store.uow import UnitOfWork
 
@@ -32,6 +35,7 @@ class DatabaseCache(Generic[K, V]):
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, K], V] = {}
+        _CACHES.add(self)
 
     def get(self, uow: UnitOfWork, key: K) -> V | None:
         """The value kept for `key` in this database, or None."""
@@ -52,5 +56,19 @@ class DatabaseCache(Generic[K, V]):
         """Forget every entry, for every database."""
         self._entries.clear()
 
+    def forget(self, database: str) -> None:
+        """Forget every entry of `database` (a URL, as `database_key` gives it)."""
+        for entry in [entry for entry in self._entries if entry[0] == database]:
+            del self._entries[entry]
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+_CACHES: WeakSet[DatabaseCache] = WeakSet()  # type: ignore[type-arg]
+
+
+def forget(database: str) -> None:
+    """Forget what every cache keeps for `database` (a URL, as `database_key` gives it)."""
+    for found in list(_CACHES):
+        found.forget(database)

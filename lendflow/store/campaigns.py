@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, insert, select, update
 
+from lendflow.store.caches import DatabaseCache
 from lendflow.store.tables import campaigns, gate_decisions, promotion_awards
 from lendflow.store.uow import UnitOfWork
 
@@ -53,9 +54,12 @@ def add_campaign(uow: UnitOfWork, values: dict[str, Any]) -> int:
     )
 
 
-# A version's campaigns never change once it is live (its launch is over), and only a
-# live version's loans are paid out: read them once per database and version.
-_LAUNCHED: dict[tuple[str, int], tuple[CampaignRule, ...]] = {}
+class LaunchedCampaigns(DatabaseCache[int, "tuple[CampaignRule, ...]"]):
+    """A version's campaigns never change once it is live (its launch is over), and only a
+    live version's loans are paid out: read once per database and version."""
+
+
+_LAUNCHED = LaunchedCampaigns()
 
 _PASSED_LAUNCH = and_(
     DECISIONS.c.run_id == CAMPAIGNS.c.run_id,
@@ -68,8 +72,7 @@ _PASSED_LAUNCH = and_(
 def launched(uow: UnitOfWork, version_id: int) -> tuple[CampaignRule, ...]:
     """The campaigns of the launch that took `version_id` live, in the order they were
     stored (none for other versions)."""
-    key = (str(uow.connection.engine.url), version_id)
-    found = _LAUNCHED.get(key)
+    found = _LAUNCHED.get(uow, version_id)
     if found is None:
         rows = uow.connection.execute(
             select(CAMPAIGNS)
@@ -77,7 +80,7 @@ def launched(uow: UnitOfWork, version_id: int) -> tuple[CampaignRule, ...]:
             .where(CAMPAIGNS.c.version_id == version_id)
             .order_by(CAMPAIGNS.c.id)
         ).mappings()
-        found = _LAUNCHED[key] = tuple(
+        found = tuple(
             CampaignRule(
                 id=r["id"],
                 code=r["code"],
@@ -91,6 +94,7 @@ def launched(uow: UnitOfWork, version_id: int) -> tuple[CampaignRule, ...]:
             )
             for r in rows
         )
+        _LAUNCHED.put(uow, version_id, found)
     return found
 
 

@@ -90,6 +90,12 @@ def register_chain_key(database: str, key: bytes) -> None:
     _CHAIN_KEYS[database] = key
 
 
+def forget_chain_key(database: str) -> None:
+    """Forget the chain key of `database`: emptied and built again under the same URL, it
+    is a new database, whose workspace registers its own key when it opens it."""
+    _CHAIN_KEYS.pop(database, None)
+
+
 def registered_chain_key(database: str) -> bytes | None:
     return _CHAIN_KEYS.get(database)
 

@@ -340,6 +340,7 @@ def test_events_from_before_the_keyed_chain_still_verify_as_plain_sha256(book: B
     assert book.verify()[0] == f"event {ids[0]}: content does not match its hash (altered)"
 
 
+@pytest.mark.empty_database
 def test_a_database_from_before_the_keyed_chain_keeps_its_events_and_keys_new_ones(
     settings: Settings,
 ) -> None:
