@@ -7,10 +7,10 @@ PostgreSQL tests that was a sixth of the suite's time, and the server's catalogs
 every table and index of every test (the test server runs without autovacuum).
 
 Here each test process keeps its schemas. After a test its schema is checked for the
-shape the migrations gave it (relations, columns, constraints, triggers and the alembic
-revision); if it still has that shape, every row is deleted (children before parents),
-the rows the migrations themselves wrote are put back, and each sequence is set to where
-the migrations left it, in one round trip of some 20 ms. The next test starts from a
+shape the migrations gave it (relations, columns, constraints and triggers); if it still
+has that shape, every row is deleted (children before parents), the rows the migrations
+themselves wrote are put back (the alembic revision among them), and each sequence is set
+to where the migrations left it, in one transaction of some 20 ms. The next test starts from a
 database exactly as the migrations left it, which `init_workspace` takes as migrated
 (`MigrationTemplates.premigrated`). A schema whose shape a test changed (a migration test
 that downgrades, say), or that could not be emptied, is dropped as before. Tests that need
