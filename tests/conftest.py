@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from lendflow.cli import app
 from lendflow.config.settings import Settings
 from tests.migration_template import MigrationTemplates
-from tests.postgres_schemas import PostgresSchemas
+from tests.postgres_schemas import PostgresSchemas, schema_url
 
 POSTGRES_ENV = "LENDFLOW_TEST_POSTGRES_URL"
 
@@ -101,9 +101,8 @@ def _postgres_schema_url(base_url: str) -> Iterator[str]:
     except Exception as exc:  # pragma: no cover - only when the server is down
         admin.dispose()
         pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL refused: {exc}")
-    separator = "&" if "?" in base_url else "?"
     try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+        yield schema_url(base_url, schema)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -135,11 +134,10 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    base_url = os.environ.get(POSTGRES_ENV)
-    if not base_url or postgres_schemas is None:
+    if postgres_schemas is None:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (CI sets it; see .ci/run)")
     if request.node.get_closest_marker("empty_database"):
-        yield from _postgres_schema_url(base_url)
+        yield from _postgres_schema_url(postgres_schemas.base_url)
         return
     with postgres_schemas.lease() as url:
         yield url

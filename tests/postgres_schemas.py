@@ -66,6 +66,12 @@ WHERE k.contype = 'f' AND k.connamespace = CAST(:schema AS regnamespace)
 """
 
 
+def schema_url(base_url: str, schema: str) -> str:
+    """`base_url` with its connections' search path set to `schema` alone."""
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -94,8 +100,7 @@ class PostgresSchemas:
         self.migrated: _Migrated | None = None
 
     def url(self, schema: str) -> str:
-        separator = "&" if "?" in self.base_url else "?"
-        return f"{self.base_url}{separator}options=-csearch_path%3D{schema}"
+        return schema_url(self.base_url, schema)
 
     @contextmanager
     def lease(self) -> Iterator[str]:
