@@ -299,7 +299,11 @@ def test_after_version_2_launches_new_loans_go_to_it_and_version_1_loans_are_unt
         (1,),
     )
     with ws.engine.connect() as c:
-        states = dict(c.execute(select(product_versions.c.version, product_versions.c.state)).all())
+        # The workspace holds the shipped products too: their versions 1 are live as well.
+        versions = select(product_versions.c.version, product_versions.c.state).where(
+            product_versions.c.product_code == "anxin"
+        )
+        states = dict(c.execute(versions).all())
         retired = c.execute(
             select(event_rows.c.trigger, event_rows.c.from_state, event_rows.c.to_state).where(
                 event_rows.c.entity_id == "anxin", event_rows.c.name == "ProductVersionRetired"
