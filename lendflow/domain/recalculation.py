@@ -32,14 +32,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
 from lendflow.domain.errors import BadInput, Refused
 from lendflow.domain.money import div_round, format_fen
 from lendflow.domain.schedule import (
-    _EMI_CONTEXT,
     Amortization,
     InterestMethod,
     ScheduleTerms,
@@ -151,10 +149,9 @@ def recalculate(
             # more than the new level instalment. The running one pays its interest only
             # and the rest is an annuity over the instalments after it.
             factor = annuity_factor(standard_period_rate(terms), count - 1)
-            level = _round_instalment(_EMI_CONTEXT.multiply(Decimal(after), factor), terms)
+            level = _round_instalment(after * factor, terms)
     else:
-        exact = Decimal(after) / count
-        level = int(exact.to_integral_value(rounding=terms.rounding.decimal_mode))
+        level = div_round(after, count, terms.rounding)
     new_rows: list[ScheduleRow] = []
     balance = after
     previous_due = start
@@ -197,8 +194,4 @@ def _level_instalment(balance: int, first_interest: int, count: int, terms: Sche
     if count == 1:
         return balance + first_interest
     factor = annuity_factor(standard_period_rate(terms), count - 1)
-    ctx = _EMI_CONTEXT
-    raw = ctx.divide(
-        ctx.multiply(Decimal(balance + first_interest), factor), ctx.add(Decimal(1), factor)
-    )
-    return _round_instalment(raw, terms)
+    return _round_instalment((balance + first_interest) * factor / (1 + factor), terms)

@@ -1,9 +1,11 @@
 """Repayment schedules: the cumulative generator, exact to the fen.
 
 Amounts are integer fen and rates exact fractions; every per-period amount is
-the exact rational result rounded once by the product's rounding rule. Only the
-equal instalment itself (an annuity, which is irrational in general) is computed
-in `Decimal` at 34 significant digits before it is rounded.
+the exact rational result rounded once by the product's rounding rule. The equal
+instalment is no exception: an annuity at a rational rate over a whole number of
+periods is rational, so it too is exact until it is rounded, and an instalment of
+exactly half a fen goes the way the product's rule says (digits carried in
+`Decimal` made it 0.4999… and rounded it down).
 
 The generator follows the conventions of Apache Fineract's cumulative schedule
 (periodic rate = annual rate / periods in a year for "same as repayment"
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Context, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
@@ -38,7 +40,6 @@ from lendflow.domain.money import Rounding, div_round, format_fen
 
 MAX_REPAYMENTS = 1200
 MAX_ANNUAL_RATE = Decimal(100)  # percent a year; above this it is a typo, not a product
-_EMI_CONTEXT = Context(prec=34)
 
 
 class Amortization(StrEnum):
@@ -310,34 +311,38 @@ def period_rate(terms: ScheduleTerms, start: date, end: date) -> Fraction:
     return annual * year_fraction(start, end, terms.days_in_year, terms.days_in_month)
 
 
-def equal_instalment(principal: int, rate: Fraction, periods: int) -> Decimal:
+def equal_instalment(principal: int, rate: Fraction, periods: int) -> Fraction:
     """The level payment that repays `principal` fen over `periods` at `rate` per period.
 
-    Returned unrounded (in fen) so the caller rounds it once, to the fen or to
-    the instalment multiple.
+    Returned exact (in fen) so the caller rounds it once, to the fen or to the
+    instalment multiple.
     """
-    return _EMI_CONTEXT.multiply(Decimal(principal), annuity_factor(rate, periods))
+    return principal * annuity_factor(rate, periods)
 
 
 @lru_cache(maxsize=4096)
-def annuity_factor(rate: Fraction, periods: int) -> Decimal:
-    """Payment per unit of principal: r(1+r)^n / ((1+r)^n - 1), at 34 digits."""
-    ctx = _EMI_CONTEXT
+def annuity_factor(rate: Fraction, periods: int) -> Fraction:
+    """Payment per unit of principal, r(1+r)^n / ((1+r)^n - 1), exactly.
+
+    Kept per rate and term: over a long term its numerator and denominator run to
+    thousands of digits, which costs milliseconds once and nothing after.
+    """
     if rate == 0:
-        return ctx.divide(Decimal(1), Decimal(periods))
-    r = ctx.divide(Decimal(rate.numerator), Decimal(rate.denominator))
-    growth = ctx.power(ctx.add(1, r), periods)
-    return ctx.divide(ctx.multiply(r, growth), growth - 1)
+        return Fraction(1, periods)
+    growth = (1 + rate) ** periods
+    return rate * growth / (growth - 1)
 
 
-def _round_instalment(amount: Decimal, terms: ScheduleTerms, *, share: bool = False) -> int:
-    """Round an unrounded amount (fen) to the fen or to the instalment multiple."""
+def _round_instalment(amount: Fraction, terms: ScheduleTerms, *, share: bool = False) -> int:
+    """Round an exact amount (fen) once, to the fen or to the instalment multiple."""
     multiple = terms.instalment_multiple
     if not multiple:
-        return int(amount.to_integral_value(rounding=terms.rounding.decimal_mode))
+        return div_round(amount.numerator, amount.denominator, terms.rounding)
     units = amount / multiple
-    mode = "ROUND_CEILING" if terms.multiple_rounding is MultipleRounding.UP else None
-    whole = int(units.to_integral_value(rounding=mode or terms.rounding.decimal_mode))
+    if terms.multiple_rounding is MultipleRounding.UP:
+        whole = -(-units.numerator // units.denominator)
+    else:
+        whole = div_round(units.numerator, units.denominator, terms.rounding)
     if not share:
         whole = max(whole, 1)  # never round a whole instalment away to nothing
     return whole * multiple
@@ -411,8 +416,8 @@ def generate(terms: ScheduleTerms) -> Schedule:
     if terms.amortization is Amortization.EQUAL_INSTALMENTS and flat:
         # Flat: the principal share and the interest share are each rounded (to the
         # fen or the multiple) and added, as Fineract does; only the sum is level.
-        interest_share = Decimal(sum(flat_parts)) / (n - terms.interest_grace)
-        principal_share = Decimal(terms.principal) / principal_periods
+        interest_share = Fraction(sum(flat_parts), n - terms.interest_grace)
+        principal_share = Fraction(terms.principal, principal_periods)
         level_total = _round_instalment(principal_share, terms, share=True) + _round_instalment(
             interest_share, terms, share=True
         )
@@ -422,8 +427,7 @@ def generate(terms: ScheduleTerms) -> Schedule:
     else:
         # Equal principal: the instalment varies anyway, so the multiple does not
         # apply; the principal part is rounded to the fen (Fineract does the same).
-        exact = Decimal(terms.principal) / principal_periods
-        level_principal = int(exact.to_integral_value(rounding=rounding.decimal_mode))
+        level_principal = div_round(terms.principal, principal_periods, rounding)
 
     if terms.interest_period is InterestPeriod.DAILY:
         rates = []

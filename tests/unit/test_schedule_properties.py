@@ -307,13 +307,64 @@ def test_annuity_matches_numpy_financial(terms: ScheduleTerms) -> None:
     The spreadsheet works in floats, whose error in `pmt` grows with the principal and
     shrinks with the rate (2,500,000 fen at 0.03% over one quarter is exactly 2,500,187.5
     but comes out 2,500,187.4999984), so an instalment within that error of a half fen is a
-    tie the float cannot settle and is left to the exact tests.
+    tie the float cannot settle, and is not compared.
     """
     rate = float(terms.annual_rate) / 100 * terms.every / annuity_periods_per_year(terms)
     expected = float(npf.pmt(rate, terms.repayments, -terms.principal))
     float_error = 1e-6 + abs(expected) * 1e-9
     assume(abs(expected - math.floor(expected) - 0.5) > float_error)
     assert generate(terms).instalments[0].total == math.floor(expected + 0.5)
+
+
+def exact_annuity(terms: ScheduleTerms) -> Fraction:
+    """The level instalment in fen, in exact arithmetic: a rational rate over a whole
+    number of periods gives a rational annuity, so only the final rounding is a choice."""
+    rate = Fraction(terms.annual_rate) / 100 * terms.every / annuity_periods_per_year(terms)
+    if rate == 0:
+        return Fraction(terms.principal, terms.repayments)
+    growth = (1 + rate) ** terms.repayments
+    return terms.principal * rate * growth / (growth - 1)
+
+
+# 90,015.00 yuan at 0.40% a year over two months: the level instalment is exactly
+# 45,030.005 yuan, a half fen (r = 1/3000, so it is 9,001,500 x 3001^2 / (3000 x 6001)).
+HALF_FEN_ANNUITY = ScheduleTerms(
+    principal=9_001_500, annual_rate=Decimal("0.40"), repayments=2, disbursed=date(2024, 1, 1)
+)
+
+
+@SETTINGS
+@given(
+    schedule_terms(
+        amortization=Amortization.EQUAL_INSTALMENTS,
+        interest=InterestMethod.DECLINING,
+        interest_period=InterestPeriod.SAME_AS_REPAYMENT,
+        grace=False,
+        multiple=False,
+    )
+)
+@example(HALF_FEN_ANNUITY)
+@example(replace(HALF_FEN_ANNUITY, rounding=Rounding.HALF_EVEN))
+@example(  # 3,379,501.5 fen: even is up
+    ScheduleTerms(
+        principal=6_752_250,
+        annual_rate=Decimal("0.80"),
+        repayments=2,
+        disbursed=date(2024, 1, 1),
+        rounding=Rounding.HALF_EVEN,
+    )
+)
+def test_the_equal_instalment_is_the_exact_annuity_rounded_once(terms: ScheduleTerms) -> None:
+    """Half a fen is settled by the product's rule, never by how many digits were carried."""
+    exact = exact_annuity(terms)
+    rounded = div_round(exact.numerator, exact.denominator, terms.rounding)
+    assert generate(terms).instalments[0].total == rounded
+
+
+def test_an_annuity_of_exactly_half_a_fen_rounds_by_the_products_rule() -> None:
+    assert generate(HALF_FEN_ANNUITY).instalments[0].total == 4_503_001
+    half_even = replace(HALF_FEN_ANNUITY, rounding=Rounding.HALF_EVEN)
+    assert generate(half_even).instalments[0].total == 4_503_000
 
 
 def general_path_rows(terms: ScheduleTerms) -> tuple[list[Instalment], int]:
