@@ -101,6 +101,17 @@ def schedule_terms(
     )
 
 
+PLAIN_ANNUITIES = schedule_terms(
+    amortization=Amortization.EQUAL_INSTALMENTS,
+    interest=InterestMethod.DECLINING,
+    interest_period=InterestPeriod.SAME_AS_REPAYMENT,
+    grace=False,
+    multiple=False,
+)
+"""Equal instalments at a declining rate per period, no grace and no multiple: the
+textbook annuity, level from the first instalment."""
+
+
 def opening_balances(schedule: Schedule) -> list[int]:
     """The principal owed before each instalment."""
     return [schedule.terms.principal] + [row.balance for row in schedule.instalments[:-1]]
@@ -220,15 +231,7 @@ def test_interest_grace_defers_and_does_not_forgive(terms: ScheduleTerms) -> Non
 
 
 @SETTINGS
-@given(
-    schedule_terms(
-        amortization=Amortization.EQUAL_INSTALMENTS,
-        interest=InterestMethod.DECLINING,
-        interest_period=InterestPeriod.SAME_AS_REPAYMENT,
-        grace=False,
-        multiple=False,
-    )
-)
+@given(PLAIN_ANNUITIES)
 def test_plain_annuity_is_level(terms: ScheduleTerms) -> None:
     """等额本息: every instalment but the last is the same amount, so the borrower can budget.
 
@@ -278,15 +281,7 @@ def annuity_periods_per_year(terms: ScheduleTerms) -> int:
 
 
 @SETTINGS
-@given(
-    schedule_terms(
-        amortization=Amortization.EQUAL_INSTALMENTS,
-        interest=InterestMethod.DECLINING,
-        interest_period=InterestPeriod.SAME_AS_REPAYMENT,
-        grace=False,
-        multiple=False,
-    )
-)
+@given(PLAIN_ANNUITIES)
 @example(
     ScheduleTerms(
         principal=100_000_000, annual_rate=Decimal("4.9"), repayments=60, disbursed=date(2024, 1, 1)
@@ -334,15 +329,7 @@ HALF_FEN_ANNUITY = ScheduleTerms(
 
 
 @SETTINGS
-@given(
-    schedule_terms(
-        amortization=Amortization.EQUAL_INSTALMENTS,
-        interest=InterestMethod.DECLINING,
-        interest_period=InterestPeriod.SAME_AS_REPAYMENT,
-        grace=False,
-        multiple=False,
-    )
-)
+@given(PLAIN_ANNUITIES)
 @example(HALF_FEN_ANNUITY)
 @example(replace(HALF_FEN_ANNUITY, rounding=Rounding.HALF_EVEN))
 @example(  # 3,379,501.5 fen: even is up
