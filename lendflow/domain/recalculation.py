@@ -148,7 +148,7 @@ def recalculate(
             # Almost everything came back late in the period: the old balance's days earn
             # more than the new level instalment. The running one pays its interest only
             # and the rest is an annuity over the instalments after it.
-            factor = annuity_factor(standard_period_rate(terms), count - 1)
+            factor = annuity_factor(standard_period_rate(terms), count - 1, terms.annuity_digits)
             level = _round_instalment(after * factor, terms)
     else:
         level = div_round(after, count, terms.rounding)
@@ -193,5 +193,5 @@ def _level_instalment(balance: int, first_interest: int, count: int, terms: Sche
     first of them earns `first_interest` (Fineract's EMI after a balance change)."""
     if count == 1:
         return balance + first_interest
-    factor = annuity_factor(standard_period_rate(terms), count - 1)
+    factor = annuity_factor(standard_period_rate(terms), count - 1, terms.annuity_digits)
     return _round_instalment((balance + first_interest) * factor / (1 + factor), terms)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -408,22 +408,59 @@ def _schedule_problems(
     product version gives for the loan's amount, term, rate and payout date, as its
     prepayments recalculated it (`domain.recalculation`, in the order they were booked)
     and its approved accelerations and restructures changed it (`domain.loan_actions`;
-    a loan accelerated or restructured takes no prepayment after)."""
+    a loan accelerated or restructured takes no prepayment after).
+
+    A schedule that differs from the exact annuity's is also held against the annuity at
+    34 digits that releases before it paid loans out on (`ScheduleTerms.annuity_digits`):
+    the two differ only where an instalment was exactly half a fen, and a loan paid out
+    then is not an edited one. A schedule neither gives is reported as the exact one sees it.
+    """
+    stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
+    rules = (None, LEGACY_ANNUITY_DIGITS)
+    problems: list[str] = []
+    for digits in rules:
+        expected = _expected_schedule(loan, spec, schedules, calendar, changes, prepaid, digits)
+        differences = list(_differences(loan, stored, expected))
+        if not differences:
+            return
+        problems = problems or differences
+    yield from problems
+
+
+LEGACY_ANNUITY_DIGITS = 34
+"""The digits releases before the exact annuity computed the equal instalment in."""
+
+
+def _expected_schedule(
+    loan: dict[str, Any],
+    spec: ProductSpec,
+    schedules: dict[tuple[Any, ...], list[tuple[Any, ...]]],
+    calendar: BusinessCalendar,
+    changes: list[dict[str, Any]],
+    prepaid: Sequence[tuple[date, int]],
+    digits: int | None,
+) -> list[tuple[Any, ...]]:
     key = (
         loan["product_version_id"],
         loan["approved_amount"],
         loan["term"],
         loan["annual_rate"],
         loan["disbursed_on"],
+        digits,
     )
     expected = schedules.get(key)
     if expected is None:
-        expected = schedules[key] = _schedule_of(loan, spec, calendar)
+        expected = schedules[key] = _schedule_of(loan, spec, calendar, digits)
     if prepaid:
-        expected = _recalculated(loan, spec, expected, prepaid)
+        expected = _recalculated(loan, spec, expected, prepaid, digits)
     if changes:
-        expected = _after_changes(expected, [_schedule_change(c, spec) for c in changes])
-    stored = [(r["n"], r["due_date"], r["principal"], r["interest"], r["fee"]) for r in rows]
+        expected = _after_changes(expected, [_schedule_change(c, spec, digits) for c in changes])
+    return expected
+
+
+def _differences(
+    loan: dict[str, Any], stored: list[tuple[Any, ...]], expected: list[tuple[Any, ...]]
+) -> Iterator[str]:
     if len(stored) != len(expected):
         yield (
             f"loan {loan['id']}: has {len(stored)} instalments but the schedule says"
@@ -446,7 +483,7 @@ def _schedule_problems(
 
 
 def _schedule_of(
-    loan: Mapping[str, Any], spec: ProductSpec, calendar: BusinessCalendar
+    loan: Mapping[str, Any], spec: ProductSpec, calendar: BusinessCalendar, digits: int | None
 ) -> list[tuple[Any, ...]]:
     """(n, due dates allowed, principal, interest, fee) as disbursement writes them.
 
@@ -454,7 +491,7 @@ def _schedule_of(
     weekends alone: the payout may have come before its year's holidays were known.
     """
     disbursed = loan["disbursed_on"]
-    schedule = generate(contract_terms(spec, loan))
+    schedule = generate(replace(contract_terms(spec, loan), annuity_digits=digits))
     rule = spec.schedule.non_working_due
     rows: list[tuple[Any, ...]] = []
     if schedule.terms.upfront_fee:
@@ -493,10 +530,11 @@ def _recalculated(
     spec: ProductSpec,
     expected: list[tuple[Any, ...]],
     prepaid: Sequence[tuple[date, int]],
+    digits: int | None,
 ) -> list[tuple[Any, ...]]:
     """The schedule as the loan's prepayments recalculated it, on the schedule's own
     due dates (the allowed stored dates of each instalment are kept by number)."""
-    terms = contract_terms(spec, loan)
+    terms = replace(contract_terms(spec, loan), annuity_digits=digits)
     scheduled = {i.n: i.due_date for i in generate(terms).instalments}
     allowed = {row[0]: row[1] for row in expected}
     rows = [(n, scheduled.get(n, loan["disbursed_on"]), p, i, f) for n, _, p, i, f in expected]
@@ -522,23 +560,19 @@ def _kept_schedule_problems(
         )
 
 
-def _schedule_change(request: dict[str, Any], spec: ProductSpec) -> ScheduleChange:
+def _schedule_change(
+    request: dict[str, Any], spec: ProductSpec, digits: int | None
+) -> ScheduleChange:
     """An approved acceleration (on its date) or restructure (its new instalments, made
     from the principal, term and rate it was booked with)."""
     payload = request["payload"]
     if request["kind"] == "accelerate":
         return ScheduleChange(request["decided_on"])
     on = date.fromisoformat(payload["on"])
-    schedule = generate(
-        restructured_terms(
-            spec.schedule_terms(
-                payload["principal"],
-                payload["term"],
-                on,
-                annual_rate=Decimal(payload["annual_rate"]),
-            )
-        )
+    terms = spec.schedule_terms(
+        payload["principal"], payload["term"], on, annual_rate=Decimal(payload["annual_rate"])
     )
+    schedule = generate(replace(restructured_terms(terms), annuity_digits=digits))
     first = payload["first_n"] - 1
     return ScheduleChange(
         on,

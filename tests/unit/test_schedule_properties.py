@@ -352,6 +352,9 @@ def test_an_annuity_of_exactly_half_a_fen_rounds_by_the_products_rule() -> None:
     assert generate(HALF_FEN_ANNUITY).instalments[0].total == 4_503_001
     half_even = replace(HALF_FEN_ANNUITY, rounding=Rounding.HALF_EVEN)
     assert generate(half_even).instalments[0].total == 4_503_000
+    # releases before the exact annuity carried 34 digits: 4,503,000.4999…, rounded down
+    in_34_digits = replace(HALF_FEN_ANNUITY, annuity_digits=34)
+    assert generate(in_34_digits).instalments[0].total == 4_503_000
 
 
 def general_path_rows(terms: ScheduleTerms) -> tuple[list[Instalment], int]:
