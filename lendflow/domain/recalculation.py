@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Context, Decimal
 from enum import StrEnum
 from fractions import Fraction
 
@@ -43,6 +44,8 @@ from lendflow.domain.schedule import (
     ScheduleTerms,
     _round_instalment,
     annuity_factor,
+    annuity_in_digits,
+    equal_instalment,
     period_rate,
     standard_period_rate,
 )
@@ -148,8 +151,9 @@ def recalculate(
             # Almost everything came back late in the period: the old balance's days earn
             # more than the new level instalment. The running one pays its interest only
             # and the rest is an annuity over the instalments after it.
-            factor = annuity_factor(standard_period_rate(terms), count - 1, terms.annuity_digits)
-            level = _round_instalment(after * factor, terms)
+            per_period = standard_period_rate(terms)
+            raw = equal_instalment(after, per_period, count - 1, terms.annuity_digits)
+            level = _round_instalment(raw, terms)
     else:
         level = div_round(after, count, terms.rounding)
     new_rows: list[ScheduleRow] = []
@@ -193,5 +197,11 @@ def _level_instalment(balance: int, first_interest: int, count: int, terms: Sche
     first of them earns `first_interest` (Fineract's EMI after a balance change)."""
     if count == 1:
         return balance + first_interest
-    factor = annuity_factor(standard_period_rate(terms), count - 1, terms.annuity_digits)
-    return _round_instalment((balance + first_interest) * factor / (1 + factor), terms)
+    rate, owed = standard_period_rate(terms), balance + first_interest
+    if terms.annuity_digits is None:
+        factor = annuity_factor(rate, count - 1)
+        return _round_instalment(owed * factor / (1 + factor), terms)
+    ctx = Context(prec=terms.annuity_digits)  # as releases before the exact annuity did
+    factor_in_digits = annuity_in_digits(rate, count - 1, ctx)
+    raw = ctx.divide(ctx.multiply(Decimal(owed), factor_in_digits), ctx.add(1, factor_in_digits))
+    return _round_instalment(Fraction(raw), terms)

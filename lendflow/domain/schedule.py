@@ -315,32 +315,36 @@ def period_rate(terms: ScheduleTerms, start: date, end: date) -> Fraction:
     return annual * year_fraction(start, end, terms.days_in_year, terms.days_in_month)
 
 
-def equal_instalment(principal: int, rate: Fraction, periods: int) -> Fraction:
+def equal_instalment(
+    principal: int, rate: Fraction, periods: int, digits: int | None = None
+) -> Fraction:
     """The level payment that repays `principal` fen over `periods` at `rate` per period.
 
-    Returned exact (in fen) so the caller rounds it once, to the fen or to the
-    instalment multiple.
+    Returned unrounded (in fen) so the caller rounds it once, to the fen or to the
+    instalment multiple: exact, or as computed at `digits` significant digits
+    (`ScheduleTerms.annuity_digits`).
     """
-    return principal * annuity_factor(rate, periods)
+    if digits is None:
+        return principal * annuity_factor(rate, periods)
+    ctx = Context(prec=digits)
+    return Fraction(ctx.multiply(Decimal(principal), annuity_in_digits(rate, periods, ctx)))
 
 
 @lru_cache(maxsize=4096)
-def annuity_factor(rate: Fraction, periods: int, digits: int | None = None) -> Fraction:
-    """Payment per unit of principal, r(1+r)^n / ((1+r)^n - 1): exact, or at `digits`
-    significant digits (`ScheduleTerms.annuity_digits`).
+def annuity_factor(rate: Fraction, periods: int) -> Fraction:
+    """Payment per unit of principal, r(1+r)^n / ((1+r)^n - 1), exactly.
 
     Kept per rate and term: over a long term its numerator and denominator run to
     thousands of digits, which costs milliseconds once and nothing after.
     """
-    if digits is not None:
-        return Fraction(_annuity_in_digits(rate, periods, Context(prec=digits)))
     if rate == 0:
         return Fraction(1, periods)
     growth = (1 + rate) ** periods
     return rate * growth / (growth - 1)
 
 
-def _annuity_in_digits(rate: Fraction, periods: int, ctx: Context) -> Decimal:
+def annuity_in_digits(rate: Fraction, periods: int, ctx: Context) -> Decimal:
+    """`annuity_factor` as releases before the exact annuity computed it, in `ctx`."""
     if rate == 0:
         return ctx.divide(Decimal(1), Decimal(periods))
     r = ctx.divide(Decimal(rate.numerator), Decimal(rate.denominator))
@@ -437,10 +441,10 @@ def generate(terms: ScheduleTerms) -> Schedule:
             interest_share, terms, share=True
         )
     elif terms.amortization is Amortization.EQUAL_INSTALMENTS:
-        factor = annuity_factor(
-            standard_period_rate(terms), principal_periods, terms.annuity_digits
+        raw = equal_instalment(
+            terms.principal, standard_period_rate(terms), principal_periods, terms.annuity_digits
         )
-        level_total = _round_instalment(terms.principal * factor, terms)
+        level_total = _round_instalment(raw, terms)
     else:
         # Equal principal: the instalment varies anyway, so the multiple does not
         # apply; the principal part is rounded to the fen (Fineract does the same).

@@ -85,13 +85,13 @@ def earlier(
     monkeypatch: pytest.MonkeyPatch,
 ) -> int:
     """A loan paid out as releases before the exact annuity paid it out: at 34 digits."""
-    exact = schedule_module.annuity_factor
+    exact = schedule_module.equal_instalment
 
-    def in_34_digits(rate: Fraction, periods: int, digits: int | None = None) -> Fraction:
-        return exact(rate, periods, 34)
+    def in_34_digits(principal: int, rate: Fraction, periods: int, _: object = None) -> Fraction:
+        return exact(principal, rate, periods, 34)
 
     with monkeypatch.context() as patched:
-        patched.setattr(schedule_module, "annuity_factor", in_34_digits)
+        patched.setattr(schedule_module, "equal_instalment", in_34_digits)
         return _paid_out(ws, applicant, two_months)
 
 
