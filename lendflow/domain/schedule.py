@@ -4,8 +4,8 @@ Amounts are integer fen and rates exact fractions; every per-period amount is
 the exact rational result rounded once by the product's rounding rule. The equal
 instalment is no exception: an annuity at a rational rate over a whole number of
 periods is rational, so it too is exact until it is rounded, and an instalment of
-exactly half a fen goes the way the product's rule says (digits carried in
-`Decimal` made it 0.4999… and rounded it down).
+exactly half a fen goes the way the product's rule says (carried in `Decimal` to 34
+digits it came out a hair above or below the half, and went either way).
 
 The generator follows the conventions of Apache Fineract's cumulative schedule
 (periodic rate = annual rate / periods in a year for "same as repayment"
@@ -139,7 +139,7 @@ class ScheduleTerms:
     annuity_digits: int | None = None
     """None: the equal instalment is exact. 34: as releases before the exact annuity
     computed it (`Decimal`, 34 significant digits), which can put an instalment of
-    exactly half a fen a fen lower; the audit checks a loan paid out then against it."""
+    exactly half a fen a fen off; the audit checks a loan paid out then against it."""
 
     def problems(self) -> list[str]:
         """Every reason these terms cannot make a schedule, as readable lines."""

@@ -1,10 +1,11 @@
 """A loan paid out before the equal instalment was exact still audits clean.
 
 Releases before it computed the annuity in `Decimal` at 34 digits, so an instalment of
-exactly half a fen could come out 0.4999… and be rounded down. 2,316.00 at 12.50% a year
-over two months is 1,176.125 a month exactly: those releases charged 1,176.12, this one
-charges 1,176.13 (HALF_UP). The audit holds a schedule it does not recognise against both
-rules, so such a loan is not reported as edited, and an edit of it still is.
+exactly half a fen could come out a hair off the half and be rounded the wrong way.
+2,316.00 at 12.50% a year over two months is 1,176.125 a month exactly: those releases
+charged 1,176.12, this one charges 1,176.13 (HALF_UP). The audit holds a schedule it does
+not recognise against both rules, so such a loan is not reported as edited, and an edit of
+it still is.
 """
 
 from __future__ import annotations

@@ -323,6 +323,7 @@ def exact_annuity(terms: ScheduleTerms) -> Fraction:
 
 # 90,015.00 yuan at 0.40% a year over two months: the level instalment is exactly
 # 45,030.005 yuan, a half fen (r = 1/3000, so it is 9,001,500 x 3001^2 / (3000 x 6001)).
+HALF_EVEN = Rounding.HALF_EVEN
 HALF_FEN_ANNUITY = ScheduleTerms(
     principal=9_001_500, annual_rate=Decimal("0.40"), repayments=2, disbursed=date(2024, 1, 1)
 )
@@ -331,15 +332,12 @@ HALF_FEN_ANNUITY = ScheduleTerms(
 @SETTINGS
 @given(PLAIN_ANNUITIES)
 @example(HALF_FEN_ANNUITY)
-@example(replace(HALF_FEN_ANNUITY, rounding=Rounding.HALF_EVEN))
+@example(replace(HALF_FEN_ANNUITY, rounding=HALF_EVEN))
 @example(  # 3,379,501.5 fen: even is up
-    ScheduleTerms(
-        principal=6_752_250,
-        annual_rate=Decimal("0.80"),
-        repayments=2,
-        disbursed=date(2024, 1, 1),
-        rounding=Rounding.HALF_EVEN,
-    )
+    replace(HALF_FEN_ANNUITY, principal=6_752_250, annual_rate=Decimal("0.80"), rounding=HALF_EVEN)
+)
+@example(  # 733,260.5 fen, which 34 digits made 733,260.5000…04: even is down
+    replace(HALF_FEN_ANNUITY, principal=1_446_600, annual_rate=Decimal("11"), rounding=HALF_EVEN)
 )
 def test_the_equal_instalment_is_the_exact_annuity_rounded_once(terms: ScheduleTerms) -> None:
     """Half a fen is settled by the product's rule, never by how many digits were carried."""
