@@ -72,30 +72,30 @@ _PASSED_LAUNCH = and_(
 def launched(uow: UnitOfWork, version_id: int) -> tuple[CampaignRule, ...]:
     """The campaigns of the launch that took `version_id` live, in the order they were
     stored (none for other versions)."""
-    found = _LAUNCHED.get(uow, version_id)
-    if found is None:
-        rows = uow.connection.execute(
-            select(CAMPAIGNS)
-            .join(DECISIONS, _PASSED_LAUNCH)
-            .where(CAMPAIGNS.c.version_id == version_id)
-            .order_by(CAMPAIGNS.c.id)
-        ).mappings()
-        found = tuple(
-            CampaignRule(
-                id=r["id"],
-                code=r["code"],
-                kind=r["kind"],
-                name_zh=r["name_zh"],
-                name_en=r["name_en"],
-                free_days=r["free_days"],
-                reward=r["reward"],
-                starts_on=r["starts_on"],
-                ends_on=r["ends_on"],
-            )
-            for r in rows
+    return _LAUNCHED.get_or_make(uow, version_id, lambda: _read_launched(uow, version_id))
+
+
+def _read_launched(uow: UnitOfWork, version_id: int) -> tuple[CampaignRule, ...]:
+    rows = uow.connection.execute(
+        select(CAMPAIGNS)
+        .join(DECISIONS, _PASSED_LAUNCH)
+        .where(CAMPAIGNS.c.version_id == version_id)
+        .order_by(CAMPAIGNS.c.id)
+    ).mappings()
+    return tuple(
+        CampaignRule(
+            id=r["id"],
+            code=r["code"],
+            kind=r["kind"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+            free_days=r["free_days"],
+            reward=r["reward"],
+            starts_on=r["starts_on"],
+            ends_on=r["ends_on"],
         )
-        _LAUNCHED.put(uow, version_id, found)
-    return found
+        for r in rows
+    )
 
 
 def spend(uow: UnitOfWork, campaign_id: int, amount: int) -> bool:
